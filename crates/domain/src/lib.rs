@@ -1,0 +1,6 @@
+//! reelgate's domain: what the business sells, what it costs, and how credits move.
+//! Nothing here does I/O; persistence and HTTP live in other crates.
+
+pub mod credits;
+
+pub use credits::Credits;

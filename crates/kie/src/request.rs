@@ -1,0 +1,148 @@
+//! Create-task request bodies, serialised exactly as Kie expects them.
+
+use serde::ser::{SerializeMap, Serializer};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+/// Veo's two model names on the wire. Kie spells the fast one with an underscore,
+/// although the business's notes (and our catalog id) use a hyphen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum VeoModel {
+    Veo3,
+    Veo3Fast,
+}
+
+impl VeoModel {
+    pub fn wire_name(self) -> &'static str {
+        match self {
+            VeoModel::Veo3 => "veo3",
+            VeoModel::Veo3Fast => "veo3_fast",
+        }
+    }
+}
+
+/// Kie's Veo documentation has spelled the ratio field both ways; which one we send is
+/// configuration, not code.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum AspectRatioField {
+    /// `aspect_ratio`, Kie's current Veo 3.1 page.
+    #[default]
+    Snake,
+    /// `aspectRatio`, Kie's older pages and most public integrations.
+    Camel,
+}
+
+impl AspectRatioField {
+    pub fn wire_name(self) -> &'static str {
+        match self {
+            AspectRatioField::Snake => "aspect_ratio",
+            AspectRatioField::Camel => "aspectRatio",
+        }
+    }
+}
+
+/// `POST /api/v1/veo/generate`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VeoGenerateRequest {
+    pub prompt: String,
+    /// Empty for text-to-video; one image (first frame) or two (first and last frame).
+    pub image_urls: Vec<String>,
+    pub model: VeoModel,
+    pub aspect_ratio: String,
+    pub aspect_ratio_field: AspectRatioField,
+    pub call_back_url: Option<String>,
+}
+
+impl Serialize for VeoGenerateRequest {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("prompt", &self.prompt)?;
+        if !self.image_urls.is_empty() {
+            map.serialize_entry("imageUrls", &self.image_urls)?;
+        }
+        map.serialize_entry("model", self.model.wire_name())?;
+        map.serialize_entry(self.aspect_ratio_field.wire_name(), &self.aspect_ratio)?;
+        if let Some(url) = &self.call_back_url {
+            map.serialize_entry("callBackUrl", url)?;
+        }
+        map.end()
+    }
+}
+
+/// The `input` object of a jobs-API task. Its fields differ per model (Sora, Kling, Grok) and
+/// Kie adds new ones over time, so it is an ordered map of wire names to wire values; the
+/// caller (reelgate's catalog) decides which fields and value types each model gets.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct TaskInput(pub Map<String, Value>);
+
+impl TaskInput {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn with(mut self, field: &str, value: impl Into<Value>) -> Self {
+        self.0.insert(field.to_owned(), value.into());
+        self
+    }
+
+    pub fn insert(&mut self, field: &str, value: impl Into<Value>) {
+        self.0.insert(field.to_owned(), value.into());
+    }
+}
+
+/// `POST /api/v1/jobs/createTask` (Sora 2, Kling 2.6, Grok Imagine).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TaskRequest {
+    pub model: String,
+    #[serde(rename = "callBackUrl", skip_serializing_if = "Option::is_none")]
+    pub call_back_url: Option<String>,
+    pub input: TaskInput,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn veo_request_uses_camel_case_and_configured_ratio_spelling() {
+        let mut req = VeoGenerateRequest {
+            prompt: "A dog playing in a park".into(),
+            image_urls: vec!["https://example.com/first-frame.png".into()],
+            model: VeoModel::Veo3Fast,
+            aspect_ratio: "16:9".into(),
+            aspect_ratio_field: AspectRatioField::Camel,
+            call_back_url: Some("https://your.host/cb".into()),
+        };
+        assert_eq!(
+            serde_json::to_value(&req).unwrap(),
+            json!({"prompt": "A dog playing in a park",
+                   "imageUrls": ["https://example.com/first-frame.png"],
+                   "model": "veo3_fast", "aspectRatio": "16:9",
+                   "callBackUrl": "https://your.host/cb"})
+        );
+        req.aspect_ratio_field = AspectRatioField::Snake;
+        req.image_urls.clear();
+        let v = serde_json::to_value(&req).unwrap();
+        assert_eq!(v["aspect_ratio"], "16:9");
+        assert!(v.get("imageUrls").is_none() && v.get("aspectRatio").is_none());
+    }
+
+    #[test]
+    fn task_request_nests_snake_case_input() {
+        let req = TaskRequest {
+            model: "kling-2.6/text-to-video".into(),
+            call_back_url: None,
+            input: TaskInput::new()
+                .with("prompt", "fox")
+                .with("sound", false)
+                .with("duration", "5"),
+        };
+        assert_eq!(
+            serde_json::to_value(&req).unwrap(),
+            json!({"model": "kling-2.6/text-to-video",
+                   "input": {"prompt": "fox", "sound": false, "duration": "5"}})
+        );
+    }
+}
