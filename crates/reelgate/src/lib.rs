@@ -5,4 +5,6 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod http;
+pub mod outbound;
 pub mod telemetry;
+pub mod webhooks;
