@@ -2,5 +2,6 @@
 //! Nothing here does I/O; persistence and HTTP live in other crates.
 
 pub mod credits;
+pub mod generations;
 
 pub use credits::Credits;
