@@ -4,6 +4,7 @@
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod generations;
 pub mod http;
 pub mod outbound;
 pub mod telemetry;
