@@ -2,4 +2,5 @@
 //! that a crash or restart at any moment loses nothing and settles nothing twice.
 
 pub mod callback_token;
+pub mod decide;
 pub mod rate_limit;
