@@ -4,3 +4,4 @@
 pub mod callback_token;
 pub mod decide;
 pub mod rate_limit;
+pub mod settings;
