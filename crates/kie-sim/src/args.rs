@@ -82,13 +82,11 @@ fn parse_rate_limit(s: &str) -> Result<RateLimitArg, String> {
     let (n, secs) = s.split_once('/').ok_or_else(err)?;
     let requests: u32 = n.trim().parse().map_err(|_| err())?;
     let secs: f64 = secs.trim().parse().map_err(|_| err())?;
-    if requests == 0 || !secs.is_finite() || secs <= 0.0 {
+    let per = Duration::try_from_secs_f64(secs).map_err(|_| err())?;
+    if requests == 0 || per.is_zero() {
         return Err(err());
     }
-    Ok(RateLimitArg(Some(RateLimit {
-        requests,
-        per: Duration::from_secs_f64(secs),
-    })))
+    Ok(RateLimitArg(Some(RateLimit { requests, per })))
 }
 
 fn parse_ratio(s: &str) -> Result<f64, String> {

@@ -48,6 +48,11 @@ impl Scheduler {
         self.queue.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    #[cfg(test)]
+    pub fn pending(&self) -> usize {
+        self.queue().len()
+    }
+
     /// Wakes the loop so it notices its simulator is gone.
     pub fn stop(&self) {
         self.wake.notify_one();

@@ -102,14 +102,15 @@ impl Durations {
         }
     }
 
-    /// Every duration multiplied by `factor` (negative or NaN counts as zero).
+    /// Every duration multiplied by `factor` (negative or NaN counts as zero; overflow saturates).
     pub fn scaled(&self, factor: f64) -> Self {
         let f = if factor.is_finite() && factor > 0.0 {
             factor
         } else {
             0.0
         };
-        let s = |d: Duration| d.mul_f64(f);
+        let s =
+            |d: Duration| Duration::try_from_secs_f64(d.as_secs_f64() * f).unwrap_or(Duration::MAX);
         Self {
             veo3: s(self.veo3),
             veo3_fast: s(self.veo3_fast),

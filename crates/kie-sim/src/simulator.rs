@@ -324,3 +324,42 @@ impl Drop for Shared {
         self.callbacks.stop();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::validate::parse_create_task;
+    use serde_json::json;
+
+    #[test]
+    fn a_task_record_stays_small() {
+        // 100,000 tasks in flight must be cheap: the record, not counting its two strings.
+        assert!(
+            std::mem::size_of::<Task>() <= 96,
+            "{}",
+            std::mem::size_of::<Task>()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_hundred_thousand_tasks_in_flight_with_callbacks_pending() {
+        let sim = Simulator::new(SimConfig {
+            durations: Durations::uniform(Duration::from_secs(3600)),
+            initial_balance: Decimal::from(10_000_000),
+            ..SimConfig::for_tests()
+        });
+        let body = json!({"model": "kling-2.6/text-to-video",
+            "callBackUrl": "http://127.0.0.1:9/cb/token",
+            "input": {"prompt": "fox", "sound": false, "aspect_ratio": "16:9", "duration": "5"}});
+        let before = sim.balance();
+        for _ in 0..100_000 {
+            sim.create(KeyHash(1), &body, parse_create_task).unwrap();
+        }
+        assert_eq!(sim.stats().tasks_created, 100_000);
+        assert_eq!(sim.lock().tasks.len(), 100_000);
+        assert_eq!(sim.balance(), before - Decimal::from(56 * 100_000));
+        assert_eq!(sim.shared.callbacks.pending(), 100_000);
+        let tasks = sim.tasks();
+        assert!(tasks.iter().all(|t| t.state == TaskState::Waiting));
+    }
+}
