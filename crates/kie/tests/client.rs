@@ -1,5 +1,6 @@
 //! The client against a tiny stand-in for Kie's wire, answering exactly what each test needs.
 
+use std::future::{ready, Ready};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -137,20 +138,22 @@ async fn a_status_read_that_times_out_is_retried() {
     assert_eq!(hits.count(), 2);
 }
 
+/// A handler that counts its requests and answers each with Kie's 500.
+fn counted_500(
+    hits: &Hits,
+) -> impl Fn() -> Ready<(StatusCode, Json<Value>)> + Clone + Send + Sync + 'static {
+    let hits = hits.clone();
+    move || {
+        hits.bump();
+        let body = json!({"code": 500, "msg": "internal error", "data": null});
+        ready((StatusCode::INTERNAL_SERVER_ERROR, Json(body)))
+    }
+}
+
 #[tokio::test]
 async fn status_reads_give_up_after_the_bounded_retries() {
     let hits = Hits::default();
-    let seen = hits.clone();
-    let router = Router::new().route(
-        "/api/v1/veo/record-info",
-        get(move || {
-            seen.bump();
-            async {
-                let body = json!({"code": 500, "msg": "internal error", "data": null});
-                (StatusCode::INTERNAL_SERVER_ERROR, Json(body))
-            }
-        }),
-    );
+    let router = Router::new().route("/api/v1/veo/record-info", get(counted_500(&hits)));
     let kie = client(serve(router).await);
 
     let err = kie.veo_status(&TaskId::from("veo_1")).await.unwrap_err();
@@ -161,17 +164,7 @@ async fn status_reads_give_up_after_the_bounded_retries() {
 #[tokio::test]
 async fn a_create_answered_with_500_is_reported_once_as_not_created() {
     let hits = Hits::default();
-    let seen = hits.clone();
-    let router = Router::new().route(
-        "/api/v1/veo/generate",
-        post(move || {
-            seen.bump();
-            async {
-                let body = json!({"code": 500, "msg": "internal error", "data": null});
-                (StatusCode::INTERNAL_SERVER_ERROR, Json(body))
-            }
-        }),
-    );
+    let router = Router::new().route("/api/v1/veo/generate", post(counted_500(&hits)));
     let kie = client(serve(router).await);
 
     let err = kie.create_veo(&veo()).await.unwrap_err();
