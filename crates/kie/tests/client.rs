@@ -370,3 +370,24 @@ async fn an_upload_with_an_unusable_mime_type_is_refused_before_sending() {
     );
     assert_eq!(*fields.lock().unwrap(), Value::Null, "nothing reached Kie");
 }
+
+#[tokio::test]
+async fn an_empty_key_sends_no_authorization_header() {
+    let router = Router::new().route(
+        "/api/v1/chat/credit",
+        get(|headers: HeaderMap| async move {
+            match headers.get("authorization") {
+                None => Json(json!({"code": 401, "msg": "missing API key", "data": null})),
+                Some(_) => ok(json!(1)),
+            }
+        }),
+    );
+    let kie = KieClient::new(KieConfig {
+        api_key: SecretString::from(""),
+        ..config(serve(router).await)
+    })
+    .unwrap();
+
+    let err = kie.credit_balance().await.unwrap_err();
+    assert!(matches!(err, KieError::Unauthorized { ref message } if message == "missing API key"));
+}
