@@ -12,6 +12,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
 use crate::http::{self, ApiContext};
+use crate::upstream::{Upstream, UpstreamError};
 
 /// Request bodies larger than this are refused before they are read (image uploads included).
 const MAX_BODY_BYTES: usize = 12 * 1024 * 1024;
@@ -20,6 +21,8 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
+    #[error(transparent)]
+    Upstream(#[from] UpstreamError),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: SocketAddr,
@@ -41,8 +44,10 @@ impl Application {
                     addr: config.listen,
                     source,
                 })?;
+        let upstream = Upstream::start(&config.upstream).await?;
         let ctx = ApiContext {
             config: Arc::new(config),
+            upstream,
         };
         let router = http::api(ctx)
             .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -69,7 +74,8 @@ impl Application {
     }
 }
 
-async fn shutdown_signal() {
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
     let ctrl_c = async {
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;
@@ -90,5 +96,5 @@ async fn shutdown_signal() {
         _ = ctrl_c => {},
         _ = terminate => {},
     }
-    tracing::info!("shutting down: finishing in-flight requests");
+    tracing::info!("shutting down");
 }

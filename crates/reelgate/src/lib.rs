@@ -8,4 +8,5 @@ pub mod generations;
 pub mod http;
 pub mod outbound;
 pub mod telemetry;
+pub mod upstream;
 pub mod webhooks;

@@ -11,12 +11,14 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::config::Config;
+use crate::upstream::Upstream;
 pub use error::{ApiError, ApiJson};
 
 /// What every handler may use. Cheap to clone.
 #[derive(Clone)]
 pub struct ApiContext {
     pub config: Arc<Config>,
+    pub upstream: Upstream,
 }
 
 #[derive(OpenApi)]
