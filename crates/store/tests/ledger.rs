@@ -3,6 +3,7 @@ mod common;
 use common::{consistent_balance, customer};
 use reelgate_domain::ledger::{Actor, EntryKind, Settlement};
 use reelgate_domain::Credits;
+use reelgate_store::testing::TestStore;
 use reelgate_store::{Store, StoreError};
 
 on_both_backends!(
@@ -21,14 +22,14 @@ on_both_backends!(
     hold_and_insert_in_one_transaction_roll_back_together,
 );
 
-async fn grants_add_to_the_balance(store: &Store) {
+async fn grants_add_to_the_balance(store: &TestStore) {
     let user = customer(store, "ada", 0).await;
     store.grant(&user.id, Credits(70), "welcome", &Actor::Cli).await.unwrap();
     store.grant(&user.id, Credits(30), "top-up", &Actor::Cli).await.unwrap();
     assert_eq!(consistent_balance(store, &user).await, (100, 0));
 }
 
-async fn hold_moves_the_price_from_balance_to_held(store: &Store) {
+async fn hold_moves_the_price_from_balance_to_held(store: &TestStore) {
     let user = customer(store, "ada", 100).await;
     let entry = store.hold(&user.id, "gen_1", Credits(45), "kling").await.unwrap();
     assert_eq!(entry.kind, EntryKind::Hold);
@@ -38,7 +39,7 @@ async fn hold_moves_the_price_from_balance_to_held(store: &Store) {
     assert_eq!(store.settlement("gen_1").await.unwrap(), Settlement::Held { price: Credits(45) });
 }
 
-async fn hold_fails_without_enough_credits_and_changes_nothing(store: &Store) {
+async fn hold_fails_without_enough_credits_and_changes_nothing(store: &TestStore) {
     let user = customer(store, "ada", 40).await;
     let err = store.hold(&user.id, "gen_1", Credits(45), "kling").await.unwrap_err();
     assert!(
@@ -49,7 +50,7 @@ async fn hold_fails_without_enough_credits_and_changes_nothing(store: &Store) {
     assert_eq!(store.settlement("gen_1").await.unwrap(), Settlement::NotHeld);
 }
 
-async fn captured_generation_sums_to_minus_its_price(store: &Store) {
+async fn captured_generation_sums_to_minus_its_price(store: &TestStore) {
     let user = customer(store, "ada", 100).await;
     store.hold(&user.id, "gen_1", Credits(45), "kling").await.unwrap();
     assert!(store.capture("gen_1").await.unwrap());
@@ -67,7 +68,7 @@ async fn captured_generation_sums_to_minus_its_price(store: &Store) {
     assert_eq!(page.entries[0].amount, Credits(0));
 }
 
-async fn released_generation_sums_to_zero(store: &Store) {
+async fn released_generation_sums_to_zero(store: &TestStore) {
     let user = customer(store, "ada", 100).await;
     store.hold(&user.id, "gen_1", Credits(45), "kling").await.unwrap();
     assert!(store.release("gen_1", "upstream failed").await.unwrap());
@@ -80,7 +81,7 @@ async fn released_generation_sums_to_zero(store: &Store) {
     assert_eq!(refund.actor, Actor::System);
 }
 
-async fn capture_and_release_settle_a_generation_at_most_once(store: &Store) {
+async fn capture_and_release_settle_a_generation_at_most_once(store: &TestStore) {
     let user = customer(store, "ada", 100).await;
     store.hold(&user.id, "gen_1", Credits(45), "kling").await.unwrap();
     assert!(store.release("gen_1", "canceled").await.unwrap());
@@ -97,12 +98,12 @@ async fn capture_and_release_settle_a_generation_at_most_once(store: &Store) {
     assert_eq!(rows.len(), 5, "grant, two holds, one refund, one charge: {rows:?}");
 }
 
-async fn settling_an_unknown_generation_is_an_error(store: &Store) {
+async fn settling_an_unknown_generation_is_an_error(store: &TestStore) {
     assert!(matches!(store.capture("gen_none").await, Err(StoreError::NoHold(_))));
     assert!(matches!(store.release("gen_none", "x").await, Err(StoreError::NoHold(_))));
 }
 
-async fn a_generation_can_be_held_only_once(store: &Store) {
+async fn a_generation_can_be_held_only_once(store: &TestStore) {
     let user = customer(store, "ada", 100).await;
     store.hold(&user.id, "gen_1", Credits(10), "kling").await.unwrap();
     let err = store.hold(&user.id, "gen_1", Credits(10), "kling").await.unwrap_err();
@@ -110,7 +111,7 @@ async fn a_generation_can_be_held_only_once(store: &Store) {
     assert_eq!(consistent_balance(store, &user).await, (90, 10));
 }
 
-async fn adjustments_may_not_take_the_balance_below_zero(store: &Store) {
+async fn adjustments_may_not_take_the_balance_below_zero(store: &TestStore) {
     let user = customer(store, "ada", 50).await;
     let entry = store.adjust(&user.id, Credits(-20), "chargeback", &Actor::Cli).await.unwrap();
     assert_eq!((entry.kind, entry.amount), (EntryKind::Adjustment, Credits(-20)));
@@ -121,7 +122,7 @@ async fn adjustments_may_not_take_the_balance_below_zero(store: &Store) {
     assert_eq!(consistent_balance(store, &user).await, (5, 0));
 }
 
-async fn grants_must_be_positive(store: &Store) {
+async fn grants_must_be_positive(store: &TestStore) {
     let user = customer(store, "ada", 0).await;
     for amount in [0, -5] {
         let err = store.grant(&user.id, Credits(amount), "x", &Actor::Cli).await.unwrap_err();
@@ -138,7 +139,7 @@ async fn grants_must_be_positive(store: &Store) {
     assert!(matches!(err, StoreError::UserNotFound), "{err:?}");
 }
 
-async fn ledger_pages_newest_first_with_cursors(store: &Store) {
+async fn ledger_pages_newest_first_with_cursors(store: &TestStore) {
     let user = customer(store, "ada", 0).await;
     for n in 1..=7 {
         store.grant(&user.id, Credits(n), &format!("grant {n}"), &Actor::Cli).await.unwrap();
@@ -156,7 +157,7 @@ async fn ledger_pages_newest_first_with_cursors(store: &Store) {
     assert!(matches!(err, StoreError::InvalidCursor), "{err:?}");
 }
 
-async fn ledger_rows_cannot_be_changed(store: &Store) {
+async fn ledger_rows_cannot_be_changed(store: &TestStore) {
     let user = customer(store, "ada", 10).await;
     let update = sqlx::query("UPDATE ledger_entries SET amount = 1000000")
         .execute(store.pool())
@@ -169,7 +170,7 @@ async fn ledger_rows_cannot_be_changed(store: &Store) {
 
 /// The generation lifecycle holds credits and records its generation in one transaction; if
 /// anything after the hold fails, the hold must vanish with it.
-async fn hold_and_insert_in_one_transaction_roll_back_together(store: &Store) {
+async fn hold_and_insert_in_one_transaction_roll_back_together(store: &TestStore) {
     let user = customer(store, "ada", 100).await;
     {
         let mut tx = store.begin().await.unwrap();
