@@ -20,8 +20,7 @@ pub struct NewUser {
     pub signup_bonus: Credits,
 }
 
-pub(crate) const USER_COLUMNS: &str =
-    "id, email, role, balance, held, created_at, disabled_at";
+pub(crate) const USER_COLUMNS: &str = "id, email, role, balance, held, created_at, disabled_at";
 
 pub(crate) fn user_from_row(row: &AnyRow) -> Result<User, StoreError> {
     let corrupt = |e: &dyn std::fmt::Display| StoreError::corrupt("users", e);
@@ -99,17 +98,23 @@ impl Store {
     }
 
     pub async fn user_by_email(&self, email: &Email) -> Result<User, StoreError> {
-        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE email = $1"))
-            .bind(email.as_str())
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or(StoreError::UserNotFound)?;
+        let row = sqlx::query(&format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE email = $1"
+        ))
+        .bind(email.as_str())
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::UserNotFound)?;
         user_from_row(&row)
     }
 
     /// Signs a user in by email and password. A wrong email and a wrong password are the same
     /// error, and take about as long, so the form does not reveal who has an account.
-    pub async fn authenticate(&self, email: &Email, password: &Password) -> Result<User, StoreError> {
+    pub async fn authenticate(
+        &self,
+        email: &Email,
+        password: &Password,
+    ) -> Result<User, StoreError> {
         let row = sqlx::query(&format!(
             "SELECT {USER_COLUMNS}, password_hash FROM users WHERE email = $1"
         ))
@@ -156,7 +161,10 @@ impl Store {
         .bind(page::fetch_size(limit))
         .fetch_all(&self.pool)
         .await?;
-        let users = rows.iter().map(user_from_row).collect::<Result<Vec<_>, _>>()?;
+        let users = rows
+            .iter()
+            .map(user_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(page::finish(users, limit, |u| u.id.to_string(), "users"))
     }
 
@@ -200,12 +208,14 @@ impl Store {
     pub async fn rotate_webhook_secret(&self, id: &UserId) -> Result<WebhookSecret, StoreError> {
         let secret = secrets::new_webhook_secret()?;
         let updated = retry::on_contention(|| async {
-            Ok(sqlx::query("UPDATE users SET webhook_secret = $1 WHERE id = $2")
-                .bind(secret.expose())
-                .bind(id.as_str())
-                .execute(&self.pool)
-                .await?
-                .rows_affected())
+            Ok(
+                sqlx::query("UPDATE users SET webhook_secret = $1 WHERE id = $2")
+                    .bind(secret.expose())
+                    .bind(id.as_str())
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected(),
+            )
         })
         .await?;
         if updated == 0 {

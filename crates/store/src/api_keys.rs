@@ -40,10 +40,18 @@ impl Store {
         name: &str,
     ) -> Result<(ApiKeyInfo, ApiKey), StoreError> {
         let name: String = name.trim().chars().take(MAX_NAME_CHARS).collect();
-        let name = if name.is_empty() { "default".to_owned() } else { name };
+        let name = if name.is_empty() {
+            "default".to_owned()
+        } else {
+            name
+        };
         let key = secrets::new_api_key()?;
         let id = ApiKeyId::generate();
-        let prefix: String = key.expose().chars().take(ApiKey::PREFIX.len() + SHOWN_PREFIX_CHARS).collect();
+        let prefix: String = key
+            .expose()
+            .chars()
+            .take(ApiKey::PREFIX.len() + SHOWN_PREFIX_CHARS)
+            .collect();
         let row = retry::on_contention(|| async {
             let inserted = sqlx::query(
                 "INSERT INTO api_keys (id, user_id, name, key_hash, prefix, created_at)
@@ -95,12 +103,13 @@ impl Store {
             .bind(user.as_str())
             .execute(&mut *tx)
             .await?;
-            let exists = sqlx::query("SELECT 1 AS one FROM api_keys WHERE id = $1 AND user_id = $2")
-                .bind(key.as_str())
-                .bind(user.as_str())
-                .fetch_optional(&mut *tx)
-                .await?
-                .is_some();
+            let exists =
+                sqlx::query("SELECT 1 AS one FROM api_keys WHERE id = $1 AND user_id = $2")
+                    .bind(key.as_str())
+                    .bind(user.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .is_some();
             tx.commit().await?;
             if exists {
                 Ok(())

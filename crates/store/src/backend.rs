@@ -25,6 +25,18 @@ impl Backend {
             Backend::Postgres => "postgres",
         }
     }
+
+    /// A statement that makes concurrent migrations take turns until the transaction ends.
+    pub(crate) fn migration_lock(self) -> Option<&'static str> {
+        match self {
+            Backend::Sqlite => None,
+            // The key is "reelgate" in ASCII. DO, because the Any driver cannot read the void
+            // that `SELECT pg_advisory_xact_lock(…)` returns.
+            Backend::Postgres => {
+                Some("DO $$ BEGIN PERFORM pg_advisory_xact_lock(8243106209236874341); END $$")
+            }
+        }
+    }
 }
 
 /// Where the database is, as configured by `REELGATE_DATABASE_URL`.

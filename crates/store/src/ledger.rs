@@ -55,6 +55,10 @@ pub async fn hold(
     .rows_affected();
     if debited == 0 {
         let balance = current_balance(conn, user).await?;
+        // A repeated hold is reported as such, whatever the balance is now.
+        if settlement(conn, generation).await? != Settlement::NotHeld {
+            return Err(StoreError::DuplicateHold(generation.to_owned()));
+        }
         return Err(StoreError::InsufficientCredits {
             balance,
             needed: price,
@@ -129,7 +133,9 @@ async fn settle(
     let price = "(SELECT -amount FROM ledger_entries WHERE generation_id = $1 AND kind = 'hold')";
     let update = match kind {
         EntryKind::Refund => {
-            format!("UPDATE users SET held = held - {price}, balance = balance + {price} WHERE id = $2")
+            format!(
+                "UPDATE users SET held = held - {price}, balance = balance + {price} WHERE id = $2"
+            )
         }
         _ => format!("UPDATE users SET held = held - {price} WHERE id = $2"),
     };
@@ -282,7 +288,12 @@ pub async fn settlement(
         (Some(price), None) => Settlement::Held { price },
         (Some(price), Some("charge")) => Settlement::Captured { price },
         (Some(price), Some(_)) => Settlement::Released { price },
-        (None, Some(_)) => return Err(StoreError::corrupt("ledger_entries", "settled without a hold")),
+        (None, Some(_)) => {
+            return Err(StoreError::corrupt(
+                "ledger_entries",
+                "settled without a hold",
+            ))
+        }
     })
 }
 
@@ -309,7 +320,10 @@ pub async fn page(
     .bind(page::fetch_size(limit))
     .fetch_all(conn)
     .await?;
-    let entries = rows.iter().map(entry_from_row).collect::<Result<Vec<_>, _>>()?;
+    let entries = rows
+        .iter()
+        .map(entry_from_row)
+        .collect::<Result<Vec<_>, _>>()?;
     let page = page::finish(entries, limit, |e| e.id.to_string(), "ledger");
     Ok(LedgerPage {
         entries: page.items,
@@ -324,10 +338,16 @@ fn entry_from_row(row: &AnyRow) -> Result<LedgerEntry, StoreError> {
     Ok(LedgerEntry {
         id: row.try_get("id")?,
         user_id: UserId::parse(&row.try_get::<String, _>("user_id")?).map_err(|e| corrupt(&e))?,
-        kind: row.try_get::<String, _>("kind")?.parse().map_err(|e| corrupt(&e))?,
+        kind: row
+            .try_get::<String, _>("kind")?
+            .parse()
+            .map_err(|e| corrupt(&e))?,
         amount: Credits(row.try_get("amount")?),
         reason: row.try_get("reason")?,
-        actor: row.try_get::<String, _>("actor")?.parse().map_err(|e| corrupt(&e))?,
+        actor: row
+            .try_get::<String, _>("actor")?
+            .parse()
+            .map_err(|e| corrupt(&e))?,
         generation_id: row.try_get("generation_id")?,
         created_at: from_millis("ledger_entries", row.try_get("created_at")?)?,
     })

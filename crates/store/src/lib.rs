@@ -24,8 +24,8 @@ pub use accounts::NewUser;
 pub use backend::{Backend, DatabaseUrl, PoolSettings};
 pub use error::StoreError;
 pub use ledger::{BalanceAudit, LedgerPage};
-pub use retry::on_contention;
 pub use page::{Page, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+pub use retry::on_contention;
 pub use sqlx::{AnyConnection, AnyPool, Transaction};
 pub use vouchers::NewVoucher;
 

@@ -45,7 +45,10 @@ const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
 /// Applies the migrations this database lacks; returns the versions applied now.
 pub(crate) async fn run(pool: &AnyPool, backend: Backend) -> Result<Vec<i64>, StoreError> {
     crate::retry::on_contention(|| async {
-        sqlx::query(CREATE_TABLE).execute(pool).await?;
+        let mut tx = pool.begin().await?;
+        lock(&mut tx, backend).await?;
+        sqlx::query(CREATE_TABLE).execute(&mut *tx).await?;
+        tx.commit().await?;
         Ok(())
     })
     .await?;
@@ -62,17 +65,36 @@ pub(crate) async fn run(pool: &AnyPool, backend: Backend) -> Result<Vec<i64>, St
 
     let mut applied = Vec::new();
     for migration in known {
-        if crate::retry::on_contention(|| apply(pool, migration)).await? {
-            tracing::info!(version = migration.version, name = migration.name, "applied migration");
+        if crate::retry::on_contention(|| apply(pool, backend, migration)).await? {
+            tracing::info!(
+                version = migration.version,
+                name = migration.name,
+                "applied migration"
+            );
             applied.push(migration.version);
         }
     }
     Ok(applied)
 }
 
-async fn apply(pool: &AnyPool, migration: &Migration) -> Result<bool, StoreError> {
+/// PostgreSQL runs concurrent DDL side by side, and two `CREATE TABLE IF NOT EXISTS` can
+/// collide; an advisory lock held until commit makes migrating processes take turns. SQLite
+/// needs nothing: its first write already serialises them.
+async fn lock(conn: &mut sqlx::AnyConnection, backend: Backend) -> Result<(), StoreError> {
+    if let Some(sql) = backend.migration_lock() {
+        sqlx::raw_sql(sql).execute(conn).await?;
+    }
+    Ok(())
+}
+
+async fn apply(
+    pool: &AnyPool,
+    backend: Backend,
+    migration: &Migration,
+) -> Result<bool, StoreError> {
     let checksum = hex::encode(Sha256::digest(migration.sql.as_bytes()));
     let mut tx = pool.begin().await?;
+    lock(&mut tx, backend).await?;
     let claimed = sqlx::query(
         "INSERT INTO schema_migrations (version, name, checksum, applied_at)
          VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
@@ -110,9 +132,17 @@ mod tests {
 
     #[test]
     fn both_backends_have_the_same_versions_in_order() {
-        let versions = |b| migrations(b).iter().map(|m| (m.version, m.name)).collect::<Vec<_>>();
+        let versions = |b| {
+            migrations(b)
+                .iter()
+                .map(|m| (m.version, m.name))
+                .collect::<Vec<_>>()
+        };
         assert_eq!(versions(Backend::Sqlite), versions(Backend::Postgres));
-        let numbers: Vec<i64> = migrations(Backend::Sqlite).iter().map(|m| m.version).collect();
+        let numbers: Vec<i64> = migrations(Backend::Sqlite)
+            .iter()
+            .map(|m| m.version)
+            .collect();
         let expected: Vec<i64> = (1..=numbers.len() as i64).collect();
         assert_eq!(numbers, expected);
     }

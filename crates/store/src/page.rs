@@ -67,8 +67,14 @@ mod tests {
         assert_eq!(page.items, vec![1, 2]);
         let cursor = page.next_cursor.unwrap();
         assert_eq!(decode("ledger", &cursor).unwrap(), "2");
-        assert!(matches!(decode("users", &cursor), Err(StoreError::InvalidCursor)));
-        assert!(matches!(decode("ledger", "%%%"), Err(StoreError::InvalidCursor)));
+        assert!(matches!(
+            decode("users", &cursor),
+            Err(StoreError::InvalidCursor)
+        ));
+        assert!(matches!(
+            decode("ledger", "%%%"),
+            Err(StoreError::InvalidCursor)
+        ));
     }
 
     #[test]

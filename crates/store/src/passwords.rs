@@ -29,7 +29,10 @@ fn hash_blocking(password: &str) -> Result<String, StoreError> {
 
 /// Checks a password against a stored hash, or against a throwaway hash when there is no user,
 /// so that a wrong email takes as long to refuse as a wrong password.
-pub(crate) async fn verify(password: &Password, stored: Option<String>) -> Result<bool, StoreError> {
+pub(crate) async fn verify(
+    password: &Password,
+    stored: Option<String>,
+) -> Result<bool, StoreError> {
     let password = password.clone();
     tokio::task::spawn_blocking(move || {
         let known_user = stored.is_some();

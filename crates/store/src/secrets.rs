@@ -28,7 +28,11 @@ pub(crate) fn new_api_key() -> Result<ApiKey, crate::StoreError> {
 }
 
 pub(crate) fn new_session_token() -> Result<SessionToken, crate::StoreError> {
-    let raw = format!("{}{}", SessionToken::PREFIX, hex::encode(random_bytes::<32>()));
+    let raw = format!(
+        "{}{}",
+        SessionToken::PREFIX,
+        hex::encode(random_bytes::<32>())
+    );
     SessionToken::parse(&raw).map_err(|e| crate::StoreError::corrupt("sessions", e))
 }
 

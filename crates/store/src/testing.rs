@@ -65,22 +65,34 @@ fn test_pool() -> PoolSettings {
 
 /// A new SQLite database file, migrated.
 pub async fn sqlite_store() -> Result<TestStore, StoreError> {
+    let test = empty_sqlite_store().await?;
+    test.migrate().await?;
+    Ok(test)
+}
+
+/// A new PostgreSQL schema, migrated.
+pub async fn postgres_store() -> Result<TestStore, StoreError> {
+    let test = empty_postgres_store().await?;
+    test.migrate().await?;
+    Ok(test)
+}
+
+/// A new SQLite database file with no tables yet.
+pub async fn empty_sqlite_store() -> Result<TestStore, StoreError> {
     let path = std::env::temp_dir()
         .join("reelgate-tests")
         .join(format!("{}.db", unique_name()));
     let url = DatabaseUrl::sqlite(&path);
     let store = Store::connect_with(&url, &test_pool()).await?;
-    let test = TestStore {
+    Ok(TestStore {
         store,
         url,
         cleanup: Cleanup::Files(path),
-    };
-    test.migrate().await?;
-    Ok(test)
+    })
 }
 
-/// A new schema on the test PostgreSQL server, migrated.
-pub async fn postgres_store() -> Result<TestStore, StoreError> {
+/// A new, empty schema on the test PostgreSQL server.
+pub async fn empty_postgres_store() -> Result<TestStore, StoreError> {
     sqlx::any::install_default_drivers();
     let server_url = test_postgres_url();
     let schema = format!("test_{}", unique_name());
@@ -95,10 +107,7 @@ pub async fn postgres_store() -> Result<TestStore, StoreError> {
     let url = DatabaseUrl::parse(&format!(
         "{server_url}{separator}options[search_path]={schema}"
     ))?;
-    let cleanup = Cleanup::Schema {
-        server_url,
-        schema,
-    };
+    let cleanup = Cleanup::Schema { server_url, schema };
     let store = match Store::connect_with(&url, &test_pool()).await {
         Ok(store) => store,
         Err(e) => {
@@ -106,13 +115,11 @@ pub async fn postgres_store() -> Result<TestStore, StoreError> {
             return Err(e);
         }
     };
-    let test = TestStore {
+    Ok(TestStore {
         store,
         url,
         cleanup,
-    };
-    test.migrate().await?;
-    Ok(test)
+    })
 }
 
 impl Drop for TestStore {

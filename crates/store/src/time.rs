@@ -11,7 +11,10 @@ pub(crate) fn to_millis(at: DateTime<Utc>) -> i64 {
     at.timestamp_millis()
 }
 
-pub(crate) fn from_millis(table: &'static str, ms: i64) -> Result<DateTime<Utc>, crate::StoreError> {
+pub(crate) fn from_millis(
+    table: &'static str,
+    ms: i64,
+) -> Result<DateTime<Utc>, crate::StoreError> {
     Utc.timestamp_millis_opt(ms)
         .single()
         .ok_or_else(|| crate::StoreError::corrupt(table, format!("timestamp {ms} out of range")))

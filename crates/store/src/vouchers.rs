@@ -46,7 +46,9 @@ impl Store {
             return Err(StoreError::InvalidAmount(new.credits));
         }
         if new.max_redemptions < 1 {
-            return Err(StoreError::InvalidVoucher("max_redemptions must be at least 1"));
+            return Err(StoreError::InvalidVoucher(
+                "max_redemptions must be at least 1",
+            ));
         }
         let code = match new.code.clone() {
             Some(code) => code,
@@ -116,7 +118,8 @@ impl Store {
         .await?;
         rows.iter()
             .map(|row| {
-                let corrupt = |e: &dyn std::fmt::Display| StoreError::corrupt("voucher_redemptions", e);
+                let corrupt =
+                    |e: &dyn std::fmt::Display| StoreError::corrupt("voucher_redemptions", e);
                 Ok(Redemption {
                     code: VoucherCode::parse(&row.try_get::<String, _>("code")?)
                         .map_err(|e| corrupt(&e))?,
@@ -154,7 +157,15 @@ async fn redeem(
     };
     let credits = Credits(credits.try_get("credits")?);
     let reason = format!("voucher {code}");
-    let entry = ledger::credit(conn, user, EntryKind::Voucher, credits, &reason, &Actor::User(user.clone())).await?;
+    let entry = ledger::credit(
+        conn,
+        user,
+        EntryKind::Voucher,
+        credits,
+        &reason,
+        &Actor::User(user.clone()),
+    )
+    .await?;
     let recorded = sqlx::query(
         "INSERT INTO voucher_redemptions (code, user_id, ledger_entry_id, redeemed_at)
          VALUES ($1, $2, $3, $4)",
@@ -177,22 +188,23 @@ async fn why_not_redeemable(
     code: &VoucherCode,
     now: i64,
 ) -> Result<StoreError, StoreError> {
-    let voucher = sqlx::query(&format!("SELECT {VOUCHER_COLUMNS} FROM vouchers WHERE code = $1"))
-        .bind(code.as_str())
-        .fetch_optional(&mut *conn)
-        .await?;
+    let voucher = sqlx::query(&format!(
+        "SELECT {VOUCHER_COLUMNS} FROM vouchers WHERE code = $1"
+    ))
+    .bind(code.as_str())
+    .fetch_optional(&mut *conn)
+    .await?;
     let Some(voucher) = voucher else {
         return Ok(StoreError::VoucherNotFound);
     };
     let voucher = voucher_from_row(&voucher)?;
-    let redeemed_by_user = sqlx::query(
-        "SELECT 1 AS one FROM voucher_redemptions WHERE code = $1 AND user_id = $2",
-    )
-    .bind(code.as_str())
-    .bind(user.as_str())
-    .fetch_optional(&mut *conn)
-    .await?
-    .is_some();
+    let redeemed_by_user =
+        sqlx::query("SELECT 1 AS one FROM voucher_redemptions WHERE code = $1 AND user_id = $2")
+            .bind(code.as_str())
+            .bind(user.as_str())
+            .fetch_optional(&mut *conn)
+            .await?
+            .is_some();
     Ok(if redeemed_by_user {
         StoreError::VoucherAlreadyRedeemed
     } else if voucher.expires_at.is_some_and(|at| to_millis(at) <= now) {

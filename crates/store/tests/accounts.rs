@@ -7,7 +7,7 @@ use reelgate_domain::accounts::{ApiKey, Password, Role, SessionToken, UserId};
 use reelgate_domain::ledger::EntryKind;
 use reelgate_domain::Credits;
 use reelgate_store::testing::TestStore;
-use reelgate_store::{NewUser, Store, StoreError};
+use reelgate_store::{NewUser, StoreError};
 
 on_both_backends!(
     signup_bonus_is_a_ledger_grant,
@@ -33,7 +33,12 @@ async fn signup_bonus_is_a_ledger_grant(store: &TestStore) {
     assert_eq!(page.entries[0].reason, "signup bonus");
 
     let no_bonus = user_with(store, "bob", Role::Customer, 0).await;
-    assert!(store.ledger_page(&no_bonus.id, None, 10).await.unwrap().entries.is_empty());
+    assert!(store
+        .ledger_page(&no_bonus.id, None, 10)
+        .await
+        .unwrap()
+        .entries
+        .is_empty());
 }
 
 async fn an_email_has_one_account_whatever_its_case(store: &TestStore) {
@@ -58,7 +63,10 @@ async fn login_checks_the_password(store: &TestStore) {
     assert!(found.is_admin());
     let err = store.authenticate(&email("ada"), &wrong).await.unwrap_err();
     assert!(matches!(err, StoreError::InvalidCredentials), "{err:?}");
-    let err = store.authenticate(&email("nobody"), &right).await.unwrap_err();
+    let err = store
+        .authenticate(&email("nobody"), &right)
+        .await
+        .unwrap_err();
     assert!(matches!(err, StoreError::InvalidCredentials), "{err:?}");
 }
 
@@ -73,14 +81,23 @@ async fn disabled_users_cannot_log_in(store: &TestStore) {
     assert!(matches!(err, StoreError::AccountDisabled), "{err:?}");
     let enabled = store.set_disabled(&ada.id, false).await.unwrap();
     assert!(!enabled.is_disabled());
-    let err = store.set_disabled(&UserId::generate(), true).await.unwrap_err();
+    let err = store
+        .set_disabled(&UserId::generate(), true)
+        .await
+        .unwrap_err();
     assert!(matches!(err, StoreError::UserNotFound), "{err:?}");
 }
 
 async fn sessions_find_their_user_until_revoked(store: &TestStore) {
     let ada = customer(store, "ada", 0).await;
-    let token = store.create_session(&ada.id, Duration::from_secs(3600)).await.unwrap();
-    assert_eq!(store.session_user(&token).await.unwrap().map(|u| u.id), Some(ada.id.clone()));
+    let token = store
+        .create_session(&ada.id, Duration::from_secs(3600))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.session_user(&token).await.unwrap().map(|u| u.id),
+        Some(ada.id.clone())
+    );
     store.revoke_session(&token).await.unwrap();
     assert_eq!(store.session_user(&token).await.unwrap(), None);
     let forged = SessionToken::parse(&format!("rgs_{}", "0".repeat(64))).unwrap();
@@ -89,18 +106,30 @@ async fn sessions_find_their_user_until_revoked(store: &TestStore) {
 
 async fn expired_sessions_find_no_one(store: &TestStore) {
     let ada = customer(store, "ada", 0).await;
-    let token = store.create_session(&ada.id, Duration::from_millis(1)).await.unwrap();
+    let token = store
+        .create_session(&ada.id, Duration::from_millis(1))
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(20)).await;
     assert_eq!(store.session_user(&token).await.unwrap(), None);
 }
 
 async fn disabled_users_sessions_and_keys_stop_working(store: &TestStore) {
     let ada = customer(store, "ada", 0).await;
-    let token = store.create_session(&ada.id, Duration::from_secs(3600)).await.unwrap();
+    let token = store
+        .create_session(&ada.id, Duration::from_secs(3600))
+        .await
+        .unwrap();
     let (_, key) = store.create_api_key(&ada.id, "ci").await.unwrap();
     store.set_disabled(&ada.id, true).await.unwrap();
-    assert!(matches!(store.session_user(&token).await, Err(StoreError::AccountDisabled)));
-    assert!(matches!(store.api_key_user(&key).await, Err(StoreError::AccountDisabled)));
+    assert!(matches!(
+        store.session_user(&token).await,
+        Err(StoreError::AccountDisabled)
+    ));
+    assert!(matches!(
+        store.api_key_user(&key).await,
+        Err(StoreError::AccountDisabled)
+    ));
 }
 
 async fn api_keys_authenticate_until_revoked(store: &TestStore) {
@@ -111,7 +140,10 @@ async fn api_keys_authenticate_until_revoked(store: &TestStore) {
     assert_eq!(first.name, "laptop");
     assert_eq!(second.name, "default");
     assert!(first_key.expose().starts_with(&first.prefix));
-    assert_eq!(store.api_key_user(&first_key).await.unwrap().map(|u| u.id), Some(ada.id.clone()));
+    assert_eq!(
+        store.api_key_user(&first_key).await.unwrap().map(|u| u.id),
+        Some(ada.id.clone())
+    );
 
     store.revoke_api_key(&ada.id, &first.id).await.unwrap();
     store.revoke_api_key(&ada.id, &first.id).await.unwrap();
@@ -162,9 +194,17 @@ async fn users_are_searchable_by_email_and_paginated(store: &TestStore) {
     let found = store.list_users(Some("ANN"), None, 50).await.unwrap();
     let mut emails: Vec<_> = found.items.iter().map(|u| u.email.to_string()).collect();
     emails.sort();
-    assert_eq!(emails, ["ann@example.com", "anna@example.com", "joanne@example.com"]);
+    assert_eq!(
+        emails,
+        ["ann@example.com", "anna@example.com", "joanne@example.com"]
+    );
     // LIKE wildcards in the query are taken literally.
-    assert!(store.list_users(Some("%"), None, 50).await.unwrap().items.is_empty());
+    assert!(store
+        .list_users(Some("%"), None, 50)
+        .await
+        .unwrap()
+        .items
+        .is_empty());
 
     let mut seen = Vec::new();
     let mut cursor = None;
@@ -178,5 +218,9 @@ async fn users_are_searchable_by_email_and_paginated(store: &TestStore) {
         }
     }
     assert_eq!(seen.len(), 5);
-    assert_eq!(seen.first().map(String::as_str), Some("zed@example.com"), "newest first: {seen:?}");
+    assert_eq!(
+        seen.first().map(String::as_str),
+        Some("zed@example.com"),
+        "newest first: {seen:?}"
+    );
 }

@@ -22,7 +22,11 @@ async fn parallel_holds_accept_exactly_what_the_balance_covers(store: &TestStore
     let holds = (0..64).map(|n| {
         let store = Store::clone(store);
         let user = user.id.clone();
-        tokio::spawn(async move { store.hold(&user, &format!("gen_{n}"), Credits(7), "race").await })
+        tokio::spawn(async move {
+            store
+                .hold(&user, &format!("gen_{n}"), Credits(7), "race")
+                .await
+        })
     });
     let mut accepted = 0;
     for outcome in join_all(holds).await {
@@ -33,14 +37,20 @@ async fn parallel_holds_accept_exactly_what_the_balance_covers(store: &TestStore
         }
     }
     assert_eq!(accepted, 100 / 7);
-    assert_eq!(consistent_balance(store, &user).await, (100 % 7, 7 * (100 / 7)));
+    assert_eq!(
+        consistent_balance(store, &user).await,
+        (100 % 7, 7 * (100 / 7))
+    );
 }
 
 async fn racing_capture_and_release_settle_once(store: &TestStore) {
     let user = customer(store, "ada", 1000).await;
     for n in 0..8 {
         let generation = format!("gen_{n}");
-        store.hold(&user.id, &generation, Credits(10), "race").await.unwrap();
+        store
+            .hold(&user.id, &generation, Credits(10), "race")
+            .await
+            .unwrap();
         let attempts = (0..8).map(|i| {
             let store = Store::clone(store);
             let generation = generation.clone();
@@ -58,7 +68,10 @@ async fn racing_capture_and_release_settle_once(store: &TestStore) {
             .map(|r| r.unwrap().unwrap())
             .filter(|did| *did)
             .count();
-        assert_eq!(settled, 1, "generation {generation} settled {settled} times");
+        assert_eq!(
+            settled, 1,
+            "generation {generation} settled {settled} times"
+        );
     }
     let (balance, held) = consistent_balance(store, &user).await;
     assert_eq!(held, 0);
@@ -124,13 +137,18 @@ async fn a_second_process_can_write_while_the_first_is_busy(store: &TestStore) {
         let cli = cli.clone();
         let user = user.id.clone();
         tokio::spawn(async move {
-            cli.grant(&user, Credits(3), "cli grant", &Actor::Cli).await.map(|_| true)
+            cli.grant(&user, Credits(3), "cli grant", &Actor::Cli)
+                .await
+                .map(|_| true)
         })
     });
     let all: Vec<_> = serve_work.chain(cli_work).collect();
     for outcome in join_all(all).await {
         assert!(outcome.unwrap().unwrap());
     }
-    assert_eq!(consistent_balance(store, &user).await, (1_000 - 200 + 60, 0));
+    assert_eq!(
+        consistent_balance(store, &user).await,
+        (1_000 - 200 + 60, 0)
+    );
     cli.close().await;
 }

@@ -65,7 +65,13 @@ pub async fn customer(store: &Store, name: &str, credits: i64) -> User {
 /// Asserts the user's cached balances equal what their ledger rows say, and returns them.
 pub async fn consistent_balance(store: &Store, user: &User) -> (i64, i64) {
     let audit = store.audit_balance(&user.id).await.unwrap();
-    assert!(audit.is_consistent(), "cached balances disagree with the rows: {audit:?}");
-    assert!(audit.cached_balance.get() >= 0, "negative balance: {audit:?}");
+    assert!(
+        audit.is_consistent(),
+        "cached balances disagree with the rows: {audit:?}"
+    );
+    assert!(
+        audit.cached_balance.get() >= 0,
+        "negative balance: {audit:?}"
+    );
     (audit.cached_balance.get(), audit.cached_held.get())
 }
