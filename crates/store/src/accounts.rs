@@ -38,6 +38,15 @@ pub(crate) fn user_from_row(row: &AnyRow) -> Result<User, StoreError> {
     })
 }
 
+/// Lets a signed-in user through only while their account is enabled.
+pub(crate) fn enabled(user: User) -> Result<User, StoreError> {
+    if user.is_disabled() {
+        Err(StoreError::AccountDisabled)
+    } else {
+        Ok(user)
+    }
+}
+
 /// The user with this id, read on `conn` (inside a caller's transaction if it is one).
 pub async fn user_on(conn: &mut AnyConnection, id: &UserId) -> Result<User, StoreError> {
     let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
@@ -127,13 +136,7 @@ impl Store {
             .transpose()?;
         let matches = passwords::verify(password, stored).await?;
         match row {
-            Some(row) if matches => {
-                let user = user_from_row(&row)?;
-                if user.is_disabled() {
-                    return Err(StoreError::AccountDisabled);
-                }
-                Ok(user)
-            }
+            Some(row) if matches => enabled(user_from_row(&row)?),
             _ => Err(StoreError::InvalidCredentials),
         }
     }

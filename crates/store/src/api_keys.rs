@@ -5,7 +5,7 @@ use reelgate_domain::accounts::{ApiKey, ApiKeyId, ApiKeyInfo, User, UserId};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::accounts::{user_from_row, USER_COLUMNS};
+use crate::accounts::{enabled, user_from_row, USER_COLUMNS};
 use crate::time::{from_millis, from_millis_opt, now_millis};
 use crate::{retry, secrets, Store, StoreError};
 
@@ -133,10 +133,7 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?;
         let Some(row) = row else { return Ok(None) };
-        let user = user_from_row(&row)?;
-        if user.is_disabled() {
-            return Err(StoreError::AccountDisabled);
-        }
+        let user = enabled(user_from_row(&row)?)?;
         let now = now_millis();
         let last_used: Option<i64> = row.try_get("last_used_at")?;
         if last_used.is_none_or(|at| now - at >= LAST_USED_GRANULARITY_MS) {

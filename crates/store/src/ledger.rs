@@ -15,8 +15,9 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use crate::page;
+use crate::retry::in_transaction;
 use crate::time::{from_millis, now_millis};
-use crate::{error::is_unique_violation, retry, Store, StoreError};
+use crate::{error::is_unique_violation, Store, StoreError};
 
 /// No balance may exceed this (a million billion credits), so sums can never overflow an i64,
 /// which on SQLite would silently turn into a float.
@@ -402,33 +403,15 @@ impl Store {
         price: Credits,
         reason: &str,
     ) -> Result<LedgerEntry, StoreError> {
-        retry::on_contention(|| async move {
-            let mut tx = self.pool.begin().await?;
-            let entry = hold(&mut tx, user, generation, price, reason).await?;
-            tx.commit().await?;
-            Ok(entry)
-        })
-        .await
+        in_transaction!(self, |conn| hold(conn, user, generation, price, reason))
     }
 
     pub async fn capture(&self, generation: &str) -> Result<bool, StoreError> {
-        retry::on_contention(|| async move {
-            let mut tx = self.pool.begin().await?;
-            let done = capture(&mut tx, generation).await?;
-            tx.commit().await?;
-            Ok(done)
-        })
-        .await
+        in_transaction!(self, |conn| capture(conn, generation))
     }
 
     pub async fn release(&self, generation: &str, reason: &str) -> Result<bool, StoreError> {
-        retry::on_contention(|| async move {
-            let mut tx = self.pool.begin().await?;
-            let done = release(&mut tx, generation, reason).await?;
-            tx.commit().await?;
-            Ok(done)
-        })
-        .await
+        in_transaction!(self, |conn| release(conn, generation, reason))
     }
 
     pub async fn grant(
@@ -438,13 +421,7 @@ impl Store {
         reason: &str,
         actor: &Actor,
     ) -> Result<LedgerEntry, StoreError> {
-        retry::on_contention(|| async move {
-            let mut tx = self.pool.begin().await?;
-            let entry = grant(&mut tx, user, amount, reason, actor).await?;
-            tx.commit().await?;
-            Ok(entry)
-        })
-        .await
+        in_transaction!(self, |conn| grant(conn, user, amount, reason, actor))
     }
 
     pub async fn adjust(
@@ -454,13 +431,7 @@ impl Store {
         reason: &str,
         actor: &Actor,
     ) -> Result<LedgerEntry, StoreError> {
-        retry::on_contention(|| async move {
-            let mut tx = self.pool.begin().await?;
-            let entry = adjust(&mut tx, user, amount, reason, actor).await?;
-            tx.commit().await?;
-            Ok(entry)
-        })
-        .await
+        in_transaction!(self, |conn| adjust(conn, user, amount, reason, actor))
     }
 
     pub async fn settlement(&self, generation: &str) -> Result<Settlement, StoreError> {

@@ -30,3 +30,20 @@ where
         }
     }
 }
+
+/// `in_transaction!(store, |conn| work)`: runs `work` (a future using `conn: &mut
+/// AnyConnection`) in a transaction of its own on `store`, committing on success and starting
+/// over on contention.
+macro_rules! in_transaction {
+    ($store:expr, |$conn:ident| $work:expr) => {
+        $crate::retry::on_contention(|| async move {
+            let mut tx = $store.pool.begin().await?;
+            let $conn: &mut sqlx::AnyConnection = &mut tx;
+            let value = $work.await?;
+            tx.commit().await?;
+            Ok(value)
+        })
+        .await
+    };
+}
+pub(crate) use in_transaction;

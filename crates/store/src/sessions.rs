@@ -4,7 +4,7 @@
 use reelgate_domain::accounts::{SessionToken, User, UserId};
 use std::time::Duration;
 
-use crate::accounts::{user_from_row, USER_COLUMNS};
+use crate::accounts::{enabled, user_from_row, USER_COLUMNS};
 use crate::time::now_millis;
 use crate::{retry, secrets, Store, StoreError};
 
@@ -54,11 +54,7 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?;
         let Some(row) = row else { return Ok(None) };
-        let user = user_from_row(&row)?;
-        if user.is_disabled() {
-            return Err(StoreError::AccountDisabled);
-        }
-        Ok(Some(user))
+        enabled(user_from_row(&row)?).map(Some)
     }
 
     /// Ends a session (signing out); unknown or already revoked tokens are not an error.

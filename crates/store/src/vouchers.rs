@@ -8,8 +8,9 @@ use reelgate_domain::Credits;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
+use crate::retry::{self, in_transaction};
 use crate::time::{from_millis, from_millis_opt, now_millis, to_millis};
-use crate::{error::is_unique_violation, ledger, retry, secrets, Store, StoreError};
+use crate::{error::is_unique_violation, ledger, secrets, Store, StoreError};
 
 #[derive(Debug, Clone)]
 pub struct NewVoucher {
@@ -83,13 +84,7 @@ impl Store {
         user: &UserId,
         code: &VoucherCode,
     ) -> Result<LedgerEntry, StoreError> {
-        retry::on_contention(|| async move {
-            let mut tx = self.pool.begin().await?;
-            let entry = redeem(&mut tx, user, code).await?;
-            tx.commit().await?;
-            Ok(entry)
-        })
-        .await
+        in_transaction!(self, |conn| redeem(conn, user, code))
     }
 
     /// All vouchers, newest first, with how often each was redeemed.
