@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod credits;
+pub mod generations;
 pub mod ledger;
 
 pub use credits::Credits;

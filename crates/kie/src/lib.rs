@@ -2,7 +2,34 @@
 //!
 //! This crate knows nothing of credits or customers: it speaks Kie's wire format
 //! (see `shared/spec/kie-api.md`) and nothing else, so it can be used on its own.
+//!
+//! - [`KieClient`] calls Kie: creates (never re-sent), status reads, 1080p, balance, upload.
+//! - [`answer`] decodes each endpoint's answer without I/O; [`Callback`] decodes callbacks.
+//! - Every failure is one [`KieError`], sorted by what the caller does next.
 
+pub mod answer;
+mod callback;
+mod client;
+mod config;
+mod envelope;
+mod error;
 pub mod request;
+pub mod response;
+mod status;
+mod task_id;
+mod transport;
 
+pub use callback::{ApiFamily, Callback, CallbackError};
+pub use client::{FileUpload, KieClient};
+pub use config::{
+    JobsStatusPath, KieConfig, RetryPolicy, DEFAULT_BASE_URL, DEFAULT_UPLOAD_BASE_URL,
+};
+pub use error::KieError;
 pub use request::{AspectRatioField, TaskInput, TaskRequest, VeoGenerateRequest, VeoModel};
+pub use response::UploadedFile;
+pub use status::{TaskState, TaskStatus};
+pub use task_id::TaskId;
+
+/// Re-exported so callers can build a [`KieConfig`] without naming the crate themselves.
+pub use secrecy::SecretString;
+pub use url::Url;

@@ -1,0 +1,4 @@
+//! Tests that start the real application on a free port and talk to it over HTTP.
+
+mod health;
+mod helpers;
