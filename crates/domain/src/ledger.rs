@@ -6,6 +6,7 @@
 //! it succeeded and to 0 otherwise.
 
 use crate::accounts::UserId;
+use crate::generations::GenerationId;
 use crate::Credits;
 use chrono::{DateTime, Utc};
 use std::fmt;
@@ -117,7 +118,7 @@ pub struct LedgerEntry {
     pub amount: Credits,
     pub reason: String,
     pub actor: Actor,
-    pub generation_id: Option<String>,
+    pub generation_id: Option<GenerationId>,
     pub created_at: DateTime<Utc>,
 }
 

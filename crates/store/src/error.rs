@@ -1,3 +1,4 @@
+use reelgate_domain::generations::GenerationId;
 use reelgate_domain::Credits;
 
 /// Everything the store can refuse or fail at. Business refusals (not enough credits, a used-up
@@ -32,9 +33,9 @@ pub enum StoreError {
     #[error("credit amount {0} is out of range")]
     InvalidAmount(Credits),
     #[error("generation {0} already has a hold")]
-    DuplicateHold(String),
+    DuplicateHold(GenerationId),
     #[error("generation {0} has no hold to settle")]
-    NoHold(String),
+    NoHold(GenerationId),
     #[error("invalid pagination cursor")]
     InvalidCursor,
 

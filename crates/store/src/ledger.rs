@@ -9,6 +9,7 @@
 //! against the latest committed row, however many requests race.
 
 use reelgate_domain::accounts::UserId;
+use reelgate_domain::generations::GenerationId;
 use reelgate_domain::ledger::{Actor, EntryKind, LedgerEntry, Settlement};
 use reelgate_domain::Credits;
 use sqlx::any::AnyRow;
@@ -38,7 +39,7 @@ pub struct LedgerPage {
 pub async fn hold(
     conn: &mut AnyConnection,
     user: &UserId,
-    generation: &str,
+    generation: &GenerationId,
     price: Credits,
     reason: &str,
 ) -> Result<LedgerEntry, StoreError> {
@@ -58,7 +59,7 @@ pub async fn hold(
         let balance = current_balance(conn, user).await?;
         // A repeated hold is reported as such, whatever the balance is now.
         if settlement(conn, generation).await? != Settlement::NotHeld {
-            return Err(StoreError::DuplicateHold(generation.to_owned()));
+            return Err(StoreError::DuplicateHold(generation.clone()));
         }
         return Err(StoreError::InsufficientCredits {
             balance,
@@ -75,7 +76,7 @@ pub async fn hold(
     };
     match append(conn, entry).await {
         Err(StoreError::Database(e)) if is_unique_violation(&e) => {
-            Err(StoreError::DuplicateHold(generation.to_owned()))
+            Err(StoreError::DuplicateHold(generation.clone()))
         }
         other => other,
     }
@@ -84,7 +85,10 @@ pub async fn hold(
 /// The generation succeeded: its held price becomes spent. Appends a `charge` row of 0 (the
 /// hold already took the credits off the balance). Returns `false` if the generation was
 /// already captured or released, so retries and racing workers settle it once.
-pub async fn capture(conn: &mut AnyConnection, generation: &str) -> Result<bool, StoreError> {
+pub async fn capture(
+    conn: &mut AnyConnection,
+    generation: &GenerationId,
+) -> Result<bool, StoreError> {
     settle(conn, generation, EntryKind::Charge, "generation succeeded").await
 }
 
@@ -92,7 +96,7 @@ pub async fn capture(conn: &mut AnyConnection, generation: &str) -> Result<bool,
 /// `refund` row of +price. Returns `false` if the generation was already captured or released.
 pub async fn release(
     conn: &mut AnyConnection,
-    generation: &str,
+    generation: &GenerationId,
     reason: &str,
 ) -> Result<bool, StoreError> {
     settle(conn, generation, EntryKind::Refund, reason).await
@@ -100,7 +104,7 @@ pub async fn release(
 
 async fn settle(
     conn: &mut AnyConnection,
-    generation: &str,
+    generation: &GenerationId,
     kind: EntryKind,
     reason: &str,
 ) -> Result<bool, StoreError> {
@@ -121,12 +125,12 @@ async fn settle(
     .bind(reason)
     .bind(Actor::System.to_string())
     .bind(now_millis())
-    .bind(generation)
+    .bind(generation.as_str())
     .fetch_optional(&mut *conn)
     .await?;
     let Some(row) = inserted else {
         return match settlement(conn, generation).await? {
-            Settlement::NotHeld => Err(StoreError::NoHold(generation.to_owned())),
+            Settlement::NotHeld => Err(StoreError::NoHold(generation.clone())),
             _ => Ok(false),
         };
     };
@@ -141,7 +145,7 @@ async fn settle(
         _ => format!("UPDATE users SET held = held - {price} WHERE id = $2"),
     };
     sqlx::query(&update)
-        .bind(generation)
+        .bind(generation.as_str())
         .bind(&user)
         .execute(&mut *conn)
         .await?;
@@ -235,7 +239,7 @@ struct Entry<'a> {
     amount: Credits,
     reason: &'a str,
     actor: &'a Actor,
-    generation_id: Option<&'a str>,
+    generation_id: Option<&'a GenerationId>,
 }
 
 async fn append(conn: &mut AnyConnection, entry: Entry<'_>) -> Result<LedgerEntry, StoreError> {
@@ -249,7 +253,7 @@ async fn append(conn: &mut AnyConnection, entry: Entry<'_>) -> Result<LedgerEntr
     .bind(entry.amount.get())
     .bind(entry.reason)
     .bind(entry.actor.to_string())
-    .bind(entry.generation_id)
+    .bind(entry.generation_id.map(GenerationId::as_str))
     .bind(created_at)
     .fetch_one(conn)
     .await?;
@@ -260,7 +264,7 @@ async fn append(conn: &mut AnyConnection, entry: Entry<'_>) -> Result<LedgerEntr
         amount: entry.amount,
         reason: entry.reason.to_owned(),
         actor: entry.actor.clone(),
-        generation_id: entry.generation_id.map(str::to_owned),
+        generation_id: entry.generation_id.cloned(),
         created_at: from_millis("ledger_entries", created_at)?,
     })
 }
@@ -268,10 +272,10 @@ async fn append(conn: &mut AnyConnection, entry: Entry<'_>) -> Result<LedgerEntr
 /// Where a generation's credits stand, from its rows.
 pub async fn settlement(
     conn: &mut AnyConnection,
-    generation: &str,
+    generation: &GenerationId,
 ) -> Result<Settlement, StoreError> {
     let rows = sqlx::query("SELECT kind, amount FROM ledger_entries WHERE generation_id = $1")
-        .bind(generation)
+        .bind(generation.as_str())
         .fetch_all(conn)
         .await?;
     let mut price = None;
@@ -349,7 +353,11 @@ fn entry_from_row(row: &AnyRow) -> Result<LedgerEntry, StoreError> {
             .try_get::<String, _>("actor")?
             .parse()
             .map_err(|e| corrupt(&e))?,
-        generation_id: row.try_get("generation_id")?,
+        generation_id: row
+            .try_get::<Option<String>, _>("generation_id")?
+            .map(|id| id.parse())
+            .transpose()
+            .map_err(|e| corrupt(&e))?,
         created_at: from_millis("ledger_entries", row.try_get("created_at")?)?,
     })
 }
@@ -399,18 +407,22 @@ impl Store {
     pub async fn hold(
         &self,
         user: &UserId,
-        generation: &str,
+        generation: &GenerationId,
         price: Credits,
         reason: &str,
     ) -> Result<LedgerEntry, StoreError> {
         in_transaction!(self, |conn| hold(conn, user, generation, price, reason))
     }
 
-    pub async fn capture(&self, generation: &str) -> Result<bool, StoreError> {
+    pub async fn capture(&self, generation: &GenerationId) -> Result<bool, StoreError> {
         in_transaction!(self, |conn| capture(conn, generation))
     }
 
-    pub async fn release(&self, generation: &str, reason: &str) -> Result<bool, StoreError> {
+    pub async fn release(
+        &self,
+        generation: &GenerationId,
+        reason: &str,
+    ) -> Result<bool, StoreError> {
         in_transaction!(self, |conn| release(conn, generation, reason))
     }
 
@@ -434,7 +446,7 @@ impl Store {
         in_transaction!(self, |conn| adjust(conn, user, amount, reason, actor))
     }
 
-    pub async fn settlement(&self, generation: &str) -> Result<Settlement, StoreError> {
+    pub async fn settlement(&self, generation: &GenerationId) -> Result<Settlement, StoreError> {
         let mut conn = self.pool.acquire().await?;
         settlement(&mut conn, generation).await
     }

@@ -1,6 +1,6 @@
 mod common;
 
-use common::{consistent_balance, customer};
+use common::{consistent_balance, customer, gen};
 use reelgate_domain::ledger::{Actor, EntryKind, Settlement};
 use reelgate_domain::Credits;
 use reelgate_store::testing::TestStore;
@@ -38,15 +38,15 @@ async fn grants_add_to_the_balance(store: &TestStore) {
 async fn hold_moves_the_price_from_balance_to_held(store: &TestStore) {
     let user = customer(store, "ada", 100).await;
     let entry = store
-        .hold(&user.id, "gen_1", Credits(45), "kling")
+        .hold(&user.id, &gen(1), Credits(45), "kling")
         .await
         .unwrap();
     assert_eq!(entry.kind, EntryKind::Hold);
     assert_eq!(entry.amount, Credits(-45));
-    assert_eq!(entry.generation_id.as_deref(), Some("gen_1"));
+    assert_eq!(entry.generation_id, Some(gen(1)));
     assert_eq!(consistent_balance(store, &user).await, (55, 45));
     assert_eq!(
-        store.settlement("gen_1").await.unwrap(),
+        store.settlement(&gen(1)).await.unwrap(),
         Settlement::Held { price: Credits(45) }
     );
 }
@@ -54,7 +54,7 @@ async fn hold_moves_the_price_from_balance_to_held(store: &TestStore) {
 async fn hold_fails_without_enough_credits_and_changes_nothing(store: &TestStore) {
     let user = customer(store, "ada", 40).await;
     let err = store
-        .hold(&user.id, "gen_1", Credits(45), "kling")
+        .hold(&user.id, &gen(1), Credits(45), "kling")
         .await
         .unwrap_err();
     assert!(
@@ -69,7 +69,7 @@ async fn hold_fails_without_enough_credits_and_changes_nothing(store: &TestStore
     );
     assert_eq!(consistent_balance(store, &user).await, (40, 0));
     assert_eq!(
-        store.settlement("gen_1").await.unwrap(),
+        store.settlement(&gen(1)).await.unwrap(),
         Settlement::NotHeld
     );
 }
@@ -77,20 +77,20 @@ async fn hold_fails_without_enough_credits_and_changes_nothing(store: &TestStore
 async fn captured_generation_sums_to_minus_its_price(store: &TestStore) {
     let user = customer(store, "ada", 100).await;
     store
-        .hold(&user.id, "gen_1", Credits(45), "kling")
+        .hold(&user.id, &gen(1), Credits(45), "kling")
         .await
         .unwrap();
-    assert!(store.capture("gen_1").await.unwrap());
+    assert!(store.capture(&gen(1)).await.unwrap());
     assert_eq!(consistent_balance(store, &user).await, (55, 0));
     assert_eq!(
-        store.settlement("gen_1").await.unwrap(),
+        store.settlement(&gen(1)).await.unwrap(),
         Settlement::Captured { price: Credits(45) }
     );
     let page = store.ledger_page(&user.id, None, 10).await.unwrap();
     let generation_sum: i64 = page
         .entries
         .iter()
-        .filter(|e| e.generation_id.as_deref() == Some("gen_1"))
+        .filter(|e| e.generation_id.as_ref() == Some(&gen(1)))
         .map(|e| e.amount.get())
         .sum();
     assert_eq!(generation_sum, -45);
@@ -101,13 +101,13 @@ async fn captured_generation_sums_to_minus_its_price(store: &TestStore) {
 async fn released_generation_sums_to_zero(store: &TestStore) {
     let user = customer(store, "ada", 100).await;
     store
-        .hold(&user.id, "gen_1", Credits(45), "kling")
+        .hold(&user.id, &gen(1), Credits(45), "kling")
         .await
         .unwrap();
-    assert!(store.release("gen_1", "upstream failed").await.unwrap());
+    assert!(store.release(&gen(1), "upstream failed").await.unwrap());
     assert_eq!(consistent_balance(store, &user).await, (100, 0));
     assert_eq!(
-        store.settlement("gen_1").await.unwrap(),
+        store.settlement(&gen(1)).await.unwrap(),
         Settlement::Released { price: Credits(45) }
     );
     let page = store.ledger_page(&user.id, None, 10).await.unwrap();
@@ -123,21 +123,21 @@ async fn released_generation_sums_to_zero(store: &TestStore) {
 async fn capture_and_release_settle_a_generation_at_most_once(store: &TestStore) {
     let user = customer(store, "ada", 100).await;
     store
-        .hold(&user.id, "gen_1", Credits(45), "kling")
+        .hold(&user.id, &gen(1), Credits(45), "kling")
         .await
         .unwrap();
-    assert!(store.release("gen_1", "canceled").await.unwrap());
-    assert!(!store.release("gen_1", "canceled").await.unwrap());
-    assert!(!store.capture("gen_1").await.unwrap());
+    assert!(store.release(&gen(1), "canceled").await.unwrap());
+    assert!(!store.release(&gen(1), "canceled").await.unwrap());
+    assert!(!store.capture(&gen(1)).await.unwrap());
     assert_eq!(consistent_balance(store, &user).await, (100, 0));
 
     store
-        .hold(&user.id, "gen_2", Credits(30), "kling")
+        .hold(&user.id, &gen(2), Credits(30), "kling")
         .await
         .unwrap();
-    assert!(store.capture("gen_2").await.unwrap());
-    assert!(!store.capture("gen_2").await.unwrap());
-    assert!(!store.release("gen_2", "late failure").await.unwrap());
+    assert!(store.capture(&gen(2)).await.unwrap());
+    assert!(!store.capture(&gen(2)).await.unwrap());
+    assert!(!store.release(&gen(2), "late failure").await.unwrap());
     assert_eq!(consistent_balance(store, &user).await, (70, 0));
     let rows = store.ledger_page(&user.id, None, 50).await.unwrap().entries;
     assert_eq!(
@@ -149,11 +149,11 @@ async fn capture_and_release_settle_a_generation_at_most_once(store: &TestStore)
 
 async fn settling_an_unknown_generation_is_an_error(store: &TestStore) {
     assert!(matches!(
-        store.capture("gen_none").await,
+        store.capture(&gen(999)).await,
         Err(StoreError::NoHold(_))
     ));
     assert!(matches!(
-        store.release("gen_none", "x").await,
+        store.release(&gen(999), "x").await,
         Err(StoreError::NoHold(_))
     ));
 }
@@ -161,11 +161,11 @@ async fn settling_an_unknown_generation_is_an_error(store: &TestStore) {
 async fn a_generation_can_be_held_only_once(store: &TestStore) {
     let user = customer(store, "ada", 100).await;
     store
-        .hold(&user.id, "gen_1", Credits(10), "kling")
+        .hold(&user.id, &gen(1), Credits(10), "kling")
         .await
         .unwrap();
     let err = store
-        .hold(&user.id, "gen_1", Credits(10), "kling")
+        .hold(&user.id, &gen(1), Credits(10), "kling")
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::DuplicateHold(_)), "{err:?}");
@@ -289,14 +289,14 @@ async fn hold_and_insert_in_one_transaction_roll_back_together(store: &TestStore
     let user = customer(store, "ada", 100).await;
     {
         let mut tx = store.begin().await.unwrap();
-        reelgate_store::ledger::hold(&mut tx, &user.id, "gen_1", Credits(60), "kling")
+        reelgate_store::ledger::hold(&mut tx, &user.id, &gen(1), Credits(60), "kling")
             .await
             .unwrap();
         // Dropped without commit, as when the generation insert after it fails.
     }
     assert_eq!(consistent_balance(store, &user).await, (100, 0));
     let mut tx = store.begin().await.unwrap();
-    reelgate_store::ledger::hold(&mut tx, &user.id, "gen_1", Credits(60), "kling")
+    reelgate_store::ledger::hold(&mut tx, &user.id, &gen(1), Credits(60), "kling")
         .await
         .unwrap();
     tx.commit().await.unwrap();

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use reelgate_domain::accounts::UserId;
+use reelgate_domain::generations::GenerationId;
 use reelgate_domain::ledger::{Actor, Settlement};
 use reelgate_domain::Credits;
 use reelgate_store::testing::{postgres_store, sqlite_store, TestStore};
@@ -61,6 +62,11 @@ impl Model {
     }
 }
 
+/// Generations of different cases share the store, so their ids include the case number.
+fn generation_id(case: u32, generation: u8) -> GenerationId {
+    common::gen(u64::from(case) * 100 + u64::from(generation))
+}
+
 fn check(condition: bool, message: String) -> Result<(), TestCaseError> {
     if condition {
         Ok(())
@@ -71,11 +77,12 @@ fn check(condition: bool, message: String) -> Result<(), TestCaseError> {
 
 async fn apply(
     store: &TestStore,
+    case: u32,
     user: &UserId,
     model: &mut Model,
     op: &Op,
 ) -> Result<(), TestCaseError> {
-    let gen_id = |g: u8| format!("{user}-gen{g}");
+    let gen_id = |g: u8| generation_id(case, g);
     match *op {
         Op::Grant(amount) => {
             let outcome = store
@@ -153,7 +160,7 @@ async fn run_case(store: &TestStore, n: u32, ops: &[Op]) -> Result<(), TestCaseE
     let user = common::customer(store, &format!("case{n}"), 0).await;
     let mut model = Model::default();
     for op in ops {
-        apply(store, &user.id, &mut model, op).await?;
+        apply(store, n, &user.id, &mut model, op).await?;
         let audit = store.audit_balance(&user.id).await.unwrap();
         check(audit.is_consistent(), format!("after {op:?}: {audit:?}"))?;
         check(
@@ -175,10 +182,10 @@ async fn run_case(store: &TestStore, n: u32, ops: &[Op]) -> Result<(), TestCaseE
         .unwrap()
         .entries;
     for generation in 0u8..6 {
-        let id = format!("{}-gen{generation}", user.id);
+        let id = generation_id(n, generation);
         let sum: i64 = rows
             .iter()
-            .filter(|r| r.generation_id.as_deref() == Some(&id))
+            .filter(|r| r.generation_id.as_ref() == Some(&id))
             .map(|r| r.amount.get())
             .sum();
         let settlement = store.settlement(&id).await.unwrap();

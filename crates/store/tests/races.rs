@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{consistent_balance, customer};
+use common::{consistent_balance, customer, gen};
 use futures::future::join_all;
 use reelgate_domain::ledger::{Actor, VoucherCode};
 use reelgate_domain::Credits;
@@ -22,11 +22,7 @@ async fn parallel_holds_accept_exactly_what_the_balance_covers(store: &TestStore
     let holds = (0..64).map(|n| {
         let store = Store::clone(store);
         let user = user.id.clone();
-        tokio::spawn(async move {
-            store
-                .hold(&user, &format!("gen_{n}"), Credits(7), "race")
-                .await
-        })
+        tokio::spawn(async move { store.hold(&user, &gen(n), Credits(7), "race").await })
     });
     let mut accepted = 0;
     for outcome in join_all(holds).await {
@@ -46,7 +42,7 @@ async fn parallel_holds_accept_exactly_what_the_balance_covers(store: &TestStore
 async fn racing_capture_and_release_settle_once(store: &TestStore) {
     let user = customer(store, "ada", 1000).await;
     for n in 0..8 {
-        let generation = format!("gen_{n}");
+        let generation = gen(n);
         store
             .hold(&user.id, &generation, Credits(10), "race")
             .await
@@ -128,7 +124,7 @@ async fn a_second_process_can_write_while_the_first_is_busy(store: &TestStore) {
         let store = Store::clone(store);
         let user = user.id.clone();
         tokio::spawn(async move {
-            let generation = format!("gen_{n}");
+            let generation = gen(n);
             store.hold(&user, &generation, Credits(5), "busy").await?;
             store.capture(&generation).await
         })

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 use reelgate_domain::accounts::{Email, Password, Role, User};
+use reelgate_domain::generations::GenerationId;
 use reelgate_domain::ledger::Actor;
 use reelgate_domain::Credits;
 use reelgate_store::{NewUser, Store};
@@ -74,4 +75,9 @@ pub async fn consistent_balance(store: &Store, user: &User) -> (i64, i64) {
         "negative balance: {audit:?}"
     );
     (audit.cached_balance.get(), audit.cached_held.get())
+}
+
+/// The `n`th generation id of a test: each test has its own store, so ids may repeat across tests.
+pub fn gen(n: u64) -> GenerationId {
+    format!("gen_{n:026}").parse().unwrap()
 }
