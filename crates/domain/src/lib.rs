@@ -1,7 +1,9 @@
 //! reelgate's domain: what the business sells, what it costs, and how credits move.
 //! Nothing here does I/O; persistence and HTTP live in other crates.
 
+pub mod accounts;
 pub mod credits;
 pub mod generations;
+pub mod ledger;
 
 pub use credits::Credits;
