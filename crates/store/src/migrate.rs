@@ -25,8 +25,10 @@ macro_rules! migrations {
     };
 }
 
-const SQLITE: &[Migration] = migrations!("sqlite": 1 "0001_accounts_and_ledger");
-const POSTGRES: &[Migration] = migrations!("postgres": 1 "0001_accounts_and_ledger");
+const SQLITE: &[Migration] =
+    migrations!("sqlite": 1 "0001_accounts_and_ledger", 2 "0002_generations");
+const POSTGRES: &[Migration] =
+    migrations!("postgres": 1 "0001_accounts_and_ledger", 2 "0002_generations");
 
 pub(crate) fn migrations(backend: Backend) -> &'static [Migration] {
     match backend {
