@@ -12,6 +12,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
 use crate::http::{self, ApiContext};
+use reelgate_store::{Store, StoreError};
 
 /// Request bodies larger than this are refused before they are read (image uploads included).
 const MAX_BODY_BYTES: usize = 12 * 1024 * 1024;
@@ -25,11 +26,14 @@ pub enum StartError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error("database {url}: {source}")]
+    Database { url: String, source: StoreError },
 }
 
 pub struct Application {
     listener: TcpListener,
     router: axum::Router,
+    store: Store,
 }
 
 impl Application {
@@ -41,8 +45,10 @@ impl Application {
                     addr: config.listen,
                     source,
                 })?;
+        let store = open_store(&config).await?;
         let ctx = ApiContext {
             config: Arc::new(config),
+            store: store.clone(),
         };
         let router = http::api(ctx)
             .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -51,7 +57,16 @@ impl Application {
                 REQUEST_TIMEOUT,
             ))
             .layer(TraceLayer::new_for_http());
-        Ok(Application { listener, router })
+        Ok(Application {
+            listener,
+            router,
+            store,
+        })
+    }
+
+    /// The database the application runs on (tests set up users through it).
+    pub fn store(&self) -> &Store {
+        &self.store
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -67,6 +82,22 @@ impl Application {
             .with_graceful_shutdown(shutdown_signal())
             .await
     }
+}
+
+/// Connects to the configured database and brings its schema up to date.
+pub async fn open_store(config: &Config) -> Result<Store, StartError> {
+    let database = |source| StartError::Database {
+        url: config.database_url.to_string(),
+        source,
+    };
+    let store = Store::connect(&config.database_url)
+        .await
+        .map_err(database)?;
+    let applied = store.migrate().await.map_err(database)?;
+    if !applied.is_empty() {
+        tracing::info!(?applied, "database migrated");
+    }
+    Ok(store)
 }
 
 async fn shutdown_signal() {
