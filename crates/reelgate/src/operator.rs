@@ -54,22 +54,12 @@ pub async fn run(
             reason,
         } => {
             let user = find(store, &email).await?;
-            let reason = reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
-            let entry = match credits {
-                0 => return Err(OperatorError::ZeroCredits),
-                n if n > 0 => {
-                    let reason = reason.unwrap_or("granted by operator");
-                    store
-                        .grant(&user.id, Credits(n), reason, &Actor::Cli)
-                        .await?
-                }
-                n => {
-                    let reason = reason.unwrap_or("adjusted by operator");
-                    store
-                        .adjust(&user.id, Credits(n), reason, &Actor::Cli)
-                        .await?
-                }
-            };
+            if credits == 0 {
+                return Err(OperatorError::ZeroCredits);
+            }
+            let entry = store
+                .operator_grant(&user.id, Credits(credits), reason.as_deref(), &Actor::Cli)
+                .await?;
             let balance = store.user(&user.id).await?.balance;
             writeln!(
                 out,

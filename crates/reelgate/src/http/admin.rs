@@ -89,28 +89,10 @@ async fn grant(
     let user = user_id(&id)?;
     let actor = Actor::User(admin.id);
     let amount = Credits(request.credits);
-    let reason = request
-        .reason
-        .as_deref()
-        .map(str::trim)
-        .filter(|r| !r.is_empty());
-    let entry = match request.credits {
-        0 => {
-            return Err(ApiError::field(
-                "credits",
-                "invalid_parameter",
-                "credits must not be 0",
-            ))
-        }
-        n if n > 0 => {
-            let reason = reason.unwrap_or("granted by operator");
-            ctx.store.grant(&user, amount, reason, &actor).await?
-        }
-        _ => {
-            let reason = reason.unwrap_or("adjusted by operator");
-            ctx.store.adjust(&user, amount, reason, &actor).await?
-        }
-    };
+    let entry = ctx
+        .store
+        .operator_grant(&user, amount, request.reason.as_deref(), &actor)
+        .await?;
     let balance = ctx.store.user(&user).await?.balance;
     Ok((
         StatusCode::CREATED,
