@@ -6,6 +6,7 @@ use bytes::Bytes;
 use reqwest::header::{HeaderMap, HeaderValue, CONTENT_TYPE};
 use reqwest::multipart::{Form, Part};
 use rust_decimal::Decimal;
+use serde::Serialize;
 use url::Url;
 
 use crate::answer;
@@ -103,32 +104,12 @@ impl KieClient {
 
     /// `POST /api/v1/veo/generate`. Never re-sent: see [`KieError::OutcomeUnknown`].
     pub async fn create_veo(&self, request: &VeoGenerateRequest) -> Result<TaskId, KieError> {
-        let url = self.api_url(VEO_GENERATE);
-        let http = &self.inner.transport.http;
-        self.inner
-            .transport
-            .call(
-                VEO_GENERATE,
-                Delivery::AtMostOnce,
-                || http.post(url.clone()).json(request),
-                answer::created,
-            )
-            .await
+        self.create(VEO_GENERATE, request).await
     }
 
     /// `POST /api/v1/jobs/createTask` (Sora 2, Kling 2.6, Grok Imagine). Never re-sent.
     pub async fn create_task(&self, request: &TaskRequest) -> Result<TaskId, KieError> {
-        let url = self.api_url(JOBS_CREATE);
-        let http = &self.inner.transport.http;
-        self.inner
-            .transport
-            .call(
-                JOBS_CREATE,
-                Delivery::AtMostOnce,
-                || http.post(url.clone()).json(request),
-                answer::created,
-            )
-            .await
+        self.create(JOBS_CREATE, request).await
     }
 
     /// `GET /api/v1/veo/record-info`. Retried on transient failures.
@@ -209,6 +190,16 @@ impl KieClient {
                 build,
                 answer::uploaded_file,
             )
+            .await
+    }
+
+    async fn create(&self, path: &'static str, body: &impl Serialize) -> Result<TaskId, KieError> {
+        let url = self.api_url(path);
+        let http = &self.inner.transport.http;
+        let build = || http.post(url.clone()).json(body);
+        self.inner
+            .transport
+            .call(path, Delivery::AtMostOnce, build, answer::created)
             .await
     }
 

@@ -78,7 +78,14 @@ impl Transport {
         build: &impl Fn() -> RequestBuilder,
         delivery: Delivery,
     ) -> Result<Answer, KieError> {
-        let request = build().bearer_auth(self.api_key.expose_secret());
+        let key = self.api_key.expose_secret();
+        // An unset key sends no header at all, so Kie answers "missing key" (401) rather
+        // than judging an empty bearer token.
+        let request = if key.is_empty() {
+            build()
+        } else {
+            build().bearer_auth(key)
+        };
         let response = request
             .send()
             .await

@@ -253,7 +253,8 @@ fn upload_answer_decodes_every_field() {
 
 #[test]
 fn every_documented_error_code_maps_to_its_error_even_with_http_200() {
-    let expect: [(u16, fn(&KieError) -> bool); 12] = [
+    type Check = fn(&KieError) -> bool;
+    let expect: [(u16, Check); 12] = [
         (
             400,
             |e| matches!(e, KieError::InvalidRequest { code: 400, message } if message == "why"),

@@ -12,6 +12,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
 use crate::http::{self, ApiContext};
+use crate::upstream::{Upstream, UpstreamError};
 use reelgate_store::{Store, StoreError};
 
 /// Request bodies larger than this are refused before they are read (image uploads included).
@@ -21,6 +22,8 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
+    #[error(transparent)]
+    Upstream(#[from] UpstreamError),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: SocketAddr,
@@ -46,9 +49,11 @@ impl Application {
                     source,
                 })?;
         let store = open_store(&config).await?;
+        let upstream = Upstream::start(&config.upstream).await?;
         let ctx = ApiContext {
             config: Arc::new(config),
             store: store.clone(),
+            upstream,
         };
         let router = http::api(ctx)
             .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -100,7 +105,8 @@ pub async fn open_store(config: &Config) -> Result<Store, StartError> {
     Ok(store)
 }
 
-async fn shutdown_signal() {
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
     let ctrl_c = async {
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;
@@ -121,5 +127,5 @@ async fn shutdown_signal() {
         _ = ctrl_c => {},
         _ = terminate => {},
     }
-    tracing::info!("shutting down: finishing in-flight requests");
+    tracing::info!("shutting down");
 }

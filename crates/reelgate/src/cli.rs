@@ -1,6 +1,6 @@
 //! The command line of `product.md`.
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -18,7 +18,7 @@ pub enum Command {
     /// HTTP API + web app + upstream callback receiver + background workers.
     Serve,
     /// The Kie AI simulator alone, on its own address.
-    Sim(SimCommand),
+    Sim(Box<kie_sim::SimArgs>),
     /// Apply database migrations and exit.
     Migrate,
     /// Operator commands on the same database as `serve`.
@@ -26,12 +26,6 @@ pub enum Command {
     Admin(AdminCommand),
     /// Print the effective price list.
     Prices,
-}
-
-#[derive(Debug, Args)]
-pub struct SimCommand {
-    #[arg(long, default_value = "127.0.0.1:9090")]
-    pub listen: std::net::SocketAddr,
 }
 
 #[derive(Debug, Subcommand)]

@@ -45,7 +45,8 @@ pub enum Upstream {
         base_url: Url,
         api_key: SecretString,
     },
-    Simulator,
+    /// The built-in simulator, with its settings (demo-like by default; tests change them).
+    Simulator(Box<kie_sim::SimConfig>),
 }
 
 #[derive(Debug, Clone)]
@@ -160,7 +161,7 @@ impl Config {
                 )?,
                 api_key: SecretString::from(key.to_owned()),
             },
-            None => Upstream::Simulator,
+            None => Upstream::Simulator(Box::default()),
         };
         let pricing_file = settings.get("REELGATE_PRICING_FILE").map(PathBuf::from);
         let secret = match settings.get("REELGATE_SECRET") {
@@ -254,7 +255,7 @@ mod tests {
         let config = Config::from_settings(&temp_settings(&dir)).unwrap();
         assert_eq!(config.listen.to_string(), DEFAULT_LISTEN);
         assert_eq!(config.public_url.as_str(), "http://127.0.0.1:8080/");
-        assert!(matches!(config.upstream, Upstream::Simulator));
+        assert!(matches!(config.upstream, Upstream::Simulator(_)));
         assert_eq!(config.data_dir, dir.path());
     }
 

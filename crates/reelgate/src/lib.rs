@@ -9,4 +9,5 @@ pub mod http;
 pub mod operator;
 pub mod outbound;
 pub mod telemetry;
+pub mod upstream;
 pub mod webhooks;

@@ -28,6 +28,13 @@ async fn main() -> anyhow::Result<()> {
             store.close().await;
             result?;
         }
+        Command::Sim(args) => {
+            let running = kie_sim::spawn(args.to_config(), args.listen)
+                .await
+                .with_context(|| format!("cannot listen on {}", args.listen))?;
+            reelgate::app::shutdown_signal().await;
+            running.shutdown().await;
+        }
         other => anyhow::bail!("{other:?} is not available in this build yet"),
     }
     Ok(())

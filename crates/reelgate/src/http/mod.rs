@@ -15,6 +15,7 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::config::Config;
+use crate::upstream::Upstream;
 pub use error::{ApiError, ApiJson, ApiQuery};
 use reelgate_store::Store;
 
@@ -23,6 +24,7 @@ use reelgate_store::Store;
 pub struct ApiContext {
     pub config: Arc<Config>,
     pub store: Store,
+    pub upstream: Upstream,
 }
 
 #[derive(OpenApi)]

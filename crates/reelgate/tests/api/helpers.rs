@@ -1,7 +1,7 @@
 //! `TestApp`: the real application on port 0 with its own data directory.
 
 use reelgate::app::Application;
-use reelgate::config::{Config, Settings};
+use reelgate::config::{Config, Settings, Upstream};
 use reelgate_domain::accounts::{ApiKey, Email, Password, Role, User};
 use reelgate_domain::ledger::Actor;
 use reelgate_domain::Credits;
@@ -29,7 +29,10 @@ impl TestApp {
                 format!("sqlite://{}/reelgate.db", data_dir.path().display()),
             )
             .with("REELGATE_LISTEN", "127.0.0.1:0");
-        let config = Config::from_settings(&settings).expect("test config");
+        let mut config = Config::from_settings(&settings).expect("test config");
+        if let Upstream::Simulator(sim) = &mut config.upstream {
+            **sim = kie_sim::SimConfig::for_tests();
+        }
         let app = Application::build(config).await.expect("app builds");
         let address = format!("http://{}", app.local_addr());
         let store = app.store().clone();
