@@ -63,10 +63,11 @@ impl Store {
             Ok(sqlx::query(&format!(
                 "UPDATE generations SET next_check_at = $1, updated_at = $2 {sets}
                  WHERE id IN (SELECT id FROM generations WHERE {condition} AND next_check_at <= $2
-                              ORDER BY next_check_at, id LIMIT $3)
+                              ORDER BY next_check_at, id LIMIT $3 {skip_locked})
                    AND {condition} AND next_check_at <= $2
                  RETURNING {GENERATION_COLUMNS}",
                 sets = due.claim_sets(),
+                skip_locked = self.backend.skip_locked(),
             ))
             .bind(now + lease_ms(lease))
             .bind(now)
@@ -212,9 +213,10 @@ impl Store {
             Ok(sqlx::query(&format!(
                 "UPDATE generations SET hd_next_at = $1
                  WHERE id IN (SELECT id FROM generations WHERE hd = 'pending' AND hd_next_at <= $2
-                              ORDER BY hd_next_at LIMIT $3)
+                              ORDER BY hd_next_at LIMIT $3 {skip_locked})
                    AND hd = 'pending' AND hd_next_at <= $2
-                 RETURNING {GENERATION_COLUMNS}"
+                 RETURNING {GENERATION_COLUMNS}",
+                skip_locked = self.backend.skip_locked(),
             ))
             .bind(now + lease_ms(lease))
             .bind(now)
