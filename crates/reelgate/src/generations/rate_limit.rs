@@ -55,6 +55,30 @@ impl SlidingWindow {
         Err(self.limit.per.saturating_sub(now.duration_since(oldest)))
     }
 
+    /// Takes up to `n` slots now. With none free, says how long until one frees up.
+    pub async fn take_up_to(&self, n: usize) -> Result<usize, Duration> {
+        let now = Instant::now();
+        let mut sent = self.sent.lock().await;
+        while sent.front().is_some_and(|t| now.duration_since(*t) >= self.limit.per) {
+            sent.pop_front();
+        }
+        let free = (self.limit.requests as usize).saturating_sub(sent.len()).min(n);
+        if free == 0 && n > 0 {
+            let oldest = sent.front().copied().unwrap_or(now);
+            return Err(self.limit.per.saturating_sub(now.duration_since(oldest)));
+        }
+        sent.extend(std::iter::repeat_n(now, free));
+        Ok(free)
+    }
+
+    /// Returns slots taken but not used (nothing was there to send).
+    pub async fn give_back(&self, n: usize) {
+        let mut sent = self.sent.lock().await;
+        for _ in 0..n {
+            sent.pop_back();
+        }
+    }
+
     /// Waits for a slot and takes it.
     pub async fn acquire(&self) {
         while let Err(wait) = self.try_acquire().await {
@@ -89,6 +113,19 @@ mod tests {
             times.push(start.elapsed().as_secs());
         }
         assert_eq!(times, vec![0, 0, 0, 10, 10, 10, 20]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn batches_take_only_free_slots_and_unused_ones_come_back() {
+        let window = SlidingWindow::new(RateLimit {
+            requests: 5,
+            per: Duration::from_secs(10),
+        });
+        assert_eq!(window.take_up_to(3).await, Ok(3));
+        assert_eq!(window.take_up_to(3).await, Ok(2));
+        assert_eq!(window.take_up_to(1).await, Err(Duration::from_secs(10)));
+        window.give_back(2).await;
+        assert_eq!(window.take_up_to(9).await, Ok(2));
     }
 
     #[tokio::test(start_paused = true)]
