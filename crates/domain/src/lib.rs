@@ -1,6 +1,8 @@
 //! reelgate's domain: what the business sells, what it costs, and how credits move.
 //! Nothing here does I/O; persistence and HTTP live in other crates.
 
+pub mod catalog;
 pub mod credits;
+pub mod pricing;
 
 pub use credits::Credits;
