@@ -1,7 +1,9 @@
 //! The catalog's data format, as written in TOML: models → parameters → allowed values → wire
 //! field and wire value → costs. The built-in catalog (`default.toml`) and the operator's
 //! pricing file are two layers of this same format; the operator's layer overrides field by
-//! field (see `build`). Every field keeps its span so that errors can name the line.
+//! field (see `build`). Every field keeps its span so that errors can name the line. Tables
+//! do not: toml gives no span for a table implied by a longer header (`[models.x.params.y]`
+//! without `[models.x]`), so `build` finds a table's line from its header.
 //!
 //! All fields are optional here because a layer may set only some of them; `build` decides
 //! what a complete model needs.
@@ -19,9 +21,9 @@ type Field<T> = Option<Spanned<T>>;
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Doc {
-    pub pricing: Option<Spanned<RuleDoc>>,
+    pub pricing: Option<RuleDoc>,
     #[serde(default)]
-    pub models: BTreeMap<String, Spanned<ModelDoc>>,
+    pub models: BTreeMap<String, ModelDoc>,
 }
 
 /// `credits = round_half_up(cost × (1 + markup) × credits_per_usd / step) × step`.
@@ -59,7 +61,7 @@ pub(crate) struct ModelDoc {
     /// Price combinations this model does not price itself as this other model does.
     pub costs_from: Field<String>,
     #[serde(default)]
-    pub params: BTreeMap<String, Spanned<ParamDoc>>,
+    pub params: BTreeMap<String, ParamDoc>,
     #[serde(default)]
     pub costs: Vec<Spanned<CostDoc>>,
 }

@@ -93,7 +93,7 @@ impl Catalog {
                 },
             }
         }
-        fill_defaults(spec, &mut values, &mut errors);
+        fill_defaults(spec, params, &mut values, &mut errors);
         if let Some(errors) = FieldErrors::from_vec(errors) {
             return Err(errors);
         }
@@ -122,8 +122,16 @@ fn image_count(values: &Params) -> usize {
         .sum()
 }
 
-fn fill_defaults(spec: &ModelSpec, values: &mut Params, errors: &mut Vec<FieldError>) {
+/// Fills in defaults, and reports what is missing or needs more images. Parameters given but
+/// refused have their error already.
+fn fill_defaults(
+    spec: &ModelSpec,
+    given: &Map<String, Value>,
+    values: &mut Params,
+    errors: &mut Vec<FieldError>,
+) {
     let images = image_count(values);
+    let is_given = |name: &str| given.get(name).is_some_and(|v| !v.is_null());
     for p in &spec.params {
         let allowed_by_images = p.requires_images.is_none_or(|n| images >= n);
         if values.contains_key(&p.name) {
@@ -135,6 +143,8 @@ fn fill_defaults(spec: &ModelSpec, values: &mut Params, errors: &mut Vec<FieldEr
                     format!("{} needs at least {n} image_urls", p.name),
                 ));
             }
+        } else if is_given(&p.name) {
+            continue;
         } else if let Some(default) = p.default.as_ref().filter(|_| allowed_by_images) {
             // Defaults are sent even for a parameter customers may not set: Kie requires some.
             values.insert(p.name.clone(), default.clone());

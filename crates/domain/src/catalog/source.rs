@@ -46,17 +46,21 @@ pub(crate) struct Texts<'a> {
     pub pricing_file: &'a str,
 }
 
-impl Texts<'_> {
+impl<'a> Texts<'a> {
+    pub fn text(&self, source: Source) -> &'a str {
+        match source {
+            Source::Builtin => self.builtin,
+            Source::PricingFile => self.pricing_file,
+        }
+    }
+
     pub fn error(
         &self,
         at: &Origin,
         key: impl Into<String>,
         message: impl Into<String>,
     ) -> CatalogError {
-        let text = match at.source {
-            Source::Builtin => self.builtin,
-            Source::PricingFile => self.pricing_file,
-        };
+        let text = self.text(at.source);
         CatalogError {
             origin: at.source,
             line: line_of(text, at.span.start),

@@ -28,12 +28,9 @@ pub(crate) fn own_rows<'a>(
     let mut rows: Vec<CostRow<'a>> = Vec::new();
     for layer in own {
         let mut in_this_layer = Vec::new();
-        for (index, doc) in layer.doc.get_ref().costs.iter().enumerate() {
-            let entry = Layer {
-                source: layer.source,
-                key: format!("{}.costs[{index}]", layer.key),
-                doc,
-            };
+        for (index, doc) in layer.get().costs.iter().enumerate() {
+            let key = format!("{}.costs[{index}]", layer.key);
+            let entry = Layer::spanned(layer.source, key, doc);
             let combination = combination(ctx, &entry, params)?;
             if in_this_layer.contains(&combination) {
                 return Err(ctx.error(

@@ -7,23 +7,34 @@ use toml::Spanned;
 use crate::catalog::data::{Doc, ModelDoc};
 use crate::catalog::source::{CatalogError, Origin, Source, Texts};
 
-/// One table of one layer, with its dotted key.
+/// One table of one layer, with its dotted key and where it starts.
 pub(crate) struct Layer<'a, D> {
     pub source: Source,
     pub key: String,
-    pub doc: &'a Spanned<D>,
+    pub doc: &'a D,
+    pub at: Origin,
 }
 
-impl<D> Layer<'_, D> {
-    pub fn at(&self) -> Origin {
-        Origin {
-            source: self.source,
-            span: self.doc.span(),
+impl<'a, D> Layer<'a, D> {
+    /// A table written as an element of an array (a value, a cost row): toml spans those.
+    pub fn spanned(source: Source, key: String, doc: &'a Spanned<D>) -> Self {
+        Layer {
+            source,
+            key,
+            doc: doc.get_ref(),
+            at: Origin {
+                source,
+                span: doc.span(),
+            },
         }
     }
 
-    pub fn get(&self) -> &D {
-        self.doc.get_ref()
+    pub fn at(&self) -> Origin {
+        self.at.clone()
+    }
+
+    pub fn get(&self) -> &'a D {
+        self.doc
     }
 }
 
@@ -41,7 +52,7 @@ pub(crate) fn pick<'a, D, T>(
     field: impl Fn(&'a D) -> Option<&'a Spanned<T>>,
 ) -> Option<Found<'a, T>> {
     stack.iter().find_map(|layer| {
-        field(layer.doc.get_ref()).map(|spanned| Found {
+        field(layer.doc).map(|spanned| Found {
             value: spanned.get_ref(),
             at: Origin {
                 source: layer.source,
@@ -101,6 +112,7 @@ impl<'a> Ctx<'a> {
                     source,
                     key: "pricing".to_owned(),
                     doc: table,
+                    at: self.table_origin(source, "pricing"),
                 })
             })
             .collect()
@@ -111,9 +123,15 @@ impl<'a> Ctx<'a> {
     pub fn model_ids(&self) -> Vec<&'a str> {
         let mut ids: Vec<(u8, usize, &'a str)> = Vec::new();
         for (rank, doc) in [(0, Some(self.builtin)), (1, self.file)] {
-            for (id, table) in doc.iter().flat_map(|d| &d.models) {
+            let source = if rank == 0 {
+                Source::Builtin
+            } else {
+                Source::PricingFile
+            };
+            for id in doc.iter().flat_map(|d| d.models.keys()) {
                 if !ids.iter().any(|(_, _, seen)| *seen == id) {
-                    ids.push((rank, table.span().start, id));
+                    let at = self.table_origin(source, &format!("models.{}", quote(id)));
+                    ids.push((rank, at.span.start, id.as_str()));
                 }
             }
         }
@@ -125,10 +143,14 @@ impl<'a> Ctx<'a> {
     pub fn own_layers(&self, id: &str) -> Vec<Layer<'a, ModelDoc>> {
         self.docs()
             .filter_map(|(source, doc)| {
-                doc.models.get(id).map(|table| Layer {
-                    source,
-                    key: format!("models.{}", quote(id)),
-                    doc: table,
+                doc.models.get(id).map(|table| {
+                    let key = format!("models.{}", quote(id));
+                    Layer {
+                        source,
+                        at: self.table_origin(source, &key),
+                        key,
+                        doc: table,
+                    }
                 })
             })
             .collect()
@@ -160,10 +182,44 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// Where a table starts: the first header that names it, or failing that the header that
+    /// names most of its path (a table can be implied by a longer header, or written inline).
+    pub fn table_origin(&self, source: Source, key: &str) -> Origin {
+        let text = self.texts.text(source);
+        let wanted = normalise(key);
+        let mut best: (usize, usize) = (0, 0);
+        let mut offset = 0;
+        for line in text.split_inclusive('\n') {
+            if let Some(header) = line.trim_start().strip_prefix('[') {
+                let header = normalise(header.split('#').next().unwrap_or(header));
+                let matched = if wanted.starts_with(&header) || header.starts_with(&wanted) {
+                    header.len().min(wanted.len())
+                } else {
+                    0
+                };
+                if matched > best.0 {
+                    best = (matched, offset);
+                }
+            }
+            offset += line.len();
+        }
+        Origin {
+            source,
+            span: best.1..best.1,
+        }
+    }
+
     fn docs(&self) -> impl Iterator<Item = (Source, &'a Doc)> {
         self.file
             .map(|doc| (Source::PricingFile, doc))
             .into_iter()
             .chain(std::iter::once((Source::Builtin, self.builtin)))
     }
+}
+
+/// A TOML path without quotes, brackets or spaces, for comparing headers.
+fn normalise(path: &str) -> String {
+    path.chars()
+        .filter(|c| !matches!(c, '"' | '\'' | '[' | ']' | ' ' | '\t' | '\r' | '\n'))
+        .collect()
 }

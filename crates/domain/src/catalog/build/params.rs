@@ -43,10 +43,14 @@ pub(crate) fn build_all(
         let stack: Vec<Layer<'_, ParamDoc>> = chain
             .iter()
             .filter_map(|model| {
-                model.get().params.get(name).map(|doc| Layer {
-                    source: model.source,
-                    key: format!("{}.params.{}", model.key, quote(name)),
-                    doc,
+                model.get().params.get(name).map(|doc| {
+                    let key = format!("{}.params.{}", model.key, quote(name));
+                    Layer {
+                        source: model.source,
+                        at: ctx.table_origin(model.source, &key),
+                        key,
+                        doc,
+                    }
                 })
             })
             .collect();
@@ -82,24 +86,33 @@ fn build_one(
         Some(found) => Some(default_value(ctx, &kind, &found)?),
         None => None,
     };
+    if let Some(err) = disabled_default(ctx, stack, &kind, default.as_ref()) {
+        return Err(err);
+    }
+    // Blame the field where it is set (the nearest layer), else the parameter's table.
+    let blame = |field: &str, set: Option<crate::catalog::source::Origin>, message: &str| {
+        ctx.error(
+            &set.unwrap_or_else(|| top.at()),
+            format!("{}.{field}", top.key),
+            message,
+        )
+    };
+    let priced_at = pick(stack, "priced", |p| p.priced.as_ref()).map(|f| f.at);
     if required && default.is_some() {
-        let found = pick(stack, "default", |p| p.default.as_ref());
-        let at = found.map_or_else(|| top.at(), |f| f.at);
-        return Err(ctx.error(
-            &at,
-            format!("{}.default", top.key),
+        let at = pick(stack, "default", |p| p.default.as_ref()).map(|f| f.at);
+        return Err(blame(
+            "default",
+            at,
             "a required parameter cannot have a default",
         ));
     }
     if priced && !matches!(kind, ParamKind::Choice { .. }) {
-        return Err(ctx.error(
-            &top.at(),
-            format!("{}.priced", top.key),
-            "only a parameter with a list of values can be priced",
-        ));
+        let message = "only a parameter with a list of values can be priced";
+        return Err(blame("priced", priced_at, message));
     }
     if priced && !required && default.is_none() {
-        return Err(ctx.error(&top.at(), format!("{}.priced", top.key), "a priced parameter needs a default (or must be required), so every request has a price"));
+        let message = "a priced parameter needs a default (or must be required), so every request has a price";
+        return Err(blame("priced", priced_at, message));
     }
     let requires_images = match pick(stack, "requires_images", |p| p.requires_images.as_ref()) {
         Some(found) if *found.value == 0 => {
@@ -234,6 +247,45 @@ fn kind(
     }
 }
 
+/// A default must stay offered; blame the layer that disabled it.
+fn disabled_default(
+    ctx: &Ctx<'_>,
+    stack: &[Layer<'_, ParamDoc>],
+    kind: &ParamKind,
+    default: Option<&ParamValue>,
+) -> Option<CatalogError> {
+    let ParamKind::Choice { ty, values } = kind else {
+        return None;
+    };
+    let default = default?.as_scalar()?;
+    if values.iter().any(|v| v.value == default && v.enabled) {
+        return None;
+    }
+    let (layer, enabled) = stack.iter().find_map(|layer| {
+        let doc = layer
+            .get()
+            .values
+            .iter()
+            .find(|v| scalar(*ty, v.get_ref().value.get_ref()).as_ref() == Ok(&default))?;
+        doc.get_ref()
+            .enabled
+            .as_ref()
+            .map(|enabled| (layer, enabled))
+    })?;
+    Some(ctx.error(
+        &Origin {
+            source: layer.source,
+            span: enabled.span(),
+        },
+        format!(
+            "{}.values.{}.enabled",
+            layer.key,
+            quote(&default.to_string())
+        ),
+        format!("{default} is the default; set another default before disabling it"),
+    ))
+}
+
 type Bound<'a> = Option<Found<'a, Decimal>>;
 
 fn bounds<'a>(
@@ -283,11 +335,7 @@ fn values(
                 };
                 return Err(ctx.error(&at, key, "this value is listed twice"));
             }
-            let value_layer = Layer {
-                source: layer.source,
-                key,
-                doc,
-            };
+            let value_layer = Layer::spanned(layer.source, key, doc);
             match merged.iter_mut().find(|(v, _)| *v == value) {
                 Some((_, layers)) => layers.insert(0, value_layer),
                 None => merged.push((value, vec![value_layer])),
@@ -328,9 +376,6 @@ fn default_value(
             match values.iter().find(|v| v.value == value) {
                 None => Err(fail(format!(
                     "the default {value} is not one of the values"
-                ))),
-                Some(v) if !v.enabled => Err(fail(format!(
-                    "the default {value} is disabled; choose another default"
                 ))),
                 Some(_) => Ok(value.into()),
             }
