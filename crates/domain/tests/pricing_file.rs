@@ -112,6 +112,14 @@ fn the_example_file_parses_and_does_what_it_says() {
         ),
         ("sound".into(), ErrorCode::ParameterDisabled)
     );
+    // Its own default is no change, so a stored generation's params read back.
+    assert!(catalog
+        .parse(
+            json!({"model": "kling-2.6/silent", "prompt": "p", "sound": false})
+                .as_object()
+                .unwrap()
+        )
+        .is_ok());
 }
 
 #[test]

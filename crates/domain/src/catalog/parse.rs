@@ -75,7 +75,9 @@ impl Catalog {
                     ErrorCode::UnknownParameter,
                     format!("{model} does not take {name}"),
                 )),
-                Some(p) if !p.enabled => errors.push(FieldError::new(
+                // A parameter customers may not set still takes its own default, so that the
+                // `params` of a stored generation (defaults filled in) read back.
+                Some(p) if !p.enabled && !is_default(spec, p, raw) => errors.push(FieldError::new(
                     name,
                     ErrorCode::ParameterDisabled,
                     format!(
@@ -110,6 +112,12 @@ impl Catalog {
     pub fn quote(&self, body: &Map<String, Value>) -> Result<Quote, FieldErrors> {
         self.parse(body).map(|request| request.quote().clone())
     }
+}
+
+fn is_default(model: &ModelSpec, spec: &ParamSpec, raw: &Value) -> bool {
+    spec.default
+        .as_ref()
+        .is_some_and(|default| value(model, spec, raw).as_ref() == Ok(default))
 }
 
 fn image_count(values: &Params) -> usize {
