@@ -1,7 +1,8 @@
 //! Create-task request bodies, serialised exactly as Kie expects them.
 
+use serde::de::{Deserializer, Error as _};
 use serde::ser::{SerializeMap, Serializer};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 /// Veo's two model names on the wire. Kie spells the fast one with an underscore,
@@ -69,10 +70,53 @@ impl Serialize for VeoGenerateRequest {
     }
 }
 
+/// Reads back what `Serialize` wrote (so a request can be stored and sent later), keeping the
+/// ratio field's spelling.
+impl<'de> Deserialize<'de> for VeoGenerateRequest {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Wire {
+            prompt: String,
+            #[serde(rename = "imageUrls", default)]
+            image_urls: Vec<String>,
+            model: String,
+            aspect_ratio: Option<String>,
+            #[serde(rename = "aspectRatio")]
+            aspect_ratio_camel: Option<String>,
+            #[serde(rename = "callBackUrl")]
+            call_back_url: Option<String>,
+        }
+        let wire = Wire::deserialize(deserializer)?;
+        let model = match wire.model.as_str() {
+            "veo3" => VeoModel::Veo3,
+            "veo3_fast" => VeoModel::Veo3Fast,
+            other => return Err(D::Error::custom(format!("unknown Veo model {other:?}"))),
+        };
+        let (aspect_ratio, aspect_ratio_field) = match (wire.aspect_ratio, wire.aspect_ratio_camel)
+        {
+            (Some(ratio), None) => (ratio, AspectRatioField::Snake),
+            (None, Some(ratio)) => (ratio, AspectRatioField::Camel),
+            _ => {
+                return Err(D::Error::custom(
+                    "expected exactly one of aspect_ratio, aspectRatio",
+                ))
+            }
+        };
+        Ok(VeoGenerateRequest {
+            prompt: wire.prompt,
+            image_urls: wire.image_urls,
+            model,
+            aspect_ratio,
+            aspect_ratio_field,
+            call_back_url: wire.call_back_url,
+        })
+    }
+}
+
 /// The `input` object of a jobs-API task. Its fields differ per model (Sora, Kling, Grok) and
 /// Kie adds new ones over time, so it is an ordered map of wire names to wire values; the
 /// caller (reelgate's catalog) decides which fields and value types each model gets.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct TaskInput(pub Map<String, Value>);
 
@@ -92,7 +136,7 @@ impl TaskInput {
 }
 
 /// `POST /api/v1/jobs/createTask` (Sora 2, Kling 2.6, Grok Imagine).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TaskRequest {
     pub model: String,
     #[serde(rename = "callBackUrl", skip_serializing_if = "Option::is_none")]
@@ -127,6 +171,31 @@ mod tests {
         let v = serde_json::to_value(&req).unwrap();
         assert_eq!(v["aspect_ratio"], "16:9");
         assert!(v.get("imageUrls").is_none() && v.get("aspectRatio").is_none());
+    }
+
+    #[test]
+    fn stored_requests_read_back_equal() {
+        for field in [AspectRatioField::Snake, AspectRatioField::Camel] {
+            let veo = VeoGenerateRequest {
+                prompt: "p".into(),
+                image_urls: vec!["https://e.com/a.png".into()],
+                model: VeoModel::Veo3,
+                aspect_ratio: "9:16".into(),
+                aspect_ratio_field: field,
+                call_back_url: None,
+            };
+            let back: VeoGenerateRequest =
+                serde_json::from_value(serde_json::to_value(&veo).unwrap()).unwrap();
+            assert_eq!(back, veo);
+        }
+        let task = TaskRequest {
+            model: "sora-2-text-to-video".into(),
+            call_back_url: Some("https://h/cb".into()),
+            input: TaskInput::new().with("n_frames", "10"),
+        };
+        let back: TaskRequest =
+            serde_json::from_value(serde_json::to_value(&task).unwrap()).unwrap();
+        assert_eq!(back, task);
     }
 
     #[test]

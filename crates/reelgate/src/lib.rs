@@ -1,1 +1,13 @@
-//! reelgate application.
+//! The reelgate application: configuration, the HTTP API, the web app and the background
+//! workers, wired around the domain (`reelgate-domain`) and storage (`reelgate-store`) crates.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod generations;
+pub mod http;
+pub mod operator;
+pub mod outbound;
+pub mod telemetry;
+pub mod upstream;
+pub mod webhooks;

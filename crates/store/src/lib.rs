@@ -1,1 +1,85 @@
-//! reelgate persistence.
+//! reelgate persistence: accounts, sessions, API keys, the credit ledger and vouchers, on
+//! SQLite (the default, one file) or PostgreSQL (several instances), with one set of SQL.
+//!
+//! Write transactions always begin with a write statement. SQLite then takes its write lock
+//! first thing, where busy_timeout can wait for it, instead of failing when a read snapshot
+//! tries to upgrade; that is what lets the admin CLI work while `serve` runs.
+
+mod accounts;
+mod api_keys;
+mod backend;
+mod error;
+mod generations;
+pub mod ledger;
+mod migrate;
+mod page;
+mod passwords;
+mod retry;
+mod secrets;
+mod sessions;
+pub mod testing;
+mod time;
+mod tracking;
+mod vouchers;
+mod webhook_deliveries;
+
+pub use accounts::NewUser;
+pub use backend::{Backend, DatabaseUrl, PoolSettings};
+pub use error::StoreError;
+pub use generations::{Canceled, IdempotencyKey, NewGeneration, Outcome, Submitted};
+pub use ledger::{BalanceAudit, LedgerPage};
+pub use page::{Page, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+pub use retry::on_contention;
+pub use sqlx::{AnyConnection, AnyPool, Transaction};
+pub use tracking::Due;
+pub use vouchers::NewVoucher;
+pub use webhook_deliveries::WebhookDelivery;
+
+/// A handle on the database; cheap to clone (it is a connection pool).
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: sqlx::AnyPool,
+    backend: Backend,
+}
+
+impl Store {
+    /// Connects to the database (creating a SQLite file and its directory if missing).
+    /// Does not migrate: call [`Store::migrate`].
+    pub async fn connect(url: &DatabaseUrl) -> Result<Store, StoreError> {
+        Store::connect_with(url, &PoolSettings::default()).await
+    }
+
+    pub async fn connect_with(
+        url: &DatabaseUrl,
+        settings: &PoolSettings,
+    ) -> Result<Store, StoreError> {
+        let pool = backend::connect(url, settings).await?;
+        Ok(Store {
+            pool,
+            backend: url.backend(),
+        })
+    }
+
+    /// Applies pending schema migrations; returns the versions applied now.
+    pub async fn migrate(&self) -> Result<Vec<i64>, StoreError> {
+        migrate::run(&self.pool, self.backend).await
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn pool(&self) -> &sqlx::AnyPool {
+        &self.pool
+    }
+
+    /// A transaction for composing store operations (e.g. inserting a generation and holding
+    /// its price atomically). On SQLite its first statement must be a write; see the crate docs.
+    pub async fn begin(&self) -> Result<Transaction<'static, sqlx::Any>, StoreError> {
+        Ok(self.pool.begin().await?)
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}

@@ -1,0 +1,131 @@
+//! Start-up as a value: `Application::build` wires everything from a `Config` and binds the
+//! listener, so tests can start the real app on port 0 and learn its address.
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::config::Config;
+use crate::http::{self, ApiContext};
+use crate::upstream::{Upstream, UpstreamError};
+use reelgate_store::{Store, StoreError};
+
+/// Request bodies larger than this are refused before they are read (image uploads included).
+const MAX_BODY_BYTES: usize = 12 * 1024 * 1024;
+/// Slow clients cannot hold a connection open forever.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Upstream(#[from] UpstreamError),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("database {url}: {source}")]
+    Database { url: String, source: StoreError },
+}
+
+pub struct Application {
+    listener: TcpListener,
+    router: axum::Router,
+    store: Store,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> Result<Self, StartError> {
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| StartError::Listen {
+                    addr: config.listen,
+                    source,
+                })?;
+        let store = open_store(&config).await?;
+        let upstream = Upstream::start(&config.upstream).await?;
+        let ctx = ApiContext {
+            config: Arc::new(config),
+            store: store.clone(),
+            upstream,
+        };
+        let router = http::api(ctx)
+            .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+            .layer(TimeoutLayer::with_status_code(
+                StatusCode::REQUEST_TIMEOUT,
+                REQUEST_TIMEOUT,
+            ))
+            .layer(TraceLayer::new_for_http());
+        Ok(Application {
+            listener,
+            router,
+            store,
+        })
+    }
+
+    /// The database the application runs on (tests set up users through it).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        // A bound TcpListener always has a local address; the fallback is unreachable.
+        self.listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    /// Serves until SIGTERM or Ctrl-C, then lets in-flight requests finish.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+    }
+}
+
+/// Connects to the configured database and brings its schema up to date.
+pub async fn open_store(config: &Config) -> Result<Store, StartError> {
+    let database = |source| StartError::Database {
+        url: config.database_url.to_string(),
+        source,
+    };
+    let store = Store::connect(&config.database_url)
+        .await
+        .map_err(database)?;
+    let applied = store.migrate().await.map_err(database)?;
+    if !applied.is_empty() {
+        tracing::info!(?applied, "database migrated");
+    }
+    Ok(store)
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

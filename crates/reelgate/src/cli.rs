@@ -1,0 +1,58 @@
+//! The command line of `product.md`.
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "reelgate",
+    version,
+    about = "Resell AI video generation for prepaid credits"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// HTTP API + web app + upstream callback receiver + background workers.
+    Serve,
+    /// The Kie AI simulator alone, on its own address.
+    Sim(Box<kie_sim::SimArgs>),
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Operator commands on the same database as `serve`.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// Print the effective price list.
+    Prices,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create a customer (or, with --admin, an operator).
+    CreateUser {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        password: String,
+        #[arg(long)]
+        admin: bool,
+    },
+    /// Grant credits to a user.
+    Grant {
+        #[arg(long)]
+        email: String,
+        #[arg(long, allow_hyphen_values = true)]
+        credits: i64,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Create an API key; the key is printed alone on the last line.
+    CreateApiKey {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: Option<String>,
+    },
+}

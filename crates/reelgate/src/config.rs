@@ -1,0 +1,300 @@
+//! Configuration from the environment, optionally layered over a TOML file with the same keys.
+//!
+//! Every setting of `product.md` is read here and nowhere else; a bad value stops start-up with
+//! an error that names the setting.
+
+use reelgate_store::DatabaseUrl;
+use secrecy::SecretString;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use url::Url;
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/reelgate.db";
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub const DEFAULT_KIE_BASE_URL: &str = "https://api.kie.ai";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{setting}: {reason}")]
+    Invalid {
+        setting: &'static str,
+        reason: String,
+    },
+    #[error("config file {path}: {reason}")]
+    File { path: PathBuf, reason: String },
+    #[error("{setting}: cannot use the secret file {path}: {source}")]
+    SecretFile {
+        setting: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+fn invalid(setting: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        setting,
+        reason: reason.into(),
+    }
+}
+
+/// Where generations are bought: Kie AI itself, or the built-in simulator when no key is set.
+#[derive(Debug, Clone)]
+pub enum Upstream {
+    Kie {
+        base_url: Url,
+        api_key: SecretString,
+    },
+    /// The built-in simulator, with its settings (demo-like by default; tests change them).
+    Simulator(Box<kie_sim::SimConfig>),
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Prints without its password.
+    pub database_url: DatabaseUrl,
+    pub listen: SocketAddr,
+    /// The URL at which Kie AI reaches us; callback URLs are built on it.
+    pub public_url: Url,
+    pub upstream: Upstream,
+    pub pricing_file: Option<PathBuf>,
+    pub secret: SecretString,
+    /// Where the SQLite file, the generated secret and other local state live.
+    pub data_dir: PathBuf,
+}
+
+/// The raw settings, before parsing: environment over file.
+#[derive(Debug, Default, Clone)]
+pub struct Settings(HashMap<String, String>);
+
+impl Settings {
+    /// The process environment, layered over the file named by `REELGATE_CONFIG` (if any).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let mut settings = match std::env::var_os("REELGATE_CONFIG") {
+            Some(path) => Self::from_file(Path::new(&path))?,
+            None => Self::default(),
+        };
+        for (key, value) in std::env::vars() {
+            if key.starts_with("REELGATE_") {
+                settings.0.insert(key, value);
+            }
+        }
+        Ok(settings)
+    }
+
+    fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let file_error = |reason: String| ConfigError::File {
+            path: path.to_owned(),
+            reason,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| file_error(e.to_string()))?;
+        let table: toml::Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| file_error(e.to_string()))?;
+        let mut map = HashMap::new();
+        for (key, value) in table {
+            let value = match value {
+                toml::Value::String(s) => s,
+                other => other.to_string(),
+            };
+            map.insert(key.to_ascii_uppercase(), value);
+        }
+        Ok(Self(map))
+    }
+
+    pub fn with(mut self, key: &str, value: impl Into<String>) -> Self {
+        self.0.insert(key.to_owned(), value.into());
+        self
+    }
+
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0
+            .get(key)
+            .map(String::as_str)
+            .filter(|v| !v.trim().is_empty())
+    }
+
+    pub fn parse<T: std::str::FromStr>(
+        &self,
+        setting: &'static str,
+    ) -> Result<Option<T>, ConfigError>
+    where
+        T::Err: std::fmt::Display,
+    {
+        self.get(setting)
+            .map(|raw| {
+                raw.trim()
+                    .parse::<T>()
+                    .map_err(|e| invalid(setting, format!("{raw:?}: {e}")))
+            })
+            .transpose()
+    }
+}
+
+impl Config {
+    pub fn load() -> Result<Self, ConfigError> {
+        Self::from_settings(&Settings::from_env()?)
+    }
+
+    pub fn from_settings(settings: &Settings) -> Result<Self, ConfigError> {
+        let database_url = DatabaseUrl::parse(
+            settings
+                .get("REELGATE_DATABASE_URL")
+                .unwrap_or(DEFAULT_DATABASE_URL),
+        )
+        .map_err(|e| invalid("REELGATE_DATABASE_URL", e.to_string()))?;
+        let data_dir = data_dir_for(&database_url);
+        let listen: SocketAddr = settings
+            .parse("REELGATE_LISTEN")?
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
+        let public_url = match settings.get("REELGATE_PUBLIC_URL") {
+            Some(raw) => parse_http_url("REELGATE_PUBLIC_URL", raw)?,
+            None => parse_http_url("REELGATE_LISTEN", &format!("http://{listen}"))?,
+        };
+        let upstream = match settings.get("REELGATE_KIE_API_KEY") {
+            Some(key) => Upstream::Kie {
+                base_url: parse_http_url(
+                    "REELGATE_KIE_BASE_URL",
+                    settings
+                        .get("REELGATE_KIE_BASE_URL")
+                        .unwrap_or(DEFAULT_KIE_BASE_URL),
+                )?,
+                api_key: SecretString::from(key.to_owned()),
+            },
+            None => Upstream::Simulator(Box::default()),
+        };
+        let pricing_file = settings.get("REELGATE_PRICING_FILE").map(PathBuf::from);
+        let secret = match settings.get("REELGATE_SECRET") {
+            Some(secret) if secret.len() < 32 => {
+                return Err(invalid("REELGATE_SECRET", "must be at least 32 characters"))
+            }
+            Some(secret) => SecretString::from(secret.to_owned()),
+            None => stored_secret(&data_dir)?,
+        };
+        Ok(Config {
+            database_url,
+            listen,
+            public_url,
+            upstream,
+            pricing_file,
+            secret,
+            data_dir,
+        })
+    }
+}
+
+fn parse_http_url(setting: &'static str, raw: &str) -> Result<Url, ConfigError> {
+    let url = Url::parse(raw.trim()).map_err(|e| invalid(setting, format!("{raw:?}: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(invalid(setting, format!("{raw:?}: must be an http(s) URL")));
+    }
+    Ok(url)
+}
+
+/// The SQLite file's folder, or `./data` for a server database.
+fn data_dir_for(database_url: &DatabaseUrl) -> PathBuf {
+    match database_url {
+        DatabaseUrl::Sqlite { path } => match path.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
+            _ => PathBuf::from("."),
+        },
+        DatabaseUrl::Postgres { .. } => PathBuf::from("data"),
+    }
+}
+
+/// With no `REELGATE_SECRET`, one is generated on first start and kept in the data dir, so
+/// sessions and callback tokens survive restarts.
+fn stored_secret(data_dir: &Path) -> Result<SecretString, ConfigError> {
+    let path = data_dir.join("secret");
+    let file_error = |source| ConfigError::SecretFile {
+        setting: "REELGATE_SECRET",
+        path: path.clone(),
+        source,
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(secret) if secret.trim().len() >= 32 => {
+            return Ok(SecretString::from(secret.trim().to_owned()))
+        }
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(file_error(e)),
+    }
+    std::fs::create_dir_all(data_dir).map_err(file_error)?;
+    let secret = hex::encode(rand::random::<[u8; 32]>());
+    write_private(&path, &secret).map_err(file_error)?;
+    Ok(SecretString::from(secret))
+}
+
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)?.write_all(contents.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    fn temp_settings(dir: &tempfile::TempDir) -> Settings {
+        Settings::default().with(
+            "REELGATE_DATABASE_URL",
+            format!("sqlite://{}/reelgate.db", dir.path().display()),
+        )
+    }
+
+    #[test]
+    fn defaults_match_the_product_contract() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config::from_settings(&temp_settings(&dir)).unwrap();
+        assert_eq!(config.listen.to_string(), DEFAULT_LISTEN);
+        assert_eq!(config.public_url.as_str(), "http://127.0.0.1:8080/");
+        assert!(matches!(config.upstream, Upstream::Simulator(_)));
+        assert_eq!(config.data_dir, dir.path());
+    }
+
+    #[test]
+    fn generated_secret_is_kept_across_starts() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = Config::from_settings(&temp_settings(&dir)).unwrap();
+        let second = Config::from_settings(&temp_settings(&dir)).unwrap();
+        assert_eq!(first.secret.expose_secret(), second.secret.expose_secret());
+        assert!(first.secret.expose_secret().len() >= 32);
+    }
+
+    #[test]
+    fn bad_values_name_the_setting() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = Config::from_settings(&temp_settings(&dir).with("REELGATE_LISTEN", "nowhere"))
+            .unwrap_err();
+        assert!(err.to_string().starts_with("REELGATE_LISTEN:"), "{err}");
+        let err =
+            Config::from_settings(&Settings::default().with("REELGATE_DATABASE_URL", "mysql://x"))
+                .unwrap_err();
+        assert!(
+            err.to_string().starts_with("REELGATE_DATABASE_URL:"),
+            "{err}"
+        );
+        let err =
+            Config::from_settings(&temp_settings(&dir).with("REELGATE_PUBLIC_URL", "ftp://x"))
+                .unwrap_err();
+        assert!(err.to_string().starts_with("REELGATE_PUBLIC_URL:"), "{err}");
+    }
+
+    #[test]
+    fn a_kie_key_selects_the_real_upstream_and_never_prints() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config::from_settings(
+            &temp_settings(&dir).with("REELGATE_KIE_API_KEY", "kie-secret-key-123"),
+        )
+        .unwrap();
+        assert!(matches!(config.upstream, Upstream::Kie { .. }));
+        assert!(!format!("{config:?}").contains("kie-secret-key-123"));
+    }
+}

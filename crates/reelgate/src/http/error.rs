@@ -1,0 +1,265 @@
+//! The one error type of the HTTP layer and its mapping to the JSON envelope of `product.md`:
+//! `{"error": {"code": …, "message": …, "field": …}}`. Every handler returns `Result<_, ApiError>`.
+
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use reelgate_store::StoreError;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// One problem with one field of a request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct FieldProblem {
+    pub code: String,
+    pub message: String,
+    pub field: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400: bad input. The first problem is the envelope's; all are listed in `details`.
+    #[error("invalid request: {}", .0.first().map(|p| p.message.as_str()).unwrap_or(""))]
+    InvalidInput(Vec<FieldProblem>),
+    /// 400 that is about the request as a whole, not one field.
+    #[error("{message}")]
+    BadRequest { code: &'static str, message: String },
+    #[error("authentication required")]
+    Unauthorized,
+    #[error("{message}")]
+    PaymentRequired { code: &'static str, message: String },
+    #[error("forbidden")]
+    Forbidden,
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    #[error("{message}")]
+    Unprocessable { code: &'static str, message: String },
+    #[error("too many requests")]
+    TooManyRequests,
+    #[error("{0}")]
+    Unavailable(String),
+    /// A bug or an infrastructure failure: logged in full, answered without detail.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn field(field: &str, code: &str, message: impl Into<String>) -> Self {
+        ApiError::InvalidInput(vec![FieldProblem {
+            code: code.to_owned(),
+            message: message.into(),
+            field: field.to_owned(),
+        }])
+    }
+
+    pub fn internal(error: impl std::fmt::Display) -> Self {
+        ApiError::Internal(error.to_string())
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::InvalidInput(_) | ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::PaymentRequired { .. } => StatusCode::PAYMENT_REQUIRED,
+            ApiError::Forbidden => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn body(&self) -> ErrorBody {
+        let plain = |code: &str, message: String| ErrorBody {
+            code: code.to_owned(),
+            message,
+            field: None,
+            details: Vec::new(),
+        };
+        match self {
+            ApiError::InvalidInput(problems) => match problems.first() {
+                Some(first) => ErrorBody {
+                    code: first.code.clone(),
+                    message: first.message.clone(),
+                    field: Some(first.field.clone()),
+                    details: if problems.len() > 1 {
+                        problems.clone()
+                    } else {
+                        Vec::new()
+                    },
+                },
+                None => plain("invalid_request", "invalid request".into()),
+            },
+            ApiError::BadRequest { code, message }
+            | ApiError::PaymentRequired { code, message }
+            | ApiError::Conflict { code, message }
+            | ApiError::Unprocessable { code, message } => plain(code, message.clone()),
+            ApiError::Unauthorized => plain(
+                "unauthorized",
+                "sign in, or send an API key as `Authorization: Bearer rg_…`".into(),
+            ),
+            ApiError::Forbidden => plain("forbidden", "you are not allowed to do this".into()),
+            ApiError::NotFound(what) => plain("not_found", format!("{what} not found")),
+            ApiError::TooManyRequests => {
+                plain("rate_limited", "too many requests; retry later".into())
+            }
+            ApiError::Unavailable(message) => plain("unavailable", message.clone()),
+            ApiError::Internal(_) => plain("internal", "something went wrong on our side".into()),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub code: String,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// Every problem, when there is more than one.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub details: Vec<FieldProblem>,
+}
+
+/// The error envelope, as it appears in the OpenAPI document.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorEnvelope {
+    pub error: ErrorBody,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if let ApiError::Internal(detail) = &self {
+            tracing::error!(error = %detail, "request failed");
+        }
+        (status, Json(ErrorEnvelope { error: self.body() })).into_response()
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        let message = match &rejection {
+            JsonRejection::MissingJsonContentType(_) => {
+                "send the body as JSON with `Content-Type: application/json`".to_owned()
+            }
+            other => other.body_text(),
+        };
+        ApiError::BadRequest {
+            code: "invalid_json",
+            message,
+        }
+    }
+}
+
+/// `Json<T>` whose rejections use our envelope instead of axum's plain text.
+#[derive(Debug, Clone, Copy, Default, axum::extract::FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub struct ApiJson<T>(pub T);
+
+impl<T: Serialize> IntoResponse for ApiJson<T> {
+    fn into_response(self) -> Response {
+        Json(self.0).into_response()
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> Self {
+        ApiError::BadRequest {
+            code: "invalid_query",
+            message: rejection.body_text(),
+        }
+    }
+}
+
+/// `Query<T>` whose rejections use our envelope.
+#[derive(Debug, Clone, Copy, Default, axum::extract::FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(ApiError))]
+pub struct ApiQuery<T>(pub T);
+
+/// How the store's refusals reach the client; anything else is a 500 with the detail logged.
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        let message = error.to_string();
+        match error {
+            StoreError::InsufficientCredits { .. } => ApiError::PaymentRequired {
+                code: "insufficient_credits",
+                message,
+            },
+            StoreError::UserNotFound => ApiError::NotFound("user"),
+            StoreError::ApiKeyNotFound => ApiError::NotFound("API key"),
+            StoreError::VoucherNotFound => ApiError::NotFound("voucher"),
+            StoreError::EmailTaken => ApiError::Conflict {
+                code: "email_taken",
+                message,
+            },
+            StoreError::VoucherCodeTaken => ApiError::Conflict {
+                code: "voucher_code_taken",
+                message,
+            },
+            StoreError::VoucherUsedUp => ApiError::Conflict {
+                code: "voucher_used_up",
+                message,
+            },
+            StoreError::VoucherAlreadyRedeemed => ApiError::Conflict {
+                code: "voucher_already_redeemed",
+                message,
+            },
+            StoreError::VoucherExpired => ApiError::Unprocessable {
+                code: "voucher_expired",
+                message,
+            },
+            StoreError::InvalidCredentials => ApiError::Unauthorized,
+            StoreError::AccountDisabled => ApiError::Forbidden,
+            StoreError::InvalidAmount(_) => {
+                ApiError::field("credits", "invalid_parameter", message)
+            }
+            StoreError::InvalidCursor => ApiError::field("cursor", "invalid_parameter", message),
+            StoreError::InvalidVoucher(reason) => {
+                ApiError::field("max_redemptions", "invalid_parameter", reason)
+            }
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn envelope(error: ApiError) -> (StatusCode, serde_json::Value) {
+        let response = error.into_response();
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        (status, serde_json::from_slice(&bytes).unwrap())
+    }
+
+    #[tokio::test]
+    async fn field_errors_use_the_spec_envelope() {
+        let (status, body) = envelope(ApiError::field(
+            "aspect_ratio",
+            "invalid_parameter",
+            "aspect_ratio must be one of 16:9, 9:16, 1:1",
+        ))
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(
+            body,
+            serde_json::json!({"error": {"code": "invalid_parameter",
+                "message": "aspect_ratio must be one of 16:9, 9:16, 1:1", "field": "aspect_ratio"}})
+        );
+    }
+
+    #[tokio::test]
+    async fn internal_errors_hide_their_detail() {
+        let (status, body) = envelope(ApiError::internal("db password is hunter2")).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(!body.to_string().contains("hunter2"));
+    }
+}

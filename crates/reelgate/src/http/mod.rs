@@ -1,0 +1,72 @@
+//! The JSON API. One small router per resource, composed here; the OpenAPI document is
+//! collected from the same routes, so it cannot drift from them.
+
+pub mod account;
+pub mod admin;
+pub mod api_keys;
+pub mod auth;
+pub mod error;
+mod health;
+
+use axum::routing::get;
+use axum::{Json, Router};
+use std::sync::Arc;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::config::Config;
+use crate::upstream::Upstream;
+pub use error::{ApiError, ApiJson, ApiQuery};
+use reelgate_store::Store;
+
+/// What every handler may use. Cheap to clone.
+#[derive(Clone)]
+pub struct ApiContext {
+    pub config: Arc<Config>,
+    pub store: Store,
+    pub upstream: Upstream,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "reelgate", description = "Resell AI video generation for prepaid credits."),
+    components(schemas(error::ErrorEnvelope)),
+    modifiers(&BearerAuth)
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("An API key (`rg_…`) from the account page"))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// Every route of the API, with the OpenAPI document that describes them.
+pub fn api(ctx: ApiContext) -> Router {
+    let (router, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(health::router())
+        .merge(account::router())
+        .merge(api_keys::router())
+        .merge(admin::router())
+        .split_for_parts();
+    let openapi = Arc::new(openapi);
+    router
+        .route(
+            "/openapi.json",
+            get(move || async move { Json(openapi.as_ref().clone()) }),
+        )
+        .fallback(|| async { ApiError::NotFound("route") })
+        .with_state(ctx)
+}

@@ -1,0 +1,4 @@
+//! Customer webhooks: when a generation ends, its object is POSTed to the request's
+//! `webhook_url`, signed per the Standard Webhooks scheme.
+
+pub mod signature;

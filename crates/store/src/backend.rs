@@ -1,0 +1,253 @@
+//! The two databases reelgate runs on, and the little that differs between them.
+//!
+//! All queries go through sqlx's `Any` driver with `$1`-style placeholders, which SQLite accepts
+//! too, so one set of SQL serves both. What differs is the schema files and how a connection
+//! is set up.
+
+use crate::StoreError;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+
+    /// A query for `n`, 1 if the migrations table exists in the current schema, else 0.
+    pub(crate) fn migrations_table_exists(self) -> &'static str {
+        match self {
+            Backend::Sqlite => {
+                "SELECT COUNT(*) AS n FROM sqlite_master
+                 WHERE type = 'table' AND name = 'schema_migrations'"
+            }
+            Backend::Postgres => {
+                "SELECT COUNT(*) AS n FROM information_schema.tables
+                 WHERE table_schema = current_schema() AND table_name = 'schema_migrations'"
+            }
+        }
+    }
+
+    /// A statement that makes concurrent migrations take turns until the transaction ends.
+    pub(crate) fn migration_lock(self) -> Option<&'static str> {
+        match self {
+            Backend::Sqlite => None,
+            // The key is "reelgate" in ASCII. DO, because the Any driver cannot read the void
+            // that `SELECT pg_advisory_xact_lock(…)` returns.
+            Backend::Postgres => {
+                Some("DO $$ BEGIN PERFORM pg_advisory_xact_lock(8243106209236874341); END $$")
+            }
+        }
+    }
+}
+
+/// Where the database is, as configured by `REELGATE_DATABASE_URL`.
+#[derive(Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    /// A file, created with its directory on first start.
+    Sqlite { path: PathBuf },
+    /// A PostgreSQL connection URL, passed to the driver as given.
+    Postgres { url: String },
+}
+
+impl DatabaseUrl {
+    pub fn parse(raw: &str) -> Result<DatabaseUrl, StoreError> {
+        let raw = raw.trim();
+        if let Some(path) = raw
+            .strip_prefix("sqlite://")
+            .or_else(|| raw.strip_prefix("sqlite:"))
+        {
+            if path.is_empty() || path.contains('?') || path == ":memory:" {
+                return Err(StoreError::InvalidDatabaseUrl(raw.to_owned()));
+            }
+            return Ok(DatabaseUrl::Sqlite {
+                path: PathBuf::from(path),
+            });
+        }
+        if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
+            url::Url::parse(raw).map_err(|_| StoreError::InvalidDatabaseUrl(redact(raw)))?;
+            return Ok(DatabaseUrl::Postgres {
+                url: raw.to_owned(),
+            });
+        }
+        Err(StoreError::InvalidDatabaseUrl(redact(raw)))
+    }
+
+    pub fn sqlite(path: impl Into<PathBuf>) -> DatabaseUrl {
+        DatabaseUrl::Sqlite { path: path.into() }
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            DatabaseUrl::Sqlite { .. } => Backend::Sqlite,
+            DatabaseUrl::Postgres { .. } => Backend::Postgres,
+        }
+    }
+}
+
+impl FromStr for DatabaseUrl {
+    type Err = StoreError;
+    fn from_str(s: &str) -> Result<DatabaseUrl, StoreError> {
+        DatabaseUrl::parse(s)
+    }
+}
+
+/// Shows the URL without its password, so it can go in logs and errors.
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DatabaseUrl::Sqlite { path } => write!(f, "sqlite://{}", path.display()),
+            DatabaseUrl::Postgres { url } => f.write_str(&redact(url)),
+        }
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DatabaseUrl({self})")
+    }
+}
+
+fn redact(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(mut url) if url.password().is_some() => {
+            // Only fails for URLs that cannot have a password, and this one has one.
+            let _ = url.set_password(Some("redacted"));
+            url.to_string()
+        }
+        Ok(url) => url.to_string(),
+        Err(_) => "<unparseable URL>".to_owned(),
+    }
+}
+
+/// How long a SQLite writer waits for another (this process's or the admin CLI's) to finish.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Clone)]
+pub struct PoolSettings {
+    pub max_connections: u32,
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        PoolSettings {
+            max_connections: 10,
+            acquire_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+pub(crate) async fn connect(
+    url: &DatabaseUrl,
+    settings: &PoolSettings,
+) -> Result<AnyPool, StoreError> {
+    sqlx::any::install_default_drivers();
+    let options = pool_options(settings);
+    match url {
+        DatabaseUrl::Sqlite { path } => {
+            create_parent_dir(path)?;
+            let connect: AnyConnectOptions = sqlite_driver_url(path).parse()?;
+            let pool = options
+                .after_connect(|conn, _meta| {
+                    Box::pin(async move {
+                        let pragmas = format!(
+                            "PRAGMA busy_timeout = {}; PRAGMA foreign_keys = ON;",
+                            SQLITE_BUSY_TIMEOUT.as_millis()
+                        );
+                        conn.execute(&*pragmas).await.map(|_| ())
+                    })
+                })
+                .connect_with(connect)
+                .await?;
+            // WAL lets readers (the web app) go on while the admin CLI writes. The mode is stored
+            // in the file, so setting it once per start is enough.
+            sqlx::query("PRAGMA journal_mode = WAL")
+                .fetch_optional(&pool)
+                .await?;
+            Ok(pool)
+        }
+        DatabaseUrl::Postgres { url } => {
+            let connect: AnyConnectOptions = url.parse()?;
+            Ok(options.connect_with(connect).await?)
+        }
+    }
+}
+
+fn pool_options(settings: &PoolSettings) -> AnyPoolOptions {
+    AnyPoolOptions::new()
+        .max_connections(settings.max_connections)
+        .acquire_timeout(settings.acquire_timeout)
+}
+
+fn create_parent_dir(path: &Path) -> Result<(), StoreError> {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDataDir {
+                path: dir.display().to_string(),
+                source,
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The driver percent-decodes the path and reads options after `?`; `mode=rwc` creates the file.
+fn sqlite_driver_url(path: &Path) -> String {
+    let mut encoded = String::new();
+    for c in path.to_string_lossy().chars() {
+        match c {
+            '%' => encoded.push_str("%25"),
+            '?' => encoded.push_str("%3F"),
+            '#' => encoded.push_str("%23"),
+            ' ' => encoded.push_str("%20"),
+            c => encoded.push(c),
+        }
+    }
+    format!("sqlite://{encoded}?mode=rwc")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_url_is_a_relative_sqlite_file() {
+        let url = DatabaseUrl::parse("sqlite://data/reelgate.db").unwrap();
+        assert_eq!(url, DatabaseUrl::sqlite("data/reelgate.db"));
+        assert_eq!(url.backend(), Backend::Sqlite);
+    }
+
+    #[test]
+    fn absolute_sqlite_paths_keep_their_root() {
+        let url = DatabaseUrl::parse("sqlite:///var/lib/reelgate/db.sqlite").unwrap();
+        assert_eq!(url, DatabaseUrl::sqlite("/var/lib/reelgate/db.sqlite"));
+    }
+
+    #[test]
+    fn postgres_urls_never_print_their_password() {
+        let url = DatabaseUrl::parse("postgres://app:hunter2@db.internal/reelgate").unwrap();
+        assert_eq!(url.backend(), Backend::Postgres);
+        assert!(!url.to_string().contains("hunter2"));
+        assert!(!format!("{url:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn other_schemes_are_refused_without_echoing_secrets() {
+        let err = DatabaseUrl::parse("mysql://root:hunter2@localhost/x").unwrap_err();
+        assert!(!err.to_string().contains("hunter2"));
+        assert!(DatabaseUrl::parse("sqlite://").is_err());
+    }
+}

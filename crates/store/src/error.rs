@@ -1,0 +1,97 @@
+use reelgate_domain::generations::GenerationId;
+use reelgate_domain::Credits;
+
+/// Everything the store can refuse or fail at. Business refusals (not enough credits, a used-up
+/// voucher) are variants of their own so callers can map them to the right HTTP status.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database URL must start with sqlite:// or postgres:// (got {0:?})")]
+    InvalidDatabaseUrl(String),
+    #[error("cannot create the database directory {path}: {source}")]
+    CreateDataDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("migration {version} was changed after it was applied to this database")]
+    MigrationChanged { version: i64 },
+    #[error("the database has migration {version}, newer than this build of reelgate knows")]
+    DatabaseTooNew { version: i64 },
+
+    #[error("no such user")]
+    UserNotFound,
+    #[error("an account with this email already exists")]
+    EmailTaken,
+    #[error("wrong email or password")]
+    InvalidCredentials,
+    #[error("this account is disabled")]
+    AccountDisabled,
+    #[error("no such API key")]
+    ApiKeyNotFound,
+
+    #[error("not enough credits: {needed} needed, {balance} available")]
+    InsufficientCredits { balance: Credits, needed: Credits },
+    #[error("credit amount {0} is out of range")]
+    InvalidAmount(Credits),
+    #[error("generation {0} already has a hold")]
+    DuplicateHold(GenerationId),
+    #[error("generation {0} has no hold to settle")]
+    NoHold(GenerationId),
+    #[error("this Idempotency-Key was already used with a different request body")]
+    IdempotencyConflict,
+    #[error("invalid pagination cursor")]
+    InvalidCursor,
+
+    #[error("no voucher with this code")]
+    VoucherNotFound,
+    #[error("this voucher has expired")]
+    VoucherExpired,
+    #[error("this voucher has been fully redeemed")]
+    VoucherUsedUp,
+    #[error("you have already redeemed this voucher")]
+    VoucherAlreadyRedeemed,
+    #[error("a voucher with this code already exists")]
+    VoucherCodeTaken,
+    #[error("invalid voucher: {0}")]
+    InvalidVoucher(&'static str),
+
+    /// A row in the database that our types cannot hold: a bug or a hand edit.
+    #[error("corrupt row in {table}: {detail}")]
+    Corrupt { table: &'static str, detail: String },
+    #[error("password hashing failed")]
+    PasswordHash,
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+impl StoreError {
+    pub(crate) fn corrupt(table: &'static str, detail: impl std::fmt::Display) -> StoreError {
+        StoreError::Corrupt {
+            table,
+            detail: detail.to_string(),
+        }
+    }
+
+    /// Whether running the whole transaction again may succeed: SQLite lock contention that
+    /// outlasted busy_timeout, or a PostgreSQL serialization failure or deadlock. In each case
+    /// the database rolled the transaction back, so nothing happened.
+    pub(crate) fn is_retryable(&self) -> bool {
+        let StoreError::Database(sqlx::Error::Database(e)) = self else {
+            return false;
+        };
+        let Some(code) = e.code() else {
+            return false;
+        };
+        if e.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+            // SQLITE_BUSY (5), SQLITE_LOCKED (6) and their extended codes (e.g. 517 BUSY_SNAPSHOT).
+            let primary = code.parse::<i64>().map(|c| c & 0xff);
+            matches!(primary, Ok(5) | Ok(6))
+        } else {
+            matches!(&*code, "40001" | "40P01")
+        }
+    }
+}
+
+/// Whether a database error is a unique-constraint violation (same on both backends).
+pub(crate) fn is_unique_violation(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(e) if e.is_unique_violation())
+}

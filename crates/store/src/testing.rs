@@ -1,0 +1,164 @@
+//! Fresh, isolated, migrated stores for tests, in this crate and in others.
+//!
+//! Each SQLite store is a new file in the temp directory; each PostgreSQL store is a new schema
+//! in the test database (`postgres://postgres@127.0.0.1:5432/test`, or
+//! `REELGATE_TEST_POSTGRES_URL`), so tests run in parallel. Both are removed when the
+//! [`TestStore`] is dropped, even if the test panicked.
+
+use std::ops::Deref;
+use std::path::PathBuf;
+
+use sqlx::{Connection, Executor};
+
+use crate::{DatabaseUrl, PoolSettings, Store, StoreError};
+
+pub const DEFAULT_TEST_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+/// The PostgreSQL server tests use.
+pub fn test_postgres_url() -> String {
+    std::env::var("REELGATE_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| DEFAULT_TEST_POSTGRES_URL.to_owned())
+}
+
+/// A migrated store that deletes its database when dropped. Derefs to [`Store`].
+#[derive(Debug)]
+pub struct TestStore {
+    store: Store,
+    url: DatabaseUrl,
+    cleanup: Cleanup,
+}
+
+#[derive(Debug)]
+enum Cleanup {
+    Files(PathBuf),
+    Schema { server_url: String, schema: String },
+}
+
+impl TestStore {
+    /// The URL of this store's database, e.g. to start the app on it.
+    pub fn url(&self) -> &DatabaseUrl {
+        &self.url
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+}
+
+impl Deref for TestStore {
+    type Target = Store;
+    fn deref(&self) -> &Store {
+        &self.store
+    }
+}
+
+fn unique_name() -> String {
+    ulid::Ulid::new().to_string().to_lowercase()
+}
+
+fn test_pool() -> PoolSettings {
+    PoolSettings {
+        max_connections: 8,
+        ..PoolSettings::default()
+    }
+}
+
+/// A new SQLite database file, migrated.
+pub async fn sqlite_store() -> Result<TestStore, StoreError> {
+    let test = empty_sqlite_store().await?;
+    test.migrate().await?;
+    Ok(test)
+}
+
+/// A new PostgreSQL schema, migrated.
+pub async fn postgres_store() -> Result<TestStore, StoreError> {
+    let test = empty_postgres_store().await?;
+    test.migrate().await?;
+    Ok(test)
+}
+
+/// A new SQLite database file with no tables yet.
+pub async fn empty_sqlite_store() -> Result<TestStore, StoreError> {
+    let path = std::env::temp_dir()
+        .join("reelgate-tests")
+        .join(format!("{}.db", unique_name()));
+    let url = DatabaseUrl::sqlite(&path);
+    let store = Store::connect_with(&url, &test_pool()).await?;
+    Ok(TestStore {
+        store,
+        url,
+        cleanup: Cleanup::Files(path),
+    })
+}
+
+/// A new, empty schema on the test PostgreSQL server.
+pub async fn empty_postgres_store() -> Result<TestStore, StoreError> {
+    sqlx::any::install_default_drivers();
+    let server_url = test_postgres_url();
+    let schema = format!("test_{}", unique_name());
+    let mut admin = sqlx::AnyConnection::connect(&server_url).await?;
+    admin
+        .execute(&*format!("CREATE SCHEMA \"{schema}\""))
+        .await?;
+    admin.close().await?;
+
+    // Every pooled connection starts with the schema first on its search path.
+    let separator = if server_url.contains('?') { '&' } else { '?' };
+    let url = DatabaseUrl::parse(&format!(
+        "{server_url}{separator}options[search_path]={schema}"
+    ))?;
+    let cleanup = Cleanup::Schema { server_url, schema };
+    let store = match Store::connect_with(&url, &test_pool()).await {
+        Ok(store) => store,
+        Err(e) => {
+            drop_now(&cleanup);
+            return Err(e);
+        }
+    };
+    Ok(TestStore {
+        store,
+        url,
+        cleanup,
+    })
+}
+
+impl Drop for TestStore {
+    fn drop(&mut self) {
+        drop_now(&self.cleanup);
+    }
+}
+
+fn drop_now(cleanup: &Cleanup) {
+    match cleanup {
+        Cleanup::Files(path) => {
+            for suffix in ["", "-wal", "-shm"] {
+                let mut file = path.clone().into_os_string();
+                file.push(suffix);
+                // Missing files (no WAL yet) are fine; anything else just leaves a temp file.
+                let _ = std::fs::remove_file(file);
+            }
+        }
+        Cleanup::Schema { server_url, schema } => {
+            // Drop cannot await, and may run inside the test's runtime: do it on a thread
+            // with a runtime of its own.
+            let server_url = server_url.clone();
+            let sql = format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE");
+            let dropped = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()?;
+                runtime.block_on(async {
+                    let mut conn = sqlx::AnyConnection::connect(&server_url).await?;
+                    conn.execute(&*sql).await?;
+                    conn.close().await?;
+                    Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+                })?;
+                Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+            })
+            .join();
+            if !matches!(dropped, Ok(Ok(()))) {
+                tracing::warn!(%schema, "could not drop test schema");
+            }
+        }
+    }
+}
