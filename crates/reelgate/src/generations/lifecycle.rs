@@ -29,8 +29,31 @@ pub struct Lifecycle {
     /// Status reads, so polling stays within its budget.
     pub(super) status_reads: SlidingWindow,
     pub wake: Wake,
+    refusal: std::sync::Mutex<Option<Refusal>>,
     stop: watch::Sender<bool>,
 }
+
+/// Upstream refuses new work (an outage, or an account problem only the operator can fix).
+/// Dispatch pauses, then probes with one generation at a time, backing off while it fails.
+#[derive(Debug, Clone)]
+struct Refusal {
+    since: DateTime<Utc>,
+    reason: String,
+    until: DateTime<Utc>,
+    strikes: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum UpstreamState {
+    Accepting,
+    /// Refusing, and the pause is not over.
+    Refusing,
+    /// Refusing, and the pause is over: try one.
+    Probing,
+}
+
+const FIRST_PAUSE: Duration = Duration::from_secs(5);
+const LONGEST_PAUSE: Duration = Duration::from_secs(300);
 
 /// Nudges that make a worker look at the database now instead of at its next tick.
 #[derive(Default)]
@@ -70,6 +93,7 @@ impl Lifecycle {
             public_url,
             outbound,
             wake: Wake::default(),
+            refusal: std::sync::Mutex::new(None),
             stop: watch::channel(false).0,
         })
     }
@@ -91,6 +115,45 @@ impl Lifecycle {
 
     pub(crate) fn stopping(&self) -> watch::Receiver<bool> {
         self.stop.subscribe()
+    }
+
+    /// Since when and why upstream refuses new generations, if it does (for the operator).
+    pub fn upstream_refusal(&self) -> Option<(DateTime<Utc>, String)> {
+        self.refusal
+            .lock()
+            .ok()?
+            .as_ref()
+            .map(|r| (r.since, r.reason.clone()))
+    }
+
+    pub(super) fn upstream_state(&self) -> UpstreamState {
+        match self.refusal.lock().ok().and_then(|r| r.as_ref().map(|r| r.until)) {
+            None => UpstreamState::Accepting,
+            Some(until) if until > Utc::now() => UpstreamState::Refusing,
+            Some(_) => UpstreamState::Probing,
+        }
+    }
+
+    /// Records a refusal; returns how long dispatch now pauses.
+    pub(super) fn upstream_refused(&self, reason: &str) -> Duration {
+        let Ok(mut refusal) = self.refusal.lock() else {
+            return FIRST_PAUSE;
+        };
+        let strikes = refusal.as_ref().map_or(0, |r| r.strikes + 1);
+        let pause = FIRST_PAUSE.saturating_mul(1 << strikes.min(8)).min(LONGEST_PAUSE);
+        let since = refusal.as_ref().map_or_else(Utc::now, |r| r.since);
+        *refusal = Some(Refusal {
+            since,
+            reason: reason.to_owned(),
+            until: after(pause),
+            strikes,
+        });
+        pause
+    }
+
+    /// Upstream took a generation: dispatch runs normally again. True if it had been refusing.
+    pub(super) fn upstream_accepting(&self) -> bool {
+        self.refusal.lock().ok().and_then(|mut r| r.take()).is_some()
     }
 
     /// The URL Kie calls when a task ends: it names the generation and carries its token.
