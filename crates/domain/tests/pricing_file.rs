@@ -41,6 +41,14 @@ fn the_example_file_parses_and_does_what_it_says() {
     // 0.60 × 1.5 × 108 / 5 = 19.44 → 95; the other rows keep their built-in cost.
     assert_eq!(price(&catalog, kling(10, false)), (Credits(95), dec!(0.60)));
     assert_eq!(price(&catalog, kling(5, false)), (Credits(45), dec!(0.28)));
+    // A note describes the cost next to it: the built-in note does not stick to a new cost.
+    let notes: Vec<Option<String>> = catalog
+        .price_list()
+        .into_iter()
+        .filter(|e| e.model.as_str() == "kling-2.6/text-to-video" && e.params["sound"] == false)
+        .map(|e| e.note)
+        .collect();
+    assert_eq!(notes, [Some("pricing.md seed table".to_owned()), None]);
     // The fixed promotion keeps the upstream cost for the margin report.
     assert_eq!(
         price(&catalog, json!({"model": "veo3-fast", "prompt": "p"})),

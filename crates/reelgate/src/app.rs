@@ -12,6 +12,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
 use crate::http::{self, ApiContext};
+use crate::prices::{load_catalog, PricingFileError};
 use crate::upstream::{Upstream, UpstreamError};
 use reelgate_store::{Store, StoreError};
 
@@ -31,6 +32,8 @@ pub enum StartError {
     },
     #[error("database {url}: {source}")]
     Database { url: String, source: StoreError },
+    #[error(transparent)]
+    Pricing(#[from] PricingFileError),
 }
 
 pub struct Application {
@@ -48,12 +51,14 @@ impl Application {
                     addr: config.listen,
                     source,
                 })?;
+        let catalog = Arc::new(load_catalog(&config)?);
         let store = open_store(&config).await?;
         let upstream = Upstream::start(&config.upstream).await?;
         let ctx = ApiContext {
             config: Arc::new(config),
             store: store.clone(),
             upstream,
+            catalog,
         };
         let router = http::api(ctx)
             .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

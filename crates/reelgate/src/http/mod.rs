@@ -5,6 +5,7 @@ pub mod account;
 pub mod admin;
 pub mod api_keys;
 pub mod auth;
+pub mod catalog;
 pub mod error;
 mod health;
 
@@ -17,6 +18,7 @@ use utoipa_axum::router::OpenApiRouter;
 use crate::config::Config;
 use crate::upstream::Upstream;
 pub use error::{ApiError, ApiJson, ApiQuery};
+use reelgate_domain::catalog::Catalog;
 use reelgate_store::Store;
 
 /// What every handler may use. Cheap to clone.
@@ -25,6 +27,8 @@ pub struct ApiContext {
     pub config: Arc<Config>,
     pub store: Store,
     pub upstream: Upstream,
+    /// The models, their parameters and prices, as loaded at start.
+    pub catalog: Arc<Catalog>,
 }
 
 #[derive(OpenApi)]
@@ -57,6 +61,7 @@ impl utoipa::Modify for BearerAuth {
 pub fn api(ctx: ApiContext) -> Router {
     let (router, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(health::router())
+        .merge(catalog::router())
         .merge(account::router())
         .merge(api_keys::router())
         .merge(admin::router())

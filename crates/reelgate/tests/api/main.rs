@@ -3,5 +3,6 @@
 mod account;
 mod admin;
 mod auth;
+mod catalog;
 mod health;
 mod helpers;

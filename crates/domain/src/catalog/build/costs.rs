@@ -14,9 +14,9 @@ use crate::Credits;
 /// One combination's cost settings, merged over the layers field by field.
 pub(crate) struct CostRow<'a> {
     pub combination: Combination,
-    pub cost_usd: Option<Found<'a, Decimal>>,
+    /// With the note written next to it: a note describes the cost of its own row.
+    pub cost_usd: Option<(Found<'a, Decimal>, Option<&'a String>)>,
     pub credits: Option<Found<'a, i64>>,
-    pub note: Option<&'a String>,
 }
 
 /// The rows a model writes itself (not those of `costs_from`).
@@ -50,18 +50,17 @@ pub(crate) fn own_rows<'a>(
                 return Err(ctx.found_error(fixed, "a fixed price must be at least 1 credit"));
             }
             let note = doc.get_ref().note.as_ref().map(|n| n.get_ref());
+            let cost_usd = cost_usd.map(|cost| (cost, note));
             match rows.iter_mut().find(|r| r.combination == combination) {
                 // A nearer layer already set this combination: fill only what it left out.
                 Some(row) => {
                     row.cost_usd = row.cost_usd.take().or(cost_usd);
                     row.credits = row.credits.take().or(credits);
-                    row.note = row.note.or(note);
                 }
                 None => rows.push(CostRow {
                     combination,
                     cost_usd,
                     credits,
-                    note,
                 }),
             }
         }
@@ -215,8 +214,7 @@ fn price(
     let fixed = own
         .and_then(|r| r.credits.as_ref())
         .or(inherited.and_then(|r| r.credits.as_ref()));
-    let note = own.and_then(|r| r.note).or(inherited.and_then(|r| r.note));
-    let Some(cost) = cost else {
+    let Some((cost, note)) = cost else {
         return Ok(Err(Unpriced::NoCost));
     };
     let credits = match fixed {
