@@ -11,6 +11,8 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
+use crate::generations::callback_token::CallbackTokens;
+use crate::generations::Lifecycle;
 use crate::http::{self, ApiContext};
 use crate::prices::{load_catalog, PricingFileError};
 use crate::upstream::{Upstream, UpstreamError};
@@ -20,6 +22,8 @@ use reelgate_store::{Store, StoreError};
 const MAX_BODY_BYTES: usize = 12 * 1024 * 1024;
 /// Slow clients cannot hold a connection open forever.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long workers get at shutdown to record the answers to requests they sent.
+const WORKER_DRAIN: Duration = Duration::from_secs(15);
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -40,6 +44,7 @@ pub struct Application {
     listener: TcpListener,
     router: axum::Router,
     store: Store,
+    lifecycle: Arc<Lifecycle>,
 }
 
 impl Application {
@@ -54,11 +59,24 @@ impl Application {
         let catalog = Arc::new(load_catalog(&config)?);
         let store = open_store(&config).await?;
         let upstream = Upstream::start(&config.upstream).await?;
+        let mut settings = config.lifecycle.clone();
+        if upstream.is_simulated() {
+            settings.expected = upstream.expected_durations();
+        }
+        let lifecycle = Lifecycle::new(
+            store.clone(),
+            upstream.client.clone(),
+            settings,
+            CallbackTokens::new(config.secret.clone()),
+            config.public_url.clone(),
+            upstream.upload_base_url.clone(),
+        );
         let ctx = ApiContext {
             config: Arc::new(config),
             store: store.clone(),
             upstream,
             catalog,
+            lifecycle: Arc::clone(&lifecycle),
         };
         let router = http::api(ctx)
             .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -71,6 +89,7 @@ impl Application {
             listener,
             router,
             store,
+            lifecycle,
         })
     }
 
@@ -86,11 +105,26 @@ impl Application {
             .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
     }
 
-    /// Serves until SIGTERM or Ctrl-C, then lets in-flight requests finish.
+    pub fn lifecycle(&self) -> &Arc<Lifecycle> {
+        &self.lifecycle
+    }
+
+    /// Serves and runs the workers until SIGTERM or Ctrl-C, then lets in-flight requests
+    /// finish and the workers record what they hold.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router)
+        let mut workers = self.lifecycle.start();
+        let served = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown_signal())
-            .await
+            .await;
+        self.lifecycle.stop();
+        let drained = tokio::time::timeout(WORKER_DRAIN, async {
+            while workers.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!("workers did not stop in time; their claims will expire and be retaken");
+        }
+        served
     }
 }
 

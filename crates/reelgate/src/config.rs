@@ -61,6 +61,8 @@ pub struct Config {
     pub secret: SecretString,
     /// Where the SQLite file, the generated secret and other local state live.
     pub data_dir: PathBuf,
+    /// Rate limits, polling and waits of the generation lifecycle.
+    pub lifecycle: crate::generations::settings::LifecycleSettings,
 }
 
 /// The raw settings, before parsing: environment over file.
@@ -179,6 +181,7 @@ impl Config {
             pricing_file,
             secret,
             data_dir,
+            lifecycle: crate::generations::settings::LifecycleSettings::from_settings(settings)?,
         })
     }
 }

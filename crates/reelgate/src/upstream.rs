@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use crate::config::Upstream as UpstreamConfig;
+use crate::generations::settings::ExpectedDurations;
 
 #[derive(Debug, thiserror::Error)]
 pub enum UpstreamError {
@@ -21,6 +22,8 @@ pub enum UpstreamError {
 #[derive(Clone)]
 pub struct Upstream {
     pub client: KieClient,
+    /// Where files uploaded through Kie's upload API are served from.
+    pub upload_base_url: String,
     simulator: Option<Arc<RunningSim>>,
 }
 
@@ -30,9 +33,11 @@ impl Upstream {
             UpstreamConfig::Kie { base_url, api_key } => {
                 let mut kie = KieConfig::new(api_key.clone());
                 kie.base_url = base_url.clone();
+                let upload_base_url = kie.upload_base_url.to_string();
                 let client = KieClient::new(kie).map_err(UpstreamError::Client)?;
                 Ok(Upstream {
                     client,
+                    upload_base_url,
                     simulator: None,
                 })
             }
@@ -58,6 +63,7 @@ impl Upstream {
         let client = KieClient::new(kie).map_err(UpstreamError::Client)?;
         Ok(Upstream {
             client,
+            upload_base_url: running.base_url.clone(),
             simulator: Some(Arc::new(running)),
         })
     }
@@ -65,6 +71,22 @@ impl Upstream {
     /// The simulator, when reelgate runs on one (tests and demos steer it through this).
     pub fn simulator(&self) -> Option<&Simulator> {
         self.simulator.as_deref().map(|running| &running.sim)
+    }
+
+    /// How long tasks take upstream: the simulator's configured times, or Kie's typical ones.
+    pub fn expected_durations(&self) -> ExpectedDurations {
+        match self.simulator() {
+            Some(sim) => {
+                let d = sim.durations();
+                ExpectedDurations {
+                    veo: d.veo3_fast.max(d.veo3),
+                    sora: d.sora.max(d.sora_pro),
+                    kling: d.kling,
+                    grok: d.grok,
+                }
+            }
+            None => ExpectedDurations::KIE,
+        }
     }
 
     pub fn is_simulated(&self) -> bool {

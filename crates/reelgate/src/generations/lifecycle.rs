@@ -23,6 +23,8 @@ pub struct Lifecycle {
     pub settings: LifecycleSettings,
     pub tokens: CallbackTokens,
     pub public_url: Url,
+    /// Where files uploaded through Kie's upload API live; image URLs there are trusted.
+    pub upload_base_url: String,
     pub outbound: OutboundPolicy,
     /// Creates sent upstream, so we never exceed Kie's limit.
     pub(super) creates: SlidingWindow,
@@ -75,6 +77,7 @@ impl Lifecycle {
         settings: LifecycleSettings,
         tokens: CallbackTokens,
         public_url: Url,
+        upload_base_url: String,
     ) -> Arc<Self> {
         let outbound = OutboundPolicy {
             allow_private: settings.allow_private_urls,
@@ -91,6 +94,7 @@ impl Lifecycle {
             settings,
             tokens,
             public_url,
+            upload_base_url,
             outbound,
             wake: Wake::default(),
             refusal: std::sync::Mutex::new(None),
@@ -190,13 +194,13 @@ impl Lifecycle {
     }
 }
 
-pub(super) fn after(delay: Duration) -> DateTime<Utc> {
+pub(crate) fn after(delay: Duration) -> DateTime<Utc> {
     Utc::now() + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX)
 }
 
 /// Sleeps until `next_due` (at most `IDLE_TICK`), a nudge, or the stop signal. Returns false
 /// when the worker should stop.
-pub(super) async fn pause(
+pub(crate) async fn pause(
     next_due: Option<DateTime<Utc>>,
     nudge: &Notify,
     stop: &mut watch::Receiver<bool>,

@@ -5,8 +5,10 @@ pub mod account;
 pub mod admin;
 pub mod api_keys;
 pub mod auth;
+pub mod callbacks;
 pub mod catalog;
 pub mod error;
+pub mod generations;
 mod health;
 
 use axum::routing::get;
@@ -29,6 +31,8 @@ pub struct ApiContext {
     pub upstream: Upstream,
     /// The models, their parameters and prices, as loaded at start.
     pub catalog: Arc<Catalog>,
+    /// The generation lifecycle: submissions wake its workers; callbacks feed them.
+    pub lifecycle: Arc<crate::generations::Lifecycle>,
 }
 
 #[derive(OpenApi)]
@@ -62,6 +66,8 @@ pub fn api(ctx: ApiContext) -> Router {
     let (router, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(health::router())
         .merge(catalog::router())
+        .merge(generations::router())
+        .merge(callbacks::router())
         .merge(account::router())
         .merge(api_keys::router())
         .merge(admin::router())
