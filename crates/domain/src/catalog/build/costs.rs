@@ -4,7 +4,7 @@
 use rust_decimal::Decimal;
 
 use super::layers::{pick, Ctx, Found, Layer};
-use super::params::scalar;
+use super::values::scalar;
 use crate::catalog::data::{CostDoc, ModelDoc};
 use crate::catalog::source::{CatalogError, Origin};
 use crate::catalog::spec::{ParamKind, ParamSpec};

@@ -4,6 +4,7 @@
 mod costs;
 mod layers;
 mod params;
+mod values;
 
 use kie::{AspectRatioField, VeoModel};
 
