@@ -45,6 +45,7 @@ pub struct Application {
     router: axum::Router,
     store: Store,
     lifecycle: Arc<Lifecycle>,
+    upstream: Upstream,
 }
 
 impl Application {
@@ -56,9 +57,16 @@ impl Application {
                     addr: config.listen,
                     source,
                 })?;
+        let mut config = config;
+        // Listening on port 0 (tests) picks a free port; callbacks must name the real one.
+        if config.public_url.port() == Some(0) {
+            if let Ok(bound) = listener.local_addr() {
+                let _ = config.public_url.set_port(Some(bound.port()));
+            }
+        }
         let catalog = Arc::new(load_catalog(&config)?);
         let store = open_store(&config).await?;
-        let upstream = Upstream::start(&config.upstream).await?;
+        let upstream = Upstream::start(&config.upstream, config.lifecycle.upstream_timeout).await?;
         let mut settings = config.lifecycle.clone();
         if upstream.is_simulated() {
             settings.expected = upstream.expected_durations();
@@ -71,6 +79,7 @@ impl Application {
             config.public_url.clone(),
             upstream.upload_base_url.clone(),
         );
+        let ctx_upstream = upstream.clone();
         let ctx = ApiContext {
             config: Arc::new(config),
             store: store.clone(),
@@ -90,6 +99,7 @@ impl Application {
             router,
             store,
             lifecycle,
+            upstream: ctx_upstream,
         })
     }
 
@@ -103,6 +113,11 @@ impl Application {
         self.listener
             .local_addr()
             .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    /// The built-in simulator, when the app runs on one.
+    pub fn simulator(&self) -> Option<kie_sim::Simulator> {
+        self.upstream.simulator().cloned()
     }
 
     pub fn lifecycle(&self) -> &Arc<Lifecycle> {

@@ -6,6 +6,7 @@ use kie::{KieClient, KieConfig, KieError, SecretString};
 use kie_sim::{RunningSim, SimConfig, Simulator};
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::config::Upstream as UpstreamConfig;
 use crate::generations::settings::ExpectedDurations;
@@ -28,11 +29,20 @@ pub struct Upstream {
 }
 
 impl Upstream {
-    pub async fn start(config: &UpstreamConfig) -> Result<Self, UpstreamError> {
+    pub async fn start(config: &UpstreamConfig, timeout: Duration) -> Result<Self, UpstreamError> {
         match config {
-            UpstreamConfig::Kie { base_url, api_key } => {
+            UpstreamConfig::Kie {
+                base_url,
+                upload_url,
+                api_key,
+            } => {
                 let mut kie = KieConfig::new(api_key.clone());
                 kie.base_url = base_url.clone();
+                if let Some(url) = upload_url {
+                    kie.upload_base_url = url.clone();
+                }
+                kie.request_timeout = timeout;
+                kie.connect_timeout = kie.connect_timeout.min(timeout);
                 let upload_base_url = kie.upload_base_url.to_string();
                 let client = KieClient::new(kie).map_err(UpstreamError::Client)?;
                 Ok(Upstream {
@@ -42,12 +52,12 @@ impl Upstream {
                 })
             }
             UpstreamConfig::Simulator(sim_config) => {
-                Self::simulated(sim_config.as_ref().clone()).await
+                Self::simulated(sim_config.as_ref().clone(), timeout).await
             }
         }
     }
 
-    async fn simulated(sim_config: SimConfig) -> Result<Self, UpstreamError> {
+    async fn simulated(sim_config: SimConfig, timeout: Duration) -> Result<Self, UpstreamError> {
         let running = kie_sim::spawn(sim_config, SocketAddr::from(([127, 0, 0, 1], 0)))
             .await
             .map_err(UpstreamError::Simulator)?;
@@ -59,7 +69,10 @@ impl Upstream {
         let base_url = kie::Url::parse(&running.base_url)
             .map_err(|e| UpstreamError::Simulator(std::io::Error::other(e)))?;
         // The simulator accepts any non-empty key.
-        let kie = KieConfig::for_single_host(base_url, SecretString::from("simulator".to_owned()));
+        let mut kie =
+            KieConfig::for_single_host(base_url, SecretString::from("simulator".to_owned()));
+        kie.request_timeout = timeout;
+        kie.connect_timeout = kie.connect_timeout.min(timeout);
         let client = KieClient::new(kie).map_err(UpstreamError::Client)?;
         Ok(Upstream {
             client,

@@ -202,7 +202,11 @@ impl Store {
     }
 
     /// Unsent queued generations blocked since before `before`, oldest first.
-    pub async fn blocked_before(&self, before: DateTime<Utc>, limit: u32) -> Result<Vec<Generation>, StoreError> {
+    pub async fn blocked_before(
+        &self,
+        before: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<Generation>, StoreError> {
         let rows = sqlx::query(&format!(
             "SELECT {GENERATION_COLUMNS} FROM generations
              WHERE status = 'queued' AND dispatch = 'waiting' AND blocked_since <= $1

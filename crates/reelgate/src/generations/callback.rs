@@ -18,15 +18,27 @@ pub enum CallbackRefused {
     Store(#[from] StoreError),
 }
 
-pub async fn receive(lc: &Lifecycle, id: &str, token: &str, body: &[u8]) -> Result<(), CallbackRefused> {
+pub async fn receive(
+    lc: &Lifecycle,
+    id: &str,
+    token: &str,
+    body: &[u8],
+) -> Result<(), CallbackRefused> {
     let id: GenerationId = id.parse().map_err(|_| CallbackRefused::Unknown)?;
     if !lc.tokens.verify(&id, token) {
         tracing::warn!(generation = %id, "refused a callback with a wrong token");
         return Err(CallbackRefused::Forged);
     }
-    let generation = lc.store.generation(&id).await?.ok_or(CallbackRefused::Unknown)?;
+    let generation = lc
+        .store
+        .generation(&id)
+        .await?
+        .ok_or(CallbackRefused::Unknown)?;
     let callback = Callback::parse(body);
-    let task_id = callback.as_ref().ok().map(|c| c.task_id.as_str().to_owned());
+    let task_id = callback
+        .as_ref()
+        .ok()
+        .map(|c| c.task_id.as_str().to_owned());
     match (generation.status, generation.dispatch) {
         (Status::Running, _) => {
             if task_id.is_some() && task_id != generation.upstream_task_id {

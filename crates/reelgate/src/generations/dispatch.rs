@@ -76,7 +76,11 @@ async fn step(lc: &Arc<Lifecycle>, sending: &Arc<Semaphore>) -> Result<Step, Sto
     if free == 0 {
         return Ok(Step::Saturated);
     }
-    let batch = if state == UpstreamState::Probing { 1 } else { BATCH };
+    let batch = if state == UpstreamState::Probing {
+        1
+    } else {
+        BATCH
+    };
     let wanted = usize::try_from(free).unwrap_or(batch).min(batch);
     let slots = match lc.creates.take_up_to(wanted).await {
         Ok(slots) => slots,
@@ -114,7 +118,11 @@ async fn send(lc: &Lifecycle, generation: Generation) {
         Ok(request) => request,
         Err(error) => {
             tracing::error!(generation = %id, %error, "stored upstream request is unreadable");
-            let failure = Failure::new("internal", "Something went wrong on our side.", error.to_string());
+            let failure = Failure::new(
+                "internal",
+                "Something went wrong on our side.",
+                error.to_string(),
+            );
             settle_failed(lc, &generation, failure).await;
             return;
         }
@@ -130,6 +138,7 @@ async fn send(lc: &Lifecycle, generation: Generation) {
             lc.kie.create_task(&body).await
         }
     };
+    lc.creates.complete().await;
     let recorded = match decide::after_create(answer) {
         AfterCreate::Running(task_id) => {
             if lc.upstream_accepting() {
@@ -138,18 +147,34 @@ async fn send(lc: &Lifecycle, generation: Generation) {
                     tracing::error!(%error, "cannot clear the waiting-for-capacity marks");
                 }
             }
-            let first_look = after(lc.settings.poll.delay(lc.settings.expected.for_model(&generation.model), 0));
+            let first_look = after(
+                lc.settings
+                    .poll
+                    .delay(lc.settings.expected.for_model(&generation.model), 0),
+            );
             tracing::info!(generation = %id, task = %task_id, "sent upstream");
-            let accepted = lc.store.record_accepted(id, task_id.as_str(), first_look).await;
+            let accepted = lc
+                .store
+                .record_accepted(id, task_id.as_str(), first_look)
+                .await;
             lc.wake.track.notify_one();
             accepted.map(drop)
         }
-        AfterCreate::RetryLater { reason, rate_limited: true } => {
+        AfterCreate::RetryLater {
+            reason,
+            rate_limited: true,
+        } => {
             tracing::warn!(generation = %id, %reason, "upstream rate limit hit; waiting a full window");
             lc.creates.saturate().await;
-            lc.store.record_not_sent(id, after(lc.settings.rate_limit.per), None).await.map(drop)
+            lc.store
+                .record_not_sent(id, after(lc.settings.rate_limit.per), None)
+                .await
+                .map(drop)
         }
-        AfterCreate::RetryLater { reason, rate_limited: false } => {
+        AfterCreate::RetryLater {
+            reason,
+            rate_limited: false,
+        } => {
             tracing::warn!(generation = %id, %reason, "upstream unavailable; will retry");
             refused_for_now(lc, &generation, &reason).await
         }
@@ -181,16 +206,23 @@ async fn send(lc: &Lifecycle, generation: Generation) {
 
 /// Upstream will not take new work for now (outage, or an account problem only the operator
 /// can fix): pause all dispatch, keep this one queued, and start its clock towards failure.
-async fn refused_for_now(lc: &Lifecycle, generation: &Generation, reason: &str) -> Result<(), StoreError> {
+async fn refused_for_now(
+    lc: &Lifecycle,
+    generation: &Generation,
+    reason: &str,
+) -> Result<(), StoreError> {
     let pause_for = lc.upstream_refused(reason);
-    lc.store.record_not_sent(&generation.id, after(pause_for), Some(reason)).await?;
+    lc.store
+        .record_not_sent(&generation.id, after(pause_for), Some(reason))
+        .await?;
     lc.store.mark_queued_blocked(reason).await
 }
 
 /// Generations that have waited longer than the operator allows for upstream to take work
 /// again fail, and their credits go back.
 async fn fail_long_blocked(lc: &Lifecycle) -> Result<(), StoreError> {
-    let before = Utc::now() - chrono::Duration::from_std(lc.settings.upstream_wait).unwrap_or(chrono::Duration::MAX);
+    let before = Utc::now()
+        - chrono::Duration::from_std(lc.settings.upstream_wait).unwrap_or(chrono::Duration::MAX);
     for generation in lc.store.blocked_before(before, 100).await? {
         let reason = generation.blocked_reason.clone().unwrap_or_default();
         settle_failed(lc, &generation, Failure::no_capacity(reason)).await;
@@ -200,14 +232,22 @@ async fn fail_long_blocked(lc: &Lifecycle) -> Result<(), StoreError> {
 
 /// Creates sent without a recorded answer, whose wait is over.
 async fn resolve_unresolved(lc: &Lifecycle) -> Result<(), StoreError> {
-    for generation in lc.store.claim_due(Due::Unresolved, 100, CLAIM_LEASE).await? {
+    for generation in lc
+        .store
+        .claim_due(Due::Unresolved, 100, CLAIM_LEASE)
+        .await?
+    {
         match generation.dispatch {
             // The worker sending it stopped (a crash, a kill) before recording Kie's answer.
             reelgate_domain::generations::Dispatch::Sending => {
                 tracing::warn!(generation = %generation.id,
                     "found a create sent by a stopped worker; waiting for a callback to reveal it");
                 lc.store
-                    .record_outcome_unknown(&generation.id, "reelgate stopped while sending", after(lc.settings.unconfirmed_wait))
+                    .record_outcome_unknown(
+                        &generation.id,
+                        "reelgate stopped while sending",
+                        after(lc.settings.unconfirmed_wait),
+                    )
                     .await?;
             }
             _ => settle_failed(lc, &generation, Failure::never_confirmed()).await,

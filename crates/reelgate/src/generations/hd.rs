@@ -46,11 +46,17 @@ async fn fetch(lc: &Lifecycle, generation: &Generation) {
             };
             lc.store.record_hd(generation, Some(video), None).await
         }
-        Err(error) if (Utc::now() - finished).to_std().unwrap_or_default() > lc.settings.hd_wait => {
+        Err(error)
+            if (Utc::now() - finished).to_std().unwrap_or_default() > lc.settings.hd_wait =>
+        {
             tracing::info!(generation = %generation.id, %error, "no 1080p video in time; keeping 720p");
             lc.store.record_hd(generation, None, None).await
         }
-        Err(_) => lc.store.record_hd(generation, None, Some(after(RETRY_EVERY))).await,
+        Err(_) => {
+            lc.store
+                .record_hd(generation, None, Some(after(RETRY_EVERY)))
+                .await
+        }
     };
     if let Err(error) = recorded {
         tracing::error!(generation = %generation.id, %error, "1080p: cannot record");

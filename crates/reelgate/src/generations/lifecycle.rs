@@ -131,7 +131,12 @@ impl Lifecycle {
     }
 
     pub(super) fn upstream_state(&self) -> UpstreamState {
-        match self.refusal.lock().ok().and_then(|r| r.as_ref().map(|r| r.until)) {
+        match self
+            .refusal
+            .lock()
+            .ok()
+            .and_then(|r| r.as_ref().map(|r| r.until))
+        {
             None => UpstreamState::Accepting,
             Some(until) if until > Utc::now() => UpstreamState::Refusing,
             Some(_) => UpstreamState::Probing,
@@ -144,7 +149,9 @@ impl Lifecycle {
             return FIRST_PAUSE;
         };
         let strikes = refusal.as_ref().map_or(0, |r| r.strikes + 1);
-        let pause = FIRST_PAUSE.saturating_mul(1 << strikes.min(8)).min(LONGEST_PAUSE);
+        let pause = FIRST_PAUSE
+            .saturating_mul(1 << strikes.min(8))
+            .min(LONGEST_PAUSE);
         let since = refusal.as_ref().map_or_else(Utc::now, |r| r.since);
         *refusal = Some(Refusal {
             since,
@@ -157,7 +164,11 @@ impl Lifecycle {
 
     /// Upstream took a generation: dispatch runs normally again. True if it had been refusing.
     pub(super) fn upstream_accepting(&self) -> bool {
-        self.refusal.lock().ok().and_then(|mut r| r.take()).is_some()
+        self.refusal
+            .lock()
+            .ok()
+            .and_then(|mut r| r.take())
+            .is_some()
     }
 
     /// The URL Kie calls when a task ends: it names the generation and carries its token.

@@ -30,7 +30,9 @@ pub enum SubmitError {
 impl From<StoreError> for SubmitError {
     fn from(error: StoreError) -> Self {
         match error {
-            StoreError::InsufficientCredits { balance, needed } => SubmitError::InsufficientCredits { balance, needed },
+            StoreError::InsufficientCredits { balance, needed } => {
+                SubmitError::InsufficientCredits { balance, needed }
+            }
             StoreError::IdempotencyConflict => SubmitError::IdempotencyConflict,
             other => SubmitError::Store(other),
         }
@@ -68,9 +70,16 @@ pub async fn submit(
     let webhook_url = match body.remove("webhook_url") {
         None | Some(Value::Null) => None,
         Some(Value::String(raw)) => Some(check_webhook_url(lc, &raw).await?),
-        Some(_) => return Err(invalid("webhook_url", "webhook_url must be a string".into())),
+        Some(_) => {
+            return Err(invalid(
+                "webhook_url",
+                "webhook_url must be a string".into(),
+            ))
+        }
     };
-    let request = catalog.parse(&body).map_err(|errors| SubmitError::Invalid(errors.into_vec()))?;
+    let request = catalog
+        .parse(&body)
+        .map_err(|errors| SubmitError::Invalid(errors.into_vec()))?;
     check_image_urls(lc, &request.params_json())?;
     let quote = request.quote().clone();
     let new = NewGeneration {
@@ -82,9 +91,15 @@ pub async fn submit(
         credits: quote.credits,
         upstream_cost_usd: quote.upstream_cost_usd,
         webhook_url,
-        idempotency: submission.idempotency_key.map(|key| IdempotencyKey { key, request_hash }),
+        idempotency: submission
+            .idempotency_key
+            .map(|key| IdempotencyKey { key, request_hash }),
     };
-    let outcome = match lc.store.submit_generation(&new, GenerationView::json).await? {
+    let outcome = match lc
+        .store
+        .submit_generation(&new, GenerationView::json)
+        .await?
+    {
         Submitted::Created(generation) => {
             tracing::info!(generation = %generation.id, model = %generation.model, credits = %generation.credits, "generation queued");
             lc.wake.dispatch.notify_one();
@@ -98,11 +113,14 @@ pub async fn submit(
 /// A digest of the body, keys in order, to tell a retry from a different request.
 fn digest(body: &Map<String, Value>) -> String {
     // serde_json's map keeps keys sorted, so equal bodies serialise equally.
-    hex::encode(Sha256::digest(Value::Object(body.clone()).to_string().as_bytes()))
+    hex::encode(Sha256::digest(
+        Value::Object(body.clone()).to_string().as_bytes(),
+    ))
 }
 
 async fn check_webhook_url(lc: &Lifecycle, raw: &str) -> Result<String, SubmitError> {
-    let url = Url::parse(raw.trim()).map_err(|e| invalid("webhook_url", format!("webhook_url is not a URL: {e}")))?;
+    let url = Url::parse(raw.trim())
+        .map_err(|e| invalid("webhook_url", format!("webhook_url is not a URL: {e}")))?;
     lc.outbound
         .resolve(&url)
         .await
@@ -121,7 +139,12 @@ fn check_image_urls(lc: &Lifecycle, params: &Map<String, Value>) -> Result<(), S
         if raw.starts_with(&lc.upload_base_url) {
             continue;
         }
-        let url = Url::parse(raw).map_err(|e| invalid("image_urls", format!("image_urls: {raw:?} is not a URL: {e}")))?;
+        let url = Url::parse(raw).map_err(|e| {
+            invalid(
+                "image_urls",
+                format!("image_urls: {raw:?} is not a URL: {e}"),
+            )
+        })?;
         lc.outbound
             .check_syntax(&url)
             .map_err(|refusal| invalid("image_urls", format!("image_urls: {raw} {refusal}")))?;

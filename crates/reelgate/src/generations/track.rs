@@ -68,7 +68,11 @@ async fn check(lc: &Lifecycle, generation: Generation) {
         lc.kie.task_status(&task_id).await
     };
     let expected = lc.settings.expected.for_model(&generation.model);
-    let next_look = after(lc.settings.poll.delay(expected, generation.status_checks + 1));
+    let next_look = after(
+        lc.settings
+            .poll
+            .delay(expected, generation.status_checks + 1),
+    );
     let recorded = match decide::after_status(read.map(|status| status.state)) {
         AfterStatus::Succeeded { videos, hd_video } => {
             let wants_hd = request.as_ref().is_some_and(StoredRequest::has_hd_version);
@@ -83,7 +87,11 @@ async fn check(lc: &Lifecycle, generation: Generation) {
             settle_failed(lc, &generation, Failure::lost()).await;
             Ok(true)
         }
-        AfterStatus::NotFound => lc.store.record_still_running(id, after(NOT_FOUND_RECHECK), true).await,
+        AfterStatus::NotFound => {
+            lc.store
+                .record_still_running(id, after(NOT_FOUND_RECHECK), true)
+                .await
+        }
         AfterStatus::StillRunning if ran_too_long(lc, &generation) => {
             settle_failed(lc, &generation, Failure::too_slow(lc.settings.max_running)).await;
             Ok(true)
@@ -134,5 +142,6 @@ async fn succeed(
             resolution: Some("1080p".to_owned()),
         });
     }
-    lc.settle(generation, Outcome::Succeeded { videos, hd_pending }).await;
+    lc.settle(generation, Outcome::Succeeded { videos, hd_pending })
+        .await;
 }

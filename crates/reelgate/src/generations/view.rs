@@ -41,8 +41,9 @@ impl From<&Generation> for GenerationView {
             videos: g.videos.clone(),
             error: g.error.clone(),
             // Operators see Kie's words; customers only that capacity is short.
-            waiting_for: (g.status == Status::Queued && g.blocked_since.is_some())
-                .then(|| "capacity: the video service is not accepting new work right now".to_owned()),
+            waiting_for: (g.status == Status::Queued && g.blocked_since.is_some()).then(|| {
+                "capacity: the video service is not accepting new work right now".to_owned()
+            }),
             webhook_url: g.webhook_url.clone(),
             created_at: g.created_at,
             updated_at: g.updated_at,

@@ -31,11 +31,14 @@ impl From<SubmitError> for ApiError {
             ),
             SubmitError::InsufficientCredits { balance, needed } => ApiError::PaymentRequired {
                 code: "insufficient_credits",
-                message: format!("this generation costs {needed} credits; your balance is {balance}"),
+                message: format!(
+                    "this generation costs {needed} credits; your balance is {balance}"
+                ),
             },
             SubmitError::IdempotencyConflict => ApiError::Conflict {
                 code: "idempotency_conflict",
-                message: "this Idempotency-Key was already used with a different request body".into(),
+                message: "this Idempotency-Key was already used with a different request body"
+                    .into(),
             },
             SubmitError::Store(error) => ApiError::from(error),
         }
@@ -85,9 +88,11 @@ async fn create(
     };
     let outcome = submit::submit(&ctx.lifecycle, &ctx.catalog, &user.id, submission).await?;
     Ok(match outcome {
-        SubmitOutcome::Created(generation) => {
-            (StatusCode::ACCEPTED, ApiJson(GenerationView::from(generation.as_ref()))).into_response()
-        }
+        SubmitOutcome::Created(generation) => (
+            StatusCode::ACCEPTED,
+            ApiJson(GenerationView::from(generation.as_ref())),
+        )
+            .into_response(),
         SubmitOutcome::Replayed(first) => (
             StatusCode::ACCEPTED,
             [(axum::http::header::CONTENT_TYPE, "application/json")],
@@ -154,7 +159,12 @@ async fn list(
         .map_err(|e| ApiError::field("status", "invalid_parameter", e.to_string()))?;
     let page = ctx
         .store
-        .generations_of(&user.id, status, query.cursor.as_deref(), query.limit.unwrap_or(reelgate_store::DEFAULT_PAGE_SIZE))
+        .generations_of(
+            &user.id,
+            status,
+            query.cursor.as_deref(),
+            query.limit.unwrap_or(reelgate_store::DEFAULT_PAGE_SIZE),
+        )
         .await?;
     Ok(ApiJson(GenerationPage {
         generations: page.items.iter().map(GenerationView::from).collect(),

@@ -52,15 +52,22 @@ async fn attempt(lc: &Lifecycle, delivery: WebhookDelivery) {
     let (error, retry_at) = match &outcome {
         Ok(()) => (None, None),
         Err(error) => {
-            let age = (Utc::now() - delivery.created_at).to_std().unwrap_or_default();
-            let wait = BACKOFF[(delivery.attempts.saturating_sub(1) as usize).min(BACKOFF.len() - 1)];
+            let age = (Utc::now() - delivery.created_at)
+                .to_std()
+                .unwrap_or_default();
+            let wait =
+                BACKOFF[(delivery.attempts.saturating_sub(1) as usize).min(BACKOFF.len() - 1)];
             let retry_at = (age + wait <= KEEP_TRYING_FOR).then(|| after(wait));
             tracing::warn!(delivery = %delivery.id, generation = %delivery.generation_id,
                 attempts = delivery.attempts, %error, will_retry = retry_at.is_some(), "webhook not delivered");
             (Some(error.as_str()), retry_at)
         }
     };
-    if let Err(error) = lc.store.record_webhook_attempt(&delivery.id, error, retry_at).await {
+    if let Err(error) = lc
+        .store
+        .record_webhook_attempt(&delivery.id, error, retry_at)
+        .await
+    {
         tracing::error!(delivery = %delivery.id, %error, "cannot record the webhook attempt");
     }
 }
@@ -68,7 +75,11 @@ async fn attempt(lc: &Lifecycle, delivery: WebhookDelivery) {
 async fn send(lc: &Lifecycle, delivery: &WebhookDelivery) -> Result<(), String> {
     let url = Url::parse(&delivery.url).map_err(|e| format!("bad URL: {e}"))?;
     // Checked again now: the name may point somewhere else than at submission.
-    let addrs = lc.outbound.resolve(&url).await.map_err(|e| format!("refused: {e}"))?;
+    let addrs = lc
+        .outbound
+        .resolve(&url)
+        .await
+        .map_err(|e| format!("refused: {e}"))?;
     let secret = lc
         .store
         .webhook_secret(&delivery.user_id)

@@ -4,5 +4,6 @@ mod account;
 mod admin;
 mod auth;
 mod catalog;
+mod generations;
 mod health;
 mod helpers;
