@@ -169,6 +169,6 @@ mod tests {
             per: Duration::from_secs(10),
         });
         window.saturate().await;
-        assert_eq!(window.try_acquire().await, Err(Duration::from_secs(10)));
+        assert_eq!(window.take_up_to(1).await, Err(Duration::from_secs(10)));
     }
 }
