@@ -17,6 +17,10 @@ async fn concurrent_migrations_apply_each_version_once(store: &TestStore) {
     let mut applied: Vec<i64> = a.unwrap().into_iter().chain(b.unwrap()).collect();
     applied.sort();
     assert_eq!(applied, reelgate_store::known_versions(store.backend()));
+}
+
+async fn a_changed_migration_is_refused(store: &TestStore) {
+    store.migrate().await.unwrap();
     sqlx::query("UPDATE schema_migrations SET checksum = 'edited' WHERE version = 1")
         .execute(store.pool())
         .await
