@@ -121,6 +121,7 @@ async fn send(lc: &Lifecycle, generation: Generation) {
         Ok(request) => request,
         Err(error) => {
             tracing::error!(generation = %id, %error, "stored upstream request is unreadable");
+            lc.creates.give_back(1).await;
             let failure = Failure::new(
                 "internal",
                 "Something went wrong on our side.",

@@ -60,8 +60,9 @@ async fn fetch(lc: &Lifecycle, generation: &Generation) {
             lc.store.record_hd(generation, None, None).await
         }
         Err(_) => {
+            let wait = RETRY_EVERY.min(lc.settings.poll.max_interval);
             lc.store
-                .record_hd(generation, None, Some(after(RETRY_EVERY)))
+                .record_hd(generation, None, Some(after(wait)))
                 .await
         }
     };
