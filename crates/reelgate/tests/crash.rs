@@ -70,6 +70,18 @@ async fn wait_healthy(client: &reqwest::Client, base: &str) {
     }
 }
 
+async fn get_json(client: &reqwest::Client, url: &str, key: &str) -> Value {
+    client
+        .get(url)
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 async fn wait_listening(port: u16) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while tokio::net::TcpStream::connect(("127.0.0.1", port))
@@ -168,15 +180,12 @@ async fn kill_9_during_flight_loses_nothing_and_settles_everything_once() {
             ids.push(created["id"].as_str().expect("accepted").to_owned());
         }
         tokio::time::sleep(Duration::from_millis(150 + 200 * round)).await;
-        let page: Value = client
-            .get(format!("{}/v1/generations?limit=200", setup.api))
-            .bearer_auth(&key)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let page: Value = get_json(
+            &client,
+            &format!("{}/v1/generations?limit=200", setup.api),
+            &key,
+        )
+        .await;
         let unsettled = page["generations"]
             .as_array()
             .unwrap()
@@ -193,15 +202,12 @@ async fn kill_9_during_flight_loses_nothing_and_settles_everything_once() {
 
     let deadline = Instant::now() + Duration::from_secs(60);
     let generations: Vec<Value> = loop {
-        let page: Value = client
-            .get(format!("{}/v1/generations?limit=200", setup.api))
-            .bearer_auth(&key)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let page: Value = get_json(
+            &client,
+            &format!("{}/v1/generations?limit=200", setup.api),
+            &key,
+        )
+        .await;
         let all = page["generations"].as_array().unwrap().clone();
         if all
             .iter()
@@ -214,15 +220,12 @@ async fn kill_9_during_flight_loses_nothing_and_settles_everything_once() {
     };
     assert_eq!(generations.len(), ids.len(), "no generation lost");
 
-    let ledger: Value = client
-        .get(format!("{}/v1/account/ledger?limit=200", setup.api))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ledger: Value = get_json(
+        &client,
+        &format!("{}/v1/account/ledger?limit=200", setup.api),
+        &key,
+    )
+    .await;
     let mut sums: HashMap<String, i64> = HashMap::new();
     for entry in ledger["entries"].as_array().unwrap() {
         if let Some(id) = entry["generation_id"].as_str() {

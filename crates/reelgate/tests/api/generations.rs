@@ -96,16 +96,10 @@ async fn every_model_generates_a_playable_video_and_is_charged_once() {
 
 #[tokio::test]
 async fn an_upstream_failure_fails_the_generation_and_refunds_it_once() {
-    let app = TestApp::spawn_with_sim(
-        Settings::default(),
-        SimConfig {
-            faults: Faults {
-                failure_ratio: 1.0,
-                ..Faults::default()
-            },
-            ..SimConfig::for_tests()
-        },
-    )
+    let app = TestApp::with_faults(Faults {
+        failure_ratio: 1.0,
+        ..Faults::default()
+    })
     .await;
     let (_, key) = app.customer("ada", 100).await;
     let (_, created) = app.submit(&key, kling()).await;
@@ -127,16 +121,10 @@ async fn an_upstream_failure_fails_the_generation_and_refunds_it_once() {
 
 #[tokio::test]
 async fn lost_callbacks_are_made_up_for_by_polling() {
-    let app = TestApp::spawn_with_sim(
-        Settings::default(),
-        SimConfig {
-            faults: Faults {
-                drop_callback_ratio: 1.0,
-                ..Faults::default()
-            },
-            ..SimConfig::for_tests()
-        },
-    )
+    let app = TestApp::with_faults(Faults {
+        drop_callback_ratio: 1.0,
+        ..Faults::default()
+    })
     .await;
     let (_, key) = app.customer("ada", 100).await;
     let (_, created) = app.submit(&key, kling()).await;
@@ -147,16 +135,10 @@ async fn lost_callbacks_are_made_up_for_by_polling() {
 
 #[tokio::test]
 async fn duplicated_and_late_callbacks_settle_nothing_twice() {
-    let app = TestApp::spawn_with_sim(
-        Settings::default(),
-        SimConfig {
-            faults: Faults {
-                duplicate_callback_ratio: 1.0,
-                ..Faults::default()
-            },
-            ..SimConfig::for_tests()
-        },
-    )
+    let app = TestApp::with_faults(Faults {
+        duplicate_callback_ratio: 1.0,
+        ..Faults::default()
+    })
     .await;
     let (_, key) = app.customer("ada", 100).await;
     let (_, created) = app.submit(&key, kling()).await;
@@ -221,16 +203,10 @@ async fn forged_callbacks_are_refused() {
 
 #[tokio::test]
 async fn upstream_errors_keep_the_generation_queued_until_upstream_recovers() {
-    let app = TestApp::spawn_with_sim(
-        Settings::default(),
-        SimConfig {
-            faults: Faults {
-                server_error_ratio: 1.0,
-                ..Faults::default()
-            },
-            ..SimConfig::for_tests()
-        },
-    )
+    let app = TestApp::with_faults(Faults {
+        server_error_ratio: 1.0,
+        ..Faults::default()
+    })
     .await;
     let (_, key) = app.customer("ada", 100).await;
     let (_, created) = app.submit(&key, kling()).await;
