@@ -54,6 +54,12 @@ pub async fn receive(
             if let Some(task_id) = task_id {
                 if lc.store.record_accepted(&id, &task_id, Utc::now()).await? {
                     tracing::info!(generation = %id, task = %task_id, "a callback revealed the upstream task");
+                } else {
+                    // The create's answer was recorded between our read and now (a task that
+                    // ends at once calls back before its create is answered): the row is
+                    // running with its first look far off. The hint still means "look now";
+                    // without this the generation waited a whole first-poll interval.
+                    lc.store.check_now(&id).await?;
                 }
                 lc.wake.track.notify_one();
             }

@@ -49,8 +49,13 @@ impl TestApp {
         if let Upstream::Simulator(sim) = &mut config.upstream {
             **sim = sim_config;
         }
-        config.lifecycle.poll.min_interval = std::time::Duration::from_millis(50);
-        config.lifecycle.poll.max_interval = std::time::Duration::from_millis(500);
+        // Unless a test sets its own polling bounds.
+        if settings.get("REELGATE_POLL_MIN_INTERVAL_MS").is_none() {
+            config.lifecycle.poll.min_interval = std::time::Duration::from_millis(50);
+        }
+        if settings.get("REELGATE_POLL_MAX_INTERVAL_SECS").is_none() {
+            config.lifecycle.poll.max_interval = std::time::Duration::from_millis(500);
+        }
         let app = Application::build(config).await.expect("app builds");
         let sim = app
             .simulator()
