@@ -2,6 +2,7 @@
 //! workers, wired around the domain (`reelgate-domain`) and storage (`reelgate-store`) crates.
 
 pub mod app;
+pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod generations;
