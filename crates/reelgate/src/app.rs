@@ -128,9 +128,7 @@ impl Application {
     /// finish and the workers record what they hold.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let mut workers = self.lifecycle.start();
-        let served = axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown_signal())
-            .await;
+        let served = crate::http_server::serve(self.listener, self.router, shutdown_signal()).await;
         self.lifecycle.stop();
         let drained = tokio::time::timeout(WORKER_DRAIN, async {
             while workers.join_next().await.is_some() {}

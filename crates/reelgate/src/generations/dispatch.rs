@@ -13,8 +13,6 @@ use super::decide::{self, AfterCreate, Failure};
 use super::lifecycle::{after, pause, Lifecycle, UpstreamState};
 use super::stored_request::StoredRequest;
 
-/// A claimed row is ours for this long: far longer than any create request may take.
-const CLAIM_LEASE: Duration = Duration::from_secs(300);
 /// Creates in flight at once from this process.
 const PARALLEL_CREATES: usize = 16;
 /// Most rows claimed per round.
@@ -88,7 +86,7 @@ async fn step(lc: &Arc<Lifecycle>, sending: &Arc<Semaphore>) -> Result<Step, Sto
     };
     let claimed = lc
         .store
-        .claim_due(Due::Dispatch, slots as u32, CLAIM_LEASE)
+        .claim_due(Due::Dispatch, slots as u32, lc.settings.claim_lease())
         .await;
     let claimed = match claimed {
         Ok(claimed) => claimed,
@@ -234,7 +232,7 @@ async fn fail_long_blocked(lc: &Lifecycle) -> Result<(), StoreError> {
 async fn resolve_unresolved(lc: &Lifecycle) -> Result<(), StoreError> {
     for generation in lc
         .store
-        .claim_due(Due::Unresolved, 100, CLAIM_LEASE)
+        .claim_due(Due::Unresolved, 100, lc.settings.claim_lease())
         .await?
     {
         match generation.dispatch {

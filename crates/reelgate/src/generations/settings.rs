@@ -29,6 +29,8 @@ pub struct LifecycleSettings {
     /// Longest wait for one upstream answer (`REELGATE_UPSTREAM_TIMEOUT_MS`, default 30000).
     /// A create that outlasts it has an unknown outcome and is never re-sent.
     pub upstream_timeout: Duration,
+    /// When to read a running task's status; the longest wait between two reads is
+    /// `REELGATE_POLL_MAX_INTERVAL_SECS` (default 120).
     pub poll: PollSchedule,
     /// How long each family usually takes upstream; the first status read waits this long.
     pub expected: ExpectedDurations,
@@ -127,9 +129,24 @@ impl LifecycleSettings {
                 .parse::<u64>("REELGATE_UPSTREAM_TIMEOUT_MS")?
                 .map(Duration::from_millis)
                 .unwrap_or(defaults.upstream_timeout),
-            poll: defaults.poll,
+            poll: PollSchedule {
+                max_interval: secs(
+                    "REELGATE_POLL_MAX_INTERVAL_SECS",
+                    defaults.poll.max_interval,
+                )?,
+                ..defaults.poll
+            },
             expected: defaults.expected,
         })
+    }
+
+    /// How long a worker owns a generation it claimed before another may take it: longer
+    /// than one upstream call with its retries plus recording the answer. A worker that dies
+    /// (a crash, `kill -9`) leaves its rows to be taken again this long after it claimed them.
+    pub fn claim_lease(&self) -> Duration {
+        self.upstream_timeout
+            .saturating_mul(4)
+            .saturating_add(Duration::from_secs(10))
     }
 }
 
@@ -170,9 +187,11 @@ mod tests {
         let settings = LifecycleSettings::from_settings(
             &Settings::default()
                 .with("REELGATE_UPSTREAM_RATE_LIMIT", "1000/1")
-                .with("REELGATE_MAX_RUNNING_SECS", "60"),
+                .with("REELGATE_MAX_RUNNING_SECS", "60")
+                .with("REELGATE_POLL_MAX_INTERVAL_SECS", "3"),
         )
         .unwrap();
+        assert_eq!(settings.poll.max_interval, Duration::from_secs(3));
         assert_eq!(
             settings.rate_limit,
             RateLimit {

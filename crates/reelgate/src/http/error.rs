@@ -239,6 +239,12 @@ impl From<StoreError> for ApiError {
             StoreError::InvalidVoucher(reason) => {
                 ApiError::field("max_redemptions", "invalid_parameter", reason)
             }
+            other if other.is_unavailable() => {
+                tracing::error!(error = %other, "the database is unavailable");
+                ApiError::Unavailable(
+                    "the service is temporarily unavailable; please retry shortly".into(),
+                )
+            }
             other => ApiError::internal(other),
         }
     }

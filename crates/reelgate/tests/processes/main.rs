@@ -1,0 +1,46 @@
+//! Tests that run the `reelgate` binary itself as child processes: the soak under faults and
+//! crashes, and (in their own modules) graceful shutdown and what the logs never contain.
+
+mod chaos_proxy;
+mod children;
+mod soak;
+
+use reelgate_store::testing::{postgres_store, sqlite_store};
+
+fn publish(report: &soak::Report) {
+    let table = report.markdown();
+    println!("{table}");
+    if let Ok(path) = std::env::var("REELGATE_SOAK_REPORT") {
+        use std::io::Write;
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .expect("report file");
+        writeln!(file, "{table}").expect("report written");
+    }
+    let failures = report.failures();
+    assert!(
+        failures.is_empty(),
+        "the soak found {} problems (logs in {}):\n{}",
+        failures.len(),
+        report.log_dir.display(),
+        failures.join("\n")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn soak_on_sqlite_loses_and_doubles_no_credit() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let database = sqlite_store().await.expect("a SQLite database");
+    let report = soak::run("SQLite", database.url(), dir.path()).await;
+    publish(&report);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn soak_on_postgres_loses_and_doubles_no_credit() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let database = postgres_store().await.expect("a PostgreSQL schema");
+    let report = soak::run("PostgreSQL", database.url(), dir.path()).await;
+    publish(&report);
+}
