@@ -7,7 +7,7 @@ mod soak;
 
 use reelgate_store::testing::{postgres_store, sqlite_store};
 
-fn publish(report: &soak::Report) {
+fn publish(report: &soak::Report, dir: tempfile::TempDir) {
     let table = report.markdown();
     println!("{table}");
     if let Ok(path) = std::env::var("REELGATE_SOAK_REPORT") {
@@ -20,6 +20,10 @@ fn publish(report: &soak::Report) {
         writeln!(file, "{table}").expect("report written");
     }
     let failures = report.failures();
+    if !failures.is_empty() {
+        // Keep the servers' logs for whoever looks into it.
+        std::mem::forget(dir);
+    }
     assert!(
         failures.is_empty(),
         "the soak found {} problems (logs in {}):\n{}",
@@ -29,18 +33,25 @@ fn publish(report: &soak::Report) {
     );
 }
 
+fn soak_dir() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("reelgate-soak-")
+        .tempdir()
+        .expect("temp dir")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn soak_on_sqlite_loses_and_doubles_no_credit() {
-    let dir = tempfile::tempdir().expect("temp dir");
+    let dir = soak_dir();
     let database = sqlite_store().await.expect("a SQLite database");
     let report = soak::run("SQLite", database.url(), dir.path()).await;
-    publish(&report);
+    publish(&report, dir);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn soak_on_postgres_loses_and_doubles_no_credit() {
-    let dir = tempfile::tempdir().expect("temp dir");
+    let dir = soak_dir();
     let database = postgres_store().await.expect("a PostgreSQL schema");
     let report = soak::run("PostgreSQL", database.url(), dir.path()).await;
-    publish(&report);
+    publish(&report, dir);
 }
