@@ -93,7 +93,7 @@ impl Application {
                 StatusCode::REQUEST_TIMEOUT,
                 REQUEST_TIMEOUT,
             ))
-            .layer(TraceLayer::new_for_http());
+            .layer(TraceLayer::new_for_http().make_span_with(request_span));
         Ok(Application {
             listener,
             router,
@@ -139,6 +139,17 @@ impl Application {
         }
         served
     }
+}
+
+/// The span every request is logged in: like tower-http's default, but the path is logged
+/// without secrets and the query string not at all.
+fn request_span(request: &axum::extract::Request) -> tracing::Span {
+    tracing::debug_span!(
+        "request",
+        method = %request.method(),
+        path = %http::callbacks::loggable_path(request.uri().path()),
+        version = ?request.version(),
+    )
 }
 
 /// Connects to the configured database and brings its schema up to date.

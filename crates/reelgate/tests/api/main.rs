@@ -3,6 +3,7 @@
 mod account;
 mod admin;
 mod auth;
+mod callback_races;
 mod catalog;
 mod generations;
 mod health;

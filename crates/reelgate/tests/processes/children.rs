@@ -44,6 +44,11 @@ pub struct Sim {
 
 impl Sim {
     pub async fn start(dir: &Path, flags: &[String]) -> Sim {
+        Self::start_logging(dir, flags, "warn").await
+    }
+
+    /// With `RUST_LOG` set to `level`; its stderr goes to `sim.log` in `dir`.
+    pub async fn start_logging(dir: &Path, flags: &[String], level: &str) -> Sim {
         let port = free_port();
         let log = std::fs::File::create(dir.join("sim.log")).expect("sim log");
         let child = Command::new(BINARY)
@@ -51,7 +56,7 @@ impl Sim {
             .arg("--listen")
             .arg(format!("127.0.0.1:{port}"))
             .args(flags)
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", level)
             .stdout(Stdio::null())
             .stderr(log)
             .kill_on_drop(true)
@@ -225,6 +230,33 @@ impl Serve {
             String::from_utf8_lossy(&output.stderr)
         );
         String::from_utf8(output.stdout).expect("UTF-8 output")
+    }
+
+    /// Like [`Serve::user`] with a password of the caller's; also returns what the CLI
+    /// wrote to stderr (its logs).
+    pub async fn user_logged(&self, email: &str, password: &str, credits: i64) -> (String, String) {
+        let mut logs = String::new();
+        let mut run = async |args: &[&str]| {
+            let output = self
+                .command()
+                .arg("admin")
+                .args(args)
+                .output()
+                .await
+                .expect("admin runs");
+            assert!(
+                output.status.success(),
+                "{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            logs.push_str(&String::from_utf8_lossy(&output.stderr));
+            String::from_utf8(output.stdout).expect("UTF-8")
+        };
+        run(&["create-user", "--email", email, "--password", password]).await;
+        run(&["grant", "--email", email, "--credits", &credits.to_string()]).await;
+        let out = run(&["create-api-key", "--email", email]).await;
+        let key = out.lines().last().expect("the key line").trim().to_owned();
+        (key, logs)
     }
 
     /// A customer (or operator) with `credits` and an API key, made with the admin CLI.

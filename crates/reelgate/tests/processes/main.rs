@@ -3,6 +3,7 @@
 
 mod chaos_proxy;
 mod children;
+mod logs;
 mod soak;
 
 use reelgate_store::testing::{postgres_store, sqlite_store};
