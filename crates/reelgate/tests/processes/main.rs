@@ -3,6 +3,7 @@
 
 mod chaos_proxy;
 mod children;
+mod graceful;
 mod logs;
 mod soak;
 
