@@ -29,6 +29,12 @@ pub struct LifecycleSettings {
     /// Longest wait for one upstream answer (`REELGATE_UPSTREAM_TIMEOUT_MS`, default 30000).
     /// A create that outlasts it has an unknown outcome and is never re-sent.
     pub upstream_timeout: Duration,
+    /// How long a worker's claim on a job lasts (`REELGATE_CLAIM_LEASE_SECS`, default 60, at
+    /// least twice the upstream timeout): the time before a stopped instance's jobs are taken
+    /// over by another.
+    pub claim_lease: Duration,
+    /// `poll.max_interval` is `REELGATE_POLL_MAX_SECS` (default 120): the longest wait between
+    /// two status reads of a running task, for when callbacks cannot reach us.
     pub poll: PollSchedule,
     /// How long each family usually takes upstream; the first status read waits this long.
     pub expected: ExpectedDurations,
@@ -74,6 +80,7 @@ impl Default for LifecycleSettings {
             hd_wait: Duration::from_secs(300),
             allow_private_urls: false,
             upstream_timeout: Duration::from_secs(30),
+            claim_lease: Duration::from_secs(60),
             poll: PollSchedule::default(),
             expected: ExpectedDurations::KIE,
         }
@@ -106,6 +113,28 @@ impl LifecycleSettings {
                 None => Ok(default),
             }
         };
+        let upstream_timeout = settings
+            .parse::<u64>("REELGATE_UPSTREAM_TIMEOUT_MS")?
+            .map(Duration::from_millis)
+            .unwrap_or(defaults.upstream_timeout);
+        let claim_lease = match settings.parse::<u64>("REELGATE_CLAIM_LEASE_SECS")? {
+            Some(secs) if Duration::from_secs(secs) < upstream_timeout * 2 => {
+                return Err(ConfigError::Invalid {
+                    setting: "REELGATE_CLAIM_LEASE_SECS",
+                    reason: format!(
+                        "{secs} s is shorter than twice the upstream timeout ({} ms): a claim must outlast a request",
+                        upstream_timeout.as_millis()
+                    ),
+                })
+            }
+            Some(secs) => Duration::from_secs(secs),
+            None => defaults.claim_lease.max(upstream_timeout * 2),
+        };
+        let poll = PollSchedule {
+            max_interval: secs("REELGATE_POLL_MAX_SECS", defaults.poll.max_interval)?
+                .max(defaults.poll.min_interval),
+            ..defaults.poll
+        };
         Ok(LifecycleSettings {
             rate_limit,
             max_concurrent_tasks: positive(
@@ -123,11 +152,9 @@ impl LifecycleSettings {
             allow_private_urls: settings
                 .parse::<bool>("REELGATE_ALLOW_PRIVATE_URLS")?
                 .unwrap_or(false),
-            upstream_timeout: settings
-                .parse::<u64>("REELGATE_UPSTREAM_TIMEOUT_MS")?
-                .map(Duration::from_millis)
-                .unwrap_or(defaults.upstream_timeout),
-            poll: defaults.poll,
+            upstream_timeout,
+            claim_lease,
+            poll,
             expected: defaults.expected,
         })
     }
@@ -181,6 +208,33 @@ mod tests {
             }
         );
         assert_eq!(settings.max_running, Duration::from_secs(60));
+    }
+
+    #[test]
+    fn a_claim_lease_must_outlast_an_upstream_request() {
+        let short = Settings::default()
+            .with("REELGATE_UPSTREAM_TIMEOUT_MS", "5000")
+            .with("REELGATE_CLAIM_LEASE_SECS", "9");
+        let err = LifecycleSettings::from_settings(&short).unwrap_err();
+        assert!(
+            err.to_string().starts_with("REELGATE_CLAIM_LEASE_SECS"),
+            "{err}"
+        );
+        let slow_upstream = Settings::default().with("REELGATE_UPSTREAM_TIMEOUT_MS", "45000");
+        assert_eq!(
+            LifecycleSettings::from_settings(&slow_upstream)
+                .unwrap()
+                .claim_lease,
+            Duration::from_secs(90),
+            "the default lease grows with the timeout"
+        );
+        let fast = Settings::default()
+            .with("REELGATE_UPSTREAM_TIMEOUT_MS", "2000")
+            .with("REELGATE_CLAIM_LEASE_SECS", "4")
+            .with("REELGATE_POLL_MAX_SECS", "3");
+        let fast = LifecycleSettings::from_settings(&fast).unwrap();
+        assert_eq!(fast.claim_lease, Duration::from_secs(4));
+        assert_eq!(fast.poll.max_interval, Duration::from_secs(3));
     }
 
     #[test]
