@@ -1,0 +1,6 @@
+//! Tests of the real `reelgate` binary run as separate processes: several instances on one
+//! PostgreSQL database, and the operations around them (metrics, readiness, backups, stops).
+
+mod balancer;
+mod multi_instance;
+mod processes;
