@@ -2,5 +2,7 @@
 //! PostgreSQL database, and the operations around them (metrics, readiness, backups, stops).
 
 mod balancer;
+mod db_proxy;
 mod multi_instance;
+mod operations;
 mod processes;

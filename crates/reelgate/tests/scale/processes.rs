@@ -1,6 +1,10 @@
 //! The real `reelgate` binary as child processes: a simulator and `serve` instances, each
 //! killed when its handle drops, even when a test panics.
 
+use reelgate_domain::accounts::{ApiKey, Email, Password, Role};
+use reelgate_domain::ledger::Actor;
+use reelgate_domain::Credits;
+use reelgate_store::{NewUser, Store};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -69,6 +73,9 @@ impl Process {
         let port = free_port();
         let mut env = env.clone();
         env.insert("REELGATE_LISTEN".into(), format!("127.0.0.1:{port}"));
+        // Alone, an instance receives its own callbacks.
+        env.entry("REELGATE_PUBLIC_URL".into())
+            .or_insert_with(|| format!("http://127.0.0.1:{port}"));
         let mut args = vec!["serve"];
         args.extend_from_slice(flags);
         let dir = dir.join(name);
@@ -137,15 +144,9 @@ impl Drop for Process {
 }
 
 /// What every `serve` instance of one deployment shares: database, secret, upstream.
-pub fn deployment_env(
-    database_url: &str,
-    sim_url: &str,
-    public_url: &str,
-    rate: &str,
-) -> HashMap<String, String> {
+pub fn deployment_env(database_url: &str, sim_url: &str, rate: &str) -> HashMap<String, String> {
     [
         ("REELGATE_DATABASE_URL", database_url),
-        ("REELGATE_PUBLIC_URL", public_url),
         ("REELGATE_SECRET", SECRET),
         ("REELGATE_KIE_API_KEY", "scale-test-kie-key"),
         ("REELGATE_KIE_BASE_URL", sim_url),
@@ -175,4 +176,22 @@ pub async fn postgres() -> (reelgate_store::testing::TestStore, String) {
         other => panic!("not a PostgreSQL URL: {other}"),
     };
     (store, url)
+}
+
+/// A customer with `credits` and an API key, made in the database as the admin CLI would.
+pub async fn customer(store: &Store, name: &str, credits: i64) -> ApiKey {
+    let user = store
+        .create_user(NewUser {
+            email: Email::parse(&format!("{name}@example.com")).unwrap(),
+            password: Password::parse("correct horse battery").unwrap(),
+            role: Role::Customer,
+            signup_bonus: Credits::ZERO,
+        })
+        .await
+        .unwrap();
+    store
+        .grant(&user.id, Credits(credits), "scale test", &Actor::Cli)
+        .await
+        .unwrap();
+    store.create_api_key(&user.id, "scale").await.unwrap().1
 }
