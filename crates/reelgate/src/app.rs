@@ -116,7 +116,7 @@ impl Application {
         monitoring::recorder();
         let probes = http::probes(ctx.clone())
             .layer(axum::middleware::from_fn(monitoring::track_http))
-            .layer(TraceLayer::new_for_http());
+            .layer(TraceLayer::new_for_http().make_span_with(request_span));
         let router = http::api(ctx)
             .layer(axum::middleware::from_fn(monitoring::track_http))
             .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -124,7 +124,7 @@ impl Application {
                 StatusCode::REQUEST_TIMEOUT,
                 REQUEST_TIMEOUT,
             ))
-            .layer(TraceLayer::new_for_http());
+            .layer(TraceLayer::new_for_http().make_span_with(request_span));
         Ok(Application {
             listener,
             router,
@@ -175,9 +175,7 @@ impl Application {
             self.probes
         };
         tracing::info!(?role, "serving");
-        let served = axum::serve(self.listener, router)
-            .with_graceful_shutdown(shutdown_signal())
-            .await;
+        let served = crate::http_server::serve(self.listener, router, shutdown_signal()).await;
         self.lifecycle.stop();
         let drained = tokio::time::timeout(WORKER_DRAIN, async {
             while workers.join_next().await.is_some() {}
@@ -188,6 +186,17 @@ impl Application {
         }
         served
     }
+}
+
+/// The span every request is logged in: like tower-http's default, but the path is logged
+/// without secrets and the query string not at all.
+fn request_span(request: &axum::extract::Request) -> tracing::Span {
+    tracing::debug_span!(
+        "request",
+        method = %request.method(),
+        path = %http::callbacks::loggable_path(request.uri().path()),
+        version = ?request.version(),
+    )
 }
 
 /// Connects to the configured database and brings its schema up to date.

@@ -13,6 +13,7 @@ use tracing::Instrument;
 
 /// Fetched one after another; few per claim, so the last is asked within the lease.
 const BATCH: u32 = 4;
+/// How often to ask again, at most; never more often than the polling schedule allows.
 const RETRY_EVERY: Duration = Duration::from_secs(15);
 
 pub(super) async fn run(lc: Arc<Lifecycle>) {
@@ -57,8 +58,9 @@ async fn fetch(lc: &Lifecycle, generation: &Generation) {
             lc.store.record_hd(generation, None, None).await
         }
         Err(_) => {
+            let wait = RETRY_EVERY.min(lc.settings.poll.max_interval);
             lc.store
-                .record_hd(generation, None, Some(after(RETRY_EVERY)))
+                .record_hd(generation, None, Some(after(wait)))
                 .await
         }
     };

@@ -29,12 +29,13 @@ pub struct LifecycleSettings {
     /// Longest wait for one upstream answer (`REELGATE_UPSTREAM_TIMEOUT_MS`, default 30000).
     /// A create that outlasts it has an unknown outcome and is never re-sent.
     pub upstream_timeout: Duration,
-    /// How long a worker's claim on a job lasts (`REELGATE_CLAIM_LEASE_SECS`, default 60, at
-    /// least twice the upstream timeout): the time before a stopped instance's jobs are taken
-    /// over by another.
+    /// How long a worker's claim on a job lasts (`REELGATE_CLAIM_LEASE_SECS`, at least twice
+    /// the upstream timeout; default twice the timeout plus 5 s): the time before a stopped
+    /// instance's jobs are taken over by another.
     pub claim_lease: Duration,
-    /// `poll.max_interval` is `REELGATE_POLL_MAX_SECS` (default 120): the longest wait between
-    /// two status reads of a running task, for when callbacks cannot reach us.
+    /// Bounds of the wait between status reads of a task that has not called back
+    /// (`REELGATE_POLL_MIN_INTERVAL_MS`, default 2000; `REELGATE_POLL_MAX_INTERVAL_SECS`,
+    /// default 120 — it also caps the first wait, which is otherwise the expected duration).
     pub poll: PollSchedule,
     /// How long each family usually takes upstream; the first status read waits this long.
     pub expected: ExpectedDurations,
@@ -80,7 +81,7 @@ impl Default for LifecycleSettings {
             hd_wait: Duration::from_secs(300),
             allow_private_urls: false,
             upstream_timeout: Duration::from_secs(30),
-            claim_lease: Duration::from_secs(60),
+            claim_lease: default_lease(Duration::from_secs(30)),
             poll: PollSchedule::default(),
             expected: ExpectedDurations::KIE,
         }
@@ -122,18 +123,13 @@ impl LifecycleSettings {
                 return Err(ConfigError::Invalid {
                     setting: "REELGATE_CLAIM_LEASE_SECS",
                     reason: format!(
-                        "{secs} s is shorter than twice the upstream timeout ({} ms): a claim must outlast a request",
+                        "{secs} s is less than twice the upstream timeout ({} ms): a claim must outlast a request",
                         upstream_timeout.as_millis()
                     ),
                 })
             }
             Some(secs) => Duration::from_secs(secs),
-            None => defaults.claim_lease.max(upstream_timeout * 2),
-        };
-        let poll = PollSchedule {
-            max_interval: secs("REELGATE_POLL_MAX_SECS", defaults.poll.max_interval)?
-                .max(defaults.poll.min_interval),
-            ..defaults.poll
+            None => default_lease(upstream_timeout),
         };
         Ok(LifecycleSettings {
             rate_limit,
@@ -154,10 +150,25 @@ impl LifecycleSettings {
                 .unwrap_or(false),
             upstream_timeout,
             claim_lease,
-            poll,
+            poll: PollSchedule {
+                min_interval: settings
+                    .parse::<u64>("REELGATE_POLL_MIN_INTERVAL_MS")?
+                    .map(Duration::from_millis)
+                    .unwrap_or(defaults.poll.min_interval),
+                max_interval: secs(
+                    "REELGATE_POLL_MAX_INTERVAL_SECS",
+                    defaults.poll.max_interval,
+                )?,
+            },
             expected: defaults.expected,
         })
     }
+}
+
+/// Long enough for a request and the writes around it, short enough that a stopped
+/// instance's work is soon taken over.
+fn default_lease(upstream_timeout: Duration) -> Duration {
+    upstream_timeout * 2 + Duration::from_secs(5)
 }
 
 fn parse_rate(raw: &str) -> Option<RateLimit> {
@@ -225,16 +236,14 @@ mod tests {
             LifecycleSettings::from_settings(&slow_upstream)
                 .unwrap()
                 .claim_lease,
-            Duration::from_secs(90),
-            "the default lease grows with the timeout"
+            Duration::from_secs(95),
+            "the default lease follows the timeout"
         );
         let fast = Settings::default()
             .with("REELGATE_UPSTREAM_TIMEOUT_MS", "2000")
-            .with("REELGATE_CLAIM_LEASE_SECS", "4")
-            .with("REELGATE_POLL_MAX_SECS", "3");
+            .with("REELGATE_CLAIM_LEASE_SECS", "4");
         let fast = LifecycleSettings::from_settings(&fast).unwrap();
         assert_eq!(fast.claim_lease, Duration::from_secs(4));
-        assert_eq!(fast.poll.max_interval, Duration::from_secs(3));
     }
 
     #[test]

@@ -157,7 +157,7 @@ pub fn deployment_env(database_url: &str, sim_url: &str, rate: &str) -> HashMap<
         ("REELGATE_UPSTREAM_TIMEOUT_MS", "2000"),
         ("REELGATE_CLAIM_LEASE_SECS", "4"),
         ("REELGATE_UNCONFIRMED_WAIT_SECS", "3"),
-        ("REELGATE_POLL_MAX_SECS", "2"),
+        ("REELGATE_POLL_MAX_INTERVAL_SECS", "2"),
         ("REELGATE_HD_WAIT_SECS", "10"),
         ("REELGATE_LOG_FORMAT", "json"),
     ]
