@@ -11,6 +11,7 @@ use tokio::task::JoinSet;
 use url::Url;
 
 use super::callback_token::CallbackTokens;
+use super::create_limit::CreateLimiter;
 use super::rate_limit::{RateLimit, SlidingWindow};
 use super::settings::LifecycleSettings;
 use super::view::GenerationView;
@@ -26,8 +27,8 @@ pub struct Lifecycle {
     /// Where files uploaded through Kie's upload API live; image URLs there are trusted.
     pub upload_base_url: String,
     pub outbound: OutboundPolicy,
-    /// Creates sent upstream, so we never exceed Kie's limit.
-    pub(super) creates: SlidingWindow,
+    /// Creates sent upstream, so we (all instances together) never exceed Kie's limit.
+    pub(super) creates: CreateLimiter,
     /// Status reads, so polling stays within its budget.
     pub(super) status_reads: SlidingWindow,
     pub wake: Wake,
@@ -92,7 +93,7 @@ impl Lifecycle {
             per: Duration::from_secs(60),
         };
         Arc::new(Lifecycle {
-            creates: SlidingWindow::new(settings.rate_limit),
+            creates: CreateLimiter::for_store(&store, &settings),
             status_reads: SlidingWindow::new(status_budget),
             store,
             kie,
@@ -208,6 +209,9 @@ impl Lifecycle {
         {
             Ok(Some(settled)) => {
                 tracing::info!(generation = %settled.id, status = %settled.status, "generation settled");
+                metrics::counter!("reelgate_generations_settled_total",
+                    "status" => settled.status.to_string(), "model" => settled.model.clone())
+                .increment(1);
                 self.wake.webhooks.notify_one();
                 self.wake.dispatch.notify_one();
                 if settled.hd == reelgate_domain::generations::HdFetch::Pending {
@@ -225,6 +229,12 @@ impl Lifecycle {
             }
         }
     }
+}
+
+/// The span of work on one generation: every log line inside it, the upstream client's and
+/// the store's included, carries the generation id (a `span` field in JSON logs).
+pub(crate) fn span(id: &GenerationId) -> tracing::Span {
+    tracing::info_span!("generation", generation = %id)
 }
 
 pub(crate) fn after(delay: Duration) -> DateTime<Utc> {
