@@ -10,10 +10,12 @@ use tokio::net::TcpListener;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::balance_guard::BalanceGuard;
 use crate::config::Config;
 use crate::generations::callback_token::CallbackTokens;
 use crate::generations::Lifecycle;
 use crate::http::{self, ApiContext};
+use crate::media::{Media, MediaError, MediaLinks};
 use crate::prices::{load_catalog, PricingFileError};
 use crate::upstream::{Upstream, UpstreamError};
 use reelgate_store::{Store, StoreError};
@@ -38,6 +40,8 @@ pub enum StartError {
     Database { url: String, source: StoreError },
     #[error(transparent)]
     Pricing(#[from] PricingFileError),
+    #[error(transparent)]
+    Media(#[from] MediaError),
 }
 
 pub struct Application {
@@ -46,6 +50,8 @@ pub struct Application {
     store: Store,
     lifecycle: Arc<Lifecycle>,
     upstream: Upstream,
+    guard: Arc<BalanceGuard>,
+    media: Arc<Media>,
 }
 
 impl Application {
@@ -79,6 +85,17 @@ impl Application {
             config.public_url.clone(),
             upstream.upload_base_url.clone(),
         );
+        let guard = BalanceGuard::new(
+            config.guard.clone(),
+            Arc::clone(&lifecycle),
+            upstream.is_simulated(),
+        );
+        let links = MediaLinks::new(
+            config.secret.clone(),
+            config.public_url.clone(),
+            config.media.link_ttl,
+        );
+        let media = Media::open(config.media.clone(), links, &config.data_dir).await?;
         let ctx_upstream = upstream.clone();
         let ctx = ApiContext {
             config: Arc::new(config),
@@ -86,6 +103,8 @@ impl Application {
             upstream,
             catalog,
             lifecycle: Arc::clone(&lifecycle),
+            guard: Arc::clone(&guard),
+            media: Arc::clone(&media),
         };
         let router = http::api(ctx)
             .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -100,6 +119,8 @@ impl Application {
             store,
             lifecycle,
             upstream: ctx_upstream,
+            guard,
+            media,
         })
     }
 
@@ -128,6 +149,11 @@ impl Application {
     /// finish and the workers record what they hold.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let mut workers = self.lifecycle.start();
+        workers.spawn(Arc::clone(&self.guard).run());
+        workers.spawn(crate::media::copy::run(
+            Arc::clone(&self.media),
+            Arc::clone(&self.lifecycle),
+        ));
         let served = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown_signal())
             .await;

@@ -65,6 +65,10 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Rate limits, polling and waits of the generation lifecycle.
     pub lifecycle: crate::generations::settings::LifecycleSettings,
+    /// Watching the Kie balance, and whom to warn.
+    pub guard: crate::balance_guard::GuardSettings,
+    /// Where reelgate keeps its copies of the videos.
+    pub media: crate::media::MediaSettings,
 }
 
 /// The raw settings, before parsing: environment over file.
@@ -186,8 +190,10 @@ impl Config {
             upstream,
             pricing_file,
             secret,
-            data_dir,
             lifecycle: crate::generations::settings::LifecycleSettings::from_settings(settings)?,
+            guard: crate::balance_guard::GuardSettings::from_settings(settings)?,
+            media: crate::media::MediaSettings::from_settings(settings, &data_dir)?,
+            data_dir,
         })
     }
 }

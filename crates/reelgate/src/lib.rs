@@ -2,10 +2,12 @@
 //! workers, wired around the domain (`reelgate-domain`) and storage (`reelgate-store`) crates.
 
 pub mod app;
+pub mod balance_guard;
 pub mod cli;
 pub mod config;
 pub mod generations;
 pub mod http;
+pub mod media;
 pub mod operator;
 pub mod outbound;
 pub mod prices;

@@ -176,7 +176,8 @@ impl Store {
         crate::retry::on_contention(|| async {
             sqlx::query(
                 "UPDATE generations SET blocked_since = COALESCE(blocked_since, $1), blocked_reason = $2
-                 WHERE status = 'queued' AND dispatch = 'waiting'",
+                 WHERE status = 'queued' AND dispatch = 'waiting'
+                   AND (blocked_since IS NULL OR blocked_reason IS NULL OR blocked_reason <> $2)",
             )
             .bind(now)
             .bind(reason)

@@ -66,6 +66,10 @@ async fn earliest(lc: &Lifecycle) -> Option<chrono::DateTime<Utc>> {
 async fn step(lc: &Arc<Lifecycle>, sending: &Arc<Semaphore>) -> Result<Step, StoreError> {
     let state = lc.upstream_state();
     if state != UpstreamState::Accepting {
+        // Generations submitted while the balance guard holds dispatch wait like the others.
+        if let Some((_, reason)) = lc.dispatch_hold() {
+            lc.store.mark_queued_blocked(&reason).await?;
+        }
         fail_long_blocked(lc).await?;
         if state == UpstreamState::Refusing {
             return Ok(Step::Saturated);
@@ -176,11 +180,14 @@ async fn send(lc: &Lifecycle, generation: Generation) {
             rate_limited: false,
         } => {
             tracing::warn!(generation = %id, %reason, "upstream unavailable; will retry");
+            lc.upstream_log.record("create", &reason);
             refused_for_now(lc, &generation, &reason).await
         }
         AfterCreate::WaitForOperator { reason } => {
             tracing::error!(generation = %id, %reason,
                 "UPSTREAM REFUSES NEW GENERATIONS until the operator acts (Kie key, balance or spending cap)");
+            lc.upstream_log.record("create", &reason);
+            lc.wake.guard.notify_one();
             refused_for_now(lc, &generation, &reason).await
         }
         AfterCreate::Fail(failure) => {
@@ -191,6 +198,7 @@ async fn send(lc: &Lifecycle, generation: Generation) {
         AfterCreate::Unknown { reason } => {
             tracing::warn!(generation = %id, %reason,
                 "create outcome unknown: not resending; waiting for a callback to reveal the task");
+            lc.upstream_log.record("create", &reason);
             lc.store
                 .record_outcome_unknown(id, &reason, after(lc.settings.unconfirmed_wait))
                 .await
