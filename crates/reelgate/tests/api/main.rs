@@ -3,7 +3,9 @@
 mod account;
 mod admin;
 mod auth;
+mod balance_guard;
 mod catalog;
 mod generations;
 mod health;
 mod helpers;
+mod reports;
