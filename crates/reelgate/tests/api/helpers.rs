@@ -58,6 +58,11 @@ impl TestApp {
         }
     }
 
+    /// Where the app keeps its copies of the videos (the default local storage).
+    pub fn media_dir(&self) -> std::path::PathBuf {
+        self._data_dir.path().join("media")
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }

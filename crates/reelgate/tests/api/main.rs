@@ -9,3 +9,4 @@ mod generations;
 mod health;
 mod helpers;
 mod reports;
+mod videos;
