@@ -10,3 +10,4 @@ mod health;
 mod helpers;
 mod reports;
 mod videos;
+mod webhooks;
