@@ -254,14 +254,7 @@ pub(crate) async fn pause(
         .map(|due| (due - Utc::now()).to_std().unwrap_or(Duration::ZERO))
         .unwrap_or(IDLE_TICK)
         .min(IDLE_TICK);
-    if *stop.borrow() {
-        return false;
-    }
-    tokio::select! {
-        _ = nudge.notified() => true,
-        _ = tokio::time::sleep(wait) => true,
-        _ = stop.changed() => false,
-    }
+    pause_for(wait, nudge, stop).await
 }
 
 /// Sleeps `wait` in full (workers on an interval of their own), or until a nudge or the stop
