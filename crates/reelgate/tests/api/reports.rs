@@ -244,3 +244,39 @@ async fn reconciliation_finds_kies_balance_dropped_by_what_reelgate_computed() {
     assert_eq!(r["difference_usd"], "0");
     assert_eq!(r["kie_topped_up_credits"], "0");
 }
+
+#[tokio::test]
+async fn openapi_lists_the_business_routes() {
+    let app = TestApp::spawn().await;
+    let doc: Value = app.get("/openapi.json").await.json().await.unwrap();
+    for (path, method) in [
+        ("/v1/admin/reports/margin", "get"),
+        ("/v1/admin/reports/reconciliation", "get"),
+        ("/v1/admin/upstream", "get"),
+        ("/v1/admin/upstream/check", "post"),
+        ("/v1/admin/media", "get"),
+        ("/v1/admin/media/{id}/{index}/retry", "post"),
+        ("/v1/generations/{id}/videos", "delete"),
+        ("/v1/generations/{id}/videos/{index}", "get"),
+        ("/v1/generations/{id}/videos/{index}/thumbnail", "get"),
+    ] {
+        assert!(
+            doc["paths"][path][method].is_object(),
+            "{method} {path} missing"
+        );
+    }
+    let row = &doc["components"]["schemas"]["MarginRow"]["properties"];
+    for field in [
+        "day",
+        "model",
+        "succeeded",
+        "failed",
+        "credits_charged",
+        "credits_refunded",
+        "upstream_cost_usd",
+        "revenue_usd",
+        "margin_usd",
+    ] {
+        assert!(row[field].is_object(), "MarginRow.{field} missing: {row}");
+    }
+}
