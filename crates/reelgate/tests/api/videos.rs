@@ -253,7 +253,15 @@ async fn the_owner_deletes_a_video_and_its_file_goes() {
 
 #[tokio::test]
 async fn a_copy_that_fails_is_retried_visibly_and_never_fails_the_generation() {
-    let app = TestApp::spawn().await;
+    // Tasks take a moment, so Kie's file is deleted well before the video is ready.
+    let app = TestApp::spawn_with_sim(
+        Settings::default(),
+        kie_sim::SimConfig {
+            durations: kie_sim::Durations::uniform(Duration::from_millis(300)),
+            ..kie_sim::SimConfig::for_tests()
+        },
+    )
+    .await;
     let (_, admin) = app.admin().await;
     let (_, ada) = app.customer("ada", 1000).await;
     let (_, created) = app.submit(&ada, kling()).await;
