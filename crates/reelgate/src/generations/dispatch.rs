@@ -15,6 +15,8 @@ use super::lifecycle::{after, pause, span, Lifecycle, UpstreamState};
 use super::stored_request::StoredRequest;
 use tracing::Instrument;
 
+/// A create that failed for a passing reason waits this long per attempt so far.
+const RETRY_BACKOFF: Duration = Duration::from_secs(1);
 /// Creates in flight at once from this process.
 const PARALLEL_CREATES: usize = 16;
 /// Most rows claimed per round.
@@ -203,7 +205,15 @@ async fn send(lc: &Lifecycle, generation: Generation, slot: Slot) {
             rate_limited: false,
         } => {
             tracing::warn!(generation = %id, %reason, "upstream unavailable; will retry");
-            refused_for_now(lc, &generation, &reason).await
+            if lc.upstream_faltered() {
+                refused_for_now(lc, &generation, &reason).await
+            } else {
+                let backoff = RETRY_BACKOFF.saturating_mul(generation.dispatch_attempts.min(6));
+                lc.store
+                    .record_not_sent(&generation.id, after(backoff), Some(&reason))
+                    .await
+                    .map(drop)
+            }
         }
         AfterCreate::WaitForOperator { reason } => {
             tracing::error!(generation = %id, %reason,
@@ -239,8 +249,10 @@ async fn refused_for_now(
     reason: &str,
 ) -> Result<(), StoreError> {
     let pause_for = lc.upstream_refused(reason);
+    tracing::warn!(pause = ?pause_for, "dispatch paused; one generation will probe when it ends");
+    // Due again at once: the pause, not the row, decides when the next create goes out.
     lc.store
-        .record_not_sent(&generation.id, after(pause_for), Some(reason))
+        .record_not_sent(&generation.id, Utc::now(), Some(reason))
         .await?;
     lc.store.mark_queued_blocked(reason).await
 }

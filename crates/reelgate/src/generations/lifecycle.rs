@@ -33,6 +33,8 @@ pub struct Lifecycle {
     pub(super) status_reads: SlidingWindow,
     pub wake: Wake,
     refusal: std::sync::Mutex<Option<Refusal>>,
+    /// Creates failed in a row for reasons that may pass; reset by any accepted create.
+    faltering: std::sync::atomic::AtomicU32,
     stop: watch::Sender<bool>,
 }
 
@@ -56,6 +58,9 @@ pub(super) enum UpstreamState {
 }
 
 const FIRST_PAUSE: Duration = Duration::from_secs(5);
+/// This many creates failing in a row (5xx, maintenance, connection errors) is an outage, not
+/// bad luck: dispatch pauses as it does for account problems.
+const OUTAGE_AFTER: u32 = 5;
 const LONGEST_PAUSE: Duration = Duration::from_secs(300);
 
 /// Nudges that make a worker look at the database now instead of at its next tick.
@@ -99,6 +104,7 @@ impl Lifecycle {
             outbound,
             wake: Wake::default(),
             refusal: std::sync::Mutex::new(None),
+            faltering: std::sync::atomic::AtomicU32::new(0),
             stop: watch::channel(false).0,
         })
     }
@@ -149,6 +155,11 @@ impl Lifecycle {
         let Ok(mut refusal) = self.refusal.lock() else {
             return FIRST_PAUSE;
         };
+        // Only a failed probe lengthens the pause: creates that were already in flight when
+        // the pause began are refused for the same reason and say nothing new.
+        if let Some(current) = refusal.as_ref().filter(|r| r.until > Utc::now()) {
+            return (current.until - Utc::now()).to_std().unwrap_or(FIRST_PAUSE);
+        }
         let strikes = refusal.as_ref().map_or(0, |r| r.strikes + 1);
         let pause = FIRST_PAUSE
             .saturating_mul(1 << strikes.min(8))
@@ -163,8 +174,19 @@ impl Lifecycle {
         pause
     }
 
+    /// A create failed for a reason that may be passing (a 5xx, maintenance, a dropped
+    /// connection). Returns true when enough have failed in a row to call it an outage.
+    pub(super) fn upstream_faltered(&self) -> bool {
+        self.faltering
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            .saturating_add(1)
+            >= OUTAGE_AFTER
+    }
+
     /// Upstream took a generation: dispatch runs normally again. True if it had been refusing.
     pub(super) fn upstream_accepting(&self) -> bool {
+        self.faltering
+            .store(0, std::sync::atomic::Ordering::Relaxed);
         self.refusal
             .lock()
             .ok()
