@@ -41,6 +41,8 @@ fn operations(openapi: &Value) -> Vec<Operation> {
             });
         }
     }
+    // Deletions last, so a caller reads what it is about to delete while it still exists.
+    operations.sort_by_key(|op| op.method == "delete");
     operations
 }
 
@@ -64,6 +66,7 @@ fn fill(template: &str, owned: &Owned) -> String {
         let name = &rest[start + 1..end];
         let value = match (name, template) {
             ("token", _) => "0".repeat(32),
+            ("index", _) => "0".to_owned(),
             (_, t) if t.starts_with("/v1/admin/users") => owned.victim.clone(),
             (_, t) if t.starts_with("/v1/account/api-keys") => owned.spare_key_id.clone(),
             (_, t) if t.starts_with("/v1/admin") => owned.user.id.to_string(),
@@ -90,6 +93,16 @@ async fn every_route_answers_each_kind_of_caller_as_it_should() {
         )
         .await;
     let generation = created["id"].as_str().expect("a generation").to_owned();
+    // Its video is copied into reelgate's storage after it succeeds; the video routes need it.
+    let video = format!("/v1/generations/{generation}/videos/0");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while app.get_as(&owner_key, &video).await.status() != 200 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the video was never copied"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     let (spare, _) = app
         .store
         .create_api_key(&owner.id, "spare")
