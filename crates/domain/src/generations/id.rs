@@ -14,12 +14,19 @@ pub struct GenerationId(String);
 #[error("not a generation id: {0:?}")]
 pub struct ParseGenerationIdError(String);
 
+/// Monotonic within this process, so two generations created in the same millisecond still
+/// list in the order they were made.
+static GENERATOR: std::sync::Mutex<ulid::Generator> = std::sync::Mutex::new(ulid::Generator::new());
+
 impl GenerationId {
     pub fn new() -> Self {
-        GenerationId(format!(
-            "{PREFIX}{}",
-            ulid::Ulid::new().to_string().to_ascii_lowercase()
-        ))
+        let ulid = GENERATOR
+            .lock()
+            .ok()
+            .and_then(|mut generator| generator.generate().ok())
+            // A poisoned lock, or 2^80 ids in one millisecond: a random one will do.
+            .unwrap_or_else(ulid::Ulid::new);
+        GenerationId(format!("{PREFIX}{}", ulid.to_string().to_ascii_lowercase()))
     }
 
     pub fn as_str(&self) -> &str {
