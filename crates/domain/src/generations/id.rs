@@ -86,6 +86,14 @@ mod tests {
     }
 
     #[test]
+    fn ids_made_in_the_same_millisecond_keep_their_order() {
+        let ids: Vec<GenerationId> = (0..1000).map(|_| GenerationId::new()).collect();
+        let mut sorted = ids.clone();
+        sorted.sort();
+        assert_eq!(ids, sorted);
+    }
+
+    #[test]
     fn foreign_strings_are_not_ids() {
         for bad in [
             "",
