@@ -1,0 +1,174 @@
+//! The page templates, compiled into the binary and rendered with minijinja (HTML autoescape
+//! on by file extension). Templates translate with `t("key", name=value)` in the page's
+//! language and link assets with `asset("app.css")`, which carries the content hash.
+
+use minijinja::value::Kwargs;
+use minijinja::{Environment, Error, ErrorKind, State, Value};
+use std::sync::OnceLock;
+
+use super::assets;
+use super::i18n::Locale;
+
+/// Every template, by the name pages render it with.
+const TEMPLATES: &[(&str, &str)] = &[
+    ("base.html", include_str!("../../templates/base.html")),
+    ("macros.html", include_str!("../../templates/macros.html")),
+    ("error.html", include_str!("../../templates/error.html")),
+    ("signin.html", include_str!("../../templates/signin.html")),
+    ("signup.html", include_str!("../../templates/signup.html")),
+    ("generate.html", include_str!("../../templates/generate.html")),
+    ("videos.html", include_str!("../../templates/videos.html")),
+    ("video_card.html", include_str!("../../templates/video_card.html")),
+    ("account.html", include_str!("../../templates/account.html")),
+    ("admin/base.html", include_str!("../../templates/admin/base.html")),
+    ("admin/dashboard.html", include_str!("../../templates/admin/dashboard.html")),
+    ("admin/users.html", include_str!("../../templates/admin/users.html")),
+    ("admin/user.html", include_str!("../../templates/admin/user.html")),
+    ("admin/vouchers.html", include_str!("../../templates/admin/vouchers.html")),
+    ("admin/prices.html", include_str!("../../templates/admin/prices.html")),
+    ("admin/generations.html", include_str!("../../templates/admin/generations.html")),
+];
+
+/// The environment, built once. Its templates are compile-time constants, so a template that
+/// does not parse is a bug the tests below catch, not a runtime condition.
+pub fn environment() -> &'static Environment<'static> {
+    static ENV: OnceLock<Environment<'static>> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+        for (name, source) in TEMPLATES {
+            if let Err(error) = env.add_template(name, source) {
+                tracing::error!(template = name, %error, "template does not parse");
+            }
+        }
+        env.add_function("t", translate);
+        env.add_function("asset", |name: &str| assets::url(name));
+        env.add_filter("credits", format_credits);
+        env.add_filter("datetime", format_datetime);
+        env
+    })
+}
+
+pub fn render(name: &str, context: Value) -> Result<String, Error> {
+    environment().get_template(name)?.render(context)
+}
+
+/// `t("key", n=3)`: the text of `key` in the page's language (`lang` in the context), with
+/// `{n}` replaced by the keyword arguments.
+fn translate(state: &State, key: &str, args: Kwargs) -> Result<String, Error> {
+    let locale = state
+        .lookup("lang")
+        .and_then(|v| v.as_str().and_then(Locale::parse))
+        .unwrap_or(Locale::En);
+    if !locale.has(key) {
+        return Err(Error::new(
+            ErrorKind::UndefinedError,
+            format!("no text {key:?} in locale {}", locale.code()),
+        ));
+    }
+    let mut text = locale.text(key).to_owned();
+    for name in args.args() {
+        let value: Value = args.get(name)?;
+        text = text.replace(&format!("{{{name}}}"), &value.to_string());
+    }
+    Ok(text)
+}
+
+/// `1234567` → `1,234,567`: credit amounts are read at a glance.
+fn format_credits(value: Value) -> String {
+    let Some(n) = value.as_i64() else {
+        return value.to_string();
+    };
+    let digits = n.unsigned_abs().to_string();
+    let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    if n < 0 {
+        format!("−{grouped}")
+    } else {
+        grouped
+    }
+}
+
+/// RFC 3339 → `2026-11-25 16:14 UTC`; anything else unchanged.
+fn format_datetime(value: Value) -> String {
+    let text = value.to_string();
+    match chrono::DateTime::parse_from_rfc3339(&text) {
+        Ok(at) => at
+            .with_timezone(&chrono::Utc)
+            .format("%Y-%m-%d %H:%M UTC")
+            .to_string(),
+        Err(_) => text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_template_parses() {
+        let mut env = Environment::new();
+        for (name, source) in TEMPLATES {
+            env.add_template(name, source)
+                .unwrap_or_else(|e| panic!("{name}: {e:#}"));
+        }
+    }
+
+    /// Every `t("…")` in a template names a key both locales have.
+    #[test]
+    fn every_text_a_template_uses_exists_in_both_locales() {
+        let mut missing = Vec::new();
+        for (name, source) in TEMPLATES {
+            for piece in source.split("t(\"").skip(1) {
+                let Some((key, _)) = piece.split_once('"') else {
+                    continue;
+                };
+                for locale in Locale::ALL {
+                    if !locale.has(key) {
+                        missing.push(format!("{name}: {key} ({})", locale.code()));
+                    }
+                }
+            }
+        }
+        assert!(missing.is_empty(), "missing texts: {missing:#?}");
+    }
+
+    #[test]
+    fn credits_are_grouped_by_thousands() {
+        assert_eq!(format_credits(Value::from(0)), "0");
+        assert_eq!(format_credits(Value::from(999)), "999");
+        assert_eq!(format_credits(Value::from(1000)), "1,000");
+        assert_eq!(format_credits(Value::from(-1234567)), "−1,234,567");
+    }
+
+    #[test]
+    fn output_is_escaped() {
+        let mut env = Environment::new();
+        env.add_template("x.html", "<p>{{ v }}</p>").unwrap();
+        let html = env
+            .get_template("x.html")
+            .unwrap()
+            .render(minijinja::context! { v => "<script>alert(1)</script>" })
+            .unwrap();
+        assert!(!html.contains("<script>"), "{html}");
+    }
+
+    #[test]
+    fn translate_fills_placeholders() {
+        let mut env = Environment::new();
+        env.add_function("t", translate);
+        env.add_template("x.html", "{{ t('videos.credits_returned', credits=45) }}")
+            .unwrap();
+        let html = env
+            .get_template("x.html")
+            .unwrap()
+            .render(minijinja::context! { lang => "en" })
+            .unwrap();
+        assert!(html.contains("45"), "{html}");
+    }
+}
