@@ -13,6 +13,7 @@ use tower_http::trace::TraceLayer;
 use crate::config::Config;
 use crate::http::{self, ApiContext};
 use crate::upstream::{Upstream, UpstreamError};
+use reelgate_store::{Store, StoreError};
 
 /// Request bodies larger than this are refused before they are read (image uploads included).
 const MAX_BODY_BYTES: usize = 12 * 1024 * 1024;
@@ -28,11 +29,14 @@ pub enum StartError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error("database {url}: {source}")]
+    Database { url: String, source: StoreError },
 }
 
 pub struct Application {
     listener: TcpListener,
     router: axum::Router,
+    store: Store,
 }
 
 impl Application {
@@ -44,9 +48,11 @@ impl Application {
                     addr: config.listen,
                     source,
                 })?;
+        let store = open_store(&config).await?;
         let upstream = Upstream::start(&config.upstream).await?;
         let ctx = ApiContext {
             config: Arc::new(config),
+            store: store.clone(),
             upstream,
         };
         let router = http::api(ctx)
@@ -56,7 +62,16 @@ impl Application {
                 REQUEST_TIMEOUT,
             ))
             .layer(TraceLayer::new_for_http());
-        Ok(Application { listener, router })
+        Ok(Application {
+            listener,
+            router,
+            store,
+        })
+    }
+
+    /// The database the application runs on (tests set up users through it).
+    pub fn store(&self) -> &Store {
+        &self.store
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -72,6 +87,22 @@ impl Application {
             .with_graceful_shutdown(shutdown_signal())
             .await
     }
+}
+
+/// Connects to the configured database and brings its schema up to date.
+pub async fn open_store(config: &Config) -> Result<Store, StartError> {
+    let database = |source| StartError::Database {
+        url: config.database_url.to_string(),
+        source,
+    };
+    let store = Store::connect(&config.database_url)
+        .await
+        .map_err(database)?;
+    let applied = store.migrate().await.map_err(database)?;
+    if !applied.is_empty() {
+        tracing::info!(?applied, "database migrated");
+    }
+    Ok(store)
 }
 
 /// Resolves on SIGTERM or Ctrl-C.

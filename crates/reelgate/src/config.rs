@@ -3,6 +3,7 @@
 //! Every setting of `product.md` is read here and nowhere else; a bad value stops start-up with
 //! an error that names the setting.
 
+use reelgate_store::DatabaseUrl;
 use secrecy::SecretString;
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -50,7 +51,8 @@ pub enum Upstream {
 
 #[derive(Debug, Clone)]
 pub struct Config {
-    pub database_url: String,
+    /// Prints without its password.
+    pub database_url: DatabaseUrl,
     pub listen: SocketAddr,
     /// The URL at which Kie AI reaches us; callback URLs are built on it.
     pub public_url: Url,
@@ -135,11 +137,13 @@ impl Config {
     }
 
     pub fn from_settings(settings: &Settings) -> Result<Self, ConfigError> {
-        let database_url = settings
-            .get("REELGATE_DATABASE_URL")
-            .unwrap_or(DEFAULT_DATABASE_URL)
-            .to_owned();
-        let data_dir = data_dir_for(&database_url)?;
+        let database_url = DatabaseUrl::parse(
+            settings
+                .get("REELGATE_DATABASE_URL")
+                .unwrap_or(DEFAULT_DATABASE_URL),
+        )
+        .map_err(|e| invalid("REELGATE_DATABASE_URL", e.to_string()))?;
+        let data_dir = data_dir_for(&database_url);
         let listen: SocketAddr = settings
             .parse("REELGATE_LISTEN")?
             .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
@@ -188,26 +192,14 @@ fn parse_http_url(setting: &'static str, raw: &str) -> Result<Url, ConfigError> 
 }
 
 /// The SQLite file's folder, or `./data` for a server database.
-fn data_dir_for(database_url: &str) -> Result<PathBuf, ConfigError> {
-    if let Some(path) = database_url.strip_prefix("sqlite://") {
-        let path = path.split('?').next().unwrap_or(path);
-        if path.is_empty() || path == ":memory:" {
-            return Ok(PathBuf::from("data"));
-        }
-        let parent = Path::new(path).parent().unwrap_or(Path::new(""));
-        return Ok(if parent.as_os_str().is_empty() {
-            PathBuf::from(".")
-        } else {
-            parent.to_owned()
-        });
+fn data_dir_for(database_url: &DatabaseUrl) -> PathBuf {
+    match database_url {
+        DatabaseUrl::Sqlite { path } => match path.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
+            _ => PathBuf::from("."),
+        },
+        DatabaseUrl::Postgres { .. } => PathBuf::from("data"),
     }
-    if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {
-        return Ok(PathBuf::from("data"));
-    }
-    Err(invalid(
-        "REELGATE_DATABASE_URL",
-        format!("{database_url:?}: must start with sqlite:// or postgres://"),
-    ))
 }
 
 /// With no `REELGATE_SECRET`, one is generated on first start and kept in the data dir, so

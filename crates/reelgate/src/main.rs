@@ -15,6 +15,19 @@ async fn main() -> anyhow::Result<()> {
             tracing::info!("reelgate listening on http://{}", app.local_addr());
             app.run_until_stopped().await.context("server failed")?;
         }
+        Command::Migrate => {
+            let config = Config::load()?;
+            let store = reelgate::app::open_store(&config).await?;
+            println!("database {} is up to date", config.database_url);
+            store.close().await;
+        }
+        Command::Admin(command) => {
+            let config = Config::load()?;
+            let store = reelgate::app::open_store(&config).await?;
+            let result = reelgate::operator::run(&store, command, &mut std::io::stdout()).await;
+            store.close().await;
+            result?;
+        }
         Command::Sim(args) => {
             let running = kie_sim::spawn(args.to_config(), args.listen)
                 .await

@@ -26,6 +26,20 @@ impl Backend {
         }
     }
 
+    /// A query for `n`, 1 if the migrations table exists in the current schema, else 0.
+    pub(crate) fn migrations_table_exists(self) -> &'static str {
+        match self {
+            Backend::Sqlite => {
+                "SELECT COUNT(*) AS n FROM sqlite_master
+                 WHERE type = 'table' AND name = 'schema_migrations'"
+            }
+            Backend::Postgres => {
+                "SELECT COUNT(*) AS n FROM information_schema.tables
+                 WHERE table_schema = current_schema() AND table_name = 'schema_migrations'"
+            }
+        }
+    }
+
     /// A statement that makes concurrent migrations take turns until the transaction ends.
     pub(crate) fn migration_lock(self) -> Option<&'static str> {
         match self {

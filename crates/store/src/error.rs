@@ -36,6 +36,8 @@ pub enum StoreError {
     DuplicateHold(GenerationId),
     #[error("generation {0} has no hold to settle")]
     NoHold(GenerationId),
+    #[error("this Idempotency-Key was already used with a different request body")]
+    IdempotencyConflict,
     #[error("invalid pagination cursor")]
     InvalidCursor,
 

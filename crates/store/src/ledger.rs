@@ -446,6 +446,30 @@ impl Store {
         in_transaction!(self, |conn| adjust(conn, user, amount, reason, actor))
     }
 
+    /// An operator's "give this user N credits" (CLI `admin grant`, `POST …/grants`): a grant
+    /// when N is positive, an adjustment when negative, refused when zero. Without a reason,
+    /// the row says the operator did it.
+    pub async fn operator_grant(
+        &self,
+        user: &UserId,
+        amount: Credits,
+        reason: Option<&str>,
+        actor: &Actor,
+    ) -> Result<LedgerEntry, StoreError> {
+        let reason = reason.map(str::trim).filter(|r| !r.is_empty());
+        match amount.get() {
+            0 => Err(StoreError::InvalidAmount(amount)),
+            n if n > 0 => {
+                let reason = reason.unwrap_or("granted by operator");
+                self.grant(user, amount, reason, actor).await
+            }
+            _ => {
+                let reason = reason.unwrap_or("adjusted by operator");
+                self.adjust(user, amount, reason, actor).await
+            }
+        }
+    }
+
     pub async fn settlement(&self, generation: &GenerationId) -> Result<Settlement, StoreError> {
         let mut conn = self.pool.acquire().await?;
         settlement(&mut conn, generation).await

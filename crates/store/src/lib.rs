@@ -9,6 +9,7 @@ mod accounts;
 mod api_keys;
 mod backend;
 mod error;
+mod generations;
 pub mod ledger;
 mod migrate;
 mod page;
@@ -18,16 +19,21 @@ mod secrets;
 mod sessions;
 pub mod testing;
 mod time;
+mod tracking;
 mod vouchers;
+mod webhook_deliveries;
 
 pub use accounts::NewUser;
 pub use backend::{Backend, DatabaseUrl, PoolSettings};
 pub use error::StoreError;
+pub use generations::{Canceled, IdempotencyKey, NewGeneration, Outcome, Submitted};
 pub use ledger::{BalanceAudit, LedgerPage};
 pub use page::{Page, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 pub use retry::on_contention;
 pub use sqlx::{AnyConnection, AnyPool, Transaction};
+pub use tracking::Due;
 pub use vouchers::NewVoucher;
+pub use webhook_deliveries::WebhookDelivery;
 
 /// A handle on the database; cheap to clone (it is a connection pool).
 #[derive(Clone, Debug)]

@@ -25,8 +25,10 @@ macro_rules! migrations {
     };
 }
 
-const SQLITE: &[Migration] = migrations!("sqlite": 1 "0001_accounts_and_ledger");
-const POSTGRES: &[Migration] = migrations!("postgres": 1 "0001_accounts_and_ledger");
+const SQLITE: &[Migration] =
+    migrations!("sqlite": 1 "0001_accounts_and_ledger", 2 "0002_generations");
+const POSTGRES: &[Migration] =
+    migrations!("postgres": 1 "0001_accounts_and_ledger", 2 "0002_generations");
 
 pub(crate) fn migrations(backend: Backend) -> &'static [Migration] {
     match backend {
@@ -44,14 +46,21 @@ const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
 
 /// Applies the migrations this database lacks; returns the versions applied now.
 pub(crate) async fn run(pool: &AnyPool, backend: Backend) -> Result<Vec<i64>, StoreError> {
-    crate::retry::on_contention(|| async {
-        let mut tx = pool.begin().await?;
-        lock(&mut tx, backend).await?;
-        sqlx::query(CREATE_TABLE).execute(&mut *tx).await?;
-        tx.commit().await?;
-        Ok(())
-    })
-    .await?;
+    // Checked first so that PostgreSQL does not log "already exists" on every start.
+    let exists: i64 = sqlx::query(backend.migrations_table_exists())
+        .fetch_one(pool)
+        .await?
+        .try_get("n")?;
+    if exists == 0 {
+        crate::retry::on_contention(|| async {
+            let mut tx = pool.begin().await?;
+            lock(&mut tx, backend).await?;
+            sqlx::query(CREATE_TABLE).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+        .await?;
+    }
 
     let known = migrations(backend);
     let newest: Option<i64> = sqlx::query("SELECT MAX(version) AS v FROM schema_migrations")

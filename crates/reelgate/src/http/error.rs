@@ -1,10 +1,11 @@
 //! The one error type of the HTTP layer and its mapping to the JSON envelope of `product.md`:
 //! `{"error": {"code": …, "message": …, "field": …}}`. Every handler returns `Result<_, ApiError>`.
 
-use axum::extract::rejection::JsonRejection;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use reelgate_store::StoreError;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -163,6 +164,66 @@ pub struct ApiJson<T>(pub T);
 impl<T: Serialize> IntoResponse for ApiJson<T> {
     fn into_response(self) -> Response {
         Json(self.0).into_response()
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> Self {
+        ApiError::BadRequest {
+            code: "invalid_query",
+            message: rejection.body_text(),
+        }
+    }
+}
+
+/// `Query<T>` whose rejections use our envelope.
+#[derive(Debug, Clone, Copy, Default, axum::extract::FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(ApiError))]
+pub struct ApiQuery<T>(pub T);
+
+/// How the store's refusals reach the client; anything else is a 500 with the detail logged.
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        let message = error.to_string();
+        match error {
+            StoreError::InsufficientCredits { .. } => ApiError::PaymentRequired {
+                code: "insufficient_credits",
+                message,
+            },
+            StoreError::UserNotFound => ApiError::NotFound("user"),
+            StoreError::ApiKeyNotFound => ApiError::NotFound("API key"),
+            StoreError::VoucherNotFound => ApiError::NotFound("voucher"),
+            StoreError::EmailTaken => ApiError::Conflict {
+                code: "email_taken",
+                message,
+            },
+            StoreError::VoucherCodeTaken => ApiError::Conflict {
+                code: "voucher_code_taken",
+                message,
+            },
+            StoreError::VoucherUsedUp => ApiError::Conflict {
+                code: "voucher_used_up",
+                message,
+            },
+            StoreError::VoucherAlreadyRedeemed => ApiError::Conflict {
+                code: "voucher_already_redeemed",
+                message,
+            },
+            StoreError::VoucherExpired => ApiError::Unprocessable {
+                code: "voucher_expired",
+                message,
+            },
+            StoreError::InvalidCredentials => ApiError::Unauthorized,
+            StoreError::AccountDisabled => ApiError::Forbidden,
+            StoreError::InvalidAmount(_) => {
+                ApiError::field("credits", "invalid_parameter", message)
+            }
+            StoreError::InvalidCursor => ApiError::field("cursor", "invalid_parameter", message),
+            StoreError::InvalidVoucher(reason) => {
+                ApiError::field("max_redemptions", "invalid_parameter", reason)
+            }
+            other => ApiError::internal(other),
+        }
     }
 }
 

@@ -1,6 +1,10 @@
 //! The JSON API. One small router per resource, composed here; the OpenAPI document is
 //! collected from the same routes, so it cannot drift from them.
 
+pub mod account;
+pub mod admin;
+pub mod api_keys;
+pub mod auth;
 pub mod error;
 mod health;
 
@@ -12,12 +16,14 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::config::Config;
 use crate::upstream::Upstream;
-pub use error::{ApiError, ApiJson};
+pub use error::{ApiError, ApiJson, ApiQuery};
+use reelgate_store::Store;
 
 /// What every handler may use. Cheap to clone.
 #[derive(Clone)]
 pub struct ApiContext {
     pub config: Arc<Config>,
+    pub store: Store,
     pub upstream: Upstream,
 }
 
@@ -51,6 +57,9 @@ impl utoipa::Modify for BearerAuth {
 pub fn api(ctx: ApiContext) -> Router {
     let (router, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(health::router())
+        .merge(account::router())
+        .merge(api_keys::router())
+        .merge(admin::router())
         .split_for_parts();
     let openapi = Arc::new(openapi);
     router

@@ -2,10 +2,16 @@
 
 use reelgate::app::Application;
 use reelgate::config::{Config, Settings, Upstream};
+use reelgate_domain::accounts::{ApiKey, Email, Password, Role, User};
+use reelgate_domain::ledger::Actor;
+use reelgate_domain::Credits;
+use reelgate_store::{NewUser, Store};
 
 pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
+    /// The app's own database, for setting up users the way the admin CLI would.
+    pub store: Store,
     /// Kept so the data directory lives as long as the app.
     pub _data_dir: tempfile::TempDir,
 }
@@ -29,10 +35,12 @@ impl TestApp {
         }
         let app = Application::build(config).await.expect("app builds");
         let address = format!("http://{}", app.local_addr());
+        let store = app.store().clone();
         tokio::spawn(app.run_until_stopped());
         TestApp {
             address,
             client: reqwest::Client::new(),
+            store,
             _data_dir: data_dir,
         }
     }
@@ -48,4 +56,74 @@ impl TestApp {
             .await
             .expect("request sent")
     }
+
+    /// A new user with `credits` granted and an API key to act as them.
+    pub async fn user(&self, name: &str, role: Role, credits: i64) -> (User, ApiKey) {
+        let user = self
+            .store
+            .create_user(NewUser {
+                email: Email::parse(&format!("{name}@example.com")).unwrap(),
+                password: Password::parse("correct horse battery").unwrap(),
+                role,
+                signup_bonus: Credits::ZERO,
+            })
+            .await
+            .expect("user created");
+        if credits > 0 {
+            self.store
+                .grant(&user.id, Credits(credits), "test credits", &Actor::Cli)
+                .await
+                .expect("credits granted");
+        }
+        let (_, key) = self.store.create_api_key(&user.id, "tests").await.unwrap();
+        (self.store.user(&user.id).await.unwrap(), key)
+    }
+
+    pub async fn customer(&self, name: &str, credits: i64) -> (User, ApiKey) {
+        self.user(name, Role::Customer, credits).await
+    }
+
+    pub async fn admin(&self) -> (User, ApiKey) {
+        self.user("operator", Role::Admin, 0).await
+    }
+
+    pub async fn get_as(&self, key: &ApiKey, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(key.expose())
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn post_as(
+        &self,
+        key: &ApiKey,
+        path: &str,
+        body: serde_json::Value,
+    ) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .bearer_auth(key.expose())
+            .json(&body)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn delete_as(&self, key: &ApiKey, path: &str) -> reqwest::Response {
+        self.client
+            .delete(self.url(path))
+            .bearer_auth(key.expose())
+            .send()
+            .await
+            .expect("request sent")
+    }
+}
+
+/// The status and JSON body of a response.
+pub async fn json(response: reqwest::Response) -> (u16, serde_json::Value) {
+    let status = response.status().as_u16();
+    let body = response.json().await.unwrap_or(serde_json::Value::Null);
+    (status, body)
 }

@@ -1,4 +1,7 @@
 //! Tests that start the real application on a free port and talk to it over HTTP.
 
+mod account;
+mod admin;
+mod auth;
 mod health;
 mod helpers;

@@ -1,0 +1,207 @@
+//! The caller's own account: balance, ledger, webhook secret, and redeeming vouchers.
+
+use axum::extract::State;
+use chrono::{DateTime, Utc};
+use reelgate_domain::accounts::User;
+use reelgate_domain::ledger::{LedgerEntry, VoucherCode};
+use reelgate_store::{LedgerPage, DEFAULT_PAGE_SIZE};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use super::auth::AuthUser;
+use super::{ApiContext, ApiError, ApiJson, ApiQuery};
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccountView {
+    pub id: String,
+    pub email: String,
+    /// `customer` or `admin`.
+    pub role: String,
+    /// Spendable credits.
+    pub balance: i64,
+    /// Credits held by generations not yet finished (not included in `balance`).
+    pub held: i64,
+    pub disabled: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<&User> for AccountView {
+    fn from(user: &User) -> Self {
+        AccountView {
+            id: user.id.to_string(),
+            email: user.email.to_string(),
+            role: user.role.to_string(),
+            balance: user.balance.get(),
+            held: user.held.get(),
+            disabled: user.is_disabled(),
+            created_at: user.created_at,
+        }
+    }
+}
+
+/// One credit movement.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LedgerEntryView {
+    pub id: i64,
+    /// `grant`, `voucher`, `hold`, `charge`, `refund` or `adjustment`.
+    pub kind: String,
+    /// Signed: negative amounts leave the balance.
+    pub amount: i64,
+    pub reason: String,
+    /// `system`, `cli`, or the id of the user who caused it.
+    pub actor: String,
+    pub generation_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<&LedgerEntry> for LedgerEntryView {
+    fn from(entry: &LedgerEntry) -> Self {
+        LedgerEntryView {
+            id: entry.id,
+            kind: entry.kind.to_string(),
+            amount: entry.amount.get(),
+            reason: entry.reason.clone(),
+            actor: entry.actor.to_string(),
+            generation_id: entry.generation_id.as_ref().map(ToString::to_string),
+            created_at: entry.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LedgerPageView {
+    /// Newest first.
+    pub entries: Vec<LedgerEntryView>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+    pub balance: i64,
+    pub held: i64,
+}
+
+impl From<&LedgerPage> for LedgerPageView {
+    fn from(page: &LedgerPage) -> Self {
+        LedgerPageView {
+            entries: page.entries.iter().map(LedgerEntryView::from).collect(),
+            next_cursor: page.next_cursor.clone(),
+            balance: page.balance.get(),
+            held: page.held.get(),
+        }
+    }
+}
+
+/// Cursor pagination, as every list of the API takes it.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct PageQuery {
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Items per page, 1 to 200 (default 50).
+    pub limit: Option<u32>,
+}
+
+impl PageQuery {
+    pub fn limit(&self) -> u32 {
+        self.limit.unwrap_or(DEFAULT_PAGE_SIZE)
+    }
+}
+
+/// The caller's account and balances.
+#[utoipa::path(get, path = "/v1/account", tag = "account", security(("api_key" = [])),
+    responses((status = 200, body = AccountView), (status = 401, body = super::error::ErrorEnvelope)))]
+async fn account(AuthUser(user): AuthUser) -> ApiJson<AccountView> {
+    ApiJson(AccountView::from(&user))
+}
+
+/// The caller's credit movements, newest first.
+#[utoipa::path(get, path = "/v1/account/ledger", tag = "account", security(("api_key" = [])),
+    params(PageQuery),
+    responses((status = 200, body = LedgerPageView), (status = 401, body = super::error::ErrorEnvelope)))]
+async fn ledger(
+    State(ctx): State<ApiContext>,
+    AuthUser(user): AuthUser,
+    ApiQuery(query): ApiQuery<PageQuery>,
+) -> Result<ApiJson<LedgerPageView>, ApiError> {
+    let page = ctx
+        .store
+        .ledger_page(&user.id, query.cursor.as_deref(), query.limit())
+        .await?;
+    Ok(ApiJson(LedgerPageView::from(&page)))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WebhookSecretView {
+    /// `whsec_…`: verifies the signatures of the webhooks we send you (Standard Webhooks).
+    pub webhook_secret: String,
+}
+
+/// The secret the caller's webhooks are signed with.
+#[utoipa::path(get, path = "/v1/account/webhook-secret", tag = "account", security(("api_key" = [])),
+    responses((status = 200, body = WebhookSecretView)))]
+async fn webhook_secret(
+    State(ctx): State<ApiContext>,
+    AuthUser(user): AuthUser,
+) -> Result<ApiJson<WebhookSecretView>, ApiError> {
+    let secret = ctx.store.webhook_secret(&user.id).await?;
+    Ok(ApiJson(WebhookSecretView {
+        webhook_secret: secret.expose().to_owned(),
+    }))
+}
+
+/// Replaces the webhook secret; webhooks from now on are signed with the new one.
+#[utoipa::path(post, path = "/v1/account/webhook-secret/rotate", tag = "account",
+    security(("api_key" = [])), responses((status = 200, body = WebhookSecretView)))]
+async fn rotate_webhook_secret(
+    State(ctx): State<ApiContext>,
+    AuthUser(user): AuthUser,
+) -> Result<ApiJson<WebhookSecretView>, ApiError> {
+    let secret = ctx.store.rotate_webhook_secret(&user.id).await?;
+    Ok(ApiJson(WebhookSecretView {
+        webhook_secret: secret.expose().to_owned(),
+    }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RedeemRequest {
+    pub code: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RedeemView {
+    /// Credits the voucher added.
+    pub credits: i64,
+    /// The balance after redeeming.
+    pub balance: i64,
+    pub entry: LedgerEntryView,
+}
+
+/// Adds a voucher's credits to the caller's balance, once per voucher and customer.
+#[utoipa::path(post, path = "/v1/vouchers/redeem", tag = "account", security(("api_key" = [])),
+    request_body = RedeemRequest,
+    responses((status = 200, body = RedeemView),
+        (status = 404, description = "no such code", body = super::error::ErrorEnvelope),
+        (status = 409, description = "used up, or already redeemed by you", body = super::error::ErrorEnvelope),
+        (status = 422, description = "expired", body = super::error::ErrorEnvelope)))]
+async fn redeem(
+    State(ctx): State<ApiContext>,
+    AuthUser(user): AuthUser,
+    ApiJson(request): ApiJson<RedeemRequest>,
+) -> Result<ApiJson<RedeemView>, ApiError> {
+    let code = VoucherCode::parse(&request.code)
+        .map_err(|e| ApiError::field("code", "invalid_parameter", e.to_string()))?;
+    let entry = ctx.store.redeem_voucher(&user.id, &code).await?;
+    let balance = ctx.store.user(&user.id).await?.balance;
+    Ok(ApiJson(RedeemView {
+        credits: entry.amount.get(),
+        balance: balance.get(),
+        entry: LedgerEntryView::from(&entry),
+    }))
+}
+
+pub fn router() -> OpenApiRouter<ApiContext> {
+    OpenApiRouter::new()
+        .routes(routes!(account))
+        .routes(routes!(ledger))
+        .routes(routes!(webhook_secret))
+        .routes(routes!(rotate_webhook_secret))
+        .routes(routes!(redeem))
+}

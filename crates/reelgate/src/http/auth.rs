@@ -1,0 +1,130 @@
+//! Authentication as extractors: a handler that takes `AuthUser` (or `AdminUser`) cannot run for
+//! a caller who is not signed in, disabled, or (for admin routes) not an operator.
+//!
+//! Credentials are an API key (`Authorization: Bearer rg_…`) or the web app's session cookie.
+//! A request that sends an Authorization header is judged by it alone, so a bad key is never
+//! rescued by a cookie the browser happened to send.
+
+use axum::extract::FromRequestParts;
+use axum::http::header::{AUTHORIZATION, COOKIE};
+use axum::http::request::Parts;
+use reelgate_domain::accounts::{ApiKey, SessionToken, User};
+use reelgate_store::StoreError;
+
+use super::{ApiContext, ApiError};
+
+/// The name of the web app's session cookie.
+pub const SESSION_COOKIE: &str = "reelgate_session";
+
+/// A signed-in, enabled user (customer or operator).
+#[derive(Debug, Clone)]
+pub struct AuthUser(pub User);
+
+/// A signed-in, enabled operator.
+#[derive(Debug, Clone)]
+pub struct AdminUser(pub User);
+
+impl FromRequestParts<ApiContext> for AuthUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, ctx: &ApiContext) -> Result<Self, ApiError> {
+        let found = match credentials(parts)? {
+            Credentials::ApiKey(key) => ctx.store.api_key_user(&key).await,
+            Credentials::Session(token) => ctx.store.session_user(&token).await,
+        };
+        match found {
+            Ok(Some(user)) => Ok(AuthUser(user)),
+            Ok(None) => Err(ApiError::Unauthorized),
+            Err(StoreError::AccountDisabled) => Err(ApiError::Forbidden),
+            Err(other) => Err(other.into()),
+        }
+    }
+}
+
+impl FromRequestParts<ApiContext> for AdminUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, ctx: &ApiContext) -> Result<Self, ApiError> {
+        let AuthUser(user) = AuthUser::from_request_parts(parts, ctx).await?;
+        if user.is_admin() {
+            Ok(AdminUser(user))
+        } else {
+            Err(ApiError::Forbidden)
+        }
+    }
+}
+
+enum Credentials {
+    ApiKey(ApiKey),
+    Session(SessionToken),
+}
+
+fn credentials(parts: &Parts) -> Result<Credentials, ApiError> {
+    if let Some(header) = parts.headers.get(AUTHORIZATION) {
+        let key = header
+            .to_str()
+            .ok()
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .and_then(|key| ApiKey::parse(key.trim()).ok())
+            .ok_or(ApiError::Unauthorized)?;
+        return Ok(Credentials::ApiKey(key));
+    }
+    parts
+        .headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|header| header.to_str().ok())
+        .flat_map(|cookies| cookies.split(';'))
+        .filter_map(|cookie| cookie.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .and_then(|(_, value)| SessionToken::parse(value.trim_matches('"')).ok())
+        .map(Credentials::Session)
+        .ok_or(ApiError::Unauthorized)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::Request;
+
+    fn parts(headers: &[(&str, &str)]) -> Parts {
+        let mut request = Request::builder();
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.body(()).unwrap().into_parts().0
+    }
+
+    const KEY: &str = "rg_0123456789abcdef0123456789abcdef0123456789abcdef";
+    const TOKEN: &str = "rgs_0123456789abcdef0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn a_bearer_api_key_is_read_from_the_authorization_header() {
+        let found = credentials(&parts(&[("authorization", &format!("Bearer {KEY}"))]));
+        assert!(matches!(found, Ok(Credentials::ApiKey(key)) if key.expose() == KEY));
+    }
+
+    #[test]
+    fn the_session_cookie_is_found_among_others() {
+        let cookie = format!("theme=dark; {SESSION_COOKIE}={TOKEN}; lang=en");
+        let found = credentials(&parts(&[("cookie", &cookie)]));
+        assert!(matches!(found, Ok(Credentials::Session(t)) if t.expose() == TOKEN));
+    }
+
+    #[test]
+    fn a_malformed_authorization_header_is_not_rescued_by_a_cookie() {
+        let cookie = format!("{SESSION_COOKIE}={TOKEN}");
+        for header in ["Basic abc", "Bearer nonsense", KEY] {
+            let found = credentials(&parts(&[("authorization", header), ("cookie", &cookie)]));
+            assert!(matches!(found, Err(ApiError::Unauthorized)), "{header}");
+        }
+    }
+
+    #[test]
+    fn no_credentials_is_unauthorized() {
+        assert!(matches!(
+            credentials(&parts(&[])),
+            Err(ApiError::Unauthorized)
+        ));
+    }
+}

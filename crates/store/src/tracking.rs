@@ -1,0 +1,291 @@
+//! The workers' side of generations: claiming rows that are due (to send upstream, to ask
+//! about, to fetch 1080p for) and recording what upstream said.
+//!
+//! A claim pushes the row's due time forward by a lease in the same statement that selects
+//! it, and each later write is conditional on the state the claim saw. So two workers — or
+//! two instances — never work on one row at once, and a worker that died simply lets its
+//! lease run out.
+
+use chrono::{DateTime, Utc};
+use reelgate_domain::generations::{Generation, GenerationId, Video};
+use std::time::Duration;
+
+use crate::generations::{generation_from_row, GENERATION_COLUMNS};
+use crate::time::{now_millis, to_millis};
+use crate::{Store, StoreError};
+
+fn lease_ms(lease: Duration) -> i64 {
+    i64::try_from(lease.as_millis()).unwrap_or(i64::MAX / 2)
+}
+
+/// Which rows a claim takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Due {
+    /// Queued and not yet sent: the dispatcher sends them, oldest first.
+    Dispatch,
+    /// Sent without a recorded answer (a worker died mid-send, or the answer was lost) and
+    /// whose wait is over.
+    Unresolved,
+    /// Running upstream and due for a status read.
+    Running,
+}
+
+impl Due {
+    fn condition(self) -> &'static str {
+        match self {
+            Due::Dispatch => "status = 'queued' AND dispatch = 'waiting'",
+            Due::Unresolved => "status = 'queued' AND dispatch IN ('sending', 'unknown')",
+            Due::Running => "status = 'running'",
+        }
+    }
+
+    /// What claiming changes besides the due time.
+    fn claim_sets(self) -> &'static str {
+        match self {
+            // Recorded before the request goes out: after a crash, `sending` means "may exist".
+            Due::Dispatch => ", dispatch = 'sending', dispatch_attempts = dispatch_attempts + 1",
+            Due::Unresolved | Due::Running => "",
+        }
+    }
+}
+
+impl Store {
+    /// Claims up to `limit` due generations for `lease`, oldest due first.
+    pub async fn claim_due(
+        &self,
+        due: Due,
+        limit: u32,
+        lease: Duration,
+    ) -> Result<Vec<Generation>, StoreError> {
+        let now = now_millis();
+        let condition = due.condition();
+        let rows = crate::retry::on_contention(|| async {
+            Ok(sqlx::query(&format!(
+                "UPDATE generations SET next_check_at = $1, updated_at = $2 {sets}
+                 WHERE id IN (SELECT id FROM generations WHERE {condition} AND next_check_at <= $2
+                              ORDER BY next_check_at, id LIMIT $3)
+                   AND {condition} AND next_check_at <= $2
+                 RETURNING {GENERATION_COLUMNS}",
+                sets = due.claim_sets(),
+            ))
+            .bind(now + lease_ms(lease))
+            .bind(now)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?)
+        })
+        .await?;
+        let mut claimed = rows
+            .iter()
+            .map(generation_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        claimed.sort_by(|a, b| (a.next_check_at, &a.id).cmp(&(b.next_check_at, &b.id)));
+        Ok(claimed)
+    }
+
+    /// When the next row of this kind falls due, so workers can sleep until then.
+    pub async fn next_due(&self, due: Due) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let next: Option<i64> = sqlx::query_scalar(&format!(
+            "SELECT MIN(next_check_at) FROM generations WHERE {}",
+            due.condition()
+        ))
+        .fetch_one(&self.pool)
+        .await?;
+        next.map(|ms| crate::time::from_millis("generations", ms))
+            .transpose()
+    }
+
+    /// Generations holding an upstream slot: running, or sent and not yet answered.
+    pub async fn in_flight_upstream(&self) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM generations
+             WHERE status = 'running' OR (status = 'queued' AND dispatch IN ('sending', 'unknown'))",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    /// Kie accepted the create request (or a callback revealed the task of one whose answer
+    /// was lost): the generation is running. False if it had moved on meanwhile.
+    pub async fn record_accepted(
+        &self,
+        id: &GenerationId,
+        task_id: &str,
+        first_check_at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let now = now_millis();
+        self.update_one(
+            "UPDATE generations SET status = 'running', dispatch = 'accepted', upstream_task_id = $1,
+                 next_check_at = $2, dispatched_at = $3, updated_at = $3,
+                 blocked_since = NULL, blocked_reason = NULL
+             WHERE id = $4 AND status = 'queued' AND dispatch IN ('sending', 'unknown')",
+            |q| q.bind(task_id).bind(to_millis(first_check_at)).bind(now).bind(id.as_str()),
+        )
+        .await
+    }
+
+    /// The create request certainly did not create a task: send it again at `retry_at`.
+    /// `blocked` says why when upstream refuses for reasons the operator must fix, or is down;
+    /// the first such refusal starts the clock that ends in failure.
+    pub async fn record_not_sent(
+        &self,
+        id: &GenerationId,
+        retry_at: DateTime<Utc>,
+        blocked: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let now = now_millis();
+        self.update_one(
+            "UPDATE generations SET dispatch = 'waiting', next_check_at = $1, updated_at = $2,
+                 blocked_since = CASE WHEN $3 IS NULL THEN NULL ELSE COALESCE(blocked_since, $2) END,
+                 blocked_reason = $3
+             WHERE id = $4 AND status = 'queued' AND dispatch = 'sending'",
+            |q| q.bind(to_millis(retry_at)).bind(now).bind(blocked).bind(id.as_str()),
+        )
+        .await
+    }
+
+    /// The create request was sent but its answer was lost. It is never sent again; wait
+    /// until `give_up_at` for a callback to reveal the task.
+    pub async fn record_outcome_unknown(
+        &self,
+        id: &GenerationId,
+        reason: &str,
+        give_up_at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let now = now_millis();
+        self.update_one(
+            "UPDATE generations SET dispatch = 'unknown', next_check_at = $1, updated_at = $2,
+                 upstream_error = $3
+             WHERE id = $4 AND status = 'queued' AND dispatch IN ('sending', 'unknown')",
+            |q| {
+                q.bind(to_millis(give_up_at))
+                    .bind(now)
+                    .bind(reason)
+                    .bind(id.as_str())
+            },
+        )
+        .await
+    }
+
+    /// A status read said "not finished": look again at `next_check_at`.
+    pub async fn record_still_running(
+        &self,
+        id: &GenerationId,
+        next_check_at: DateTime<Utc>,
+        not_found: bool,
+    ) -> Result<bool, StoreError> {
+        let now = now_millis();
+        self.update_one(
+            "UPDATE generations SET next_check_at = $1, updated_at = $2,
+                 status_checks = status_checks + 1,
+                 not_found_checks = CASE WHEN $3 = 1 THEN not_found_checks + 1 ELSE 0 END
+             WHERE id = $4 AND status = 'running'",
+            |q| {
+                q.bind(to_millis(next_check_at))
+                    .bind(now)
+                    .bind(i64::from(not_found))
+                    .bind(id.as_str())
+            },
+        )
+        .await
+    }
+
+    /// A callback says the task changed: look now instead of at the scheduled time.
+    pub async fn check_now(&self, id: &GenerationId) -> Result<bool, StoreError> {
+        let now = now_millis();
+        self.update_one(
+            "UPDATE generations SET next_check_at = $1 WHERE id = $2 AND status = 'running' AND next_check_at > $1",
+            |q| q.bind(now).bind(id.as_str()),
+        )
+        .await
+    }
+
+    /// Claims succeeded Veo generations whose 1080p video is due to be asked for.
+    pub async fn claim_hd_due(
+        &self,
+        limit: u32,
+        lease: Duration,
+    ) -> Result<Vec<Generation>, StoreError> {
+        let now = now_millis();
+        let rows = crate::retry::on_contention(|| async {
+            Ok(sqlx::query(&format!(
+                "UPDATE generations SET hd_next_at = $1
+                 WHERE id IN (SELECT id FROM generations WHERE hd = 'pending' AND hd_next_at <= $2
+                              ORDER BY hd_next_at LIMIT $3)
+                   AND hd = 'pending' AND hd_next_at <= $2
+                 RETURNING {GENERATION_COLUMNS}"
+            ))
+            .bind(now + lease_ms(lease))
+            .bind(now)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?)
+        })
+        .await?;
+        rows.iter().map(generation_from_row).collect()
+    }
+
+    pub async fn next_hd_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let next: Option<i64> =
+            sqlx::query_scalar("SELECT MIN(hd_next_at) FROM generations WHERE hd = 'pending'")
+                .fetch_one(&self.pool)
+                .await?;
+        next.map(|ms| crate::time::from_millis("generations", ms))
+            .transpose()
+    }
+
+    /// Adds the 1080p video, or (with `None`) gives up on it; or, with `retry_at`, asks again.
+    pub async fn record_hd(
+        &self,
+        generation: &Generation,
+        video: Option<Video>,
+        retry_at: Option<DateTime<Utc>>,
+    ) -> Result<bool, StoreError> {
+        let now = now_millis();
+        if let Some(at) = retry_at {
+            return self
+                .update_one(
+                    "UPDATE generations SET hd_next_at = $1 WHERE id = $2 AND hd = 'pending'",
+                    |q| q.bind(to_millis(at)).bind(generation.id.as_str()),
+                )
+                .await;
+        }
+        let (hd, videos) = match video {
+            Some(video) => {
+                let mut videos = generation.videos.clone();
+                videos.push(video);
+                ("done", videos)
+            }
+            None => ("gave_up", generation.videos.clone()),
+        };
+        let videos =
+            serde_json::to_string(&videos).map_err(|e| StoreError::corrupt("generations", e))?;
+        self.update_one(
+            "UPDATE generations SET hd = $1, videos = $2, hd_next_at = NULL, updated_at = $3
+             WHERE id = $4 AND hd = 'pending'",
+            |q| {
+                q.bind(hd)
+                    .bind(videos.clone())
+                    .bind(now)
+                    .bind(generation.id.as_str())
+            },
+        )
+        .await
+    }
+
+    async fn update_one<'q>(
+        &self,
+        sql: &'q str,
+        bind: impl Fn(
+            sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+        ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    ) -> Result<bool, StoreError> {
+        let bind = &bind;
+        let done = crate::retry::on_contention(|| async move {
+            Ok(bind(sqlx::query(sql)).execute(&self.pool).await?)
+        })
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+}

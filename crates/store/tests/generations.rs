@@ -1,0 +1,308 @@
+//! Generations in the store: submitting holds and stores atomically, idempotency, settling
+//! exactly once, canceling, and claims that never hand one row to two workers.
+
+mod common;
+
+use common::{consistent_balance, customer};
+use futures::future::join_all;
+use reelgate_domain::generations::{GenerationError, GenerationId, Status, Video};
+use reelgate_domain::Credits;
+use reelgate_store::testing::TestStore;
+use reelgate_store::{
+    Canceled, Due, IdempotencyKey, NewGeneration, Outcome, Store, StoreError, Submitted,
+};
+use rust_decimal::Decimal;
+use std::time::Duration;
+
+on_both_backends!(
+    submitting_holds_the_price_and_stores_the_generation_queued,
+    a_balance_too_small_stores_nothing_and_moves_nothing,
+    an_idempotency_key_replays_the_first_response_or_conflicts,
+    racing_settlements_settle_once_and_queue_one_webhook,
+    only_unsent_generations_can_be_canceled,
+    parallel_claims_never_share_a_generation,
+    pages_list_a_users_generations_newest_first,
+);
+
+fn new_generation(user: &reelgate_domain::accounts::User, credits: i64) -> NewGeneration {
+    NewGeneration {
+        id: GenerationId::new(),
+        user_id: user.id.clone(),
+        model: "kling-2.6/text-to-video".into(),
+        params: serde_json::json!({"prompt": "a fox", "duration": 5})
+            .as_object()
+            .cloned()
+            .unwrap(),
+        upstream_request: serde_json::json!({"endpoint": "jobs", "body": {}}),
+        credits: Credits(credits),
+        upstream_cost_usd: Decimal::new(28, 2),
+        webhook_url: Some("https://hooks.example.com/x".into()),
+        idempotency: None,
+    }
+}
+
+fn created(submitted: Submitted) -> reelgate_domain::generations::Generation {
+    match submitted {
+        Submitted::Created(g) => g,
+        other => panic!("expected a new generation, got {other:?}"),
+    }
+}
+
+fn failure() -> Outcome {
+    Outcome::Failed {
+        error: GenerationError {
+            code: "generation_failed".into(),
+            message: "no".into(),
+        },
+        upstream_error: Some("501".into()),
+    }
+}
+
+async fn submitting_holds_the_price_and_stores_the_generation_queued(store: &TestStore) {
+    let user = customer(store, "ada", 100).await;
+    let generation = created(
+        store
+            .submit_generation(&new_generation(&user, 45), |_| String::new())
+            .await
+            .unwrap(),
+    );
+    assert_eq!(generation.status, Status::Queued);
+    let stored = store
+        .generation_of(&user.id, &generation.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored, generation);
+    assert_eq!(stored.upstream_cost_usd.to_string(), "0.28");
+    assert_eq!(consistent_balance(store, &user).await, (55, 45));
+}
+
+async fn a_balance_too_small_stores_nothing_and_moves_nothing(store: &TestStore) {
+    let user = customer(store, "ada", 40).await;
+    let new = new_generation(&user, 45);
+    let refused = store
+        .submit_generation(&new, |_| String::new())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(refused, StoreError::InsufficientCredits { .. }),
+        "{refused:?}"
+    );
+    assert!(store.generation(&new.id).await.unwrap().is_none());
+    assert_eq!(consistent_balance(store, &user).await, (40, 0));
+}
+
+async fn an_idempotency_key_replays_the_first_response_or_conflicts(store: &TestStore) {
+    let user = customer(store, "ada", 1000).await;
+    let key = |hash: &str| {
+        Some(IdempotencyKey {
+            key: "order-17".into(),
+            request_hash: hash.into(),
+        })
+    };
+    let mut first = new_generation(&user, 45);
+    first.idempotency = key("h1");
+    created(
+        store
+            .submit_generation(&first, |g| format!("first {}", g.id))
+            .await
+            .unwrap(),
+    );
+    let mut again = new_generation(&user, 45);
+    again.idempotency = key("h1");
+    assert_eq!(
+        store
+            .submit_generation(&again, |_| "second".into())
+            .await
+            .unwrap(),
+        Submitted::Replayed {
+            first_response: format!("first {}", first.id)
+        }
+    );
+    let mut different = new_generation(&user, 45);
+    different.idempotency = key("h2");
+    assert!(matches!(
+        store.submit_generation(&different, |_| String::new()).await,
+        Err(StoreError::IdempotencyConflict)
+    ));
+    assert_eq!(
+        consistent_balance(store, &user).await,
+        (955, 45),
+        "held once"
+    );
+}
+
+async fn racing_settlements_settle_once_and_queue_one_webhook(store: &TestStore) {
+    let user = customer(store, "ada", 1000).await;
+    let generation = created(
+        store
+            .submit_generation(&new_generation(&user, 45), |_| String::new())
+            .await
+            .unwrap(),
+    );
+    let claimed = store
+        .claim_due(Due::Dispatch, 10, Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert!(store
+        .record_accepted(&generation.id, "task_1", chrono::Utc::now())
+        .await
+        .unwrap());
+    let attempts = (0..8).map(|i| {
+        let store = Store::clone(store);
+        let id = generation.id.clone();
+        tokio::spawn(async move {
+            let outcome = if i % 2 == 0 {
+                Outcome::Succeeded {
+                    videos: vec![Video {
+                        url: "https://v/1.mp4".into(),
+                        resolution: None,
+                    }],
+                    hd_pending: false,
+                }
+            } else {
+                failure()
+            };
+            store
+                .settle_generation(&id, &outcome, |g| g.status.to_string())
+                .await
+                .unwrap()
+        })
+    });
+    let settled: Vec<_> = join_all(attempts)
+        .await
+        .into_iter()
+        .filter_map(|r| r.unwrap())
+        .collect();
+    assert_eq!(settled.len(), 1, "exactly one settlement wins");
+    let deliveries = store
+        .webhook_deliveries_of(generation.id.as_str())
+        .await
+        .unwrap();
+    assert_eq!(deliveries.len(), 1);
+    assert_eq!(deliveries[0].0.payload, settled[0].status.to_string());
+    let (balance, held) = consistent_balance(store, &user).await;
+    assert_eq!(held, 0);
+    match settled[0].status {
+        Status::Succeeded => assert_eq!(balance, 955),
+        Status::Failed => assert_eq!(balance, 1000),
+        other => panic!("unexpected {other}"),
+    }
+}
+
+async fn only_unsent_generations_can_be_canceled(store: &TestStore) {
+    let user = customer(store, "ada", 100).await;
+    let waiting = created(
+        store
+            .submit_generation(&new_generation(&user, 45), |_| String::new())
+            .await
+            .unwrap(),
+    );
+    let canceled = store
+        .cancel_generation(&user.id, &waiting.id, |_| String::new())
+        .await
+        .unwrap();
+    assert!(matches!(canceled, Some(Canceled::Now(g)) if g.status == Status::Canceled));
+    assert_eq!(consistent_balance(store, &user).await, (100, 0));
+    let again = store
+        .cancel_generation(&user.id, &waiting.id, |_| String::new())
+        .await
+        .unwrap();
+    assert!(
+        matches!(again, Some(Canceled::TooLate(_))),
+        "a second cancel refunds nothing"
+    );
+
+    let sending = created(
+        store
+            .submit_generation(&new_generation(&user, 45), |_| String::new())
+            .await
+            .unwrap(),
+    );
+    store
+        .claim_due(Due::Dispatch, 10, Duration::from_secs(60))
+        .await
+        .unwrap();
+    let refused = store
+        .cancel_generation(&user.id, &sending.id, |_| String::new())
+        .await
+        .unwrap();
+    assert!(matches!(refused, Some(Canceled::TooLate(g)) if g.status == Status::Queued));
+    assert_eq!(consistent_balance(store, &user).await, (55, 45));
+}
+
+async fn parallel_claims_never_share_a_generation(store: &TestStore) {
+    let user = customer(store, "ada", 100_000).await;
+    for _ in 0..40 {
+        store
+            .submit_generation(&new_generation(&user, 5), |_| String::new())
+            .await
+            .unwrap();
+    }
+    let claims = (0..8).map(|_| {
+        let store = Store::clone(store);
+        tokio::spawn(async move {
+            store
+                .claim_due(Due::Dispatch, 7, Duration::from_secs(60))
+                .await
+                .unwrap()
+        })
+    });
+    let mut ids: Vec<_> = join_all(claims)
+        .await
+        .into_iter()
+        .flat_map(|c| c.unwrap())
+        .map(|g| g.id)
+        .collect();
+    let claimed = ids.len();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), claimed, "a generation was claimed twice");
+    assert_eq!(claimed, 40);
+    assert!(store
+        .claim_due(Due::Dispatch, 10, Duration::from_secs(60))
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+async fn pages_list_a_users_generations_newest_first(store: &TestStore) {
+    let user = customer(store, "ada", 1000).await;
+    let other = customer(store, "bob", 1000).await;
+    let mut ids = Vec::new();
+    for _ in 0..5 {
+        ids.push(
+            created(
+                store
+                    .submit_generation(&new_generation(&user, 5), |_| String::new())
+                    .await
+                    .unwrap(),
+            )
+            .id,
+        );
+    }
+    store
+        .submit_generation(&new_generation(&other, 5), |_| String::new())
+        .await
+        .unwrap();
+    let first = store.generations_of(&user.id, None, None, 3).await.unwrap();
+    let second = store
+        .generations_of(&user.id, None, first.next_cursor.as_deref(), 3)
+        .await
+        .unwrap();
+    let listed: Vec<_> = first
+        .items
+        .iter()
+        .chain(&second.items)
+        .map(|g| g.id.clone())
+        .collect();
+    ids.reverse();
+    assert_eq!(listed, ids);
+    assert!(second.next_cursor.is_none());
+    let canceled = store
+        .generations_of(&user.id, Some(Status::Canceled), None, 10)
+        .await
+        .unwrap();
+    assert!(canceled.items.is_empty());
+}
