@@ -10,4 +10,5 @@ pub mod operator;
 pub mod outbound;
 pub mod telemetry;
 pub mod upstream;
+pub mod web;
 pub mod webhooks;

@@ -19,8 +19,6 @@ use super::error::WebError;
 use super::WebContext;
 
 pub const CSRF_COOKIE: &str = "reelgate_csrf";
-/// The form field (and, for scripts, the `X-CSRF-Token` header) that carries the token.
-pub const CSRF_FIELD: &str = "csrf";
 
 /// The HMAC key, derived from `REELGATE_SECRET` so tokens survive restarts.
 #[derive(Clone)]

@@ -12,7 +12,6 @@ use super::i18n::Locale;
 /// Every template, by the name pages render it with.
 const TEMPLATES: &[(&str, &str)] = &[
     ("base.html", include_str!("../../templates/base.html")),
-    ("macros.html", include_str!("../../templates/macros.html")),
     ("error.html", include_str!("../../templates/error.html")),
     ("signin.html", include_str!("../../templates/signin.html")),
     ("signup.html", include_str!("../../templates/signup.html")),
@@ -35,7 +34,7 @@ pub fn environment() -> &'static Environment<'static> {
     static ENV: OnceLock<Environment<'static>> = OnceLock::new();
     ENV.get_or_init(|| {
         let mut env = Environment::new();
-        env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+        env.set_undefined_behavior(minijinja::UndefinedBehavior::SemiStrict);
         for (name, source) in TEMPLATES {
             if let Err(error) = env.add_template(name, source) {
                 tracing::error!(template = name, %error, "template does not parse");
@@ -124,18 +123,52 @@ mod tests {
     fn every_text_a_template_uses_exists_in_both_locales() {
         let mut missing = Vec::new();
         for (name, source) in TEMPLATES {
-            for piece in source.split("t(\"").skip(1) {
-                let Some((key, _)) = piece.split_once('"') else {
+            for (at, _) in source.match_indices("t(\"") {
+                let called_t = source[..at]
+                    .chars()
+                    .next_back()
+                    .is_none_or(|c| !c.is_alphanumeric() && c != '_');
+                let Some((key, _)) = source[at + 3..].split_once('"') else {
                     continue;
                 };
+                if !called_t {
+                    continue;
+                }
+                // `t("status." ~ s)`: a prefix completed at render time; the completions are
+                // checked by `dynamic_texts_exist_for_every_value`.
+                let is_prefix = key.ends_with('.') || key.ends_with('_');
                 for locale in Locale::ALL {
-                    if !locale.has(key) {
+                    let found = if is_prefix {
+                        locale.keys().any(|k| k.starts_with(key))
+                    } else {
+                        locale.has(key)
+                    };
+                    if !found {
                         missing.push(format!("{name}: {key} ({})", locale.code()));
                     }
                 }
             }
         }
         assert!(missing.is_empty(), "missing texts: {missing:#?}");
+    }
+
+    #[test]
+    fn dynamic_texts_exist_for_every_value() {
+        use reelgate_domain::generations::Status;
+        use reelgate_domain::ledger::EntryKind;
+        let mut keys: Vec<String> = Vec::new();
+        keys.extend(Status::ALL.iter().map(|s| format!("status.{}", s.as_str())));
+        keys.extend(EntryKind::ALL.iter().map(|k| format!("ledger.{}", k.as_str())));
+        keys.extend(["queued", "running"].map(|s| format!("videos.working_{s}")));
+        for error in ["not_found", "forbidden", "bad_csrf", "internal"] {
+            keys.push(format!("error.{error}"));
+            keys.push(format!("error.{error}_title"));
+        }
+        for key in &keys {
+            for locale in Locale::ALL {
+                assert!(locale.has(key), "{key} missing in {}", locale.code());
+            }
+        }
     }
 
     #[test]

@@ -1,0 +1,176 @@
+//! "My videos": every generation of the customer's, with live status, the video itself,
+//! its settings and price, and what went wrong for failed ones.
+
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use chrono::{DateTime, Utc};
+use minijinja::context;
+use reelgate_domain::generations::{Generation, GenerationId, Status, Video};
+use reelgate_store::StoreError;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::Chrome;
+use crate::web::error::WebError;
+use crate::web::session::Viewer;
+use crate::web::WebContext;
+
+const PAGE_SIZE: u32 = 12;
+
+pub fn router() -> Router<WebContext> {
+    Router::new()
+        .route("/videos", get(list))
+        .route("/videos/{id}/card", get(card))
+}
+
+/// One generation as its card shows it.
+#[derive(Debug, Serialize)]
+pub struct CardView {
+    pub id: String,
+    pub model: String,
+    /// The catalog's name for the model (its id when the catalog no longer has it).
+    pub model_title: String,
+    pub status: &'static str,
+    pub is_final: bool,
+    pub credits: i64,
+    pub prompt: Option<String>,
+    /// The other settings, in catalog order, as `name: value` pairs for display.
+    pub options: Vec<(String, String)>,
+    pub images: Vec<String>,
+    pub videos: Vec<Video>,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+impl From<&Generation> for CardView {
+    fn from(g: &Generation) -> Self {
+        let text = |name: &str| g.params.get(name).and_then(Value::as_str).map(str::to_owned);
+        let images = g
+            .params
+            .get("image_urls")
+            .and_then(Value::as_array)
+            .map(|urls| {
+                urls.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let options = g
+            .params
+            .iter()
+            .filter(|(name, _)| !matches!(name.as_str(), "prompt" | "image_urls" | "negative_prompt"))
+            .map(|(name, value)| {
+                let shown = match value {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                (name.clone(), shown)
+            })
+            .collect();
+        CardView {
+            id: g.id.to_string(),
+            model: g.model.clone(),
+            model_title: g.model.clone(),
+            status: g.status.as_str(),
+            is_final: g.status.is_final(),
+            credits: g.credits.get(),
+            prompt: text("prompt"),
+            options,
+            images,
+            videos: g.videos.clone(),
+            error_code: g.error.as_ref().map(|e| e.code.clone()),
+            error_message: g.error.as_ref().map(|e| e.message.clone()),
+            created_at: g.created_at,
+            finished_at: g.finished_at,
+        }
+    }
+}
+
+/// One generation as the operator's tables show it, upstream details included.
+#[derive(Debug, Serialize)]
+pub struct AdminRow {
+    #[serde(flatten)]
+    pub card: CardView,
+    pub user_id: String,
+    pub upstream_task_id: Option<String>,
+    pub upstream_error: Option<String>,
+    pub upstream_cost_usd: String,
+}
+
+impl From<&Generation> for AdminRow {
+    fn from(g: &Generation) -> Self {
+        AdminRow {
+            card: CardView::from(g),
+            user_id: g.user_id.to_string(),
+            upstream_task_id: g.upstream_task_id.clone(),
+            upstream_error: g.upstream_error.clone(),
+            upstream_cost_usd: g.upstream_cost_usd.normalize().to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ListQuery {
+    cursor: Option<String>,
+    status: Option<String>,
+}
+
+async fn list(
+    State(web): State<WebContext>,
+    Viewer(user): Viewer,
+    chrome: Chrome,
+    Query(query): Query<ListQuery>,
+) -> Result<Response, WebError> {
+    let status = query.status.as_deref().and_then(|s| s.parse::<Status>().ok());
+    let store = &web.api.store;
+    let page = match store
+        .generations_of(&user.id, status, query.cursor.as_deref(), PAGE_SIZE)
+        .await
+    {
+        Err(StoreError::InvalidCursor) => {
+            store.generations_of(&user.id, status, None, PAGE_SIZE).await?
+        }
+        other => other?,
+    };
+    let cards: Vec<CardView> = page.items.iter().map(CardView::from).collect();
+    Ok(chrome
+        .render(
+            "videos.html",
+            "videos",
+            context! {
+                cards => cards,
+                next_cursor => page.next_cursor,
+                status => status.map(Status::as_str),
+                statuses => Status::ALL.map(Status::as_str),
+            },
+        )?
+        .into_response())
+}
+
+/// One card alone, for the page's script to swap in when the generation changes.
+async fn card(
+    State(web): State<WebContext>,
+    Viewer(user): Viewer,
+    chrome: Chrome,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let id: GenerationId = id.parse().map_err(|_| WebError::NotFound)?;
+    let generation = web
+        .api
+        .store
+        .generation_of(&user.id, &id)
+        .await?
+        .ok_or(WebError::NotFound)?;
+    Ok(chrome
+        .render(
+            "video_card.html",
+            "videos",
+            context! { card => CardView::from(&generation), standalone => true },
+        )?
+        .into_response())
+}
