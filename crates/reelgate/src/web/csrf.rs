@@ -63,7 +63,11 @@ impl std::fmt::Debug for CsrfKey {
 struct Nonce(String);
 
 /// Gives every request a nonce, and a browser that has none the cookie holding it.
-pub async fn ensure_cookie(State(web): State<WebContext>, mut request: Request, next: Next) -> Response {
+pub async fn ensure_cookie(
+    State(web): State<WebContext>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let existing = cookies::get(request.headers().get_all(COOKIE), CSRF_COOKIE)
         .filter(|n| n.len() == 32 && n.bytes().all(|b| b.is_ascii_hexdigit()));
     let (nonce, fresh) = match existing {

@@ -15,6 +15,9 @@ use super::templates;
 pub enum WebError {
     #[error("page not found")]
     NotFound,
+    /// A form that no page of ours produces (fields missing or malformed).
+    #[error("malformed form: {0}")]
+    BadForm(String),
     #[error("forbidden")]
     Forbidden,
     /// The form's CSRF token did not match the browser's cookie (an old tab, or a forgery).
@@ -33,6 +36,7 @@ impl WebError {
     fn status(&self) -> StatusCode {
         match self {
             WebError::NotFound => StatusCode::NOT_FOUND,
+            WebError::BadForm(_) => StatusCode::BAD_REQUEST,
             WebError::Forbidden | WebError::BadCsrf => StatusCode::FORBIDDEN,
             WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -42,6 +46,7 @@ impl WebError {
     fn message_key(&self) -> &'static str {
         match self {
             WebError::NotFound => "error.not_found",
+            WebError::BadForm(_) => "error.bad_form",
             WebError::Forbidden => "error.forbidden",
             WebError::BadCsrf => "error.bad_csrf",
             WebError::Internal(_) => "error.internal",
@@ -54,6 +59,17 @@ impl From<reelgate_store::StoreError> for WebError {
         WebError::internal(error)
     }
 }
+
+impl From<axum::extract::rejection::FormRejection> for WebError {
+    fn from(rejection: axum::extract::rejection::FormRejection) -> Self {
+        WebError::BadForm(rejection.body_text())
+    }
+}
+
+/// `Form<T>` whose rejection is our error page instead of axum's plain text.
+#[derive(Debug, Clone, Copy, Default, axum::extract::FromRequest)]
+#[from_request(via(axum::Form), rejection(WebError))]
+pub struct WebForm<T>(pub T);
 
 impl From<minijinja::Error> for WebError {
     fn from(error: minijinja::Error) -> Self {

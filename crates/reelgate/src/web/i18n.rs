@@ -45,8 +45,8 @@ impl Locale {
 
     /// The cookie's choice if it names a language we have, else the browser's best match.
     pub fn negotiate(headers: &HeaderMap) -> Locale {
-        let from_cookie =
-            super::cookies::get(headers.get_all(COOKIE), LANG_COOKIE).and_then(|v| Locale::parse(&v));
+        let from_cookie = super::cookies::get(headers.get_all(COOKIE), LANG_COOKIE)
+            .and_then(|v| Locale::parse(&v));
         from_cookie
             .or_else(|| {
                 headers

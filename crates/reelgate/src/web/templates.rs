@@ -15,17 +15,44 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("error.html", include_str!("../../templates/error.html")),
     ("signin.html", include_str!("../../templates/signin.html")),
     ("signup.html", include_str!("../../templates/signup.html")),
-    ("generate.html", include_str!("../../templates/generate.html")),
+    (
+        "generate.html",
+        include_str!("../../templates/generate.html"),
+    ),
     ("videos.html", include_str!("../../templates/videos.html")),
-    ("video_card.html", include_str!("../../templates/video_card.html")),
+    (
+        "video_card.html",
+        include_str!("../../templates/video_card.html"),
+    ),
     ("account.html", include_str!("../../templates/account.html")),
-    ("admin/base.html", include_str!("../../templates/admin/base.html")),
-    ("admin/dashboard.html", include_str!("../../templates/admin/dashboard.html")),
-    ("admin/users.html", include_str!("../../templates/admin/users.html")),
-    ("admin/user.html", include_str!("../../templates/admin/user.html")),
-    ("admin/vouchers.html", include_str!("../../templates/admin/vouchers.html")),
-    ("admin/prices.html", include_str!("../../templates/admin/prices.html")),
-    ("admin/generations.html", include_str!("../../templates/admin/generations.html")),
+    (
+        "admin/base.html",
+        include_str!("../../templates/admin/base.html"),
+    ),
+    (
+        "admin/dashboard.html",
+        include_str!("../../templates/admin/dashboard.html"),
+    ),
+    (
+        "admin/users.html",
+        include_str!("../../templates/admin/users.html"),
+    ),
+    (
+        "admin/user.html",
+        include_str!("../../templates/admin/user.html"),
+    ),
+    (
+        "admin/vouchers.html",
+        include_str!("../../templates/admin/vouchers.html"),
+    ),
+    (
+        "admin/prices.html",
+        include_str!("../../templates/admin/prices.html"),
+    ),
+    (
+        "admin/generations.html",
+        include_str!("../../templates/admin/generations.html"),
+    ),
 ];
 
 /// The environment, built once. Its templates are compile-time constants, so a template that
@@ -34,14 +61,18 @@ pub fn environment() -> &'static Environment<'static> {
     static ENV: OnceLock<Environment<'static>> = OnceLock::new();
     ENV.get_or_init(|| {
         let mut env = Environment::new();
-        env.set_undefined_behavior(minijinja::UndefinedBehavior::SemiStrict);
+        // Lenient: optional page values (an error message, a notice) may simply be absent.
+        // Missing texts still fail loudly: `t()` errors on an unknown key.
         for (name, source) in TEMPLATES {
             if let Err(error) = env.add_template(name, source) {
                 tracing::error!(template = name, %error, "template does not parse");
             }
         }
         env.add_function("t", translate);
-        env.add_function("asset", |name: &str| assets::url(name));
+        // Asset URLs are ours, not user input: no escaping needed (it would only turn `/` into `&#x2f;`).
+        env.add_function("asset", |name: &str| {
+            Value::from_safe_string(assets::url(name))
+        });
         env.add_filter("credits", format_credits);
         env.add_filter("datetime", format_datetime);
         env
@@ -158,9 +189,13 @@ mod tests {
         use reelgate_domain::ledger::EntryKind;
         let mut keys: Vec<String> = Vec::new();
         keys.extend(Status::ALL.iter().map(|s| format!("status.{}", s.as_str())));
-        keys.extend(EntryKind::ALL.iter().map(|k| format!("ledger.{}", k.as_str())));
+        keys.extend(
+            EntryKind::ALL
+                .iter()
+                .map(|k| format!("ledger.{}", k.as_str())),
+        );
         keys.extend(["queued", "running"].map(|s| format!("videos.working_{s}")));
-        for error in ["not_found", "forbidden", "bad_csrf", "internal"] {
+        for error in ["not_found", "bad_form", "forbidden", "bad_csrf", "internal"] {
             keys.push(format!("error.{error}"));
             keys.push(format!("error.{error}_title"));
         }

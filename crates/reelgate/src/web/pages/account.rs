@@ -4,7 +4,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
+use axum::Router;
 use minijinja::context;
 use reelgate_domain::accounts::{ApiKeyId, User};
 use reelgate_domain::ledger::VoucherCode;
@@ -14,7 +14,7 @@ use serde::Deserialize;
 use super::Chrome;
 use crate::http::account::LedgerEntryView;
 use crate::http::api_keys::ApiKeyView;
-use crate::web::error::WebError;
+use crate::web::error::{WebError, WebForm};
 use crate::web::session::Viewer;
 use crate::web::WebContext;
 
@@ -65,7 +65,15 @@ async fn account_page(
         notice,
         ..Extras::default()
     };
-    render(&web, &chrome, &user, query.cursor.as_deref(), extras, StatusCode::OK).await
+    render(
+        &web,
+        &chrome,
+        &user,
+        query.cursor.as_deref(),
+        extras,
+        StatusCode::OK,
+    )
+    .await
 }
 
 async fn render(
@@ -105,6 +113,7 @@ async fn render(
 
 #[derive(Deserialize)]
 struct RedeemForm {
+    #[serde(default)]
     csrf: String,
     code: String,
 }
@@ -113,7 +122,7 @@ async fn redeem(
     State(web): State<WebContext>,
     Viewer(user): Viewer,
     chrome: Chrome,
-    Form(form): Form<RedeemForm>,
+    WebForm(form): WebForm<RedeemForm>,
 ) -> Result<Response, WebError> {
     chrome.csrf.check(&form.csrf)?;
     let refused = |key: &'static str, status: StatusCode| {
@@ -136,7 +145,9 @@ async fn redeem(
             );
             return Ok(Redirect::to(&to).into_response());
         }
-        Err(StoreError::VoucherNotFound) => refused("account.voucher_not_found", StatusCode::NOT_FOUND),
+        Err(StoreError::VoucherNotFound) => {
+            refused("account.voucher_not_found", StatusCode::NOT_FOUND)
+        }
         Err(StoreError::VoucherExpired) => {
             refused("account.voucher_expired", StatusCode::UNPROCESSABLE_ENTITY)
         }
@@ -151,6 +162,7 @@ async fn redeem(
 
 #[derive(Deserialize)]
 struct CreateKeyForm {
+    #[serde(default)]
     csrf: String,
     #[serde(default)]
     name: String,
@@ -162,7 +174,7 @@ async fn create_key(
     State(web): State<WebContext>,
     Viewer(user): Viewer,
     chrome: Chrome,
-    Form(form): Form<CreateKeyForm>,
+    WebForm(form): WebForm<CreateKeyForm>,
 ) -> Result<Response, WebError> {
     chrome.csrf.check(&form.csrf)?;
     let name = form.name.trim();
@@ -176,6 +188,7 @@ async fn create_key(
 
 #[derive(Deserialize)]
 struct CsrfForm {
+    #[serde(default)]
     csrf: String,
 }
 
@@ -184,7 +197,7 @@ async fn revoke_key(
     Viewer(user): Viewer,
     chrome: Chrome,
     Path(id): Path<String>,
-    Form(form): Form<CsrfForm>,
+    WebForm(form): WebForm<CsrfForm>,
 ) -> Result<Response, WebError> {
     chrome.csrf.check(&form.csrf)?;
     let id = ApiKeyId::parse(&id).map_err(|_| WebError::NotFound)?;
@@ -199,7 +212,7 @@ async fn rotate_secret(
     State(web): State<WebContext>,
     Viewer(user): Viewer,
     chrome: Chrome,
-    Form(form): Form<CsrfForm>,
+    WebForm(form): WebForm<CsrfForm>,
 ) -> Result<Response, WebError> {
     chrome.csrf.check(&form.csrf)?;
     web.api.store.rotate_webhook_secret(&user.id).await?;

@@ -5,7 +5,7 @@ use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Extension, Form, Router};
+use axum::{Extension, Router};
 use minijinja::context;
 use reelgate_domain::accounts::{Email, Password, Role, SessionToken, User};
 use reelgate_domain::Credits;
@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use super::Chrome;
 use crate::http::auth::SESSION_COOKIE;
-use crate::web::error::WebError;
+use crate::web::error::{WebError, WebForm};
 use crate::web::i18n::{Locale, LANG_COOKIE};
 use crate::web::session::{safe_next, SESSION_TTL};
 use crate::web::{cookies, WebContext};
@@ -44,7 +44,10 @@ struct SignInQuery {
     reason: Option<String>,
 }
 
-async fn sign_in_page(chrome: Chrome, Query(query): Query<SignInQuery>) -> Result<Response, WebError> {
+async fn sign_in_page(
+    chrome: Chrome,
+    Query(query): Query<SignInQuery>,
+) -> Result<Response, WebError> {
     if chrome.user.is_some() {
         return Ok(Redirect::to(safe_next(query.next.as_deref())).into_response());
     }
@@ -62,6 +65,7 @@ async fn sign_in_page(chrome: Chrome, Query(query): Query<SignInQuery>) -> Resul
 
 #[derive(Deserialize)]
 struct SignInForm {
+    #[serde(default)]
     csrf: String,
     email: String,
     password: String,
@@ -72,7 +76,7 @@ async fn sign_in(
     State(web): State<WebContext>,
     chrome: Chrome,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
-    Form(form): Form<SignInForm>,
+    WebForm(form): WebForm<SignInForm>,
 ) -> Result<Response, WebError> {
     chrome.csrf.check(&form.csrf)?;
     let ip = peer.map(|Extension(ConnectInfo(addr))| addr.ip());
@@ -86,7 +90,9 @@ async fn sign_in(
     };
     if let Err(wait) = web.throttle.check(&form.email, ip, Instant::now()) {
         let minutes = wait.as_secs().div_ceil(60).max(1).to_string();
-        let message = chrome.text("signin.throttled").replace("{minutes}", &minutes);
+        let message = chrome
+            .text("signin.throttled")
+            .replace("{minutes}", &minutes);
         return refuse(StatusCode::TOO_MANY_REQUESTS, message);
     }
     let credentials = Email::parse(&form.email)
@@ -138,6 +144,7 @@ async fn sign_up_page(chrome: Chrome) -> Result<Response, WebError> {
 
 #[derive(Deserialize)]
 struct SignUpForm {
+    #[serde(default)]
     csrf: String,
     email: String,
     password: String,
@@ -146,7 +153,7 @@ struct SignUpForm {
 async fn sign_up(
     State(web): State<WebContext>,
     chrome: Chrome,
-    Form(form): Form<SignUpForm>,
+    WebForm(form): WebForm<SignUpForm>,
 ) -> Result<Response, WebError> {
     chrome.csrf.check(&form.csrf)?;
     let refuse = |field: &str, key: &str| -> Result<Response, WebError> {
@@ -186,6 +193,7 @@ async fn sign_up(
 
 #[derive(Deserialize)]
 struct CsrfOnly {
+    #[serde(default)]
     csrf: String,
 }
 
@@ -193,7 +201,7 @@ async fn sign_out(
     State(web): State<WebContext>,
     chrome: Chrome,
     headers: HeaderMap,
-    Form(form): Form<CsrfOnly>,
+    WebForm(form): WebForm<CsrfOnly>,
 ) -> Result<Response, WebError> {
     chrome.csrf.check(&form.csrf)?;
     let token = cookies::get(headers.get_all(axum::http::header::COOKIE), SESSION_COOKIE)
@@ -211,6 +219,7 @@ async fn sign_out(
 
 #[derive(Deserialize)]
 struct LanguageForm {
+    #[serde(default)]
     csrf: String,
     lang: String,
     next: Option<String>,
@@ -219,7 +228,7 @@ struct LanguageForm {
 async fn choose_language(
     State(web): State<WebContext>,
     chrome: Chrome,
-    Form(form): Form<LanguageForm>,
+    WebForm(form): WebForm<LanguageForm>,
 ) -> Result<Response, WebError> {
     chrome.csrf.check(&form.csrf)?;
     let lang = Locale::parse(&form.lang).unwrap_or(chrome.lang);

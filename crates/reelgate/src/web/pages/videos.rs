@@ -48,7 +48,12 @@ pub struct CardView {
 
 impl From<&Generation> for CardView {
     fn from(g: &Generation) -> Self {
-        let text = |name: &str| g.params.get(name).and_then(Value::as_str).map(str::to_owned);
+        let text = |name: &str| {
+            g.params
+                .get(name)
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
         let images = g
             .params
             .get("image_urls")
@@ -63,7 +68,9 @@ impl From<&Generation> for CardView {
         let options = g
             .params
             .iter()
-            .filter(|(name, _)| !matches!(name.as_str(), "prompt" | "image_urls" | "negative_prompt"))
+            .filter(|(name, _)| {
+                !matches!(name.as_str(), "prompt" | "image_urls" | "negative_prompt")
+            })
             .map(|(name, value)| {
                 let shown = match value {
                     Value::String(s) => s.clone(),
@@ -126,14 +133,19 @@ async fn list(
     chrome: Chrome,
     Query(query): Query<ListQuery>,
 ) -> Result<Response, WebError> {
-    let status = query.status.as_deref().and_then(|s| s.parse::<Status>().ok());
+    let status = query
+        .status
+        .as_deref()
+        .and_then(|s| s.parse::<Status>().ok());
     let store = &web.api.store;
     let page = match store
         .generations_of(&user.id, status, query.cursor.as_deref(), PAGE_SIZE)
         .await
     {
         Err(StoreError::InvalidCursor) => {
-            store.generations_of(&user.id, status, None, PAGE_SIZE).await?
+            store
+                .generations_of(&user.id, status, None, PAGE_SIZE)
+                .await?
         }
         other => other?,
     };

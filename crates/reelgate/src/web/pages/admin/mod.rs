@@ -17,5 +17,8 @@ pub fn router() -> Router<WebContext> {
         .route("/admin/users/{id}", get(users::detail))
         .route("/admin/users/{id}/grants", post(users::grant))
         .route("/admin/users/{id}/disabled", post(users::set_disabled))
-        .route("/admin/vouchers", get(vouchers::list).post(vouchers::create))
+        .route(
+            "/admin/vouchers",
+            get(vouchers::list).post(vouchers::create),
+        )
 }

@@ -3,7 +3,6 @@
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use minijinja::context;
 use reelgate_domain::accounts::{User, UserId};
 use reelgate_domain::ledger::Actor;
@@ -12,7 +11,7 @@ use reelgate_store::StoreError;
 use serde::Deserialize;
 
 use crate::http::account::{AccountView, LedgerEntryView};
-use crate::web::error::WebError;
+use crate::web::error::{WebError, WebForm};
 use crate::web::pages::Chrome;
 use crate::web::session::Operator;
 use crate::web::WebContext;
@@ -39,7 +38,9 @@ pub async fn list(
         .list_users(search, query.cursor.as_deref(), USERS_PAGE)
         .await
     {
-        Err(StoreError::InvalidCursor) => web.api.store.list_users(search, None, USERS_PAGE).await?,
+        Err(StoreError::InvalidCursor) => {
+            web.api.store.list_users(search, None, USERS_PAGE).await?
+        }
         other => other?,
     };
     Ok(chrome
@@ -118,6 +119,7 @@ async fn render_detail(
 
 #[derive(Deserialize)]
 pub struct GrantForm {
+    #[serde(default)]
     csrf: String,
     credits: String,
     #[serde(default)]
@@ -129,7 +131,7 @@ pub async fn grant(
     Operator(operator): Operator,
     chrome: Chrome,
     Path(id): Path<String>,
-    Form(form): Form<GrantForm>,
+    WebForm(form): WebForm<GrantForm>,
 ) -> Result<Response, WebError> {
     chrome.csrf.check(&form.csrf)?;
     let id = parse_id(&id)?;
@@ -156,9 +158,7 @@ pub async fn grant(
         .await;
     match outcome {
         Ok(_) => Ok(Redirect::to(&format!("/admin/users/{id}?notice=granted")).into_response()),
-        Err(StoreError::InsufficientCredits { .. }) => {
-            refuse("admin.user.adjust_below_zero").await
-        }
+        Err(StoreError::InsufficientCredits { .. }) => refuse("admin.user.adjust_below_zero").await,
         Err(StoreError::InvalidAmount(_)) => refuse("admin.user.grant_invalid").await,
         Err(StoreError::UserNotFound) => Err(WebError::NotFound),
         Err(other) => Err(other.into()),
@@ -167,6 +167,7 @@ pub async fn grant(
 
 #[derive(Deserialize)]
 pub struct DisabledForm {
+    #[serde(default)]
     csrf: String,
     disabled: bool,
 }
@@ -176,7 +177,7 @@ pub async fn set_disabled(
     Operator(operator): Operator,
     chrome: Chrome,
     Path(id): Path<String>,
-    Form(form): Form<DisabledForm>,
+    WebForm(form): WebForm<DisabledForm>,
 ) -> Result<Response, WebError> {
     chrome.csrf.check(&form.csrf)?;
     let id = parse_id(&id)?;

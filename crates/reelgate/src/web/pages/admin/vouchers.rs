@@ -3,7 +3,6 @@
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use chrono::{DateTime, Utc};
 use minijinja::context;
 use reelgate_domain::ledger::{Actor, Redemption, Voucher, VoucherCode};
@@ -11,7 +10,7 @@ use reelgate_domain::Credits;
 use reelgate_store::{NewVoucher, StoreError};
 use serde::{Deserialize, Serialize};
 
-use crate::web::error::WebError;
+use crate::web::error::{WebError, WebForm};
 use crate::web::pages::Chrome;
 use crate::web::session::Operator;
 use crate::web::WebContext;
@@ -67,7 +66,15 @@ pub async fn list(
     chrome: Chrome,
     Query(query): Query<ListQuery>,
 ) -> Result<Response, WebError> {
-    render(&web, &chrome, query.created, None, &VoucherForm::default(), StatusCode::OK).await
+    render(
+        &web,
+        &chrome,
+        query.created,
+        None,
+        &VoucherForm::default(),
+        StatusCode::OK,
+    )
+    .await
 }
 
 async fn render(
@@ -118,7 +125,7 @@ pub async fn create(
     State(web): State<WebContext>,
     Operator(operator): Operator,
     chrome: Chrome,
-    Form(form): Form<VoucherForm>,
+    WebForm(form): WebForm<VoucherForm>,
 ) -> Result<Response, WebError> {
     chrome.csrf.check(&form.csrf)?;
     let refuse = |key: &str| {

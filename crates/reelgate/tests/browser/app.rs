@@ -1,0 +1,60 @@
+//! The real application on port 0, with its own data directory and the simulator at zero
+//! durations, as `tests/api/helpers.rs` starts it; plus the store, to make the operator.
+
+use reelgate::app::Application;
+use reelgate::config::{Config, Settings, Upstream};
+use reelgate_domain::accounts::{Email, Password, Role};
+use reelgate_domain::Credits;
+use reelgate_store::{NewUser, Store};
+
+pub struct TestApp {
+    pub address: String,
+    pub store: Store,
+    pub client: reqwest::Client,
+    _data_dir: tempfile::TempDir,
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        let settings = Settings::default()
+            .with(
+                "REELGATE_DATABASE_URL",
+                format!("sqlite://{}/reelgate.db", data_dir.path().display()),
+            )
+            .with("REELGATE_LISTEN", "127.0.0.1:0");
+        let mut config = Config::from_settings(&settings).expect("test config");
+        if let Upstream::Simulator(sim) = &mut config.upstream {
+            **sim = kie_sim::SimConfig::for_tests();
+        }
+        let app = Application::build(config).await.expect("app builds");
+        let address = format!("http://{}", app.local_addr());
+        let store = app.store().clone();
+        tokio::spawn(app.run_until_stopped());
+        TestApp {
+            address,
+            store,
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("http client"),
+            _data_dir: data_dir,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub async fn create_user(&self, email: &str, password: &str, role: Role) {
+        self.store
+            .create_user(NewUser {
+                email: Email::parse(email).expect("email"),
+                password: Password::parse(password).expect("password"),
+                role,
+                signup_bonus: Credits::ZERO,
+            })
+            .await
+            .expect("user created");
+    }
+}

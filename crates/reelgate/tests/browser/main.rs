@@ -1,0 +1,7 @@
+//! The web app, end to end: scenarios in headless Chromium, and security checks over HTTP.
+
+mod accounts;
+mod app;
+mod browser;
+mod security;
+mod visitor;
