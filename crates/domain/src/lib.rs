@@ -2,8 +2,10 @@
 //! Nothing here does I/O; persistence and HTTP live in other crates.
 
 pub mod accounts;
+pub mod catalog;
 pub mod credits;
 pub mod generations;
 pub mod ledger;
+pub mod pricing;
 
 pub use credits::Credits;

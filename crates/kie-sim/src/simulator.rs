@@ -138,6 +138,11 @@ impl Simulator {
         self.lock().stats.clone()
     }
 
+    /// How long each model's tasks take here.
+    pub fn durations(&self) -> Durations {
+        self.shared.durations.clone()
+    }
+
     /// Every task, oldest first.
     pub fn tasks(&self) -> Vec<SimTask> {
         let now = now_ms();

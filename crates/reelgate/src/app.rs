@@ -11,7 +11,10 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
+use crate::generations::callback_token::CallbackTokens;
+use crate::generations::Lifecycle;
 use crate::http::{self, ApiContext};
+use crate::prices::{load_catalog, PricingFileError};
 use crate::upstream::{Upstream, UpstreamError};
 use reelgate_store::{Store, StoreError};
 
@@ -19,6 +22,8 @@ use reelgate_store::{Store, StoreError};
 const MAX_BODY_BYTES: usize = 12 * 1024 * 1024;
 /// Slow clients cannot hold a connection open forever.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long workers get at shutdown to record the answers to requests they sent.
+const WORKER_DRAIN: Duration = Duration::from_secs(15);
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -31,12 +36,16 @@ pub enum StartError {
     },
     #[error("database {url}: {source}")]
     Database { url: String, source: StoreError },
+    #[error(transparent)]
+    Pricing(#[from] PricingFileError),
 }
 
 pub struct Application {
     listener: TcpListener,
     router: axum::Router,
     store: Store,
+    lifecycle: Arc<Lifecycle>,
+    upstream: Upstream,
 }
 
 impl Application {
@@ -48,12 +57,35 @@ impl Application {
                     addr: config.listen,
                     source,
                 })?;
+        let mut config = config;
+        // Listening on port 0 (tests) picks a free port; callbacks must name the real one.
+        if config.public_url.port() == Some(0) {
+            if let Ok(bound) = listener.local_addr() {
+                let _ = config.public_url.set_port(Some(bound.port()));
+            }
+        }
+        let catalog = Arc::new(load_catalog(&config)?);
         let store = open_store(&config).await?;
-        let upstream = Upstream::start(&config.upstream).await?;
+        let upstream = Upstream::start(&config.upstream, config.lifecycle.upstream_timeout).await?;
+        let mut settings = config.lifecycle.clone();
+        if upstream.is_simulated() {
+            settings.expected = upstream.expected_durations();
+        }
+        let lifecycle = Lifecycle::new(
+            store.clone(),
+            upstream.client.clone(),
+            settings,
+            CallbackTokens::new(config.secret.clone()),
+            config.public_url.clone(),
+            upstream.upload_base_url.clone(),
+        );
+        let ctx_upstream = upstream.clone();
         let ctx = ApiContext {
             config: Arc::new(config),
             store: store.clone(),
             upstream,
+            catalog,
+            lifecycle: Arc::clone(&lifecycle),
         };
         let router = http::api(ctx.clone())
             .merge(crate::web::router(ctx))
@@ -67,6 +99,8 @@ impl Application {
             listener,
             router,
             store,
+            lifecycle,
+            upstream: ctx_upstream,
         })
     }
 
@@ -82,15 +116,35 @@ impl Application {
             .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
     }
 
-    /// Serves until SIGTERM or Ctrl-C, then lets in-flight requests finish.
+    /// The built-in simulator, when the app runs on one.
+    pub fn simulator(&self) -> Option<kie_sim::Simulator> {
+        self.upstream.simulator().cloned()
+    }
+
+    pub fn lifecycle(&self) -> &Arc<Lifecycle> {
+        &self.lifecycle
+    }
+
+    /// Serves and runs the workers until SIGTERM or Ctrl-C, then lets in-flight requests
+    /// finish and the workers record what they hold.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let mut workers = self.lifecycle.start();
         // The peer address feeds the web app's sign-in throttling.
         let service = self
             .router
             .into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(self.listener, service)
+        let served = axum::serve(self.listener, service)
             .with_graceful_shutdown(shutdown_signal())
-            .await
+            .await;
+        self.lifecycle.stop();
+        let drained = tokio::time::timeout(WORKER_DRAIN, async {
+            while workers.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!("workers did not stop in time; their claims will expire and be retaken");
+        }
+        served
     }
 }
 

@@ -43,6 +43,8 @@ fn invalid(setting: &'static str, reason: impl Into<String>) -> ConfigError {
 pub enum Upstream {
     Kie {
         base_url: Url,
+        /// Kie's file upload host (`REELGATE_KIE_UPLOAD_URL`, default Kie's).
+        upload_url: Option<Url>,
         api_key: SecretString,
     },
     /// The built-in simulator, with its settings (demo-like by default; tests change them).
@@ -61,6 +63,8 @@ pub struct Config {
     pub secret: SecretString,
     /// Where the SQLite file, the generated secret and other local state live.
     pub data_dir: PathBuf,
+    /// Rate limits, polling and waits of the generation lifecycle.
+    pub lifecycle: crate::generations::settings::LifecycleSettings,
 }
 
 /// The raw settings, before parsing: environment over file.
@@ -159,6 +163,10 @@ impl Config {
                         .get("REELGATE_KIE_BASE_URL")
                         .unwrap_or(DEFAULT_KIE_BASE_URL),
                 )?,
+                upload_url: settings
+                    .get("REELGATE_KIE_UPLOAD_URL")
+                    .map(|raw| parse_http_url("REELGATE_KIE_UPLOAD_URL", raw))
+                    .transpose()?,
                 api_key: SecretString::from(key.to_owned()),
             },
             None => Upstream::Simulator(Box::default()),
@@ -179,6 +187,7 @@ impl Config {
             pricing_file,
             secret,
             data_dir,
+            lifecycle: crate::generations::settings::LifecycleSettings::from_settings(settings)?,
         })
     }
 }

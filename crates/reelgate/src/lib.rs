@@ -8,6 +8,7 @@ pub mod generations;
 pub mod http;
 pub mod operator;
 pub mod outbound;
+pub mod prices;
 pub mod telemetry;
 pub mod upstream;
 pub mod web;

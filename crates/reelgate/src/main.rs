@@ -35,7 +35,11 @@ async fn main() -> anyhow::Result<()> {
             reelgate::app::shutdown_signal().await;
             running.shutdown().await;
         }
-        other => anyhow::bail!("{other:?} is not available in this build yet"),
+        Command::Prices => {
+            let config = Config::load()?;
+            let catalog = reelgate::prices::load_catalog(&config)?;
+            print!("{}", reelgate::prices::table(&catalog));
+        }
     }
     Ok(())
 }

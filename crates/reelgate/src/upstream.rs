@@ -6,8 +6,10 @@ use kie::{KieClient, KieConfig, KieError, SecretString};
 use kie_sim::{RunningSim, SimConfig, Simulator};
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::config::Upstream as UpstreamConfig;
+use crate::generations::settings::ExpectedDurations;
 
 #[derive(Debug, thiserror::Error)]
 pub enum UpstreamError {
@@ -21,28 +23,41 @@ pub enum UpstreamError {
 #[derive(Clone)]
 pub struct Upstream {
     pub client: KieClient,
+    /// Where files uploaded through Kie's upload API are served from.
+    pub upload_base_url: String,
     simulator: Option<Arc<RunningSim>>,
 }
 
 impl Upstream {
-    pub async fn start(config: &UpstreamConfig) -> Result<Self, UpstreamError> {
+    pub async fn start(config: &UpstreamConfig, timeout: Duration) -> Result<Self, UpstreamError> {
         match config {
-            UpstreamConfig::Kie { base_url, api_key } => {
+            UpstreamConfig::Kie {
+                base_url,
+                upload_url,
+                api_key,
+            } => {
                 let mut kie = KieConfig::new(api_key.clone());
                 kie.base_url = base_url.clone();
+                if let Some(url) = upload_url {
+                    kie.upload_base_url = url.clone();
+                }
+                kie.request_timeout = timeout;
+                kie.connect_timeout = kie.connect_timeout.min(timeout);
+                let upload_base_url = kie.upload_base_url.to_string();
                 let client = KieClient::new(kie).map_err(UpstreamError::Client)?;
                 Ok(Upstream {
                     client,
+                    upload_base_url,
                     simulator: None,
                 })
             }
             UpstreamConfig::Simulator(sim_config) => {
-                Self::simulated(sim_config.as_ref().clone()).await
+                Self::simulated(sim_config.as_ref().clone(), timeout).await
             }
         }
     }
 
-    async fn simulated(sim_config: SimConfig) -> Result<Self, UpstreamError> {
+    async fn simulated(sim_config: SimConfig, timeout: Duration) -> Result<Self, UpstreamError> {
         let running = kie_sim::spawn(sim_config, SocketAddr::from(([127, 0, 0, 1], 0)))
             .await
             .map_err(UpstreamError::Simulator)?;
@@ -54,10 +69,14 @@ impl Upstream {
         let base_url = kie::Url::parse(&running.base_url)
             .map_err(|e| UpstreamError::Simulator(std::io::Error::other(e)))?;
         // The simulator accepts any non-empty key.
-        let kie = KieConfig::for_single_host(base_url, SecretString::from("simulator".to_owned()));
+        let mut kie =
+            KieConfig::for_single_host(base_url, SecretString::from("simulator".to_owned()));
+        kie.request_timeout = timeout;
+        kie.connect_timeout = kie.connect_timeout.min(timeout);
         let client = KieClient::new(kie).map_err(UpstreamError::Client)?;
         Ok(Upstream {
             client,
+            upload_base_url: running.base_url.clone(),
             simulator: Some(Arc::new(running)),
         })
     }
@@ -65,6 +84,22 @@ impl Upstream {
     /// The simulator, when reelgate runs on one (tests and demos steer it through this).
     pub fn simulator(&self) -> Option<&Simulator> {
         self.simulator.as_deref().map(|running| &running.sim)
+    }
+
+    /// How long tasks take upstream: the simulator's configured times, or Kie's typical ones.
+    pub fn expected_durations(&self) -> ExpectedDurations {
+        match self.simulator() {
+            Some(sim) => {
+                let d = sim.durations();
+                ExpectedDurations {
+                    veo: d.veo3_fast.max(d.veo3),
+                    sora: d.sora.max(d.sora_pro),
+                    kling: d.kling,
+                    grok: d.grok,
+                }
+            }
+            None => ExpectedDurations::KIE,
+        }
     }
 
     pub fn is_simulated(&self) -> bool {

@@ -40,6 +40,16 @@ impl Backend {
         }
     }
 
+    /// Appended to a claim's inner SELECT: on PostgreSQL, concurrent claimers (other workers,
+    /// other instances) skip rows another claim has locked instead of queueing behind it and
+    /// then finding them taken. SQLite has one writer at a time and no such clause.
+    pub(crate) fn skip_locked(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "",
+            Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+        }
+    }
+
     /// A statement that makes concurrent migrations take turns until the transaction ends.
     pub(crate) fn migration_lock(self) -> Option<&'static str> {
         match self {

@@ -111,7 +111,7 @@ pub struct IdempotencyKey {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Submitted {
     /// Held and stored now.
-    Created(Generation),
+    Created(Box<Generation>),
     /// The same key and body were submitted before: here is the first response again.
     Replayed { first_response: String },
 }
@@ -167,7 +167,7 @@ impl Store {
             insert(conn, new, now, response).await
         });
         match stored {
-            Ok(()) => Ok(Submitted::Created(generation)),
+            Ok(()) => Ok(Submitted::Created(Box::new(generation))),
             // Another request with the same key won the race; answer as it did.
             Err(StoreError::Database(e))
                 if is_unique_violation(&e) && new.idempotency.is_some() =>

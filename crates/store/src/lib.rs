@@ -28,6 +28,7 @@ pub use backend::{Backend, DatabaseUrl, PoolSettings};
 pub use error::StoreError;
 pub use generations::{Canceled, IdempotencyKey, NewGeneration, Outcome, Submitted};
 pub use ledger::{BalanceAudit, LedgerPage};
+pub use migrate::known_versions;
 pub use page::{Page, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 pub use retry::on_contention;
 pub use sqlx::{AnyConnection, AnyPool, Transaction};

@@ -30,6 +30,11 @@ const SQLITE: &[Migration] =
 const POSTGRES: &[Migration] =
     migrations!("postgres": 1 "0001_accounts_and_ledger", 2 "0002_generations");
 
+/// The versions this build knows for `backend`, oldest first.
+pub fn known_versions(backend: Backend) -> Vec<i64> {
+    migrations(backend).iter().map(|m| m.version).collect()
+}
+
 pub(crate) fn migrations(backend: Backend) -> &'static [Migration] {
     match backend {
         Backend::Sqlite => SQLITE,

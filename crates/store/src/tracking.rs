@@ -63,10 +63,11 @@ impl Store {
             Ok(sqlx::query(&format!(
                 "UPDATE generations SET next_check_at = $1, updated_at = $2 {sets}
                  WHERE id IN (SELECT id FROM generations WHERE {condition} AND next_check_at <= $2
-                              ORDER BY next_check_at, id LIMIT $3)
+                              ORDER BY next_check_at, id LIMIT $3 {skip_locked})
                    AND {condition} AND next_check_at <= $2
                  RETURNING {GENERATION_COLUMNS}",
                 sets = due.claim_sets(),
+                skip_locked = self.backend.skip_locked(),
             ))
             .bind(now + lease_ms(lease))
             .bind(now)
@@ -168,6 +169,56 @@ impl Store {
         .await
     }
 
+    /// Upstream refuses new work: every unsent queued generation shows why, and its clock
+    /// towards failing starts (if it had not already).
+    pub async fn mark_queued_blocked(&self, reason: &str) -> Result<(), StoreError> {
+        let now = now_millis();
+        crate::retry::on_contention(|| async {
+            sqlx::query(
+                "UPDATE generations SET blocked_since = COALESCE(blocked_since, $1), blocked_reason = $2
+                 WHERE status = 'queued' AND dispatch = 'waiting'",
+            )
+            .bind(now)
+            .bind(reason)
+            .execute(&self.pool)
+            .await?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Upstream takes work again: nothing queued is blocked any more.
+    pub async fn clear_queued_blocked(&self) -> Result<(), StoreError> {
+        crate::retry::on_contention(|| async {
+            sqlx::query(
+                "UPDATE generations SET blocked_since = NULL, blocked_reason = NULL
+                 WHERE status = 'queued' AND blocked_since IS NOT NULL",
+            )
+            .execute(&self.pool)
+            .await?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Unsent queued generations blocked since before `before`, oldest first.
+    pub async fn blocked_before(
+        &self,
+        before: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<Generation>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {GENERATION_COLUMNS} FROM generations
+             WHERE status = 'queued' AND dispatch = 'waiting' AND blocked_since <= $1
+             ORDER BY blocked_since LIMIT $2"
+        ))
+        .bind(to_millis(before))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(generation_from_row).collect()
+    }
+
     /// A status read said "not finished": look again at `next_check_at`.
     pub async fn record_still_running(
         &self,
@@ -212,9 +263,10 @@ impl Store {
             Ok(sqlx::query(&format!(
                 "UPDATE generations SET hd_next_at = $1
                  WHERE id IN (SELECT id FROM generations WHERE hd = 'pending' AND hd_next_at <= $2
-                              ORDER BY hd_next_at LIMIT $3)
+                              ORDER BY hd_next_at LIMIT $3 {skip_locked})
                    AND hd = 'pending' AND hd_next_at <= $2
-                 RETURNING {GENERATION_COLUMNS}"
+                 RETURNING {GENERATION_COLUMNS}",
+                skip_locked = self.backend.skip_locked(),
             ))
             .bind(now + lease_ms(lease))
             .bind(now)

@@ -52,9 +52,10 @@ impl Store {
                 "UPDATE webhook_deliveries SET next_attempt_at = $1, attempts = attempts + 1
                  WHERE id IN (SELECT id FROM webhook_deliveries
                               WHERE delivered_at IS NULL AND gave_up_at IS NULL AND next_attempt_at <= $2
-                              ORDER BY next_attempt_at LIMIT $3)
+                              ORDER BY next_attempt_at LIMIT $3 {skip_locked})
                    AND delivered_at IS NULL AND gave_up_at IS NULL AND next_attempt_at <= $2
-                 RETURNING {COLUMNS}"
+                 RETURNING {COLUMNS}",
+                skip_locked = self.backend.skip_locked(),
             ))
             .bind(now + lease)
             .bind(now)

@@ -43,7 +43,7 @@ fn new_generation(user: &reelgate_domain::accounts::User, credits: i64) -> NewGe
 
 fn created(submitted: Submitted) -> reelgate_domain::generations::Generation {
     match submitted {
-        Submitted::Created(g) => g,
+        Submitted::Created(g) => *g,
         other => panic!("expected a new generation, got {other:?}"),
     }
 }

@@ -1,7 +1,18 @@
 //! The generation lifecycle: submit → dispatch → track → settle, driven by the database so
 //! that a crash or restart at any moment loses nothing and settles nothing twice.
 
+pub mod callback;
 pub mod callback_token;
 pub mod decide;
+mod dispatch;
+mod hd;
+pub mod lifecycle;
 pub mod rate_limit;
 pub mod settings;
+pub mod stored_request;
+pub mod submit;
+mod track;
+pub mod view;
+
+pub use lifecycle::Lifecycle;
+pub use view::GenerationView;

@@ -21,44 +21,81 @@ impl RateLimit {
     };
 }
 
-/// A sliding window over the send times of the last `requests` creates.
+/// A sliding window over the times of the last `requests` creates.
+///
+/// A create counts from when its request has been *answered*, not from when the slot was
+/// taken: upstream counts from arrival, which lies somewhere in between, so counting from the
+/// end is the only way jitter in sending cannot squeeze more than the limit into its window.
 #[derive(Debug)]
 pub struct SlidingWindow {
     limit: RateLimit,
-    sent: Mutex<VecDeque<Instant>>,
+    state: Mutex<Window>,
 }
+
+#[derive(Debug, Default)]
+struct Window {
+    /// When recent requests were answered, oldest first.
+    done: VecDeque<Instant>,
+    /// Slots taken whose requests are not answered yet.
+    in_flight: usize,
+}
+
+/// While every slot is in flight there is no time to compute; look again this soon.
+const IN_FLIGHT_RECHECK: Duration = Duration::from_millis(20);
 
 impl SlidingWindow {
     pub fn new(limit: RateLimit) -> Self {
         SlidingWindow {
             limit,
-            sent: Mutex::new(VecDeque::with_capacity(limit.requests as usize)),
+            state: Mutex::new(Window::default()),
         }
     }
 
-    /// Takes a slot now if one is free; otherwise says how long until one frees up.
-    pub async fn try_acquire(&self) -> Result<(), Duration> {
+    /// Takes up to `n` slots now; each must be given back with [`complete`](Self::complete)
+    /// once its request is answered (or [`give_back`](Self::give_back) if never sent). With
+    /// none free, says how long until one frees up.
+    pub async fn take_up_to(&self, n: usize) -> Result<usize, Duration> {
         let now = Instant::now();
-        let mut sent = self.sent.lock().await;
-        while sent
+        let mut window = self.state.lock().await;
+        while window
+            .done
             .front()
             .is_some_and(|t| now.duration_since(*t) >= self.limit.per)
         {
-            sent.pop_front();
+            window.done.pop_front();
         }
-        if sent.len() < self.limit.requests as usize {
-            sent.push_back(now);
-            return Ok(());
+        let used = window.done.len() + window.in_flight;
+        let free = (self.limit.requests as usize).saturating_sub(used).min(n);
+        if free == 0 && n > 0 {
+            return Err(match window.done.front() {
+                Some(oldest) => self.limit.per.saturating_sub(now.duration_since(*oldest)),
+                None => IN_FLIGHT_RECHECK,
+            });
         }
-        // The window is full, so it has a front.
-        let oldest = sent.front().copied().unwrap_or(now);
-        Err(self.limit.per.saturating_sub(now.duration_since(oldest)))
+        window.in_flight += free;
+        Ok(free)
     }
 
-    /// Waits for a slot and takes it.
+    /// A request that took a slot has been answered: it counts from now.
+    pub async fn complete(&self) {
+        let mut window = self.state.lock().await;
+        window.in_flight = window.in_flight.saturating_sub(1);
+        window.done.push_back(Instant::now());
+    }
+
+    /// Returns slots taken but not used (nothing was there to send).
+    pub async fn give_back(&self, n: usize) {
+        let mut window = self.state.lock().await;
+        window.in_flight = window.in_flight.saturating_sub(n);
+    }
+
+    /// Waits for a slot and uses it at once.
     pub async fn acquire(&self) {
-        while let Err(wait) = self.try_acquire().await {
-            tokio::time::sleep(wait).await;
+        loop {
+            match self.take_up_to(1).await {
+                Ok(_) => return self.complete().await,
+                Err(wait) => tokio::time::sleep(wait).await,
+            }
         }
     }
 
@@ -66,9 +103,10 @@ impl SlidingWindow {
     /// stricter limit than configured): treat the window as full from now.
     pub async fn saturate(&self) {
         let now = Instant::now();
-        let mut sent = self.sent.lock().await;
-        sent.clear();
-        sent.extend(std::iter::repeat_n(now, self.limit.requests as usize));
+        let mut window = self.state.lock().await;
+        let free = (self.limit.requests as usize).saturating_sub(window.in_flight);
+        window.done.clear();
+        window.done.extend(std::iter::repeat_n(now, free));
     }
 }
 
@@ -92,12 +130,45 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn a_slow_request_counts_from_its_answer() {
+        let window = SlidingWindow::new(RateLimit {
+            requests: 1,
+            per: Duration::from_secs(10),
+        });
+        assert_eq!(window.take_up_to(1).await, Ok(1));
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        assert_eq!(
+            window.take_up_to(1).await,
+            Err(IN_FLIGHT_RECHECK),
+            "in flight"
+        );
+        window.complete().await;
+        assert_eq!(window.take_up_to(1).await, Err(Duration::from_secs(10)));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn batches_take_only_free_slots_and_unused_ones_come_back() {
+        let window = SlidingWindow::new(RateLimit {
+            requests: 5,
+            per: Duration::from_secs(10),
+        });
+        assert_eq!(window.take_up_to(3).await, Ok(3));
+        for _ in 0..3 {
+            window.complete().await;
+        }
+        assert_eq!(window.take_up_to(3).await, Ok(2));
+        assert_eq!(window.take_up_to(1).await, Err(Duration::from_secs(10)));
+        window.give_back(2).await;
+        assert_eq!(window.take_up_to(9).await, Ok(2));
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn a_429_from_upstream_pauses_a_whole_window() {
         let window = SlidingWindow::new(RateLimit {
             requests: 2,
             per: Duration::from_secs(10),
         });
         window.saturate().await;
-        assert_eq!(window.try_acquire().await, Err(Duration::from_secs(10)));
+        assert_eq!(window.take_up_to(1).await, Err(Duration::from_secs(10)));
     }
 }

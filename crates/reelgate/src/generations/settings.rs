@@ -26,6 +26,9 @@ pub struct LifecycleSettings {
     pub hd_wait: Duration,
     /// Let webhook URLs reach private networks (`REELGATE_ALLOW_PRIVATE_URLS`, default false).
     pub allow_private_urls: bool,
+    /// Longest wait for one upstream answer (`REELGATE_UPSTREAM_TIMEOUT_MS`, default 30000).
+    /// A create that outlasts it has an unknown outcome and is never re-sent.
+    pub upstream_timeout: Duration,
     pub poll: PollSchedule,
     /// How long each family usually takes upstream; the first status read waits this long.
     pub expected: ExpectedDurations,
@@ -70,6 +73,7 @@ impl Default for LifecycleSettings {
             unconfirmed_wait: Duration::from_secs(900),
             hd_wait: Duration::from_secs(300),
             allow_private_urls: false,
+            upstream_timeout: Duration::from_secs(30),
             poll: PollSchedule::default(),
             expected: ExpectedDurations::KIE,
         }
@@ -119,6 +123,10 @@ impl LifecycleSettings {
             allow_private_urls: settings
                 .parse::<bool>("REELGATE_ALLOW_PRIVATE_URLS")?
                 .unwrap_or(false),
+            upstream_timeout: settings
+                .parse::<u64>("REELGATE_UPSTREAM_TIMEOUT_MS")?
+                .map(Duration::from_millis)
+                .unwrap_or(defaults.upstream_timeout),
             poll: defaults.poll,
             expected: defaults.expected,
         })

@@ -182,6 +182,23 @@ impl From<QueryRejection> for ApiError {
 pub struct ApiQuery<T>(pub T);
 
 /// How the store's refusals reach the client; anything else is a 500 with the detail logged.
+/// A generation request the catalog refused: every field error, the first in the envelope.
+impl From<reelgate_domain::catalog::FieldErrors> for ApiError {
+    fn from(errors: reelgate_domain::catalog::FieldErrors) -> Self {
+        ApiError::InvalidInput(
+            errors
+                .into_vec()
+                .into_iter()
+                .map(|e| FieldProblem {
+                    code: e.code.as_str().to_owned(),
+                    message: e.message,
+                    field: e.field,
+                })
+                .collect(),
+        )
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         let message = error.to_string();

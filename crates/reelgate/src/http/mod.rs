@@ -5,7 +5,10 @@ pub mod account;
 pub mod admin;
 pub mod api_keys;
 pub mod auth;
+pub mod callbacks;
+pub mod catalog;
 pub mod error;
+pub mod generations;
 mod health;
 
 use axum::routing::get;
@@ -17,6 +20,7 @@ use utoipa_axum::router::OpenApiRouter;
 use crate::config::Config;
 use crate::upstream::Upstream;
 pub use error::{ApiError, ApiJson, ApiQuery};
+use reelgate_domain::catalog::Catalog;
 use reelgate_store::Store;
 
 /// What every handler may use. Cheap to clone.
@@ -25,6 +29,10 @@ pub struct ApiContext {
     pub config: Arc<Config>,
     pub store: Store,
     pub upstream: Upstream,
+    /// The models, their parameters and prices, as loaded at start.
+    pub catalog: Arc<Catalog>,
+    /// The generation lifecycle: submissions wake its workers; callbacks feed them.
+    pub lifecycle: Arc<crate::generations::Lifecycle>,
 }
 
 #[derive(OpenApi)]
@@ -57,6 +65,9 @@ impl utoipa::Modify for BearerAuth {
 pub fn api(ctx: ApiContext) -> Router {
     let (router, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(health::router())
+        .merge(catalog::router())
+        .merge(generations::router())
+        .merge(callbacks::router())
         .merge(account::router())
         .merge(api_keys::router())
         .merge(admin::router())

@@ -1,4 +1,5 @@
 //! Customer webhooks: when a generation ends, its object is POSTed to the request's
 //! `webhook_url`, signed per the Standard Webhooks scheme.
 
+pub mod deliver;
 pub mod signature;

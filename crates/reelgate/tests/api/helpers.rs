@@ -12,6 +12,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// The app's own database, for setting up users the way the admin CLI would.
     pub store: Store,
+    /// The built-in simulator the app buys from (to inject faults and inspect tasks).
+    pub sim: kie_sim::Simulator,
     /// Kept so the data directory lives as long as the app.
     pub _data_dir: tempfile::TempDir,
 }
@@ -22,6 +24,11 @@ impl TestApp {
     }
 
     pub async fn spawn_with(settings: Settings) -> TestApp {
+        Self::spawn_with_sim(settings, kie_sim::SimConfig::for_tests()).await
+    }
+
+    /// With this simulator configuration, and polling fast enough for tests.
+    pub async fn spawn_with_sim(settings: Settings, sim_config: kie_sim::SimConfig) -> TestApp {
         let data_dir = tempfile::tempdir().expect("temp dir");
         let settings = settings
             .with(
@@ -31,9 +38,14 @@ impl TestApp {
             .with("REELGATE_LISTEN", "127.0.0.1:0");
         let mut config = Config::from_settings(&settings).expect("test config");
         if let Upstream::Simulator(sim) = &mut config.upstream {
-            **sim = kie_sim::SimConfig::for_tests();
+            **sim = sim_config;
         }
+        config.lifecycle.poll.min_interval = std::time::Duration::from_millis(50);
+        config.lifecycle.poll.max_interval = std::time::Duration::from_millis(500);
         let app = Application::build(config).await.expect("app builds");
+        let sim = app
+            .simulator()
+            .expect("tests run on the built-in simulator");
         let address = format!("http://{}", app.local_addr());
         let store = app.store().clone();
         tokio::spawn(app.run_until_stopped());
@@ -41,6 +53,7 @@ impl TestApp {
             address,
             client: reqwest::Client::new(),
             store,
+            sim,
             _data_dir: data_dir,
         }
     }
@@ -118,6 +131,62 @@ impl TestApp {
             .send()
             .await
             .expect("request sent")
+    }
+}
+
+impl TestApp {
+    /// Submits a generation as `key`'s owner.
+    pub async fn submit(&self, key: &ApiKey, body: serde_json::Value) -> (u16, serde_json::Value) {
+        json(self.post_as(key, "/v1/generations", body).await).await
+    }
+
+    /// Polls a generation until it reaches a final state (or panics after 30 s).
+    pub async fn settled(&self, key: &ApiKey, id: &str) -> serde_json::Value {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let (status, body) =
+                json(self.get_as(key, &format!("/v1/generations/{id}")).await).await;
+            assert_eq!(status, 200, "{body}");
+            if matches!(
+                body["status"].as_str(),
+                Some("succeeded" | "failed" | "canceled")
+            ) {
+                return body;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "generation {id} never settled: {body}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The caller's balance and held credits, as the account API shows them.
+    pub async fn balance(&self, key: &ApiKey) -> (i64, i64) {
+        let (_, account) = json(self.get_as(key, "/v1/account").await).await;
+        (
+            account["balance"].as_i64().unwrap(),
+            account["held"].as_i64().unwrap(),
+        )
+    }
+
+    /// The signed sum of a generation's ledger rows, from the customer's ledger.
+    pub async fn ledger_sum(&self, key: &ApiKey, generation: &str) -> (i64, Vec<String>) {
+        let (_, page) = json(self.get_as(key, "/v1/account/ledger?limit=200").await).await;
+        let rows: Vec<&serde_json::Value> = page["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["generation_id"] == generation)
+            .collect();
+        let kinds = rows
+            .iter()
+            .map(|e| e["kind"].as_str().unwrap().to_owned())
+            .collect();
+        (
+            rows.iter().map(|e| e["amount"].as_i64().unwrap()).sum(),
+            kinds,
+        )
     }
 }
 

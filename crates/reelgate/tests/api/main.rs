@@ -3,5 +3,7 @@
 mod account;
 mod admin;
 mod auth;
+mod catalog;
+mod generations;
 mod health;
 mod helpers;

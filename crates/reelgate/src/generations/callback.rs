@@ -1,0 +1,68 @@
+//! Kie's callbacks. Each is only a hint: it must carry the generation's token, and even then
+//! the outcome is confirmed with the status endpoint before anything is settled.
+
+use chrono::Utc;
+use kie::Callback;
+use reelgate_domain::generations::{Dispatch, GenerationId, Status};
+use reelgate_store::StoreError;
+
+use super::lifecycle::Lifecycle;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CallbackRefused {
+    #[error("no such generation")]
+    Unknown,
+    #[error("wrong callback token")]
+    Forged,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+pub async fn receive(
+    lc: &Lifecycle,
+    id: &str,
+    token: &str,
+    body: &[u8],
+) -> Result<(), CallbackRefused> {
+    let id: GenerationId = id.parse().map_err(|_| CallbackRefused::Unknown)?;
+    if !lc.tokens.verify(&id, token) {
+        tracing::warn!(generation = %id, "refused a callback with a wrong token");
+        return Err(CallbackRefused::Forged);
+    }
+    let generation = lc
+        .store
+        .generation(&id)
+        .await?
+        .ok_or(CallbackRefused::Unknown)?;
+    let callback = Callback::parse(body);
+    let task_id = callback
+        .as_ref()
+        .ok()
+        .map(|c| c.task_id.as_str().to_owned());
+    match (generation.status, generation.dispatch) {
+        (Status::Running, _) => {
+            if task_id.is_some() && task_id != generation.upstream_task_id {
+                tracing::warn!(generation = %id, "callback names another task; ignored");
+                return Ok(());
+            }
+            lc.store.check_now(&id).await?;
+            lc.wake.track.notify_one();
+        }
+        // The create's answer was lost (or is still on its way), and Kie tells us the task:
+        // adopt it; the tracker confirms its state before settling.
+        (Status::Queued, Dispatch::Sending | Dispatch::Unknown) => {
+            if let Some(task_id) = task_id {
+                if lc.store.record_accepted(&id, &task_id, Utc::now()).await? {
+                    tracing::info!(generation = %id, task = %task_id, "a callback revealed the upstream task");
+                }
+                lc.wake.track.notify_one();
+            }
+        }
+        // Late or duplicated: the generation has already moved on.
+        _ => tracing::debug!(generation = %id, status = %generation.status, "callback ignored"),
+    }
+    if let Err(error) = callback {
+        tracing::debug!(generation = %id, %error, "callback body not understood; treated as a hint");
+    }
+    Ok(())
+}

@@ -1,0 +1,64 @@
+//! Veo's 1080p video lags behind the 720p one, sometimes by minutes. After a generation
+//! succeeded with its 720p video, this keeps asking for the 1080p one a while, then gives up
+//! and the 720p one stands.
+
+use chrono::Utc;
+use kie::TaskId;
+use reelgate_domain::generations::{Generation, Video};
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::lifecycle::{after, pause, Lifecycle};
+
+const CLAIM_LEASE: Duration = Duration::from_secs(60);
+const RETRY_EVERY: Duration = Duration::from_secs(15);
+
+pub(super) async fn run(lc: Arc<Lifecycle>) {
+    let mut stop = lc.stopping();
+    loop {
+        match lc.store.claim_hd_due(16, CLAIM_LEASE).await {
+            Ok(claimed) if !claimed.is_empty() => {
+                for generation in claimed {
+                    fetch(&lc, &generation).await;
+                }
+                continue;
+            }
+            Ok(_) => {}
+            Err(error) => tracing::error!(%error, "1080p: cannot claim"),
+        }
+        let next_due = lc.store.next_hd_due().await.ok().flatten();
+        if !pause(next_due, &lc.wake.hd, &mut stop).await {
+            break;
+        }
+    }
+}
+
+async fn fetch(lc: &Lifecycle, generation: &Generation) {
+    let Some(task_id) = generation.upstream_task_id.clone().map(TaskId::from) else {
+        return;
+    };
+    let finished = generation.finished_at.unwrap_or(generation.created_at);
+    let recorded = match lc.kie.veo_1080p(&task_id, 0).await {
+        Ok(url) => {
+            let video = Video {
+                url,
+                resolution: Some("1080p".to_owned()),
+            };
+            lc.store.record_hd(generation, Some(video), None).await
+        }
+        Err(error)
+            if (Utc::now() - finished).to_std().unwrap_or_default() > lc.settings.hd_wait =>
+        {
+            tracing::info!(generation = %generation.id, %error, "no 1080p video in time; keeping 720p");
+            lc.store.record_hd(generation, None, None).await
+        }
+        Err(_) => {
+            lc.store
+                .record_hd(generation, None, Some(after(RETRY_EVERY)))
+                .await
+        }
+    };
+    if let Err(error) = recorded {
+        tracing::error!(generation = %generation.id, %error, "1080p: cannot record");
+    }
+}

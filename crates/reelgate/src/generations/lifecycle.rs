@@ -1,0 +1,231 @@
+//! The shared state of the background workers, and how they are started and stopped.
+
+use chrono::{DateTime, Utc};
+use kie::KieClient;
+use reelgate_domain::generations::{Generation, GenerationId};
+use reelgate_store::{Outcome, Store};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{watch, Notify};
+use tokio::task::JoinSet;
+use url::Url;
+
+use super::callback_token::CallbackTokens;
+use super::rate_limit::{RateLimit, SlidingWindow};
+use super::settings::LifecycleSettings;
+use super::view::GenerationView;
+use crate::outbound::OutboundPolicy;
+
+/// Everything the workers share. One per process; cheap to clone behind an `Arc`.
+pub struct Lifecycle {
+    pub store: Store,
+    pub kie: KieClient,
+    pub settings: LifecycleSettings,
+    pub tokens: CallbackTokens,
+    pub public_url: Url,
+    /// Where files uploaded through Kie's upload API live; image URLs there are trusted.
+    pub upload_base_url: String,
+    pub outbound: OutboundPolicy,
+    /// Creates sent upstream, so we never exceed Kie's limit.
+    pub(super) creates: SlidingWindow,
+    /// Status reads, so polling stays within its budget.
+    pub(super) status_reads: SlidingWindow,
+    pub wake: Wake,
+    refusal: std::sync::Mutex<Option<Refusal>>,
+    stop: watch::Sender<bool>,
+}
+
+/// Upstream refuses new work (an outage, or an account problem only the operator can fix).
+/// Dispatch pauses, then probes with one generation at a time, backing off while it fails.
+#[derive(Debug, Clone)]
+struct Refusal {
+    since: DateTime<Utc>,
+    reason: String,
+    until: DateTime<Utc>,
+    strikes: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum UpstreamState {
+    Accepting,
+    /// Refusing, and the pause is not over.
+    Refusing,
+    /// Refusing, and the pause is over: try one.
+    Probing,
+}
+
+const FIRST_PAUSE: Duration = Duration::from_secs(5);
+const LONGEST_PAUSE: Duration = Duration::from_secs(300);
+
+/// Nudges that make a worker look at the database now instead of at its next tick.
+#[derive(Default)]
+pub struct Wake {
+    pub dispatch: Notify,
+    pub track: Notify,
+    pub hd: Notify,
+    pub webhooks: Notify,
+}
+
+/// How long a worker sleeps when it knows of nothing due. Short enough that work another
+/// instance scheduled is picked up promptly; a cheap indexed query when idle.
+pub(super) const IDLE_TICK: Duration = Duration::from_secs(2);
+
+impl Lifecycle {
+    pub fn new(
+        store: Store,
+        kie: KieClient,
+        settings: LifecycleSettings,
+        tokens: CallbackTokens,
+        public_url: Url,
+        upload_base_url: String,
+    ) -> Arc<Self> {
+        let outbound = OutboundPolicy {
+            allow_private: settings.allow_private_urls,
+        };
+        let status_budget = RateLimit {
+            requests: settings.status_calls_per_minute,
+            per: Duration::from_secs(60),
+        };
+        Arc::new(Lifecycle {
+            creates: SlidingWindow::new(settings.rate_limit),
+            status_reads: SlidingWindow::new(status_budget),
+            store,
+            kie,
+            settings,
+            tokens,
+            public_url,
+            upload_base_url,
+            outbound,
+            wake: Wake::default(),
+            refusal: std::sync::Mutex::new(None),
+            stop: watch::channel(false).0,
+        })
+    }
+
+    /// Starts the workers; they run until [`Lifecycle::stop`].
+    pub fn start(self: &Arc<Self>) -> JoinSet<()> {
+        let mut workers = JoinSet::new();
+        workers.spawn(super::dispatch::run(Arc::clone(self)));
+        workers.spawn(super::track::run(Arc::clone(self)));
+        workers.spawn(super::hd::run(Arc::clone(self)));
+        workers.spawn(crate::webhooks::deliver::run(Arc::clone(self)));
+        workers
+    }
+
+    /// Asks the workers to finish what they hold and stop claiming.
+    pub fn stop(&self) {
+        self.stop.send_replace(true);
+    }
+
+    pub(crate) fn stopping(&self) -> watch::Receiver<bool> {
+        self.stop.subscribe()
+    }
+
+    /// Since when and why upstream refuses new generations, if it does (for the operator).
+    pub fn upstream_refusal(&self) -> Option<(DateTime<Utc>, String)> {
+        self.refusal
+            .lock()
+            .ok()?
+            .as_ref()
+            .map(|r| (r.since, r.reason.clone()))
+    }
+
+    pub(super) fn upstream_state(&self) -> UpstreamState {
+        match self
+            .refusal
+            .lock()
+            .ok()
+            .and_then(|r| r.as_ref().map(|r| r.until))
+        {
+            None => UpstreamState::Accepting,
+            Some(until) if until > Utc::now() => UpstreamState::Refusing,
+            Some(_) => UpstreamState::Probing,
+        }
+    }
+
+    /// Records a refusal; returns how long dispatch now pauses.
+    pub(super) fn upstream_refused(&self, reason: &str) -> Duration {
+        let Ok(mut refusal) = self.refusal.lock() else {
+            return FIRST_PAUSE;
+        };
+        let strikes = refusal.as_ref().map_or(0, |r| r.strikes + 1);
+        let pause = FIRST_PAUSE
+            .saturating_mul(1 << strikes.min(8))
+            .min(LONGEST_PAUSE);
+        let since = refusal.as_ref().map_or_else(Utc::now, |r| r.since);
+        *refusal = Some(Refusal {
+            since,
+            reason: reason.to_owned(),
+            until: after(pause),
+            strikes,
+        });
+        pause
+    }
+
+    /// Upstream took a generation: dispatch runs normally again. True if it had been refusing.
+    pub(super) fn upstream_accepting(&self) -> bool {
+        self.refusal
+            .lock()
+            .ok()
+            .and_then(|mut r| r.take())
+            .is_some()
+    }
+
+    /// The URL Kie calls when a task ends: it names the generation and carries its token.
+    pub fn callback_url(&self, id: &GenerationId) -> String {
+        let base = self.public_url.as_str().trim_end_matches('/');
+        format!("{base}/callbacks/kie/{id}/{}", self.tokens.token(id))
+    }
+
+    /// Ends a generation (charging or refunding it once) and wakes whoever cares.
+    pub async fn settle(&self, generation: &Generation, outcome: Outcome) -> Option<Generation> {
+        match self
+            .store
+            .settle_generation(&generation.id, &outcome, GenerationView::json)
+            .await
+        {
+            Ok(Some(settled)) => {
+                tracing::info!(generation = %settled.id, status = %settled.status, "generation settled");
+                self.wake.webhooks.notify_one();
+                self.wake.dispatch.notify_one();
+                if settled.hd == reelgate_domain::generations::HdFetch::Pending {
+                    self.wake.hd.notify_one();
+                }
+                Some(settled)
+            }
+            Ok(None) => {
+                tracing::debug!(generation = %generation.id, "already settled");
+                None
+            }
+            Err(error) => {
+                tracing::error!(generation = %generation.id, %error, "cannot settle; will retry");
+                None
+            }
+        }
+    }
+}
+
+pub(crate) fn after(delay: Duration) -> DateTime<Utc> {
+    Utc::now() + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX)
+}
+
+/// Sleeps until `next_due` (at most `IDLE_TICK`), a nudge, or the stop signal. Returns false
+/// when the worker should stop.
+pub(crate) async fn pause(
+    next_due: Option<DateTime<Utc>>,
+    nudge: &Notify,
+    stop: &mut watch::Receiver<bool>,
+) -> bool {
+    let wait = next_due
+        .map(|due| (due - Utc::now()).to_std().unwrap_or(Duration::ZERO))
+        .unwrap_or(IDLE_TICK)
+        .min(IDLE_TICK);
+    if *stop.borrow() {
+        return false;
+    }
+    tokio::select! {
+        _ = nudge.notified() => true,
+        _ = tokio::time::sleep(wait) => true,
+        _ = stop.changed() => false,
+    }
+}

@@ -1,0 +1,43 @@
+//! Kie's create body as stored with a generation at submission, and sent later by the
+//! dispatcher with the callback URL filled in. Stored rather than re-derived, so what is sent
+//! is what was priced even if the operator changes the catalog meanwhile.
+
+use kie::{TaskRequest, VeoGenerateRequest};
+use reelgate_domain::catalog::UpstreamRequest;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "endpoint", content = "body", rename_all = "lowercase")]
+pub enum StoredRequest {
+    Veo(VeoGenerateRequest),
+    Jobs(TaskRequest),
+}
+
+impl From<UpstreamRequest> for StoredRequest {
+    fn from(request: UpstreamRequest) -> Self {
+        match request {
+            UpstreamRequest::Veo(body) => StoredRequest::Veo(body),
+            UpstreamRequest::Task(body) => StoredRequest::Jobs(body),
+        }
+    }
+}
+
+impl StoredRequest {
+    pub fn decode(stored: &serde_json::Value) -> Result<Self, serde_json::Error> {
+        StoredRequest::deserialize(stored)
+    }
+
+    pub fn encode(&self) -> serde_json::Value {
+        // Both bodies are plain maps of strings, numbers and booleans.
+        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+    }
+
+    pub fn is_veo(&self) -> bool {
+        matches!(self, StoredRequest::Veo(_))
+    }
+
+    /// Kie makes a 1080p version only of Veo's 16:9 videos.
+    pub fn has_hd_version(&self) -> bool {
+        matches!(self, StoredRequest::Veo(body) if body.aspect_ratio == "16:9")
+    }
+}

@@ -1,0 +1,153 @@
+//! Submitting a generation: parse it with the catalog, check the URLs the customer gave, price
+//! it, then hold the price and store it in one transaction. Used by the JSON API and the web
+//! app alike.
+
+use reelgate_domain::accounts::UserId;
+use reelgate_domain::catalog::{Catalog, FieldError};
+use reelgate_domain::generations::{Generation, GenerationId};
+use reelgate_domain::Credits;
+use reelgate_store::{IdempotencyKey, NewGeneration, StoreError, Submitted};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+use url::Url;
+
+use super::lifecycle::Lifecycle;
+use super::stored_request::StoredRequest;
+use super::view::GenerationView;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError {
+    #[error("invalid request")]
+    Invalid(Vec<FieldError>),
+    #[error("not enough credits: {needed} needed, {balance} available")]
+    InsufficientCredits { balance: Credits, needed: Credits },
+    #[error("this Idempotency-Key was already used with a different request")]
+    IdempotencyConflict,
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for SubmitError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::InsufficientCredits { balance, needed } => {
+                SubmitError::InsufficientCredits { balance, needed }
+            }
+            StoreError::IdempotencyConflict => SubmitError::IdempotencyConflict,
+            other => SubmitError::Store(other),
+        }
+    }
+}
+
+fn invalid(field: &str, message: String) -> SubmitError {
+    SubmitError::Invalid(vec![FieldError::new(
+        field,
+        reelgate_domain::catalog::ErrorCode::InvalidParameter,
+        message,
+    )])
+}
+
+pub enum SubmitOutcome {
+    Created(Box<Generation>),
+    /// The same Idempotency-Key and body again: the first response, verbatim.
+    Replayed(String),
+}
+
+/// A generation request as it arrived: the JSON body and the optional Idempotency-Key.
+pub struct Submission {
+    pub body: Map<String, Value>,
+    pub idempotency_key: Option<String>,
+}
+
+pub async fn submit(
+    lc: &Lifecycle,
+    catalog: &Catalog,
+    user: &UserId,
+    submission: Submission,
+) -> Result<SubmitOutcome, SubmitError> {
+    let request_hash = digest(&submission.body);
+    let mut body = submission.body;
+    let webhook_url = match body.remove("webhook_url") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(raw)) => Some(check_webhook_url(lc, &raw).await?),
+        Some(_) => {
+            return Err(invalid(
+                "webhook_url",
+                "webhook_url must be a string".into(),
+            ))
+        }
+    };
+    let request = catalog
+        .parse(&body)
+        .map_err(|errors| SubmitError::Invalid(errors.into_vec()))?;
+    check_image_urls(lc, &request.params_json())?;
+    let quote = request.quote().clone();
+    let new = NewGeneration {
+        id: GenerationId::new(),
+        user_id: user.clone(),
+        model: request.model().as_str().to_owned(),
+        params: request.params_json(),
+        upstream_request: StoredRequest::from(request.to_upstream(None)).encode(),
+        credits: quote.credits,
+        upstream_cost_usd: quote.upstream_cost_usd,
+        webhook_url,
+        idempotency: submission
+            .idempotency_key
+            .map(|key| IdempotencyKey { key, request_hash }),
+    };
+    let outcome = match lc
+        .store
+        .submit_generation(&new, GenerationView::json)
+        .await?
+    {
+        Submitted::Created(generation) => {
+            tracing::info!(generation = %generation.id, model = %generation.model, credits = %generation.credits, "generation queued");
+            lc.wake.dispatch.notify_one();
+            SubmitOutcome::Created(generation)
+        }
+        Submitted::Replayed { first_response } => SubmitOutcome::Replayed(first_response),
+    };
+    Ok(outcome)
+}
+
+/// A digest of the body, keys in order, to tell a retry from a different request.
+fn digest(body: &Map<String, Value>) -> String {
+    // serde_json's map keeps keys sorted, so equal bodies serialise equally.
+    hex::encode(Sha256::digest(
+        Value::Object(body.clone()).to_string().as_bytes(),
+    ))
+}
+
+async fn check_webhook_url(lc: &Lifecycle, raw: &str) -> Result<String, SubmitError> {
+    let url = Url::parse(raw.trim())
+        .map_err(|e| invalid("webhook_url", format!("webhook_url is not a URL: {e}")))?;
+    lc.outbound
+        .resolve(&url)
+        .await
+        .map_err(|refusal| invalid("webhook_url", format!("webhook_url {refusal}")))?;
+    Ok(url.to_string())
+}
+
+/// Kie fetches the images, not us; still, an image URL pointing into a private network is
+/// never a customer's real image, only a probe. Files uploaded through Kie's own upload
+/// endpoint are fine wherever it lives (the built-in simulator is on loopback).
+fn check_image_urls(lc: &Lifecycle, params: &Map<String, Value>) -> Result<(), SubmitError> {
+    let Some(Value::Array(urls)) = params.get("image_urls") else {
+        return Ok(());
+    };
+    for raw in urls.iter().filter_map(Value::as_str) {
+        if raw.starts_with(&lc.upload_base_url) {
+            continue;
+        }
+        let url = Url::parse(raw).map_err(|e| {
+            invalid(
+                "image_urls",
+                format!("image_urls: {raw:?} is not a URL: {e}"),
+            )
+        })?;
+        lc.outbound
+            .check_syntax(&url)
+            .map_err(|refusal| invalid("image_urls", format!("image_urls: {raw} {refusal}")))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,147 @@
+//! Tracking: asks Kie about running tasks — when a callback hints that one changed, and
+//! otherwise on a schedule that starts near the model's expected duration and backs off,
+//! within the budget of status reads — and settles them when they end.
+
+use chrono::Utc;
+use kie::TaskId;
+use reelgate_domain::generations::{Generation, Video};
+use reelgate_store::{Due, Outcome};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Semaphore;
+
+use super::decide::{self, AfterStatus, Failure};
+use super::dispatch::settle_failed;
+use super::lifecycle::{after, pause, Lifecycle};
+use super::stored_request::StoredRequest;
+
+const CLAIM_LEASE: Duration = Duration::from_secs(120);
+const PARALLEL_READS: usize = 16;
+const BATCH: u32 = 64;
+/// Kie answering 404 this many times in a row means it lost the task.
+const NOT_FOUND_LIMIT: u32 = 3;
+const NOT_FOUND_RECHECK: Duration = Duration::from_secs(10);
+
+pub(super) async fn run(lc: Arc<Lifecycle>) {
+    let mut stop = lc.stopping();
+    let reading = Arc::new(Semaphore::new(PARALLEL_READS));
+    loop {
+        let claimed = match lc.store.claim_due(Due::Running, BATCH, CLAIM_LEASE).await {
+            Ok(claimed) => claimed,
+            Err(error) => {
+                tracing::error!(%error, "tracking: cannot claim running generations");
+                Vec::new()
+            }
+        };
+        let busy = !claimed.is_empty();
+        for generation in claimed {
+            let permit = Arc::clone(&reading).acquire_owned().await;
+            let lc = Arc::clone(&lc);
+            tokio::spawn(async move {
+                check(&lc, generation).await;
+                drop(permit);
+            });
+        }
+        if busy {
+            continue;
+        }
+        let next_due = lc.store.next_due(Due::Running).await.ok().flatten();
+        if !pause(next_due, &lc.wake.track, &mut stop).await {
+            break;
+        }
+    }
+    let _ = reading.acquire_many(PARALLEL_READS as u32).await;
+}
+
+async fn check(lc: &Lifecycle, generation: Generation) {
+    let id = &generation.id;
+    let Some(task_id) = generation.upstream_task_id.clone().map(TaskId::from) else {
+        tracing::error!(generation = %id, "running without an upstream task id");
+        return;
+    };
+    let request = StoredRequest::decode(&generation.upstream_request).ok();
+    let is_veo = request.as_ref().is_some_and(StoredRequest::is_veo);
+    lc.status_reads.acquire().await;
+    let read = if is_veo {
+        lc.kie.veo_status(&task_id).await
+    } else {
+        lc.kie.task_status(&task_id).await
+    };
+    let expected = lc.settings.expected.for_model(&generation.model);
+    let next_look = after(
+        lc.settings
+            .poll
+            .delay(expected, generation.status_checks + 1),
+    );
+    let recorded = match decide::after_status(read.map(|status| status.state)) {
+        AfterStatus::Succeeded { videos, hd_video } => {
+            let wants_hd = request.as_ref().is_some_and(StoredRequest::has_hd_version);
+            succeed(lc, &generation, &task_id, videos, hd_video, wants_hd).await;
+            Ok(true)
+        }
+        AfterStatus::Failed(failure) => {
+            settle_failed(lc, &generation, failure).await;
+            Ok(true)
+        }
+        AfterStatus::NotFound if generation.not_found_checks + 1 >= NOT_FOUND_LIMIT => {
+            settle_failed(lc, &generation, Failure::lost()).await;
+            Ok(true)
+        }
+        AfterStatus::NotFound => {
+            lc.store
+                .record_still_running(id, after(NOT_FOUND_RECHECK), true)
+                .await
+        }
+        AfterStatus::StillRunning if ran_too_long(lc, &generation) => {
+            settle_failed(lc, &generation, Failure::too_slow(lc.settings.max_running)).await;
+            Ok(true)
+        }
+        AfterStatus::StillRunning => lc.store.record_still_running(id, next_look, false).await,
+        AfterStatus::RetryLater { reason } => {
+            tracing::warn!(generation = %id, %reason, "status read failed; will ask again");
+            lc.store.record_still_running(id, next_look, false).await
+        }
+    };
+    if let Err(error) = recorded {
+        tracing::error!(generation = %id, %error, "cannot record the task status");
+    }
+}
+
+fn ran_too_long(lc: &Lifecycle, generation: &Generation) -> bool {
+    let started = generation.dispatched_at.unwrap_or(generation.created_at);
+    (Utc::now() - started).to_std().unwrap_or_default() > lc.settings.max_running
+}
+
+/// The videos are ready: charge. For Veo 16:9, ask once for the 1080p video first; if Kie
+/// has not made it yet, settle with the 720p one and keep asking in the background.
+async fn succeed(
+    lc: &Lifecycle,
+    generation: &Generation,
+    task_id: &TaskId,
+    videos: Vec<String>,
+    hd_video: Option<String>,
+    wants_hd: bool,
+) {
+    let resolution = wants_hd.then(|| "720p".to_owned());
+    let mut videos: Vec<Video> = videos
+        .into_iter()
+        .map(|url| Video {
+            url,
+            resolution: resolution.clone(),
+        })
+        .collect();
+    let hd_video = match hd_video {
+        Some(url) => Some(url),
+        None if wants_hd => lc.kie.veo_1080p(task_id, 0).await.ok(),
+        None => None,
+    };
+    let hd_pending = wants_hd && hd_video.is_none();
+    if let Some(url) = hd_video {
+        videos.push(Video {
+            url,
+            resolution: Some("1080p".to_owned()),
+        });
+    }
+    lc.settle(generation, Outcome::Succeeded { videos, hd_pending })
+        .await;
+}

@@ -1,0 +1,34 @@
+//! Kie's callbacks arrive here: `POST /callbacks/kie/{generation}/{token}`.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::Json;
+use serde_json::{json, Value};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use super::error::ErrorEnvelope;
+use super::{ApiContext, ApiError};
+use crate::generations::callback::{self, CallbackRefused};
+
+/// Where Kie AI reports a finished task. Only URLs reelgate gave Kie (with their token) are
+/// accepted; the outcome is confirmed with Kie before anything is settled.
+#[utoipa::path(post, path = "/callbacks/kie/{generation}/{token}", tag = "upstream",
+    params(("generation" = String, Path), ("token" = String, Path)),
+    request_body(content = Object, description = "Kie's callback body"),
+    responses((status = 200, description = "Noted"), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
+async fn kie_callback(
+    State(ctx): State<ApiContext>,
+    Path((generation, token)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    match callback::receive(&ctx.lifecycle, &generation, &token, &body).await {
+        Ok(()) => Ok(Json(json!({"code": 200, "msg": "success"}))),
+        Err(CallbackRefused::Unknown) => Err(ApiError::NotFound("generation")),
+        Err(CallbackRefused::Forged) => Err(ApiError::Forbidden),
+        Err(CallbackRefused::Store(error)) => Err(error.into()),
+    }
+}
+
+pub fn router() -> OpenApiRouter<ApiContext> {
+    OpenApiRouter::new().routes(routes!(kie_callback))
+}

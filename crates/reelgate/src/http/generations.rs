@@ -1,0 +1,209 @@
+//! `/v1/generations`: submit, read, list and cancel the caller's generations.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use reelgate_domain::generations::{GenerationId, Status};
+use reelgate_store::Canceled;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use super::auth::AuthUser;
+use super::error::{ErrorEnvelope, FieldProblem};
+use super::{ApiContext, ApiError, ApiJson, ApiQuery};
+use crate::generations::submit::{self, Submission, SubmitError, SubmitOutcome};
+use crate::generations::GenerationView;
+
+impl From<SubmitError> for ApiError {
+    fn from(error: SubmitError) -> Self {
+        match error {
+            SubmitError::Invalid(errors) => ApiError::InvalidInput(
+                errors
+                    .into_iter()
+                    .map(|e| FieldProblem {
+                        code: e.code.as_str().to_owned(),
+                        message: e.message,
+                        field: e.field,
+                    })
+                    .collect(),
+            ),
+            SubmitError::InsufficientCredits { balance, needed } => ApiError::PaymentRequired {
+                code: "insufficient_credits",
+                message: format!(
+                    "this generation costs {needed} credits; your balance is {balance}"
+                ),
+            },
+            SubmitError::IdempotencyConflict => ApiError::Conflict {
+                code: "idempotency_conflict",
+                message: "this Idempotency-Key was already used with a different request body"
+                    .into(),
+            },
+            SubmitError::Store(error) => ApiError::from(error),
+        }
+    }
+}
+
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let bad = || {
+        ApiError::field(
+            "Idempotency-Key",
+            "invalid_parameter",
+            "Idempotency-Key must be 1 to 255 visible ASCII characters",
+        )
+    };
+    let key = value.to_str().map_err(|_| bad())?.trim();
+    if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(bad());
+    }
+    Ok(Some(key.to_owned()))
+}
+
+/// Creates a generation: validates and prices it, holds its price, and queues it.
+/// Send the same `Idempotency-Key` to retry safely: the first response comes back.
+#[utoipa::path(post, path = "/v1/generations", tag = "generations", security(("api_key" = [])),
+    request_body(content = Object, description = "`model`, its parameters (see GET /v1/models) and an optional `webhook_url`",
+        example = json!({"model": "kling-2.6/text-to-video", "prompt": "a red fox running through snow",
+                         "aspect_ratio": "16:9", "duration": 5, "sound": false})),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
+    responses(
+        (status = 202, description = "Accepted and queued; its price is held", body = GenerationView),
+        (status = 400, description = "A field is wrong; nothing was charged", body = ErrorEnvelope),
+        (status = 401, body = ErrorEnvelope),
+        (status = 402, description = "The balance does not cover the price", body = ErrorEnvelope),
+        (status = 409, description = "Idempotency-Key reused with another body", body = ErrorEnvelope)))]
+async fn create(
+    State(ctx): State<ApiContext>,
+    AuthUser(user): AuthUser,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<Map<String, Value>>,
+) -> Result<Response, ApiError> {
+    let submission = Submission {
+        body,
+        idempotency_key: idempotency_key(&headers)?,
+    };
+    let outcome = submit::submit(&ctx.lifecycle, &ctx.catalog, &user.id, submission).await?;
+    Ok(match outcome {
+        SubmitOutcome::Created(generation) => (
+            StatusCode::ACCEPTED,
+            ApiJson(GenerationView::from(generation.as_ref())),
+        )
+            .into_response(),
+        SubmitOutcome::Replayed(first) => (
+            StatusCode::ACCEPTED,
+            [(axum::http::header::CONTENT_TYPE, "application/json")],
+            first,
+        )
+            .into_response(),
+    })
+}
+
+fn parse_id(raw: &str) -> Result<GenerationId, ApiError> {
+    // A malformed id cannot be anyone's generation.
+    raw.parse().map_err(|_| ApiError::NotFound("generation"))
+}
+
+/// One of the caller's generations.
+#[utoipa::path(get, path = "/v1/generations/{id}", tag = "generations", security(("api_key" = [])),
+    params(("id" = String, Path, description = "`gen_…`")),
+    responses((status = 200, body = GenerationView), (status = 401, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
+async fn get_one(
+    State(ctx): State<ApiContext>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<String>,
+) -> Result<ApiJson<GenerationView>, ApiError> {
+    let generation = ctx
+        .store
+        .generation_of(&user.id, &parse_id(&id)?)
+        .await?
+        .ok_or(ApiError::NotFound("generation"))?;
+    Ok(ApiJson(GenerationView::from(&generation)))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ListQuery {
+    /// Only generations in this state: queued, running, succeeded, failed or canceled.
+    pub status: Option<String>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Items per page, 1 to 200 (default 50).
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GenerationPage {
+    /// Newest first.
+    pub generations: Vec<GenerationView>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// The caller's generations, newest first.
+#[utoipa::path(get, path = "/v1/generations", tag = "generations", security(("api_key" = [])),
+    params(ListQuery),
+    responses((status = 200, body = GenerationPage), (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope)))]
+async fn list(
+    State(ctx): State<ApiContext>,
+    AuthUser(user): AuthUser,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> Result<ApiJson<GenerationPage>, ApiError> {
+    let status = query
+        .status
+        .as_deref()
+        .map(str::parse::<Status>)
+        .transpose()
+        .map_err(|e| ApiError::field("status", "invalid_parameter", e.to_string()))?;
+    let page = ctx
+        .store
+        .generations_of(
+            &user.id,
+            status,
+            query.cursor.as_deref(),
+            query.limit.unwrap_or(reelgate_store::DEFAULT_PAGE_SIZE),
+        )
+        .await?;
+    Ok(ApiJson(GenerationPage {
+        generations: page.items.iter().map(GenerationView::from).collect(),
+        next_cursor: page.next_cursor,
+    }))
+}
+
+/// Cancels a generation not yet sent upstream, and returns its credits.
+#[utoipa::path(post, path = "/v1/generations/{id}/cancel", tag = "generations", security(("api_key" = [])),
+    params(("id" = String, Path, description = "`gen_…`")),
+    responses(
+        (status = 200, description = "Canceled and refunded", body = GenerationView),
+        (status = 404, body = ErrorEnvelope),
+        (status = 409, description = "Already sent upstream or finished", body = ErrorEnvelope)))]
+async fn cancel(
+    State(ctx): State<ApiContext>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<String>,
+) -> Result<ApiJson<GenerationView>, ApiError> {
+    let id = parse_id(&id)?;
+    match ctx.store.cancel_generation(&user.id, &id, GenerationView::json).await? {
+        Some(Canceled::Now(generation)) => {
+            ctx.lifecycle.wake.webhooks.notify_one();
+            Ok(ApiJson(GenerationView::from(&generation)))
+        }
+        Some(Canceled::TooLate(generation)) => Err(ApiError::Conflict {
+            code: "not_cancelable",
+            message: format!(
+                "this generation is {} and can no longer be canceled: only generations not yet sent upstream can",
+                generation.status
+            ),
+        }),
+        None => Err(ApiError::NotFound("generation")),
+    }
+}
+
+pub fn router() -> OpenApiRouter<ApiContext> {
+    OpenApiRouter::new()
+        .routes(routes!(create, list))
+        .routes(routes!(get_one))
+        .routes(routes!(cancel))
+}

@@ -1,0 +1,118 @@
+//! Sends queued webhook deliveries: signed, to the address checked just now (not whatever
+//! the name resolves to by the time we connect), retried with backoff for a day.
+
+use chrono::Utc;
+use reelgate_store::WebhookDelivery;
+use std::sync::Arc;
+use std::time::Duration;
+use url::Url;
+
+use super::signature;
+use crate::generations::lifecycle::{after, pause, Lifecycle};
+
+const CLAIM_LEASE: Duration = Duration::from_secs(60);
+const TIMEOUT: Duration = Duration::from_secs(10);
+const KEEP_TRYING_FOR: Duration = Duration::from_secs(24 * 3600);
+const BACKOFF: [Duration; 9] = [
+    Duration::from_secs(5),
+    Duration::from_secs(30),
+    Duration::from_secs(120),
+    Duration::from_secs(600),
+    Duration::from_secs(1800),
+    Duration::from_secs(3600),
+    Duration::from_secs(2 * 3600),
+    Duration::from_secs(4 * 3600),
+    Duration::from_secs(8 * 3600),
+];
+
+pub async fn run(lc: Arc<Lifecycle>) {
+    let mut stop = lc.stopping();
+    loop {
+        match lc.store.claim_webhooks(16, CLAIM_LEASE).await {
+            Ok(claimed) if !claimed.is_empty() => {
+                let sends = claimed.into_iter().map(|delivery| {
+                    let lc = Arc::clone(&lc);
+                    async move { attempt(&lc, delivery).await }
+                });
+                futures::future::join_all(sends).await;
+                continue;
+            }
+            Ok(_) => {}
+            Err(error) => tracing::error!(%error, "webhooks: cannot claim deliveries"),
+        }
+        let next_due = lc.store.next_webhook_due().await.ok().flatten();
+        if !pause(next_due, &lc.wake.webhooks, &mut stop).await {
+            break;
+        }
+    }
+}
+
+async fn attempt(lc: &Lifecycle, delivery: WebhookDelivery) {
+    let outcome = send(lc, &delivery).await;
+    let (error, retry_at) = match &outcome {
+        Ok(()) => (None, None),
+        Err(error) => {
+            let age = (Utc::now() - delivery.created_at)
+                .to_std()
+                .unwrap_or_default();
+            let wait =
+                BACKOFF[(delivery.attempts.saturating_sub(1) as usize).min(BACKOFF.len() - 1)];
+            let retry_at = (age + wait <= KEEP_TRYING_FOR).then(|| after(wait));
+            tracing::warn!(delivery = %delivery.id, generation = %delivery.generation_id,
+                attempts = delivery.attempts, %error, will_retry = retry_at.is_some(), "webhook not delivered");
+            (Some(error.as_str()), retry_at)
+        }
+    };
+    if let Err(error) = lc
+        .store
+        .record_webhook_attempt(&delivery.id, error, retry_at)
+        .await
+    {
+        tracing::error!(delivery = %delivery.id, %error, "cannot record the webhook attempt");
+    }
+}
+
+async fn send(lc: &Lifecycle, delivery: &WebhookDelivery) -> Result<(), String> {
+    let url = Url::parse(&delivery.url).map_err(|e| format!("bad URL: {e}"))?;
+    // Checked again now: the name may point somewhere else than at submission.
+    let addrs = lc
+        .outbound
+        .resolve(&url)
+        .await
+        .map_err(|e| format!("refused: {e}"))?;
+    let secret = lc
+        .store
+        .webhook_secret(&delivery.user_id)
+        .await
+        .map_err(|e| format!("no signing secret: {e}"))?;
+    let signed = signature::sign(
+        secret.expose(),
+        &delivery.id,
+        Utc::now().timestamp(),
+        delivery.payload.as_bytes(),
+    )
+    .map_err(|e| e.to_string())?;
+    let mut client = reqwest::Client::builder()
+        .timeout(TIMEOUT)
+        .redirect(reqwest::redirect::Policy::none());
+    if let Some(host) = url.host_str() {
+        client = client.resolve_to_addrs(host, &addrs);
+    }
+    let client = client.build().map_err(|e| e.to_string())?;
+    let response = client
+        .post(url)
+        .header("content-type", "application/json")
+        .header("webhook-id", &signed.id)
+        .header("webhook-timestamp", signed.timestamp.to_string())
+        .header("webhook-signature", &signed.signature)
+        .body(delivery.payload.clone())
+        .send()
+        .await
+        .map_err(|e| format!("request failed: {e}"))?;
+    if response.status().is_success() {
+        tracing::info!(delivery = %delivery.id, generation = %delivery.generation_id, "webhook delivered");
+        Ok(())
+    } else {
+        Err(format!("answered HTTP {}", response.status().as_u16()))
+    }
+}
