@@ -183,6 +183,58 @@ mod tests {
         assert!(missing.is_empty(), "missing texts: {missing:#?}");
     }
 
+    /// Every `text("…")` the page handlers ask for exists in both locales.
+    #[test]
+    fn every_text_the_handlers_use_exists_in_both_locales() {
+        fn sources(dir: &std::path::Path, out: &mut Vec<(String, String)>) {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    sources(&path, out);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    let text = std::fs::read_to_string(&path).unwrap();
+                    out.push((path.display().to_string(), text));
+                }
+            }
+        }
+        let mut files = Vec::new();
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/web");
+        sources(&root, &mut files);
+        // Every string literal shaped like `section.key` whose section is one of the locale
+        // files' tables is a text some handler shows.
+        let sections: std::collections::BTreeSet<&str> = Locale::En
+            .keys()
+            .filter_map(|k| k.split_once('.').map(|(section, _)| section))
+            .collect();
+        let mut checked = 0;
+        let mut missing = Vec::new();
+        for (name, source) in &files {
+            for literal in source.split('"').skip(1).step_by(2) {
+                let shaped = literal.contains('.')
+                    && literal
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c == '_' || c == '.')
+                    && !literal.ends_with('.')
+                    && !literal.ends_with(".html");
+                let section = literal.split('.').next().unwrap_or_default();
+                if !shaped || !sections.contains(section) {
+                    continue;
+                }
+                checked += 1;
+                for locale in Locale::ALL {
+                    if !locale.has(literal) {
+                        missing.push(format!("{name}: {literal} ({})", locale.code()));
+                    }
+                }
+            }
+        }
+        assert!(
+            checked > 20,
+            "found only {checked} texts: is the scan broken?"
+        );
+        assert!(missing.is_empty(), "missing texts: {missing:#?}");
+    }
+
     #[test]
     fn dynamic_texts_exist_for_every_value() {
         use reelgate_domain::generations::Status;

@@ -3,7 +3,8 @@
 
 use reelgate::app::Application;
 use reelgate::config::{Config, Settings, Upstream};
-use reelgate_domain::accounts::{Email, Password, Role};
+use reelgate_domain::accounts::{Email, Password, Role, User};
+use reelgate_domain::ledger::Actor;
 use reelgate_domain::Credits;
 use reelgate_store::{NewUser, Store};
 
@@ -16,6 +17,11 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn spawn() -> TestApp {
+        Self::spawn_with_sim(|_| {}).await
+    }
+
+    /// With the simulator at zero durations, changed by `tune`.
+    pub async fn spawn_with_sim(tune: impl FnOnce(&mut kie_sim::SimConfig)) -> TestApp {
         let data_dir = tempfile::tempdir().expect("temp dir");
         let settings = Settings::default()
             .with(
@@ -26,6 +32,7 @@ impl TestApp {
         let mut config = Config::from_settings(&settings).expect("test config");
         if let Upstream::Simulator(sim) = &mut config.upstream {
             **sim = kie_sim::SimConfig::for_tests();
+            tune(sim);
         }
         let app = Application::build(config).await.expect("app builds");
         let address = format!("http://{}", app.local_addr());
@@ -46,7 +53,7 @@ impl TestApp {
         format!("{}{path}", self.address)
     }
 
-    pub async fn create_user(&self, email: &str, password: &str, role: Role) {
+    pub async fn create_user(&self, email: &str, password: &str, role: Role) -> User {
         self.store
             .create_user(NewUser {
                 email: Email::parse(email).expect("email"),
@@ -55,6 +62,13 @@ impl TestApp {
                 signup_bonus: Credits::ZERO,
             })
             .await
-            .expect("user created");
+            .expect("user created")
+    }
+
+    pub async fn grant(&self, user: &User, credits: i64) {
+        self.store
+            .operator_grant(&user.id, Credits(credits), Some("test"), &Actor::Cli)
+            .await
+            .expect("credits granted");
     }
 }

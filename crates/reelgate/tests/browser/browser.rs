@@ -184,27 +184,47 @@ impl Browser {
         .await
     }
 
-    /// A full-page screenshot into `docs/screenshots/<name>.png` (the repository's).
+    /// A full-page screenshot at desktop width into `docs/screenshots/<name>.png`.
     pub async fn screenshot(&self, name: &str) {
+        self.screenshot_at(name, 1280, false).await;
+    }
+
+    /// A full-page screenshot with the viewport `width` wide (`mobile`: as a phone renders
+    /// it), into `docs/screenshots/<name>.png` of the repository.
+    pub async fn screenshot_at(&self, name: &str, width: u32, mobile: bool) {
+        let metrics = |height: u64| {
+            serde_json::json!({"width": width, "height": height,
+                "deviceScaleFactor": 1, "mobile": mobile})
+        };
+        self.cdp("Emulation.setDeviceMetricsOverride", metrics(900))
+            .await;
+        self.eval("window.scrollTo(0, 0); document.activeElement && document.activeElement.blur(); return true;")
+            .await;
         let height = self
             .eval("return Math.ceil(document.documentElement.scrollHeight);")
             .await
             .as_u64()
             .unwrap_or(900)
-            .clamp(600, 4000);
-        let (width, _) = self.client.get_window_size().await.expect("window size");
-        self.client
-            .set_window_size(width as u32, height as u32)
-            .await
-            .expect("resize for screenshot");
+            .clamp(600, 5000);
+        self.cdp("Emulation.setDeviceMetricsOverride", metrics(height))
+            .await;
         let png = self.client.screenshot().await.expect("screenshot");
-        self.client
-            .set_window_size(width as u32, 900)
-            .await
-            .expect("restore window size");
+        self.cdp(
+            "Emulation.clearDeviceMetricsOverride",
+            serde_json::json!({}),
+        )
+        .await;
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/screenshots");
         std::fs::create_dir_all(&dir).expect("screenshot directory");
         std::fs::write(dir.join(format!("{name}.png")), png).expect("write screenshot");
+    }
+
+    /// A Chrome DevTools command, through chromedriver.
+    async fn cdp(&self, cmd: &'static str, params: serde_json::Value) {
+        self.client
+            .issue_cmd(Cdp { cmd, params })
+            .await
+            .unwrap_or_else(|e| panic!("{cmd} failed: {e}"));
     }
 
     async fn describe(&self) -> String {
@@ -268,5 +288,30 @@ async fn connect(port: u16, chromium: &Path, profile: &Path) -> Client {
             }
             Err(error) => panic!("cannot start a Chromium session via chromedriver: {error}"),
         }
+    }
+}
+
+/// chromedriver's endpoint for Chrome DevTools Protocol commands.
+#[derive(Debug)]
+struct Cdp {
+    cmd: &'static str,
+    params: serde_json::Value,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        let body = serde_json::json!({"cmd": self.cmd, "params": self.params});
+        (http::Method::POST, Some(body.to_string()))
     }
 }

@@ -3,5 +3,6 @@
 mod accounts;
 mod app;
 mod browser;
+mod generate;
 mod security;
 mod visitor;

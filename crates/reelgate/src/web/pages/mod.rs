@@ -4,6 +4,7 @@
 mod account;
 mod admin;
 mod auth;
+mod compose;
 mod generate;
 pub mod videos;
 

@@ -14,8 +14,10 @@ use serde_json::Value;
 
 use super::Chrome;
 use crate::web::error::WebError;
+use crate::web::i18n::Locale;
 use crate::web::session::Viewer;
 use crate::web::WebContext;
+use reelgate_domain::catalog::Catalog;
 
 const PAGE_SIZE: u32 = 12;
 
@@ -44,6 +46,35 @@ pub struct CardView {
     pub error_message: Option<String>,
     pub created_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
+}
+
+impl CardView {
+    /// The card in the page's language, with the catalog's name for the model. Failure
+    /// reasons are stored in English; other languages get the translation of their code.
+    pub fn new(g: &Generation, catalog: &Catalog, lang: Locale) -> Self {
+        let mut card = CardView::from(g);
+        if let Some(model) = catalog.model(&g.model) {
+            card.model_title = model.title.clone();
+        }
+        card.options = g
+            .params
+            .iter()
+            .filter(|(name, _)| {
+                !matches!(name.as_str(), "prompt" | "image_urls" | "negative_prompt")
+            })
+            .map(|(name, value)| (option_label(lang, name), option_value(lang, name, value)))
+            .collect();
+        card.error_message = match (&card.error_code, lang) {
+            (Some(code), lang) if lang != Locale::En && lang.has(&format!("gen_error.{code}")) => {
+                Some(lang.text(&format!("gen_error.{code}")).to_owned())
+            }
+            // The card says the credits came back in its own words.
+            _ => card
+                .error_message
+                .map(|m| m.replace(" Your credits have been returned.", "")),
+        };
+        card
+    }
 }
 
 impl From<&Generation> for CardView {
@@ -98,6 +129,27 @@ impl From<&Generation> for CardView {
     }
 }
 
+fn option_label(lang: Locale, name: &str) -> String {
+    let key = format!("param.{name}");
+    if lang.has(&key) {
+        lang.text(&key).to_owned()
+    } else {
+        name.replace('_', " ")
+    }
+}
+
+fn option_value(lang: Locale, name: &str, value: &Value) -> String {
+    match (name, value) {
+        ("duration", Value::Number(n)) => {
+            lang.text("generate.seconds").replace("{n}", &n.to_string())
+        }
+        (_, Value::Bool(true)) => lang.text("common.on").to_owned(),
+        (_, Value::Bool(false)) => lang.text("common.off").to_owned(),
+        (_, Value::String(s)) => s.clone(),
+        (_, other) => other.to_string(),
+    }
+}
+
 /// One generation as the operator's tables show it, upstream details included.
 #[derive(Debug, Serialize)]
 pub struct AdminRow {
@@ -109,10 +161,10 @@ pub struct AdminRow {
     pub upstream_cost_usd: String,
 }
 
-impl From<&Generation> for AdminRow {
-    fn from(g: &Generation) -> Self {
+impl AdminRow {
+    pub fn new(g: &Generation, catalog: &Catalog) -> Self {
         AdminRow {
-            card: CardView::from(g),
+            card: CardView::new(g, catalog, Locale::En),
             user_id: g.user_id.to_string(),
             upstream_task_id: g.upstream_task_id.clone(),
             upstream_error: g.upstream_error.clone(),
@@ -125,6 +177,8 @@ impl From<&Generation> for AdminRow {
 struct ListQuery {
     cursor: Option<String>,
     status: Option<String>,
+    /// The generation just submitted from the generate page.
+    submitted: Option<String>,
 }
 
 async fn list(
@@ -149,7 +203,12 @@ async fn list(
         }
         other => other?,
     };
-    let cards: Vec<CardView> = page.items.iter().map(CardView::from).collect();
+    let catalog = &web.api.catalog;
+    let cards: Vec<CardView> = page
+        .items
+        .iter()
+        .map(|g| CardView::new(g, catalog, chrome.lang))
+        .collect();
     Ok(chrome
         .render(
             "videos.html",
@@ -159,6 +218,7 @@ async fn list(
                 next_cursor => page.next_cursor,
                 status => status.map(Status::as_str),
                 statuses => Status::ALL.map(Status::as_str),
+                submitted => query.submitted,
             },
         )?
         .into_response())
@@ -182,7 +242,7 @@ async fn card(
         .render(
             "video_card.html",
             "videos",
-            context! { card => CardView::from(&generation), standalone => true },
+            context! { card => CardView::new(&generation, &web.api.catalog, chrome.lang) },
         )?
         .into_response())
 }

@@ -12,6 +12,7 @@ use serde::Deserialize;
 
 use crate::http::account::{AccountView, LedgerEntryView};
 use crate::web::error::{WebError, WebForm};
+use crate::web::pages::videos::AdminRow;
 use crate::web::pages::Chrome;
 use crate::web::session::Operator;
 use crate::web::WebContext;
@@ -109,7 +110,7 @@ async fn render_detail(
             customer => AccountView::from(&user),
             is_self => user.id == operator.id,
             entries => ledger.entries.iter().map(LedgerEntryView::from).collect::<Vec<_>>(),
-            generations => generations.items.iter().map(crate::web::pages::videos::AdminRow::from).collect::<Vec<_>>(),
+            generations => generations.items.iter().map(|g| AdminRow::new(g, &web.api.catalog)).collect::<Vec<_>>(),
             notice => notice,
             grant_error => grant_error,
         },
