@@ -9,6 +9,7 @@ mod assets;
 mod cookies;
 mod csrf;
 mod error;
+pub mod first_run;
 mod i18n;
 mod pages;
 mod security;

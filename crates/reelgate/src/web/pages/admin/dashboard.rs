@@ -6,7 +6,12 @@ use minijinja::context;
 use serde::Serialize;
 use std::time::Duration;
 
+use chrono::Utc;
+use reelgate_domain::generations::Status;
+use reelgate_store::GenerationFilter;
+
 use crate::web::error::WebError;
+use crate::web::pages::videos::AdminRow;
 use crate::web::pages::Chrome;
 use crate::web::session::Operator;
 use crate::web::WebContext;
@@ -38,17 +43,98 @@ async fn upstream_health(web: &WebContext) -> UpstreamHealth {
     }
 }
 
+#[derive(Serialize)]
+struct StatusCount {
+    status: &'static str,
+    count: u64,
+    /// Of today's total, rounded to 5 (the bar's width class).
+    percent: u64,
+}
+
+#[derive(Serialize)]
+struct Today {
+    total: u64,
+    succeeded: u64,
+    failed: u64,
+    by_status: Vec<StatusCount>,
+}
+
+async fn today(web: &WebContext) -> Result<Today, WebError> {
+    let midnight = Utc::now()
+        .date_naive()
+        .and_hms_opt(0, 0, 0)
+        .map(|t| t.and_utc());
+    let counts = web.api.store.count_generations(midnight).await?;
+    let total: u64 = counts.iter().map(|(_, n)| n).sum();
+    let of = |status: Status| {
+        counts
+            .iter()
+            .find(|(s, _)| *s == status)
+            .map_or(0, |(_, n)| *n)
+    };
+    Ok(Today {
+        total,
+        succeeded: of(Status::Succeeded),
+        failed: of(Status::Failed),
+        by_status: counts
+            .iter()
+            .map(|(status, count)| StatusCount {
+                status: status.as_str(),
+                count: *count,
+                percent: (count * 100)
+                    .checked_div(total)
+                    .map_or(0, |p| (p + 2) / 5 * 5),
+            })
+            .collect(),
+    })
+}
+
+/// Generations waiting to be sent upstream, whenever they were made.
+async fn queue_depth(web: &WebContext) -> Result<u64, WebError> {
+    let counts = web.api.store.count_generations(None).await?;
+    Ok(counts
+        .iter()
+        .find(|(s, _)| *s == Status::Queued)
+        .map_or(0, |(_, n)| *n))
+}
+
+const RECENT_ERRORS: u32 = 6;
+
 pub async fn page(
     State(web): State<WebContext>,
     _operator: Operator,
     chrome: Chrome,
 ) -> Result<Response, WebError> {
     let upstream = upstream_health(&web).await;
+    let errors = GenerationFilter {
+        with_upstream_error: true,
+        ..GenerationFilter::default()
+    };
+    let recent_errors: Vec<AdminRow> = web
+        .api
+        .store
+        .find_generations(&errors, None, RECENT_ERRORS)
+        .await?
+        .items
+        .iter()
+        .map(|g| AdminRow::new(g, &web.api.catalog))
+        .collect();
+    let refusal = web
+        .api
+        .lifecycle
+        .upstream_refusal()
+        .map(|(since, reason)| context! { since => since, reason => reason });
     Ok(chrome
         .render(
             "admin/dashboard.html",
             "admin_dashboard",
-            context! { upstream => upstream },
+            context! {
+                upstream => upstream,
+                today => today(&web).await?,
+                queue => queue_depth(&web).await?,
+                recent_errors => recent_errors,
+                refusal => refusal,
+            },
         )?
         .into_response())
 }

@@ -2,6 +2,8 @@
 //! `Operator`, so none of them runs for a customer.
 
 mod dashboard;
+mod generations;
+mod prices;
 mod users;
 mod vouchers;
 
@@ -21,4 +23,6 @@ pub fn router() -> Router<WebContext> {
             "/admin/vouchers",
             get(vouchers::list).post(vouchers::create),
         )
+        .route("/admin/prices", get(prices::page))
+        .route("/admin/generations", get(generations::list))
 }
