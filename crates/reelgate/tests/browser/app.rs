@@ -22,8 +22,16 @@ impl TestApp {
 
     /// With the simulator at zero durations, changed by `tune`.
     pub async fn spawn_with_sim(tune: impl FnOnce(&mut kie_sim::SimConfig)) -> TestApp {
+        Self::spawn_with(Settings::default(), tune).await
+    }
+
+    /// With these settings, and the simulator at zero durations changed by `tune`.
+    pub async fn spawn_with(
+        settings: Settings,
+        tune: impl FnOnce(&mut kie_sim::SimConfig),
+    ) -> TestApp {
         let data_dir = tempfile::tempdir().expect("temp dir");
-        let settings = Settings::default()
+        let settings = settings
             .with(
                 "REELGATE_DATABASE_URL",
                 format!("sqlite://{}/reelgate.db", data_dir.path().display()),

@@ -8,6 +8,7 @@ use crate::app::TestApp;
 use crate::browser::Browser;
 
 const CUSTOMER: (&str, &str) = ("lena@example.com", "lena's password");
+const OPERATOR: (&str, &str) = ("ops@example.com", "operator password");
 const KLING: &str = "/generate?model=kling-2.6%2Ftext-to-video";
 
 async fn choose(b: &Browser, param: &str, value: &str) {
@@ -129,5 +130,21 @@ async fn customer_sees_the_price_change_generates_watches_it_finish_and_plays_th
         .eval("return document.querySelector(\"[data-param='aspect_ratio'] input:checked\").value;")
         .await;
     assert_eq!(ratio, "9:16");
+
+    // The operator sees it on the dashboard and in the generations list.
+    app.create_user(OPERATOR.0, OPERATOR.1, Role::Admin).await;
+    b.click("form[action='/signout'] button").await;
+    b.wait_for_path("/signin").await;
+    b.fill("#email", OPERATOR.0).await;
+    b.fill("#password", OPERATOR.1).await;
+    b.click("form[action='/signin'] button[type=submit]").await;
+    b.wait_for_path("/generate").await;
+    b.goto("/admin").await;
+    b.wait_for_text("#kpi-total", "1").await;
+    b.screenshot("admin-dashboard").await;
+    b.goto("/admin/generations?status=succeeded").await;
+    b.wait_for_text("table", CUSTOMER.0).await;
+    b.wait_for_text("table", "Kling 2.6").await;
+    b.screenshot("admin-generations").await;
     b.quit().await;
 }

@@ -4,5 +4,6 @@ mod accounts;
 mod app;
 mod browser;
 mod generate;
+mod operator;
 mod security;
 mod visitor;

@@ -111,6 +111,20 @@ impl<'a> Visitor<'a> {
         self.finish(response).await
     }
 
+    pub async fn post_multipart(&mut self, path: &str, form: reqwest::multipart::Form) -> Page {
+        let response = self
+            .app
+            .client
+            .post(self.app.url(path))
+            .header(COOKIE, self.cookie_header())
+            .header("accept-language", self.language)
+            .multipart(form)
+            .send()
+            .await
+            .expect("request");
+        self.finish(response).await
+    }
+
     /// Signs in through the form; the answer is the sign-in POST's response.
     pub async fn sign_in(&mut self, email: &str, password: &str) -> Page {
         let csrf = self.get("/signin").await.csrf();

@@ -2,18 +2,20 @@
 //! its settings and price, and what went wrong for failed ones.
 
 use axum::extract::{Path, Query, State};
+use axum::response::Redirect;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use chrono::{DateTime, Utc};
 use minijinja::context;
 use reelgate_domain::generations::{Generation, GenerationId, Status, Video};
-use reelgate_store::StoreError;
+use reelgate_store::{Canceled, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::Chrome;
-use crate::web::error::WebError;
+use crate::generations::GenerationView;
+use crate::web::error::{WebError, WebForm};
 use crate::web::i18n::Locale;
 use crate::web::session::Viewer;
 use crate::web::WebContext;
@@ -25,6 +27,7 @@ pub fn router() -> Router<WebContext> {
     Router::new()
         .route("/videos", get(list))
         .route("/videos/{id}/card", get(card))
+        .route("/videos/{id}/cancel", post(cancel))
 }
 
 /// One generation as its card shows it.
@@ -36,6 +39,8 @@ pub struct CardView {
     pub model_title: String,
     pub status: &'static str,
     pub is_final: bool,
+    /// Still waiting to be sent upstream, so it can be canceled and refunded.
+    pub cancelable: bool,
     pub credits: i64,
     pub prompt: Option<String>,
     /// The other settings, in catalog order, as `name: value` pairs for display.
@@ -116,6 +121,8 @@ impl From<&Generation> for CardView {
             model_title: g.model.clone(),
             status: g.status.as_str(),
             is_final: g.status.is_final(),
+            cancelable: g.status == Status::Queued
+                && g.dispatch == reelgate_domain::generations::Dispatch::Waiting,
             credits: g.credits.get(),
             prompt: text("prompt"),
             options,
@@ -245,4 +252,34 @@ async fn card(
             context! { card => CardView::new(&generation, &web.api.catalog, chrome.lang) },
         )?
         .into_response())
+}
+
+#[derive(Deserialize)]
+struct CancelForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// Cancels a generation not yet sent upstream, as `POST /v1/generations/{id}/cancel` does;
+/// one already sent simply shows its card as it is.
+async fn cancel(
+    State(web): State<WebContext>,
+    Viewer(user): Viewer,
+    chrome: Chrome,
+    Path(id): Path<String>,
+    WebForm(form): WebForm<CancelForm>,
+) -> Result<Response, WebError> {
+    chrome.csrf.check(&form.csrf)?;
+    let id: GenerationId = id.parse().map_err(|_| WebError::NotFound)?;
+    match web
+        .api
+        .store
+        .cancel_generation(&user.id, &id, GenerationView::json)
+        .await?
+    {
+        Some(Canceled::Now(_)) => web.api.lifecycle.wake.webhooks.notify_one(),
+        Some(Canceled::TooLate(_)) => {}
+        None => return Err(WebError::NotFound),
+    }
+    Ok(Redirect::to(&format!("/videos#{id}")).into_response())
 }
