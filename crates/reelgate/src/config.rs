@@ -63,6 +63,8 @@ pub struct Config {
     pub secret: SecretString,
     /// Where the SQLite file, the generated secret and other local state live.
     pub data_dir: PathBuf,
+    /// Credits granted to each customer who signs up on the web (`REELGATE_SIGNUP_BONUS`).
+    pub signup_bonus: reelgate_domain::Credits,
     /// Rate limits, polling and waits of the generation lifecycle.
     pub lifecycle: crate::generations::settings::LifecycleSettings,
 }
@@ -187,6 +189,12 @@ impl Config {
             pricing_file,
             secret,
             data_dir,
+            signup_bonus: reelgate_domain::Credits(
+                settings
+                    .parse::<u32>("REELGATE_SIGNUP_BONUS")?
+                    .unwrap_or(0)
+                    .into(),
+            ),
             lifecycle: crate::generations::settings::LifecycleSettings::from_settings(settings)?,
         })
     }

@@ -13,8 +13,11 @@ use super::decide::{self, AfterCreate, Failure};
 use super::lifecycle::{after, pause, Lifecycle, UpstreamState};
 use super::stored_request::StoredRequest;
 
-/// A claimed row is ours for this long: far longer than any create request may take.
-const CLAIM_LEASE: Duration = Duration::from_secs(300);
+/// A claimed row is ours for longer than any create request may take; after a crash its
+/// `sending` rows are looked at again (as unknown outcomes) once this has passed.
+fn claim_lease(lc: &Lifecycle) -> Duration {
+    lc.settings.upstream_timeout * 2 + Duration::from_secs(5)
+}
 /// Creates in flight at once from this process.
 const PARALLEL_CREATES: usize = 16;
 /// Most rows claimed per round.
@@ -88,7 +91,7 @@ async fn step(lc: &Arc<Lifecycle>, sending: &Arc<Semaphore>) -> Result<Step, Sto
     };
     let claimed = lc
         .store
-        .claim_due(Due::Dispatch, slots as u32, CLAIM_LEASE)
+        .claim_due(Due::Dispatch, slots as u32, claim_lease(lc))
         .await;
     let claimed = match claimed {
         Ok(claimed) => claimed,
@@ -118,6 +121,7 @@ async fn send(lc: &Lifecycle, generation: Generation) {
         Ok(request) => request,
         Err(error) => {
             tracing::error!(generation = %id, %error, "stored upstream request is unreadable");
+            lc.creates.give_back(1).await;
             let failure = Failure::new(
                 "internal",
                 "Something went wrong on our side.",
@@ -234,7 +238,7 @@ async fn fail_long_blocked(lc: &Lifecycle) -> Result<(), StoreError> {
 async fn resolve_unresolved(lc: &Lifecycle) -> Result<(), StoreError> {
     for generation in lc
         .store
-        .claim_due(Due::Unresolved, 100, CLAIM_LEASE)
+        .claim_due(Due::Unresolved, 100, claim_lease(lc))
         .await?
     {
         match generation.dispatch {

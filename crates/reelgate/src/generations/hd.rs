@@ -10,13 +10,20 @@ use std::time::Duration;
 
 use super::lifecycle::{after, pause, Lifecycle};
 
-const CLAIM_LEASE: Duration = Duration::from_secs(60);
+/// How often to ask again, at most; never more often than the polling schedule allows.
 const RETRY_EVERY: Duration = Duration::from_secs(15);
 
 pub(super) async fn run(lc: Arc<Lifecycle>) {
     let mut stop = lc.stopping();
     loop {
-        match lc.store.claim_hd_due(16, CLAIM_LEASE).await {
+        match lc
+            .store
+            .claim_hd_due(
+                16,
+                lc.settings.upstream_timeout * 4 + Duration::from_secs(5),
+            )
+            .await
+        {
             Ok(claimed) if !claimed.is_empty() => {
                 for generation in claimed {
                     fetch(&lc, &generation).await;
@@ -53,8 +60,9 @@ async fn fetch(lc: &Lifecycle, generation: &Generation) {
             lc.store.record_hd(generation, None, None).await
         }
         Err(_) => {
+            let wait = RETRY_EVERY.min(lc.settings.poll.max_interval);
             lc.store
-                .record_hd(generation, None, Some(after(RETRY_EVERY)))
+                .record_hd(generation, None, Some(after(wait)))
                 .await
         }
     };

@@ -29,6 +29,9 @@ pub struct LifecycleSettings {
     /// Longest wait for one upstream answer (`REELGATE_UPSTREAM_TIMEOUT_MS`, default 30000).
     /// A create that outlasts it has an unknown outcome and is never re-sent.
     pub upstream_timeout: Duration,
+    /// Bounds of the wait between status reads of a task that has not called back
+    /// (`REELGATE_POLL_MIN_INTERVAL_MS`, default 2000; `REELGATE_POLL_MAX_INTERVAL_SECS`,
+    /// default 120 — it also caps the first wait, which is otherwise the expected duration).
     pub poll: PollSchedule,
     /// How long each family usually takes upstream; the first status read waits this long.
     pub expected: ExpectedDurations,
@@ -127,7 +130,16 @@ impl LifecycleSettings {
                 .parse::<u64>("REELGATE_UPSTREAM_TIMEOUT_MS")?
                 .map(Duration::from_millis)
                 .unwrap_or(defaults.upstream_timeout),
-            poll: defaults.poll,
+            poll: PollSchedule {
+                min_interval: settings
+                    .parse::<u64>("REELGATE_POLL_MIN_INTERVAL_MS")?
+                    .map(Duration::from_millis)
+                    .unwrap_or(defaults.poll.min_interval),
+                max_interval: secs(
+                    "REELGATE_POLL_MAX_INTERVAL_SECS",
+                    defaults.poll.max_interval,
+                )?,
+            },
             expected: defaults.expected,
         })
     }

@@ -15,7 +15,11 @@ use super::dispatch::settle_failed;
 use super::lifecycle::{after, pause, Lifecycle};
 use super::stored_request::StoredRequest;
 
-const CLAIM_LEASE: Duration = Duration::from_secs(120);
+/// Longer than a status read with its retries may take; a crashed worker's rows come back
+/// after this.
+fn claim_lease(lc: &Lifecycle) -> Duration {
+    lc.settings.upstream_timeout * 4 + Duration::from_secs(5)
+}
 const PARALLEL_READS: usize = 16;
 const BATCH: u32 = 64;
 /// Kie answering 404 this many times in a row means it lost the task.
@@ -26,7 +30,11 @@ pub(super) async fn run(lc: Arc<Lifecycle>) {
     let mut stop = lc.stopping();
     let reading = Arc::new(Semaphore::new(PARALLEL_READS));
     loop {
-        let claimed = match lc.store.claim_due(Due::Running, BATCH, CLAIM_LEASE).await {
+        let claimed = match lc
+            .store
+            .claim_due(Due::Running, BATCH, claim_lease(&lc))
+            .await
+        {
             Ok(claimed) => claimed,
             Err(error) => {
                 tracing::error!(%error, "tracking: cannot claim running generations");

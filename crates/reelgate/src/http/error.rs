@@ -181,7 +181,16 @@ impl From<QueryRejection> for ApiError {
 #[from_request(via(axum::extract::Query), rejection(ApiError))]
 pub struct ApiQuery<T>(pub T);
 
-/// How the store's refusals reach the client; anything else is a 500 with the detail logged.
+impl From<reelgate_domain::catalog::FieldError> for FieldProblem {
+    fn from(e: reelgate_domain::catalog::FieldError) -> Self {
+        FieldProblem {
+            code: e.code.as_str().to_owned(),
+            message: e.message,
+            field: e.field,
+        }
+    }
+}
+
 /// A generation request the catalog refused: every field error, the first in the envelope.
 impl From<reelgate_domain::catalog::FieldErrors> for ApiError {
     fn from(errors: reelgate_domain::catalog::FieldErrors) -> Self {
@@ -189,16 +198,13 @@ impl From<reelgate_domain::catalog::FieldErrors> for ApiError {
             errors
                 .into_vec()
                 .into_iter()
-                .map(|e| FieldProblem {
-                    code: e.code.as_str().to_owned(),
-                    message: e.message,
-                    field: e.field,
-                })
+                .map(FieldProblem::from)
                 .collect(),
         )
     }
 }
 
+/// How the store's refusals reach the client; anything else is a 500 with the detail logged.
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         let message = error.to_string();

@@ -19,16 +19,9 @@ use crate::generations::GenerationView;
 impl From<SubmitError> for ApiError {
     fn from(error: SubmitError) -> Self {
         match error {
-            SubmitError::Invalid(errors) => ApiError::InvalidInput(
-                errors
-                    .into_iter()
-                    .map(|e| FieldProblem {
-                        code: e.code.as_str().to_owned(),
-                        message: e.message,
-                        field: e.field,
-                    })
-                    .collect(),
-            ),
+            SubmitError::Invalid(errors) => {
+                ApiError::InvalidInput(errors.into_iter().map(FieldProblem::from).collect())
+            }
             SubmitError::InsufficientCredits { balance, needed } => ApiError::PaymentRequired {
                 code: "insufficient_credits",
                 message: format!(

@@ -27,6 +27,15 @@ impl TestApp {
         Self::spawn_with_sim(settings, kie_sim::SimConfig::for_tests()).await
     }
 
+    /// On a simulator that injects these faults.
+    pub async fn with_faults(faults: kie_sim::Faults) -> TestApp {
+        let sim = kie_sim::SimConfig {
+            faults,
+            ..kie_sim::SimConfig::for_tests()
+        };
+        Self::spawn_with_sim(Settings::default(), sim).await
+    }
+
     /// With this simulator configuration, and polling fast enough for tests.
     pub async fn spawn_with_sim(settings: Settings, sim_config: kie_sim::SimConfig) -> TestApp {
         let data_dir = tempfile::tempdir().expect("temp dir");

@@ -7,3 +7,4 @@ mod catalog;
 mod generations;
 mod health;
 mod helpers;
+mod webhooks;
