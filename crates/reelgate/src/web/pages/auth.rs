@@ -8,7 +8,6 @@ use axum::routing::{get, post};
 use axum::{Extension, Router};
 use minijinja::context;
 use reelgate_domain::accounts::{Email, Password, Role, SessionToken, User};
-use reelgate_domain::Credits;
 use reelgate_store::{NewUser, StoreError};
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -181,7 +180,7 @@ async fn sign_up(
             email,
             password,
             role: Role::Customer,
-            signup_bonus: Credits::ZERO,
+            signup_bonus: web.api.config.signup_bonus,
         })
         .await;
     match created {
