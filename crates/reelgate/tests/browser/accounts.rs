@@ -112,5 +112,11 @@ async fn customer_signs_up_operator_grants_credits_customer_redeems_a_voucher_an
         "the key is shown only once"
     );
     b.screenshot("account").await;
+
+    // The footer switches the language, and it sticks.
+    b.click(".lang-switch button[value='tr']").await;
+    b.wait_for_text("h1", "Hesap").await;
+    b.goto("/videos").await;
+    b.wait_for_text("h1", "Videolarım").await;
     b.quit().await;
 }

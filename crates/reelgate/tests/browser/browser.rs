@@ -115,29 +115,51 @@ impl Browser {
     }
 
     pub async fn fill(&self, css: &str, text: &str) {
-        let field = self.find(css).await;
-        field.clear().await.expect("clear field");
-        field.send_keys(text).await.expect("type into field");
+        self.retrying(css, || async {
+            let field = self.find(css).await;
+            field.clear().await?;
+            field.send_keys(text).await
+        })
+        .await;
     }
 
     pub async fn click(&self, css: &str) {
-        let element = self.find(css).await;
-        // Scrolls the element into view first: a click on a covered element fails.
-        self.client
-            .execute(
-                "arguments[0].scrollIntoView({block: 'center'});",
-                vec![serde_json::to_value(&element).expect("element reference")],
-            )
-            .await
-            .expect("scroll into view");
-        element
-            .click()
-            .await
-            .unwrap_or_else(|e| panic!("cannot click {css}: {e}"));
+        self.retrying(css, || async {
+            let element = self.find(css).await;
+            // Into view first: a click on a covered element fails.
+            self.client
+                .execute(
+                    "arguments[0].scrollIntoView({block: 'center'});",
+                    vec![serde_json::to_value(&element).expect("element reference")],
+                )
+                .await?;
+            element.click().await
+        })
+        .await;
     }
 
     pub async fn text(&self, css: &str) -> String {
-        self.find(css).await.text().await.expect("element text")
+        self.retrying(css, || async { self.find(css).await.text().await })
+            .await
+    }
+
+    /// Runs an action on an element again when the page replaced the element meanwhile (a
+    /// navigation finishing, a live card being swapped).
+    async fn retrying<T, F, Fut>(&self, css: &str, mut action: F) -> T
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, fantoccini::error::CmdError>>,
+    {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            match action().await {
+                Ok(value) => return value,
+                Err(error) if is_stale(&error) && Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(error) => panic!("{css}: {error} on {}", self.describe().await),
+            }
+        }
     }
 
     /// Runs `script` (a function body that returns a value) in the page.
@@ -314,4 +336,12 @@ impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
         let body = serde_json::json!({"cmd": self.cmd, "params": self.params});
         (http::Method::POST, Some(body.to_string()))
     }
+}
+
+fn is_stale(error: &fantoccini::error::CmdError) -> bool {
+    matches!(
+        error,
+        fantoccini::error::CmdError::Standard(e)
+            if e.error == fantoccini::error::ErrorStatus::StaleElementReference
+    )
 }

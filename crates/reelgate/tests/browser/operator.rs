@@ -249,3 +249,62 @@ async fn a_queued_generation_can_be_canceled_from_its_card_and_its_credits_come_
     let account: serde_json::Value = serde_json::from_str(&account.body).unwrap();
     assert_eq!(account["balance"], 55, "only the first one's 45 stay held");
 }
+
+#[tokio::test]
+async fn a_failed_generation_says_why_in_plain_words_and_that_the_credits_came_back() {
+    let app = TestApp::spawn_with_sim(|sim| sim.faults.failure_ratio = 1.0).await;
+    let user = app
+        .create_user("ole@example.com", "ole password", Role::Customer)
+        .await;
+    app.grant(&user, 100).await;
+    let mut ole = Visitor::new(&app);
+    ole.sign_in("ole@example.com", "ole password").await;
+    let csrf = ole.get("/generate").await.csrf();
+    let form = Form::new()
+        .text("csrf", csrf)
+        .text("model", "kling-2.6/text-to-video")
+        .text("prompt", "a fox");
+    let page = ole.post_multipart("/generate", form).await;
+    let id = page
+        .location()
+        .expect("redirect")
+        .trim_start_matches("/videos?submitted=")
+        .to_owned();
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let generation = loop {
+        let json: serde_json::Value =
+            serde_json::from_str(&ole.get(&format!("/v1/generations/{id}")).await.body).unwrap();
+        if json["status"] == "failed" {
+            break json;
+        }
+        assert!(std::time::Instant::now() < deadline, "never failed: {json}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    let code = generation["error"]["code"].as_str().unwrap().to_owned();
+
+    let card = ole.get(&format!("/videos/{id}/card")).await;
+    assert!(card.body.contains("This video could not be made"));
+    assert!(card
+        .body
+        .contains("45 credits were returned to your balance."));
+    let message = generation["error"]["message"].as_str().unwrap();
+    let first_sentence = message.split(". ").next().unwrap();
+    assert!(
+        card.body.contains(first_sentence),
+        "{first_sentence:?} in {}",
+        card.body
+    );
+
+    ole.language = "tr-TR,tr;q=0.9";
+    let card = ole.get(&format!("/videos/{id}/card")).await;
+    assert!(card.body.contains("Bu video oluşturulamadı"));
+    assert!(card.body.contains("45 kredi bakiyenize iade edildi."));
+    assert!(
+        !card.body.contains(first_sentence),
+        "the English reason ({code}) is translated"
+    );
+    let account: serde_json::Value =
+        serde_json::from_str(&ole.get("/v1/account").await.body).unwrap();
+    assert_eq!(account["balance"], 100);
+}
