@@ -42,6 +42,25 @@ impl FromRef<WebContext> for ApiContext {
     }
 }
 
+/// The "page not found" page, for a browser asking for a page (not `/v1/…`) that does not
+/// exist; `None` for API clients, who get the JSON envelope.
+pub fn not_found_page(headers: &axum::http::HeaderMap) -> Option<axum::response::Response> {
+    let wants_html = headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"));
+    if !wants_html {
+        return None;
+    }
+    let mut page = error::error_page(
+        Locale::negotiate(headers),
+        axum::http::StatusCode::NOT_FOUND,
+        "error.not_found",
+    );
+    security::apply(page.headers_mut(), false);
+    Some(page)
+}
+
 /// Every page and asset of the web app.
 pub fn router(api: ApiContext) -> Router {
     let web = WebContext {

@@ -19,7 +19,12 @@ pub const CONTENT_SECURITY_POLICY_VALUE: &str = "default-src 'self'; script-src 
 pub async fn headers(request: Request, next: Next) -> Response {
     let is_asset = request.uri().path().starts_with("/static/");
     let mut response = next.run(request).await;
-    let headers = response.headers_mut();
+    apply(response.headers_mut(), is_asset);
+    response
+}
+
+/// Sets the headers every page carries (`is_asset`: a cacheable static file).
+pub fn apply(headers: &mut axum::http::HeaderMap, is_asset: bool) {
     headers.insert(
         CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(CONTENT_SECURITY_POLICY_VALUE),
@@ -35,5 +40,4 @@ pub async fn headers(request: Request, next: Next) -> Response {
     if !is_asset && !headers.contains_key(CACHE_CONTROL) {
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
-    response
 }

@@ -195,3 +195,24 @@ async fn static_assets_are_cached_for_a_year() {
         .unwrap()
         .starts_with("text/css"));
 }
+
+#[tokio::test]
+async fn unknown_pages_are_a_page_for_browsers_and_the_json_envelope_for_programs() {
+    let app = TestApp::spawn().await;
+    let page = app
+        .client
+        .get(app.url("/no-such-page"))
+        .header("accept", "text/html,application/xhtml+xml")
+        .header("accept-language", "tr")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::NOT_FOUND);
+    assert!(page.headers().contains_key("content-security-policy"));
+    assert!(page.text().await.unwrap().contains("Sayfa bulunamadı"));
+
+    let api = app.client.get(app.url("/v1/no-such-thing")).send().await.unwrap();
+    assert_eq!(api.status(), StatusCode::NOT_FOUND);
+    let body: serde_json::Value = api.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "not_found");
+}
