@@ -112,6 +112,7 @@ async fn customer_signs_up_operator_grants_credits_customer_redeems_a_voucher_an
         "the key is shown only once"
     );
     b.screenshot("account").await;
+    b.screenshot_at("account-phone", 390, true).await;
 
     // The footer switches the language, and it sticks.
     b.click(".lang-switch button[value='tr']").await;

@@ -121,6 +121,7 @@ async fn customer_sees_the_price_change_generates_watches_it_finish_and_plays_th
     b.eval("document.querySelector('.video-card video').pause(); return true;")
         .await;
     b.screenshot("my-videos").await;
+    b.screenshot_at("my-videos-phone", 390, true).await;
 
     // Generate again with these settings: the form comes back filled in.
     b.click(".video-card a[href*='from=']").await;

@@ -211,7 +211,12 @@ async fn unknown_pages_are_a_page_for_browsers_and_the_json_envelope_for_program
     assert!(page.headers().contains_key("content-security-policy"));
     assert!(page.text().await.unwrap().contains("Sayfa bulunamadı"));
 
-    let api = app.client.get(app.url("/v1/no-such-thing")).send().await.unwrap();
+    let api = app
+        .client
+        .get(app.url("/v1/no-such-thing"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(api.status(), StatusCode::NOT_FOUND);
     let body: serde_json::Value = api.json().await.unwrap();
     assert_eq!(body["error"]["code"], "not_found");

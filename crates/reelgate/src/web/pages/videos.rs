@@ -41,6 +41,8 @@ pub struct CardView {
     pub is_final: bool,
     /// Still waiting to be sent upstream, so it can be canceled and refunded.
     pub cancelable: bool,
+    /// Queued while the video service refuses new work.
+    pub held_up: bool,
     pub credits: i64,
     pub prompt: Option<String>,
     /// The other settings, in catalog order, as `name: value` pairs for display.
@@ -121,6 +123,7 @@ impl From<&Generation> for CardView {
             model_title: g.model.clone(),
             status: g.status.as_str(),
             is_final: g.status.is_final(),
+            held_up: g.status == Status::Queued && g.blocked_since.is_some(),
             cancelable: g.status == Status::Queued
                 && g.dispatch == reelgate_domain::generations::Dispatch::Waiting,
             credits: g.credits.get(),
