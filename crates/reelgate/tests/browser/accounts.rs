@@ -65,12 +65,14 @@ async fn customer_signs_up_operator_grants_credits_customer_redeems_a_voucher_an
     b.wait_for_text("#notice", "The credits were applied.")
         .await;
     b.wait_for_text("#customer-balance", "500").await;
+    b.screenshot("admin-user").await;
     b.goto("/admin/vouchers").await;
     b.fill("#v-code", "WELCOME-250").await;
     b.fill("#v-credits", "250").await;
     b.click("form[action='/admin/vouchers'] button[type=submit]")
         .await;
     b.wait_for_text("#notice", "WELCOME-250").await;
+    b.screenshot("admin-vouchers").await;
     sign_out(&b).await;
 
     // The customer sees the credits, redeems the voucher (once), creates an API key.
