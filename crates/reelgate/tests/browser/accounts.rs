@@ -116,6 +116,23 @@ async fn customer_signs_up_operator_grants_credits_customer_redeems_a_voucher_an
     b.screenshot("account").await;
     b.screenshot_at("account-phone", 390, true).await;
 
+    // Revoking asks first; afterwards the key no longer works.
+    b.click("form[action$='/revoke'] button").await;
+    b.wait_until("the browser asks to confirm", || async {
+        b.client.get_alert_text().await.is_ok()
+    })
+    .await;
+    b.client.accept_alert().await.expect("confirm");
+    b.wait_for_text("#notice", "The API key was revoked.").await;
+    let refused = app
+        .client
+        .get(app.url("/v1/account"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(refused.status(), reqwest::StatusCode::UNAUTHORIZED);
+
     // The footer switches the language, and it sticks.
     b.click(".lang-switch button[value='tr']").await;
     b.wait_for_text("h1", "Hesap").await;

@@ -221,3 +221,31 @@ async fn unknown_pages_are_a_page_for_browsers_and_the_json_envelope_for_program
     let body: serde_json::Value = api.json().await.unwrap();
     assert_eq!(body["error"]["code"], "not_found");
 }
+
+#[tokio::test]
+async fn cookies_are_secure_when_the_public_url_is_https() {
+    let settings = reelgate::config::Settings::default()
+        .with("REELGATE_PUBLIC_URL", "https://videos.example.com");
+    let app = TestApp::spawn_with(settings, |_| {}).await;
+    let mut visitor = Visitor::new(&app);
+    let page = visitor.get("/signup").await;
+    let csrf_cookie = page.set_cookie("reelgate_csrf").expect("csrf cookie");
+    assert!(csrf_cookie.contains("; Secure"), "{csrf_cookie}");
+    let signed_up = visitor
+        .post(
+            "/signup",
+            &[
+                ("csrf", &page.csrf()),
+                ("email", "tls@example.com"),
+                ("password", "long enough"),
+            ],
+        )
+        .await;
+    let session = signed_up
+        .set_cookie("reelgate_session")
+        .expect("session cookie");
+    assert!(
+        session.contains("HttpOnly") && session.contains("; Secure"),
+        "{session}"
+    );
+}
