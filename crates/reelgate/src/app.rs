@@ -94,7 +94,7 @@ impl Application {
                 StatusCode::REQUEST_TIMEOUT,
                 REQUEST_TIMEOUT,
             ))
-            .layer(TraceLayer::new_for_http());
+            .layer(TraceLayer::new_for_http().make_span_with(request_span));
         Ok(Application {
             listener,
             router,
@@ -129,13 +129,7 @@ impl Application {
     /// finish and the workers record what they hold.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let mut workers = self.lifecycle.start();
-        // The peer address feeds the web app's sign-in throttling.
-        let service = self
-            .router
-            .into_make_service_with_connect_info::<SocketAddr>();
-        let served = axum::serve(self.listener, service)
-            .with_graceful_shutdown(shutdown_signal())
-            .await;
+        let served = crate::http_server::serve(self.listener, self.router, shutdown_signal()).await;
         self.lifecycle.stop();
         let drained = tokio::time::timeout(WORKER_DRAIN, async {
             while workers.join_next().await.is_some() {}
@@ -146,6 +140,17 @@ impl Application {
         }
         served
     }
+}
+
+/// The span every request is logged in: like tower-http's default, but the path is logged
+/// without secrets and the query string not at all.
+fn request_span(request: &axum::extract::Request) -> tracing::Span {
+    tracing::debug_span!(
+        "request",
+        method = %request.method(),
+        path = %http::callbacks::loggable_path(request.uri().path()),
+        version = ?request.version(),
+    )
 }
 
 /// Connects to the configured database and brings its schema up to date.

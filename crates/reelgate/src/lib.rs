@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod generations;
 pub mod http;
+pub mod http_server;
 pub mod operator;
 pub mod outbound;
 pub mod prices;

@@ -155,7 +155,9 @@ impl Default for PoolSettings {
     fn default() -> Self {
         PoolSettings {
             max_connections: 10,
-            acquire_timeout: Duration::from_secs(30),
+            // Well under the HTTP request timeout (30 s): a database that cannot be reached
+            // makes requests fail promptly with 503, not hang until the client gives up.
+            acquire_timeout: Duration::from_secs(5),
         }
     }
 }

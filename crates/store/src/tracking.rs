@@ -51,6 +51,12 @@ impl Due {
 
 impl Store {
     /// Claims up to `limit` due generations for `lease`, oldest due first.
+    ///
+    /// The rows are picked in a CTE, which PostgreSQL evaluates once. Written as
+    /// `WHERE id IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED)`, the subquery may run again when
+    /// the UPDATE re-checks a row another transaction changed meanwhile, and the claim then
+    /// takes more rows than its limit (the soak found dispatch claiming more creates than it
+    /// had rate-limit slots for).
     pub async fn claim_due(
         &self,
         due: Due,
@@ -61,10 +67,11 @@ impl Store {
         let condition = due.condition();
         let rows = crate::retry::on_contention(|| async {
             Ok(sqlx::query(&format!(
-                "UPDATE generations SET next_check_at = $1, updated_at = $2 {sets}
-                 WHERE id IN (SELECT id FROM generations WHERE {condition} AND next_check_at <= $2
-                              ORDER BY next_check_at, id LIMIT $3 {skip_locked})
-                   AND {condition} AND next_check_at <= $2
+                "WITH picked (pick_id) AS (
+                     SELECT id FROM generations WHERE {condition} AND next_check_at <= $2
+                     ORDER BY next_check_at, id LIMIT $3 {skip_locked})
+                 UPDATE generations SET next_check_at = $1, updated_at = $2 {sets}
+                 FROM picked WHERE generations.id = picked.pick_id
                  RETURNING {GENERATION_COLUMNS}",
                 sets = due.claim_sets(),
                 skip_locked = self.backend.skip_locked(),
@@ -261,10 +268,11 @@ impl Store {
         let now = now_millis();
         let rows = crate::retry::on_contention(|| async {
             Ok(sqlx::query(&format!(
-                "UPDATE generations SET hd_next_at = $1
-                 WHERE id IN (SELECT id FROM generations WHERE hd = 'pending' AND hd_next_at <= $2
-                              ORDER BY hd_next_at LIMIT $3 {skip_locked})
-                   AND hd = 'pending' AND hd_next_at <= $2
+                "WITH picked (pick_id) AS (
+                     SELECT id FROM generations WHERE hd = 'pending' AND hd_next_at <= $2
+                     ORDER BY hd_next_at LIMIT $3 {skip_locked})
+                 UPDATE generations SET hd_next_at = $1
+                 FROM picked WHERE generations.id = picked.pick_id
                  RETURNING {GENERATION_COLUMNS}",
                 skip_locked = self.backend.skip_locked(),
             ))

@@ -54,6 +54,10 @@ pub async fn receive(
             if let Some(task_id) = task_id {
                 if lc.store.record_accepted(&id, &task_id, Utc::now()).await? {
                     tracing::info!(generation = %id, task = %task_id, "a callback revealed the upstream task");
+                } else {
+                    // The dispatcher recorded Kie's answer in the meantime, with a first look
+                    // scheduled near the model's usual duration: the task has ended already.
+                    lc.store.check_now(&id).await?;
                 }
                 lc.wake.track.notify_one();
             }

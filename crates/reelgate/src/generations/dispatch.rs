@@ -100,7 +100,9 @@ async fn step(lc: &Arc<Lifecycle>, sending: &Arc<Semaphore>) -> Result<Step, Sto
             return Err(error);
         }
     };
-    lc.creates.give_back(slots - claimed.len()).await;
+    lc.creates
+        .give_back(slots.saturating_sub(claimed.len()))
+        .await;
     if claimed.is_empty() {
         return Ok(Step::NothingDue);
     }

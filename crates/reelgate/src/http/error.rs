@@ -37,6 +37,8 @@ pub enum ApiError {
     Conflict { code: &'static str, message: String },
     #[error("{message}")]
     Unprocessable { code: &'static str, message: String },
+    #[error("request body too large")]
+    PayloadTooLarge,
     #[error("too many requests")]
     TooManyRequests,
     #[error("{0}")]
@@ -68,6 +70,7 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -105,6 +108,10 @@ impl ApiError {
             ),
             ApiError::Forbidden => plain("forbidden", "you are not allowed to do this".into()),
             ApiError::NotFound(what) => plain("not_found", format!("{what} not found")),
+            ApiError::PayloadTooLarge => plain(
+                "payload_too_large",
+                "the request body is larger than this server accepts".into(),
+            ),
             ApiError::TooManyRequests => {
                 plain("rate_limited", "too many requests; retry later".into())
             }
@@ -143,6 +150,9 @@ impl IntoResponse for ApiError {
 
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return ApiError::PayloadTooLarge;
+        }
         let message = match &rejection {
             JsonRejection::MissingJsonContentType(_) => {
                 "send the body as JSON with `Content-Type: application/json`".to_owned()
@@ -244,6 +254,12 @@ impl From<StoreError> for ApiError {
             StoreError::InvalidCursor => ApiError::field("cursor", "invalid_parameter", message),
             StoreError::InvalidVoucher(reason) => {
                 ApiError::field("max_redemptions", "invalid_parameter", reason)
+            }
+            other if other.is_unavailable() => {
+                tracing::error!(error = %other, "the database is unavailable");
+                ApiError::Unavailable(
+                    "the service is temporarily unavailable; please retry shortly".into(),
+                )
             }
             other => ApiError::internal(other),
         }

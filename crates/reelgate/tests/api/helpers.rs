@@ -38,6 +38,22 @@ impl TestApp {
 
     /// With this simulator configuration, and polling fast enough for tests.
     pub async fn spawn_with_sim(settings: Settings, sim_config: kie_sim::SimConfig) -> TestApp {
+        Self::spawn_polling(
+            settings,
+            sim_config,
+            std::time::Duration::from_millis(50),
+            std::time::Duration::from_millis(500),
+        )
+        .await
+    }
+
+    /// With status reads between `min` and `max` apart.
+    pub async fn spawn_polling(
+        settings: Settings,
+        sim_config: kie_sim::SimConfig,
+        min: std::time::Duration,
+        max: std::time::Duration,
+    ) -> TestApp {
         let data_dir = tempfile::tempdir().expect("temp dir");
         let settings = settings
             .with(
@@ -49,8 +65,8 @@ impl TestApp {
         if let Upstream::Simulator(sim) = &mut config.upstream {
             **sim = sim_config;
         }
-        config.lifecycle.poll.min_interval = std::time::Duration::from_millis(50);
-        config.lifecycle.poll.max_interval = std::time::Duration::from_millis(500);
+        config.lifecycle.poll.min_interval = min;
+        config.lifecycle.poll.max_interval = max;
         let app = Application::build(config).await.expect("app builds");
         let sim = app
             .simulator()

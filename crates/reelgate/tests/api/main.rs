@@ -3,8 +3,10 @@
 mod account;
 mod admin;
 mod auth;
+mod callback_races;
 mod catalog;
 mod generations;
 mod health;
 mod helpers;
+mod security;
 mod webhooks;
