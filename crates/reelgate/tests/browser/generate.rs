@@ -33,6 +33,12 @@ async fn customer_sees_the_price_change_generates_watches_it_finish_and_plays_th
     b.click("form[action='/signin'] button[type=submit]").await;
     b.wait_for_path("/generate").await;
 
+    // Image to video takes links and files from the device.
+    b.goto("/generate?model=kling-2.6%2Fimage-to-video").await;
+    b.find("[data-param='image_urls'] input[type=file]").await;
+    b.wait_for_text("#price", "45").await;
+    b.screenshot("generate-image").await;
+
     // The form shows Kling's parameters and its price, live.
     b.goto(KLING).await;
     b.wait_for_text("#model-title", "Kling 2.6").await;
