@@ -14,6 +14,7 @@ use crate::config::Config;
 use crate::generations::callback_token::CallbackTokens;
 use crate::generations::Lifecycle;
 use crate::http::{self, ApiContext};
+use crate::monitoring;
 use crate::prices::{load_catalog, PricingFileError};
 use crate::upstream::{Upstream, UpstreamError};
 use reelgate_store::{Store, StoreError};
@@ -40,9 +41,34 @@ pub enum StartError {
     Pricing(#[from] PricingFileError),
 }
 
+/// What a `serve` process runs. Every instance may run everything; splitting lets the API
+/// scale apart from the workers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Role {
+    /// The HTTP API, web app and callback receiver, and the background workers.
+    #[default]
+    All,
+    /// HTTP only: jobs are left in the database for workers elsewhere.
+    ApiOnly,
+    /// Workers only; HTTP serves just `/healthz`, `/readyz` and `/metrics`.
+    WorkersOnly,
+}
+
+impl Role {
+    fn serves_api(self) -> bool {
+        self != Role::WorkersOnly
+    }
+
+    fn runs_workers(self) -> bool {
+        self != Role::ApiOnly
+    }
+}
+
 pub struct Application {
     listener: TcpListener,
     router: axum::Router,
+    /// What a workers-only instance serves instead of `router`.
+    probes: axum::Router,
     store: Store,
     lifecycle: Arc<Lifecycle>,
     upstream: Upstream,
@@ -87,8 +113,13 @@ impl Application {
             catalog,
             lifecycle: Arc::clone(&lifecycle),
         };
+        monitoring::recorder();
+        let probes = http::probes(ctx.clone())
+            .layer(axum::middleware::from_fn(monitoring::track_http))
+            .layer(TraceLayer::new_for_http().make_span_with(request_span));
         let router = http::api(ctx.clone())
             .merge(crate::web::router(ctx))
+            .layer(axum::middleware::from_fn(monitoring::track_http))
             .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
             .layer(TimeoutLayer::with_status_code(
                 StatusCode::REQUEST_TIMEOUT,
@@ -98,6 +129,7 @@ impl Application {
         Ok(Application {
             listener,
             router,
+            probes,
             store,
             lifecycle,
             upstream: ctx_upstream,
@@ -128,8 +160,23 @@ impl Application {
     /// Serves and runs the workers until SIGTERM or Ctrl-C, then lets in-flight requests
     /// finish and the workers record what they hold.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let mut workers = self.lifecycle.start();
-        let served = crate::http_server::serve(self.listener, self.router, shutdown_signal()).await;
+        self.run_until_stopped_as(Role::All).await
+    }
+
+    /// As [`run_until_stopped`](Self::run_until_stopped), in one role.
+    pub async fn run_until_stopped_as(self, role: Role) -> std::io::Result<()> {
+        let mut workers = if role.runs_workers() {
+            self.lifecycle.start()
+        } else {
+            tokio::task::JoinSet::new()
+        };
+        let router = if role.serves_api() {
+            self.router
+        } else {
+            self.probes
+        };
+        tracing::info!(?role, "serving");
+        let served = crate::http_server::serve(self.listener, router, shutdown_signal()).await;
         self.lifecycle.stop();
         let drained = tokio::time::timeout(WORKER_DRAIN, async {
             while workers.join_next().await.is_some() {}

@@ -7,6 +7,7 @@ pub mod config;
 pub mod generations;
 pub mod http;
 pub mod http_server;
+pub mod monitoring;
 pub mod operator;
 pub mod outbound;
 pub mod prices;

@@ -25,10 +25,16 @@ macro_rules! migrations {
     };
 }
 
-const SQLITE: &[Migration] =
-    migrations!("sqlite": 1 "0001_accounts_and_ledger", 2 "0002_generations");
-const POSTGRES: &[Migration] =
-    migrations!("postgres": 1 "0001_accounts_and_ledger", 2 "0002_generations");
+const SQLITE: &[Migration] = migrations!("sqlite":
+    1 "0001_accounts_and_ledger",
+    2 "0002_generations",
+    3 "0003_upstream_rate_slots",
+);
+const POSTGRES: &[Migration] = migrations!("postgres":
+    1 "0001_accounts_and_ledger",
+    2 "0002_generations",
+    3 "0003_upstream_rate_slots",
+);
 
 /// The versions this build knows for `backend`, oldest first.
 pub fn known_versions(backend: Backend) -> Vec<i64> {

@@ -11,6 +11,7 @@ use tokio::task::JoinSet;
 use url::Url;
 
 use super::callback_token::CallbackTokens;
+use super::create_limit::CreateLimiter;
 use super::rate_limit::{RateLimit, SlidingWindow};
 use super::settings::LifecycleSettings;
 use super::view::GenerationView;
@@ -26,12 +27,14 @@ pub struct Lifecycle {
     /// Where files uploaded through Kie's upload API live; image URLs there are trusted.
     pub upload_base_url: String,
     pub outbound: OutboundPolicy,
-    /// Creates sent upstream, so we never exceed Kie's limit.
-    pub(super) creates: SlidingWindow,
+    /// Creates sent upstream, so we (all instances together) never exceed Kie's limit.
+    pub(super) creates: CreateLimiter,
     /// Status reads, so polling stays within its budget.
     pub(super) status_reads: SlidingWindow,
     pub wake: Wake,
     refusal: std::sync::Mutex<Option<Refusal>>,
+    /// Creates failed in a row for reasons that may pass; reset by any accepted create.
+    faltering: std::sync::atomic::AtomicU32,
     stop: watch::Sender<bool>,
 }
 
@@ -55,6 +58,9 @@ pub(super) enum UpstreamState {
 }
 
 const FIRST_PAUSE: Duration = Duration::from_secs(5);
+/// This many creates failing in a row (5xx, maintenance, connection errors) is an outage, not
+/// bad luck: dispatch pauses as it does for account problems.
+const OUTAGE_AFTER: u32 = 5;
 const LONGEST_PAUSE: Duration = Duration::from_secs(300);
 
 /// Nudges that make a worker look at the database now instead of at its next tick.
@@ -87,7 +93,7 @@ impl Lifecycle {
             per: Duration::from_secs(60),
         };
         Arc::new(Lifecycle {
-            creates: SlidingWindow::new(settings.rate_limit),
+            creates: CreateLimiter::for_store(&store, &settings),
             status_reads: SlidingWindow::new(status_budget),
             store,
             kie,
@@ -98,6 +104,7 @@ impl Lifecycle {
             outbound,
             wake: Wake::default(),
             refusal: std::sync::Mutex::new(None),
+            faltering: std::sync::atomic::AtomicU32::new(0),
             stop: watch::channel(false).0,
         })
     }
@@ -148,6 +155,11 @@ impl Lifecycle {
         let Ok(mut refusal) = self.refusal.lock() else {
             return FIRST_PAUSE;
         };
+        // Only a failed probe lengthens the pause: creates that were already in flight when
+        // the pause began are refused for the same reason and say nothing new.
+        if let Some(current) = refusal.as_ref().filter(|r| r.until > Utc::now()) {
+            return (current.until - Utc::now()).to_std().unwrap_or(FIRST_PAUSE);
+        }
         let strikes = refusal.as_ref().map_or(0, |r| r.strikes + 1);
         let pause = FIRST_PAUSE
             .saturating_mul(1 << strikes.min(8))
@@ -162,8 +174,19 @@ impl Lifecycle {
         pause
     }
 
+    /// A create failed for a reason that may be passing (a 5xx, maintenance, a dropped
+    /// connection). Returns true when enough have failed in a row to call it an outage.
+    pub(super) fn upstream_faltered(&self) -> bool {
+        self.faltering
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            .saturating_add(1)
+            >= OUTAGE_AFTER
+    }
+
     /// Upstream took a generation: dispatch runs normally again. True if it had been refusing.
     pub(super) fn upstream_accepting(&self) -> bool {
+        self.faltering
+            .store(0, std::sync::atomic::Ordering::Relaxed);
         self.refusal
             .lock()
             .ok()
@@ -186,6 +209,9 @@ impl Lifecycle {
         {
             Ok(Some(settled)) => {
                 tracing::info!(generation = %settled.id, status = %settled.status, "generation settled");
+                metrics::counter!("reelgate_generations_settled_total",
+                    "status" => settled.status.to_string(), "model" => settled.model.clone())
+                .increment(1);
                 self.wake.webhooks.notify_one();
                 self.wake.dispatch.notify_one();
                 if settled.hd == reelgate_domain::generations::HdFetch::Pending {
@@ -203,6 +229,12 @@ impl Lifecycle {
             }
         }
     }
+}
+
+/// The span of work on one generation: every log line inside it, the upstream client's and
+/// the store's included, carries the generation id (a `span` field in JSON logs).
+pub(crate) fn span(id: &GenerationId) -> tracing::Span {
+    tracing::info_span!("generation", generation = %id)
 }
 
 pub(crate) fn after(delay: Duration) -> DateTime<Utc> {

@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod error;
 pub mod generations;
 mod health;
+mod operations;
 
 use axum::routing::get;
 use axum::{Json, Router};
@@ -65,6 +66,7 @@ impl utoipa::Modify for BearerAuth {
 pub fn api(ctx: ApiContext) -> Router {
     let (router, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(health::router())
+        .merge(operations::router())
         .merge(catalog::router())
         .merge(generations::router())
         .merge(callbacks::router())
@@ -84,5 +86,16 @@ pub fn api(ctx: ApiContext) -> Router {
                 axum::response::IntoResponse::into_response(ApiError::NotFound("route"))
             })
         })
+        .with_state(ctx)
+}
+
+/// Only the probes and metrics: what a workers-only instance serves.
+pub fn probes(ctx: ApiContext) -> Router {
+    let (router, _) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(health::router())
+        .merge(operations::router())
+        .split_for_parts();
+    router
+        .fallback(|| async { ApiError::NotFound("route") })
         .with_state(ctx)
 }

@@ -89,13 +89,9 @@ async fn today(web: &WebContext) -> Result<Today, WebError> {
     })
 }
 
-/// Generations waiting to be sent upstream, whenever they were made.
-async fn queue_depth(web: &WebContext) -> Result<u64, WebError> {
-    let counts = web.api.store.count_generations(None).await?;
-    Ok(counts
-        .iter()
-        .find(|(s, _)| *s == Status::Queued)
-        .map_or(0, |(_, n)| *n))
+/// Generations waiting to be sent upstream, whenever they were made (as monitoring counts it).
+async fn queue_depth(web: &WebContext) -> Result<i64, WebError> {
+    Ok(web.api.store.figures().await?.queue_depth)
 }
 
 const RECENT_ERRORS: u32 = 6;
