@@ -10,10 +10,12 @@ use tokio::net::TcpListener;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::balance_guard::BalanceGuard;
 use crate::config::Config;
 use crate::generations::callback_token::CallbackTokens;
 use crate::generations::Lifecycle;
 use crate::http::{self, ApiContext};
+use crate::media::{Media, MediaError, MediaLinks};
 use crate::monitoring;
 use crate::prices::{load_catalog, PricingFileError};
 use crate::upstream::{Upstream, UpstreamError};
@@ -39,6 +41,8 @@ pub enum StartError {
     Database { url: String, source: StoreError },
     #[error(transparent)]
     Pricing(#[from] PricingFileError),
+    #[error(transparent)]
+    Media(#[from] MediaError),
 }
 
 /// What a `serve` process runs. Every instance may run everything; splitting lets the API
@@ -72,6 +76,8 @@ pub struct Application {
     store: Store,
     lifecycle: Arc<Lifecycle>,
     upstream: Upstream,
+    guard: Arc<BalanceGuard>,
+    media: Arc<Media>,
 }
 
 impl Application {
@@ -105,6 +111,17 @@ impl Application {
             config.public_url.clone(),
             upstream.upload_base_url.clone(),
         );
+        let guard = BalanceGuard::new(
+            config.guard.clone(),
+            Arc::clone(&lifecycle),
+            upstream.is_simulated(),
+        );
+        let links = MediaLinks::new(
+            config.secret.clone(),
+            config.public_url.clone(),
+            config.media.link_ttl,
+        );
+        let media = Media::open(config.media.clone(), links, &config.data_dir).await?;
         let ctx_upstream = upstream.clone();
         let ctx = ApiContext {
             config: Arc::new(config),
@@ -112,6 +129,8 @@ impl Application {
             upstream,
             catalog,
             lifecycle: Arc::clone(&lifecycle),
+            guard: Arc::clone(&guard),
+            media: Arc::clone(&media),
         };
         monitoring::recorder();
         let probes = http::probes(ctx.clone())
@@ -133,6 +152,8 @@ impl Application {
             store,
             lifecycle,
             upstream: ctx_upstream,
+            guard,
+            media,
         })
     }
 
@@ -166,7 +187,13 @@ impl Application {
     /// As [`run_until_stopped`](Self::run_until_stopped), in one role.
     pub async fn run_until_stopped_as(self, role: Role) -> std::io::Result<()> {
         let mut workers = if role.runs_workers() {
-            self.lifecycle.start()
+            let mut workers = self.lifecycle.start();
+            workers.spawn(Arc::clone(&self.guard).run());
+            workers.spawn(crate::media::copy::run(
+                Arc::clone(&self.media),
+                Arc::clone(&self.lifecycle),
+            ));
+            workers
         } else {
             tokio::task::JoinSet::new()
         };

@@ -67,6 +67,10 @@ pub struct Config {
     pub signup_bonus: reelgate_domain::Credits,
     /// Rate limits, polling and waits of the generation lifecycle.
     pub lifecycle: crate::generations::settings::LifecycleSettings,
+    /// Watching the Kie balance, and whom to warn.
+    pub guard: crate::balance_guard::GuardSettings,
+    /// Where reelgate keeps its copies of the videos.
+    pub media: crate::media::MediaSettings,
 }
 
 /// The raw settings, before parsing: environment over file.
@@ -188,7 +192,6 @@ impl Config {
             upstream,
             pricing_file,
             secret,
-            data_dir,
             signup_bonus: reelgate_domain::Credits(
                 settings
                     .parse::<u32>("REELGATE_SIGNUP_BONUS")?
@@ -196,6 +199,9 @@ impl Config {
                     .into(),
             ),
             lifecycle: crate::generations::settings::LifecycleSettings::from_settings(settings)?,
+            guard: crate::balance_guard::GuardSettings::from_settings(settings)?,
+            media: crate::media::MediaSettings::from_settings(settings, &data_dir)?,
+            data_dir,
         })
     }
 }

@@ -68,6 +68,10 @@ async fn earliest(lc: &Lifecycle) -> Option<chrono::DateTime<Utc>> {
 async fn step(lc: &Arc<Lifecycle>, sending: &Arc<Semaphore>) -> Result<Step, StoreError> {
     let state = lc.upstream_state();
     if state != UpstreamState::Accepting {
+        // Generations submitted while the balance guard holds dispatch wait like the others.
+        if let Some((_, reason)) = lc.dispatch_hold() {
+            lc.store.mark_queued_blocked(&reason).await?;
+        }
         fail_long_blocked(lc).await?;
         if state == UpstreamState::Refusing {
             return Ok(Step::Saturated);
@@ -205,6 +209,7 @@ async fn send(lc: &Lifecycle, generation: Generation, slot: Slot) {
             rate_limited: false,
         } => {
             tracing::warn!(generation = %id, %reason, "upstream unavailable; will retry");
+            lc.upstream_log.record("create", &reason);
             if lc.upstream_faltered() {
                 refused_for_now(lc, &generation, &reason).await
             } else {
@@ -218,6 +223,8 @@ async fn send(lc: &Lifecycle, generation: Generation, slot: Slot) {
         AfterCreate::WaitForOperator { reason } => {
             tracing::error!(generation = %id, %reason,
                 "UPSTREAM REFUSES NEW GENERATIONS until the operator acts (Kie key, balance or spending cap)");
+            lc.upstream_log.record("create", &reason);
+            lc.wake.guard.notify_one();
             refused_for_now(lc, &generation, &reason).await
         }
         AfterCreate::Fail(failure) => {
@@ -228,6 +235,7 @@ async fn send(lc: &Lifecycle, generation: Generation, slot: Slot) {
         AfterCreate::Unknown { reason } => {
             tracing::warn!(generation = %id, %reason,
                 "create outcome unknown: not resending; waiting for a callback to reveal the task");
+            lc.upstream_log.record("create", &reason);
             lc.store
                 .record_outcome_unknown(id, &reason, after(lc.settings.unconfirmed_wait))
                 .await

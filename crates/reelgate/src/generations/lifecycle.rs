@@ -32,9 +32,13 @@ pub struct Lifecycle {
     /// Status reads, so polling stays within its budget.
     pub(super) status_reads: SlidingWindow,
     pub wake: Wake,
+    /// What went wrong with Kie lately, for the operator.
+    pub upstream_log: super::upstream_log::UpstreamLog,
     refusal: std::sync::Mutex<Option<Refusal>>,
     /// Creates failed in a row for reasons that may pass; reset by any accepted create.
     faltering: std::sync::atomic::AtomicU32,
+    /// Dispatch stopped by the balance guard until Kie's balance is topped up: since when, why.
+    hold: std::sync::Mutex<Option<(DateTime<Utc>, String)>>,
     stop: watch::Sender<bool>,
 }
 
@@ -70,6 +74,8 @@ pub struct Wake {
     pub track: Notify,
     pub hd: Notify,
     pub webhooks: Notify,
+    /// The balance guard: read Kie's balance now (Kie just refused for lack of credits).
+    pub guard: Notify,
 }
 
 /// How long a worker sleeps when it knows of nothing due. Short enough that work another
@@ -103,8 +109,10 @@ impl Lifecycle {
             upload_base_url,
             outbound,
             wake: Wake::default(),
+            upstream_log: Default::default(),
             refusal: std::sync::Mutex::new(None),
             faltering: std::sync::atomic::AtomicU32::new(0),
+            hold: std::sync::Mutex::new(None),
             stop: watch::channel(false).0,
         })
     }
@@ -137,7 +145,33 @@ impl Lifecycle {
             .map(|r| (r.since, r.reason.clone()))
     }
 
+    /// Stops dispatch until [`Lifecycle::release_dispatch_hold`]: unlike a refusal, nothing is
+    /// probed meanwhile, since the balance guard knows when Kie will take work again.
+    pub fn hold_dispatch(&self, reason: &str) {
+        if let Ok(mut hold) = self.hold.lock() {
+            let since = hold.as_ref().map_or_else(Utc::now, |(since, _)| *since);
+            *hold = Some((since, reason.to_owned()));
+        }
+    }
+
+    /// Lets dispatch run again; true if it was held.
+    pub fn release_dispatch_hold(&self) -> bool {
+        let released = self.hold.lock().ok().and_then(|mut h| h.take()).is_some();
+        if released {
+            self.wake.dispatch.notify_one();
+        }
+        released
+    }
+
+    /// Since when and why dispatch is held by the balance guard, if it is.
+    pub fn dispatch_hold(&self) -> Option<(DateTime<Utc>, String)> {
+        self.hold.lock().ok()?.clone()
+    }
+
     pub(super) fn upstream_state(&self) -> UpstreamState {
+        if self.dispatch_hold().is_some() {
+            return UpstreamState::Refusing;
+        }
         match self
             .refusal
             .lock()
@@ -252,6 +286,16 @@ pub(crate) async fn pause(
         .map(|due| (due - Utc::now()).to_std().unwrap_or(Duration::ZERO))
         .unwrap_or(IDLE_TICK)
         .min(IDLE_TICK);
+    pause_for(wait, nudge, stop).await
+}
+
+/// Sleeps `wait` in full (workers on an interval of their own), or until a nudge or the stop
+/// signal. Returns false when the worker should stop.
+pub(crate) async fn pause_for(
+    wait: Duration,
+    nudge: &Notify,
+    stop: &mut watch::Receiver<bool>,
+) -> bool {
     if *stop.borrow() {
         return false;
     }

@@ -119,6 +119,7 @@ async fn check(lc: &Lifecycle, generation: Generation) {
         AfterStatus::StillRunning => lc.store.record_still_running(id, next_look, false).await,
         AfterStatus::RetryLater { reason } => {
             tracing::warn!(generation = %id, %reason, "status read failed; will ask again");
+            lc.upstream_log.record("status", &reason);
             lc.store.record_still_running(id, next_look, false).await
         }
     };

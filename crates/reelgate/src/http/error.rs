@@ -35,6 +35,9 @@ pub enum ApiError {
     NotFound(&'static str),
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    /// 410: it existed, and is gone for good (an expired signed link).
+    #[error("{message}")]
+    Gone { code: &'static str, message: String },
     #[error("{message}")]
     Unprocessable { code: &'static str, message: String },
     #[error("request body too large")]
@@ -69,6 +72,7 @@ impl ApiError {
             ApiError::Forbidden => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::Gone { .. } => StatusCode::GONE,
             ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
@@ -101,6 +105,7 @@ impl ApiError {
             ApiError::BadRequest { code, message }
             | ApiError::PaymentRequired { code, message }
             | ApiError::Conflict { code, message }
+            | ApiError::Gone { code, message }
             | ApiError::Unprocessable { code, message } => plain(code, message.clone()),
             ApiError::Unauthorized => plain(
                 "unauthorized",

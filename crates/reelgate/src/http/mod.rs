@@ -5,12 +5,16 @@ pub mod account;
 pub mod admin;
 pub mod api_keys;
 pub mod auth;
+mod byte_range;
 pub mod callbacks;
 pub mod catalog;
 pub mod error;
 pub mod generations;
 mod health;
+pub mod media;
 mod operations;
+pub mod reports;
+pub mod upstream;
 
 use axum::routing::get;
 use axum::{Json, Router};
@@ -34,6 +38,10 @@ pub struct ApiContext {
     pub catalog: Arc<Catalog>,
     /// The generation lifecycle: submissions wake its workers; callbacks feed them.
     pub lifecycle: Arc<crate::generations::Lifecycle>,
+    /// Watches the Kie balance; holds dispatch when it runs low.
+    pub guard: Arc<crate::balance_guard::BalanceGuard>,
+    /// reelgate's copies of the videos.
+    pub media: Arc<crate::media::Media>,
 }
 
 #[derive(OpenApi)]
@@ -73,6 +81,9 @@ pub fn api(ctx: ApiContext) -> Router {
         .merge(account::router())
         .merge(api_keys::router())
         .merge(admin::router())
+        .merge(media::router())
+        .merge(reports::router())
+        .merge(upstream::router())
         .split_for_parts();
     let openapi = Arc::new(openapi);
     router

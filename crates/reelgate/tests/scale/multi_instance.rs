@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::balancer::{balancer, webhook_receiver, Backends, Hooks};
-use crate::processes::{customer, deployment_env, postgres, Process};
+use crate::processes::{customer, deployment_env, get_json, postgres, Process};
 
 /// Veo 3.1 fast is 16:9 by default, so its 1080p video is fetched too.
 const MODELS: [&str; 4] = [
@@ -185,15 +185,8 @@ async fn three_instances_settle_every_generation_once_within_one_rate_limit() {
         );
     }
 
-    let client = reqwest::Client::new();
-    let tasks: Vec<Value> = client
-        .get(format!("{}/sim/tasks", sim.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let tasks: Vec<Value> =
+        serde_json::from_value(get_json(&format!("{}/sim/tasks", sim.url)).await).unwrap();
     let mut tasks_per_generation: HashMap<String, Vec<String>> = HashMap::new();
     for task in &tasks {
         let callback = task["callback_url"]
@@ -227,14 +220,7 @@ async fn three_instances_settle_every_generation_once_within_one_rate_limit() {
         );
     }
 
-    let stats: Value = client
-        .get(format!("{}/sim/stats", sim.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let stats = get_json(&format!("{}/sim/stats", sim.url)).await;
     assert_eq!(
         stats["rate_limited"], 0,
         "the simulator refused creates: {stats}"

@@ -195,3 +195,13 @@ pub async fn customer(store: &Store, name: &str, credits: i64) -> ApiKey {
         .unwrap();
     store.create_api_key(&user.id, "scale").await.unwrap().1
 }
+
+/// GETs `url` and reads its JSON answer.
+pub async fn get_json(url: &str) -> serde_json::Value {
+    reqwest::get(url)
+        .await
+        .expect("an answer")
+        .json()
+        .await
+        .expect("a JSON answer")
+}

@@ -8,13 +8,15 @@ use axum::routing::{get, post};
 use axum::Router;
 use chrono::{DateTime, Utc};
 use minijinja::context;
-use reelgate_domain::generations::{Generation, GenerationId, Status, Video};
+use reelgate_domain::generations::{Generation, GenerationId, Status};
 use reelgate_store::{Canceled, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::Chrome;
+use crate::generations::view::VideoView;
 use crate::generations::GenerationView;
+use crate::media::present;
 use crate::web::error::{WebError, WebForm};
 use crate::web::i18n::Locale;
 use crate::web::session::Viewer;
@@ -48,7 +50,12 @@ pub struct CardView {
     /// The other settings, in catalog order, as `name: value` pairs for display.
     pub options: Vec<(String, String)>,
     pub images: Vec<String>,
-    pub videos: Vec<Video>,
+    /// Kie's links, or signed links to reelgate's own copies once it has them.
+    pub videos: Vec<VideoView>,
+    /// The first video's first frame, once reelgate has made it.
+    pub poster: Option<String>,
+    /// Deleted by their owner or the retention policy.
+    pub videos_deleted: bool,
     pub error_code: Option<String>,
     pub error_message: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -56,6 +63,14 @@ pub struct CardView {
 }
 
 impl CardView {
+    /// With the videos as the API presents them (reelgate's copies where it has them).
+    pub fn with_media(mut self, view: &GenerationView) -> Self {
+        self.videos = view.videos.clone();
+        self.poster = view.thumbnail_url.clone();
+        self.videos_deleted = view.videos_deleted;
+        self
+    }
+
     /// The card in the page's language, with the catalog's name for the model. Failure
     /// reasons are stored in English; other languages get the translation of their code.
     pub fn new(g: &Generation, catalog: &Catalog, lang: Locale) -> Self {
@@ -130,7 +145,9 @@ impl From<&Generation> for CardView {
             prompt: text("prompt"),
             options,
             images,
-            videos: g.videos.clone(),
+            videos: g.videos.iter().map(VideoView::from).collect(),
+            poster: None,
+            videos_deleted: false,
             error_code: g.error.as_ref().map(|e| e.code.clone()),
             error_message: g.error.as_ref().map(|e| e.message.clone()),
             created_at: g.created_at,
@@ -214,10 +231,12 @@ async fn list(
         other => other?,
     };
     let catalog = &web.api.catalog;
+    let views = present::views(store, &web.api.media.links, &page.items).await?;
     let cards: Vec<CardView> = page
         .items
         .iter()
-        .map(|g| CardView::new(g, catalog, chrome.lang))
+        .zip(&views)
+        .map(|(g, view)| CardView::new(g, catalog, chrome.lang).with_media(view))
         .collect();
     Ok(chrome
         .render(
@@ -248,11 +267,12 @@ async fn card(
         .generation_of(&user.id, &id)
         .await?
         .ok_or(WebError::NotFound)?;
+    let view = present::view(&web.api.store, &web.api.media.links, &generation).await?;
     Ok(chrome
         .render(
             "video_card.html",
             "videos",
-            context! { card => CardView::new(&generation, &web.api.catalog, chrome.lang) },
+            context! { card => CardView::new(&generation, &web.api.catalog, chrome.lang).with_media(&view) },
         )?
         .into_response())
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use reelgate_domain::generations::Status;
+use reelgate_domain::reports::{Grouping, MarginRow};
 use reelgate_store::GenerationFilter;
 
 use crate::web::error::WebError;
@@ -96,6 +97,61 @@ async fn queue_depth(web: &WebContext) -> Result<i64, WebError> {
 
 const RECENT_ERRORS: u32 = 6;
 
+/// Money figures as the dashboard shows them: whole credits, USD to the cent.
+#[derive(Serialize)]
+struct Money {
+    credits: i64,
+    refunded: i64,
+    revenue_usd: String,
+    cost_usd: String,
+    margin_usd: String,
+}
+
+#[derive(Serialize)]
+struct ModelLine {
+    model: String,
+    succeeded: u64,
+    failed: u64,
+    #[serde(flatten)]
+    money: Money,
+}
+
+fn money(row: &MarginRow) -> Money {
+    let usd = |d: rust_decimal::Decimal| d.round_dp(2).to_string();
+    Money {
+        credits: row.credits_charged,
+        refunded: row.credits_refunded,
+        revenue_usd: usd(row.revenue_usd),
+        cost_usd: usd(row.upstream_cost_usd),
+        margin_usd: usd(row.margin_usd),
+    }
+}
+
+/// Today's margin report (generations that finished today, UTC): totals and per model.
+async fn money_today(web: &WebContext) -> Result<(Money, Vec<ModelLine>), WebError> {
+    let today = Utc::now().date_naive();
+    let catalog = &web.api.catalog;
+    let report = web
+        .api
+        .store
+        .margin_report(today, today, Grouping::DAY_MODEL, catalog.rule())
+        .await?;
+    let lines = report
+        .rows
+        .iter()
+        .map(|row| {
+            let id = row.model.clone().unwrap_or_default();
+            ModelLine {
+                model: catalog.model(&id).map_or(id, |m| m.title.clone()),
+                succeeded: row.succeeded,
+                failed: row.failed + row.canceled,
+                money: money(row),
+            }
+        })
+        .collect();
+    Ok((money(&report.totals), lines))
+}
+
 pub async fn page(
     State(web): State<WebContext>,
     _operator: Operator,
@@ -115,6 +171,7 @@ pub async fn page(
         .iter()
         .map(|g| AdminRow::new(g, &web.api.catalog))
         .collect();
+    let (money, by_model) = money_today(&web).await?;
     let refusal = web
         .api
         .lifecycle
@@ -129,6 +186,8 @@ pub async fn page(
                 today => today(&web).await?,
                 queue => queue_depth(&web).await?,
                 recent_errors => recent_errors,
+                money => money,
+                by_model => by_model,
                 refusal => refusal,
             },
         )?
