@@ -15,4 +15,5 @@ pub mod outbound;
 pub mod prices;
 pub mod telemetry;
 pub mod upstream;
+pub mod web;
 pub mod webhooks;
