@@ -7,6 +7,7 @@ pub mod api_keys;
 pub mod auth;
 pub mod callbacks;
 pub mod catalog;
+mod common_responses;
 pub mod error;
 pub mod generations;
 mod health;
@@ -72,6 +73,9 @@ pub fn api(ctx: ApiContext) -> Router {
         .merge(api_keys::router())
         .merge(admin::router())
         .split_for_parts();
+    // After the merge: the routes' operations exist only now.
+    let mut openapi = openapi;
+    utoipa::Modify::modify(&common_responses::CommonResponses, &mut openapi);
     let openapi = Arc::new(openapi);
     router
         .route(
