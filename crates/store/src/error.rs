@@ -59,6 +59,10 @@ pub enum StoreError {
     Corrupt { table: &'static str, detail: String },
     #[error("password hashing failed")]
     PasswordHash,
+    #[error("{0}")]
+    Unsupported(&'static str),
+    #[error("will not overwrite {0}: the backup target must not exist")]
+    BackupTargetExists(String),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
 }

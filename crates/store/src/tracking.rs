@@ -183,7 +183,8 @@ impl Store {
         crate::retry::on_contention(|| async {
             sqlx::query(
                 "UPDATE generations SET blocked_since = COALESCE(blocked_since, $1), blocked_reason = $2
-                 WHERE status = 'queued' AND dispatch = 'waiting'",
+                 WHERE status = 'queued' AND dispatch = 'waiting'
+                   AND (blocked_since IS NULL OR blocked_reason IS NULL OR blocked_reason <> $2)",
             )
             .bind(now)
             .bind(reason)
@@ -311,27 +312,35 @@ impl Store {
                 )
                 .await;
         }
-        let (hd, videos) = match video {
+        let mut updated = generation.clone();
+        let hd = match video {
             Some(video) => {
-                let mut videos = generation.videos.clone();
-                videos.push(video);
-                ("done", videos)
+                updated.videos.push(video);
+                "done"
             }
-            None => ("gave_up", generation.videos.clone()),
+            None => "gave_up",
         };
-        let videos =
-            serde_json::to_string(&videos).map_err(|e| StoreError::corrupt("generations", e))?;
-        self.update_one(
-            "UPDATE generations SET hd = $1, videos = $2, hd_next_at = NULL, updated_at = $3
-             WHERE id = $4 AND hd = 'pending'",
-            |q| {
-                q.bind(hd)
-                    .bind(videos.clone())
-                    .bind(now)
-                    .bind(generation.id.as_str())
-            },
-        )
-        .await
+        let videos = serde_json::to_string(&updated.videos)
+            .map_err(|e| StoreError::corrupt("generations", e))?;
+        let (updated, videos) = (&updated, &videos);
+        crate::retry::in_transaction!(self, |conn| async {
+            let done = sqlx::query(
+                "UPDATE generations SET hd = $1, videos = $2, hd_next_at = NULL, updated_at = $3
+                 WHERE id = $4 AND hd = 'pending'",
+            )
+            .bind(hd)
+            .bind(videos.as_str())
+            .bind(now)
+            .bind(updated.id.as_str())
+            .execute(&mut *conn)
+            .await?;
+            let recorded = done.rows_affected() == 1;
+            // The 1080p video is copied like the others, queued with its arrival.
+            if recorded {
+                crate::media::enqueue(conn, updated, generation.videos.len(), now).await?;
+            }
+            Ok::<_, StoreError>(recorded)
+        })
     }
 
     async fn update_one<'q>(

@@ -7,6 +7,7 @@ use reelgate_domain::generations::{Dispatch, GenerationId, Status};
 use reelgate_store::StoreError;
 
 use super::lifecycle::Lifecycle;
+use tracing::Instrument;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CallbackRefused {
@@ -25,6 +26,16 @@ pub async fn receive(
     body: &[u8],
 ) -> Result<(), CallbackRefused> {
     let id: GenerationId = id.parse().map_err(|_| CallbackRefused::Unknown)?;
+    let span = super::lifecycle::span(&id);
+    receive_for(lc, id, token, body).instrument(span).await
+}
+
+async fn receive_for(
+    lc: &Lifecycle,
+    id: GenerationId,
+    token: &str,
+    body: &[u8],
+) -> Result<(), CallbackRefused> {
     if !lc.tokens.verify(&id, token) {
         tracing::warn!(generation = %id, "refused a callback with a wrong token");
         return Err(CallbackRefused::Forged);

@@ -35,6 +35,9 @@ pub enum ApiError {
     NotFound(&'static str),
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    /// 410: it existed, and is gone for good (an expired signed link).
+    #[error("{message}")]
+    Gone { code: &'static str, message: String },
     #[error("{message}")]
     Unprocessable { code: &'static str, message: String },
     #[error("request body too large")]
@@ -69,6 +72,7 @@ impl ApiError {
             ApiError::Forbidden => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::Gone { .. } => StatusCode::GONE,
             ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
@@ -101,6 +105,7 @@ impl ApiError {
             ApiError::BadRequest { code, message }
             | ApiError::PaymentRequired { code, message }
             | ApiError::Conflict { code, message }
+            | ApiError::Gone { code, message }
             | ApiError::Unprocessable { code, message } => plain(code, message.clone()),
             ApiError::Unauthorized => plain(
                 "unauthorized",
@@ -216,7 +221,16 @@ impl From<QueryRejection> for ApiError {
 #[from_request(via(axum::extract::Query), rejection(ApiError))]
 pub struct ApiQuery<T>(pub T);
 
-/// How the store's refusals reach the client; anything else is a 500 with the detail logged.
+impl From<reelgate_domain::catalog::FieldError> for FieldProblem {
+    fn from(e: reelgate_domain::catalog::FieldError) -> Self {
+        FieldProblem {
+            code: e.code.as_str().to_owned(),
+            message: e.message,
+            field: e.field,
+        }
+    }
+}
+
 /// A generation request the catalog refused: every field error, the first in the envelope.
 impl From<reelgate_domain::catalog::FieldErrors> for ApiError {
     fn from(errors: reelgate_domain::catalog::FieldErrors) -> Self {
@@ -224,16 +238,13 @@ impl From<reelgate_domain::catalog::FieldErrors> for ApiError {
             errors
                 .into_vec()
                 .into_iter()
-                .map(|e| FieldProblem {
-                    code: e.code.as_str().to_owned(),
-                    message: e.message,
-                    field: e.field,
-                })
+                .map(FieldProblem::from)
                 .collect(),
         )
     }
 }
 
+/// How the store's refusals reach the client; anything else is a 500 with the detail logged.
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         let message = error.to_string();

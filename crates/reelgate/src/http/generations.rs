@@ -15,20 +15,14 @@ use super::error::{ErrorEnvelope, FieldProblem};
 use super::{ApiContext, ApiError, ApiJson, ApiQuery};
 use crate::generations::submit::{self, Submission, SubmitError, SubmitOutcome};
 use crate::generations::GenerationView;
+use crate::media;
 
 impl From<SubmitError> for ApiError {
     fn from(error: SubmitError) -> Self {
         match error {
-            SubmitError::Invalid(errors) => ApiError::InvalidInput(
-                errors
-                    .into_iter()
-                    .map(|e| FieldProblem {
-                        code: e.code.as_str().to_owned(),
-                        message: e.message,
-                        field: e.field,
-                    })
-                    .collect(),
-            ),
+            SubmitError::Invalid(errors) => {
+                ApiError::InvalidInput(errors.into_iter().map(FieldProblem::from).collect())
+            }
             SubmitError::InsufficientCredits { balance, needed } => ApiError::PaymentRequired {
                 code: "insufficient_credits",
                 message: format!(
@@ -122,7 +116,9 @@ async fn get_one(
         .generation_of(&user.id, &parse_id(&id)?)
         .await?
         .ok_or(ApiError::NotFound("generation"))?;
-    Ok(ApiJson(GenerationView::from(&generation)))
+    Ok(ApiJson(
+        media::present::view(&ctx.store, &ctx.media.links, &generation).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -172,7 +168,7 @@ async fn list(
         )
         .await?;
     Ok(ApiJson(GenerationPage {
-        generations: page.items.iter().map(GenerationView::from).collect(),
+        generations: media::present::views(&ctx.store, &ctx.media.links, &page.items).await?,
         next_cursor: page.next_cursor,
     }))
 }

@@ -96,16 +96,10 @@ async fn every_model_generates_a_playable_video_and_is_charged_once() {
 
 #[tokio::test]
 async fn an_upstream_failure_fails_the_generation_and_refunds_it_once() {
-    let app = TestApp::spawn_with_sim(
-        Settings::default(),
-        SimConfig {
-            faults: Faults {
-                failure_ratio: 1.0,
-                ..Faults::default()
-            },
-            ..SimConfig::for_tests()
-        },
-    )
+    let app = TestApp::with_faults(Faults {
+        failure_ratio: 1.0,
+        ..Faults::default()
+    })
     .await;
     let (_, key) = app.customer("ada", 100).await;
     let (_, created) = app.submit(&key, kling()).await;
@@ -127,16 +121,10 @@ async fn an_upstream_failure_fails_the_generation_and_refunds_it_once() {
 
 #[tokio::test]
 async fn lost_callbacks_are_made_up_for_by_polling() {
-    let app = TestApp::spawn_with_sim(
-        Settings::default(),
-        SimConfig {
-            faults: Faults {
-                drop_callback_ratio: 1.0,
-                ..Faults::default()
-            },
-            ..SimConfig::for_tests()
-        },
-    )
+    let app = TestApp::with_faults(Faults {
+        drop_callback_ratio: 1.0,
+        ..Faults::default()
+    })
     .await;
     let (_, key) = app.customer("ada", 100).await;
     let (_, created) = app.submit(&key, kling()).await;
@@ -147,16 +135,10 @@ async fn lost_callbacks_are_made_up_for_by_polling() {
 
 #[tokio::test]
 async fn duplicated_and_late_callbacks_settle_nothing_twice() {
-    let app = TestApp::spawn_with_sim(
-        Settings::default(),
-        SimConfig {
-            faults: Faults {
-                duplicate_callback_ratio: 1.0,
-                ..Faults::default()
-            },
-            ..SimConfig::for_tests()
-        },
-    )
+    let app = TestApp::with_faults(Faults {
+        duplicate_callback_ratio: 1.0,
+        ..Faults::default()
+    })
     .await;
     let (_, key) = app.customer("ada", 100).await;
     let (_, created) = app.submit(&key, kling()).await;
@@ -221,16 +203,10 @@ async fn forged_callbacks_are_refused() {
 
 #[tokio::test]
 async fn upstream_errors_keep_the_generation_queued_until_upstream_recovers() {
-    let app = TestApp::spawn_with_sim(
-        Settings::default(),
-        SimConfig {
-            faults: Faults {
-                server_error_ratio: 1.0,
-                ..Faults::default()
-            },
-            ..SimConfig::for_tests()
-        },
-    )
+    let app = TestApp::with_faults(Faults {
+        server_error_ratio: 1.0,
+        ..Faults::default()
+    })
     .await;
     let (_, key) = app.customer("ada", 100).await;
     let (_, created) = app.submit(&key, kling()).await;
@@ -517,4 +493,56 @@ async fn customers_see_only_their_own_generations() {
             .status(),
         401
     );
+}
+
+#[tokio::test]
+async fn veo_1080p_that_lags_joins_the_succeeded_generation_later() {
+    let app = TestApp::spawn_with_sim(
+        Settings::default(),
+        SimConfig {
+            hd_delay: Duration::from_millis(1500),
+            ..SimConfig::for_tests()
+        },
+    )
+    .await;
+    let (_, key) = app.customer("ada", 100).await;
+    let (_, created) = app.submit(&key, request("veo3-fast")).await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    let done = app.settled(&key, &id).await;
+    assert_eq!(done["status"], "succeeded");
+    assert_eq!(
+        done["videos"].as_array().unwrap().len(),
+        1,
+        "720p first: {done}"
+    );
+    wait_until("the 1080p video", async || {
+        let (_, g) = json(app.get_as(&key, &format!("/v1/generations/{id}")).await).await;
+        g["videos"].as_array().unwrap().len() == 2
+    })
+    .await;
+    let (_, g) = json(app.get_as(&key, &format!("/v1/generations/{id}")).await).await;
+    assert_eq!(g["videos"][1]["resolution"], "1080p");
+    assert_eq!(
+        app.balance(&key).await,
+        (50, 0),
+        "charged once, 1080p costs nothing more"
+    );
+}
+
+#[tokio::test]
+async fn a_task_running_past_the_limit_fails_and_is_refunded() {
+    let app = TestApp::spawn_with_sim(
+        Settings::default().with("REELGATE_MAX_RUNNING_SECS", "1"),
+        SimConfig {
+            durations: kie_sim::Durations::uniform(Duration::from_secs(30)),
+            ..SimConfig::for_tests()
+        },
+    )
+    .await;
+    let (_, key) = app.customer("ada", 100).await;
+    let (_, created) = app.submit(&key, kling()).await;
+    let done = app.settled(&key, created["id"].as_str().unwrap()).await;
+    assert_eq!(done["status"], "failed");
+    assert_eq!(done["error"]["code"], "timed_out");
+    assert_eq!(app.balance(&key).await, (100, 0));
 }

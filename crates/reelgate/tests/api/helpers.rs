@@ -27,6 +27,15 @@ impl TestApp {
         Self::spawn_with_sim(settings, kie_sim::SimConfig::for_tests()).await
     }
 
+    /// On a simulator that injects these faults.
+    pub async fn with_faults(faults: kie_sim::Faults) -> TestApp {
+        let sim = kie_sim::SimConfig {
+            faults,
+            ..kie_sim::SimConfig::for_tests()
+        };
+        Self::spawn_with_sim(Settings::default(), sim).await
+    }
+
     /// With this simulator configuration, and polling fast enough for tests.
     pub async fn spawn_with_sim(settings: Settings, sim_config: kie_sim::SimConfig) -> TestApp {
         Self::spawn_polling(
@@ -72,6 +81,11 @@ impl TestApp {
             sim,
             _data_dir: data_dir,
         }
+    }
+
+    /// Where the app keeps its copies of the videos (the default local storage).
+    pub fn media_dir(&self) -> std::path::PathBuf {
+        self._data_dir.path().join("media")
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -211,4 +225,16 @@ pub async fn json(response: reqwest::Response) -> (u16, serde_json::Value) {
     let status = response.status().as_u16();
     let body = response.json().await.unwrap_or(serde_json::Value::Null);
     (status, body)
+}
+
+/// Waits (up to 30 s) until `done` holds.
+pub async fn wait_until(what: &str, mut done: impl AsyncFnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !done().await {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }

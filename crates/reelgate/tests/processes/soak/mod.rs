@@ -56,7 +56,7 @@ impl Plan {
             load: Duration::from_secs(load),
             phase: Duration::from_secs(number("REELGATE_SOAK_PHASE_SECS", 3)),
             restart_every: Duration::from_secs(number("REELGATE_SOAK_RESTART_SECS", 5)),
-            settle_within: Duration::from_secs(60),
+            settle_within: Duration::from_secs(60 + load / 2),
             seed: number("REELGATE_SOAK_SEED", 7),
         }
     }
@@ -86,9 +86,10 @@ pub async fn run(backend: &str, database: &DatabaseUrl, dir: &std::path::Path) -
             "0.15".into(),
             "--hd-delay-ms".into(),
             "300".into(),
-            // Stricter than reelgate's own limit below: a steady source of 429s.
+            // Room for the load, but stricter than reelgate's own limit below: every backlog
+            // (after a pause, a restart) meets 429s.
             "--rate-limit".into(),
-            "20/1".into(),
+            format!("{}/1", plan.rate + 10),
         ],
     )
     .await;
@@ -107,7 +108,7 @@ pub async fn run(backend: &str, database: &DatabaseUrl, dir: &std::path::Path) -
             ("REELGATE_UPSTREAM_WAIT_SECS", "8".into()),
             ("REELGATE_MAX_RUNNING_SECS", "20".into()),
             ("REELGATE_HD_WAIT_SECS", "3".into()),
-            ("REELGATE_UPSTREAM_RATE_LIMIT", "30/1".into()),
+            ("REELGATE_UPSTREAM_RATE_LIMIT", format!("{}/1", plan.rate + 20)),
             ("REELGATE_MAX_CONCURRENT_TASKS", "400".into()),
             ("REELGATE_STATUS_CALLS_PER_MINUTE", "30000".into()),
             ("REELGATE_POLL_MAX_INTERVAL_SECS", "2".into()),
