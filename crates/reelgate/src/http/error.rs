@@ -171,10 +171,35 @@ impl From<JsonRejection> for ApiError {
     }
 }
 
-/// `Json<T>` whose rejections use our envelope instead of axum's plain text.
-#[derive(Debug, Clone, Copy, Default, axum::extract::FromRequest)]
-#[from_request(via(axum::Json), rejection(ApiError))]
+/// `Json<T>` whose rejections use our envelope instead of axum's plain text, and which takes
+/// only a JSON object: serde would otherwise read a struct from an array of its fields in
+/// order (`[null]` made an API key; found by Schemathesis).
+#[derive(Debug, Clone, Copy, Default)]
 pub struct ApiJson<T>(pub T);
+
+impl<S, T> axum::extract::FromRequest<S> for ApiJson<T>
+where
+    S: Send + Sync,
+    T: serde::de::DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        let Json(value) = Json::<serde_json::Value>::from_request(request, state).await?;
+        if !value.is_object() {
+            return Err(ApiError::BadRequest {
+                code: "invalid_json",
+                message: "the body must be a JSON object".into(),
+            });
+        }
+        serde_json::from_value(value)
+            .map(ApiJson)
+            .map_err(|e| ApiError::BadRequest {
+                code: "invalid_json",
+                message: format!("Failed to deserialize the JSON body into the target type: {e}"),
+            })
+    }
+}
 
 impl<T: Serialize> IntoResponse for ApiJson<T> {
     fn into_response(self) -> Response {

@@ -63,7 +63,8 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     request_body(content = Object, description = "`model`, its parameters (see GET /v1/models) and an optional `webhook_url`",
         example = json!({"model": "kling-2.6/text-to-video", "prompt": "a red fox running through snow",
                          "aspect_ratio": "16:9", "duration": 5, "sound": false})),
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: 1 to 255 visible ASCII characters",
+        min_length = 1, max_length = 255, pattern = "^[!-~]+$")),
     responses(
         (status = 202, description = "Accepted and queued; its price is held", body = GenerationView),
         (status = 400, description = "A field is wrong; nothing was charged", body = ErrorEnvelope),
@@ -121,12 +122,16 @@ async fn get_one(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Only generations in this state: queued, running, succeeded, failed or canceled.
+    #[param(nullable = false)]
     pub status: Option<String>,
     /// The `next_cursor` of the previous page.
+    #[param(nullable = false)]
     pub cursor: Option<String>,
     /// Items per page, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200, nullable = false)]
     pub limit: Option<u32>,
 }
 
@@ -159,7 +164,7 @@ async fn list(
             &user.id,
             status,
             query.cursor.as_deref(),
-            query.limit.unwrap_or(reelgate_store::DEFAULT_PAGE_SIZE),
+            super::account::page_limit(query.limit)?,
         )
         .await?;
     Ok(ApiJson(GenerationPage {

@@ -8,6 +8,7 @@ pub mod auth;
 mod byte_range;
 pub mod callbacks;
 pub mod catalog;
+mod common_responses;
 pub mod error;
 pub mod generations;
 mod health;
@@ -85,6 +86,9 @@ pub fn api(ctx: ApiContext) -> Router {
         .merge(reports::router())
         .merge(upstream::router())
         .split_for_parts();
+    // After the merge: the routes' operations exist only now.
+    let mut openapi = openapi;
+    utoipa::Modify::modify(&common_responses::CommonResponses, &mut openapi);
     let openapi = Arc::new(openapi);
     router
         .route(

@@ -50,13 +50,13 @@ impl Plan {
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(default)
         };
-        let load = number("REELGATE_SOAK_SECS", 30);
+        let load = number("REELGATE_SOAK_SECS", 24);
         Plan {
-            rate: u32::try_from(number("REELGATE_SOAK_RATE", 25)).unwrap_or(25),
+            rate: u32::try_from(number("REELGATE_SOAK_RATE", 20)).unwrap_or(20),
             load: Duration::from_secs(load),
             phase: Duration::from_secs(number("REELGATE_SOAK_PHASE_SECS", 3)),
-            restart_every: Duration::from_secs(number("REELGATE_SOAK_RESTART_SECS", 5)),
-            settle_within: Duration::from_secs(60),
+            restart_every: Duration::from_secs(number("REELGATE_SOAK_RESTART_SECS", 4)),
+            settle_within: Duration::from_secs(60 + load / 2),
             seed: number("REELGATE_SOAK_SEED", 7),
         }
     }
@@ -86,9 +86,10 @@ pub async fn run(backend: &str, database: &DatabaseUrl, dir: &std::path::Path) -
             "0.15".into(),
             "--hd-delay-ms".into(),
             "300".into(),
-            // Stricter than reelgate's own limit below: a steady source of 429s.
+            // Room for the load, but stricter than reelgate's own limit below: every backlog
+            // (after a pause, a restart) meets 429s.
             "--rate-limit".into(),
-            "20/1".into(),
+            format!("{}/1", plan.rate + 10),
         ],
     )
     .await;
@@ -107,7 +108,10 @@ pub async fn run(backend: &str, database: &DatabaseUrl, dir: &std::path::Path) -
             ("REELGATE_UPSTREAM_WAIT_SECS", "8".into()),
             ("REELGATE_MAX_RUNNING_SECS", "20".into()),
             ("REELGATE_HD_WAIT_SECS", "3".into()),
-            ("REELGATE_UPSTREAM_RATE_LIMIT", "30/1".into()),
+            (
+                "REELGATE_UPSTREAM_RATE_LIMIT",
+                format!("{}/1", plan.rate + 20),
+            ),
             ("REELGATE_MAX_CONCURRENT_TASKS", "400".into()),
             ("REELGATE_STATUS_CALLS_PER_MINUTE", "30000".into()),
             ("REELGATE_POLL_MAX_INTERVAL_SECS", "2".into()),
@@ -177,6 +181,7 @@ pub async fn run(backend: &str, database: &DatabaseUrl, dir: &std::path::Path) -
         let phase_ends = (Instant::now() + plan.phase).min(load_ends);
         while Instant::now() < phase_ends {
             if Instant::now() >= next_restart {
+                let restart_began = Instant::now();
                 if rng.gen_ratio(1, 4) {
                     serve.sigterm();
                     serve.wait_exit(Duration::from_secs(60)).await;
@@ -187,10 +192,20 @@ pub async fn run(backend: &str, database: &DatabaseUrl, dir: &std::path::Path) -
                 }
                 tokio::time::sleep(Duration::from_millis(rng.gen_range(100..1200))).await;
                 serve.start().await;
+                eprintln!(
+                    "soak {backend}: restart {} took {:?}",
+                    serve.starts - 1,
+                    restart_began.elapsed()
+                );
                 next_restart = Instant::now() + plan.restart_every.mul_f64(rng.gen_range(0.6..1.4));
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+        eprintln!(
+            "soak {backend}: phase {} done at {:?}",
+            phase.name,
+            started.elapsed()
+        );
         if phase.timeouts {
             slow_requests += upstream_requests(&sim).await - before;
         }
