@@ -25,7 +25,7 @@ impl GenerationId {
             .ok()
             .and_then(|mut generator| generator.generate().ok())
             // A poisoned lock, or 2^80 ids in one millisecond: a random one will do.
-            .unwrap_or_else(ulid::Ulid::new);
+            .unwrap_or_else(|| ulid::Ulid::from_datetime(std::time::SystemTime::now()));
         GenerationId(format!("{PREFIX}{}", ulid.to_string().to_ascii_lowercase()))
     }
 
