@@ -19,8 +19,10 @@ fn parse_and_price(c: &mut Criterion) {
     let requests = [
         (
             "kling text-to-video",
-            body(json!({"model": "kling-2.6/text-to-video", "prompt": "a red fox running through snow",
-                        "aspect_ratio": "16:9", "duration": 5, "sound": false})),
+            body(
+                json!({"model": "kling-2.6/text-to-video", "prompt": "a red fox running through snow",
+                        "aspect_ratio": "16:9", "duration": 5, "sound": false}),
+            ),
         ),
         (
             "veo3 fast, defaults",
@@ -28,8 +30,10 @@ fn parse_and_price(c: &mut Criterion) {
         ),
         (
             "sora pro image-to-video",
-            body(json!({"model": "sora-2-pro-image-to-video", "prompt": "the cat looks up",
-                        "image_urls": ["https://cdn.example.com/cat.png"], "duration": 10})),
+            body(
+                json!({"model": "sora-2-pro-image-to-video", "prompt": "the cat looks up",
+                        "image_urls": ["https://cdn.example.com/cat.png"], "duration": 10}),
+            ),
         ),
     ];
     let mut group = c.benchmark_group("catalog_parse");

@@ -34,7 +34,8 @@ impl Credits {
 impl std::ops::Neg for Credits {
     type Output = Credits;
     fn neg(self) -> Credits {
-        Credits(-self.0)
+        // i64::MIN has no negative; amounts that large are refused wherever they come in.
+        Credits(self.0.saturating_neg())
     }
 }
 

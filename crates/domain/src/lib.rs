@@ -6,6 +6,8 @@ pub mod catalog;
 pub mod credits;
 pub mod generations;
 pub mod ledger;
+pub mod media;
 pub mod pricing;
+pub mod reports;
 
 pub use credits::Credits;

@@ -119,6 +119,27 @@ impl KieError {
         })
     }
 
+    /// A short stable name for the kind of failure, for metrics and log fields.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Unauthorized { .. } => "unauthorized",
+            Self::InsufficientCredits { .. } => "insufficient_credits",
+            Self::RateLimited { .. } => "rate_limited",
+            Self::InvalidRequest { .. } => "invalid_request",
+            Self::NotFound { .. } => "not_found",
+            Self::Maintenance { .. } => "maintenance",
+            Self::SpendingLimit { .. } => "spending_limit",
+            Self::GenerationFailed { .. } => "generation_failed",
+            Self::FeatureDisabled { .. } => "feature_disabled",
+            Self::ImageUnreachable { .. } => "image_unreachable",
+            Self::Server { .. } => "server_error",
+            Self::Transport(_) => "transport",
+            Self::Timeout => "timeout",
+            Self::OutcomeUnknown { .. } => "outcome_unknown",
+            Self::Undecodable { .. } => "undecodable",
+        }
+    }
+
     /// The same request may succeed if simply tried again later, with nobody acting.
     /// A create request may be re-sent after such an error only if
     /// [`may_have_created_task`](Self::may_have_created_task) is false.

@@ -55,6 +55,13 @@ impl Transport {
             let status = outcome.as_ref().map_or(0, |answer| answer.status);
             let result = outcome.and_then(|answer| decode(answer.status, &answer.body));
             let result = result.map_err(|err| self.redact(err));
+            // Named for the application's namespace: this crate's one consumer is reelgate,
+            // and operators read one family of metrics. A no-op without a recorder installed.
+            let outcome = result.as_ref().err().map_or("ok", KieError::kind);
+            metrics::counter!("reelgate_upstream_requests_total", "endpoint" => endpoint, "outcome" => outcome)
+                .increment(1);
+            metrics::histogram!("reelgate_upstream_request_duration_seconds", "endpoint" => endpoint)
+                .record(started.elapsed().as_secs_f64());
             tracing::debug!(
                 endpoint,
                 attempt,

@@ -10,10 +10,13 @@ use tokio::net::TcpListener;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::balance_guard::BalanceGuard;
 use crate::config::Config;
 use crate::generations::callback_token::CallbackTokens;
 use crate::generations::Lifecycle;
 use crate::http::{self, ApiContext};
+use crate::media::{Media, MediaError, MediaLinks};
+use crate::monitoring;
 use crate::prices::{load_catalog, PricingFileError};
 use crate::upstream::{Upstream, UpstreamError};
 use reelgate_store::{Store, StoreError};
@@ -38,14 +41,43 @@ pub enum StartError {
     Database { url: String, source: StoreError },
     #[error(transparent)]
     Pricing(#[from] PricingFileError),
+    #[error(transparent)]
+    Media(#[from] MediaError),
+}
+
+/// What a `serve` process runs. Every instance may run everything; splitting lets the API
+/// scale apart from the workers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Role {
+    /// The HTTP API, web app and callback receiver, and the background workers.
+    #[default]
+    All,
+    /// HTTP only: jobs are left in the database for workers elsewhere.
+    ApiOnly,
+    /// Workers only; HTTP serves just `/healthz`, `/readyz` and `/metrics`.
+    WorkersOnly,
+}
+
+impl Role {
+    fn serves_api(self) -> bool {
+        self != Role::WorkersOnly
+    }
+
+    fn runs_workers(self) -> bool {
+        self != Role::ApiOnly
+    }
 }
 
 pub struct Application {
     listener: TcpListener,
     router: axum::Router,
+    /// What a workers-only instance serves instead of `router`.
+    probes: axum::Router,
     store: Store,
     lifecycle: Arc<Lifecycle>,
     upstream: Upstream,
+    guard: Arc<BalanceGuard>,
+    media: Arc<Media>,
 }
 
 impl Application {
@@ -79,6 +111,17 @@ impl Application {
             config.public_url.clone(),
             upstream.upload_base_url.clone(),
         );
+        let guard = BalanceGuard::new(
+            config.guard.clone(),
+            Arc::clone(&lifecycle),
+            upstream.is_simulated(),
+        );
+        let links = MediaLinks::new(
+            config.secret.clone(),
+            config.public_url.clone(),
+            config.media.link_ttl,
+        );
+        let media = Media::open(config.media.clone(), links, &config.data_dir).await?;
         let ctx_upstream = upstream.clone();
         let ctx = ApiContext {
             config: Arc::new(config),
@@ -86,20 +129,31 @@ impl Application {
             upstream,
             catalog,
             lifecycle: Arc::clone(&lifecycle),
+            guard: Arc::clone(&guard),
+            media: Arc::clone(&media),
         };
-        let router = http::api(ctx)
+        monitoring::recorder();
+        let probes = http::probes(ctx.clone())
+            .layer(axum::middleware::from_fn(monitoring::track_http))
+            .layer(TraceLayer::new_for_http().make_span_with(request_span));
+        let router = http::api(ctx.clone())
+            .merge(crate::web::router(ctx))
+            .layer(axum::middleware::from_fn(monitoring::track_http))
             .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
             .layer(TimeoutLayer::with_status_code(
                 StatusCode::REQUEST_TIMEOUT,
                 REQUEST_TIMEOUT,
             ))
-            .layer(TraceLayer::new_for_http());
+            .layer(TraceLayer::new_for_http().make_span_with(request_span));
         Ok(Application {
             listener,
             router,
+            probes,
             store,
             lifecycle,
             upstream: ctx_upstream,
+            guard,
+            media,
         })
     }
 
@@ -127,10 +181,29 @@ impl Application {
     /// Serves and runs the workers until SIGTERM or Ctrl-C, then lets in-flight requests
     /// finish and the workers record what they hold.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let mut workers = self.lifecycle.start();
-        let served = axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown_signal())
-            .await;
+        self.run_until_stopped_as(Role::All).await
+    }
+
+    /// As [`run_until_stopped`](Self::run_until_stopped), in one role.
+    pub async fn run_until_stopped_as(self, role: Role) -> std::io::Result<()> {
+        let mut workers = if role.runs_workers() {
+            let mut workers = self.lifecycle.start();
+            workers.spawn(Arc::clone(&self.guard).run());
+            workers.spawn(crate::media::copy::run(
+                Arc::clone(&self.media),
+                Arc::clone(&self.lifecycle),
+            ));
+            workers
+        } else {
+            tokio::task::JoinSet::new()
+        };
+        let router = if role.serves_api() {
+            self.router
+        } else {
+            self.probes
+        };
+        tracing::info!(?role, "serving");
+        let served = crate::http_server::serve(self.listener, router, shutdown_signal()).await;
         self.lifecycle.stop();
         let drained = tokio::time::timeout(WORKER_DRAIN, async {
             while workers.join_next().await.is_some() {}
@@ -141,6 +214,17 @@ impl Application {
         }
         served
     }
+}
+
+/// The span every request is logged in: like tower-http's default, but the path is logged
+/// without secrets and the query string not at all.
+fn request_span(request: &axum::extract::Request) -> tracing::Span {
+    tracing::debug_span!(
+        "request",
+        method = %request.method(),
+        path = %http::callbacks::loggable_path(request.uri().path()),
+        version = ?request.version(),
+    )
 }
 
 /// Connects to the configured database and brings its schema up to date.

@@ -16,7 +16,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// HTTP API + web app + upstream callback receiver + background workers.
-    Serve,
+    Serve(ServeArgs),
     /// The Kie AI simulator alone, on its own address.
     Sim(Box<kie_sim::SimArgs>),
     /// Apply database migrations and exit.
@@ -28,6 +28,33 @@ pub enum Command {
     Prices,
     /// Measure throughput, latency and cost (see docs/PERFORMANCE.md).
     Bench(Box<crate::bench::BenchArgs>),
+    /// Copy the SQLite database, consistently, while `serve` runs.
+    Backup {
+        /// The file to write; it must not exist yet.
+        #[arg(long)]
+        to: std::path::PathBuf,
+    },
+}
+
+/// Which parts of reelgate one `serve` process runs (both by default).
+#[derive(Debug, Default, clap::Args)]
+pub struct ServeArgs {
+    /// Serve the HTTP API, web app and callbacks, but run no background workers.
+    #[arg(long, conflicts_with = "workers_only")]
+    pub api_only: bool,
+    /// Run the background workers; HTTP serves only /healthz, /readyz and /metrics.
+    #[arg(long)]
+    pub workers_only: bool,
+}
+
+impl ServeArgs {
+    pub fn role(&self) -> crate::app::Role {
+        match (self.api_only, self.workers_only) {
+            (true, _) => crate::app::Role::ApiOnly,
+            (_, true) => crate::app::Role::WorkersOnly,
+            _ => crate::app::Role::All,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]

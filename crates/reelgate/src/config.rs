@@ -63,8 +63,14 @@ pub struct Config {
     pub secret: SecretString,
     /// Where the SQLite file, the generated secret and other local state live.
     pub data_dir: PathBuf,
+    /// Credits granted to each customer who signs up on the web (`REELGATE_SIGNUP_BONUS`).
+    pub signup_bonus: reelgate_domain::Credits,
     /// Rate limits, polling and waits of the generation lifecycle.
     pub lifecycle: crate::generations::settings::LifecycleSettings,
+    /// Watching the Kie balance, and whom to warn.
+    pub guard: crate::balance_guard::GuardSettings,
+    /// Where reelgate keeps its copies of the videos.
+    pub media: crate::media::MediaSettings,
 }
 
 /// The raw settings, before parsing: environment over file.
@@ -186,8 +192,16 @@ impl Config {
             upstream,
             pricing_file,
             secret,
-            data_dir,
+            signup_bonus: reelgate_domain::Credits(
+                settings
+                    .parse::<u32>("REELGATE_SIGNUP_BONUS")?
+                    .unwrap_or(0)
+                    .into(),
+            ),
             lifecycle: crate::generations::settings::LifecycleSettings::from_settings(settings)?,
+            guard: crate::balance_guard::GuardSettings::from_settings(settings)?,
+            media: crate::media::MediaSettings::from_settings(settings, &data_dir)?,
+            data_dir,
         })
     }
 }

@@ -2,14 +2,19 @@
 //! workers, wired around the domain (`reelgate-domain`) and storage (`reelgate-store`) crates.
 
 pub mod app;
+pub mod balance_guard;
 pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod generations;
 pub mod http;
+pub mod http_server;
+pub mod media;
+pub mod monitoring;
 pub mod operator;
 pub mod outbound;
 pub mod prices;
 pub mod telemetry;
 pub mod upstream;
+pub mod web;
 pub mod webhooks;

@@ -3,17 +3,44 @@ use clap::Parser;
 use reelgate::app::Application;
 use reelgate::cli::{Cli, Command};
 use reelgate::config::Config;
+use reelgate_store::{DatabaseUrl, Store};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     reelgate::telemetry::init();
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve => {
+        Command::Serve(args) => {
             let config = Config::load()?;
+            let sign_in = format!(
+                "{}/signin",
+                config.public_url.as_str().trim_end_matches('/')
+            );
             let app = Application::build(config).await?;
+            if let Some(operator) = reelgate::web::first_run::ensure_operator(app.store()).await? {
+                println!(
+                    "{}",
+                    reelgate::web::first_run::announcement(&operator, &sign_in)
+                );
+            }
             tracing::info!("reelgate listening on http://{}", app.local_addr());
-            app.run_until_stopped().await.context("server failed")?;
+            app.run_until_stopped_as(args.role())
+                .await
+                .context("server failed")?;
+        }
+        Command::Backup { to } => {
+            let config = Config::load()?;
+            // Connecting would create a missing SQLite file; a backup of nothing is a mistake.
+            if let DatabaseUrl::Sqlite { path } = &config.database_url {
+                anyhow::ensure!(path.exists(), "no database at {}", path.display());
+            }
+            let store = Store::connect(&config.database_url)
+                .await
+                .with_context(|| format!("cannot open {}", config.database_url))?;
+            let copied = store.backup_to(&to).await;
+            store.close().await;
+            copied.with_context(|| format!("cannot back up {}", config.database_url))?;
+            println!("copied {} to {}", config.database_url, to.display());
         }
         Command::Migrate => {
             let config = Config::load()?;

@@ -12,8 +12,22 @@ fn bench(out: &std::path::Path, args: &[&str]) -> String {
         .args(args)
         .args(["--runs", "1", "--seconds", "0.3", "--clients", "2"])
         .args(["--concurrency", "1,2", "--stored", "50,100"])
-        .args(["--sweep-runs", "1", "--sweep-seconds", "0.2", "--burst", "12"])
-        .args(["--in-flight", "20", "--watch-seconds", "1", "--relay-reads", "5"])
+        .args([
+            "--sweep-runs",
+            "1",
+            "--sweep-seconds",
+            "0.2",
+            "--burst",
+            "12",
+        ])
+        .args([
+            "--in-flight",
+            "20",
+            "--watch-seconds",
+            "1",
+            "--relay-reads",
+            "5",
+        ])
         .arg("--out")
         .arg(out)
         .output()

@@ -27,7 +27,12 @@ async fn rich_customer(store: &Store) -> UserId {
         .await
         .expect("user created");
     store
-        .grant(&user.id, Credits(ledger::MAX_BALANCE.get() / 2), "bench", &Actor::Cli)
+        .grant(
+            &user.id,
+            Credits(ledger::MAX_BALANCE.get() / 2),
+            "bench",
+            &Actor::Cli,
+        )
         .await
         .expect("credits granted");
     user.id

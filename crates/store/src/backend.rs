@@ -50,6 +50,26 @@ impl Backend {
         }
     }
 
+    /// The database server's clock in milliseconds since the epoch, as an SQL expression.
+    /// Instances share a window of times only if they read one clock: the server's.
+    pub(crate) fn now_millis_sql(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)",
+            Backend::Postgres => "(EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::BIGINT",
+        }
+    }
+
+    /// A query (binding the lock's name as `$1`) that makes transactions take turns until
+    /// they end. SQLite needs none: a transaction's first write already serialises it.
+    pub(crate) fn named_lock(self) -> Option<&'static str> {
+        match self {
+            Backend::Sqlite => None,
+            Backend::Postgres => {
+                Some("SELECT 1 AS locked FROM (SELECT pg_advisory_xact_lock(hashtext($1))) AS l")
+            }
+        }
+    }
+
     /// A statement that makes concurrent migrations take turns until the transaction ends.
     pub(crate) fn migration_lock(self) -> Option<&'static str> {
         match self {
@@ -155,7 +175,9 @@ impl Default for PoolSettings {
     fn default() -> Self {
         PoolSettings {
             max_connections: 10,
-            acquire_timeout: Duration::from_secs(30),
+            // Well under the HTTP request timeout (30 s): a database that cannot be reached
+            // makes requests fail promptly with 503, not hang until the client gives up.
+            acquire_timeout: Duration::from_secs(5),
         }
     }
 }

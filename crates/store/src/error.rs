@@ -59,6 +59,10 @@ pub enum StoreError {
     Corrupt { table: &'static str, detail: String },
     #[error("password hashing failed")]
     PasswordHash,
+    #[error("{0}")]
+    Unsupported(&'static str),
+    #[error("will not overwrite {0}: the backup target must not exist")]
+    BackupTargetExists(String),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
 }
@@ -87,6 +91,40 @@ impl StoreError {
             matches!(primary, Ok(5) | Ok(6))
         } else {
             matches!(&*code, "40001" | "40P01")
+        }
+    }
+}
+
+impl StoreError {
+    /// Whether the database could not be used at all for now — unreachable, out of
+    /// connections, shutting down, or out of disk space — rather than refusing this request.
+    /// Such failures pass by themselves when the database comes back: callers answer 503.
+    pub fn is_unavailable(&self) -> bool {
+        let StoreError::Database(error) = self else {
+            return false;
+        };
+        match error {
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed => true,
+            sqlx::Error::Database(e) => {
+                let Some(code) = e.code() else {
+                    return false;
+                };
+                if e.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+                    // SQLITE_READONLY (8), SQLITE_IOERR (10), SQLITE_FULL (13), SQLITE_CANTOPEN
+                    // (14), and their extended codes.
+                    let primary = code.parse::<i64>().map(|c| c & 0xff);
+                    matches!(primary, Ok(8 | 10 | 13 | 14))
+                } else {
+                    // Class 08 connection exceptions, 53 insufficient resources (disk full,
+                    // out of memory, too many connections), 57P0x the server shutting down.
+                    code.starts_with("08") || code.starts_with("53") || code.starts_with("57P0")
+                }
+            }
+            _ => false,
         }
     }
 }

@@ -312,8 +312,13 @@ impl Store {
                 return Ok::<_, StoreError>(None);
             };
             match outcome {
-                Outcome::Succeeded { .. } => ledger::capture(conn, id).await?,
-                Outcome::Failed { .. } => ledger::release(conn, id, "generation failed").await?,
+                Outcome::Succeeded { .. } => {
+                    ledger::capture(conn, id).await?;
+                    crate::media::enqueue(conn, &generation, 0, now).await?;
+                }
+                Outcome::Failed { .. } => {
+                    ledger::release(conn, id, "generation failed").await?;
+                }
             };
             enqueue_webhook(conn, &generation, webhook_payload, now).await?;
             Ok(Some(generation))

@@ -189,7 +189,8 @@ pub(crate) async fn credit(
     reason: &str,
     actor: &Actor,
 ) -> Result<LedgerEntry, StoreError> {
-    if amount.get().abs() > MAX_BALANCE.get() {
+    // `unsigned_abs`: the absolute value of i64::MIN does not fit an i64.
+    if amount.get().unsigned_abs() > MAX_BALANCE.get().unsigned_abs() {
         return Err(StoreError::InvalidAmount(amount));
     }
     let updated = sqlx::query(

@@ -25,10 +25,18 @@ macro_rules! migrations {
     };
 }
 
-const SQLITE: &[Migration] =
-    migrations!("sqlite": 1 "0001_accounts_and_ledger", 2 "0002_generations");
-const POSTGRES: &[Migration] =
-    migrations!("postgres": 1 "0001_accounts_and_ledger", 2 "0002_generations");
+const SQLITE: &[Migration] = migrations!("sqlite":
+    1 "0001_accounts_and_ledger",
+    2 "0002_generations",
+    3 "0003_upstream_rate_slots",
+    4 "0004_business",
+);
+const POSTGRES: &[Migration] = migrations!("postgres":
+    1 "0001_accounts_and_ledger",
+    2 "0002_generations",
+    3 "0003_upstream_rate_slots",
+    4 "0004_business",
+);
 
 /// The versions this build knows for `backend`, oldest first.
 pub fn known_versions(backend: Backend) -> Vec<i64> {
@@ -51,6 +59,15 @@ const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
 
 /// Applies the migrations this database lacks; returns the versions applied now.
 pub(crate) async fn run(pool: &AnyPool, backend: Backend) -> Result<Vec<i64>, StoreError> {
+    run_up_to(pool, backend, i64::MAX).await
+}
+
+/// As [`run`], stopping after version `last` (tests of upgrades start from an older schema).
+pub(crate) async fn run_up_to(
+    pool: &AnyPool,
+    backend: Backend,
+    last: i64,
+) -> Result<Vec<i64>, StoreError> {
     // Checked first so that PostgreSQL does not log "already exists" on every start.
     let exists: i64 = sqlx::query(backend.migrations_table_exists())
         .fetch_one(pool)
@@ -78,7 +95,7 @@ pub(crate) async fn run(pool: &AnyPool, backend: Backend) -> Result<Vec<i64>, St
     }
 
     let mut applied = Vec::new();
-    for migration in known {
+    for migration in known.iter().take_while(|m| m.version <= last) {
         if crate::retry::on_contention(|| apply(pool, backend, migration)).await? {
             tracing::info!(
                 version = migration.version,

@@ -162,3 +162,28 @@ fn drop_now(cleanup: &Cleanup) {
         }
     }
 }
+
+/// Moves a generation's times, so that reports over past days can be tested.
+pub async fn set_generation_times(
+    store: &Store,
+    id: &reelgate_domain::generations::GenerationId,
+    dispatched_at: Option<chrono::DateTime<chrono::Utc>>,
+    finished_at: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE generations SET dispatched_at = COALESCE($1, dispatched_at),
+             finished_at = COALESCE($2, finished_at)
+         WHERE id = $3",
+    )
+    .bind(dispatched_at.map(|at| at.timestamp_millis()))
+    .bind(finished_at.map(|at| at.timestamp_millis()))
+    .bind(id.as_str())
+    .execute(store.pool())
+    .await?;
+    Ok(())
+}
+
+/// Applies the migrations up to `version` only: the schema an older build left behind.
+pub async fn migrate_to(store: &Store, version: i64) -> Result<Vec<i64>, StoreError> {
+    crate::migrate::run_up_to(store.pool(), store.backend(), version).await
+}

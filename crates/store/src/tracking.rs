@@ -51,6 +51,12 @@ impl Due {
 
 impl Store {
     /// Claims up to `limit` due generations for `lease`, oldest due first.
+    ///
+    /// The rows are picked in a CTE, which PostgreSQL evaluates once. Written as
+    /// `WHERE id IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED)`, the subquery may run again when
+    /// the UPDATE re-checks a row another transaction changed meanwhile, and the claim then
+    /// takes more rows than its limit (the soak found dispatch claiming more creates than it
+    /// had rate-limit slots for).
     pub async fn claim_due(
         &self,
         due: Due,
@@ -61,10 +67,11 @@ impl Store {
         let condition = due.condition();
         let rows = crate::retry::on_contention(|| async {
             Ok(sqlx::query(&format!(
-                "UPDATE generations SET next_check_at = $1, updated_at = $2 {sets}
-                 WHERE id IN (SELECT id FROM generations WHERE {condition} AND next_check_at <= $2
-                              ORDER BY next_check_at, id LIMIT $3 {skip_locked})
-                   AND {condition} AND next_check_at <= $2
+                "WITH picked (pick_id) AS (
+                     SELECT id FROM generations WHERE {condition} AND next_check_at <= $2
+                     ORDER BY next_check_at, id LIMIT $3 {skip_locked})
+                 UPDATE generations SET next_check_at = $1, updated_at = $2 {sets}
+                 FROM picked WHERE generations.id = picked.pick_id
                  RETURNING {GENERATION_COLUMNS}",
                 sets = due.claim_sets(),
                 skip_locked = self.backend.skip_locked(),
@@ -176,7 +183,8 @@ impl Store {
         crate::retry::on_contention(|| async {
             sqlx::query(
                 "UPDATE generations SET blocked_since = COALESCE(blocked_since, $1), blocked_reason = $2
-                 WHERE status = 'queued' AND dispatch = 'waiting'",
+                 WHERE status = 'queued' AND dispatch = 'waiting'
+                   AND (blocked_since IS NULL OR blocked_reason IS NULL OR blocked_reason <> $2)",
             )
             .bind(now)
             .bind(reason)
@@ -261,10 +269,11 @@ impl Store {
         let now = now_millis();
         let rows = crate::retry::on_contention(|| async {
             Ok(sqlx::query(&format!(
-                "UPDATE generations SET hd_next_at = $1
-                 WHERE id IN (SELECT id FROM generations WHERE hd = 'pending' AND hd_next_at <= $2
-                              ORDER BY hd_next_at LIMIT $3 {skip_locked})
-                   AND hd = 'pending' AND hd_next_at <= $2
+                "WITH picked (pick_id) AS (
+                     SELECT id FROM generations WHERE hd = 'pending' AND hd_next_at <= $2
+                     ORDER BY hd_next_at LIMIT $3 {skip_locked})
+                 UPDATE generations SET hd_next_at = $1
+                 FROM picked WHERE generations.id = picked.pick_id
                  RETURNING {GENERATION_COLUMNS}",
                 skip_locked = self.backend.skip_locked(),
             ))
@@ -303,27 +312,35 @@ impl Store {
                 )
                 .await;
         }
-        let (hd, videos) = match video {
+        let mut updated = generation.clone();
+        let hd = match video {
             Some(video) => {
-                let mut videos = generation.videos.clone();
-                videos.push(video);
-                ("done", videos)
+                updated.videos.push(video);
+                "done"
             }
-            None => ("gave_up", generation.videos.clone()),
+            None => "gave_up",
         };
-        let videos =
-            serde_json::to_string(&videos).map_err(|e| StoreError::corrupt("generations", e))?;
-        self.update_one(
-            "UPDATE generations SET hd = $1, videos = $2, hd_next_at = NULL, updated_at = $3
-             WHERE id = $4 AND hd = 'pending'",
-            |q| {
-                q.bind(hd)
-                    .bind(videos.clone())
-                    .bind(now)
-                    .bind(generation.id.as_str())
-            },
-        )
-        .await
+        let videos = serde_json::to_string(&updated.videos)
+            .map_err(|e| StoreError::corrupt("generations", e))?;
+        let (updated, videos) = (&updated, &videos);
+        crate::retry::in_transaction!(self, |conn| async {
+            let done = sqlx::query(
+                "UPDATE generations SET hd = $1, videos = $2, hd_next_at = NULL, updated_at = $3
+                 WHERE id = $4 AND hd = 'pending'",
+            )
+            .bind(hd)
+            .bind(videos.as_str())
+            .bind(now)
+            .bind(updated.id.as_str())
+            .execute(&mut *conn)
+            .await?;
+            let recorded = done.rows_affected() == 1;
+            // The 1080p video is copied like the others, queued with its arrival.
+            if recorded {
+                crate::media::enqueue(conn, updated, generation.videos.len(), now).await?;
+            }
+            Ok::<_, StoreError>(recorded)
+        })
     }
 
     async fn update_one<'q>(

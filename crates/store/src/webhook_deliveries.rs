@@ -49,11 +49,12 @@ impl Store {
         let lease = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX / 2);
         let rows = crate::retry::on_contention(|| async {
             Ok(sqlx::query(&format!(
-                "UPDATE webhook_deliveries SET next_attempt_at = $1, attempts = attempts + 1
-                 WHERE id IN (SELECT id FROM webhook_deliveries
-                              WHERE delivered_at IS NULL AND gave_up_at IS NULL AND next_attempt_at <= $2
-                              ORDER BY next_attempt_at LIMIT $3 {skip_locked})
-                   AND delivered_at IS NULL AND gave_up_at IS NULL AND next_attempt_at <= $2
+                "WITH picked (pick_id) AS (
+                     SELECT id FROM webhook_deliveries
+                     WHERE delivered_at IS NULL AND gave_up_at IS NULL AND next_attempt_at <= $2
+                     ORDER BY next_attempt_at LIMIT $3 {skip_locked})
+                 UPDATE webhook_deliveries SET next_attempt_at = $1, attempts = attempts + 1
+                 FROM picked WHERE webhook_deliveries.id = picked.pick_id
                  RETURNING {COLUMNS}",
                 skip_locked = self.backend.skip_locked(),
             ))

@@ -21,6 +21,8 @@ on_both_backends!(
     racing_settlements_settle_once_and_queue_one_webhook,
     only_unsent_generations_can_be_canceled,
     parallel_claims_never_share_a_generation,
+    every_claim_takes_at_most_its_limit,
+    claims_under_contention_never_exceed_their_limit,
     pages_list_a_users_generations_newest_first,
 );
 
@@ -267,6 +269,55 @@ async fn parallel_claims_never_share_a_generation(store: &TestStore) {
         .is_empty());
 }
 
+/// Claimers that keep re-claiming the same due rows (a zero lease) while the others update
+/// them: on PostgreSQL an `IN (SELECT … LIMIT n)` claim re-ran its subquery on such rows and
+/// returned more than `n` of them.
+async fn claims_under_contention_never_exceed_their_limit(store: &TestStore) {
+    let user = customer(store, "ada", 100_000).await;
+    for _ in 0..60 {
+        let Submitted::Created(generation) = store
+            .submit_generation(&new_generation(&user, 5), |_| String::new())
+            .await
+            .unwrap()
+        else {
+            panic!("created");
+        };
+        store
+            .claim_due(Due::Dispatch, 1, Duration::from_secs(60))
+            .await
+            .unwrap();
+        store
+            .record_accepted(
+                &generation.id,
+                &format!("task_{}", generation.id),
+                chrono::Utc::now(),
+            )
+            .await
+            .unwrap();
+    }
+    const LIMIT: u32 = 3;
+    let claimers = (0..8).map(|_| {
+        let store = Store::clone(store);
+        tokio::spawn(async move {
+            let mut largest = 0;
+            for _ in 0..40 {
+                let claimed = store
+                    .claim_due(Due::Running, LIMIT, Duration::ZERO)
+                    .await
+                    .unwrap();
+                largest = largest.max(claimed.len());
+            }
+            largest
+        })
+    });
+    for largest in join_all(claimers).await {
+        assert!(
+            largest.unwrap() <= LIMIT as usize,
+            "a claim took more rows than its limit"
+        );
+    }
+}
+
 async fn pages_list_a_users_generations_newest_first(store: &TestStore) {
     let user = customer(store, "ada", 1000).await;
     let other = customer(store, "bob", 1000).await;
@@ -305,4 +356,48 @@ async fn pages_list_a_users_generations_newest_first(store: &TestStore) {
         .await
         .unwrap();
     assert!(canceled.items.is_empty());
+}
+
+async fn every_claim_takes_at_most_its_limit(store: &TestStore) {
+    let user = customer(store, "ada", 100_000).await;
+    for _ in 0..6 {
+        store
+            .submit_generation(&new_generation(&user, 5), |_| String::new())
+            .await
+            .unwrap();
+    }
+    let lease = Duration::from_secs(60);
+    let sending = store.claim_due(Due::Dispatch, 2, lease).await.unwrap();
+    assert_eq!(sending.len(), 2, "dispatch");
+    let rest = store.claim_due(Due::Dispatch, 10, lease).await.unwrap();
+    assert_eq!(rest.len(), 4);
+    for (n, generation) in sending.iter().chain(&rest).enumerate() {
+        store
+            .record_accepted(&generation.id, &format!("task_{n}"), chrono::Utc::now())
+            .await
+            .unwrap();
+    }
+    let running = store.claim_due(Due::Running, 3, lease).await.unwrap();
+    assert_eq!(running.len(), 3, "tracking");
+    let succeeded = Outcome::Succeeded {
+        videos: vec![],
+        hd_pending: true,
+    };
+    for generation in sending.iter().chain(&rest) {
+        store
+            .settle_generation(&generation.id, &succeeded, |_| "{}".into())
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    assert_eq!(
+        store.claim_hd_due(2, lease).await.unwrap().len(),
+        2,
+        "1080p"
+    );
+    assert_eq!(
+        store.claim_webhooks(4, lease).await.unwrap().len(),
+        4,
+        "webhooks"
+    );
 }

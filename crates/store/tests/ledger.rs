@@ -17,6 +17,7 @@ on_both_backends!(
     a_generation_can_be_held_only_once,
     adjustments_may_not_take_the_balance_below_zero,
     grants_must_be_positive,
+    the_most_extreme_adjustments_are_refused_not_panicked_on,
     ledger_pages_newest_first_with_cursors,
     ledger_rows_cannot_be_changed,
     hold_and_insert_in_one_transaction_roll_back_together,
@@ -205,6 +206,20 @@ async fn adjustments_may_not_take_the_balance_below_zero(store: &TestStore) {
         .await
         .unwrap();
     assert_eq!(consistent_balance(store, &user).await, (5, 0));
+}
+
+/// Schemathesis sent an operator grant of i64::MIN credits: taking its absolute value
+/// panicked the request's task.
+async fn the_most_extreme_adjustments_are_refused_not_panicked_on(store: &TestStore) {
+    let user = customer(store, "ada", 10).await;
+    for amount in [i64::MIN, i64::MIN + 1, i64::MAX] {
+        let err = store
+            .operator_grant(&user.id, Credits(amount), Some("x"), &Actor::Cli)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::InvalidAmount(_)), "{err:?}");
+    }
+    assert_eq!(consistent_balance(store, &user).await, (10, 0));
 }
 
 async fn grants_must_be_positive(store: &TestStore) {

@@ -48,14 +48,34 @@ pub struct FieldError {
     pub message: String,
 }
 
+/// Longest field name and message a refusal carries. Both may quote what the customer sent
+/// (an unknown parameter's name, a refused value); a megabyte-long name must not come back as
+/// a megabyte-long error (found by fuzzing).
+const MAX_FIELD: usize = 100;
+const MAX_MESSAGE: usize = 500;
+
 impl FieldError {
     pub fn new(field: impl Into<String>, code: ErrorCode, message: impl Into<String>) -> Self {
         FieldError {
-            field: field.into(),
+            field: shortened(field.into(), MAX_FIELD),
             code,
-            message: message.into(),
+            message: shortened(message.into(), MAX_MESSAGE),
         }
     }
+}
+
+/// `text` cut to at most `max` bytes (on a character boundary), ending in `…` when cut.
+fn shortened(mut text: String, max: usize) -> String {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max - '…'.len_utf8();
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text.truncate(end);
+    text.push('…');
+    text
 }
 
 /// A refused request: never empty.
@@ -102,5 +122,26 @@ impl FieldErrors {
 impl From<FieldError> for FieldErrors {
     fn from(error: FieldError) -> Self {
         FieldErrors::one(error)
+    }
+}
+
+#[cfg(test)]
+mod shortening_tests {
+    use super::*;
+
+    #[test]
+    fn long_names_and_messages_are_cut_on_a_character_boundary() {
+        let error = FieldError::new(
+            "é".repeat(200),
+            ErrorCode::InvalidParameter,
+            "x".repeat(9000),
+        );
+        assert!(error.field.len() <= MAX_FIELD && error.field.ends_with('…'));
+        assert!(error.message.len() <= MAX_MESSAGE && error.message.ends_with('…'));
+        let short = FieldError::new("prompt", ErrorCode::InvalidParameter, "too long");
+        assert_eq!(
+            (short.field.as_str(), short.message.as_str()),
+            ("prompt", "too long")
+        );
     }
 }

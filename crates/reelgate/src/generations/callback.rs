@@ -7,6 +7,7 @@ use reelgate_domain::generations::{Dispatch, GenerationId, Status};
 use reelgate_store::StoreError;
 
 use super::lifecycle::Lifecycle;
+use tracing::Instrument;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CallbackRefused {
@@ -25,6 +26,16 @@ pub async fn receive(
     body: &[u8],
 ) -> Result<(), CallbackRefused> {
     let id: GenerationId = id.parse().map_err(|_| CallbackRefused::Unknown)?;
+    let span = super::lifecycle::span(&id);
+    receive_for(lc, id, token, body).instrument(span).await
+}
+
+async fn receive_for(
+    lc: &Lifecycle,
+    id: GenerationId,
+    token: &str,
+    body: &[u8],
+) -> Result<(), CallbackRefused> {
     if !lc.tokens.verify(&id, token) {
         tracing::warn!(generation = %id, "refused a callback with a wrong token");
         return Err(CallbackRefused::Forged);
@@ -55,10 +66,8 @@ pub async fn receive(
                 if lc.store.record_accepted(&id, &task_id, Utc::now()).await? {
                     tracing::info!(generation = %id, task = %task_id, "a callback revealed the upstream task");
                 } else {
-                    // The create's answer was recorded between our read and now (a task that
-                    // ends at once calls back before its create is answered): the row is
-                    // running with its first look far off. The hint still means "look now";
-                    // without this the generation waited a whole first-poll interval.
+                    // The dispatcher recorded Kie's answer in the meantime, with a first look
+                    // scheduled near the model's usual duration: the task has ended already.
                     lc.store.check_now(&id).await?;
                 }
                 lc.wake.track.notify_one();

@@ -7,17 +7,16 @@ use reelgate_domain::generations::Generation;
 use reelgate_store::{Due, Outcome, StoreError};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use super::create_limit::{Slot, Slots};
 use super::decide::{self, AfterCreate, Failure};
-use super::lifecycle::{after, pause, Lifecycle, UpstreamState};
+use super::lifecycle::{after, pause, span, Lifecycle, UpstreamState};
 use super::stored_request::StoredRequest;
+use tracing::Instrument;
 
-/// A claimed row is ours for longer than any create request may take; after a crash its
-/// `sending` rows are looked at again (as unknown outcomes) once this has passed.
-fn claim_lease(lc: &Lifecycle) -> Duration {
-    lc.settings.upstream_timeout * 2 + Duration::from_secs(5)
-}
+/// A create that failed for a passing reason waits this long per attempt so far.
+const RETRY_BACKOFF: Duration = Duration::from_secs(1);
 /// Creates in flight at once from this process.
 const PARALLEL_CREATES: usize = 16;
 /// Most rows claimed per round.
@@ -69,6 +68,10 @@ async fn earliest(lc: &Lifecycle) -> Option<chrono::DateTime<Utc>> {
 async fn step(lc: &Arc<Lifecycle>, sending: &Arc<Semaphore>) -> Result<Step, StoreError> {
     let state = lc.upstream_state();
     if state != UpstreamState::Accepting {
+        // Generations submitted while the balance guard holds dispatch wait like the others.
+        if let Some((_, reason)) = lc.dispatch_hold() {
+            lc.store.mark_queued_blocked(&reason).await?;
+        }
         fail_long_blocked(lc).await?;
         if state == UpstreamState::Refusing {
             return Ok(Step::Saturated);
@@ -84,14 +87,18 @@ async fn step(lc: &Arc<Lifecycle>, sending: &Arc<Semaphore>) -> Result<Step, Sto
     } else {
         BATCH
     };
-    let wanted = usize::try_from(free).unwrap_or(batch).min(batch);
-    let slots = match lc.creates.take_up_to(wanted).await {
-        Ok(slots) => slots,
-        Err(wait) => return Ok(Step::Throttled(wait)),
+    // Only as many as can be sent at once: a slot's request must go out right away, so that
+    // the rate window (and, on a crash, the claim's lease) holds for it.
+    let Some(mut permits) = permits_for_up_to(sending, batch.min(free_slots(free))).await else {
+        return Ok(Step::Saturated);
+    };
+    let mut slots = match lc.creates.take_up_to(permits.num_permits()).await? {
+        Slots::Taken(slots) => slots,
+        Slots::Wait(wait) => return Ok(Step::Throttled(wait)),
     };
     let claimed = lc
         .store
-        .claim_due(Due::Dispatch, slots as u32, claim_lease(lc))
+        .claim_due(Due::Dispatch, slots.len() as u32, lc.settings.claim_lease)
         .await;
     let claimed = match claimed {
         Ok(claimed) => claimed,
@@ -100,33 +107,55 @@ async fn step(lc: &Arc<Lifecycle>, sending: &Arc<Semaphore>) -> Result<Step, Sto
             return Err(error);
         }
     };
-    lc.creates.give_back(slots - claimed.len()).await;
+    let unused = slots.split_off(claimed.len().min(slots.len()));
+    lc.creates.give_back(unused).await;
     if claimed.is_empty() {
         return Ok(Step::NothingDue);
     }
-    for generation in claimed {
-        let permit = Arc::clone(sending).acquire_owned().await;
+    for (generation, slot) in claimed.into_iter().zip(slots) {
+        let permit = permits.split(1);
         let lc = Arc::clone(lc);
-        tokio::spawn(async move {
-            send(&lc, generation).await;
-            drop(permit);
-        });
+        let span = span(&generation.id);
+        tokio::spawn(
+            async move {
+                send(&lc, generation, slot).await;
+                drop(permit);
+            }
+            .instrument(span),
+        );
     }
     Ok(Step::Sent)
 }
 
-async fn send(lc: &Lifecycle, generation: Generation) {
+fn free_slots(free: u64) -> usize {
+    usize::try_from(free).unwrap_or(usize::MAX)
+}
+
+/// Waits for one permit to send, then takes as many more (up to `n` in all) as are free.
+/// `None` only if the semaphore was closed, which dispatch never does.
+async fn permits_for_up_to(sending: &Arc<Semaphore>, n: usize) -> Option<OwnedSemaphorePermit> {
+    let mut permits = Arc::clone(sending).acquire_owned().await.ok()?;
+    let more = n.saturating_sub(1).min(sending.available_permits());
+    if more > 0 {
+        if let Ok(extra) = Arc::clone(sending).try_acquire_many_owned(more as u32) {
+            permits.merge(extra);
+        }
+    }
+    Some(permits)
+}
+
+async fn send(lc: &Lifecycle, generation: Generation, slot: Slot) {
     let id = &generation.id;
     let request = match StoredRequest::decode(&generation.upstream_request) {
         Ok(request) => request,
         Err(error) => {
             tracing::error!(generation = %id, %error, "stored upstream request is unreadable");
-            lc.creates.give_back(1).await;
             let failure = Failure::new(
                 "internal",
                 "Something went wrong on our side.",
                 error.to_string(),
             );
+            lc.creates.give_back(vec![slot]).await;
             settle_failed(lc, &generation, failure).await;
             return;
         }
@@ -142,7 +171,7 @@ async fn send(lc: &Lifecycle, generation: Generation) {
             lc.kie.create_task(&body).await
         }
     };
-    lc.creates.complete().await;
+    lc.creates.answered(slot).await;
     let recorded = match decide::after_create(answer) {
         AfterCreate::Running(task_id) => {
             if lc.upstream_accepting() {
@@ -180,11 +209,22 @@ async fn send(lc: &Lifecycle, generation: Generation) {
             rate_limited: false,
         } => {
             tracing::warn!(generation = %id, %reason, "upstream unavailable; will retry");
-            refused_for_now(lc, &generation, &reason).await
+            lc.upstream_log.record("create", &reason);
+            if lc.upstream_faltered() {
+                refused_for_now(lc, &generation, &reason).await
+            } else {
+                let backoff = RETRY_BACKOFF.saturating_mul(generation.dispatch_attempts.min(6));
+                lc.store
+                    .record_not_sent(&generation.id, after(backoff), Some(&reason))
+                    .await
+                    .map(drop)
+            }
         }
         AfterCreate::WaitForOperator { reason } => {
             tracing::error!(generation = %id, %reason,
                 "UPSTREAM REFUSES NEW GENERATIONS until the operator acts (Kie key, balance or spending cap)");
+            lc.upstream_log.record("create", &reason);
+            lc.wake.guard.notify_one();
             refused_for_now(lc, &generation, &reason).await
         }
         AfterCreate::Fail(failure) => {
@@ -195,6 +235,7 @@ async fn send(lc: &Lifecycle, generation: Generation) {
         AfterCreate::Unknown { reason } => {
             tracing::warn!(generation = %id, %reason,
                 "create outcome unknown: not resending; waiting for a callback to reveal the task");
+            lc.upstream_log.record("create", &reason);
             lc.store
                 .record_outcome_unknown(id, &reason, after(lc.settings.unconfirmed_wait))
                 .await
@@ -216,8 +257,10 @@ async fn refused_for_now(
     reason: &str,
 ) -> Result<(), StoreError> {
     let pause_for = lc.upstream_refused(reason);
+    tracing::warn!(pause = ?pause_for, "dispatch paused; one generation will probe when it ends");
+    // Due again at once: the pause, not the row, decides when the next create goes out.
     lc.store
-        .record_not_sent(&generation.id, after(pause_for), Some(reason))
+        .record_not_sent(&generation.id, Utc::now(), Some(reason))
         .await?;
     lc.store.mark_queued_blocked(reason).await
 }
@@ -229,7 +272,9 @@ async fn fail_long_blocked(lc: &Lifecycle) -> Result<(), StoreError> {
         - chrono::Duration::from_std(lc.settings.upstream_wait).unwrap_or(chrono::Duration::MAX);
     for generation in lc.store.blocked_before(before, 100).await? {
         let reason = generation.blocked_reason.clone().unwrap_or_default();
-        settle_failed(lc, &generation, Failure::no_capacity(reason)).await;
+        settle_failed(lc, &generation, Failure::no_capacity(reason))
+            .instrument(span(&generation.id))
+            .await;
     }
     Ok(())
 }
@@ -238,24 +283,31 @@ async fn fail_long_blocked(lc: &Lifecycle) -> Result<(), StoreError> {
 async fn resolve_unresolved(lc: &Lifecycle) -> Result<(), StoreError> {
     for generation in lc
         .store
-        .claim_due(Due::Unresolved, 100, claim_lease(lc))
+        .claim_due(Due::Unresolved, 100, lc.settings.claim_lease)
         .await?
     {
-        match generation.dispatch {
-            // The worker sending it stopped (a crash, a kill) before recording Kie's answer.
-            reelgate_domain::generations::Dispatch::Sending => {
-                tracing::warn!(generation = %generation.id,
-                    "found a create sent by a stopped worker; waiting for a callback to reveal it");
-                lc.store
-                    .record_outcome_unknown(
-                        &generation.id,
-                        "reelgate stopped while sending",
-                        after(lc.settings.unconfirmed_wait),
-                    )
-                    .await?;
-            }
-            _ => settle_failed(lc, &generation, Failure::never_confirmed()).await,
+        resolve(lc, &generation)
+            .instrument(span(&generation.id))
+            .await?;
+    }
+    Ok(())
+}
+
+async fn resolve(lc: &Lifecycle, generation: &Generation) -> Result<(), StoreError> {
+    match generation.dispatch {
+        // The worker sending it stopped (a crash, a kill) before recording Kie's answer.
+        reelgate_domain::generations::Dispatch::Sending => {
+            tracing::warn!(generation = %generation.id,
+                "found a create sent by a stopped worker; waiting for a callback to reveal it");
+            lc.store
+                .record_outcome_unknown(
+                    &generation.id,
+                    "reelgate stopped while sending",
+                    after(lc.settings.unconfirmed_wait),
+                )
+                .await?;
         }
+        _ => settle_failed(lc, generation, Failure::never_confirmed()).await,
     }
     Ok(())
 }

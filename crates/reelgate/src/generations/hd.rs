@@ -8,25 +8,23 @@ use reelgate_domain::generations::{Generation, Video};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::lifecycle::{after, pause, Lifecycle};
+use super::lifecycle::{after, pause, span, Lifecycle};
+use tracing::Instrument;
 
+/// Fetched one after another; few per claim, so the last is asked within the lease.
+const BATCH: u32 = 4;
 /// How often to ask again, at most; never more often than the polling schedule allows.
 const RETRY_EVERY: Duration = Duration::from_secs(15);
 
 pub(super) async fn run(lc: Arc<Lifecycle>) {
     let mut stop = lc.stopping();
     loop {
-        match lc
-            .store
-            .claim_hd_due(
-                16,
-                lc.settings.upstream_timeout * 4 + Duration::from_secs(5),
-            )
-            .await
-        {
+        match lc.store.claim_hd_due(BATCH, lc.settings.claim_lease).await {
             Ok(claimed) if !claimed.is_empty() => {
                 for generation in claimed {
-                    fetch(&lc, &generation).await;
+                    fetch(&lc, &generation)
+                        .instrument(span(&generation.id))
+                        .await;
                 }
                 continue;
             }

@@ -11,6 +11,7 @@ use tokio::task::JoinSet;
 use url::Url;
 
 use super::callback_token::CallbackTokens;
+use super::create_limit::CreateLimiter;
 use super::rate_limit::{RateLimit, SlidingWindow};
 use super::settings::LifecycleSettings;
 use super::view::GenerationView;
@@ -26,12 +27,18 @@ pub struct Lifecycle {
     /// Where files uploaded through Kie's upload API live; image URLs there are trusted.
     pub upload_base_url: String,
     pub outbound: OutboundPolicy,
-    /// Creates sent upstream, so we never exceed Kie's limit.
-    pub(super) creates: SlidingWindow,
+    /// Creates sent upstream, so we (all instances together) never exceed Kie's limit.
+    pub(super) creates: CreateLimiter,
     /// Status reads, so polling stays within its budget.
     pub(super) status_reads: SlidingWindow,
     pub wake: Wake,
+    /// What went wrong with Kie lately, for the operator.
+    pub upstream_log: super::upstream_log::UpstreamLog,
     refusal: std::sync::Mutex<Option<Refusal>>,
+    /// Creates failed in a row for reasons that may pass; reset by any accepted create.
+    faltering: std::sync::atomic::AtomicU32,
+    /// Dispatch stopped by the balance guard until Kie's balance is topped up: since when, why.
+    hold: std::sync::Mutex<Option<(DateTime<Utc>, String)>>,
     stop: watch::Sender<bool>,
 }
 
@@ -55,6 +62,9 @@ pub(super) enum UpstreamState {
 }
 
 const FIRST_PAUSE: Duration = Duration::from_secs(5);
+/// This many creates failing in a row (5xx, maintenance, connection errors) is an outage, not
+/// bad luck: dispatch pauses as it does for account problems.
+const OUTAGE_AFTER: u32 = 5;
 const LONGEST_PAUSE: Duration = Duration::from_secs(300);
 
 /// Nudges that make a worker look at the database now instead of at its next tick.
@@ -64,6 +74,8 @@ pub struct Wake {
     pub track: Notify,
     pub hd: Notify,
     pub webhooks: Notify,
+    /// The balance guard: read Kie's balance now (Kie just refused for lack of credits).
+    pub guard: Notify,
 }
 
 /// How long a worker sleeps when it knows of nothing due. Short enough that work another
@@ -87,7 +99,7 @@ impl Lifecycle {
             per: Duration::from_secs(60),
         };
         Arc::new(Lifecycle {
-            creates: SlidingWindow::new(settings.rate_limit),
+            creates: CreateLimiter::for_store(&store, &settings),
             status_reads: SlidingWindow::new(status_budget),
             store,
             kie,
@@ -97,7 +109,10 @@ impl Lifecycle {
             upload_base_url,
             outbound,
             wake: Wake::default(),
+            upstream_log: Default::default(),
             refusal: std::sync::Mutex::new(None),
+            faltering: std::sync::atomic::AtomicU32::new(0),
+            hold: std::sync::Mutex::new(None),
             stop: watch::channel(false).0,
         })
     }
@@ -130,7 +145,33 @@ impl Lifecycle {
             .map(|r| (r.since, r.reason.clone()))
     }
 
+    /// Stops dispatch until [`Lifecycle::release_dispatch_hold`]: unlike a refusal, nothing is
+    /// probed meanwhile, since the balance guard knows when Kie will take work again.
+    pub fn hold_dispatch(&self, reason: &str) {
+        if let Ok(mut hold) = self.hold.lock() {
+            let since = hold.as_ref().map_or_else(Utc::now, |(since, _)| *since);
+            *hold = Some((since, reason.to_owned()));
+        }
+    }
+
+    /// Lets dispatch run again; true if it was held.
+    pub fn release_dispatch_hold(&self) -> bool {
+        let released = self.hold.lock().ok().and_then(|mut h| h.take()).is_some();
+        if released {
+            self.wake.dispatch.notify_one();
+        }
+        released
+    }
+
+    /// Since when and why dispatch is held by the balance guard, if it is.
+    pub fn dispatch_hold(&self) -> Option<(DateTime<Utc>, String)> {
+        self.hold.lock().ok()?.clone()
+    }
+
     pub(super) fn upstream_state(&self) -> UpstreamState {
+        if self.dispatch_hold().is_some() {
+            return UpstreamState::Refusing;
+        }
         match self
             .refusal
             .lock()
@@ -148,6 +189,11 @@ impl Lifecycle {
         let Ok(mut refusal) = self.refusal.lock() else {
             return FIRST_PAUSE;
         };
+        // Only a failed probe lengthens the pause: creates that were already in flight when
+        // the pause began are refused for the same reason and say nothing new.
+        if let Some(current) = refusal.as_ref().filter(|r| r.until > Utc::now()) {
+            return (current.until - Utc::now()).to_std().unwrap_or(FIRST_PAUSE);
+        }
         let strikes = refusal.as_ref().map_or(0, |r| r.strikes + 1);
         let pause = FIRST_PAUSE
             .saturating_mul(1 << strikes.min(8))
@@ -162,8 +208,19 @@ impl Lifecycle {
         pause
     }
 
+    /// A create failed for a reason that may be passing (a 5xx, maintenance, a dropped
+    /// connection). Returns true when enough have failed in a row to call it an outage.
+    pub(super) fn upstream_faltered(&self) -> bool {
+        self.faltering
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            .saturating_add(1)
+            >= OUTAGE_AFTER
+    }
+
     /// Upstream took a generation: dispatch runs normally again. True if it had been refusing.
     pub(super) fn upstream_accepting(&self) -> bool {
+        self.faltering
+            .store(0, std::sync::atomic::Ordering::Relaxed);
         self.refusal
             .lock()
             .ok()
@@ -186,6 +243,9 @@ impl Lifecycle {
         {
             Ok(Some(settled)) => {
                 tracing::info!(generation = %settled.id, status = %settled.status, "generation settled");
+                metrics::counter!("reelgate_generations_settled_total",
+                    "status" => settled.status.to_string(), "model" => settled.model.clone())
+                .increment(1);
                 self.wake.webhooks.notify_one();
                 self.wake.dispatch.notify_one();
                 if settled.hd == reelgate_domain::generations::HdFetch::Pending {
@@ -205,6 +265,12 @@ impl Lifecycle {
     }
 }
 
+/// The span of work on one generation: every log line inside it, the upstream client's and
+/// the store's included, carries the generation id (a `span` field in JSON logs).
+pub(crate) fn span(id: &GenerationId) -> tracing::Span {
+    tracing::info_span!("generation", generation = %id)
+}
+
 pub(crate) fn after(delay: Duration) -> DateTime<Utc> {
     Utc::now() + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX)
 }
@@ -220,6 +286,16 @@ pub(crate) async fn pause(
         .map(|due| (due - Utc::now()).to_std().unwrap_or(Duration::ZERO))
         .unwrap_or(IDLE_TICK)
         .min(IDLE_TICK);
+    pause_for(wait, nudge, stop).await
+}
+
+/// Sleeps `wait` in full (workers on an interval of their own), or until a nudge or the stop
+/// signal. Returns false when the worker should stop.
+pub(crate) async fn pause_for(
+    wait: Duration,
+    nudge: &Notify,
+    stop: &mut watch::Receiver<bool>,
+) -> bool {
     if *stop.borrow() {
         return false;
     }

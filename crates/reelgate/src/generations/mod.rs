@@ -3,6 +3,7 @@
 
 pub mod callback;
 pub mod callback_token;
+pub mod create_limit;
 pub mod decide;
 mod dispatch;
 mod hd;
@@ -12,6 +13,7 @@ pub mod settings;
 pub mod stored_request;
 pub mod submit;
 mod track;
+pub mod upstream_log;
 pub mod view;
 
 pub use lifecycle::Lifecycle;

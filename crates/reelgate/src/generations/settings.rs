@@ -29,6 +29,10 @@ pub struct LifecycleSettings {
     /// Longest wait for one upstream answer (`REELGATE_UPSTREAM_TIMEOUT_MS`, default 30000).
     /// A create that outlasts it has an unknown outcome and is never re-sent.
     pub upstream_timeout: Duration,
+    /// How long a worker's claim on a job lasts (`REELGATE_CLAIM_LEASE_SECS`, at least twice
+    /// the upstream timeout; default twice the timeout plus 5 s): the time before a stopped
+    /// instance's jobs are taken over by another.
+    pub claim_lease: Duration,
     /// Bounds of the wait between status reads of a task that has not called back
     /// (`REELGATE_POLL_MIN_INTERVAL_MS`, default 2000; `REELGATE_POLL_MAX_INTERVAL_SECS`,
     /// default 120 — it also caps the first wait, which is otherwise the expected duration).
@@ -77,6 +81,7 @@ impl Default for LifecycleSettings {
             hd_wait: Duration::from_secs(300),
             allow_private_urls: false,
             upstream_timeout: Duration::from_secs(30),
+            claim_lease: default_lease(Duration::from_secs(30)),
             poll: PollSchedule::default(),
             expected: ExpectedDurations::KIE,
         }
@@ -109,6 +114,23 @@ impl LifecycleSettings {
                 None => Ok(default),
             }
         };
+        let upstream_timeout = settings
+            .parse::<u64>("REELGATE_UPSTREAM_TIMEOUT_MS")?
+            .map(Duration::from_millis)
+            .unwrap_or(defaults.upstream_timeout);
+        let claim_lease = match settings.parse::<u64>("REELGATE_CLAIM_LEASE_SECS")? {
+            Some(secs) if Duration::from_secs(secs) < upstream_timeout * 2 => {
+                return Err(ConfigError::Invalid {
+                    setting: "REELGATE_CLAIM_LEASE_SECS",
+                    reason: format!(
+                        "{secs} s is less than twice the upstream timeout ({} ms): a claim must outlast a request",
+                        upstream_timeout.as_millis()
+                    ),
+                })
+            }
+            Some(secs) => Duration::from_secs(secs),
+            None => default_lease(upstream_timeout),
+        };
         Ok(LifecycleSettings {
             rate_limit,
             max_concurrent_tasks: positive(
@@ -126,10 +148,8 @@ impl LifecycleSettings {
             allow_private_urls: settings
                 .parse::<bool>("REELGATE_ALLOW_PRIVATE_URLS")?
                 .unwrap_or(false),
-            upstream_timeout: settings
-                .parse::<u64>("REELGATE_UPSTREAM_TIMEOUT_MS")?
-                .map(Duration::from_millis)
-                .unwrap_or(defaults.upstream_timeout),
+            upstream_timeout,
+            claim_lease,
             poll: PollSchedule {
                 min_interval: settings
                     .parse::<u64>("REELGATE_POLL_MIN_INTERVAL_MS")?
@@ -143,6 +163,12 @@ impl LifecycleSettings {
             expected: defaults.expected,
         })
     }
+}
+
+/// Long enough for a request and the writes around it, short enough that a stopped
+/// instance's work is soon taken over.
+fn default_lease(upstream_timeout: Duration) -> Duration {
+    upstream_timeout * 2 + Duration::from_secs(5)
 }
 
 fn parse_rate(raw: &str) -> Option<RateLimit> {
@@ -193,6 +219,31 @@ mod tests {
             }
         );
         assert_eq!(settings.max_running, Duration::from_secs(60));
+    }
+
+    #[test]
+    fn a_claim_lease_must_outlast_an_upstream_request() {
+        let short = Settings::default()
+            .with("REELGATE_UPSTREAM_TIMEOUT_MS", "5000")
+            .with("REELGATE_CLAIM_LEASE_SECS", "9");
+        let err = LifecycleSettings::from_settings(&short).unwrap_err();
+        assert!(
+            err.to_string().starts_with("REELGATE_CLAIM_LEASE_SECS"),
+            "{err}"
+        );
+        let slow_upstream = Settings::default().with("REELGATE_UPSTREAM_TIMEOUT_MS", "45000");
+        assert_eq!(
+            LifecycleSettings::from_settings(&slow_upstream)
+                .unwrap()
+                .claim_lease,
+            Duration::from_secs(95),
+            "the default lease follows the timeout"
+        );
+        let fast = Settings::default()
+            .with("REELGATE_UPSTREAM_TIMEOUT_MS", "2000")
+            .with("REELGATE_CLAIM_LEASE_SECS", "4");
+        let fast = LifecycleSettings::from_settings(&fast).unwrap();
+        assert_eq!(fast.claim_lease, Duration::from_secs(4));
     }
 
     #[test]

@@ -12,16 +12,11 @@ use tokio::sync::Semaphore;
 
 use super::decide::{self, AfterStatus, Failure};
 use super::dispatch::settle_failed;
-use super::lifecycle::{after, pause, Lifecycle};
+use super::lifecycle::{after, pause, span, Lifecycle};
 use super::stored_request::StoredRequest;
+use tracing::Instrument;
 
-/// Longer than a status read with its retries may take; a crashed worker's rows come back
-/// after this.
-fn claim_lease(lc: &Lifecycle) -> Duration {
-    lc.settings.upstream_timeout * 4 + Duration::from_secs(5)
-}
 const PARALLEL_READS: usize = 16;
-const BATCH: u32 = 64;
 /// Kie answering 404 this many times in a row means it lost the task.
 const NOT_FOUND_LIMIT: u32 = 3;
 const NOT_FOUND_RECHECK: Duration = Duration::from_secs(10);
@@ -30,9 +25,21 @@ pub(super) async fn run(lc: Arc<Lifecycle>) {
     let mut stop = lc.stopping();
     let reading = Arc::new(Semaphore::new(PARALLEL_READS));
     loop {
+        // Claim only what can be read now, so a claim is worked on well within its lease.
+        let Ok(mut permits) = Arc::clone(&reading).acquire_owned().await else {
+            break;
+        };
+        let more = reading.available_permits();
+        if let Ok(extra) = Arc::clone(&reading).try_acquire_many_owned(more as u32) {
+            permits.merge(extra);
+        }
         let claimed = match lc
             .store
-            .claim_due(Due::Running, BATCH, claim_lease(&lc))
+            .claim_due(
+                Due::Running,
+                permits.num_permits() as u32,
+                lc.settings.claim_lease,
+            )
             .await
         {
             Ok(claimed) => claimed,
@@ -43,13 +50,18 @@ pub(super) async fn run(lc: Arc<Lifecycle>) {
         };
         let busy = !claimed.is_empty();
         for generation in claimed {
-            let permit = Arc::clone(&reading).acquire_owned().await;
+            let permit = permits.split(1);
             let lc = Arc::clone(&lc);
-            tokio::spawn(async move {
-                check(&lc, generation).await;
-                drop(permit);
-            });
+            let span = span(&generation.id);
+            tokio::spawn(
+                async move {
+                    check(&lc, generation).await;
+                    drop(permit);
+                }
+                .instrument(span),
+            );
         }
+        drop(permits);
         if busy {
             continue;
         }
@@ -107,6 +119,7 @@ async fn check(lc: &Lifecycle, generation: Generation) {
         AfterStatus::StillRunning => lc.store.record_still_running(id, next_look, false).await,
         AfterStatus::RetryLater { reason } => {
             tracing::warn!(generation = %id, %reason, "status read failed; will ask again");
+            lc.upstream_log.record("status", &reason);
             lc.store.record_still_running(id, next_look, false).await
         }
     };

@@ -4,7 +4,7 @@ use axum::extract::State;
 use chrono::{DateTime, Utc};
 use reelgate_domain::accounts::User;
 use reelgate_domain::ledger::{LedgerEntry, VoucherCode};
-use reelgate_store::{LedgerPage, DEFAULT_PAGE_SIZE};
+use reelgate_store::{LedgerPage, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -92,16 +92,26 @@ impl From<&LedgerPage> for LedgerPageView {
 
 /// Cursor pagination, as every list of the API takes it.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// The `next_cursor` of the previous page.
+    #[param(nullable = false)]
     pub cursor: Option<String>,
     /// Items per page, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200, nullable = false)]
     pub limit: Option<u32>,
 }
 
-impl PageQuery {
-    pub fn limit(&self) -> u32 {
-        self.limit.unwrap_or(DEFAULT_PAGE_SIZE)
+/// A list's page size as asked for: 1 to the store's maximum, the default when absent.
+pub fn page_limit(limit: Option<u32>) -> Result<u32, ApiError> {
+    match limit {
+        None => Ok(DEFAULT_PAGE_SIZE),
+        Some(n) if (1..=MAX_PAGE_SIZE).contains(&n) => Ok(n),
+        Some(_) => Err(ApiError::field(
+            "limit",
+            "invalid_parameter",
+            format!("limit must be 1 to {MAX_PAGE_SIZE}"),
+        )),
     }
 }
 
@@ -123,7 +133,7 @@ async fn ledger(
 ) -> Result<ApiJson<LedgerPageView>, ApiError> {
     let page = ctx
         .store
-        .ledger_page(&user.id, query.cursor.as_deref(), query.limit())
+        .ledger_page(&user.id, query.cursor.as_deref(), page_limit(query.limit)?)
         .await?;
     Ok(ApiJson(LedgerPageView::from(&page)))
 }
@@ -162,6 +172,7 @@ async fn rotate_webhook_secret(
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RedeemRequest {
+    #[schema(min_length = 4, max_length = 64, pattern = "^[A-Za-z0-9_-]+$")]
     pub code: String,
 }
 

@@ -16,12 +16,16 @@ use super::auth::AdminUser;
 use super::{ApiContext, ApiError, ApiJson, ApiQuery};
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct UserQuery {
     /// Only users whose email contains this text.
+    #[param(nullable = false)]
     pub q: Option<String>,
     /// The `next_cursor` of the previous page.
+    #[param(nullable = false)]
     pub cursor: Option<String>,
     /// Users per page, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200, nullable = false)]
     pub limit: Option<u32>,
 }
 
@@ -46,7 +50,7 @@ async fn list_users(
         .list_users(
             query.q.as_deref(),
             query.cursor.as_deref(),
-            query.limit.unwrap_or(reelgate_store::DEFAULT_PAGE_SIZE),
+            super::account::page_limit(query.limit)?,
         )
         .await?;
     Ok(ApiJson(UserList {
@@ -106,7 +110,8 @@ async fn grant(
 /// Disables a user: their sessions and API keys stop working at once.
 #[utoipa::path(post, path = "/v1/admin/users/{id}/disable", tag = "admin", security(("api_key" = [])),
     params(("id" = String, Path, description = "the user's id (`usr_…`)")),
-    responses((status = 200, body = AccountView), (status = 404, body = super::error::ErrorEnvelope)))]
+    responses((status = 200, body = AccountView), (status = 404, body = super::error::ErrorEnvelope),
+        (status = 409, description = "operators cannot disable themselves", body = super::error::ErrorEnvelope)))]
 async fn disable(
     State(ctx): State<ApiContext>,
     AdminUser(admin): AdminUser,
@@ -139,9 +144,12 @@ async fn enable(
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateVoucher {
     /// The code customers type; generated (like `ABCD-EFGH-JKLM`) when absent.
+    #[schema(min_length = 4, max_length = 64, pattern = "^[A-Za-z0-9_-]+$")]
     pub code: Option<String>,
+    #[schema(minimum = 1)]
     pub credits: i64,
     /// How many customers may redeem it (each once). Default 1.
+    #[schema(minimum = 1)]
     pub max_redemptions: Option<i64>,
     pub expires_at: Option<DateTime<Utc>>,
 }

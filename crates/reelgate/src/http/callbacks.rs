@@ -29,6 +29,35 @@ async fn kie_callback(
     }
 }
 
+/// The path as it may be logged: a callback's token is a credential (anyone holding it can
+/// nudge that generation), so it is cut out.
+pub fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
+    match path.strip_prefix("/callbacks/kie/") {
+        Some(rest) if rest.contains('/') => {
+            let generation = rest.split('/').next().unwrap_or("");
+            format!("/callbacks/kie/{generation}/…").into()
+        }
+        _ => path.into(),
+    }
+}
+
 pub fn router() -> OpenApiRouter<ApiContext> {
     OpenApiRouter::new().routes(routes!(kie_callback))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::loggable_path;
+
+    #[test]
+    fn callback_tokens_are_cut_from_logged_paths() {
+        assert_eq!(
+            loggable_path("/callbacks/kie/gen_1/0123456789abcdef"),
+            "/callbacks/kie/gen_1/…"
+        );
+        assert_eq!(
+            loggable_path("/v1/generations/gen_1"),
+            "/v1/generations/gen_1"
+        );
+    }
 }

@@ -35,8 +35,13 @@ pub enum ApiError {
     NotFound(&'static str),
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    /// 410: it existed, and is gone for good (an expired signed link).
+    #[error("{message}")]
+    Gone { code: &'static str, message: String },
     #[error("{message}")]
     Unprocessable { code: &'static str, message: String },
+    #[error("request body too large")]
+    PayloadTooLarge,
     #[error("too many requests")]
     TooManyRequests,
     #[error("{0}")]
@@ -67,7 +72,9 @@ impl ApiError {
             ApiError::Forbidden => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::Gone { .. } => StatusCode::GONE,
             ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -98,6 +105,7 @@ impl ApiError {
             ApiError::BadRequest { code, message }
             | ApiError::PaymentRequired { code, message }
             | ApiError::Conflict { code, message }
+            | ApiError::Gone { code, message }
             | ApiError::Unprocessable { code, message } => plain(code, message.clone()),
             ApiError::Unauthorized => plain(
                 "unauthorized",
@@ -105,6 +113,10 @@ impl ApiError {
             ),
             ApiError::Forbidden => plain("forbidden", "you are not allowed to do this".into()),
             ApiError::NotFound(what) => plain("not_found", format!("{what} not found")),
+            ApiError::PayloadTooLarge => plain(
+                "payload_too_large",
+                "the request body is larger than this server accepts".into(),
+            ),
             ApiError::TooManyRequests => {
                 plain("rate_limited", "too many requests; retry later".into())
             }
@@ -143,6 +155,9 @@ impl IntoResponse for ApiError {
 
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return ApiError::PayloadTooLarge;
+        }
         let message = match &rejection {
             JsonRejection::MissingJsonContentType(_) => {
                 "send the body as JSON with `Content-Type: application/json`".to_owned()
@@ -156,10 +171,35 @@ impl From<JsonRejection> for ApiError {
     }
 }
 
-/// `Json<T>` whose rejections use our envelope instead of axum's plain text.
-#[derive(Debug, Clone, Copy, Default, axum::extract::FromRequest)]
-#[from_request(via(axum::Json), rejection(ApiError))]
+/// `Json<T>` whose rejections use our envelope instead of axum's plain text, and which takes
+/// only a JSON object: serde would otherwise read a struct from an array of its fields in
+/// order (`[null]` made an API key; found by Schemathesis).
+#[derive(Debug, Clone, Copy, Default)]
 pub struct ApiJson<T>(pub T);
+
+impl<S, T> axum::extract::FromRequest<S> for ApiJson<T>
+where
+    S: Send + Sync,
+    T: serde::de::DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        let Json(value) = Json::<serde_json::Value>::from_request(request, state).await?;
+        if !value.is_object() {
+            return Err(ApiError::BadRequest {
+                code: "invalid_json",
+                message: "the body must be a JSON object".into(),
+            });
+        }
+        serde_json::from_value(value)
+            .map(ApiJson)
+            .map_err(|e| ApiError::BadRequest {
+                code: "invalid_json",
+                message: format!("Failed to deserialize the JSON body into the target type: {e}"),
+            })
+    }
+}
 
 impl<T: Serialize> IntoResponse for ApiJson<T> {
     fn into_response(self) -> Response {
@@ -244,6 +284,12 @@ impl From<StoreError> for ApiError {
             StoreError::InvalidCursor => ApiError::field("cursor", "invalid_parameter", message),
             StoreError::InvalidVoucher(reason) => {
                 ApiError::field("max_redemptions", "invalid_parameter", reason)
+            }
+            other if other.is_unavailable() => {
+                tracing::error!(error = %other, "the database is unavailable");
+                ApiError::Unavailable(
+                    "the service is temporarily unavailable; please retry shortly".into(),
+                )
             }
             other => ApiError::internal(other),
         }

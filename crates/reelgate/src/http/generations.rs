@@ -15,6 +15,7 @@ use super::error::{ErrorEnvelope, FieldProblem};
 use super::{ApiContext, ApiError, ApiJson, ApiQuery};
 use crate::generations::submit::{self, Submission, SubmitError, SubmitOutcome};
 use crate::generations::GenerationView;
+use crate::media;
 
 impl From<SubmitError> for ApiError {
     fn from(error: SubmitError) -> Self {
@@ -62,7 +63,8 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     request_body(content = Object, description = "`model`, its parameters (see GET /v1/models) and an optional `webhook_url`",
         example = json!({"model": "kling-2.6/text-to-video", "prompt": "a red fox running through snow",
                          "aspect_ratio": "16:9", "duration": 5, "sound": false})),
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: 1 to 255 visible ASCII characters",
+        min_length = 1, max_length = 255, pattern = "^[!-~]+$")),
     responses(
         (status = 202, description = "Accepted and queued; its price is held", body = GenerationView),
         (status = 400, description = "A field is wrong; nothing was charged", body = ErrorEnvelope),
@@ -114,16 +116,22 @@ async fn get_one(
         .generation_of(&user.id, &parse_id(&id)?)
         .await?
         .ok_or(ApiError::NotFound("generation"))?;
-    Ok(ApiJson(GenerationView::from(&generation)))
+    Ok(ApiJson(
+        media::present::view(&ctx.store, &ctx.media.links, &generation).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Only generations in this state: queued, running, succeeded, failed or canceled.
+    #[param(nullable = false)]
     pub status: Option<String>,
     /// The `next_cursor` of the previous page.
+    #[param(nullable = false)]
     pub cursor: Option<String>,
     /// Items per page, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200, nullable = false)]
     pub limit: Option<u32>,
 }
 
@@ -156,11 +164,11 @@ async fn list(
             &user.id,
             status,
             query.cursor.as_deref(),
-            query.limit.unwrap_or(reelgate_store::DEFAULT_PAGE_SIZE),
+            super::account::page_limit(query.limit)?,
         )
         .await?;
     Ok(ApiJson(GenerationPage {
-        generations: page.items.iter().map(GenerationView::from).collect(),
+        generations: media::present::views(&ctx.store, &ctx.media.links, &page.items).await?,
         next_cursor: page.next_cursor,
     }))
 }

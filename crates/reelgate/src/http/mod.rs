@@ -5,11 +5,17 @@ pub mod account;
 pub mod admin;
 pub mod api_keys;
 pub mod auth;
+mod byte_range;
 pub mod callbacks;
 pub mod catalog;
+mod common_responses;
 pub mod error;
 pub mod generations;
 mod health;
+pub mod media;
+mod operations;
+pub mod reports;
+pub mod upstream;
 
 use axum::routing::get;
 use axum::{Json, Router};
@@ -33,6 +39,10 @@ pub struct ApiContext {
     pub catalog: Arc<Catalog>,
     /// The generation lifecycle: submissions wake its workers; callbacks feed them.
     pub lifecycle: Arc<crate::generations::Lifecycle>,
+    /// Watches the Kie balance; holds dispatch when it runs low.
+    pub guard: Arc<crate::balance_guard::BalanceGuard>,
+    /// reelgate's copies of the videos.
+    pub media: Arc<crate::media::Media>,
 }
 
 #[derive(OpenApi)]
@@ -65,19 +75,42 @@ impl utoipa::Modify for BearerAuth {
 pub fn api(ctx: ApiContext) -> Router {
     let (router, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(health::router())
+        .merge(operations::router())
         .merge(catalog::router())
         .merge(generations::router())
         .merge(callbacks::router())
         .merge(account::router())
         .merge(api_keys::router())
         .merge(admin::router())
+        .merge(media::router())
+        .merge(reports::router())
+        .merge(upstream::router())
         .split_for_parts();
+    // After the merge: the routes' operations exist only now.
+    let mut openapi = openapi;
+    utoipa::Modify::modify(&common_responses::CommonResponses, &mut openapi);
     let openapi = Arc::new(openapi);
     router
         .route(
             "/openapi.json",
             get(move || async move { Json(openapi.as_ref().clone()) }),
         )
+        .fallback(|headers: axum::http::HeaderMap| async move {
+            // A person's browser gets the web app's page; programs get the JSON envelope.
+            crate::web::not_found_page(&headers).unwrap_or_else(|| {
+                axum::response::IntoResponse::into_response(ApiError::NotFound("route"))
+            })
+        })
+        .with_state(ctx)
+}
+
+/// Only the probes and metrics: what a workers-only instance serves.
+pub fn probes(ctx: ApiContext) -> Router {
+    let (router, _) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(health::router())
+        .merge(operations::router())
+        .split_for_parts();
+    router
         .fallback(|| async { ApiError::NotFound("route") })
         .with_state(ctx)
 }

@@ -9,8 +9,9 @@ use url::Url;
 
 use super::signature;
 use crate::generations::lifecycle::{after, pause, Lifecycle};
+use tracing::Instrument;
 
-const CLAIM_LEASE: Duration = Duration::from_secs(60);
+/// The longest a customer's endpoint gets to answer (less, if the claim lease is short).
 const TIMEOUT: Duration = Duration::from_secs(10);
 const KEEP_TRYING_FOR: Duration = Duration::from_secs(24 * 3600);
 const BACKOFF: [Duration; 9] = [
@@ -28,11 +29,13 @@ const BACKOFF: [Duration; 9] = [
 pub async fn run(lc: Arc<Lifecycle>) {
     let mut stop = lc.stopping();
     loop {
-        match lc.store.claim_webhooks(16, CLAIM_LEASE).await {
+        match lc.store.claim_webhooks(16, lc.settings.claim_lease).await {
             Ok(claimed) if !claimed.is_empty() => {
                 let sends = claimed.into_iter().map(|delivery| {
                     let lc = Arc::clone(&lc);
-                    async move { attempt(&lc, delivery).await }
+                    let span =
+                        tracing::info_span!("generation", generation = %delivery.generation_id);
+                    async move { attempt(&lc, delivery).await }.instrument(span)
                 });
                 futures::future::join_all(sends).await;
                 continue;
@@ -49,6 +52,12 @@ pub async fn run(lc: Arc<Lifecycle>) {
 
 async fn attempt(lc: &Lifecycle, delivery: WebhookDelivery) {
     let outcome = send(lc, &delivery).await;
+    let delivered = if outcome.is_ok() {
+        "delivered"
+    } else {
+        "failed"
+    };
+    metrics::counter!("reelgate_webhook_attempts_total", "outcome" => delivered).increment(1);
     let (error, retry_at) = match &outcome {
         Ok(()) => (None, None),
         Err(error) => {
@@ -93,7 +102,7 @@ async fn send(lc: &Lifecycle, delivery: &WebhookDelivery) -> Result<(), String> 
     )
     .map_err(|e| e.to_string())?;
     let mut client = reqwest::Client::builder()
-        .timeout(TIMEOUT)
+        .timeout(TIMEOUT.min(lc.settings.claim_lease / 2))
         .redirect(reqwest::redirect::Policy::none());
     if let Some(host) = url.host_str() {
         client = client.resolve_to_addrs(host, &addrs);

@@ -137,12 +137,11 @@ async fn lost_callbacks_are_made_up_for_by_polling() {
 /// still make the generation settle now, not at the first scheduled look (ten minutes here).
 #[tokio::test]
 async fn callbacks_that_beat_the_create_answer_still_settle_at_once() {
-    let app = TestApp::spawn_with_sim(
-        Settings::default()
-            .with("REELGATE_POLL_MIN_INTERVAL_MS", "600000")
-            .with("REELGATE_POLL_MAX_INTERVAL_SECS", "600")
-            .with("REELGATE_UPSTREAM_RATE_LIMIT", "1000/1"),
+    let app = TestApp::spawn_polling(
+        Settings::default().with("REELGATE_UPSTREAM_RATE_LIMIT", "1000/1"),
         SimConfig::for_tests(),
+        Duration::from_secs(600),
+        Duration::from_secs(600),
     )
     .await;
     let (_, key) = app.customer("ada", 10_000).await;

@@ -38,6 +38,22 @@ impl TestApp {
 
     /// With this simulator configuration, and polling fast enough for tests.
     pub async fn spawn_with_sim(settings: Settings, sim_config: kie_sim::SimConfig) -> TestApp {
+        Self::spawn_polling(
+            settings,
+            sim_config,
+            std::time::Duration::from_millis(50),
+            std::time::Duration::from_millis(500),
+        )
+        .await
+    }
+
+    /// With status reads between `min` and `max` apart.
+    pub async fn spawn_polling(
+        settings: Settings,
+        sim_config: kie_sim::SimConfig,
+        min: std::time::Duration,
+        max: std::time::Duration,
+    ) -> TestApp {
         let data_dir = tempfile::tempdir().expect("temp dir");
         let settings = settings
             .with(
@@ -49,13 +65,8 @@ impl TestApp {
         if let Upstream::Simulator(sim) = &mut config.upstream {
             **sim = sim_config;
         }
-        // Unless a test sets its own polling bounds.
-        if settings.get("REELGATE_POLL_MIN_INTERVAL_MS").is_none() {
-            config.lifecycle.poll.min_interval = std::time::Duration::from_millis(50);
-        }
-        if settings.get("REELGATE_POLL_MAX_INTERVAL_SECS").is_none() {
-            config.lifecycle.poll.max_interval = std::time::Duration::from_millis(500);
-        }
+        config.lifecycle.poll.min_interval = min;
+        config.lifecycle.poll.max_interval = max;
         let app = Application::build(config).await.expect("app builds");
         let sim = app
             .simulator()
@@ -70,6 +81,11 @@ impl TestApp {
             sim,
             _data_dir: data_dir,
         }
+    }
+
+    /// Where the app keeps its copies of the videos (the default local storage).
+    pub fn media_dir(&self) -> std::path::PathBuf {
+        self._data_dir.path().join("media")
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -209,4 +225,16 @@ pub async fn json(response: reqwest::Response) -> (u16, serde_json::Value) {
     let status = response.status().as_u16();
     let body = response.json().await.unwrap_or(serde_json::Value::Null);
     (status, body)
+}
+
+/// Waits (up to 30 s) until `done` holds.
+pub async fn wait_until(what: &str, mut done: impl AsyncFnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !done().await {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }

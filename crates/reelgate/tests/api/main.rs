@@ -3,8 +3,13 @@
 mod account;
 mod admin;
 mod auth;
+mod balance_guard;
+mod callback_races;
 mod catalog;
 mod generations;
 mod health;
 mod helpers;
+mod reports;
+mod security;
+mod videos;
 mod webhooks;

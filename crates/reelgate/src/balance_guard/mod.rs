@@ -1,0 +1,200 @@
+//! The upstream balance guard: reads Kie's credit balance on an interval, records it (the
+//! reconciliation's evidence), warns the operator below one threshold and, below a second,
+//! holds dispatch so generations wait queued ("waiting for capacity") instead of being
+//! refused by Kie, until the balance is topped up.
+
+pub mod alerts;
+pub mod settings;
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::Serialize;
+use std::sync::{Arc, Mutex};
+use utoipa::ToSchema;
+
+use crate::generations::lifecycle::pause_for;
+use crate::generations::Lifecycle;
+use alerts::{AlertKind, OperatorAlerts};
+pub use settings::GuardSettings;
+
+/// Where the balance stands against the thresholds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    /// Not read yet (or never successfully).
+    Unknown,
+    Ok,
+    /// Below the warning threshold: the operator has been told.
+    Low,
+    /// Below the stop threshold: dispatch is held.
+    Stopped,
+}
+
+/// What the guard knows, for the operator.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct GuardSnapshot {
+    pub level: Level,
+    /// Kie credits at the last successful read.
+    #[schema(value_type = Option<String>)]
+    pub balance_credits: Option<Decimal>,
+    pub checked_at: Option<DateTime<Utc>>,
+    /// Since when the level is what it is.
+    pub level_since: Option<DateTime<Utc>>,
+    /// Why the last read failed, if it did.
+    pub last_error: Option<String>,
+}
+
+pub struct BalanceGuard {
+    settings: GuardSettings,
+    lc: Arc<Lifecycle>,
+    alerts: OperatorAlerts,
+    snapshot: Mutex<GuardSnapshot>,
+    /// One read at a time: the loop and the operator's "check now" must not both act on a
+    /// change of level.
+    checking: tokio::sync::Mutex<()>,
+}
+
+impl BalanceGuard {
+    pub fn new(settings: GuardSettings, lc: Arc<Lifecycle>, simulated: bool) -> Arc<Self> {
+        let alerts = OperatorAlerts::new(
+            settings.operator_webhook.clone(),
+            settings.operator_webhook_secret.clone(),
+            simulated,
+        );
+        Arc::new(BalanceGuard {
+            settings,
+            lc,
+            alerts,
+            snapshot: Mutex::new(GuardSnapshot {
+                level: Level::Unknown,
+                balance_credits: None,
+                checked_at: None,
+                level_since: None,
+                last_error: None,
+            }),
+            checking: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    pub fn settings(&self) -> &GuardSettings {
+        &self.settings
+    }
+
+    pub fn snapshot(&self) -> GuardSnapshot {
+        match self.snapshot.lock() {
+            Ok(snapshot) => snapshot.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// The level a balance puts us at.
+    pub fn level_for(&self, credits: Decimal) -> Level {
+        if credits < self.settings.stop_below {
+            Level::Stopped
+        } else if credits < self.settings.warn_below {
+            Level::Low
+        } else {
+            Level::Ok
+        }
+    }
+
+    /// Reads the balance now, records it and acts on a change of level.
+    pub async fn check_now(&self) -> GuardSnapshot {
+        let _one_at_a_time = self.checking.lock().await;
+        match self.lc.kie.credit_balance().await {
+            Ok(credits) => {
+                let now = Utc::now();
+                if let Err(error) = self.lc.store.record_balance_sample(now, credits).await {
+                    tracing::error!(%error, "cannot record the Kie balance sample");
+                }
+                self.apply(credits, now).await;
+            }
+            Err(error) => {
+                let message = error.to_string();
+                tracing::warn!(error = %message, "cannot read the Kie balance");
+                self.lc.upstream_log.record("balance", &message);
+                if let Ok(mut snapshot) = self.snapshot.lock() {
+                    snapshot.last_error = Some(message);
+                }
+            }
+        }
+        self.snapshot()
+    }
+
+    async fn apply(&self, credits: Decimal, now: DateTime<Utc>) {
+        let level = self.level_for(credits);
+        let before = {
+            let Ok(mut snapshot) = self.snapshot.lock() else {
+                return;
+            };
+            let before = snapshot.level;
+            snapshot.balance_credits = Some(credits);
+            snapshot.checked_at = Some(now);
+            snapshot.last_error = None;
+            if before != level {
+                snapshot.level = level;
+                snapshot.level_since = Some(now);
+            }
+            before
+        };
+        self.keep_saying(level, credits);
+        if before != level {
+            self.changed(before, level, credits).await;
+        }
+    }
+
+    /// Every read below a threshold is logged, so the operator's log never goes quiet about it.
+    fn keep_saying(&self, level: Level, credits: Decimal) {
+        let (warn, stop) = (self.settings.warn_below, self.settings.stop_below);
+        match level {
+            Level::Stopped => tracing::error!(%credits, %stop,
+                "KIE BALANCE BELOW THE STOP THRESHOLD: new generations wait queued until it is topped up"),
+            Level::Low => tracing::warn!(%credits, %warn,
+                "Kie balance is low: top it up before it falls below the stop threshold"),
+            Level::Ok | Level::Unknown => {}
+        }
+    }
+
+    async fn changed(&self, before: Level, now: Level, credits: Decimal) {
+        if now == Level::Stopped {
+            let reason = format!(
+                "the Kie balance ({credits} credits) is below the operator's stop threshold ({})",
+                self.settings.stop_below
+            );
+            self.lc.hold_dispatch(&reason);
+            if let Err(error) = self.lc.store.mark_queued_blocked(&reason).await {
+                tracing::error!(%error, "cannot mark queued generations as waiting");
+            }
+        } else if before == Level::Stopped {
+            tracing::info!(%credits, "Kie balance topped up: dispatch resumes");
+            self.lc.release_dispatch_hold();
+            if self.lc.upstream_refusal().is_none() {
+                if let Err(error) = self.lc.store.clear_queued_blocked().await {
+                    tracing::error!(%error, "cannot clear the waiting-for-capacity marks");
+                }
+            }
+        }
+        let kind = match (before, now) {
+            (_, Level::Stopped) => Some(AlertKind::Stopped),
+            (Level::Stopped, _) => Some(AlertKind::Resumed),
+            (_, Level::Low) => Some(AlertKind::Low),
+            (Level::Low, Level::Ok) => Some(AlertKind::Recovered),
+            _ => None,
+        };
+        if let Some(kind) = kind {
+            self.alerts.send(kind, credits, &self.settings);
+        }
+    }
+
+    /// Reads on the interval (and at once when Kie refused for lack of credits) until the
+    /// lifecycle stops.
+    pub async fn run(self: Arc<Self>) {
+        let mut stop = self.lc.stopping();
+        loop {
+            self.check_now().await;
+            if !pause_for(self.settings.poll_every, &self.lc.wake.guard, &mut stop).await {
+                break;
+            }
+        }
+    }
+}

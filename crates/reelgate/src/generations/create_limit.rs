@@ -1,0 +1,106 @@
+//! The upstream's limit on new tasks is one limit per API key, however many reelgate
+//! instances send with that key. One instance (SQLite) counts in memory; instances sharing a
+//! PostgreSQL database count in it, so that together they keep to the limit.
+
+use reelgate_store::{Backend, RateSlots, RateWindow, Store, StoreError};
+use std::time::Duration;
+
+use super::rate_limit::SlidingWindow;
+use super::settings::LifecycleSettings;
+
+/// Between taking a slot and sending its request: claiming the row, starting the send.
+const SEND_MARGIN: Duration = Duration::from_secs(5);
+
+pub enum CreateLimiter {
+    /// Counted in this process.
+    Local(SlidingWindow),
+    /// Counted in the database every instance shares.
+    Shared { store: Store, window: RateWindow },
+}
+
+/// A permission to send one create request; give it back answered, or unused.
+#[derive(Debug)]
+pub struct Slot(Option<i64>);
+
+pub enum Slots {
+    Taken(Vec<Slot>),
+    /// None free; one frees up in about this long.
+    Wait(Duration),
+}
+
+impl CreateLimiter {
+    /// Shared on PostgreSQL (the database of several instances), local on SQLite.
+    pub fn for_store(store: &Store, settings: &LifecycleSettings) -> Self {
+        match store.backend() {
+            Backend::Sqlite => CreateLimiter::Local(SlidingWindow::new(settings.rate_limit)),
+            Backend::Postgres => CreateLimiter::Shared {
+                store: store.clone(),
+                window: RateWindow {
+                    name: "upstream_creates".to_owned(),
+                    requests: settings.rate_limit.requests,
+                    per: settings.rate_limit.per,
+                    unanswered_for: settings.upstream_timeout + SEND_MARGIN,
+                },
+            },
+        }
+    }
+
+    /// Takes up to `n` slots now.
+    pub async fn take_up_to(&self, n: usize) -> Result<Slots, StoreError> {
+        match self {
+            CreateLimiter::Local(window) => Ok(match window.take_up_to(n).await {
+                Ok(free) => Slots::Taken((0..free).map(|_| Slot(None)).collect()),
+                Err(wait) => Slots::Wait(wait),
+            }),
+            CreateLimiter::Shared { store, window } => {
+                let wanted = u32::try_from(n).unwrap_or(u32::MAX);
+                Ok(match store.take_rate_slots(window, wanted).await? {
+                    RateSlots::Taken(ids) => {
+                        Slots::Taken(ids.into_iter().map(|id| Slot(Some(id))).collect())
+                    }
+                    RateSlots::Full(wait) => Slots::Wait(wait),
+                })
+            }
+        }
+    }
+
+    /// The slot's request has been answered: it counts one window from now.
+    pub async fn answered(&self, slot: Slot) {
+        match (self, slot.0) {
+            (CreateLimiter::Local(window), _) => window.complete().await,
+            (CreateLimiter::Shared { store, window }, Some(id)) => {
+                // Unrecorded, the slot keeps counting until its request could no longer
+                // arrive: later than needed, never too early.
+                if let Err(error) = store.answered_rate_slot(window, id).await {
+                    tracing::warn!(%error, "cannot record a create's answer in the rate window");
+                }
+            }
+            (CreateLimiter::Shared { .. }, None) => {}
+        }
+    }
+
+    /// Slots taken but not used.
+    pub async fn give_back(&self, slots: Vec<Slot>) {
+        match self {
+            CreateLimiter::Local(window) => window.give_back(slots.len()).await,
+            CreateLimiter::Shared { store, .. } => {
+                let ids: Vec<i64> = slots.into_iter().filter_map(|slot| slot.0).collect();
+                if let Err(error) = store.release_rate_slots(&ids).await {
+                    tracing::warn!(%error, "cannot give back unused rate slots; they expire");
+                }
+            }
+        }
+    }
+
+    /// Upstream said 429 although we kept to the limit: count the window as full from now.
+    pub async fn saturate(&self) {
+        match self {
+            CreateLimiter::Local(window) => window.saturate().await,
+            CreateLimiter::Shared { store, window } => {
+                if let Err(error) = store.fill_rate_window(window).await {
+                    tracing::warn!(%error, "cannot mark the rate window full");
+                }
+            }
+        }
+    }
+}

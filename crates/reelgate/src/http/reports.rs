@@ -1,0 +1,302 @@
+//! The operator's reports: revenue and margin (JSON or CSV), and the reconciliation of
+//! reelgate's computed upstream spend with the Kie balance.
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use chrono::{NaiveDate, Utc};
+use reelgate_domain::reports::{
+    reconcile, Grouping, MarginReport, MarginRow, Reconciliation, KIE_CREDIT_USD,
+};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use super::auth::AdminUser;
+use super::error::ErrorEnvelope;
+use super::{ApiContext, ApiError, ApiJson, ApiQuery};
+
+/// Longest period one report covers.
+const MAX_DAYS: i64 = 366;
+/// Without `from`, a report covers this many days up to `to`.
+const DEFAULT_DAYS: i64 = 30;
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct PeriodQuery {
+    /// First UTC day, `YYYY-MM-DD` (default: 29 days before `to`).
+    pub from: Option<String>,
+    /// Last UTC day, included (default: today).
+    pub to: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct MarginQuery {
+    /// First UTC day, `YYYY-MM-DD` (default: 29 days before `to`).
+    pub from: Option<String>,
+    /// Last UTC day, included (default: today).
+    pub to: Option<String>,
+    /// Rows per any of `day`, `model`, `customer`, comma-separated (default `day,model`).
+    pub by: Option<String>,
+    /// `json` (default) or `csv`.
+    pub format: Option<String>,
+}
+
+fn day(field: &str, raw: Option<&str>) -> Result<Option<NaiveDate>, ApiError> {
+    raw.map(|raw| {
+        NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d").map_err(|_| {
+            ApiError::field(
+                field,
+                "invalid_parameter",
+                format!("{field} must be a date like 2026-03-01"),
+            )
+        })
+    })
+    .transpose()
+}
+
+/// The days a report covers, both included.
+fn period(from: Option<&str>, to: Option<&str>) -> Result<(NaiveDate, NaiveDate), ApiError> {
+    let to = day("to", to)?.unwrap_or_else(|| Utc::now().date_naive());
+    let from = day("from", from)?.unwrap_or(to - chrono::Duration::days(DEFAULT_DAYS - 1));
+    if from > to {
+        return Err(ApiError::field(
+            "from",
+            "invalid_parameter",
+            "from must not be after to",
+        ));
+    }
+    if (to - from).num_days() >= MAX_DAYS {
+        return Err(ApiError::field(
+            "from",
+            "invalid_parameter",
+            format!("a report covers at most {MAX_DAYS} days"),
+        ));
+    }
+    Ok((from, to))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MarginReportView {
+    #[schema(value_type = String, format = Date)]
+    pub from: NaiveDate,
+    #[schema(value_type = String, format = Date)]
+    pub to: NaiveDate,
+    /// The dimensions of the rows, e.g. `day,model`.
+    pub by: String,
+    /// Revenue is credits ÷ this.
+    #[schema(value_type = String, example = "108")]
+    pub credits_per_usd: Decimal,
+    #[serde(flatten)]
+    pub report: MarginReport,
+}
+
+/// Revenue and margin of the generations that finished in the period (by UTC day): per day
+/// and model by default, or per customer. Failed and canceled generations were refunded and
+/// cost nothing. USD amounts are exact decimal strings; revenue is credits ÷
+/// `credits_per_usd`, rounded half-up to 4 decimals.
+#[utoipa::path(get, path = "/v1/admin/reports/margin", tag = "admin", security(("api_key" = [])),
+    params(MarginQuery),
+    responses((status = 200, body = MarginReportView),
+        (status = 200, description = "With `format=csv`: the rows as CSV", content_type = "text/csv"),
+        (status = 400, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope)))]
+async fn margin(
+    State(ctx): State<ApiContext>,
+    _admin: AdminUser,
+    ApiQuery(query): ApiQuery<MarginQuery>,
+) -> Result<Response, ApiError> {
+    let (from, to) = period(query.from.as_deref(), query.to.as_deref())?;
+    let grouping: Grouping = match query.by.as_deref() {
+        Some(raw) => raw
+            .parse()
+            .map_err(|e: reelgate_domain::reports::GroupingError| {
+                ApiError::field("by", "invalid_parameter", e.to_string())
+            })?,
+        None => Grouping::default(),
+    };
+    let rule = ctx.catalog.rule();
+    let report = ctx.store.margin_report(from, to, grouping, rule).await?;
+    match query.format.as_deref().unwrap_or("json") {
+        "json" => Ok(ApiJson(MarginReportView {
+            from,
+            to,
+            by: grouping.to_string(),
+            credits_per_usd: rule.credits_per_usd().normalize(),
+            report,
+        })
+        .into_response()),
+        "csv" => {
+            let filename = format!("attachment; filename=\"margin-{from}-{to}.csv\"");
+            Ok((
+                [
+                    (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+                    (header::CONTENT_DISPOSITION, filename),
+                ],
+                csv(&report.rows, grouping),
+            )
+                .into_response())
+        }
+        _ => Err(ApiError::field(
+            "format",
+            "invalid_parameter",
+            "format must be json or csv",
+        )),
+    }
+}
+
+/// The rows as CSV (RFC 4180), with the grouped dimensions first.
+pub fn csv(rows: &[MarginRow], grouping: Grouping) -> String {
+    let mut header: Vec<&str> = Vec::new();
+    if grouping.day {
+        header.push("day");
+    }
+    if grouping.model {
+        header.push("model");
+    }
+    if grouping.customer {
+        header.extend(["customer_id", "email"]);
+    }
+    header.extend([
+        "succeeded",
+        "failed",
+        "canceled",
+        "credits_charged",
+        "credits_refunded",
+        "upstream_cost_usd",
+        "revenue_usd",
+        "margin_usd",
+    ]);
+    let mut out = header.join(",");
+    out.push_str("\r\n");
+    for row in rows {
+        let mut cells: Vec<String> = Vec::new();
+        if grouping.day {
+            cells.push(row.day.map(|d| d.to_string()).unwrap_or_default());
+        }
+        if grouping.model {
+            cells.push(cell(row.model.as_deref().unwrap_or_default()));
+        }
+        if grouping.customer {
+            cells.push(cell(row.customer_id.as_deref().unwrap_or_default()));
+            cells.push(cell(row.email.as_deref().unwrap_or_default()));
+        }
+        cells.extend([
+            row.succeeded.to_string(),
+            row.failed.to_string(),
+            row.canceled.to_string(),
+            row.credits_charged.to_string(),
+            row.credits_refunded.to_string(),
+            row.upstream_cost_usd.to_string(),
+            row.revenue_usd.to_string(),
+            row.margin_usd.to_string(),
+        ]);
+        out.push_str(&cells.join(","));
+        out.push_str("\r\n");
+    }
+    out
+}
+
+/// Quotes a text cell when it needs it, and keeps spreadsheets from reading a cell that
+/// starts like a formula (a customer chose their email) as one.
+fn cell(text: &str) -> String {
+    let text = if text.starts_with(['=', '+', '-', '@']) {
+        format!("'{text}")
+    } else {
+        text.to_owned()
+    };
+    if text.contains([',', '"', '\r', '\n']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReconciliationView {
+    #[schema(value_type = String, format = Date)]
+    pub from: NaiveDate,
+    #[schema(value_type = String, format = Date)]
+    pub to: NaiveDate,
+    /// Whether the balance is the built-in simulator's.
+    pub simulated: bool,
+    /// USD per Kie credit.
+    #[schema(value_type = String, example = "0.005")]
+    pub kie_credit_usd: Decimal,
+    /// `null` until the balance guard has recorded two samples in (or just before) the period.
+    pub reconciliation: Option<Reconciliation>,
+}
+
+/// Compares the upstream cost reelgate computed for the generations Kie accepted with the
+/// drop in the Kie balance (top-ups excluded) between the balance guard's samples that
+/// bracket the period.
+#[utoipa::path(get, path = "/v1/admin/reports/reconciliation", tag = "admin", security(("api_key" = [])),
+    params(PeriodQuery),
+    responses((status = 200, body = ReconciliationView), (status = 400, body = ErrorEnvelope),
+        (status = 403, body = ErrorEnvelope)))]
+async fn reconciliation(
+    State(ctx): State<ApiContext>,
+    _admin: AdminUser,
+    ApiQuery(query): ApiQuery<PeriodQuery>,
+) -> Result<ApiJson<ReconciliationView>, ApiError> {
+    let (from, to) = period(query.from.as_deref(), query.to.as_deref())?;
+    let samples = ctx.store.balance_samples(from, to).await?;
+    let reconciliation = match (samples.first(), samples.last()) {
+        (Some(first), Some(last)) if samples.len() > 1 => {
+            let sent = ctx
+                .store
+                .dispatched_groups(first.taken_at, last.taken_at)
+                .await?;
+            reconcile(&samples, &sent, KIE_CREDIT_USD)
+        }
+        _ => None,
+    };
+    Ok(ApiJson(ReconciliationView {
+        from,
+        to,
+        simulated: ctx.upstream.is_simulated(),
+        kie_credit_usd: KIE_CREDIT_USD,
+        reconciliation,
+    }))
+}
+
+pub fn router() -> OpenApiRouter<ApiContext> {
+    OpenApiRouter::new()
+        .routes(routes!(margin))
+        .routes(routes!(reconciliation))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_that_look_like_formulas_or_hold_commas_are_neutralised() {
+        assert_eq!(cell("ada@example.com"), "ada@example.com");
+        assert_eq!(
+            cell("=HYPERLINK(\"x\")@evil.com"),
+            "\"'=HYPERLINK(\"\"x\"\")@evil.com\""
+        );
+        assert_eq!(cell("a,b"), "\"a,b\"");
+        assert_eq!(cell("-1"), "'-1");
+    }
+
+    #[test]
+    fn periods_default_to_thirty_days_and_name_bad_fields() {
+        let (from, to) = period(None, Some("2026-03-31")).unwrap();
+        assert_eq!(
+            (from.to_string(), to.to_string()),
+            ("2026-03-02".into(), "2026-03-31".into())
+        );
+        for (from, to, field) in [
+            (Some("2026-04-01"), Some("2026-03-01"), "from"),
+            (Some("yesterday"), None, "from"),
+            (None, Some("2026-13-01"), "to"),
+            (Some("2024-01-01"), Some("2026-01-01"), "from"),
+        ] {
+            let Err(ApiError::InvalidInput(problems)) = period(from, to) else {
+                panic!("{from:?}..{to:?} must be refused");
+            };
+            assert_eq!(problems[0].field, field);
+        }
+    }
+}

@@ -1,0 +1,90 @@
+//! The generation object with reelgate's copies in place of Kie's links: stored videos get
+//! signed links to reelgate, deleted ones disappear, the rest keep Kie's URL.
+
+use chrono::{DateTime, Utc};
+use reelgate_domain::generations::{Generation, GenerationId};
+use reelgate_domain::media::{MediaCopy, MediaState};
+use reelgate_store::{Store, StoreError};
+
+use super::links::{Asset, MediaLinks};
+use crate::generations::view::VideoView;
+use crate::generations::GenerationView;
+
+/// The views of `generations`, with their copies looked up in one query.
+pub async fn views(
+    store: &Store,
+    links: &MediaLinks,
+    generations: &[Generation],
+) -> Result<Vec<GenerationView>, StoreError> {
+    let with_videos: Vec<GenerationId> = generations
+        .iter()
+        .filter(|g| !g.videos.is_empty())
+        .map(|g| g.id.clone())
+        .collect();
+    let copies = store.media_of(&with_videos).await?;
+    let now = Utc::now();
+    Ok(generations
+        .iter()
+        .map(|g| {
+            let own: Vec<&MediaCopy> = copies.iter().filter(|c| c.generation_id == g.id).collect();
+            present(g, &own, links, now)
+        })
+        .collect())
+}
+
+pub async fn view(
+    store: &Store,
+    links: &MediaLinks,
+    generation: &Generation,
+) -> Result<GenerationView, StoreError> {
+    let mut views = views(store, links, std::slice::from_ref(generation)).await?;
+    Ok(views
+        .pop()
+        .unwrap_or_else(|| GenerationView::from(generation)))
+}
+
+pub fn present(
+    generation: &Generation,
+    copies: &[&MediaCopy],
+    links: &MediaLinks,
+    now: DateTime<Utc>,
+) -> GenerationView {
+    let mut view = GenerationView::from(generation);
+    let mut deleted = false;
+    view.videos = generation
+        .videos
+        .iter()
+        .enumerate()
+        .filter_map(|(index, video)| {
+            let index = u32::try_from(index).ok()?;
+            let copy = copies.iter().find(|c| c.index == index);
+            match copy {
+                Some(copy) if copy.state == MediaState::Deleted => {
+                    deleted = true;
+                    None
+                }
+                Some(copy) => match copy.served() {
+                    Some(stored) => {
+                        let id = &generation.id;
+                        let (url, expires_at) = links.signed(id, index, Asset::Video, now);
+                        let thumbnail_url = stored
+                            .thumbnail_key
+                            .as_ref()
+                            .map(|_| links.signed(id, index, Asset::Thumbnail, now).0);
+                        Some(VideoView {
+                            url,
+                            resolution: video.resolution.clone(),
+                            thumbnail_url,
+                            expires_at: Some(expires_at),
+                        })
+                    }
+                    None => Some(VideoView::from(video)),
+                },
+                None => Some(VideoView::from(video)),
+            }
+        })
+        .collect();
+    view.thumbnail_url = view.videos.iter().find_map(|v| v.thumbnail_url.clone());
+    view.videos_deleted = deleted;
+    view
+}

@@ -1,0 +1,201 @@
+//! Who may call what: every operation in `/openapi.json` (so routes added later are covered
+//! without touching this test) × anonymous, the owning customer, another customer and an
+//! operator. Anonymous callers get 401 on every protected route, customers 403 on operator
+//! routes, another customer 404 on the owner's resources, and no response to another
+//! customer ever contains the owner's identifiers.
+
+use crate::helpers::TestApp;
+use reelgate_domain::accounts::{ApiKey, User};
+use serde_json::{json, Value};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Caller {
+    Anonymous,
+    Other,
+    Owner,
+    Admin,
+}
+
+struct Operation {
+    method: String,
+    template: String,
+    protected: bool,
+}
+
+fn operations(openapi: &Value) -> Vec<Operation> {
+    let global = openapi.get("security").is_some();
+    let mut operations = Vec::new();
+    for (path, item) in openapi["paths"].as_object().expect("paths") {
+        for (method, operation) in item.as_object().expect("path item") {
+            if !matches!(method.as_str(), "get" | "post" | "put" | "patch" | "delete") {
+                continue;
+            }
+            let protected = match operation.get("security") {
+                Some(Value::Array(schemes)) => !schemes.is_empty(),
+                _ => global,
+            };
+            operations.push(Operation {
+                method: method.clone(),
+                template: path.clone(),
+                protected,
+            });
+        }
+    }
+    // Deletions last, so a caller reads what it is about to delete while it still exists.
+    operations.sort_by_key(|op| op.method == "delete");
+    operations
+}
+
+/// The ids the owner's resources have, to fill path templates with.
+struct Owned {
+    user: User,
+    key: ApiKey,
+    generation: String,
+    /// A key of the owner's that the matrix may revoke.
+    spare_key_id: String,
+    /// A customer the operator's routes act on (they may disable it).
+    victim: String,
+}
+
+fn fill(template: &str, owned: &Owned) -> String {
+    let mut path = String::new();
+    let mut rest = template;
+    while let Some(start) = rest.find('{') {
+        path.push_str(&rest[..start]);
+        let end = rest[start..].find('}').expect("closing brace") + start;
+        let name = &rest[start + 1..end];
+        let value = match (name, template) {
+            ("token", _) => "0".repeat(32),
+            ("index", _) => "0".to_owned(),
+            (_, t) if t.starts_with("/v1/admin/users") => owned.victim.clone(),
+            (_, t) if t.starts_with("/v1/account/api-keys") => owned.spare_key_id.clone(),
+            (_, t) if t.starts_with("/v1/admin") => owned.user.id.to_string(),
+            _ => owned.generation.clone(),
+        };
+        path.push_str(&value);
+        rest = &rest[end + 1..];
+    }
+    path.push_str(rest);
+    path
+}
+
+#[tokio::test]
+async fn every_route_answers_each_kind_of_caller_as_it_should() {
+    let app = TestApp::spawn().await;
+    let (owner, owner_key) = app.customer("owner", 10_000).await;
+    let (_, other_key) = app.customer("other", 10_000).await;
+    let (victim, _) = app.customer("victim", 0).await;
+    let (_, admin_key) = app.admin().await;
+    let (_, created) = app
+        .submit(
+            &owner_key,
+            json!({"model": "kling-2.6/text-to-video", "prompt": "a fox"}),
+        )
+        .await;
+    let generation = created["id"].as_str().expect("a generation").to_owned();
+    // Its video is copied into reelgate's storage after it succeeds; the video routes need it.
+    let video = format!("/v1/generations/{generation}/videos/0");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while app.get_as(&owner_key, &video).await.status() != 200 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the video was never copied"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let (spare, _) = app
+        .store
+        .create_api_key(&owner.id, "spare")
+        .await
+        .expect("spare key");
+    let owned = Owned {
+        user: owner,
+        key: owner_key,
+        generation,
+        spare_key_id: spare.id.to_string(),
+        victim: victim.id.to_string(),
+    };
+    let openapi: Value = app.get("/openapi.json").await.json().await.unwrap();
+    let operations = operations(&openapi);
+    assert!(
+        operations.len() >= 15,
+        "only {} operations",
+        operations.len()
+    );
+    let secrets_of_owner = [
+        owned.user.email.to_string(),
+        owned.user.id.to_string(),
+        owned.generation.clone(),
+        owned.spare_key_id.clone(),
+        owned.key.expose().to_owned(),
+    ];
+    let mut checked = 0;
+    // The owner goes after the other customer (who must not be able to revoke the owner's
+    // spare key), and the operator last (its routes may disable the victim).
+    for caller in [
+        Caller::Anonymous,
+        Caller::Other,
+        Caller::Owner,
+        Caller::Admin,
+    ] {
+        for op in &operations {
+            let path = fill(&op.template, &owned);
+            let mut request = app.client.request(
+                op.method.to_uppercase().parse().expect("method"),
+                app.url(&path),
+            );
+            if op.method != "get" && op.method != "delete" {
+                request = request.json(&json!({}));
+            }
+            request = match caller {
+                Caller::Anonymous => request,
+                Caller::Other => request.bearer_auth(other_key.expose()),
+                Caller::Owner => request.bearer_auth(owned.key.expose()),
+                Caller::Admin => request.bearer_auth(admin_key.expose()),
+            };
+            let response = request.send().await.expect("request sent");
+            let status = response.status().as_u16();
+            let body = response.text().await.unwrap_or_default();
+            let what = format!("{caller:?} {} {path} → {status} {body}", op.method);
+            assert!(status < 500, "{what}");
+            let admin_route = op.template.starts_with("/v1/admin");
+            let owned_route = op.template.contains('{') && !admin_route;
+            if op.template.starts_with("/callbacks/") {
+                assert_eq!(status, 403, "a forged token is refused for anyone: {what}");
+            } else if !op.protected {
+                assert!(status != 401 && status != 403, "public: {what}");
+            } else {
+                match caller {
+                    Caller::Anonymous => assert_eq!(status, 401, "{what}"),
+                    Caller::Other | Caller::Owner if admin_route => {
+                        assert_eq!(status, 403, "{what}")
+                    }
+                    Caller::Other if owned_route => assert_eq!(status, 404, "{what}"),
+                    Caller::Owner if owned_route => {
+                        assert!(![401, 403, 404].contains(&status), "{what}")
+                    }
+                    _ => assert!(status != 401 && status != 403, "{what}"),
+                }
+            }
+            if caller == Caller::Other {
+                for secret in &secrets_of_owner {
+                    assert!(!body.contains(secret.as_str()), "leaks {secret}: {what}");
+                }
+            }
+            checked += 1;
+        }
+        if caller == Caller::Other {
+            // Nothing the other customer did touched the owner's things.
+            let keys = app.get_as(&owned.key, "/v1/account/api-keys").await;
+            let keys: Value = keys.json().await.unwrap();
+            let spare = keys["api_keys"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|k| k["id"] == owned.spare_key_id.as_str())
+                .expect("the spare key is listed");
+            assert!(spare["revoked_at"].is_null(), "{spare}");
+        }
+    }
+    assert_eq!(checked, operations.len() * 4);
+}

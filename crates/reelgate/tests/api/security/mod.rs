@@ -1,0 +1,7 @@
+//! Hostile callers: the authorisation matrix, forged and replayed callbacks, SSRF through the
+//! URLs a customer gives, oversized bodies and slow clients.
+
+mod callbacks;
+mod limits;
+mod matrix;
+mod ssrf;

@@ -1,0 +1,142 @@
+//! The shared rate window: however many instances take slots at once, no window holds more
+//! requests than the limit.
+
+mod common;
+
+use futures::future::join_all;
+use reelgate_store::testing::TestStore;
+use reelgate_store::{RateSlots, RateWindow, Store};
+use std::time::Duration;
+
+on_both_backends!(
+    slots_run_out_at_the_limit_and_say_when_one_frees,
+    unused_slots_come_back_at_once,
+    an_answered_slot_counts_one_window_from_its_answer,
+    an_unanswered_slot_counts_until_it_could_no_longer_arrive,
+    a_refusal_fills_the_window,
+    racing_instances_never_take_more_than_the_limit,
+);
+
+fn window(requests: u32, per_ms: u64) -> RateWindow {
+    RateWindow {
+        name: "creates".into(),
+        requests,
+        per: Duration::from_millis(per_ms),
+        unanswered_for: Duration::from_millis(per_ms),
+    }
+}
+
+fn taken(slots: RateSlots) -> Vec<i64> {
+    match slots {
+        RateSlots::Taken(ids) => ids,
+        RateSlots::Full(wait) => panic!("expected free slots, window full for {wait:?}"),
+    }
+}
+
+async fn slots_run_out_at_the_limit_and_say_when_one_frees(store: &TestStore) {
+    let w = window(3, 60_000);
+    let first = taken(store.take_rate_slots(&w, 2).await.unwrap());
+    assert_eq!(first.len(), 2);
+    assert_eq!(taken(store.take_rate_slots(&w, 5).await.unwrap()).len(), 1);
+    for id in &first {
+        store.answered_rate_slot(&w, *id).await.unwrap();
+    }
+    match store.take_rate_slots(&w, 1).await.unwrap() {
+        RateSlots::Full(wait) => assert!(
+            wait > Duration::from_secs(55) && wait <= Duration::from_secs(60),
+            "the first answered slot frees a window after its answer, not {wait:?}"
+        ),
+        RateSlots::Taken(ids) => panic!("took {ids:?} beyond the limit"),
+    }
+    let other = RateWindow {
+        name: "another limit".into(),
+        ..w
+    };
+    assert_eq!(
+        taken(store.take_rate_slots(&other, 1).await.unwrap()).len(),
+        1
+    );
+}
+
+async fn unused_slots_come_back_at_once(store: &TestStore) {
+    let w = window(2, 60_000);
+    let ids = taken(store.take_rate_slots(&w, 2).await.unwrap());
+    store.release_rate_slots(&ids).await.unwrap();
+    assert_eq!(taken(store.take_rate_slots(&w, 2).await.unwrap()).len(), 2);
+}
+
+async fn an_answered_slot_counts_one_window_from_its_answer(store: &TestStore) {
+    let w = RateWindow {
+        unanswered_for: Duration::from_secs(60),
+        ..window(1, 300)
+    };
+    let id = taken(store.take_rate_slots(&w, 1).await.unwrap())[0];
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    store.answered_rate_slot(&w, id).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        matches!(
+            store.take_rate_slots(&w, 1).await.unwrap(),
+            RateSlots::Full(_)
+        ),
+        "400 ms after taking but 200 ms after its answer, the slot still counts"
+    );
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert_eq!(taken(store.take_rate_slots(&w, 1).await.unwrap()).len(), 1);
+}
+
+async fn an_unanswered_slot_counts_until_it_could_no_longer_arrive(store: &TestStore) {
+    // A taker that died never answers: its slot still frees, after the longest wait plus a window.
+    let w = RateWindow {
+        unanswered_for: Duration::from_millis(200),
+        ..window(1, 200)
+    };
+    taken(store.take_rate_slots(&w, 1).await.unwrap());
+    match store.take_rate_slots(&w, 1).await.unwrap() {
+        RateSlots::Full(wait) => assert!(wait <= Duration::from_millis(100), "{wait:?}"),
+        RateSlots::Taken(_) => panic!("an unanswered slot must count"),
+    }
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    assert!(matches!(
+        store.take_rate_slots(&w, 1).await.unwrap(),
+        RateSlots::Full(_)
+    ));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(taken(store.take_rate_slots(&w, 1).await.unwrap()).len(), 1);
+}
+
+async fn a_refusal_fills_the_window(store: &TestStore) {
+    let w = window(5, 60_000);
+    let one = taken(store.take_rate_slots(&w, 1).await.unwrap());
+    store.fill_rate_window(&w).await.unwrap();
+    assert!(matches!(
+        store.take_rate_slots(&w, 1).await.unwrap(),
+        RateSlots::Full(_)
+    ));
+    store.release_rate_slots(&one).await.unwrap();
+    assert_eq!(taken(store.take_rate_slots(&w, 3).await.unwrap()).len(), 1);
+}
+
+async fn racing_instances_never_take_more_than_the_limit(store: &TestStore) {
+    // Separate pools stand for separate instances.
+    let mut instances = Vec::new();
+    for _ in 0..3 {
+        instances.push(Store::connect(store.url()).await.unwrap());
+    }
+    let w = window(7, 60_000);
+    let takers = (0..24).map(|n| {
+        let store = instances[n % instances.len()].clone();
+        let w = w.clone();
+        tokio::spawn(async move { store.take_rate_slots(&w, 2).await.unwrap() })
+    });
+    let mut total = 0;
+    for slots in join_all(takers).await {
+        if let RateSlots::Taken(ids) = slots.unwrap() {
+            total += ids.len();
+        }
+    }
+    assert_eq!(total, 7);
+    for instance in instances {
+        instance.close().await;
+    }
+}
