@@ -44,6 +44,8 @@ pub async fn run(
         "off".into(),
         "--drop-callback-ratio".into(),
         "1".into(),
+        "--balance".into(),
+        super::SIM_BALANCE.into(),
     ];
     for family in ["veo3", "veo3-fast", "sora", "sora-pro", "kling", "grok"] {
         sim_flags.push(format!("--{family}-ms"));
