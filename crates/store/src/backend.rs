@@ -171,6 +171,24 @@ pub struct PoolSettings {
     pub acquire_timeout: Duration,
 }
 
+impl PoolSettings {
+    /// What `Store::connect` uses for `backend`. PostgreSQL gets more connections: each of
+    /// its transactions holds one through a commit that waits for the server's fsync, and a
+    /// burst (64 clients submitting, 10,000 callbacks, the workers) kept 10 so busy that
+    /// requests waited out the acquire timeout and were answered 503; in-flight commits are
+    /// also what PostgreSQL flushes together. SQLite has one writer whatever the pool, and
+    /// every extra connection is another page cache to warm.
+    pub fn for_backend(backend: Backend) -> Self {
+        match backend {
+            Backend::Sqlite => PoolSettings::default(),
+            Backend::Postgres => PoolSettings {
+                max_connections: 32,
+                ..PoolSettings::default()
+            },
+        }
+    }
+}
+
 impl Default for PoolSettings {
     fn default() -> Self {
         PoolSettings {

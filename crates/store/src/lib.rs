@@ -63,7 +63,7 @@ impl Store {
     /// Connects to the database (creating a SQLite file and its directory if missing).
     /// Does not migrate: call [`Store::migrate`].
     pub async fn connect(url: &DatabaseUrl) -> Result<Store, StoreError> {
-        Store::connect_with(url, &PoolSettings::default()).await
+        Store::connect_with(url, &PoolSettings::for_backend(url.backend())).await
     }
 
     pub async fn connect_with(

@@ -54,6 +54,8 @@ pub async fn run(
             body: bodies[i % bodies.len()].clone(),
         })
         .collect();
+    let cpu_before = stack.server.cpu_time()?;
+    let children_before = stack.server.children_cpu_time()?;
     let started = Instant::now();
     let submitted = load::run(
         stack.server.addr,
@@ -85,6 +87,8 @@ pub async fn run(
     }
     let settle_time = started.elapsed();
     let memory = stack.server.memory()?;
+    let cpu = (stack.server.cpu_time()? - cpu_before).as_secs_f64();
+    let children_cpu = (stack.server.children_cpu_time()? - children_before).as_secs_f64();
 
     let (last_finished, failed, veo): (Option<i64>, i64, i64) = sqlx::query_as(
         "SELECT MAX(finished_at), SUM(CASE WHEN status <> 'succeeded' THEN 1 ELSE 0 END),
@@ -154,6 +158,16 @@ pub async fn run(
         "callbacks the simulator could not deliver",
         "",
         stats["callbacks_failed"].as_f64().unwrap_or(0.0),
+    ));
+    rows.push(Row::single(
+        "server CPU until all settled",
+        "s",
+        cpu,
+    ));
+    rows.push(Row::single(
+        "CPU of its finished child processes meanwhile (ffmpeg posters)",
+        "s",
+        children_cpu,
     ));
     rows.push(Row::single(
         "server peak RSS",

@@ -245,7 +245,7 @@ pub fn rows(label: &str, points: &[SweepPoint]) -> Vec<Row> {
     points
         .iter()
         .flat_map(|p| {
-            let x = super::report::number(p.x);
+            let x = super::report::count(p.x);
             [
                 Row::single(format!("submit, {x} {label}"), "req/s", p.submit),
                 Row::single(format!("submit p99, {x} {label}"), "ms", p.submit_p99),

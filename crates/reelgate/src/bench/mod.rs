@@ -108,6 +108,10 @@ pub struct BenchArgs {
     /// Where the table, the charts and the children's logs go.
     #[arg(long, default_value = "target/bench")]
     pub out: PathBuf,
+    /// A setting for every server started, as `KEY=VALUE` (repeatable); for example
+    /// `--server-env REELGATE_FFMPEG=none` measures without poster images.
+    #[arg(long, value_parser = key_value)]
+    pub server_env: Vec<(String, String)>,
     /// The reelgate binary to start as server and simulator (default: this one).
     #[arg(long)]
     pub binary: Option<PathBuf>,
@@ -130,6 +134,13 @@ impl BenchArgs {
     }
 }
 
+fn key_value(raw: &str) -> Result<(String, String), String> {
+    raw.split_once('=')
+        .map(|(k, v)| (k.trim().to_owned(), v.to_owned()))
+        .filter(|(k, _)| !k.is_empty())
+        .ok_or_else(|| format!("expected KEY=VALUE, got {raw:?}"))
+}
+
 /// Kie credits the simulators start with: enough for every task a benchmark creates.
 pub const SIM_BALANCE: &str = "1000000000000";
 
@@ -150,6 +161,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             None => std::env::current_exe()?,
         },
         logs: procs::logs_dir(&args.out)?,
+        server_env: args.server_env.clone(),
     };
     let catalog = Catalog::builtin()?;
     let load_before = load_average();

@@ -46,13 +46,24 @@ impl Process {
 
     /// CPU time used so far, user and system together.
     pub fn cpu_time(&self) -> anyhow::Result<Duration> {
+        self.stat_ticks(11..13)
+    }
+
+    /// CPU time used by its children that have ended (ffmpeg making posters).
+    pub fn children_cpu_time(&self) -> anyhow::Result<Duration> {
+        self.stat_ticks(13..15)
+    }
+
+    /// The sum of some tick fields of `/proc/PID/stat`, counted after the command name.
+    fn stat_ticks(&self, fields: std::ops::Range<usize>) -> anyhow::Result<Duration> {
         let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid()))?;
         // The command name (field 2) may hold spaces; fields after its ')' are plain.
         let after_name = stat.rsplit_once(')').context("malformed /proc/PID/stat")?.1;
-        let fields: Vec<&str> = after_name.split_whitespace().collect();
-        // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after the name.
-        let ticks: u64 = fields
-            .get(11..13)
+        let parts: Vec<&str> = after_name.split_whitespace().collect();
+        // utime, stime, cutime and cstime are fields 14 to 17 of the line, 12 to 15 after
+        // the name.
+        let ticks: u64 = parts
+            .get(fields)
             .context("short /proc/PID/stat")?
             .iter()
             .map(|f| f.parse::<u64>())
@@ -79,6 +90,8 @@ pub struct Memory {
 pub struct Launcher {
     pub binary: PathBuf,
     pub logs: PathBuf,
+    /// Settings given to every server, over the scenario's own.
+    pub server_env: Vec<(String, String)>,
 }
 
 impl Launcher {
@@ -102,7 +115,8 @@ impl Launcher {
             .arg("serve")
             .env("REELGATE_LISTEN", addr.to_string())
             .env("REELGATE_PUBLIC_URL", format!("http://{addr}"))
-            .envs(env.iter().cloned());
+            .envs(env.iter().cloned())
+            .envs(self.server_env.iter().cloned());
         self.start(command, addr, "/healthz").await
     }
 

@@ -180,6 +180,15 @@ impl Report {
     }
 }
 
+/// A count (of clients, of rows): a whole number, thousands separated.
+pub fn count(v: f64) -> String {
+    if v.abs() >= 100.0 {
+        number(v)
+    } else {
+        format!("{}", v.round() as i64)
+    }
+}
+
 /// A figure as people read it: thousands separated, few decimals.
 pub fn number(v: f64) -> String {
     if v.is_nan() {
@@ -209,6 +218,12 @@ pub fn number(v: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_are_whole_and_grouped() {
+        assert_eq!(count(4.0), "4");
+        assert_eq!(count(1_000_000.0), "1,000,000");
+    }
 
     #[test]
     fn medians_of_odd_and_even_counts() {

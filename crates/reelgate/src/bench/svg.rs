@@ -197,7 +197,7 @@ fn tick(v: f64) -> String {
         format!("{}M", v / 1_000_000.0)
     } else if v >= 10_000.0 {
         format!("{}k", v / 1000.0)
-    } else if v >= 10.0 || v == 0.0 {
+    } else if v >= 10.0 || v.fract() == 0.0 {
         format!("{}", v.round())
     } else {
         format!("{v:.1}")
