@@ -159,11 +159,7 @@ pub async fn run(
         "",
         stats["callbacks_failed"].as_f64().unwrap_or(0.0),
     ));
-    rows.push(Row::single(
-        "server CPU until all settled",
-        "s",
-        cpu,
-    ));
+    rows.push(Row::single("server CPU until all settled", "s", cpu));
     rows.push(Row::single(
         "CPU of its finished child processes meanwhile (ffmpeg posters)",
         "s",

@@ -197,13 +197,14 @@ pub fn number(v: f64) -> String {
     if v.abs() >= 100.0 {
         let rounded = v.round() as i64;
         let digits = rounded.unsigned_abs().to_string();
-        let mut grouped = String::new();
-        for (i, c) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i) % 3 == 0 {
-                grouped.push(',');
-            }
-            grouped.push(c);
-        }
+        // Digits are ASCII, so every chunk is valid UTF-8.
+        let mut grouped = digits
+            .as_bytes()
+            .rchunks(3)
+            .rev()
+            .map(|chunk| std::str::from_utf8(chunk).unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join(",");
         if rounded < 0 {
             grouped.insert(0, '-');
         }
