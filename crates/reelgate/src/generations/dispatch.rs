@@ -34,7 +34,8 @@ enum Step {
 pub(super) async fn run(lc: Arc<Lifecycle>) {
     let mut stop = lc.stopping();
     let sending = Arc::new(Semaphore::new(PARALLEL_CREATES));
-    loop {
+    // Stop is checked at the top too: with a backlog the loop never pauses.
+    while !*stop.borrow() {
         if let Err(error) = resolve_unresolved(&lc).await {
             tracing::error!(%error, "dispatch: cannot resolve unanswered creates");
         }
