@@ -127,6 +127,10 @@ impl Report {
             "graceful restarts (SIGTERM)",
             self.graceful_restarts.to_string(),
         );
+        row(
+            "graceful stops that outwaited a worker / server panics",
+            format!("{} / {}", self.slow_stops, self.panics),
+        );
         row("upstream tasks created", a.upstream_tasks.to_string());
         row(
             "upstream 5xx injected",
