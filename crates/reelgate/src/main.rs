@@ -62,6 +62,7 @@ async fn main() -> anyhow::Result<()> {
             reelgate::app::shutdown_signal().await;
             running.shutdown().await;
         }
+        Command::Bench(args) => reelgate::bench::run(*args).await?,
         Command::Prices => {
             let config = Config::load()?;
             let catalog = reelgate::prices::load_catalog(&config)?;
