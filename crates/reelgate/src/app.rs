@@ -136,7 +136,8 @@ impl Application {
         let probes = http::probes(ctx.clone())
             .layer(axum::middleware::from_fn(monitoring::track_http))
             .layer(TraceLayer::new_for_http().make_span_with(request_span));
-        let router = http::api(ctx)
+        let router = http::api(ctx.clone())
+            .merge(crate::web::router(ctx))
             .layer(axum::middleware::from_fn(monitoring::track_http))
             .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
             .layer(TimeoutLayer::with_status_code(

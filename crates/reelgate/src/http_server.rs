@@ -45,7 +45,17 @@ pub async fn serve(
         // Reap finished connection tasks so the set does not grow with every connection.
         while connections.try_join_next().is_some() {}
         let _ = stream.set_nodelay(true);
-        let service = TowerToHyperService::new(router.clone());
+        // The peer's address, for what limits per client (the web app's sign-in throttle).
+        let router = router.clone();
+        let service = TowerToHyperService::new(tower::ServiceExt::map_request(
+            router,
+            move |mut request: axum::http::Request<hyper::body::Incoming>| {
+                request
+                    .extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
+                request
+            },
+        ));
         let mut stop = stop_rx.clone();
         connections.spawn(async move {
             let mut builder = hyper::server::conn::http1::Builder::new();

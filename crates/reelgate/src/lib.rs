@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod balance_guard;
+pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod generations;
@@ -15,4 +16,5 @@ pub mod outbound;
 pub mod prices;
 pub mod telemetry;
 pub mod upstream;
+pub mod web;
 pub mod webhooks;

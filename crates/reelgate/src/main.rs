@@ -12,7 +12,17 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => {
             let config = Config::load()?;
+            let sign_in = format!(
+                "{}/signin",
+                config.public_url.as_str().trim_end_matches('/')
+            );
             let app = Application::build(config).await?;
+            if let Some(operator) = reelgate::web::first_run::ensure_operator(app.store()).await? {
+                println!(
+                    "{}",
+                    reelgate::web::first_run::announcement(&operator, &sign_in)
+                );
+            }
             tracing::info!("reelgate listening on http://{}", app.local_addr());
             app.run_until_stopped_as(args.role())
                 .await
@@ -52,6 +62,7 @@ async fn main() -> anyhow::Result<()> {
             reelgate::app::shutdown_signal().await;
             running.shutdown().await;
         }
+        Command::Bench(args) => reelgate::bench::run(*args).await?,
         Command::Prices => {
             let config = Config::load()?;
             let catalog = reelgate::prices::load_catalog(&config)?;

@@ -14,6 +14,7 @@ pub mod ledger;
 mod media;
 mod migrate;
 mod operations;
+mod oversight;
 mod page;
 mod passwords;
 mod rate_slots;
@@ -35,6 +36,7 @@ pub use ledger::{BalanceAudit, LedgerPage};
 pub use media::MediaTrouble;
 pub use migrate::known_versions;
 pub use operations::{Figures, GenerationTally};
+pub use oversight::GenerationFilter;
 pub use page::{Page, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 pub use rate_slots::{RateSlots, RateWindow};
 pub use retry::on_contention;
@@ -48,6 +50,13 @@ pub use webhook_deliveries::WebhookDelivery;
 pub struct Store {
     pool: sqlx::AnyPool,
     backend: Backend,
+    /// SQLite only: this process's write transactions take turns here before they begin.
+    /// SQLite lets one writer in at a time anyway; a writer that finds the lock taken waits in
+    /// SQLite's busy handler, which polls with sleeps of 1, 2, 5, 10… ms — under load most of
+    /// a transaction's latency, and the lock often sits free while everyone sleeps. Queueing
+    /// in-process instead hands the lock over the moment it is released. (Other processes, like
+    /// the admin CLI, still meet the busy handler; they are rare.)
+    write_turns: Option<std::sync::Arc<tokio::sync::Mutex<()>>>,
 }
 
 impl Store {
@@ -62,10 +71,23 @@ impl Store {
         settings: &PoolSettings,
     ) -> Result<Store, StoreError> {
         let pool = backend::connect(url, settings).await?;
+        let write_turns = match url.backend() {
+            Backend::Sqlite => Some(std::sync::Arc::default()),
+            Backend::Postgres => None,
+        };
         Ok(Store {
             pool,
             backend: url.backend(),
+            write_turns,
         })
+    }
+
+    /// Waits for this process's turn to write (SQLite), held until the guard drops.
+    pub(crate) async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match &self.write_turns {
+            Some(turns) => Some(turns.lock().await),
+            None => None,
+        }
     }
 
     /// Applies pending schema migrations; returns the versions applied now.

@@ -37,6 +37,7 @@ where
 macro_rules! in_transaction {
     ($store:expr, |$conn:ident| $work:expr) => {
         $crate::retry::on_contention(|| async move {
+            let _turn = $store.write_turn().await;
             let mut tx = $store.pool.begin().await?;
             let $conn: &mut sqlx::AnyConnection = &mut tx;
             let value = $work.await?;

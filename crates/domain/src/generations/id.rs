@@ -14,12 +14,19 @@ pub struct GenerationId(String);
 #[error("not a generation id: {0:?}")]
 pub struct ParseGenerationIdError(String);
 
+/// Monotonic within this process, so two generations created in the same millisecond still
+/// list in the order they were made.
+static GENERATOR: std::sync::Mutex<ulid::Generator> = std::sync::Mutex::new(ulid::Generator::new());
+
 impl GenerationId {
     pub fn new() -> Self {
-        GenerationId(format!(
-            "{PREFIX}{}",
-            ulid::Ulid::new().to_string().to_ascii_lowercase()
-        ))
+        let ulid = GENERATOR
+            .lock()
+            .ok()
+            .and_then(|mut generator| generator.generate().ok())
+            // A poisoned lock, or 2^80 ids in one millisecond: a random one will do.
+            .unwrap_or_else(|| ulid::Ulid::from_datetime(std::time::SystemTime::now()));
+        GenerationId(format!("{PREFIX}{}", ulid.to_string().to_ascii_lowercase()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -76,6 +83,14 @@ mod tests {
         let second = GenerationId::new();
         assert!(first < second);
         assert_eq!(first.as_str().parse::<GenerationId>().unwrap(), first);
+    }
+
+    #[test]
+    fn ids_made_in_the_same_millisecond_keep_their_order() {
+        let ids: Vec<GenerationId> = (0..1000).map(|_| GenerationId::new()).collect();
+        let mut sorted = ids.clone();
+        sorted.sort();
+        assert_eq!(ids, sorted);
     }
 
     #[test]

@@ -65,7 +65,11 @@ pub async fn submit(
     user: &UserId,
     submission: Submission,
 ) -> Result<SubmitOutcome, SubmitError> {
-    let request_hash = digest(&submission.body);
+    // Only a retry-safe request needs its body's digest (it copies and hashes the body).
+    let idempotency = submission.idempotency_key.map(|key| IdempotencyKey {
+        request_hash: digest(&submission.body),
+        key,
+    });
     let mut body = submission.body;
     let webhook_url = match body.remove("webhook_url") {
         None | Some(Value::Null) => None,
@@ -91,9 +95,7 @@ pub async fn submit(
         credits: quote.credits,
         upstream_cost_usd: quote.upstream_cost_usd,
         webhook_url,
-        idempotency: submission
-            .idempotency_key
-            .map(|key| IdempotencyKey { key, request_hash }),
+        idempotency,
     };
     let outcome = match lc
         .store

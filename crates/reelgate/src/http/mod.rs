@@ -95,7 +95,12 @@ pub fn api(ctx: ApiContext) -> Router {
             "/openapi.json",
             get(move || async move { Json(openapi.as_ref().clone()) }),
         )
-        .fallback(|| async { ApiError::NotFound("route") })
+        .fallback(|headers: axum::http::HeaderMap| async move {
+            // A person's browser gets the web app's page; programs get the JSON envelope.
+            crate::web::not_found_page(&headers).unwrap_or_else(|| {
+                axum::response::IntoResponse::into_response(ApiError::NotFound("route"))
+            })
+        })
         .with_state(ctx)
 }
 

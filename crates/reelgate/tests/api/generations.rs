@@ -133,6 +133,34 @@ async fn lost_callbacks_are_made_up_for_by_polling() {
     assert_eq!(app.sim.stats().callbacks_sent, 0, "{:?}", app.sim.stats());
 }
 
+/// Tasks that end at once call back before their create is answered; that callback must
+/// still make the generation settle now, not at the first scheduled look (ten minutes here).
+#[tokio::test]
+async fn callbacks_that_beat_the_create_answer_still_settle_at_once() {
+    let app = TestApp::spawn_polling(
+        Settings::default().with("REELGATE_UPSTREAM_RATE_LIMIT", "1000/1"),
+        SimConfig::for_tests(),
+        Duration::from_secs(600),
+        Duration::from_secs(600),
+    )
+    .await;
+    let (_, key) = app.customer("ada", 10_000).await;
+    let mut ids = Vec::new();
+    for _ in 0..30 {
+        let (status, created) = app.submit(&key, kling()).await;
+        assert_eq!(status, 202, "{created}");
+        ids.push(created["id"].as_str().unwrap().to_owned());
+    }
+    for id in &ids {
+        assert_eq!(app.settled(&key, id).await["status"], "succeeded");
+    }
+    let stats = app.sim.stats();
+    assert_eq!(
+        stats.requests["GET /api/v1/jobs/recordInfo"], 30,
+        "{stats:?}"
+    );
+}
+
 #[tokio::test]
 async fn duplicated_and_late_callbacks_settle_nothing_twice() {
     let app = TestApp::with_faults(Faults {

@@ -49,6 +49,8 @@ fn operations(openapi: &Value) -> Vec<Operation> {
             });
         }
     }
+    // Deletions last, so a caller reads what it is about to delete while it still exists.
+    operations.sort_by_key(|op| op.method == "delete");
     operations
 }
 
@@ -100,6 +102,16 @@ async fn every_route_answers_each_kind_of_caller_as_it_should() {
         )
         .await;
     let generation = created["id"].as_str().expect("a generation").to_owned();
+    // Its video is copied into reelgate's storage after it succeeds; the video routes need it.
+    let video = format!("/v1/generations/{generation}/videos/0");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while app.get_as(&owner_key, &video).await.status() != 200 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the video was never copied"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     let (spare, _) = app
         .store
         .create_api_key(&owner.id, "spare")

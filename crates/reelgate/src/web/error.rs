@@ -1,0 +1,125 @@
+//! What a page handler can fail with. Expected failures (a wrong password, a bad form value)
+//! re-render their form with a message; these are the rest, shown as a full error page in
+//! the visitor's language by [`localize`], which knows the request's language.
+
+use axum::extract::Request;
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Response};
+use minijinja::context;
+
+use super::i18n::Locale;
+use super::templates;
+
+#[derive(Debug, thiserror::Error)]
+pub enum WebError {
+    #[error("page not found")]
+    NotFound,
+    /// A form that no page of ours produces (fields missing or malformed).
+    #[error("malformed form: {0}")]
+    BadForm(String),
+    #[error("forbidden")]
+    Forbidden,
+    /// The form's CSRF token did not match the browser's cookie (an old tab, or a forgery).
+    #[error("form token mismatch")]
+    BadCsrf,
+    /// A bug or an infrastructure failure: logged in full, shown without detail.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl WebError {
+    pub fn internal(error: impl std::fmt::Display) -> WebError {
+        WebError::Internal(error.to_string())
+    }
+
+    fn status(&self) -> StatusCode {
+        match self {
+            WebError::NotFound => StatusCode::NOT_FOUND,
+            WebError::BadForm(_) => StatusCode::BAD_REQUEST,
+            WebError::Forbidden | WebError::BadCsrf => StatusCode::FORBIDDEN,
+            WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The locale key of the page's explanation.
+    fn message_key(&self) -> &'static str {
+        match self {
+            WebError::NotFound => "error.not_found",
+            WebError::BadForm(_) => "error.bad_form",
+            WebError::Forbidden => "error.forbidden",
+            WebError::BadCsrf => "error.bad_csrf",
+            WebError::Internal(_) => "error.internal",
+        }
+    }
+}
+
+impl From<reelgate_store::StoreError> for WebError {
+    fn from(error: reelgate_store::StoreError) -> Self {
+        WebError::internal(error)
+    }
+}
+
+impl From<axum::extract::rejection::FormRejection> for WebError {
+    fn from(rejection: axum::extract::rejection::FormRejection) -> Self {
+        WebError::BadForm(rejection.body_text())
+    }
+}
+
+/// `Form<T>` whose rejection is our error page instead of axum's plain text.
+#[derive(Debug, Clone, Copy, Default, axum::extract::FromRequest)]
+#[from_request(via(axum::Form), rejection(WebError))]
+pub struct WebForm<T>(pub T);
+
+impl From<minijinja::Error> for WebError {
+    fn from(error: minijinja::Error) -> Self {
+        // `{:#}` includes the template name and line.
+        WebError::Internal(format!("{error:#}"))
+    }
+}
+
+/// Marks a response as an error page still to be rendered.
+#[derive(Clone, Copy)]
+struct Pending {
+    status: StatusCode,
+    key: &'static str,
+}
+
+impl IntoResponse for WebError {
+    fn into_response(self) -> Response {
+        if let WebError::Internal(detail) = &self {
+            tracing::error!(error = %detail, "page failed");
+        }
+        let pending = Pending {
+            status: self.status(),
+            key: self.message_key(),
+        };
+        let mut response = pending.status.into_response();
+        response.extensions_mut().insert(pending);
+        response
+    }
+}
+
+/// Renders the error pages that handlers returned, in the request's language.
+pub async fn localize(request: Request, next: Next) -> Response {
+    let locale = Locale::negotiate(request.headers());
+    let response = next.run(request).await;
+    match response.extensions().get::<Pending>().copied() {
+        Some(pending) => error_page(locale, pending.status, pending.key),
+        None => response,
+    }
+}
+
+pub fn error_page(locale: Locale, status: StatusCode, key: &str) -> Response {
+    let html = templates::render(
+        "error.html",
+        context! { lang => locale.code(), status => status.as_u16(), message_key => key },
+    );
+    match html {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(error) => {
+            tracing::error!(error = %format!("{error:#}"), "error page failed to render");
+            (status, locale.text(key)).into_response()
+        }
+    }
+}

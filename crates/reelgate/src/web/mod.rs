@@ -1,0 +1,81 @@
+//! The web app: server-rendered pages for customers (sign up, generate, watch, account) and
+//! operators (dashboard, users, vouchers, prices, generations), in English and Turkish.
+//!
+//! Pages call the same store and domain operations as the JSON API; the one script
+//! (`static/app.js`) enhances them — live prices, live progress — through the JSON API itself.
+//! Every form carries a CSRF token, every response a strict Content-Security-Policy.
+
+mod assets;
+mod cookies;
+mod csrf;
+mod error;
+pub mod first_run;
+mod i18n;
+mod pages;
+mod security;
+mod session;
+mod templates;
+mod throttle;
+
+use axum::extract::FromRef;
+use axum::routing::get;
+use axum::{middleware, Router};
+use std::sync::Arc;
+
+use crate::http::ApiContext;
+
+pub use i18n::Locale;
+
+/// What page handlers share. Cheap to clone.
+#[derive(Clone)]
+pub struct WebContext {
+    pub api: ApiContext,
+    csrf: csrf::CsrfKey,
+    throttle: Arc<throttle::SignInThrottle>,
+    /// Cookies get `Secure` when the public URL is https.
+    secure_cookies: bool,
+}
+
+impl FromRef<WebContext> for ApiContext {
+    fn from_ref(web: &WebContext) -> ApiContext {
+        web.api.clone()
+    }
+}
+
+/// The "page not found" page, for a browser asking for a page (not `/v1/…`) that does not
+/// exist; `None` for API clients, who get the JSON envelope.
+pub fn not_found_page(headers: &axum::http::HeaderMap) -> Option<axum::response::Response> {
+    let wants_html = headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"));
+    if !wants_html {
+        return None;
+    }
+    let mut page = error::error_page(
+        Locale::negotiate(headers),
+        axum::http::StatusCode::NOT_FOUND,
+        "error.not_found",
+    );
+    security::apply(page.headers_mut(), false);
+    Some(page)
+}
+
+/// Every page and asset of the web app.
+pub fn router(api: ApiContext) -> Router {
+    let web = WebContext {
+        csrf: csrf::CsrfKey::from_secret(&api.config.secret),
+        throttle: Arc::default(),
+        secure_cookies: api.config.public_url.scheme() == "https",
+        api,
+    };
+    pages::router()
+        .route("/static/{name}", get(assets::serve))
+        .layer(middleware::from_fn_with_state(
+            web.clone(),
+            csrf::ensure_cookie,
+        ))
+        .layer(middleware::from_fn(error::localize))
+        .layer(middleware::from_fn(security::headers))
+        .with_state(web)
+}

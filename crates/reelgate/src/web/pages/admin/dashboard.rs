@@ -1,0 +1,195 @@
+//! Operator dashboard: today's business at a glance and the upstream's health.
+
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use minijinja::context;
+use serde::Serialize;
+use std::time::Duration;
+
+use chrono::Utc;
+use reelgate_domain::generations::Status;
+use reelgate_domain::reports::{Grouping, MarginRow};
+use reelgate_store::GenerationFilter;
+
+use crate::web::error::WebError;
+use crate::web::pages::videos::AdminRow;
+use crate::web::pages::Chrome;
+use crate::web::session::Operator;
+use crate::web::WebContext;
+
+/// The dashboard must render even when Kie does not answer.
+const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(3);
+
+#[derive(Serialize)]
+struct UpstreamHealth {
+    simulated: bool,
+    /// Kie credits left, as Kie reports them.
+    balance: Option<String>,
+    /// Why the balance could not be read.
+    error: Option<String>,
+}
+
+async fn upstream_health(web: &WebContext) -> UpstreamHealth {
+    let upstream = &web.api.upstream;
+    let answer = tokio::time::timeout(UPSTREAM_TIMEOUT, upstream.client.credit_balance()).await;
+    let (balance, error) = match answer {
+        Ok(Ok(balance)) => (Some(balance.normalize().to_string()), None),
+        Ok(Err(error)) => (None, Some(error.to_string())),
+        Err(_) => (None, Some("no answer within 3 seconds".to_owned())),
+    };
+    UpstreamHealth {
+        simulated: upstream.is_simulated(),
+        balance,
+        error,
+    }
+}
+
+#[derive(Serialize)]
+struct StatusCount {
+    status: &'static str,
+    count: u64,
+    /// Of today's total, rounded to 5 (the bar's width class).
+    percent: u64,
+}
+
+#[derive(Serialize)]
+struct Today {
+    total: u64,
+    succeeded: u64,
+    failed: u64,
+    by_status: Vec<StatusCount>,
+}
+
+async fn today(web: &WebContext) -> Result<Today, WebError> {
+    let midnight = Utc::now()
+        .date_naive()
+        .and_hms_opt(0, 0, 0)
+        .map(|t| t.and_utc());
+    let counts = web.api.store.count_generations(midnight).await?;
+    let total: u64 = counts.iter().map(|(_, n)| n).sum();
+    let of = |status: Status| {
+        counts
+            .iter()
+            .find(|(s, _)| *s == status)
+            .map_or(0, |(_, n)| *n)
+    };
+    Ok(Today {
+        total,
+        succeeded: of(Status::Succeeded),
+        failed: of(Status::Failed),
+        by_status: counts
+            .iter()
+            .map(|(status, count)| StatusCount {
+                status: status.as_str(),
+                count: *count,
+                percent: (count * 100)
+                    .checked_div(total)
+                    .map_or(0, |p| (p + 2) / 5 * 5),
+            })
+            .collect(),
+    })
+}
+
+/// Generations waiting to be sent upstream, whenever they were made (as monitoring counts it).
+async fn queue_depth(web: &WebContext) -> Result<i64, WebError> {
+    Ok(web.api.store.figures().await?.queue_depth)
+}
+
+const RECENT_ERRORS: u32 = 6;
+
+/// Money figures as the dashboard shows them: whole credits, USD to the cent.
+#[derive(Serialize)]
+struct Money {
+    credits: i64,
+    refunded: i64,
+    revenue_usd: String,
+    cost_usd: String,
+    margin_usd: String,
+}
+
+#[derive(Serialize)]
+struct ModelLine {
+    model: String,
+    succeeded: u64,
+    failed: u64,
+    #[serde(flatten)]
+    money: Money,
+}
+
+fn money(row: &MarginRow) -> Money {
+    let usd = |d: rust_decimal::Decimal| d.round_dp(2).to_string();
+    Money {
+        credits: row.credits_charged,
+        refunded: row.credits_refunded,
+        revenue_usd: usd(row.revenue_usd),
+        cost_usd: usd(row.upstream_cost_usd),
+        margin_usd: usd(row.margin_usd),
+    }
+}
+
+/// Today's margin report (generations that finished today, UTC): totals and per model.
+async fn money_today(web: &WebContext) -> Result<(Money, Vec<ModelLine>), WebError> {
+    let today = Utc::now().date_naive();
+    let catalog = &web.api.catalog;
+    let report = web
+        .api
+        .store
+        .margin_report(today, today, Grouping::DAY_MODEL, catalog.rule())
+        .await?;
+    let lines = report
+        .rows
+        .iter()
+        .map(|row| {
+            let id = row.model.clone().unwrap_or_default();
+            ModelLine {
+                model: catalog.model(&id).map_or(id, |m| m.title.clone()),
+                succeeded: row.succeeded,
+                failed: row.failed + row.canceled,
+                money: money(row),
+            }
+        })
+        .collect();
+    Ok((money(&report.totals), lines))
+}
+
+pub async fn page(
+    State(web): State<WebContext>,
+    _operator: Operator,
+    chrome: Chrome,
+) -> Result<Response, WebError> {
+    let upstream = upstream_health(&web).await;
+    let errors = GenerationFilter {
+        with_upstream_error: true,
+        ..GenerationFilter::default()
+    };
+    let recent_errors: Vec<AdminRow> = web
+        .api
+        .store
+        .find_generations(&errors, None, RECENT_ERRORS)
+        .await?
+        .items
+        .iter()
+        .map(|g| AdminRow::new(g, &web.api.catalog))
+        .collect();
+    let (money, by_model) = money_today(&web).await?;
+    let refusal = web
+        .api
+        .lifecycle
+        .upstream_refusal()
+        .map(|(since, reason)| context! { since => since, reason => reason });
+    Ok(chrome
+        .render(
+            "admin/dashboard.html",
+            "admin_dashboard",
+            context! {
+                upstream => upstream,
+                today => today(&web).await?,
+                queue => queue_depth(&web).await?,
+                recent_errors => recent_errors,
+                money => money,
+                by_model => by_model,
+                refusal => refusal,
+            },
+        )?
+        .into_response())
+}

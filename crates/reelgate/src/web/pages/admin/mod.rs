@@ -1,0 +1,28 @@
+//! The operator's pages: dashboard, users, vouchers, prices, generations. Every handler takes
+//! `Operator`, so none of them runs for a customer.
+
+mod dashboard;
+mod generations;
+mod prices;
+mod users;
+mod vouchers;
+
+use axum::routing::{get, post};
+use axum::Router;
+
+use crate::web::WebContext;
+
+pub fn router() -> Router<WebContext> {
+    Router::new()
+        .route("/admin", get(dashboard::page))
+        .route("/admin/users", get(users::list))
+        .route("/admin/users/{id}", get(users::detail))
+        .route("/admin/users/{id}/grants", post(users::grant))
+        .route("/admin/users/{id}/disabled", post(users::set_disabled))
+        .route(
+            "/admin/vouchers",
+            get(vouchers::list).post(vouchers::create),
+        )
+        .route("/admin/prices", get(prices::page))
+        .route("/admin/generations", get(generations::list))
+}

@@ -1,0 +1,245 @@
+//! Signing up, in and out, and choosing the language.
+
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::header::SET_COOKIE;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Router};
+use minijinja::context;
+use reelgate_domain::accounts::{Email, Password, Role, SessionToken, User};
+use reelgate_store::{NewUser, StoreError};
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use super::Chrome;
+use crate::http::auth::SESSION_COOKIE;
+use crate::web::error::{WebError, WebForm};
+use crate::web::i18n::{Locale, LANG_COOKIE};
+use crate::web::session::{safe_next, SESSION_TTL};
+use crate::web::{cookies, WebContext};
+
+pub fn router() -> Router<WebContext> {
+    Router::new()
+        .route("/", get(home))
+        .route("/signin", get(sign_in_page).post(sign_in))
+        .route("/signup", get(sign_up_page).post(sign_up))
+        .route("/signout", post(sign_out))
+        .route("/lang", post(choose_language))
+}
+
+async fn home(chrome: Chrome) -> Redirect {
+    match chrome.user {
+        Some(_) => Redirect::to("/generate"),
+        None => Redirect::to("/signin"),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct SignInQuery {
+    next: Option<String>,
+    /// Why the visitor is here: `signed_out`, `signed_up`.
+    reason: Option<String>,
+}
+
+async fn sign_in_page(
+    chrome: Chrome,
+    Query(query): Query<SignInQuery>,
+) -> Result<Response, WebError> {
+    if chrome.user.is_some() {
+        return Ok(Redirect::to(safe_next(query.next.as_deref())).into_response());
+    }
+    let notice = match query.reason.as_deref() {
+        Some("signed_out") => Some(chrome.text("signin.signed_out")),
+        _ => None,
+    };
+    let page = chrome.render(
+        "signin.html",
+        "signin",
+        context! { next => query.next, notice => notice, email => "" },
+    )?;
+    Ok(page.into_response())
+}
+
+#[derive(Deserialize)]
+struct SignInForm {
+    #[serde(default)]
+    csrf: String,
+    email: String,
+    password: String,
+    next: Option<String>,
+}
+
+async fn sign_in(
+    State(web): State<WebContext>,
+    chrome: Chrome,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    WebForm(form): WebForm<SignInForm>,
+) -> Result<Response, WebError> {
+    chrome.csrf.check(&form.csrf)?;
+    let ip = peer.map(|Extension(ConnectInfo(addr))| addr.ip());
+    let refuse = |status: StatusCode, message: String| -> Result<Response, WebError> {
+        let page = chrome.render(
+            "signin.html",
+            "signin",
+            context! { next => form.next, error => message, email => form.email },
+        )?;
+        Ok((status, page).into_response())
+    };
+    if let Err(wait) = web.throttle.check(&form.email, ip, Instant::now()) {
+        let minutes = wait.as_secs().div_ceil(60).max(1).to_string();
+        let message = chrome
+            .text("signin.throttled")
+            .replace("{minutes}", &minutes);
+        return refuse(StatusCode::TOO_MANY_REQUESTS, message);
+    }
+    let credentials = Email::parse(&form.email)
+        .ok()
+        .zip(Password::parse(&form.password).ok());
+    let outcome = match credentials {
+        Some((email, password)) => web.api.store.authenticate(&email, &password).await,
+        None => Err(StoreError::InvalidCredentials),
+    };
+    match outcome {
+        Ok(user) => {
+            web.throttle.clear(&form.email, ip);
+            start_session(&web, &user, safe_next(form.next.as_deref())).await
+        }
+        Err(StoreError::InvalidCredentials) => {
+            web.throttle.record_failure(&form.email, ip, Instant::now());
+            refuse(
+                StatusCode::UNAUTHORIZED,
+                chrome.text("signin.bad_credentials").into(),
+            )
+        }
+        Err(StoreError::AccountDisabled) => {
+            refuse(StatusCode::FORBIDDEN, chrome.text("signin.disabled").into())
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// Signs `user` in: a new session, its cookie, and off to `next`.
+async fn start_session(web: &WebContext, user: &User, next: &str) -> Result<Response, WebError> {
+    let token: SessionToken = web.api.store.create_session(&user.id, SESSION_TTL).await?;
+    let cookie = cookies::build(
+        SESSION_COOKIE,
+        token.expose(),
+        web.secure_cookies,
+        Some(SESSION_TTL),
+    );
+    Ok(([(SET_COOKIE, cookie)], Redirect::to(next)).into_response())
+}
+
+async fn sign_up_page(chrome: Chrome) -> Result<Response, WebError> {
+    if chrome.user.is_some() {
+        return Ok(Redirect::to("/generate").into_response());
+    }
+    Ok(chrome
+        .render("signup.html", "signup", context! { email => "" })?
+        .into_response())
+}
+
+#[derive(Deserialize)]
+struct SignUpForm {
+    #[serde(default)]
+    csrf: String,
+    email: String,
+    password: String,
+}
+
+async fn sign_up(
+    State(web): State<WebContext>,
+    chrome: Chrome,
+    WebForm(form): WebForm<SignUpForm>,
+) -> Result<Response, WebError> {
+    chrome.csrf.check(&form.csrf)?;
+    let refuse = |field: &str, key: &str| -> Result<Response, WebError> {
+        let page = chrome.render(
+            "signup.html",
+            "signup",
+            context! { email => form.email, error => chrome.text(key), error_field => field },
+        )?;
+        Ok((StatusCode::BAD_REQUEST, page).into_response())
+    };
+    let Ok(email) = Email::parse(&form.email) else {
+        return refuse("email", "signup.bad_email");
+    };
+    let password = match Password::parse(&form.password) {
+        Ok(password) => password,
+        Err(reelgate_domain::accounts::PasswordError::TooLong { .. }) => {
+            return refuse("password", "signup.password_too_long")
+        }
+        Err(_) => return refuse("password", "signup.password_too_short"),
+    };
+    let created = web
+        .api
+        .store
+        .create_user(NewUser {
+            email,
+            password,
+            role: Role::Customer,
+            signup_bonus: web.api.config.signup_bonus,
+        })
+        .await;
+    match created {
+        Ok(user) => start_session(&web, &user, "/generate?welcome=1").await,
+        Err(StoreError::EmailTaken) => refuse("email", "signup.email_taken"),
+        Err(other) => Err(other.into()),
+    }
+}
+
+#[derive(Deserialize)]
+struct CsrfOnly {
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn sign_out(
+    State(web): State<WebContext>,
+    chrome: Chrome,
+    headers: HeaderMap,
+    WebForm(form): WebForm<CsrfOnly>,
+) -> Result<Response, WebError> {
+    chrome.csrf.check(&form.csrf)?;
+    let token = cookies::get(headers.get_all(axum::http::header::COOKIE), SESSION_COOKIE)
+        .and_then(|raw| SessionToken::parse(&raw).ok());
+    if let Some(token) = token {
+        web.api.store.revoke_session(&token).await?;
+    }
+    let cookie = cookies::clear(SESSION_COOKIE, web.secure_cookies);
+    Ok((
+        [(SET_COOKIE, cookie)],
+        Redirect::to("/signin?reason=signed_out"),
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+struct LanguageForm {
+    #[serde(default)]
+    csrf: String,
+    lang: String,
+    next: Option<String>,
+}
+
+async fn choose_language(
+    State(web): State<WebContext>,
+    chrome: Chrome,
+    WebForm(form): WebForm<LanguageForm>,
+) -> Result<Response, WebError> {
+    chrome.csrf.check(&form.csrf)?;
+    let lang = Locale::parse(&form.lang).unwrap_or(chrome.lang);
+    let cookie = cookies::build(
+        LANG_COOKIE,
+        lang.code(),
+        web.secure_cookies,
+        Some(Duration::from_secs(365 * 24 * 3600)),
+    );
+    let next = match form.next.as_deref() {
+        Some(next) => safe_next(Some(next)).to_owned(),
+        None => "/".to_owned(),
+    };
+    Ok(([(SET_COOKIE, cookie)], Redirect::to(&next)).into_response())
+}

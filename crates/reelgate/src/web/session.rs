@@ -1,0 +1,123 @@
+//! Who is looking at a page: the signed-in user behind the session cookie (the same cookie and
+//! session store the JSON API accepts), as extractors. A handler that takes `Viewer` cannot run
+//! for a visitor who is not signed in; one that takes `Operator` only for an operator.
+
+use axum::extract::FromRequestParts;
+use axum::http::header::COOKIE;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Redirect, Response};
+use reelgate_domain::accounts::{SessionToken, User};
+use reelgate_store::StoreError;
+use std::time::Duration;
+
+use super::cookies;
+use super::error::WebError;
+use super::WebContext;
+use crate::http::auth::SESSION_COOKIE;
+
+/// How long a sign-in lasts.
+pub const SESSION_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// The signed-in user, if any; looked up once per request.
+#[derive(Clone)]
+struct Looked(Option<User>);
+
+pub async fn current_user(parts: &mut Parts, web: &WebContext) -> Result<Option<User>, WebError> {
+    if let Some(Looked(user)) = parts.extensions.get::<Looked>() {
+        return Ok(user.clone());
+    }
+    let token = cookies::get(parts.headers.get_all(COOKIE), SESSION_COOKIE)
+        .and_then(|raw| SessionToken::parse(&raw).ok());
+    let user = match token {
+        None => None,
+        Some(token) => match web.api.store.session_user(&token).await {
+            Ok(user) => user,
+            // A disabled account's session is simply not a session any more.
+            Err(StoreError::AccountDisabled) => None,
+            Err(other) => return Err(other.into()),
+        },
+    };
+    parts.extensions.insert(Looked(user.clone()));
+    Ok(user)
+}
+
+/// A signed-in user (customer or operator).
+pub struct Viewer(pub User);
+
+impl FromRequestParts<WebContext> for Viewer {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, web: &WebContext) -> Result<Self, Response> {
+        match current_user(parts, web).await {
+            Ok(Some(user)) => Ok(Viewer(user)),
+            Ok(None) => Err(to_sign_in(parts).into_response()),
+            Err(error) => Err(error.into_response()),
+        }
+    }
+}
+
+/// A signed-in operator.
+pub struct Operator(pub User);
+
+impl FromRequestParts<WebContext> for Operator {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, web: &WebContext) -> Result<Self, Response> {
+        let Viewer(user) = Viewer::from_request_parts(parts, web).await?;
+        if user.is_admin() {
+            Ok(Operator(user))
+        } else {
+            Err(WebError::Forbidden.into_response())
+        }
+    }
+}
+
+/// Sends a visitor to sign in, coming back here afterwards (for page views only: a form
+/// posted after the session ended comes back to the page, not to the POST).
+fn to_sign_in(parts: &Parts) -> Redirect {
+    let path = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/");
+    if parts.method == axum::http::Method::GET && path != "/" {
+        Redirect::to(&format!("/signin?next={}", encode(path)))
+    } else {
+        Redirect::to("/signin")
+    }
+}
+
+/// Percent-encodes a path for a query string.
+pub fn encode(text: &str) -> String {
+    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
+/// Where to go after signing in: only a path on this site, never `//elsewhere` or a URL, so
+/// the sign-in form cannot be used to send people to another site.
+pub fn safe_next(next: Option<&str>) -> &str {
+    match next {
+        Some(path)
+            if path.starts_with('/')
+                && !path.starts_with("//")
+                && !path.starts_with("/\\")
+                && !path.contains(['\r', '\n']) =>
+        {
+            path
+        }
+        _ => "/generate",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_stays_on_this_site() {
+        assert_eq!(safe_next(Some("/videos?x=1")), "/videos?x=1");
+        assert_eq!(safe_next(Some("//evil.example/")), "/generate");
+        assert_eq!(safe_next(Some("/\\evil.example/")), "/generate");
+        assert_eq!(safe_next(Some("https://evil.example/")), "/generate");
+        assert_eq!(safe_next(None), "/generate");
+    }
+}

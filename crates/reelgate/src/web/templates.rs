@@ -1,0 +1,294 @@
+//! The page templates, compiled into the binary and rendered with minijinja (HTML autoescape
+//! on by file extension). Templates translate with `t("key", name=value)` in the page's
+//! language and link assets with `asset("app.css")`, which carries the content hash.
+
+use minijinja::value::Kwargs;
+use minijinja::{Environment, Error, ErrorKind, State, Value};
+use std::sync::OnceLock;
+
+use super::assets;
+use super::i18n::Locale;
+
+/// Every template, by the name pages render it with.
+const TEMPLATES: &[(&str, &str)] = &[
+    ("base.html", include_str!("../../templates/base.html")),
+    ("error.html", include_str!("../../templates/error.html")),
+    ("signin.html", include_str!("../../templates/signin.html")),
+    ("signup.html", include_str!("../../templates/signup.html")),
+    (
+        "generate.html",
+        include_str!("../../templates/generate.html"),
+    ),
+    ("videos.html", include_str!("../../templates/videos.html")),
+    (
+        "video_card.html",
+        include_str!("../../templates/video_card.html"),
+    ),
+    ("account.html", include_str!("../../templates/account.html")),
+    (
+        "admin/base.html",
+        include_str!("../../templates/admin/base.html"),
+    ),
+    (
+        "admin/dashboard.html",
+        include_str!("../../templates/admin/dashboard.html"),
+    ),
+    (
+        "admin/users.html",
+        include_str!("../../templates/admin/users.html"),
+    ),
+    (
+        "admin/user.html",
+        include_str!("../../templates/admin/user.html"),
+    ),
+    (
+        "admin/vouchers.html",
+        include_str!("../../templates/admin/vouchers.html"),
+    ),
+    (
+        "admin/prices.html",
+        include_str!("../../templates/admin/prices.html"),
+    ),
+    (
+        "admin/generations.html",
+        include_str!("../../templates/admin/generations.html"),
+    ),
+];
+
+/// The environment, built once. Its templates are compile-time constants, so a template that
+/// does not parse is a bug the tests below catch, not a runtime condition.
+pub fn environment() -> &'static Environment<'static> {
+    static ENV: OnceLock<Environment<'static>> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let mut env = Environment::new();
+        // Lenient: optional page values (an error message, a notice) may simply be absent.
+        // Missing texts still fail loudly: `t()` errors on an unknown key.
+        for (name, source) in TEMPLATES {
+            if let Err(error) = env.add_template(name, source) {
+                tracing::error!(template = name, %error, "template does not parse");
+            }
+        }
+        env.add_function("t", translate);
+        // Asset URLs are ours, not user input: no escaping needed (it would only turn `/` into `&#x2f;`).
+        env.add_function("asset", |name: &str| {
+            Value::from_safe_string(assets::url(name))
+        });
+        env.add_filter("credits", format_credits);
+        env.add_filter("datetime", format_datetime);
+        env
+    })
+}
+
+pub fn render(name: &str, context: Value) -> Result<String, Error> {
+    environment().get_template(name)?.render(context)
+}
+
+/// `t("key", n=3)`: the text of `key` in the page's language (`lang` in the context), with
+/// `{n}` replaced by the keyword arguments.
+fn translate(state: &State, key: &str, args: Kwargs) -> Result<String, Error> {
+    let locale = state
+        .lookup("lang")
+        .and_then(|v| v.as_str().and_then(Locale::parse))
+        .unwrap_or(Locale::En);
+    if !locale.has(key) {
+        return Err(Error::new(
+            ErrorKind::UndefinedError,
+            format!("no text {key:?} in locale {}", locale.code()),
+        ));
+    }
+    let mut text = locale.text(key).to_owned();
+    for name in args.args() {
+        let value: Value = args.get(name)?;
+        text = text.replace(&format!("{{{name}}}"), &value.to_string());
+    }
+    Ok(text)
+}
+
+/// `1234567` → `1,234,567`: credit amounts are read at a glance.
+fn format_credits(value: Value) -> String {
+    let Some(n) = value.as_i64() else {
+        return value.to_string();
+    };
+    let digits = n.unsigned_abs().to_string();
+    let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    if n < 0 {
+        format!("−{grouped}")
+    } else {
+        grouped
+    }
+}
+
+/// RFC 3339 → `2026-11-25 16:14 UTC`; anything else unchanged.
+fn format_datetime(value: Value) -> String {
+    let text = value.to_string();
+    match chrono::DateTime::parse_from_rfc3339(&text) {
+        Ok(at) => at
+            .with_timezone(&chrono::Utc)
+            .format("%Y-%m-%d %H:%M UTC")
+            .to_string(),
+        Err(_) => text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_template_parses() {
+        let mut env = Environment::new();
+        for (name, source) in TEMPLATES {
+            env.add_template(name, source)
+                .unwrap_or_else(|e| panic!("{name}: {e:#}"));
+        }
+    }
+
+    /// Every `t("…")` in a template names a key both locales have.
+    #[test]
+    fn every_text_a_template_uses_exists_in_both_locales() {
+        let mut missing = Vec::new();
+        for (name, source) in TEMPLATES {
+            for (at, _) in source.match_indices("t(\"") {
+                let called_t = source[..at]
+                    .chars()
+                    .next_back()
+                    .is_none_or(|c| !c.is_alphanumeric() && c != '_');
+                let Some((key, _)) = source[at + 3..].split_once('"') else {
+                    continue;
+                };
+                if !called_t {
+                    continue;
+                }
+                // `t("status." ~ s)`: a prefix completed at render time; the completions are
+                // checked by `dynamic_texts_exist_for_every_value`.
+                let is_prefix = key.ends_with('.') || key.ends_with('_');
+                for locale in Locale::ALL {
+                    let found = if is_prefix {
+                        locale.keys().any(|k| k.starts_with(key))
+                    } else {
+                        locale.has(key)
+                    };
+                    if !found {
+                        missing.push(format!("{name}: {key} ({})", locale.code()));
+                    }
+                }
+            }
+        }
+        assert!(missing.is_empty(), "missing texts: {missing:#?}");
+    }
+
+    /// Every `text("…")` the page handlers ask for exists in both locales.
+    #[test]
+    fn every_text_the_handlers_use_exists_in_both_locales() {
+        fn sources(dir: &std::path::Path, out: &mut Vec<(String, String)>) {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    sources(&path, out);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    let text = std::fs::read_to_string(&path).unwrap();
+                    out.push((path.display().to_string(), text));
+                }
+            }
+        }
+        let mut files = Vec::new();
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/web");
+        sources(&root, &mut files);
+        // Every string literal shaped like `section.key` whose section is one of the locale
+        // files' tables is a text some handler shows.
+        let sections: std::collections::BTreeSet<&str> = Locale::En
+            .keys()
+            .filter_map(|k| k.split_once('.').map(|(section, _)| section))
+            .collect();
+        let mut checked = 0;
+        let mut missing = Vec::new();
+        for (name, source) in &files {
+            for literal in source.split('"').skip(1).step_by(2) {
+                let shaped = literal.contains('.')
+                    && literal
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c == '_' || c == '.')
+                    && !literal.ends_with('.')
+                    && !literal.ends_with(".html");
+                let section = literal.split('.').next().unwrap_or_default();
+                if !shaped || !sections.contains(section) {
+                    continue;
+                }
+                checked += 1;
+                for locale in Locale::ALL {
+                    if !locale.has(literal) {
+                        missing.push(format!("{name}: {literal} ({})", locale.code()));
+                    }
+                }
+            }
+        }
+        assert!(
+            checked > 20,
+            "found only {checked} texts: is the scan broken?"
+        );
+        assert!(missing.is_empty(), "missing texts: {missing:#?}");
+    }
+
+    #[test]
+    fn dynamic_texts_exist_for_every_value() {
+        use reelgate_domain::generations::Status;
+        use reelgate_domain::ledger::EntryKind;
+        let mut keys: Vec<String> = Vec::new();
+        keys.extend(Status::ALL.iter().map(|s| format!("status.{}", s.as_str())));
+        keys.extend(
+            EntryKind::ALL
+                .iter()
+                .map(|k| format!("ledger.{}", k.as_str())),
+        );
+        keys.extend(["queued", "running"].map(|s| format!("videos.working_{s}")));
+        for error in ["not_found", "bad_form", "forbidden", "bad_csrf", "internal"] {
+            keys.push(format!("error.{error}"));
+            keys.push(format!("error.{error}_title"));
+        }
+        for key in &keys {
+            for locale in Locale::ALL {
+                assert!(locale.has(key), "{key} missing in {}", locale.code());
+            }
+        }
+    }
+
+    #[test]
+    fn credits_are_grouped_by_thousands() {
+        assert_eq!(format_credits(Value::from(0)), "0");
+        assert_eq!(format_credits(Value::from(999)), "999");
+        assert_eq!(format_credits(Value::from(1000)), "1,000");
+        assert_eq!(format_credits(Value::from(-1234567)), "−1,234,567");
+    }
+
+    #[test]
+    fn output_is_escaped() {
+        let mut env = Environment::new();
+        env.add_template("x.html", "<p>{{ v }}</p>").unwrap();
+        let html = env
+            .get_template("x.html")
+            .unwrap()
+            .render(minijinja::context! { v => "<script>alert(1)</script>" })
+            .unwrap();
+        assert!(!html.contains("<script>"), "{html}");
+    }
+
+    #[test]
+    fn translate_fills_placeholders() {
+        let mut env = Environment::new();
+        env.add_function("t", translate);
+        env.add_template("x.html", "{{ t('videos.credits_returned', credits=45) }}")
+            .unwrap();
+        let html = env
+            .get_template("x.html")
+            .unwrap()
+            .render(minijinja::context! { lang => "en" })
+            .unwrap();
+        assert!(html.contains("45"), "{html}");
+    }
+}

@@ -1,0 +1,82 @@
+//! The real application on port 0, with its own data directory and the simulator at zero
+//! durations, as `tests/api/helpers.rs` starts it; plus the store, to make the operator.
+
+use reelgate::app::Application;
+use reelgate::config::{Config, Settings, Upstream};
+use reelgate_domain::accounts::{Email, Password, Role, User};
+use reelgate_domain::ledger::Actor;
+use reelgate_domain::Credits;
+use reelgate_store::{NewUser, Store};
+
+pub struct TestApp {
+    pub address: String,
+    pub store: Store,
+    pub client: reqwest::Client,
+    _data_dir: tempfile::TempDir,
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with_sim(|_| {}).await
+    }
+
+    /// With the simulator at zero durations, changed by `tune`.
+    pub async fn spawn_with_sim(tune: impl FnOnce(&mut kie_sim::SimConfig)) -> TestApp {
+        Self::spawn_with(Settings::default(), tune).await
+    }
+
+    /// With these settings, and the simulator at zero durations changed by `tune`.
+    pub async fn spawn_with(
+        settings: Settings,
+        tune: impl FnOnce(&mut kie_sim::SimConfig),
+    ) -> TestApp {
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        let settings = settings
+            .with(
+                "REELGATE_DATABASE_URL",
+                format!("sqlite://{}/reelgate.db", data_dir.path().display()),
+            )
+            .with("REELGATE_LISTEN", "127.0.0.1:0");
+        let mut config = Config::from_settings(&settings).expect("test config");
+        if let Upstream::Simulator(sim) = &mut config.upstream {
+            **sim = kie_sim::SimConfig::for_tests();
+            tune(sim);
+        }
+        let app = Application::build(config).await.expect("app builds");
+        let address = format!("http://{}", app.local_addr());
+        let store = app.store().clone();
+        tokio::spawn(app.run_until_stopped());
+        TestApp {
+            address,
+            store,
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("http client"),
+            _data_dir: data_dir,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub async fn create_user(&self, email: &str, password: &str, role: Role) -> User {
+        self.store
+            .create_user(NewUser {
+                email: Email::parse(email).expect("email"),
+                password: Password::parse(password).expect("password"),
+                role,
+                signup_bonus: Credits::ZERO,
+            })
+            .await
+            .expect("user created")
+    }
+
+    pub async fn grant(&self, user: &User, credits: i64) {
+        self.store
+            .operator_grant(&user.id, Credits(credits), Some("test"), &Actor::Cli)
+            .await
+            .expect("credits granted");
+    }
+}

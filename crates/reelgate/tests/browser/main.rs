@@ -1,0 +1,9 @@
+//! The web app, end to end: scenarios in headless Chromium, and security checks over HTTP.
+
+mod accounts;
+mod app;
+mod browser;
+mod generate;
+mod operator;
+mod security;
+mod visitor;
