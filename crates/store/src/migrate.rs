@@ -30,12 +30,14 @@ const SQLITE: &[Migration] = migrations!("sqlite":
     2 "0002_generations",
     3 "0003_upstream_rate_slots",
     4 "0004_business",
+    5 "0005_dispatch_index",
 );
 const POSTGRES: &[Migration] = migrations!("postgres":
     1 "0001_accounts_and_ledger",
     2 "0002_generations",
     3 "0003_upstream_rate_slots",
     4 "0004_business",
+    5 "0005_dispatch_index",
 );
 
 /// The versions this build knows for `backend`, oldest first.

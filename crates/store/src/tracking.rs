@@ -104,11 +104,18 @@ impl Store {
     }
 
     /// Generations holding an upstream slot: running, or sent and not yet answered.
-    pub async fn in_flight_upstream(&self) -> Result<u64, StoreError> {
+    ///
+    /// Counts no further than `up_to` (the configured cap is all the dispatcher needs to
+    /// know): with 100,000 tasks running, a full count on every dispatch round cost more than
+    /// the round itself.
+    pub async fn in_flight_upstream(&self, up_to: u32) -> Result<u64, StoreError> {
         let n: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM generations
-             WHERE status = 'running' OR (status = 'queued' AND dispatch IN ('sending', 'unknown'))",
+            "SELECT COUNT(*) FROM (
+                 SELECT 1 AS one FROM generations
+                 WHERE status = 'running' OR (status = 'queued' AND dispatch IN ('sending', 'unknown'))
+                 LIMIT $1) AS in_flight",
         )
+        .bind(i64::from(up_to))
         .fetch_one(&self.pool)
         .await?;
         Ok(u64::try_from(n).unwrap_or(0))

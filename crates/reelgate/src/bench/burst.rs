@@ -24,7 +24,14 @@ pub async fn run(
 ) -> anyhow::Result<Vec<Row>> {
     let sim_flags: Vec<String> = ["--duration-scale", "0", "--rate-limit", "off"]
         .into_iter()
-        .chain(["--hd-delay-ms", "0", "--seed", "1"])
+        .chain([
+            "--hd-delay-ms",
+            "0",
+            "--seed",
+            "1",
+            "--balance",
+            super::SIM_BALANCE,
+        ])
         .map(str::to_owned)
         .collect();
     // Limits raised so the burst is bound by reelgate, not by limits meant for Kie itself.

@@ -196,8 +196,8 @@ pub async fn by_concurrency(
 }
 
 /// Submit and read at `load` with the generations table grown to each size first (rows
-/// inserted directly through SQL, see `seed`). Sizes count what the table holds, so earlier
-/// measurements' rows count too.
+/// inserted directly through SQL, see `seed`). A size is what the table holds when its
+/// measurement starts; the measurement's own submissions add to it (a few thousand rows).
 pub async fn by_stored_rows(
     stack: &Stack,
     catalog: &Catalog,

@@ -19,7 +19,7 @@ use super::seed::{self, BulkState};
 use super::stack::Stack;
 
 /// Ten hours: nothing finishes while we watch.
-const TASK_MS: &str = "36000000";
+pub const TASK_MS: &str = "36000000";
 /// Creates in flight at once while filling the simulator.
 const CREATE_CONCURRENCY: usize = 32;
 pub const STATUS_ROUTE: &str = "GET /api/v1/jobs/recordInfo";
@@ -44,6 +44,8 @@ pub async fn run(
         "off".into(),
         "--drop-callback-ratio".into(),
         "1".into(),
+        "--balance".into(),
+        super::SIM_BALANCE.into(),
     ];
     for family in ["veo3", "veo3-fast", "sora", "sora-pro", "kling", "grok"] {
         sim_flags.push(format!("--{family}-ms"));

@@ -101,11 +101,30 @@ impl Row {
 #[derive(Debug, Clone, Default)]
 pub struct Report {
     pub sections: Vec<(String, Vec<Row>)>,
+    /// Scenarios that could not be measured, and why.
+    pub failures: Vec<(String, String)>,
 }
 
 impl Report {
     pub fn section(&mut self, title: impl Into<String>, rows: Vec<Row>) {
-        self.sections.push((title.into(), rows));
+        let title = title.into();
+        // Printed as soon as measured, so a later failure loses nothing.
+        let mut single = Report::default();
+        single.sections.push((title.clone(), rows.clone()));
+        eprintln!("{}", single.markdown());
+        self.sections.push((title, rows));
+    }
+
+    /// Records a section (or its failure) and goes on.
+    pub fn outcome(&mut self, title: impl Into<String>, rows: anyhow::Result<Vec<Row>>) {
+        let title = title.into();
+        match rows {
+            Ok(rows) => self.section(title, rows),
+            Err(error) => {
+                eprintln!("{title}: FAILED: {error:#}");
+                self.failures.push((title, format!("{error:#}")));
+            }
+        }
     }
 
     /// Every row whose target is missed.
@@ -123,6 +142,9 @@ impl Report {
     /// The table as Markdown.
     pub fn markdown(&self) -> String {
         let mut out = String::new();
+        for (title, error) in &self.failures {
+            let _ = writeln!(out, "\n#### {title}\n\nNOT MEASURED: {error}");
+        }
         for (title, rows) in &self.sections {
             let _ = writeln!(out, "\n#### {title}\n");
             let _ = writeln!(

@@ -7,7 +7,8 @@ use reelgate_domain::generations::Generation;
 use reelgate_store::{Due, Outcome, StoreError};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
 
 use super::create_limit::{Slot, Slots};
 use super::decide::{self, AfterCreate, Failure};
@@ -21,6 +22,8 @@ const RETRY_BACKOFF: Duration = Duration::from_secs(1);
 const PARALLEL_CREATES: usize = 16;
 /// Most rows claimed per round.
 const BATCH: usize = 32;
+/// How often to look for creates sent without a recorded answer.
+const RESOLVE_EVERY: Duration = Duration::from_secs(1);
 
 enum Step {
     Sent,
@@ -34,10 +37,19 @@ enum Step {
 pub(super) async fn run(lc: Arc<Lifecycle>) {
     let mut stop = lc.stopping();
     let sending = Arc::new(Semaphore::new(PARALLEL_CREATES));
+    let mut resolved_at: Option<Instant> = None;
+    // Never notified: while the rate window is full, submissions' nudges are not listened to.
+    let no_nudges = Notify::new();
     // Stop is checked at the top too: with a backlog the loop never pauses.
     while !*stop.borrow() {
-        if let Err(error) = resolve_unresolved(&lc).await {
-            tracing::error!(%error, "dispatch: cannot resolve unanswered creates");
+        // Unanswered creates fall due only after a claim lease or the unconfirmed wait, so
+        // looking for them once a second is plenty; a round runs per nudge (per submission),
+        // and looking every round was a query per submission.
+        if resolved_at.is_none_or(|at| at.elapsed() >= RESOLVE_EVERY) {
+            resolved_at = Some(Instant::now());
+            if let Err(error) = resolve_unresolved(&lc).await {
+                tracing::error!(%error, "dispatch: cannot resolve unanswered creates");
+            }
         }
         let step = match step(&lc, &sending).await {
             Ok(step) => step,
@@ -49,7 +61,15 @@ pub(super) async fn run(lc: Arc<Lifecycle>) {
         let next_due = match step {
             Step::Sent => continue,
             Step::NothingDue => earliest(&lc).await,
-            Step::Throttled(wait) => Some(after(wait)),
+            Step::Throttled(wait) => {
+                // Nothing can be sent before the window frees; waking for every submission
+                // meanwhile only spun this loop (a burst behind Kie's 20/10 limit woke it
+                // thousands of times a second).
+                if !pause(Some(after(wait)), &no_nudges, &mut stop).await {
+                    break;
+                }
+                continue;
+            }
             Step::Saturated => None,
         };
         if !pause(next_due, &lc.wake.dispatch, &mut stop).await {
@@ -78,7 +98,10 @@ async fn step(lc: &Arc<Lifecycle>, sending: &Arc<Semaphore>) -> Result<Step, Sto
             return Ok(Step::Saturated);
         }
     }
-    let in_flight = lc.store.in_flight_upstream().await?;
+    let in_flight = lc
+        .store
+        .in_flight_upstream(lc.settings.max_concurrent_tasks)
+        .await?;
     let free = u64::from(lc.settings.max_concurrent_tasks).saturating_sub(in_flight);
     if free == 0 {
         return Ok(Step::Saturated);
