@@ -305,10 +305,25 @@ impl Store {
         outcome: &Outcome,
         webhook_payload: impl Fn(&Generation) -> String,
     ) -> Result<Option<Generation>, StoreError> {
+        self.settle_generation_from(id, None, outcome, webhook_payload)
+            .await
+    }
+
+    /// Like [`Store::settle_generation`], but only from the status the caller decided on.
+    /// A worker that read a generation `queued` (its create unanswered too long) must not fail
+    /// it once a callback has meanwhile revealed its task and made it `running` — the soak
+    /// found such generations refunded while their videos were being made.
+    pub async fn settle_generation_from(
+        &self,
+        id: &GenerationId,
+        seen: Option<Status>,
+        outcome: &Outcome,
+        webhook_payload: impl Fn(&Generation) -> String,
+    ) -> Result<Option<Generation>, StoreError> {
         let now = now_millis();
         let webhook_payload = &webhook_payload;
         in_transaction!(self, |conn| async {
-            let Some(generation) = settle(conn, id, outcome, now).await? else {
+            let Some(generation) = settle(conn, id, seen, outcome, now).await? else {
                 return Ok::<_, StoreError>(None);
             };
             match outcome {
@@ -391,6 +406,7 @@ async fn insert(
 async fn settle(
     conn: &mut AnyConnection,
     id: &GenerationId,
+    seen: Option<Status>,
     outcome: &Outcome,
     now: i64,
 ) -> Result<Option<Generation>, StoreError> {
@@ -415,7 +431,7 @@ async fn settle(
             sqlx::query(&format!(
                 "UPDATE generations SET status = 'failed', error_code = $1, error_message = $2,
                      upstream_error = COALESCE($3, upstream_error), finished_at = $4, updated_at = $4
-                 WHERE id = $5 AND status IN ('queued', 'running')
+                 WHERE id = $5 AND status IN ('queued', 'running') AND status = COALESCE($6, status)
                  RETURNING {GENERATION_COLUMNS}"
             ))
             .bind(&error.code)
@@ -423,6 +439,7 @@ async fn settle(
             .bind(upstream_error.as_deref())
             .bind(now)
             .bind(id.as_str())
+            .bind(seen.map(Status::as_str))
             .fetch_optional(&mut *conn)
             .await?
         }

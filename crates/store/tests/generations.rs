@@ -23,6 +23,7 @@ on_both_backends!(
     parallel_claims_never_share_a_generation,
     every_claim_takes_at_most_its_limit,
     claims_under_contention_never_exceed_their_limit,
+    a_failure_decided_on_a_queued_generation_spares_it_once_running,
     pages_list_a_users_generations_newest_first,
 );
 
@@ -132,6 +133,50 @@ async fn an_idempotency_key_replays_the_first_response_or_conflicts(store: &Test
         (955, 45),
         "held once"
     );
+}
+
+/// The create's answer was lost; the worker that gives up on it reads it `queued`, and a
+/// callback reveals its task (making it `running`) before the worker fails it. The failure
+/// must not land: the task is real and the tracker settles it.
+async fn a_failure_decided_on_a_queued_generation_spares_it_once_running(store: &TestStore) {
+    let user = customer(store, "ada", 100).await;
+    let generation = created(
+        store
+            .submit_generation(&new_generation(&user, 45), |_| String::new())
+            .await
+            .unwrap(),
+    );
+    let id = generation.id.clone();
+    store
+        .claim_due(Due::Dispatch, 1, Duration::from_secs(60))
+        .await
+        .unwrap();
+    store
+        .record_outcome_unknown(&id, "timed out", chrono::Utc::now())
+        .await
+        .unwrap();
+    let seen = store.generation(&id).await.unwrap().unwrap().status;
+    assert_eq!(seen, Status::Queued);
+    assert!(store
+        .record_accepted(&id, "task_revealed", chrono::Utc::now())
+        .await
+        .unwrap());
+    let late = store
+        .settle_generation_from(&id, Some(seen), &failure(), |_| String::new())
+        .await
+        .unwrap();
+    assert!(late.is_none(), "a running generation was failed as queued");
+    assert_eq!(
+        store.generation(&id).await.unwrap().unwrap().status,
+        Status::Running
+    );
+    assert_eq!(consistent_balance(store, &user).await, (55, 45));
+    let settled = store
+        .settle_generation_from(&id, Some(Status::Running), &failure(), |_| String::new())
+        .await
+        .unwrap();
+    assert!(settled.is_some());
+    assert_eq!(consistent_balance(store, &user).await, (100, 0));
 }
 
 async fn racing_settlements_settle_once_and_queue_one_webhook(store: &TestStore) {

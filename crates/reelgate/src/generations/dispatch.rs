@@ -40,7 +40,8 @@ pub(super) async fn run(lc: Arc<Lifecycle>) {
     let mut resolved_at: Option<Instant> = None;
     // Never notified: while the rate window is full, submissions' nudges are not listened to.
     let no_nudges = Notify::new();
-    loop {
+    // Stop is checked at the top too: with a backlog the loop never pauses.
+    while !*stop.borrow() {
         // Unanswered creates fall due only after a claim lease or the unconfirmed wait, so
         // looking for them once a second is plenty; a round runs per nudge (per submission),
         // and looking every round was a query per submission.

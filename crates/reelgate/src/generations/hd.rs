@@ -18,7 +18,8 @@ const RETRY_EVERY: Duration = Duration::from_secs(15);
 
 pub(super) async fn run(lc: Arc<Lifecycle>) {
     let mut stop = lc.stopping();
-    loop {
+    // Stop is checked at the top too: with a backlog the loop never pauses.
+    while !*stop.borrow() {
         match lc.store.claim_hd_due(BATCH, lc.settings.claim_lease).await {
             Ok(claimed) if !claimed.is_empty() => {
                 for generation in claimed {

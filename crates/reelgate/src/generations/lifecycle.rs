@@ -238,7 +238,12 @@ impl Lifecycle {
     pub async fn settle(&self, generation: &Generation, outcome: Outcome) -> Option<Generation> {
         match self
             .store
-            .settle_generation(&generation.id, &outcome, GenerationView::json)
+            .settle_generation_from(
+                &generation.id,
+                Some(generation.status),
+                &outcome,
+                GenerationView::json,
+            )
             .await
         {
             Ok(Some(settled)) => {

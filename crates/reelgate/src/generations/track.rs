@@ -24,7 +24,8 @@ const NOT_FOUND_RECHECK: Duration = Duration::from_secs(10);
 pub(super) async fn run(lc: Arc<Lifecycle>) {
     let mut stop = lc.stopping();
     let reading = Arc::new(Semaphore::new(PARALLEL_READS));
-    loop {
+    // Stop is checked at the top too: with a backlog the loop never pauses.
+    while !*stop.borrow() {
         // Claim only what can be read now, so a claim is worked on well within its lease.
         let Ok(mut permits) = Arc::clone(&reading).acquire_owned().await else {
             break;

@@ -216,6 +216,18 @@ impl From<QueryRejection> for ApiError {
     }
 }
 
+impl From<axum::extract::rejection::PathRejection> for ApiError {
+    fn from(_: axum::extract::rejection::PathRejection) -> Self {
+        // A path segment of the wrong shape (`/videos/abc`) names nothing that can exist.
+        ApiError::NotFound("resource")
+    }
+}
+
+/// `Path<T>` whose rejections use our envelope (a 404), not axum's plain-text 400.
+#[derive(Debug, Clone, Copy, Default, axum::extract::FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(ApiError))]
+pub struct ApiPath<T>(pub T);
+
 /// `Query<T>` whose rejections use our envelope.
 #[derive(Debug, Clone, Copy, Default, axum::extract::FromRequestParts)]
 #[from_request(via(axum::extract::Query), rejection(ApiError))]

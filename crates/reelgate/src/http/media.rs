@@ -161,7 +161,7 @@ async fn serve(
         (status = 416, description = "The range is beyond the end")))]
 async fn video(
     State(ctx): State<ApiContext>,
-    Path(path): Path<(String, u32)>,
+    super::ApiPath(path): super::ApiPath<(String, u32)>,
     ApiQuery(link): ApiQuery<LinkQuery>,
     caller: Result<AuthUser, ApiError>,
     headers: HeaderMap,
@@ -180,7 +180,7 @@ async fn video(
         (status = 410, description = "The signed link has expired", body = ErrorEnvelope)))]
 async fn thumbnail(
     State(ctx): State<ApiContext>,
-    Path(path): Path<(String, u32)>,
+    super::ApiPath(path): super::ApiPath<(String, u32)>,
     ApiQuery(link): ApiQuery<LinkQuery>,
     caller: Result<AuthUser, ApiError>,
     headers: HeaderMap,
@@ -308,7 +308,7 @@ async fn overview(
 async fn retry(
     State(ctx): State<ApiContext>,
     _admin: AdminUser,
-    Path((id, index)): Path<(String, u32)>,
+    super::ApiPath((id, index)): super::ApiPath<(String, u32)>,
 ) -> Result<ApiJson<MediaCopyView>, ApiError> {
     let id = parse_id(&id)?;
     if !ctx.store.retry_media(&id, index).await? {

@@ -97,8 +97,8 @@ pub struct MarginReportView {
 /// `credits_per_usd`, rounded half-up to 4 decimals.
 #[utoipa::path(get, path = "/v1/admin/reports/margin", tag = "admin", security(("api_key" = [])),
     params(MarginQuery),
-    responses((status = 200, body = MarginReportView),
-        (status = 200, description = "With `format=csv`: the rows as CSV", content_type = "text/csv"),
+    responses((status = 200, description = "The report; with `format=csv`, its rows as CSV",
+            content((MarginReportView = "application/json"), (String = "text/csv"))),
         (status = 400, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope)))]
 async fn margin(
     State(ctx): State<ApiContext>,

@@ -37,7 +37,9 @@ const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(60);
 pub async fn run(media: Arc<Media>, lc: Arc<Lifecycle>) {
     let mut stop = lc.stopping();
     let mut housekeeping_due = tokio::time::Instant::now();
-    loop {
+    // Stop is checked at the top too: with a backlog the loop never pauses (the soak saw it
+    // copy on for the whole shutdown grace period).
+    while !*stop.borrow() {
         if tokio::time::Instant::now() >= housekeeping_due {
             housekeeping(&media, &lc).await;
             housekeeping_due = tokio::time::Instant::now() + HOUSEKEEPING_EVERY;

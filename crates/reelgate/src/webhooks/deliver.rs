@@ -28,7 +28,8 @@ const BACKOFF: [Duration; 9] = [
 
 pub async fn run(lc: Arc<Lifecycle>) {
     let mut stop = lc.stopping();
-    loop {
+    // Stop is checked at the top too: with a backlog the loop never pauses.
+    while !*stop.borrow() {
         match lc.store.claim_webhooks(16, lc.settings.claim_lease).await {
             Ok(claimed) if !claimed.is_empty() => {
                 let sends = claimed.into_iter().map(|delivery| {

@@ -22,7 +22,7 @@ fn publish(report: &soak::Report, dir: tempfile::TempDir) {
         writeln!(file, "{table}").expect("report written");
     }
     let failures = report.failures();
-    if !failures.is_empty() {
+    if !failures.is_empty() || std::env::var_os("REELGATE_SOAK_KEEP").is_some() {
         // Keep the servers' logs for whoever looks into it.
         std::mem::forget(dir);
     }

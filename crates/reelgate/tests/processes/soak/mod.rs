@@ -233,6 +233,13 @@ pub async fn run(backend: &str, database: &DatabaseUrl, dir: &std::path::Path) -
     let exit = serve.wait_exit(Duration::from_secs(60)).await;
     graceful.fetch_add(1, Relaxed);
 
+    // Every stop must have been clean, and nothing may have panicked.
+    let logs: String = (1..=serve.starts)
+        .map(|n| std::fs::read_to_string(serve.log_path(n)).unwrap_or_default())
+        .collect();
+    let slow_stops = logs.matches("did not stop in time").count();
+    let panics = logs.matches("panicked").count();
+
     let sim_tasks: Vec<Value> = sim
         .get("/sim/tasks")
         .await
@@ -260,6 +267,8 @@ pub async fn run(backend: &str, database: &DatabaseUrl, dir: &std::path::Path) -
         kills: kills.load(Relaxed),
         graceful_restarts: graceful.load(Relaxed),
         final_exit_ok: exit.success(),
+        slow_stops,
+        panics,
         slow_requests,
         phases: phases_run,
         sim_stats,

@@ -21,6 +21,9 @@ pub struct Report {
     pub kills: u64,
     pub graceful_restarts: u64,
     pub final_exit_ok: bool,
+    /// SIGTERMs after which a worker kept working past the grace period.
+    pub slow_stops: usize,
+    pub panics: usize,
     pub slow_requests: u64,
     pub phases: Vec<(&'static str, u64)>,
     pub sim_stats: Value,
@@ -54,6 +57,15 @@ impl Report {
         let refused = self.proxy.refused_genuine.load(Relaxed);
         if refused > 0 {
             failures.push(format!("{refused} genuine callbacks were refused"));
+        }
+        if self.slow_stops > 0 {
+            failures.push(format!(
+                "{} graceful stops waited for workers that did not stop",
+                self.slow_stops
+            ));
+        }
+        if self.panics > 0 {
+            failures.push(format!("the server panicked {} times", self.panics));
         }
         if !self.final_exit_ok {
             failures.push("the final SIGTERM did not end serve cleanly".into());
@@ -114,6 +126,10 @@ impl Report {
         row(
             "graceful restarts (SIGTERM)",
             self.graceful_restarts.to_string(),
+        );
+        row(
+            "graceful stops that outwaited a worker / server panics",
+            format!("{} / {}", self.slow_stops, self.panics),
         );
         row("upstream tasks created", a.upstream_tasks.to_string());
         row(
