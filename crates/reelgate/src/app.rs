@@ -189,9 +189,13 @@ impl Application {
         let mut workers = if role.runs_workers() {
             let mut workers = self.lifecycle.start();
             workers.spawn(Arc::clone(&self.guard).run());
-            workers.spawn(crate::media::copy::run(
+            let copier = crate::media::copy::Copier::new(
                 Arc::clone(&self.media),
                 Arc::clone(&self.lifecycle),
+            );
+            workers.spawn(crate::worker::run(
+                Arc::new(copier),
+                self.lifecycle.stopping(),
             ));
             workers
         } else {

@@ -18,3 +18,4 @@ pub mod telemetry;
 pub mod upstream;
 pub mod web;
 pub mod webhooks;
+pub mod worker;

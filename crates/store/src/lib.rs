@@ -8,6 +8,7 @@
 mod accounts;
 mod api_keys;
 mod backend;
+mod claim;
 mod error;
 mod generations;
 pub mod ledger;
@@ -30,6 +31,7 @@ mod webhook_deliveries;
 
 pub use accounts::NewUser;
 pub use backend::{Backend, DatabaseUrl, PoolSettings};
+pub use claim::Queue;
 pub use error::StoreError;
 pub use generations::{Canceled, IdempotencyKey, NewGeneration, Outcome, Submitted};
 pub use ledger::{BalanceAudit, LedgerPage};
@@ -41,9 +43,15 @@ pub use page::{Page, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 pub use rate_slots::{RateSlots, RateWindow};
 pub use retry::on_contention;
 pub use sqlx::{AnyConnection, AnyPool, Transaction};
-pub use tracking::Due;
 pub use vouchers::NewVoucher;
 pub use webhook_deliveries::WebhookDelivery;
+
+/// Every queue a worker claims from, for [`Store::claim`] and [`Store::next_due`].
+pub mod queues {
+    pub use crate::media::MEDIA_COPIES;
+    pub use crate::tracking::{DISPATCH, HD, RUNNING, UNRESOLVED};
+    pub use crate::webhook_deliveries::WEBHOOKS;
+}
 
 /// A handle on the database; cheap to clone (it is a connection pool).
 #[derive(Clone, Debug)]

@@ -9,7 +9,7 @@ use reelgate_domain::generations::{GenerationError, GenerationId, Status, Video}
 use reelgate_domain::Credits;
 use reelgate_store::testing::TestStore;
 use reelgate_store::{
-    Canceled, Due, IdempotencyKey, NewGeneration, Outcome, Store, StoreError, Submitted,
+    queues, Canceled, IdempotencyKey, NewGeneration, Outcome, Store, StoreError, Submitted,
 };
 use rust_decimal::Decimal;
 use std::time::Duration;
@@ -148,7 +148,7 @@ async fn a_failure_decided_on_a_queued_generation_spares_it_once_running(store: 
     );
     let id = generation.id.clone();
     store
-        .claim_due(Due::Dispatch, 1, Duration::from_secs(60))
+        .claim(&queues::DISPATCH, 1, Duration::from_secs(60))
         .await
         .unwrap();
     store
@@ -188,7 +188,7 @@ async fn racing_settlements_settle_once_and_queue_one_webhook(store: &TestStore)
             .unwrap(),
     );
     let claimed = store
-        .claim_due(Due::Dispatch, 10, Duration::from_secs(60))
+        .claim(&queues::DISPATCH, 10, Duration::from_secs(60))
         .await
         .unwrap();
     assert_eq!(claimed.len(), 1);
@@ -268,7 +268,7 @@ async fn only_unsent_generations_can_be_canceled(store: &TestStore) {
             .unwrap(),
     );
     store
-        .claim_due(Due::Dispatch, 10, Duration::from_secs(60))
+        .claim(&queues::DISPATCH, 10, Duration::from_secs(60))
         .await
         .unwrap();
     let refused = store
@@ -291,7 +291,7 @@ async fn parallel_claims_never_share_a_generation(store: &TestStore) {
         let store = Store::clone(store);
         tokio::spawn(async move {
             store
-                .claim_due(Due::Dispatch, 7, Duration::from_secs(60))
+                .claim(&queues::DISPATCH, 7, Duration::from_secs(60))
                 .await
                 .unwrap()
         })
@@ -308,7 +308,7 @@ async fn parallel_claims_never_share_a_generation(store: &TestStore) {
     assert_eq!(ids.len(), claimed, "a generation was claimed twice");
     assert_eq!(claimed, 40);
     assert!(store
-        .claim_due(Due::Dispatch, 10, Duration::from_secs(60))
+        .claim(&queues::DISPATCH, 10, Duration::from_secs(60))
         .await
         .unwrap()
         .is_empty());
@@ -328,7 +328,7 @@ async fn claims_under_contention_never_exceed_their_limit(store: &TestStore) {
             panic!("created");
         };
         store
-            .claim_due(Due::Dispatch, 1, Duration::from_secs(60))
+            .claim(&queues::DISPATCH, 1, Duration::from_secs(60))
             .await
             .unwrap();
         store
@@ -347,7 +347,7 @@ async fn claims_under_contention_never_exceed_their_limit(store: &TestStore) {
             let mut largest = 0;
             for _ in 0..40 {
                 let claimed = store
-                    .claim_due(Due::Running, LIMIT, Duration::ZERO)
+                    .claim(&queues::RUNNING, LIMIT, Duration::ZERO)
                     .await
                     .unwrap();
                 largest = largest.max(claimed.len());
@@ -412,9 +412,9 @@ async fn every_claim_takes_at_most_its_limit(store: &TestStore) {
             .unwrap();
     }
     let lease = Duration::from_secs(60);
-    let sending = store.claim_due(Due::Dispatch, 2, lease).await.unwrap();
+    let sending = store.claim(&queues::DISPATCH, 2, lease).await.unwrap();
     assert_eq!(sending.len(), 2, "dispatch");
-    let rest = store.claim_due(Due::Dispatch, 10, lease).await.unwrap();
+    let rest = store.claim(&queues::DISPATCH, 10, lease).await.unwrap();
     assert_eq!(rest.len(), 4);
     for (n, generation) in sending.iter().chain(&rest).enumerate() {
         store
@@ -422,7 +422,7 @@ async fn every_claim_takes_at_most_its_limit(store: &TestStore) {
             .await
             .unwrap();
     }
-    let running = store.claim_due(Due::Running, 3, lease).await.unwrap();
+    let running = store.claim(&queues::RUNNING, 3, lease).await.unwrap();
     assert_eq!(running.len(), 3, "tracking");
     let succeeded = Outcome::Succeeded {
         videos: vec![],
@@ -436,12 +436,16 @@ async fn every_claim_takes_at_most_its_limit(store: &TestStore) {
             .unwrap();
     }
     assert_eq!(
-        store.claim_hd_due(2, lease).await.unwrap().len(),
+        store.claim(&queues::HD, 2, lease).await.unwrap().len(),
         2,
         "1080p"
     );
     assert_eq!(
-        store.claim_webhooks(4, lease).await.unwrap().len(),
+        store
+            .claim(&queues::WEBHOOKS, 4, lease)
+            .await
+            .unwrap()
+            .len(),
         4,
         "webhooks"
     );

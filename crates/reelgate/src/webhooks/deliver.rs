@@ -1,14 +1,16 @@
 //! Sends queued webhook deliveries: signed, to the address checked just now (not whatever
 //! the name resolves to by the time we connect), retried with backoff for a day.
 
-use chrono::Utc;
-use reelgate_store::WebhookDelivery;
+use chrono::{DateTime, Utc};
+use reelgate_store::{queues, StoreError, WebhookDelivery};
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::Notify;
 use url::Url;
 
 use super::signature;
-use crate::generations::lifecycle::{after, pause, Lifecycle};
+use crate::generations::lifecycle::Lifecycle;
+use crate::worker::{after, Claimed, Worker};
 use tracing::Instrument;
 
 /// The longest a customer's endpoint gets to answer (less, if the claim lease is short).
@@ -26,28 +28,32 @@ const BACKOFF: [Duration; 9] = [
     Duration::from_secs(8 * 3600),
 ];
 
-pub async fn run(lc: Arc<Lifecycle>) {
-    let mut stop = lc.stopping();
-    // Stop is checked at the top too: with a backlog the loop never pauses.
-    while !*stop.borrow() {
-        match lc.store.claim_webhooks(16, lc.settings.claim_lease).await {
-            Ok(claimed) if !claimed.is_empty() => {
-                let sends = claimed.into_iter().map(|delivery| {
-                    let lc = Arc::clone(&lc);
-                    let span =
-                        tracing::info_span!("generation", generation = %delivery.generation_id);
-                    async move { attempt(&lc, delivery).await }.instrument(span)
-                });
-                futures::future::join_all(sends).await;
-                continue;
-            }
-            Ok(_) => {}
-            Err(error) => tracing::error!(%error, "webhooks: cannot claim deliveries"),
-        }
-        let next_due = lc.store.next_webhook_due().await.ok().flatten();
-        if !pause(next_due, &lc.wake.webhooks, &mut stop).await {
-            break;
-        }
+/// Sends the customer webhooks that are due.
+pub struct Deliverer(pub Arc<Lifecycle>);
+
+impl Worker for Deliverer {
+    type Job = WebhookDelivery;
+    const NAME: &'static str = "webhooks";
+    const PARALLEL: usize = 16;
+
+    async fn claim(&self, limit: u32) -> Result<Claimed<WebhookDelivery>, StoreError> {
+        let lease = self.0.settings.claim_lease;
+        Ok(Claimed::Jobs(
+            self.0.store.claim(&queues::WEBHOOKS, limit, lease).await?,
+        ))
+    }
+
+    async fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.0.store.next_due(&queues::WEBHOOKS).await
+    }
+
+    fn nudge(&self) -> &Notify {
+        &self.0.wake.webhooks
+    }
+
+    async fn work(&self, delivery: WebhookDelivery) {
+        let span = tracing::info_span!("generation", generation = %delivery.generation_id);
+        attempt(&self.0, delivery).instrument(span).await;
     }
 }
 
