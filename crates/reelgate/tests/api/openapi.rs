@@ -153,11 +153,19 @@ async fn the_webhooks_are_documented_with_their_signature_headers() {
         );
     }
     let event = serde_json::to_string(&doc["components"]["schemas"]["WebhookEvent"]).unwrap();
-    assert!(event.contains("generation.videos_updated"), "{event}");
     assert!(
         event.contains("#/components/schemas/GenerationView"),
         "{event}"
     );
+    let types = serde_json::to_string(&doc["components"]["schemas"]["EventType"]).unwrap();
+    for event in [
+        "generation.succeeded",
+        "generation.failed",
+        "generation.canceled",
+        "generation.videos_updated",
+    ] {
+        assert!(types.contains(&format!("\"{event}\"")), "{types}");
+    }
 }
 
 #[tokio::test]
