@@ -9,6 +9,10 @@ use reelgate_store::StoreError;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+/// How long a client should wait before retrying a 503 (an API answer or a web page alike):
+/// long enough for a burst that exhausted the database pool to drain.
+pub const RETRY_UNAVAILABLE_SECS: u32 = 5;
+
 /// One problem with one field of a request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct FieldProblem {
@@ -149,7 +153,14 @@ impl IntoResponse for ApiError {
         if let ApiError::Internal(detail) = &self {
             tracing::error!(error = %detail, "request failed");
         }
-        (status, Json(ErrorEnvelope { error: self.body() })).into_response()
+        let mut response = (status, Json(ErrorEnvelope { error: self.body() })).into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                RETRY_UNAVAILABLE_SECS.into(),
+            );
+        }
+        response
     }
 }
 

@@ -20,7 +20,6 @@ mod throttle;
 use axum::extract::FromRef;
 use axum::routing::get;
 use axum::{middleware, Router};
-use std::sync::Arc;
 
 use crate::http::ApiContext;
 
@@ -31,7 +30,6 @@ pub use i18n::Locale;
 pub struct WebContext {
     pub api: ApiContext,
     csrf: csrf::CsrfKey,
-    throttle: Arc<throttle::SignInThrottle>,
     /// Cookies get `Secure` when the public URL is https.
     secure_cookies: bool,
 }
@@ -65,7 +63,6 @@ pub fn not_found_page(headers: &axum::http::HeaderMap) -> Option<axum::response:
 pub fn router(api: ApiContext) -> Router {
     let web = WebContext {
         csrf: csrf::CsrfKey::from_secret(&api.config.secret),
-        throttle: Arc::default(),
         secure_cookies: api.config.public_url.scheme() == "https",
         api,
     };

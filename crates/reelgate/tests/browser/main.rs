@@ -4,6 +4,7 @@ mod accounts;
 mod app;
 mod browser;
 mod generate;
+mod guessing;
 mod operator;
 mod security;
 mod visitor;

@@ -1,24 +1,24 @@
 //! Signing up, in and out, and choosing the language.
 
-use axum::extract::{ConnectInfo, Query, State};
-use axum::http::header::SET_COOKIE;
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Query, State};
+use axum::http::header::{RETRY_AFTER, SET_COOKIE};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Extension, Router};
+use axum::Router;
 use minijinja::context;
 use reelgate_domain::accounts::{Email, Password, Role, SessionToken, User};
-use reelgate_store::{NewUser, StoreError};
+use reelgate_store::{Attempt, NewUser, StoreError};
 use serde::Deserialize;
-use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::Chrome;
+use crate::client_addr::ClientAddr;
 use crate::http::auth::SESSION_COOKIE;
 use crate::web::error::{WebError, WebForm};
 use crate::web::i18n::{Locale, LANG_COOKIE};
 use crate::web::session::{safe_next, SESSION_TTL};
-use crate::web::{cookies, WebContext};
+use crate::web::{cookies, throttle, WebContext};
 
 pub fn router() -> Router<WebContext> {
     Router::new()
@@ -74,11 +74,10 @@ struct SignInForm {
 async fn sign_in(
     State(web): State<WebContext>,
     chrome: Chrome,
-    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    ClientAddr(client): ClientAddr,
     WebForm(form): WebForm<SignInForm>,
 ) -> Result<Response, WebError> {
     chrome.csrf.check(&form.csrf)?;
-    let ip = peer.map(|Extension(ConnectInfo(addr))| addr.ip());
     let refuse = |status: StatusCode, message: String| -> Result<Response, WebError> {
         let page = chrome.render(
             "signin.html",
@@ -87,13 +86,25 @@ async fn sign_in(
         )?;
         Ok((status, page).into_response())
     };
-    if let Err(wait) = web.throttle.check(&form.email, ip, Instant::now()) {
-        let minutes = wait.as_secs().div_ceil(60).max(1).to_string();
-        let message = chrome
-            .text("signin.throttled")
-            .replace("{minutes}", &minutes);
-        return refuse(StatusCode::TOO_MANY_REQUESTS, message);
-    }
+    let subject = throttle::subject(&form.email, client);
+    let attempt = match web
+        .api
+        .store
+        .reserve_attempt(&throttle::SIGN_IN, &subject)
+        .await?
+    {
+        Attempt::Reserved(attempt) => attempt,
+        Attempt::Refused { retry_after } => {
+            let minutes = retry_after.as_secs().div_ceil(60).max(1).to_string();
+            let message = chrome
+                .text("signin.throttled")
+                .replace("{minutes}", &minutes);
+            let mut page = refuse(StatusCode::TOO_MANY_REQUESTS, message)?;
+            page.headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(retry_after.as_secs().max(1)));
+            return Ok(page);
+        }
+    };
     let credentials = Email::parse(&form.email)
         .ok()
         .zip(Password::parse(&form.password).ok());
@@ -103,20 +114,27 @@ async fn sign_in(
     };
     match outcome {
         Ok(user) => {
-            web.throttle.clear(&form.email, ip);
+            web.api
+                .store
+                .clear_attempts(&throttle::SIGN_IN, &subject)
+                .await?;
             start_session(&web, &user, safe_next(form.next.as_deref())).await
         }
-        Err(StoreError::InvalidCredentials) => {
-            web.throttle.record_failure(&form.email, ip, Instant::now());
-            refuse(
-                StatusCode::UNAUTHORIZED,
-                chrome.text("signin.bad_credentials").into(),
-            )
-        }
+        // The reserved attempt stays counted: it was a guess.
+        Err(StoreError::InvalidCredentials) => refuse(
+            StatusCode::UNAUTHORIZED,
+            chrome.text("signin.bad_credentials").into(),
+        ),
         Err(StoreError::AccountDisabled) => {
             refuse(StatusCode::FORBIDDEN, chrome.text("signin.disabled").into())
         }
-        Err(other) => Err(other.into()),
+        Err(other) => {
+            // No password was checked: the attempt must not count against the visitor.
+            if let Err(error) = web.api.store.forgive_attempt(attempt).await {
+                tracing::warn!(%error, "cannot give back a sign-in attempt");
+            }
+            Err(other.into())
+        }
     }
 }
 
