@@ -65,7 +65,7 @@ impl Store {
     ) -> Result<Attempt, StoreError> {
         let subject = digest(limit, subject);
         let now = self.backend.now_millis_sql();
-        let sweep = rand::random::<u8>() % SWEEP_ONE_IN == 0;
+        let sweep = rand::random::<u8>().is_multiple_of(SWEEP_ONE_IN);
         let subject = &subject;
         in_transaction!(self, |conn| async {
             // On PostgreSQL the lock that makes every instance's reservations of this subject
