@@ -124,6 +124,8 @@ impl Application {
         let media = Media::open(config.media.clone(), links, &config.data_dir).await?;
         let ctx_upstream = upstream.clone();
         let ctx = ApiContext {
+            csrf: http::csrf::CsrfKey::from_secret(&config.secret),
+            cookies: http::csrf::CookieNames::for_public_url(&config.public_url),
             config: Arc::new(config),
             store: store.clone(),
             upstream,

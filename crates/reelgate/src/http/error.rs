@@ -35,6 +35,9 @@ pub enum ApiError {
     PaymentRequired { code: &'static str, message: String },
     #[error("forbidden")]
     Forbidden,
+    /// 403 with its reason (a cross-site request carrying the session cookie).
+    #[error("{message}")]
+    ForbiddenBecause { code: &'static str, message: String },
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("{message}")]
@@ -73,7 +76,7 @@ impl ApiError {
             ApiError::InvalidInput(_) | ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::PaymentRequired { .. } => StatusCode::PAYMENT_REQUIRED,
-            ApiError::Forbidden => StatusCode::FORBIDDEN,
+            ApiError::Forbidden | ApiError::ForbiddenBecause { .. } => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::Gone { .. } => StatusCode::GONE,
@@ -110,6 +113,7 @@ impl ApiError {
             | ApiError::PaymentRequired { code, message }
             | ApiError::Conflict { code, message }
             | ApiError::Gone { code, message }
+            | ApiError::ForbiddenBecause { code, message }
             | ApiError::Unprocessable { code, message } => plain(code, message.clone()),
             ApiError::Unauthorized => plain(
                 "unauthorized",

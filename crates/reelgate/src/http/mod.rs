@@ -9,6 +9,7 @@ mod byte_range;
 pub mod callbacks;
 pub mod catalog;
 mod common_responses;
+pub mod csrf;
 pub mod error;
 pub mod generations;
 mod health;
@@ -43,6 +44,10 @@ pub struct ApiContext {
     pub guard: Arc<crate::balance_guard::BalanceGuard>,
     /// reelgate's copies of the videos.
     pub media: Arc<crate::media::Media>,
+    /// Signs and checks the CSRF tokens of both front ends.
+    pub csrf: csrf::CsrfKey,
+    /// The web app's cookie names (`__Host-` over https).
+    pub cookies: csrf::CookieNames,
 }
 
 #[derive(OpenApi)]

@@ -6,7 +6,7 @@
 //! Every form carries a CSRF token, every response a strict Content-Security-Policy.
 
 mod assets;
-mod cookies;
+pub(crate) mod cookies;
 mod csrf;
 mod error;
 pub mod first_run;
@@ -29,9 +29,6 @@ pub use i18n::Locale;
 #[derive(Clone)]
 pub struct WebContext {
     pub api: ApiContext,
-    csrf: csrf::CsrfKey,
-    /// Cookies get `Secure` when the public URL is https.
-    secure_cookies: bool,
 }
 
 impl FromRef<WebContext> for ApiContext {
@@ -61,11 +58,7 @@ pub fn not_found_page(headers: &axum::http::HeaderMap) -> Option<axum::response:
 
 /// Every page and asset of the web app.
 pub fn router(api: ApiContext) -> Router {
-    let web = WebContext {
-        csrf: csrf::CsrfKey::from_secret(&api.config.secret),
-        secure_cookies: api.config.public_url.scheme() == "https",
-        api,
-    };
+    let web = WebContext { api };
     pages::router()
         .route("/static/{name}", get(assets::serve))
         .layer(middleware::from_fn_with_state(

@@ -3,6 +3,7 @@
 mod accounts;
 mod app;
 mod browser;
+mod cross_site;
 mod generate;
 mod guessing;
 mod operator;

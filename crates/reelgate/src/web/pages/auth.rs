@@ -14,11 +14,10 @@ use std::time::Duration;
 
 use super::Chrome;
 use crate::client_addr::ClientAddr;
-use crate::http::auth::SESSION_COOKIE;
 use crate::web::error::{WebError, WebForm};
 use crate::web::i18n::{Locale, LANG_COOKIE};
 use crate::web::session::{safe_next, SESSION_TTL};
-use crate::web::{cookies, throttle, WebContext};
+use crate::web::{cookies, csrf, throttle, WebContext};
 
 pub fn router() -> Router<WebContext> {
     Router::new()
@@ -44,11 +43,16 @@ struct SignInQuery {
 }
 
 async fn sign_in_page(
+    State(web): State<WebContext>,
     chrome: Chrome,
     Query(query): Query<SignInQuery>,
 ) -> Result<Response, WebError> {
     if chrome.user.is_some() {
-        return Ok(Redirect::to(safe_next(query.next.as_deref())).into_response());
+        return Ok(Redirect::to(&safe_next(
+            query.next.as_deref(),
+            &web.api.config.public_url,
+        ))
+        .into_response());
     }
     let notice = match query.reason.as_deref() {
         Some("signed_out") => Some(chrome.text("signin.signed_out")),
@@ -118,7 +122,12 @@ async fn sign_in(
                 .store
                 .clear_attempts(&throttle::SIGN_IN, &subject)
                 .await?;
-            start_session(&web, &user, safe_next(form.next.as_deref())).await
+            start_session(
+                &web,
+                &user,
+                &safe_next(form.next.as_deref(), &web.api.config.public_url),
+            )
+            .await
         }
         // The reserved attempt stays counted: it was a guess.
         Err(StoreError::InvalidCredentials) => refuse(
@@ -139,15 +148,23 @@ async fn sign_in(
 }
 
 /// Signs `user` in: a new session, its cookie, and off to `next`.
+/// The CSRF nonce is replaced too, so that no token seen before signing in (one an attacker
+/// planted, say) works after.
 async fn start_session(web: &WebContext, user: &User, next: &str) -> Result<Response, WebError> {
     let token: SessionToken = web.api.store.create_session(&user.id, SESSION_TTL).await?;
-    let cookie = cookies::build(
-        SESSION_COOKIE,
+    let names = web.api.cookies;
+    let session = cookies::build(
+        names.session,
         token.expose(),
-        web.secure_cookies,
+        names.secure,
         Some(SESSION_TTL),
     );
-    Ok(([(SET_COOKIE, cookie)], Redirect::to(next)).into_response())
+    let csrf = cookies::build(names.csrf, &csrf::new_nonce(), names.secure, None);
+    Ok((
+        [(SET_COOKIE, session), (SET_COOKIE, csrf)],
+        Redirect::to(next),
+    )
+        .into_response())
 }
 
 async fn sign_up_page(chrome: Chrome) -> Result<Response, WebError> {
@@ -221,12 +238,15 @@ async fn sign_out(
     WebForm(form): WebForm<CsrfOnly>,
 ) -> Result<Response, WebError> {
     chrome.csrf.check(&form.csrf)?;
-    let token = cookies::get(headers.get_all(axum::http::header::COOKIE), SESSION_COOKIE)
-        .and_then(|raw| SessionToken::parse(&raw).ok());
+    let token = cookies::get(
+        headers.get_all(axum::http::header::COOKIE),
+        web.api.cookies.session,
+    )
+    .and_then(|raw| SessionToken::parse(&raw).ok());
     if let Some(token) = token {
         web.api.store.revoke_session(&token).await?;
     }
-    let cookie = cookies::clear(SESSION_COOKIE, web.secure_cookies);
+    let cookie = cookies::clear(web.api.cookies.session, web.api.cookies.secure);
     Ok((
         [(SET_COOKIE, cookie)],
         Redirect::to("/signin?reason=signed_out"),
@@ -252,11 +272,11 @@ async fn choose_language(
     let cookie = cookies::build(
         LANG_COOKIE,
         lang.code(),
-        web.secure_cookies,
+        web.api.cookies.secure,
         Some(Duration::from_secs(365 * 24 * 3600)),
     );
     let next = match form.next.as_deref() {
-        Some(next) => safe_next(Some(next)).to_owned(),
+        Some(next) => safe_next(Some(next), &web.api.config.public_url),
         None => "/".to_owned(),
     };
     Ok(([(SET_COOKIE, cookie)], Redirect::to(&next)).into_response())
