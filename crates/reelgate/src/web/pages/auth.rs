@@ -3,7 +3,7 @@
 use axum::extract::{Query, State};
 use axum::http::header::{RETRY_AFTER, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use minijinja::context;
@@ -160,8 +160,9 @@ async fn start_session(web: &WebContext, user: &User, next: &str) -> Result<Resp
         Some(SESSION_TTL),
     );
     let csrf = cookies::build(names.csrf, &csrf::new_nonce(), names.secure, None);
+    // Appended: an array of headers would replace the first cookie with the second.
     Ok((
-        [(SET_COOKIE, session), (SET_COOKIE, csrf)],
+        AppendHeaders([(SET_COOKIE, session), (SET_COOKIE, csrf)]),
         Redirect::to(next),
     )
         .into_response())
