@@ -145,6 +145,7 @@ impl Application {
             .layer(client_addr.clone());
         let router = http::api(ctx.clone())
             .merge(crate::web::router(ctx))
+            .method_not_allowed_fallback(http::method_not_allowed)
             .layer(axum::middleware::from_fn(monitoring::track_http))
             .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
             .layer(TimeoutLayer::with_status_code(
