@@ -27,6 +27,7 @@ mod retry;
 mod secrets;
 mod sessions;
 pub mod testing;
+mod throttle;
 mod time;
 mod tracking;
 mod vouchers;
@@ -49,6 +50,7 @@ pub use payments::PaymentFilter;
 pub use rate_slots::{RateSlots, RateWindow};
 pub use retry::on_contention;
 pub use sqlx::{AnyConnection, AnyPool, Transaction};
+pub use throttle::{Attempt, AttemptId, AttemptLimit};
 pub use vouchers::NewVoucher;
 pub use webhook_deliveries::WebhookDelivery;
 
