@@ -31,6 +31,7 @@ const SQLITE: &[Migration] = migrations!("sqlite":
     3 "0003_upstream_rate_slots",
     4 "0004_business",
     5 "0005_dispatch_index",
+    10 "0010_fair_dispatch",
 );
 const POSTGRES: &[Migration] = migrations!("postgres":
     1 "0001_accounts_and_ledger",
@@ -38,6 +39,7 @@ const POSTGRES: &[Migration] = migrations!("postgres":
     3 "0003_upstream_rate_slots",
     4 "0004_business",
     5 "0005_dispatch_index",
+    10 "0010_fair_dispatch",
 );
 
 /// The versions this build knows for `backend`, oldest first.

@@ -41,7 +41,7 @@ async fn submitted(store: &Store, user: &User) -> Generation {
         .await
         .unwrap()
     {
-        Submitted::Created(g) => *g,
+        Submitted::Created(g, _) => *g,
         other => panic!("{other:?}"),
     }
 }

@@ -12,6 +12,7 @@ mod common_responses;
 pub mod error;
 pub mod generations;
 mod health;
+pub mod limits;
 pub mod media;
 mod operations;
 pub mod reports;
@@ -82,6 +83,7 @@ pub fn api(ctx: ApiContext) -> Router {
         .merge(account::router())
         .merge(api_keys::router())
         .merge(admin::router())
+        .merge(limits::router())
         .merge(media::router())
         .merge(reports::router())
         .merge(upstream::router())

@@ -9,6 +9,7 @@ mod catalog;
 mod generations;
 mod health;
 mod helpers;
+mod limits;
 mod reports;
 mod security;
 mod videos;
