@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 use crate::Credits;
 
 /// The window of the submissions-per-minute limit.
-pub const MINUTE: Duration = Duration::seconds(60);
+pub const MINUTE: Duration = Duration::seconds(MINUTE_SECS as i64);
+const MINUTE_SECS: u64 = 60;
 
 /// The most a weight can be: a partner at 100 gets a hundred slots for each of a weight-1
 /// customer's, which is already more than any tier needs.
@@ -195,7 +196,9 @@ pub fn admit(limits: &Limits, usage: &Usage, price: Credits) -> Result<Option<Qu
         let reset_secs = usage
             .oldest_in_minute
             .map(|oldest| whole_secs_until(oldest + MINUTE, usage.now))
-            .unwrap_or(0);
+            .unwrap_or(0)
+            // A racing submission may carry a later clock than this one's: never past a minute.
+            .min(MINUTE_SECS);
         Quota {
             limit,
             remaining: limit.saturating_sub(usage.last_minute),
@@ -220,7 +223,11 @@ pub fn admit(limits: &Limits, usage: &Usage, price: Credits) -> Result<Option<Qu
     // This submission takes a place: the headers say what is left after it.
     Ok(quota.map(|q| Quota {
         remaining: q.remaining - 1,
-        reset_secs: if usage.last_minute == 0 { 60 } else { q.reset_secs },
+        reset_secs: if usage.last_minute == 0 {
+            60
+        } else {
+            q.reset_secs
+        },
         ..q
     }))
 }

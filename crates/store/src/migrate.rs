@@ -178,7 +178,8 @@ mod tests {
             .iter()
             .map(|m| m.version)
             .collect();
-        let expected: Vec<i64> = (1..=numbers.len() as i64).collect();
-        assert_eq!(numbers, expected);
+        // Strictly increasing from 1; gaps are fine (parallel branches each own a number).
+        assert_eq!(numbers.first(), Some(&1));
+        assert!(numbers.windows(2).all(|w| w[0] < w[1]), "{numbers:?}");
     }
 }

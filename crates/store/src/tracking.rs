@@ -100,8 +100,9 @@ impl Store {
             .collect::<Result<Vec<_>, _>>()?;
         match due {
             Due::Dispatch => claimed.sort_by(|a, b| (a.fair_key, &a.id).cmp(&(b.fair_key, &b.id))),
-            Due::Unresolved | Due::Running => claimed
-                .sort_by(|a, b| (a.next_check_at, &a.id).cmp(&(b.next_check_at, &b.id))),
+            Due::Unresolved | Due::Running => {
+                claimed.sort_by(|a, b| (a.next_check_at, &a.id).cmp(&(b.next_check_at, &b.id)))
+            }
         }
         Ok(claimed)
     }

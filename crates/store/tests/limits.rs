@@ -81,12 +81,19 @@ async fn race(store: &TestStore, user: &User, n: usize, credits: i64) -> (usize,
 
 async fn racing_submissions_get_exactly_the_per_minute_limit(store: &TestStore) {
     let ada = customer(store, "ada", 1000).await;
-    limit(store, &ada, LimitSettings::new(None, Some(5), None, None).unwrap()).await;
+    limit(
+        store,
+        &ada,
+        LimitSettings::new(None, Some(5), None, None).unwrap(),
+    )
+    .await;
     let (created, refused) = race(store, &ada, 24, 10).await;
     assert_eq!(created, 5);
     assert_eq!(refused.len(), 19);
     assert!(
-        refused.iter().all(|b| matches!(b, Breach::TooManyPerMinute { quota }
+        refused
+            .iter()
+            .all(|b| matches!(b, Breach::TooManyPerMinute { quota }
             if quota.limit == 5 && quota.remaining == 0 && (1..=60).contains(&quota.reset_secs))),
         "{refused:?}"
     );
@@ -96,7 +103,12 @@ async fn racing_submissions_get_exactly_the_per_minute_limit(store: &TestStore) 
 
 async fn racing_submissions_get_exactly_the_active_limit(store: &TestStore) {
     let ada = customer(store, "ada", 1000).await;
-    limit(store, &ada, LimitSettings::new(Some(3), None, None, None).unwrap()).await;
+    limit(
+        store,
+        &ada,
+        LimitSettings::new(Some(3), None, None, None).unwrap(),
+    )
+    .await;
     let (created, refused) = race(store, &ada, 16, 10).await;
     assert_eq!((created, refused.len()), (3, 13));
     assert!(refused
@@ -115,7 +127,12 @@ async fn racing_submissions_get_exactly_the_active_limit(store: &TestStore) {
 
 async fn the_daily_cap_counts_what_is_held_or_spent_not_what_was_refunded(store: &TestStore) {
     let ada = customer(store, "ada", 1000).await;
-    limit(store, &ada, LimitSettings::new(None, None, Some(100), None).unwrap()).await;
+    limit(
+        store,
+        &ada,
+        LimitSettings::new(None, None, Some(100), None).unwrap(),
+    )
+    .await;
     let first = submit(store, &ada, 60).await.unwrap();
     let Err(StoreError::LimitReached(Breach::DailyCap {
         cap, spent, price, ..
@@ -123,7 +140,10 @@ async fn the_daily_cap_counts_what_is_held_or_spent_not_what_was_refunded(store:
     else {
         panic!("60 + 50 passes a cap of 100");
     };
-    assert_eq!((cap, spent, price), (Credits(100), Credits(60), Credits(50)));
+    assert_eq!(
+        (cap, spent, price),
+        (Credits(100), Credits(60), Credits(50))
+    );
     submit(store, &ada, 40).await.unwrap();
     store
         .cancel_generation(&ada.id, &first.id, |_| String::new())
@@ -185,7 +205,10 @@ async fn dispatch_serves_customers_in_turn_each_in_arrival_order(store: &TestSto
         submit(store, &b, 1).await.unwrap();
     }
     // B arrived after all of A's eight, and still gets every other slot once A's first is out.
-    assert_eq!(claim_order(store, &[(&a, "A"), (&b, "B")]).await, "AABABABAAAA");
+    assert_eq!(
+        claim_order(store, &[(&a, "A"), (&b, "B")]).await,
+        "AABABABAAAA"
+    );
     // A's own went in the order they came.
     let mut sent: Vec<_> = store
         .generations_of(&a.id, None, None, 20)
@@ -196,7 +219,10 @@ async fn dispatch_serves_customers_in_turn_each_in_arrival_order(store: &TestSto
         .map(|g| (g.fair_key, g.id))
         .collect();
     sent.sort();
-    assert_eq!(sent.into_iter().map(|(_, id)| id).collect::<Vec<_>>(), a_ids);
+    assert_eq!(
+        sent.into_iter().map(|(_, id)| id).collect::<Vec<_>>(),
+        a_ids
+    );
 }
 
 async fn a_heavier_tier_gets_more_turns(store: &TestStore) {

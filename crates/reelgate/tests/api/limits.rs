@@ -64,7 +64,10 @@ async fn submissions_past_the_per_minute_limit_get_429_with_the_rate_limit_heade
     assert_eq!(body["error"]["code"], "rate_limited");
     let message = body["error"]["message"].as_str().unwrap();
     assert!(message.contains("3 generations per minute"), "{message}");
-    assert!(message.contains(&format!("retry in {retry_after} s")), "{message}");
+    assert!(
+        message.contains(&format!("retry in {retry_after} s")),
+        "{message}"
+    );
     // Nothing was held for it (the others may have settled meanwhile: held, not balance).
     assert_eq!(app.balance(&key).await.0, balance_before);
     let (_, list) = json(app.get_as(&key, "/v1/generations").await).await;
@@ -91,7 +94,10 @@ async fn too_many_active_is_429_and_the_daily_cap_is_402_with_the_reason() {
     assert_eq!(status, 429, "{second}");
     assert_eq!(second["error"]["code"], "too_many_active");
     let message = second["error"]["message"].as_str().unwrap();
-    assert!(message.contains("at most 1 generations queued or running"), "{message}");
+    assert!(
+        message.contains("at most 1 generations queued or running"),
+        "{message}"
+    );
     assert_eq!(app.balance(&key).await, before);
 
     let (status, _) = put(
@@ -108,8 +114,10 @@ async fn too_many_active_is_429_and_the_daily_cap_is_402_with_the_reason() {
     assert_eq!(capped["error"]["code"], "daily_spending_cap");
     let message = capped["error"]["message"].as_str().unwrap();
     assert!(
-        message.contains(&format!("costs {price} credits and {price} of your daily spending cap of {} credits", price + price / 2))
-            && message.contains("00:00 UTC"),
+        message.contains(&format!(
+            "costs {price} credits and {price} of your daily spending cap of {} credits",
+            price + price / 2
+        )) && message.contains("00:00 UTC"),
         "{message}"
     );
     assert_eq!(app.balance(&key).await, before);
@@ -137,7 +145,13 @@ async fn limits_are_the_operators_and_bad_values_name_their_field() {
     let (status, error) = put(&app, &admin, &path, json!({"max_activ": 3})).await;
     assert_eq!(status, 400, "{error}");
 
-    put(&app, &admin, "/v1/admin/limits", json!({"max_active": 5, "weight": 2})).await;
+    put(
+        &app,
+        &admin,
+        "/v1/admin/limits",
+        json!({"max_active": 5, "weight": 2}),
+    )
+    .await;
     let (status, limits) = put(&app, &admin, &path, json!({"weight": 4})).await;
     assert_eq!(status, 200);
     assert_eq!(
