@@ -8,6 +8,7 @@ pub mod generations;
 pub mod ledger;
 pub mod limits;
 pub mod media;
+pub mod payments;
 pub mod pricing;
 pub mod reports;
 

@@ -2,6 +2,7 @@
 
 mod account;
 mod admin;
+mod admin_oversight;
 mod auth;
 mod balance_guard;
 mod callback_races;
@@ -10,6 +11,7 @@ mod generations;
 mod health;
 mod helpers;
 mod limits;
+mod openapi;
 mod reports;
 mod security;
 mod videos;
