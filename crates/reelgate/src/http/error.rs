@@ -10,6 +10,10 @@ use reelgate_store::StoreError;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+/// How long a client should wait before retrying a 503 (an API answer or a web page alike):
+/// long enough for a burst that exhausted the database pool to drain.
+pub const RETRY_UNAVAILABLE_SECS: u32 = 5;
+
 /// One problem with one field of a request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct FieldProblem {
@@ -32,6 +36,9 @@ pub enum ApiError {
     PaymentRequired { code: &'static str, message: String },
     #[error("forbidden")]
     Forbidden,
+    /// 403 with its reason (a cross-site request carrying the session cookie).
+    #[error("{message}")]
+    ForbiddenBecause { code: &'static str, message: String },
     #[error("{0} not found")]
     NotFound(&'static str),
     /// 405: the path exists, the method does not (axum adds the `Allow` header).
@@ -76,7 +83,7 @@ impl ApiError {
             ApiError::InvalidInput(_) | ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::PaymentRequired { .. } => StatusCode::PAYMENT_REQUIRED,
-            ApiError::Forbidden => StatusCode::FORBIDDEN,
+            ApiError::Forbidden | ApiError::ForbiddenBecause { .. } => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
@@ -116,6 +123,7 @@ impl ApiError {
             | ApiError::PaymentRequired { code, message }
             | ApiError::Conflict { code, message }
             | ApiError::Gone { code, message }
+            | ApiError::ForbiddenBecause { code, message }
             | ApiError::Unprocessable { code, message } => plain(code, message.clone()),
             ApiError::Unauthorized => plain(
                 "unauthorized",
@@ -165,6 +173,12 @@ impl IntoResponse for ApiError {
             tracing::error!(error = %detail, "request failed");
         }
         let mut response = (status, Json(ErrorEnvelope { error: self.body() })).into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                RETRY_UNAVAILABLE_SECS.into(),
+            );
+        }
         if let ApiError::Limit(Breach::TooManyPerMinute { quota }) = &self {
             let headers = response.headers_mut();
             if let Ok(value) = HeaderValue::try_from(quota.reset_secs.max(1).to_string()) {
