@@ -25,6 +25,7 @@
 //!     on_claim: ", attempts = attempts + 1",
 //!     columns: "id, user_id, attempts",
 //!     from_row: reminder_from_row,
+//!     sorted_by: None,
 //! };
 //! ```
 //!
@@ -54,6 +55,9 @@ pub struct Queue<T> {
     /// What the claim returns, read by `from_row`; includes `key`.
     pub(crate) columns: &'static str,
     pub(crate) from_row: fn(&AnyRow) -> Result<T, StoreError>,
+    /// How claimed rows are put back in `order` (RETURNING has no order of its own, and
+    /// SQLite's may not name the picking CTE); `None`: in `key` order.
+    pub(crate) sorted_by: Option<fn(&T, &T) -> std::cmp::Ordering>,
 }
 
 impl<T> std::fmt::Debug for Queue<T> {
@@ -106,9 +110,17 @@ impl Store {
                 .await?)
         })
         .await?;
-        // RETURNING has no order of its own.
-        rows.sort_by_cached_key(|row| row.try_get::<String, _>(*key).unwrap_or_default());
-        rows.iter().map(queue.from_row).collect()
+        if queue.sorted_by.is_none() {
+            rows.sort_by_cached_key(|row| row.try_get::<String, _>(*key).unwrap_or_default());
+        }
+        let mut claimed = rows
+            .iter()
+            .map(queue.from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        if let Some(sorted_by) = queue.sorted_by {
+            claimed.sort_by(sorted_by);
+        }
+        Ok(claimed)
     }
 
     /// When the next row of `queue` falls due (perhaps already), so a worker can sleep until

@@ -71,6 +71,7 @@ pub const MEDIA_COPIES: Queue<MediaCopy> = Queue {
     on_claim: ", attempts = attempts + 1",
     columns: COLUMNS_AND_ID,
     from_row,
+    sorted_by: None,
 };
 
 const COLUMNS_AND_ID: &str = "id, generation_id, idx, user_id, source_url, resolution, state,

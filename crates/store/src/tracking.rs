@@ -12,12 +12,19 @@ use crate::generations::{generation_from_row, GENERATION_COLUMNS};
 use crate::time::{now_millis, to_millis};
 use crate::{Store, StoreError};
 
-/// Queued and not yet sent: the dispatcher sends them, oldest first. Claiming records them
-/// as `sending` before the request goes out: after a crash, `sending` means "may exist".
-pub const DISPATCH: Queue<Generation> = generations(
-    "status = 'queued' AND dispatch = 'waiting'",
-    ", updated_at = $2, dispatch = 'sending', dispatch_attempts = dispatch_attempts + 1",
-);
+/// Queued and not yet sent: the dispatcher sends them in the fair order (customers with work
+/// queued in turn, weighted by tier; each customer's in arrival order). It reads
+/// `generations_fair_order` in that order and stops at the limit: one index range per claim,
+/// however long the queue. Claiming records them as `sending` before the request goes out:
+/// after a crash, `sending` means "may exist".
+pub const DISPATCH: Queue<Generation> = Queue {
+    order: "fair_key, id",
+    sorted_by: Some(|a, b| (a.fair_key, &a.id).cmp(&(b.fair_key, &b.id))),
+    ..generations(
+        "status = 'queued' AND dispatch = 'waiting'",
+        ", updated_at = $2, dispatch = 'sending', dispatch_attempts = dispatch_attempts + 1",
+    )
+};
 
 /// Sent without a recorded answer (a worker died mid-send, or the answer was lost) and whose
 /// wait is over.
@@ -48,6 +55,7 @@ const fn generations(waiting: &'static str, on_claim: &'static str) -> Queue<Gen
         on_claim,
         columns: GENERATION_COLUMNS,
         from_row: generation_from_row,
+        sorted_by: None,
     }
 }
 

@@ -35,6 +35,7 @@ pub const WEBHOOKS: Queue<WebhookDelivery> = Queue {
     on_claim: ", attempts = attempts + 1",
     columns: COLUMNS,
     from_row: delivery_from_row,
+    sorted_by: None,
 };
 
 fn delivery_from_row(row: &AnyRow) -> Result<WebhookDelivery, StoreError> {
