@@ -13,6 +13,7 @@ mod given;
 mod images;
 mod parse;
 mod request;
+mod request_schema;
 mod source;
 mod spec;
 mod upstream;
@@ -21,6 +22,7 @@ mod view;
 
 pub use field_error::{ErrorCode, FieldError, FieldErrors};
 pub use request::GenerationRequest;
+pub use request_schema::request_schema;
 pub use source::{CatalogError, Source};
 pub use spec::{
     Endpoint, ModelId, ModelSpec, ParamKind, ParamSpec, Scalar, ScalarType, ValueSpec, VideoMode,
