@@ -123,6 +123,11 @@ impl Application {
         );
         let media = Media::open(config.media.clone(), links, &config.data_dir).await?;
         let ctx_upstream = upstream.clone();
+        let payments = Arc::new(crate::payments::Payments::new(
+            store.clone(),
+            config.public_url.clone(),
+            Vec::new(),
+        ));
         let ctx = ApiContext {
             config: Arc::new(config),
             store: store.clone(),
@@ -131,6 +136,7 @@ impl Application {
             lifecycle: Arc::clone(&lifecycle),
             guard: Arc::clone(&guard),
             media: Arc::clone(&media),
+            payments,
         };
         monitoring::recorder();
         let probes = http::probes(ctx.clone())

@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod admin_payments;
 pub mod api_keys;
 pub mod auth;
 mod byte_range;
@@ -14,6 +15,7 @@ pub mod generations;
 mod health;
 pub mod media;
 mod operations;
+pub mod payments;
 pub mod reports;
 pub mod upstream;
 
@@ -43,6 +45,8 @@ pub struct ApiContext {
     pub guard: Arc<crate::balance_guard::BalanceGuard>,
     /// reelgate's copies of the videos.
     pub media: Arc<crate::media::Media>,
+    /// Selling credits through the configured payment providers (or the demo one).
+    pub payments: Arc<crate::payments::Payments>,
 }
 
 #[derive(OpenApi)]
@@ -85,6 +89,8 @@ pub fn api(ctx: ApiContext) -> Router {
         .merge(media::router())
         .merge(reports::router())
         .merge(upstream::router())
+        .merge(payments::router())
+        .merge(admin_payments::router())
         .split_for_parts();
     // After the merge: the routes' operations exist only now.
     let mut openapi = openapi;

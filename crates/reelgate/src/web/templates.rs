@@ -25,6 +25,12 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/video_card.html"),
     ),
     ("account.html", include_str!("../../templates/account.html")),
+    ("buy.html", include_str!("../../templates/buy.html")),
+    ("payment.html", include_str!("../../templates/payment.html")),
+    (
+        "pay_demo.html",
+        include_str!("../../templates/pay_demo.html"),
+    ),
     (
         "admin/base.html",
         include_str!("../../templates/admin/base.html"),

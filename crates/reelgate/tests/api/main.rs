@@ -9,6 +9,7 @@ mod catalog;
 mod generations;
 mod health;
 mod helpers;
+mod payments;
 mod reports;
 mod security;
 mod videos;
