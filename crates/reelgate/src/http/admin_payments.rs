@@ -28,7 +28,7 @@ pub struct AdminPackageList {
 /// Every package, on sale or hidden.
 #[utoipa::path(get, path = "/v1/admin/packages", tag = "admin", security(("api_key" = [])),
     responses((status = 200, body = AdminPackageList), (status = 403, body = ErrorEnvelope)))]
-async fn list_packages(
+async fn admin_list_packages(
     State(ctx): State<ApiContext>,
     _admin: AdminUser,
 ) -> Result<ApiJson<AdminPackageList>, ApiError> {
@@ -306,7 +306,7 @@ async fn admin_view(
 #[utoipa::path(get, path = "/v1/admin/payments", tag = "admin", security(("api_key" = [])),
     params(AdminPaymentQuery),
     responses((status = 200, body = AdminPaymentList), (status = 400, body = ErrorEnvelope)))]
-async fn list_payments(
+async fn admin_list_payments(
     State(ctx): State<ApiContext>,
     _admin: AdminUser,
     ApiQuery(query): ApiQuery<AdminPaymentQuery>,
@@ -356,7 +356,7 @@ fn not_found(e: reelgate_store::StoreError) -> ApiError {
 #[utoipa::path(get, path = "/v1/admin/payments/{id}", tag = "admin", security(("api_key" = [])),
     params(("id" = String, Path, description = "the payment's id (`pay_…`)")),
     responses((status = 200, body = AdminPaymentView), (status = 404, body = ErrorEnvelope)))]
-async fn get_payment(
+async fn admin_get_payment(
     State(ctx): State<ApiContext>,
     _admin: AdminUser,
     ApiPath(id): ApiPath<String>,
@@ -382,7 +382,7 @@ pub struct RefundRequest {
     request_body = RefundRequest,
     responses((status = 200, body = AdminPaymentView), (status = 400, body = ErrorEnvelope),
         (status = 404, body = ErrorEnvelope), (status = 503, body = ErrorEnvelope)))]
-async fn refund(
+async fn refund_payment(
     State(ctx): State<ApiContext>,
     AdminUser(admin): AdminUser,
     ApiPath(id): ApiPath<String>,
@@ -426,9 +426,9 @@ async fn refund(
 
 pub fn router() -> OpenApiRouter<ApiContext> {
     OpenApiRouter::new()
-        .routes(routes!(list_packages, create_package))
+        .routes(routes!(admin_list_packages, create_package))
         .routes(routes!(update_package))
-        .routes(routes!(list_payments))
-        .routes(routes!(get_payment))
-        .routes(routes!(refund))
+        .routes(routes!(admin_list_payments))
+        .routes(routes!(admin_get_payment))
+        .routes(routes!(refund_payment))
 }

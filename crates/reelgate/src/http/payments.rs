@@ -379,7 +379,7 @@ pub async fn demo_decide(
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct DemoChoiceRequest {
     /// `pay`, `decline` or `later`.
-    pub choice: String,
+    pub choice: Option<String>,
 }
 
 /// The demo provider only (no real provider configured): pay or decline one of the caller's
@@ -396,7 +396,7 @@ async fn demo_choice(
     ApiJson(request): ApiJson<DemoChoiceRequest>,
 ) -> Result<ApiJson<PaymentView>, ApiError> {
     let payment = own_payment(&ctx, &user, &id).await?;
-    let choice = match request.choice.as_str() {
+    let choice = match request.choice.as_deref().unwrap_or_default() {
         "pay" => Some(DemoChoice::Pay),
         "decline" => Some(DemoChoice::Decline),
         "later" => None,

@@ -253,7 +253,24 @@ mod tests {
                 .map(|k| format!("ledger.{}", k.as_str())),
         );
         keys.extend(["queued", "running"].map(|s| format!("videos.working_{s}")));
-        for error in ["not_found", "bad_form", "forbidden", "bad_csrf", "internal"] {
+        keys.extend(
+            reelgate_domain::payments::PaymentStatus::ALL
+                .iter()
+                .map(|s| format!("buy.status_{}", s.as_str())),
+        );
+        keys.extend(
+            reelgate_domain::payments::ProviderKind::ALL
+                .iter()
+                .map(|p| format!("buy.pay_with_{}", p.as_str())),
+        );
+        for error in [
+            "not_found",
+            "method_not_allowed",
+            "bad_form",
+            "forbidden",
+            "bad_csrf",
+            "internal",
+        ] {
             keys.push(format!("error.{error}"));
             keys.push(format!("error.{error}_title"));
         }
