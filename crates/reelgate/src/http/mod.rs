@@ -12,6 +12,7 @@ mod byte_range;
 pub mod callbacks;
 pub mod catalog;
 mod common_responses;
+pub mod csrf;
 mod document;
 pub mod error;
 pub mod generations;
@@ -50,6 +51,10 @@ pub struct ApiContext {
     pub media: Arc<crate::media::Media>,
     /// Selling credits through the configured payment providers (or the demo one).
     pub payments: Arc<crate::payments::Payments>,
+    /// Signs and checks the CSRF tokens of both front ends.
+    pub csrf: csrf::CsrfKey,
+    /// The web app's cookie names (`__Host-` over https).
+    pub cookies: csrf::CookieNames,
 }
 
 #[derive(OpenApi)]
