@@ -17,6 +17,7 @@ mod document;
 pub mod error;
 pub mod generations;
 mod health;
+pub mod limits;
 pub mod media;
 mod operations;
 pub mod payments;
@@ -94,6 +95,7 @@ pub fn api(ctx: ApiContext) -> Router {
         .merge(account::router())
         .merge(api_keys::router())
         .merge(admin::router())
+        .merge(limits::router())
         .merge(admin_generations::router())
         .merge(admin_prices::router())
         .merge(media::router())
