@@ -123,6 +123,11 @@ impl Application {
         );
         let media = Media::open(config.media.clone(), links, &config.data_dir).await?;
         let ctx_upstream = upstream.clone();
+        let payments = Arc::new(crate::payments::Payments::new(
+            store.clone(),
+            config.public_url.clone(),
+            Vec::new(),
+        ));
         let ctx = ApiContext {
             csrf: http::csrf::CsrfKey::from_secret(&config.secret),
             cookies: http::csrf::CookieNames::for_public_url(&config.public_url),
@@ -133,6 +138,7 @@ impl Application {
             lifecycle: Arc::clone(&lifecycle),
             guard: Arc::clone(&guard),
             media: Arc::clone(&media),
+            payments,
         };
         monitoring::recorder();
         let trusted = Arc::new(ctx.config.trusted_proxies.clone());

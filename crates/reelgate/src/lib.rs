@@ -14,6 +14,7 @@ pub mod media;
 pub mod monitoring;
 pub mod operator;
 pub mod outbound;
+pub mod payments;
 pub mod prices;
 pub mod telemetry;
 pub mod upstream;

@@ -347,6 +347,12 @@ impl From<StoreError> for ApiError {
                 code: "insufficient_credits",
                 message,
             },
+            StoreError::InDebt { .. } => ApiError::PaymentRequired {
+                code: "in_debt",
+                message,
+            },
+            StoreError::PackageNotFound => ApiError::NotFound("package"),
+            StoreError::PaymentNotFound => ApiError::NotFound("payment"),
             StoreError::LimitReached(breach) => ApiError::Limit(breach),
             StoreError::UserNotFound => ApiError::NotFound("user"),
             StoreError::ApiKeyNotFound => ApiError::NotFound("API key"),

@@ -4,6 +4,7 @@
 pub mod account;
 pub mod admin;
 mod admin_generations;
+pub mod admin_payments;
 mod admin_prices;
 pub mod api_keys;
 pub mod auth;
@@ -19,6 +20,7 @@ mod health;
 pub mod limits;
 pub mod media;
 mod operations;
+pub mod payments;
 pub mod reports;
 pub mod upstream;
 
@@ -48,6 +50,8 @@ pub struct ApiContext {
     pub guard: Arc<crate::balance_guard::BalanceGuard>,
     /// reelgate's copies of the videos.
     pub media: Arc<crate::media::Media>,
+    /// Selling credits through the configured payment providers (or the demo one).
+    pub payments: Arc<crate::payments::Payments>,
     /// Signs and checks the CSRF tokens of both front ends.
     pub csrf: csrf::CsrfKey,
     /// The web app's cookie names (`__Host-` over https).
@@ -97,6 +101,8 @@ pub fn api(ctx: ApiContext) -> Router {
         .merge(media::router())
         .merge(reports::router())
         .merge(upstream::router())
+        .merge(payments::router())
+        .merge(admin_payments::router())
         .split_for_parts();
     // After the merge: the routes' operations exist only now.
     let mut openapi = openapi;

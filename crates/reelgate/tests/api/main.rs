@@ -12,6 +12,7 @@ mod health;
 mod helpers;
 mod limits;
 mod openapi;
+mod payments;
 mod reports;
 mod security;
 mod videos;
