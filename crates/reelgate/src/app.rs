@@ -14,6 +14,7 @@ use crate::balance_guard::BalanceGuard;
 use crate::config::Config;
 use crate::generations::callback_token::CallbackTokens;
 use crate::generations::Lifecycle;
+use crate::mail::Mailer;
 use crate::http::{self, ApiContext};
 use crate::media::{Media, MediaError, MediaLinks};
 use crate::monitoring;
@@ -43,6 +44,8 @@ pub enum StartError {
     Pricing(#[from] PricingFileError),
     #[error(transparent)]
     Media(#[from] MediaError),
+    #[error(transparent)]
+    Mail(#[from] crate::mail::MailStartError),
 }
 
 /// What a `serve` process runs. Every instance may run everything; splitting lets the API
@@ -78,6 +81,7 @@ pub struct Application {
     upstream: Upstream,
     guard: Arc<BalanceGuard>,
     media: Arc<Media>,
+    mailer: Arc<Mailer>,
 }
 
 impl Application {
@@ -122,6 +126,7 @@ impl Application {
             config.media.link_ttl,
         );
         let media = Media::open(config.media.clone(), links, &config.data_dir).await?;
+        let mailer = Mailer::new(config.mail.clone(), config.public_url.clone())?;
         let ctx_upstream = upstream.clone();
         let ctx = ApiContext {
             config: Arc::new(config),
@@ -131,6 +136,8 @@ impl Application {
             lifecycle: Arc::clone(&lifecycle),
             guard: Arc::clone(&guard),
             media: Arc::clone(&media),
+            mail: Arc::clone(&mailer),
+            throttles: Arc::default(),
         };
         monitoring::recorder();
         let probes = http::probes(ctx.clone())
@@ -154,6 +161,7 @@ impl Application {
             upstream: ctx_upstream,
             guard,
             media,
+            mailer,
         })
     }
 
@@ -191,6 +199,10 @@ impl Application {
             workers.spawn(Arc::clone(&self.guard).run());
             workers.spawn(crate::media::copy::run(
                 Arc::clone(&self.media),
+                Arc::clone(&self.lifecycle),
+            ));
+            workers.spawn(crate::mail::deliver::run(
+                Arc::clone(&self.mailer),
                 Arc::clone(&self.lifecycle),
             ));
             workers

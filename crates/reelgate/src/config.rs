@@ -71,6 +71,8 @@ pub struct Config {
     pub guard: crate::balance_guard::GuardSettings,
     /// Where reelgate keeps its copies of the videos.
     pub media: crate::media::MediaSettings,
+    /// Outgoing mail: the SMTP server (or none: the outbox), the sender, retries.
+    pub mail: crate::mail::MailSettings,
 }
 
 /// The raw settings, before parsing: environment over file.
@@ -185,6 +187,7 @@ impl Config {
             Some(secret) => SecretString::from(secret.to_owned()),
             None => stored_secret(&data_dir)?,
         };
+        let mail = crate::mail::MailSettings::from_settings(settings, &public_url)?;
         Ok(Config {
             database_url,
             listen,
@@ -201,6 +204,7 @@ impl Config {
             lifecycle: crate::generations::settings::LifecycleSettings::from_settings(settings)?,
             guard: crate::balance_guard::GuardSettings::from_settings(settings)?,
             media: crate::media::MediaSettings::from_settings(settings, &data_dir)?,
+            mail,
             data_dir,
         })
     }

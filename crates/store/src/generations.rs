@@ -288,6 +288,7 @@ impl Store {
             let generation = generation_from_row(&row)?;
             ledger::release(conn, id, "generation canceled").await?;
             enqueue_webhook(conn, &generation, webhook_payload, now).await?;
+            crate::mail::generation_ended(conn, &generation).await?;
             Ok(Some(generation))
         })?;
         match canceled {
@@ -336,6 +337,7 @@ impl Store {
                 }
             };
             enqueue_webhook(conn, &generation, webhook_payload, now).await?;
+            crate::mail::generation_ended(conn, &generation).await?;
             Ok(Some(generation))
         })
     }

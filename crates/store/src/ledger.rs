@@ -462,7 +462,11 @@ impl Store {
             0 => Err(StoreError::InvalidAmount(amount)),
             n if n > 0 => {
                 let reason = reason.unwrap_or("granted by operator");
-                self.grant(user, amount, reason, actor).await
+                in_transaction!(self, |conn| async {
+                    let entry = grant(conn, user, amount, reason, actor).await?;
+                    crate::mail::credits_added(conn, &entry).await?;
+                    Ok::<_, StoreError>(entry)
+                })
             }
             _ => {
                 let reason = reason.unwrap_or("adjusted by operator");

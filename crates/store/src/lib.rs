@@ -5,19 +5,23 @@
 //! first thing, where busy_timeout can wait for it, instead of failing when a read snapshot
 //! tries to upgrade; that is what lets the admin CLI work while `serve` runs.
 
+mod account_tokens;
 mod accounts;
 mod api_keys;
 mod backend;
 mod error;
 mod generations;
 pub mod ledger;
+pub mod mail;
 mod media;
 mod migrate;
 mod operations;
 mod oversight;
 mod page;
+mod preferences;
 mod passwords;
 mod rate_slots;
+mod recovery;
 mod reports;
 mod retry;
 mod secrets;
@@ -25,6 +29,7 @@ mod sessions;
 pub mod testing;
 mod time;
 mod tracking;
+mod verification;
 mod vouchers;
 mod webhook_deliveries;
 
@@ -33,10 +38,14 @@ pub use backend::{Backend, DatabaseUrl, PoolSettings};
 pub use error::StoreError;
 pub use generations::{Canceled, IdempotencyKey, NewGeneration, Outcome, Submitted};
 pub use ledger::{BalanceAudit, LedgerPage};
+pub use mail::{NewMail, OutboxMail};
 pub use media::MediaTrouble;
 pub use migrate::known_versions;
 pub use operations::{Figures, GenerationTally};
 pub use oversight::GenerationFilter;
+pub use recovery::RESET_LINK_TTL;
+pub use preferences::MailPreferences;
+pub use verification::{Confirmed, CONFIRM_LINK_TTL};
 pub use page::{Page, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 pub use rate_slots::{RateSlots, RateWindow};
 pub use retry::on_contention;

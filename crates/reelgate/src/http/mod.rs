@@ -14,6 +14,7 @@ pub mod generations;
 mod health;
 pub mod media;
 mod operations;
+pub mod password_reset;
 pub mod reports;
 pub mod upstream;
 
@@ -43,6 +44,10 @@ pub struct ApiContext {
     pub guard: Arc<crate::balance_guard::BalanceGuard>,
     /// reelgate's copies of the videos.
     pub media: Arc<crate::media::Media>,
+    /// Outgoing mail: rendering, and whether it is sent or kept for the operator.
+    pub mail: Arc<crate::mail::Mailer>,
+    /// How often links may be mailed, per address and per client.
+    pub throttles: Arc<crate::accounts::Throttles>,
 }
 
 #[derive(OpenApi)]
@@ -80,6 +85,7 @@ pub fn api(ctx: ApiContext) -> Router {
         .merge(generations::router())
         .merge(callbacks::router())
         .merge(account::router())
+        .merge(password_reset::router())
         .merge(api_keys::router())
         .merge(admin::router())
         .merge(media::router())

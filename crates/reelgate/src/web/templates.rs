@@ -16,6 +16,14 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("signin.html", include_str!("../../templates/signin.html")),
     ("signup.html", include_str!("../../templates/signup.html")),
     (
+        "password_reset.html",
+        include_str!("../../templates/password_reset.html"),
+    ),
+    (
+        "password_reset_confirm.html",
+        include_str!("../../templates/password_reset_confirm.html"),
+    ),
+    (
         "generate.html",
         include_str!("../../templates/generate.html"),
     ),
@@ -53,6 +61,7 @@ const TEMPLATES: &[(&str, &str)] = &[
         "admin/generations.html",
         include_str!("../../templates/admin/generations.html"),
     ),
+    ("admin/mail.html", include_str!("../../templates/admin/mail.html")),
 ];
 
 /// The environment, built once. Its templates are compile-time constants, so a template that
@@ -105,7 +114,7 @@ fn translate(state: &State, key: &str, args: Kwargs) -> Result<String, Error> {
 }
 
 /// `1234567` → `1,234,567`: credit amounts are read at a glance.
-fn format_credits(value: Value) -> String {
+pub(crate) fn format_credits(value: Value) -> String {
     let Some(n) = value.as_i64() else {
         return value.to_string();
     };

@@ -9,7 +9,10 @@ mod catalog;
 mod generations;
 mod health;
 mod helpers;
+mod mail;
 mod reports;
 mod security;
 mod videos;
 mod webhooks;
+#[path = "../support/smtp.rs"]
+mod smtp;

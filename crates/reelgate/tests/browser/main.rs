@@ -5,5 +5,8 @@ mod app;
 mod browser;
 mod generate;
 mod operator;
+mod recovery;
 mod security;
 mod visitor;
+#[path = "../support/smtp.rs"]
+mod smtp;

@@ -6,6 +6,7 @@ mod admin;
 mod auth;
 mod compose;
 mod generate;
+mod recovery;
 pub mod videos;
 
 use axum::extract::FromRequestParts;
@@ -25,6 +26,7 @@ use super::{templates, WebContext};
 pub fn router() -> Router<WebContext> {
     Router::new()
         .merge(auth::router())
+        .merge(recovery::router())
         .merge(generate::router())
         .merge(videos::router())
         .merge(account::router())
