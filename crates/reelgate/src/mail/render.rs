@@ -9,7 +9,6 @@
 use minijinja::{context, Environment, Value};
 use reelgate_domain::mail::MailTemplate;
 use reelgate_store::OutboxMail;
-use serde::Serialize;
 use std::sync::OnceLock;
 use url::Url;
 
@@ -32,12 +31,6 @@ pub enum RenderError {
     },
     #[error("mail template: {0}")]
     Template(#[from] minijinja::Error),
-}
-
-#[derive(Serialize)]
-struct Action {
-    label: String,
-    url: String,
 }
 
 fn environment() -> &'static Environment<'static> {
@@ -75,9 +68,13 @@ pub fn render(mail: &OutboxMail, base: &Url) -> Result<RenderedMail, RenderError
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
-    let action = Action {
-        label: fill("action"),
-        url: link(mail, base)?,
+    // minijinja's escaping turns every `/` into `&#x2f;`, which mail clients show as typed
+    // when they quote the link; the link is ours (the public URL and a token of hex), so
+    // escaping the few characters HTML needs is enough.
+    let url = link(mail, base)?;
+    let action = context! {
+        label => fill("action"),
+        url => Value::from_safe_string(escape_html(&url)),
     };
     let site = base.as_str().trim_end_matches('/');
     let values = context! {
@@ -142,6 +139,13 @@ fn link(mail: &OutboxMail, base: &Url) -> Result<String, RenderError> {
             template: mail.template,
             reason: format!("link: {e}"),
         })
+}
+
+fn escape_html(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('"', "&quot;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// `{name}` → the value of `name`: strings as they are, whole numbers grouped like credits
