@@ -8,6 +8,7 @@ pub mod generations;
 pub mod ledger;
 pub mod mail;
 pub mod media;
+pub mod payments;
 pub mod pricing;
 pub mod reports;
 

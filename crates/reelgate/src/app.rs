@@ -14,8 +14,8 @@ use crate::balance_guard::BalanceGuard;
 use crate::config::Config;
 use crate::generations::callback_token::CallbackTokens;
 use crate::generations::Lifecycle;
-use crate::mail::Mailer;
 use crate::http::{self, ApiContext};
+use crate::mail::Mailer;
 use crate::media::{Media, MediaError, MediaLinks};
 use crate::monitoring;
 use crate::prices::{load_catalog, PricingFileError};
@@ -145,6 +145,7 @@ impl Application {
             .layer(TraceLayer::new_for_http().make_span_with(request_span));
         let router = http::api(ctx.clone())
             .merge(crate::web::router(ctx))
+            .method_not_allowed_fallback(http::method_not_allowed)
             .layer(axum::middleware::from_fn(monitoring::track_http))
             .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
             .layer(TimeoutLayer::with_status_code(

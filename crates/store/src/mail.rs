@@ -22,9 +22,9 @@
 
 use chrono::{DateTime, Utc};
 use reelgate_domain::accounts::{Email, UserId};
-use reelgate_domain::mail::{Language, MailTemplate};
 use reelgate_domain::generations::{Generation, Status};
 use reelgate_domain::ledger::LedgerEntry;
+use reelgate_domain::mail::{Language, MailTemplate};
 use serde_json::{json, Value};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};

@@ -33,7 +33,9 @@ impl Store {
         let locale: String = row.try_get("locale")?;
         Ok(MailPreferences {
             language: Language::parse(&locale).unwrap_or_default(),
-            email_verified: row.try_get::<Option<i64>, _>("email_verified_at")?.is_some(),
+            email_verified: row
+                .try_get::<Option<i64>, _>("email_verified_at")?
+                .is_some(),
             notify_generations: row.try_get::<i64, _>("notify_generations")? != 0,
             low_balance_below: row
                 .try_get::<Option<i64>, _>("low_balance_below")?

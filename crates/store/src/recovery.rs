@@ -34,14 +34,9 @@ impl Store {
             let Some(user) = open_account(conn, email).await? else {
                 return Ok::<_, StoreError>(false);
             };
-            let token = account_tokens::issue(
-                conn,
-                &user,
-                Purpose::PasswordReset,
-                None,
-                RESET_LINK_TTL,
-            )
-            .await?;
+            let token =
+                account_tokens::issue(conn, &user, Purpose::PasswordReset, None, RESET_LINK_TTL)
+                    .await?;
             mail::enqueue_for(
                 conn,
                 &user,
@@ -80,13 +75,7 @@ impl Store {
                 return Err(StoreError::InvalidToken);
             }
             end_sessions(conn, &used.user, None, now).await?;
-            mail::enqueue_for(
-                conn,
-                &used.user,
-                MailTemplate::PasswordChanged,
-                json!({}),
-            )
-            .await?;
+            mail::enqueue_for(conn, &used.user, MailTemplate::PasswordChanged, json!({})).await?;
             Ok::<_, StoreError>(used.user)
         })
     }
@@ -100,14 +89,13 @@ impl Store {
         new: &Password,
         keep: Option<&SessionToken>,
     ) -> Result<(), StoreError> {
-        let stored: Option<String> = sqlx::query(
-            "SELECT password_hash FROM users WHERE id = $1 AND closed_at IS NULL",
-        )
-        .bind(user.as_str())
-        .fetch_optional(&self.pool)
-        .await?
-        .map(|row| row.try_get("password_hash"))
-        .transpose()?;
+        let stored: Option<String> =
+            sqlx::query("SELECT password_hash FROM users WHERE id = $1 AND closed_at IS NULL")
+                .bind(user.as_str())
+                .fetch_optional(&self.pool)
+                .await?
+                .map(|row| row.try_get("password_hash"))
+                .transpose()?;
         if !passwords::verify(current, stored).await? {
             return Err(StoreError::InvalidCredentials);
         }

@@ -31,8 +31,8 @@ pub(crate) async fn mail_confirmation(
     conn: &mut AnyConnection,
     user: &UserId,
 ) -> Result<(), StoreError> {
-    let token = account_tokens::issue(conn, user, Purpose::VerifyEmail, None, CONFIRM_LINK_TTL)
-        .await?;
+    let token =
+        account_tokens::issue(conn, user, Purpose::VerifyEmail, None, CONFIRM_LINK_TTL).await?;
     mail::enqueue_for(
         conn,
         user,

@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use common::{customer, email, PASSWORD};
 use reelgate_domain::accounts::{AccountToken, Password};
-use reelgate_domain::mail::{Language, MailTemplate};
 use reelgate_domain::ledger::Actor;
+use reelgate_domain::mail::{Language, MailTemplate};
 use reelgate_domain::Credits;
 use reelgate_store::testing::TestStore;
 use reelgate_store::{mail, NewMail, StoreError};
@@ -71,7 +71,10 @@ async fn a_claimed_mail_is_not_claimed_again_until_its_lease_ends(store: &TestSt
 
 async fn concurrent_claims_share_the_outbox_without_overlap(store: &TestStore) {
     for i in 0..40 {
-        store.enqueue_mail(&new_mail(&format!("m{i}"))).await.unwrap();
+        store
+            .enqueue_mail(&new_mail(&format!("m{i}")))
+            .await
+            .unwrap();
     }
     let claims = futures::future::join_all((0..8).map(|_| store.claim_mail(5, lease()))).await;
     let mut ids: Vec<String> = claims
@@ -115,7 +118,10 @@ async fn a_failed_attempt_is_retried_at_its_time_or_given_up(store: &TestStore) 
         .unwrap();
     assert!(store.claim_mail(10, lease()).await.unwrap().is_empty());
     let due = store.next_mail_due().await.unwrap().unwrap();
-    assert!((due - later).num_milliseconds().abs() < 5, "{due} vs {later}");
+    assert!(
+        (due - later).num_milliseconds().abs() < 5,
+        "{due} vs {later}"
+    );
     let all = store.recent_mail(10).await.unwrap();
     let gave_up = all.iter().find(|m| m.id == claimed[1].id).unwrap();
     assert!(gave_up.gave_up_at.is_some());
@@ -190,7 +196,10 @@ async fn only_the_newest_reset_link_works(store: &TestStore) {
 }
 
 async fn an_unknown_address_gets_no_mail(store: &TestStore) {
-    assert!(!store.request_password_reset(&email("nobody")).await.unwrap());
+    assert!(!store
+        .request_password_reset(&email("nobody"))
+        .await
+        .unwrap());
     assert!(store.mail_to(&email("nobody")).await.unwrap().is_empty());
     // Nor does a disabled account.
     let ada = customer(store, "ada", 0).await;

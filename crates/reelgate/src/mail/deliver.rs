@@ -25,7 +25,9 @@ pub async fn run(mailer: Arc<Mailer>, lc: Arc<Lifecycle>) {
             );
             return;
         }
-        Some(url) => tracing::info!(server = %url.server(), security = url.security(), "sending mail"),
+        Some(url) => {
+            tracing::info!(server = %url.server(), security = url.security(), "sending mail")
+        }
     }
     let mut stop = lc.stopping();
     while !*stop.borrow() {
@@ -75,8 +77,7 @@ async fn attempt(mailer: &Mailer, lc: &Lifecycle, mail: OutboxMail) {
             metrics::counter!("reelgate_mail_attempts_total", "outcome" => "failed").increment(1);
             let age = (Utc::now() - mail.created_at).to_std().unwrap_or_default();
             let wait = mailer.settings.wait_after(mail.attempts);
-            let retry_at = (!error.is_permanent()
-                && age + wait <= mailer.settings.keep_trying_for)
+            let retry_at = (!error.is_permanent() && age + wait <= mailer.settings.keep_trying_for)
                 .then(|| after(wait));
             tracing::warn!(mail = %mail.id, template = %mail.template, attempts = mail.attempts,
                 %error, will_retry = retry_at.is_some(), "mail not sent");

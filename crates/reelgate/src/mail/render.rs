@@ -39,8 +39,14 @@ fn environment() -> &'static Environment<'static> {
         let mut env = Environment::new();
         // Compile-time constants: a template that does not parse is caught by the tests below.
         for (name, source) in [
-            ("message.txt", include_str!("../../templates/mail/message.txt")),
-            ("message.html", include_str!("../../templates/mail/message.html")),
+            (
+                "message.txt",
+                include_str!("../../templates/mail/message.txt"),
+            ),
+            (
+                "message.html",
+                include_str!("../../templates/mail/message.html"),
+            ),
         ] {
             if let Err(error) = env.add_template(name, source) {
                 tracing::error!(template = name, %error, "mail template does not parse");
@@ -156,7 +162,9 @@ fn fill(text: &str, values: &serde_json::Value) -> String {
         for (name, value) in values {
             let shown = match value {
                 serde_json::Value::String(s) => s.clone(),
-                serde_json::Value::Number(n) if n.is_i64() => format_credits(Value::from(n.as_i64())),
+                serde_json::Value::Number(n) if n.is_i64() => {
+                    format_credits(Value::from(n.as_i64()))
+                }
                 serde_json::Value::Null => String::new(),
                 other => other.to_string(),
             };
@@ -214,7 +222,10 @@ mod tests {
                     .unwrap_or_else(|e| panic!("{template} {language}: {e}"));
                 for part in [&rendered.subject, &rendered.text, &rendered.html] {
                     assert!(!part.contains('{'), "{template} {language}: {part}");
-                    assert!(!part.contains("[missing text]"), "{template} {language}: {part}");
+                    assert!(
+                        !part.contains("[missing text]"),
+                        "{template} {language}: {part}"
+                    );
                 }
                 assert!(!rendered.subject.is_empty());
                 assert!(rendered.html.contains("https://videos.example.com/"));
@@ -234,9 +245,14 @@ mod tests {
             &base(),
         )
         .unwrap();
-        let link = "https://videos.example.com/password-reset/confirm?token=rgt_abc0123456789abcdef";
+        let link =
+            "https://videos.example.com/password-reset/confirm?token=rgt_abc0123456789abcdef";
         assert!(rendered.text.contains(link), "{}", rendered.text);
-        assert!(rendered.html.contains(&format!("href=\"{link}\"")), "{}", rendered.html);
+        assert!(
+            rendered.html.contains(&format!("href=\"{link}\"")),
+            "{}",
+            rendered.html
+        );
         assert_eq!(rendered.subject, "reelgate şifrenizi sıfırlayın");
     }
 
@@ -273,7 +289,10 @@ mod tests {
 
     #[test]
     fn a_receipt_must_say_what_moved() {
-        let err = render(&mail(MailTemplate::Receipt, Language::En, json!({})), &base());
+        let err = render(
+            &mail(MailTemplate::Receipt, Language::En, json!({})),
+            &base(),
+        );
         assert!(err.is_err());
     }
 }

@@ -46,7 +46,11 @@ impl SmtpUrl {
     pub fn security(&self) -> &'static str {
         match Url::parse(self.expose()) {
             Ok(url) if url.scheme() == "smtps" => "TLS",
-            Ok(url) if url.query_pairs().any(|(k, v)| k == "tls" && v == "required") => {
+            Ok(url)
+                if url
+                    .query_pairs()
+                    .any(|(k, v)| k == "tls" && v == "required") =>
+            {
                 "STARTTLS"
             }
             Ok(url) if url.query_pairs().any(|(k, _)| k == "tls") => "STARTTLS if offered",
@@ -60,7 +64,8 @@ impl SmtpUrl {
             Ok(url) => format!(
                 "{}:{}",
                 url.host_str().unwrap_or_default(),
-                url.port().map_or_else(|| "default".to_owned(), |p| p.to_string())
+                url.port()
+                    .map_or_else(|| "default".to_owned(), |p| p.to_string())
             ),
             Err(_) => "?".into(),
         }
@@ -69,7 +74,12 @@ impl SmtpUrl {
 
 impl std::fmt::Debug for SmtpUrl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "SmtpUrl({} {}, credentials redacted)", self.security(), self.server())
+        write!(
+            f,
+            "SmtpUrl({} {}, credentials redacted)",
+            self.security(),
+            self.server()
+        )
     }
 }
 
@@ -93,17 +103,18 @@ const BACKOFF: [u64; 8] = [10, 30, 60, 300, 900, 1800, 3600, 7200];
 
 impl MailSettings {
     pub fn from_settings(settings: &Settings, public_url: &Url) -> Result<Self, ConfigError> {
-        let invalid = |setting: &'static str, reason: String| ConfigError::Invalid {
-            setting,
-            reason,
-        };
+        let invalid =
+            |setting: &'static str, reason: String| ConfigError::Invalid { setting, reason };
         let smtp = settings
             .get("REELGATE_SMTP_URL")
             .map(|raw| SmtpUrl::parse(raw).map_err(|e| invalid("REELGATE_SMTP_URL", e)))
             .transpose()?;
         let from = match settings.get("REELGATE_MAIL_FROM") {
             Some(raw) => raw.trim().parse::<Mailbox>().map_err(|e| {
-                invalid("REELGATE_MAIL_FROM", format!("{raw:?}: not a mail address: {e}"))
+                invalid(
+                    "REELGATE_MAIL_FROM",
+                    format!("{raw:?}: not a mail address: {e}"),
+                )
             })?,
             None => {
                 let host = public_url.host_str().unwrap_or("localhost");
@@ -161,7 +172,9 @@ mod tests {
 
     #[test]
     fn other_urls_are_refused_naming_the_problem() {
-        assert!(SmtpUrl::parse("http://mail.example.com").unwrap_err().contains("scheme"));
+        assert!(SmtpUrl::parse("http://mail.example.com")
+            .unwrap_err()
+            .contains("scheme"));
         assert!(SmtpUrl::parse("smtp://mail.example.com?tls=maybe")
             .unwrap_err()
             .contains("tls"));
@@ -177,7 +190,10 @@ mod tests {
     #[test]
     fn the_sender_defaults_to_the_public_host() {
         let settings = MailSettings::from_settings(&Settings::default(), &public()).unwrap();
-        assert_eq!(settings.from.email.to_string(), "reelgate@videos.example.com");
+        assert_eq!(
+            settings.from.email.to_string(),
+            "reelgate@videos.example.com"
+        );
         assert!(settings.smtp.is_none());
         let err = MailSettings::from_settings(
             &Settings::default().with("REELGATE_MAIL_FROM", "not an address"),

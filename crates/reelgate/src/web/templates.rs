@@ -61,7 +61,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         "admin/generations.html",
         include_str!("../../templates/admin/generations.html"),
     ),
-    ("admin/mail.html", include_str!("../../templates/admin/mail.html")),
+    (
+        "admin/mail.html",
+        include_str!("../../templates/admin/mail.html"),
+    ),
 ];
 
 /// The environment, built once. Its templates are compile-time constants, so a template that
@@ -256,7 +259,14 @@ mod tests {
                 .map(|k| format!("ledger.{}", k.as_str())),
         );
         keys.extend(["queued", "running"].map(|s| format!("videos.working_{s}")));
-        for error in ["not_found", "bad_form", "forbidden", "bad_csrf", "internal"] {
+        for error in [
+            "not_found",
+            "method_not_allowed",
+            "bad_form",
+            "forbidden",
+            "bad_csrf",
+            "internal",
+        ] {
             keys.push(format!("error.{error}"));
             keys.push(format!("error.{error}_title"));
         }

@@ -62,7 +62,10 @@ async fn a_reset_mail_arrives_over_smtp_and_its_link_sets_a_new_password() {
 
     assert_eq!(mail.rcpt_tos, ["ada@example.com"]);
     assert_eq!(mail.header("to"), "ada@example.com");
-    assert!(mail.header("from").contains("reelgate@127.0.0.1"), "{mail:?}");
+    assert!(
+        mail.header("from").contains("reelgate@127.0.0.1"),
+        "{mail:?}"
+    );
     assert_eq!(mail.header("subject"), "Reset your reelgate password");
     assert!(mail.header("message-id").starts_with("<mail_"), "{mail:?}");
     assert!(!mail.header("date").is_empty());
@@ -70,7 +73,10 @@ async fn a_reset_mail_arrives_over_smtp_and_its_link_sets_a_new_password() {
     let base = format!("{}/password-reset/confirm?token=", app.address);
     let link = mail.link(&base);
     assert!(
-        mail.html.as_deref().unwrap().contains(&format!("href=\"{link}\"")),
+        mail.html
+            .as_deref()
+            .unwrap()
+            .contains(&format!("href=\"{link}\"")),
         "{mail:?}"
     );
 
@@ -80,7 +86,10 @@ async fn a_reset_mail_arrives_over_smtp_and_its_link_sets_a_new_password() {
     assert!(page.text().await.unwrap().contains("name=\"password\""));
 
     let token = link.split("token=").nth(1).unwrap();
-    assert_eq!(confirm_reset(&app, token, "a brand new password").await.0, 204);
+    assert_eq!(
+        confirm_reset(&app, token, "a brand new password").await.0,
+        204
+    );
     assert_eq!(app.store.session_user(&session).await.unwrap(), None);
     let email = Email::parse("ada@example.com").unwrap();
     let new = Password::parse("a brand new password").unwrap();
@@ -94,7 +103,10 @@ async fn a_reset_mail_arrives_over_smtp_and_its_link_sets_a_new_password() {
     assert_eq!(body["error"]["code"], "invalid_token");
     // And the owner hears that the password changed.
     let changed = smtp.wait_for(2).await.remove(1);
-    assert_eq!(changed.header("subject"), "Your reelgate password was changed");
+    assert_eq!(
+        changed.header("subject"),
+        "Your reelgate password was changed"
+    );
 }
 
 #[tokio::test]
@@ -169,7 +181,9 @@ async fn a_mail_server_down_for_a_while_delays_mail_and_sends_each_once() {
     for name in names {
         let email = Email::parse(&format!("{name}@example.com")).unwrap();
         wait_until("the mail recorded sent", async || {
-            app.store.mail_to(&email).await.unwrap()[0].sent_at.is_some()
+            app.store.mail_to(&email).await.unwrap()[0]
+                .sent_at
+                .is_some()
         })
         .await;
     }
@@ -207,10 +221,16 @@ async fn without_smtp_the_operator_reads_the_mail_on_the_outbox_page() {
     assert_eq!(page.status(), 200);
     // As a browser shows it: minijinja escapes `/` as `&#x2f;`.
     let html = page.text().await.unwrap().replace("&#x2f;", "/");
-    assert!(html.contains("Mail not configured — shown here instead."), "{html}");
+    assert!(
+        html.contains("Mail not configured — shown here instead."),
+        "{html}"
+    );
     assert!(html.contains("ada@example.com"));
     assert!(
-        html.contains(&format!("{}/password-reset/confirm?token=rgt_", app.address)),
+        html.contains(&format!(
+            "{}/password-reset/confirm?token=rgt_",
+            app.address
+        )),
         "{html}"
     );
     // Customers cannot read it.

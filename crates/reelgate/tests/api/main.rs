@@ -2,6 +2,7 @@
 
 mod account;
 mod admin;
+mod admin_oversight;
 mod auth;
 mod balance_guard;
 mod callback_races;
@@ -10,9 +11,10 @@ mod generations;
 mod health;
 mod helpers;
 mod mail;
+mod openapi;
 mod reports;
 mod security;
-mod videos;
-mod webhooks;
 #[path = "../support/smtp.rs"]
 mod smtp;
+mod videos;
+mod webhooks;

@@ -7,6 +7,6 @@ mod generate;
 mod operator;
 mod recovery;
 mod security;
-mod visitor;
 #[path = "../support/smtp.rs"]
 mod smtp;
+mod visitor;

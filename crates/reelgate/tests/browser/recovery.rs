@@ -45,13 +45,15 @@ async fn a_customer_resets_a_forgotten_password_through_the_mailed_link() {
     b.fill("#password", "short").await;
     b.click("form[action='/password-reset/confirm'] button[type=submit]")
         .await;
-    b.wait_for_text("#reset-error", "at least 8 characters").await;
+    b.wait_for_text("#reset-error", "at least 8 characters")
+        .await;
     b.fill("#password", NEW).await;
     b.screenshot("password-reset").await;
     b.click("form[action='/password-reset/confirm'] button[type=submit]")
         .await;
     b.wait_for_path("/signin").await;
-    b.wait_for_text(".alert-ok", "Your password was changed").await;
+    b.wait_for_text(".alert-ok", "Your password was changed")
+        .await;
 
     sign_in_with(&b, OLD).await;
     b.wait_for_text("#signin-error", "Wrong email or password.")
@@ -66,6 +68,7 @@ async fn a_customer_resets_a_forgotten_password_through_the_mailed_link() {
     b.fill("#password", "a third password").await;
     b.click("form[action='/password-reset/confirm'] button[type=submit]")
         .await;
-    b.wait_for_text("#reset-error", "does not work any more").await;
+    b.wait_for_text("#reset-error", "does not work any more")
+        .await;
     b.quit().await;
 }

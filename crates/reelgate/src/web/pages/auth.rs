@@ -237,7 +237,10 @@ async fn choose_language(
     let lang = Locale::parse(&form.lang).unwrap_or(chrome.lang);
     // Mail follows the language the customer reads the site in.
     if let Some(user) = &chrome.user {
-        web.api.store.set_language(&user.id, lang.language()).await?;
+        web.api
+            .store
+            .set_language(&user.id, lang.language())
+            .await?;
     }
     let cookie = cookies::build(
         LANG_COOKIE,

@@ -68,7 +68,9 @@ async fn request(
         ),
         Err(RecoveryError::Throttled(wait)) => {
             let minutes = wait.as_secs().div_ceil(60).max(1).to_string();
-            let message = chrome.text("reset.throttled").replace("{minutes}", &minutes);
+            let message = chrome
+                .text("reset.throttled")
+                .replace("{minutes}", &minutes);
             refuse(StatusCode::TOO_MANY_REQUESTS, message)
         }
         Err(RecoveryError::Store(other)) => Err(other.into()),
@@ -154,8 +156,12 @@ async fn confirm_email(
     };
     match outcome {
         Ok(_) => Ok(Redirect::to(&format!("{next}?reason=email_confirmed")).into_response()),
-        Err(StoreError::InvalidToken) => Ok(Redirect::to(&format!("{next}?reason=link_expired")).into_response()),
-        Err(StoreError::EmailTaken) => Ok(Redirect::to(&format!("{next}?reason=email_taken")).into_response()),
+        Err(StoreError::InvalidToken) => {
+            Ok(Redirect::to(&format!("{next}?reason=link_expired")).into_response())
+        }
+        Err(StoreError::EmailTaken) => {
+            Ok(Redirect::to(&format!("{next}?reason=email_taken")).into_response())
+        }
         Err(other) => Err(other.into()),
     }
 }
