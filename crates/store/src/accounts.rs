@@ -90,9 +90,8 @@ impl Store {
             let mut tx = self.pool.begin().await?;
             let now = now_millis();
             let inserted = sqlx::query(
-                "INSERT INTO users (id, email, password_hash, role, webhook_secret, created_at,
-                     locale, email_verified_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                "INSERT INTO users (id, email, password_hash, role, webhook_secret, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
             )
             .bind(id.as_str())
             .bind(new.email.as_str())
@@ -100,8 +99,6 @@ impl Store {
             .bind(new.role.as_str())
             .bind(webhook_secret.expose())
             .bind(now)
-            .bind(signing_up.unwrap_or_default().code())
-            .bind(signing_up.is_none().then_some(now))
             .execute(&mut *tx)
             .await;
             match inserted {
@@ -118,8 +115,8 @@ impl Store {
                 )
                 .await?;
             }
-            if signing_up.is_some() {
-                crate::verification::mail_confirmation(&mut tx, &id).await?;
+            if let Some(language) = signing_up {
+                crate::verification::await_confirmation(&mut tx, &id, language, now).await?;
             }
             let user = user_on(&mut tx, &id).await?;
             tx.commit().await?;

@@ -347,7 +347,7 @@ pub async fn page(
     })
 }
 
-fn entry_from_row(row: &AnyRow) -> Result<LedgerEntry, StoreError> {
+pub(crate) fn entry_from_row(row: &AnyRow) -> Result<LedgerEntry, StoreError> {
     let corrupt = |e: &dyn std::fmt::Display| StoreError::corrupt("ledger_entries", e);
     Ok(LedgerEntry {
         id: row.try_get("id")?,

@@ -23,7 +23,7 @@ pub struct MailPreferences {
 impl Store {
     pub async fn mail_preferences(&self, user: &UserId) -> Result<MailPreferences, StoreError> {
         let row = sqlx::query(
-            "SELECT locale, email_verified_at, notify_generations, low_balance_below
+            "SELECT locale, email_unverified_since, notify_generations, low_balance_below
              FROM users WHERE id = $1",
         )
         .bind(user.as_str())
@@ -34,8 +34,8 @@ impl Store {
         Ok(MailPreferences {
             language: Language::parse(&locale).unwrap_or_default(),
             email_verified: row
-                .try_get::<Option<i64>, _>("email_verified_at")?
-                .is_some(),
+                .try_get::<Option<i64>, _>("email_unverified_since")?
+                .is_none(),
             notify_generations: row.try_get::<i64, _>("notify_generations")? != 0,
             low_balance_below: row
                 .try_get::<Option<i64>, _>("low_balance_below")?

@@ -60,12 +60,10 @@ impl Store {
             let used = account_tokens::consume(conn, token, Purpose::PasswordReset).await?;
             let now = now_millis();
             let updated = sqlx::query(
-                "UPDATE users SET password_hash = $1,
-                     email_verified_at = COALESCE(email_verified_at, $2)
-                 WHERE id = $3 AND closed_at IS NULL AND disabled_at IS NULL",
+                "UPDATE users SET password_hash = $1, email_unverified_since = NULL
+                 WHERE id = $2 AND closed_at IS NULL AND disabled_at IS NULL",
             )
             .bind(hash)
-            .bind(now)
             .bind(used.user.as_str())
             .execute(&mut *conn)
             .await?

@@ -11,7 +11,6 @@ use crate::account_tokens::{self, Purpose};
 use crate::error::is_unique_violation;
 use crate::mail::{self, NewMail};
 use crate::retry::in_transaction;
-use crate::time::now_millis;
 use crate::{passwords, Store, StoreError};
 
 /// How long a link confirming an address works.
@@ -26,11 +25,25 @@ pub enum Confirmed {
     NewAddress(UserId, Email),
 }
 
-/// Queues the "confirm your address" mail for a new account, in the caller's transaction.
-pub(crate) async fn mail_confirmation(
+/// A customer who signed up: their language, their address waiting to be confirmed, and the
+/// mail asking them to, in the caller's transaction.
+pub(crate) async fn await_confirmation(
     conn: &mut AnyConnection,
     user: &UserId,
+    language: Language,
+    now: i64,
 ) -> Result<(), StoreError> {
+    sqlx::query("UPDATE users SET locale = $1, email_unverified_since = $2 WHERE id = $3")
+        .bind(language.code())
+        .bind(now)
+        .bind(user.as_str())
+        .execute(&mut *conn)
+        .await?;
+    mail_confirmation(conn, user).await
+}
+
+/// Queues the "confirm your address" mail, in the caller's transaction.
+async fn mail_confirmation(conn: &mut AnyConnection, user: &UserId) -> Result<(), StoreError> {
     let token =
         account_tokens::issue(conn, user, Purpose::VerifyEmail, None, CONFIRM_LINK_TTL).await?;
     mail::enqueue_for(
@@ -50,8 +63,8 @@ impl Store {
         in_transaction!(self, |conn| async {
             // A write first (see the crate docs); it also tells whether there is anything to do.
             let pending = sqlx::query(
-                "UPDATE users SET email_verified_at = NULL
-                 WHERE id = $1 AND email_verified_at IS NULL AND closed_at IS NULL",
+                "UPDATE users SET email_unverified_since = email_unverified_since
+                 WHERE id = $1 AND email_unverified_since IS NOT NULL AND closed_at IS NULL",
             )
             .bind(user.as_str())
             .execute(&mut *conn)
@@ -68,14 +81,12 @@ impl Store {
     /// Follows a link from a confirmation mail (a new account's, or an email change's).
     pub async fn confirm_address(&self, token: &AccountToken) -> Result<Confirmed, StoreError> {
         in_transaction!(self, |conn| async {
-            let now = now_millis();
             match account_tokens::consume(conn, token, Purpose::VerifyEmail).await {
                 Ok(used) => {
                     sqlx::query(
-                        "UPDATE users SET email_verified_at = COALESCE(email_verified_at, $1)
-                         WHERE id = $2 AND closed_at IS NULL",
+                        "UPDATE users SET email_unverified_since = NULL
+                         WHERE id = $1 AND closed_at IS NULL",
                     )
-                    .bind(now)
                     .bind(used.user.as_str())
                     .execute(&mut *conn)
                     .await?;
@@ -93,11 +104,10 @@ impl Store {
                 .map_err(|e| StoreError::corrupt("account_tokens", e))?
                 .ok_or_else(|| StoreError::corrupt("account_tokens", "change without address"))?;
             let changed = sqlx::query(
-                "UPDATE users SET email = $1, email_verified_at = $2
-                 WHERE id = $3 AND closed_at IS NULL",
+                "UPDATE users SET email = $1, email_unverified_since = NULL
+                 WHERE id = $2 AND closed_at IS NULL",
             )
             .bind(new_email.as_str())
-            .bind(now)
             .bind(used.user.as_str())
             .execute(&mut *conn)
             .await;

@@ -39,7 +39,9 @@ CREATE INDEX account_tokens_by_user ON account_tokens (user_id, purpose);
 
 -- The language mail is written in (the web app's, when the customer last chose one).
 ALTER TABLE users ADD COLUMN locale TEXT NOT NULL DEFAULT 'en';
-ALTER TABLE users ADD COLUMN email_verified_at BIGINT;
+-- Since when the address waits to be confirmed; NULL: confirmed (or made by the operator,
+-- who vouches for it, as every account from before this version was).
+ALTER TABLE users ADD COLUMN email_unverified_since BIGINT;
 -- "Your video is ready" / "could not be generated" mails; on unless switched off.
 ALTER TABLE users ADD COLUMN notify_generations INTEGER NOT NULL DEFAULT 1;
 -- Opt-in: mail once when the balance falls below this, again only after it rose above it.
@@ -47,8 +49,6 @@ ALTER TABLE users ADD COLUMN low_balance_below BIGINT;
 ALTER TABLE users ADD COLUMN low_balance_mailed_at BIGINT;
 -- Closed by its owner: personal data erased, sign-in and keys refused for good.
 ALTER TABLE users ADD COLUMN closed_at BIGINT;
--- Accounts from before verification existed were let in without it.
-UPDATE users SET email_verified_at = created_at;
 
 ALTER TABLE sessions ADD COLUMN last_used_at BIGINT;
 ALTER TABLE sessions ADD COLUMN user_agent TEXT;
