@@ -73,6 +73,9 @@ pub struct Config {
     pub media: crate::media::MediaSettings,
     /// Outgoing mail: the SMTP server (or none: the outbox), the sender, retries.
     pub mail: crate::mail::MailSettings,
+    /// Reverse proxies whose `Forwarded` / `X-Forwarded-For` is believed
+    /// (`REELGATE_TRUSTED_PROXIES`).
+    pub trusted_proxies: crate::client_addr::TrustedProxies,
 }
 
 /// The raw settings, before parsing: environment over file.
@@ -205,6 +208,10 @@ impl Config {
             guard: crate::balance_guard::GuardSettings::from_settings(settings)?,
             media: crate::media::MediaSettings::from_settings(settings, &data_dir)?,
             mail,
+            trusted_proxies: crate::client_addr::TrustedProxies::parse(
+                settings.get("REELGATE_TRUSTED_PROXIES").unwrap_or(""),
+            )
+            .map_err(|reason| invalid("REELGATE_TRUSTED_PROXIES", reason))?,
             data_dir,
         })
     }
@@ -312,6 +319,14 @@ mod tests {
             Config::from_settings(&temp_settings(&dir).with("REELGATE_PUBLIC_URL", "ftp://x"))
                 .unwrap_err();
         assert!(err.to_string().starts_with("REELGATE_PUBLIC_URL:"), "{err}");
+        let err = Config::from_settings(
+            &temp_settings(&dir).with("REELGATE_TRUSTED_PROXIES", "10.0.0.1, caddy"),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().starts_with("REELGATE_TRUSTED_PROXIES:"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -11,10 +11,12 @@ mod byte_range;
 pub mod callbacks;
 pub mod catalog;
 mod common_responses;
+pub mod csrf;
 mod document;
 pub mod error;
 pub mod generations;
 mod health;
+pub mod limits;
 pub mod media;
 mod operations;
 pub mod password_reset;
@@ -51,6 +53,10 @@ pub struct ApiContext {
     pub mail: Arc<crate::mail::Mailer>,
     /// How often links may be mailed, per address and per client.
     pub throttles: Arc<crate::accounts::Throttles>,
+    /// Signs and checks the CSRF tokens of both front ends.
+    pub csrf: csrf::CsrfKey,
+    /// The web app's cookie names (`__Host-` over https).
+    pub cookies: csrf::CookieNames,
 }
 
 #[derive(OpenApi)]
@@ -91,6 +97,7 @@ pub fn api(ctx: ApiContext) -> Router {
         .merge(password_reset::router())
         .merge(api_keys::router())
         .merge(admin::router())
+        .merge(limits::router())
         .merge(admin_generations::router())
         .merge(admin_prices::router())
         .merge(media::router())

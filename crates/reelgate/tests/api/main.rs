@@ -10,6 +10,7 @@ mod catalog;
 mod generations;
 mod health;
 mod helpers;
+mod limits;
 mod mail;
 mod openapi;
 mod reports;
