@@ -298,6 +298,14 @@ secret_token!(
     "webhook secret"
 );
 
+secret_token!(
+    /// The token of a link we mail (password reset, email confirmation): single-use, expiring,
+    /// stored only hashed.
+    AccountToken,
+    "rgt_",
+    "link token"
+);
+
 /// What an owner sees about one of their API keys; never the key itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiKeyInfo {

@@ -7,6 +7,7 @@ pub mod credits;
 pub mod generations;
 pub mod ledger;
 pub mod limits;
+pub mod mail;
 pub mod media;
 pub mod payments;
 pub mod pricing;

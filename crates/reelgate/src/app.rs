@@ -15,6 +15,7 @@ use crate::config::Config;
 use crate::generations::callback_token::CallbackTokens;
 use crate::generations::Lifecycle;
 use crate::http::{self, ApiContext};
+use crate::mail::Mailer;
 use crate::media::{Media, MediaError, MediaLinks};
 use crate::monitoring;
 use crate::prices::{load_catalog, PricingFileError};
@@ -43,6 +44,8 @@ pub enum StartError {
     Pricing(#[from] PricingFileError),
     #[error(transparent)]
     Media(#[from] MediaError),
+    #[error(transparent)]
+    Mail(#[from] crate::mail::MailStartError),
 }
 
 /// What a `serve` process runs. Every instance may run everything; splitting lets the API
@@ -78,6 +81,7 @@ pub struct Application {
     upstream: Upstream,
     guard: Arc<BalanceGuard>,
     media: Arc<Media>,
+    mailer: Arc<Mailer>,
 }
 
 impl Application {
@@ -122,6 +126,7 @@ impl Application {
             config.media.link_ttl,
         );
         let media = Media::open(config.media.clone(), links, &config.data_dir).await?;
+        let mailer = Mailer::new(config.mail.clone(), config.public_url.clone())?;
         let ctx_upstream = upstream.clone();
         let payments = Arc::new(crate::payments::Payments::new(
             store.clone(),
@@ -139,6 +144,8 @@ impl Application {
             guard: Arc::clone(&guard),
             media: Arc::clone(&media),
             payments,
+            mail: Arc::clone(&mailer),
+            throttles: Arc::default(),
         };
         monitoring::recorder();
         let trusted = Arc::new(ctx.config.trusted_proxies.clone());
@@ -169,6 +176,7 @@ impl Application {
             upstream: ctx_upstream,
             guard,
             media,
+            mailer,
         })
     }
 
@@ -211,6 +219,10 @@ impl Application {
             workers.spawn(crate::worker::run(
                 Arc::new(copier),
                 self.lifecycle.stopping(),
+            ));
+            workers.spawn(crate::mail::deliver::run(
+                Arc::clone(&self.mailer),
+                Arc::clone(&self.lifecycle),
             ));
             workers
         } else {

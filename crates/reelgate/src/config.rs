@@ -71,6 +71,8 @@ pub struct Config {
     pub guard: crate::balance_guard::GuardSettings,
     /// Where reelgate keeps its copies of the videos.
     pub media: crate::media::MediaSettings,
+    /// Outgoing mail: the SMTP server (or none: the outbox), the sender, retries.
+    pub mail: crate::mail::MailSettings,
     /// Reverse proxies whose `Forwarded` / `X-Forwarded-For` is believed
     /// (`REELGATE_TRUSTED_PROXIES`).
     pub trusted_proxies: crate::client_addr::TrustedProxies,
@@ -188,6 +190,7 @@ impl Config {
             Some(secret) => SecretString::from(secret.to_owned()),
             None => stored_secret(&data_dir)?,
         };
+        let mail = crate::mail::MailSettings::from_settings(settings, &public_url)?;
         Ok(Config {
             database_url,
             listen,
@@ -204,6 +207,7 @@ impl Config {
             lifecycle: crate::generations::settings::LifecycleSettings::from_settings(settings)?,
             guard: crate::balance_guard::GuardSettings::from_settings(settings)?,
             media: crate::media::MediaSettings::from_settings(settings, &data_dir)?,
+            mail,
             trusted_proxies: crate::client_addr::TrustedProxies::parse(
                 settings.get("REELGATE_TRUSTED_PROXIES").unwrap_or(""),
             )

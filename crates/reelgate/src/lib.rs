@@ -1,6 +1,7 @@
 //! The reelgate application: configuration, the HTTP API, the web app and the background
 //! workers, wired around the domain (`reelgate-domain`) and storage (`reelgate-store`) crates.
 
+pub mod accounts;
 pub mod app;
 pub mod balance_guard;
 pub mod bench;
@@ -10,6 +11,7 @@ pub mod config;
 pub mod generations;
 pub mod http;
 pub mod http_server;
+pub mod mail;
 pub mod media;
 pub mod monitoring;
 pub mod operator;

@@ -2,6 +2,7 @@
 
 use reelgate_domain::accounts::{Email, Password, Role, User, UserId, WebhookSecret};
 use reelgate_domain::ledger::Actor;
+use reelgate_domain::mail::Language;
 use reelgate_domain::Credits;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
@@ -60,8 +61,25 @@ pub async fn user_on(conn: &mut AnyConnection, id: &UserId) -> Result<User, Stor
 }
 
 impl Store {
-    /// Opens an account, granting the signup bonus in the same transaction.
+    /// Opens an account, granting the signup bonus in the same transaction. The operator (or
+    /// the CLI) vouches for the address: it counts as confirmed.
     pub async fn create_user(&self, new: NewUser) -> Result<User, StoreError> {
+        self.open_account(new, None).await
+    }
+
+    /// A customer signs up on the web: the account, in their language, and a mail asking them
+    /// to confirm their address, in one transaction.
+    pub async fn sign_up(&self, new: NewUser, language: Language) -> Result<User, StoreError> {
+        self.open_account(new, Some(language)).await
+    }
+
+    /// `signing_up`: the language of a customer signing up themselves, whose address is
+    /// confirmed by mail; `None` for accounts the operator makes.
+    async fn open_account(
+        &self,
+        new: NewUser,
+        signing_up: Option<Language>,
+    ) -> Result<User, StoreError> {
         if new.signup_bonus.get() < 0 {
             return Err(StoreError::InvalidAmount(new.signup_bonus));
         }
@@ -70,6 +88,7 @@ impl Store {
         let webhook_secret = secrets::new_webhook_secret()?;
         retry::on_contention(|| async {
             let mut tx = self.pool.begin().await?;
+            let now = now_millis();
             let inserted = sqlx::query(
                 "INSERT INTO users (id, email, password_hash, role, webhook_secret, created_at)
                  VALUES ($1, $2, $3, $4, $5, $6)",
@@ -79,7 +98,7 @@ impl Store {
             .bind(&password_hash)
             .bind(new.role.as_str())
             .bind(webhook_secret.expose())
-            .bind(now_millis())
+            .bind(now)
             .execute(&mut *tx)
             .await;
             match inserted {
@@ -95,6 +114,9 @@ impl Store {
                     &Actor::System,
                 )
                 .await?;
+            }
+            if let Some(language) = signing_up {
+                crate::verification::await_confirmation(&mut tx, &id, language, now).await?;
             }
             let user = user_on(&mut tx, &id).await?;
             tx.commit().await?;

@@ -156,7 +156,7 @@ impl Store {
     }
 }
 
-fn prefixed_user_columns(alias: &str) -> String {
+pub(crate) fn prefixed_user_columns(alias: &str) -> String {
     USER_COLUMNS
         .split(", ")
         .map(|c| format!("{alias}.{c}"))

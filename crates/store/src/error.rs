@@ -27,6 +27,13 @@ pub enum StoreError {
     AccountDisabled,
     #[error("no such API key")]
     ApiKeyNotFound,
+    /// A mailed link that is unknown, used, expired, or whose account is gone.
+    #[error("this link is not valid any more: it was used, it expired, or a newer one was sent")]
+    InvalidToken,
+    #[error("this account is closed")]
+    AccountClosed,
+    #[error("{0}")]
+    AccountBusy(String),
 
     #[error("not enough credits: {needed} needed, {balance} available")]
     InsufficientCredits { balance: Credits, needed: Credits },

@@ -295,6 +295,7 @@ impl Store {
             let generation = generation_from_row(&row)?;
             ledger::release(conn, id, "generation canceled").await?;
             enqueue_webhook(conn, &generation, webhook_payload, now).await?;
+            crate::mail::generation_ended(conn, &generation).await?;
             Ok(Some(generation))
         })?;
         match canceled {
@@ -343,6 +344,7 @@ impl Store {
                 }
             };
             enqueue_webhook(conn, &generation, webhook_payload, now).await?;
+            crate::mail::generation_ended(conn, &generation).await?;
             Ok(Some(generation))
         })
     }

@@ -347,7 +347,7 @@ pub async fn page(
     })
 }
 
-fn entry_from_row(row: &AnyRow) -> Result<LedgerEntry, StoreError> {
+pub(crate) fn entry_from_row(row: &AnyRow) -> Result<LedgerEntry, StoreError> {
     let corrupt = |e: &dyn std::fmt::Display| StoreError::corrupt("ledger_entries", e);
     Ok(LedgerEntry {
         id: row.try_get("id")?,
@@ -484,7 +484,11 @@ impl Store {
             0 => Err(StoreError::InvalidAmount(amount)),
             n if n > 0 => {
                 let reason = reason.unwrap_or("granted by operator");
-                self.grant(user, amount, reason, actor).await
+                in_transaction!(self, |conn| async {
+                    let entry = grant(conn, user, amount, reason, actor).await?;
+                    crate::mail::credits_added(conn, &entry).await?;
+                    Ok::<_, StoreError>(entry)
+                })
             }
             _ => {
                 let reason = reason.unwrap_or("adjusted by operator");

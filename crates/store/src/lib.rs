@@ -5,14 +5,17 @@
 //! first thing, where busy_timeout can wait for it, instead of failing when a read snapshot
 //! tries to upgrade; that is what lets the admin CLI work while `serve` runs.
 
+mod account_tokens;
 mod accounts;
 mod api_keys;
 mod backend;
 mod claim;
+mod closing;
 mod error;
 mod generations;
 pub mod ledger;
 mod limits;
+pub mod mail;
 mod media;
 mod migrate;
 mod operations;
@@ -22,7 +25,9 @@ mod page;
 mod passwords;
 mod payment_settle;
 mod payments;
+mod preferences;
 mod rate_slots;
+mod recovery;
 mod reports;
 mod retry;
 mod secrets;
@@ -31,16 +36,19 @@ pub mod testing;
 mod throttle;
 mod time;
 mod tracking;
+mod verification;
 mod vouchers;
 mod webhook_deliveries;
 
 pub use accounts::NewUser;
 pub use backend::{Backend, DatabaseUrl, PoolSettings};
 pub use claim::Queue;
+pub use closing::{AccountExport, Closed};
 pub use error::StoreError;
 pub use generations::{Canceled, IdempotencyKey, NewGeneration, Outcome, Submitted};
 pub use ledger::{BalanceAudit, LedgerPage};
 pub use limits::{CustomerLimits, LimitScope};
+pub use mail::{NewMail, OutboxMail};
 pub use media::MediaTrouble;
 pub use migrate::known_versions;
 pub use operations::{Figures, GenerationTally};
@@ -49,10 +57,14 @@ pub use packages::{NewPackage, PackageChange};
 pub use page::{Page, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 pub use payment_settle::{NewPaymentEvent, PaymentEvent, Settled};
 pub use payments::PaymentFilter;
+pub use preferences::MailPreferences;
 pub use rate_slots::{RateSlots, RateWindow};
+pub use recovery::RESET_LINK_TTL;
 pub use retry::on_contention;
+pub use sessions::SessionInfo;
 pub use sqlx::{AnyConnection, AnyPool, Transaction};
 pub use throttle::{Attempt, AttemptId, AttemptLimit};
+pub use verification::{Confirmed, CONFIRM_LINK_TTL};
 pub use vouchers::NewVoucher;
 pub use webhook_deliveries::WebhookDelivery;
 

@@ -7,7 +7,7 @@
 use base64::Engine;
 use rand::rngs::OsRng;
 use rand::RngCore;
-use reelgate_domain::accounts::{ApiKey, SessionToken, WebhookSecret};
+use reelgate_domain::accounts::{AccountToken, ApiKey, SessionToken, WebhookSecret};
 use reelgate_domain::ledger::VoucherCode;
 use sha2::{Digest, Sha256};
 
@@ -34,6 +34,15 @@ pub(crate) fn new_session_token() -> Result<SessionToken, crate::StoreError> {
         hex::encode(random_bytes::<32>())
     );
     SessionToken::parse(&raw).map_err(|e| crate::StoreError::corrupt("sessions", e))
+}
+
+pub(crate) fn new_account_token() -> Result<AccountToken, crate::StoreError> {
+    let raw = format!(
+        "{}{}",
+        AccountToken::PREFIX,
+        hex::encode(random_bytes::<32>())
+    );
+    AccountToken::parse(&raw).map_err(|e| crate::StoreError::corrupt("account_tokens", e))
 }
 
 /// Standard Webhooks secrets are `whsec_` and the base64 of the HMAC key.

@@ -84,7 +84,11 @@ impl Store {
         user: &UserId,
         code: &VoucherCode,
     ) -> Result<LedgerEntry, StoreError> {
-        in_transaction!(self, |conn| redeem(conn, user, code))
+        in_transaction!(self, |conn| async {
+            let entry = redeem(conn, user, code).await?;
+            crate::mail::credits_added(conn, &entry).await?;
+            Ok::<_, StoreError>(entry)
+        })
     }
 
     /// All vouchers, newest first, with how often each was redeemed.

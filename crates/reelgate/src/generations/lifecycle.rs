@@ -75,6 +75,8 @@ pub struct Wake {
     pub track: Notify,
     pub hd: Notify,
     pub webhooks: Notify,
+    /// The mail deliverer: something was queued in the outbox.
+    pub mail: Notify,
     /// The balance guard: read Kie's balance now (Kie just refused for lack of credits).
     pub guard: Notify,
 }

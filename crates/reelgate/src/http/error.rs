@@ -378,6 +378,12 @@ impl From<StoreError> for ApiError {
                 message,
             },
             StoreError::InvalidCredentials => ApiError::Unauthorized,
+            StoreError::InvalidToken => ApiError::field("token", "invalid_token", message),
+            StoreError::AccountClosed => ApiError::Forbidden,
+            StoreError::AccountBusy(_) => ApiError::Conflict {
+                code: "account_busy",
+                message,
+            },
             StoreError::AccountDisabled => ApiError::Forbidden,
             StoreError::InvalidAmount(_) => {
                 ApiError::field("credits", "invalid_parameter", message)

@@ -21,6 +21,7 @@ pub mod limits;
 pub mod media;
 mod operations;
 pub mod payments;
+pub mod password_reset;
 pub mod reports;
 pub mod upstream;
 
@@ -52,6 +53,10 @@ pub struct ApiContext {
     pub media: Arc<crate::media::Media>,
     /// Selling credits through the configured payment providers (or the demo one).
     pub payments: Arc<crate::payments::Payments>,
+    /// Outgoing mail: rendering, and whether it is sent or kept for the operator.
+    pub mail: Arc<crate::mail::Mailer>,
+    /// How often links may be mailed, per address and per client.
+    pub throttles: Arc<crate::accounts::Throttles>,
     /// Signs and checks the CSRF tokens of both front ends.
     pub csrf: csrf::CsrfKey,
     /// The web app's cookie names (`__Host-` over https).
@@ -93,6 +98,7 @@ pub fn api(ctx: ApiContext) -> Router {
         .merge(generations::router())
         .merge(callbacks::router())
         .merge(account::router())
+        .merge(password_reset::router())
         .merge(api_keys::router())
         .merge(admin::router())
         .merge(limits::router())

@@ -27,6 +27,14 @@ impl Locale {
         }
     }
 
+    /// The same language as the domain names it (what mail is written in).
+    pub fn language(self) -> reelgate_domain::mail::Language {
+        match self {
+            Locale::En => reelgate_domain::mail::Language::En,
+            Locale::Tr => reelgate_domain::mail::Language::Tr,
+        }
+    }
+
     pub fn parse(code: &str) -> Option<Locale> {
         let primary = code.trim().split(['-', '_']).next()?.to_ascii_lowercase();
         match primary.as_str() {

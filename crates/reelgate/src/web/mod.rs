@@ -14,7 +14,7 @@ mod i18n;
 mod pages;
 mod security;
 mod session;
-mod templates;
+pub(crate) mod templates;
 mod throttle;
 
 use axum::extract::FromRef;

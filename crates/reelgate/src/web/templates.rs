@@ -16,6 +16,14 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("signin.html", include_str!("../../templates/signin.html")),
     ("signup.html", include_str!("../../templates/signup.html")),
     (
+        "password_reset.html",
+        include_str!("../../templates/password_reset.html"),
+    ),
+    (
+        "password_reset_confirm.html",
+        include_str!("../../templates/password_reset_confirm.html"),
+    ),
+    (
         "generate.html",
         include_str!("../../templates/generate.html"),
     ),
@@ -58,6 +66,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         "admin/generations.html",
         include_str!("../../templates/admin/generations.html"),
+    ),
+    (
+        "admin/mail.html",
+        include_str!("../../templates/admin/mail.html"),
     ),
 ];
 
@@ -111,7 +123,7 @@ fn translate(state: &State, key: &str, args: Kwargs) -> Result<String, Error> {
 }
 
 /// `1234567` → `1,234,567`: credit amounts are read at a glance.
-fn format_credits(value: Value) -> String {
+pub(crate) fn format_credits(value: Value) -> String {
     let Some(n) = value.as_i64() else {
         return value.to_string();
     };

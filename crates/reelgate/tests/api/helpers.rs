@@ -54,6 +54,19 @@ impl TestApp {
         min: std::time::Duration,
         max: std::time::Duration,
     ) -> TestApp {
+        Self::spawn_tuned(settings, sim_config, |config| {
+            config.lifecycle.poll.min_interval = min;
+            config.lifecycle.poll.max_interval = max;
+        })
+        .await
+    }
+
+    /// With these settings, then `tune` applied to the configuration they make.
+    pub async fn spawn_tuned(
+        settings: Settings,
+        sim_config: kie_sim::SimConfig,
+        tune: impl FnOnce(&mut Config),
+    ) -> TestApp {
         let data_dir = tempfile::tempdir().expect("temp dir");
         let settings = settings
             .with(
@@ -65,8 +78,7 @@ impl TestApp {
         if let Upstream::Simulator(sim) = &mut config.upstream {
             **sim = sim_config;
         }
-        config.lifecycle.poll.min_interval = min;
-        config.lifecycle.poll.max_interval = max;
+        tune(&mut config);
         let app = Application::build(config).await.expect("app builds");
         let sim = app
             .simulator()

@@ -11,9 +11,12 @@ mod generations;
 mod health;
 mod helpers;
 mod limits;
+mod mail;
 mod openapi;
 mod payments;
 mod reports;
 mod security;
+#[path = "../support/smtp.rs"]
+mod smtp;
 mod videos;
 mod webhooks;

@@ -7,5 +7,8 @@ mod cross_site;
 mod generate;
 mod guessing;
 mod operator;
+mod recovery;
 mod security;
+#[path = "../support/smtp.rs"]
+mod smtp;
 mod visitor;

@@ -56,6 +56,10 @@ async fn sign_in_page(
     }
     let notice = match query.reason.as_deref() {
         Some("signed_out") => Some(chrome.text("signin.signed_out")),
+        Some("password_changed") => Some(chrome.text("signin.password_changed")),
+        Some("email_confirmed") => Some(chrome.text("signin.email_confirmed")),
+        Some("link_expired") => Some(chrome.text("signin.link_expired")),
+        Some("email_taken") => Some(chrome.text("signup.email_taken")),
         _ => None,
     };
     let page = chrome.render(
@@ -209,18 +213,18 @@ async fn sign_up(
         }
         Err(_) => return refuse("password", "signup.password_too_short"),
     };
-    let created = web
-        .api
-        .store
-        .create_user(NewUser {
-            email,
-            password,
-            role: Role::Customer,
-            signup_bonus: web.api.config.signup_bonus,
-        })
-        .await;
+    let new = NewUser {
+        email,
+        password,
+        role: Role::Customer,
+        signup_bonus: web.api.config.signup_bonus,
+    };
+    let created = web.api.store.sign_up(new, chrome.lang.language()).await;
     match created {
-        Ok(user) => start_session(&web, &user, "/generate?welcome=1").await,
+        Ok(user) => {
+            web.api.lifecycle.wake.mail.notify_one();
+            start_session(&web, &user, "/generate?welcome=1").await
+        }
         Err(StoreError::EmailTaken) => refuse("email", "signup.email_taken"),
         Err(other) => Err(other.into()),
     }
@@ -270,6 +274,13 @@ async fn choose_language(
 ) -> Result<Response, WebError> {
     chrome.csrf.check(&form.csrf)?;
     let lang = Locale::parse(&form.lang).unwrap_or(chrome.lang);
+    // Mail follows the language the customer reads the site in.
+    if let Some(user) = &chrome.user {
+        web.api
+            .store
+            .set_language(&user.id, lang.language())
+            .await?;
+    }
     let cookie = cookies::build(
         LANG_COOKIE,
         lang.code(),

@@ -7,6 +7,7 @@ mod auth;
 mod buy;
 mod compose;
 mod generate;
+mod recovery;
 pub mod videos;
 
 use axum::extract::FromRequestParts;
@@ -26,6 +27,7 @@ use super::{templates, WebContext};
 pub fn router() -> Router<WebContext> {
     Router::new()
         .merge(auth::router())
+        .merge(recovery::router())
         .merge(generate::router())
         .merge(videos::router())
         .merge(account::router())

@@ -1,8 +1,10 @@
-//! The operator's pages: dashboard, users, vouchers, prices, generations. Every handler takes
+//! The operator's pages: dashboard, users, vouchers, prices, generations,
+//! mail. Every handler takes
 //! `Operator`, so none of them runs for a customer.
 
 mod dashboard;
 mod generations;
+mod mail;
 mod prices;
 mod users;
 mod vouchers;
@@ -25,4 +27,5 @@ pub fn router() -> Router<WebContext> {
         )
         .route("/admin/prices", get(prices::page))
         .route("/admin/generations", get(generations::list))
+        .route("/admin/mail", get(mail::page))
 }

@@ -1,0 +1,7 @@
+//! What customers do with their own accounts, for both front ends (the JSON API and the web
+//! pages): getting back in by mail, confirming addresses, their data.
+
+pub mod recovery;
+pub mod throttle;
+
+pub use recovery::{RecoveryError, Throttles};

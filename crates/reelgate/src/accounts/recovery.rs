@@ -1,0 +1,95 @@
+//! Password reset by mail: asking for a link (always "on its way", whoever asks, so the answer
+//! does not tell who has an account) and using it.
+
+use reelgate_domain::accounts::{AccountToken, Email, Password, UserId};
+use reelgate_store::{Store, StoreError};
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use super::throttle::AttemptThrottle;
+
+/// Links mailed to one address per hour: enough for a customer who lost one, too few to fill
+/// someone's mailbox.
+const PER_ADDRESS: (usize, Duration) = (3, Duration::from_secs(3600));
+/// Requests from one client per 15 minutes, whatever the addresses.
+const PER_CLIENT: (usize, Duration) = (10, Duration::from_secs(15 * 60));
+
+/// The reset and verification throttles, one set per process.
+#[derive(Debug)]
+pub struct Throttles {
+    per_address: AttemptThrottle,
+    per_client: AttemptThrottle,
+}
+
+impl Default for Throttles {
+    fn default() -> Self {
+        Throttles {
+            per_address: AttemptThrottle::new(PER_ADDRESS.0, PER_ADDRESS.1),
+            per_client: AttemptThrottle::new(PER_CLIENT.0, PER_CLIENT.1),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RecoveryError {
+    #[error("{field}: {message}")]
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
+    #[error("too many requests; try again in {} minutes", .0.as_secs().div_ceil(60).max(1))]
+    Throttled(Duration),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Asks for a reset link to `email`. Succeeds the same whether or not an account has the
+/// address, and when the address has had its share of links (the mail is then not sent).
+pub async fn request_reset(
+    store: &Store,
+    throttles: &Throttles,
+    email: &str,
+    client: Option<IpAddr>,
+) -> Result<(), RecoveryError> {
+    let email = Email::parse(email).map_err(|e| RecoveryError::Invalid {
+        field: "email",
+        message: e.to_string(),
+    })?;
+    let now = Instant::now();
+    let client_key = client.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
+    throttles
+        .per_client
+        .reserve(&client_key, now)
+        .map_err(RecoveryError::Throttled)?;
+    if throttles.per_address.reserve(email.as_str(), now).is_err() {
+        tracing::info!("password reset: this address has had its links for now; none sent");
+        return Ok(());
+    }
+    let mailed = store.request_password_reset(&email).await?;
+    tracing::info!(mailed, "password reset requested");
+    Ok(())
+}
+
+/// Sets a new password with a mailed link; every session of the account ends.
+pub async fn confirm_reset(
+    store: &Store,
+    token: &str,
+    password: &str,
+) -> Result<UserId, RecoveryError> {
+    let token = AccountToken::parse(token.trim()).map_err(|_| RecoveryError::Invalid {
+        field: "token",
+        message: StoreError::InvalidToken.to_string(),
+    })?;
+    let password = Password::parse(password).map_err(|e| RecoveryError::Invalid {
+        field: "password",
+        message: e.to_string(),
+    })?;
+    match store.reset_password(&token, &password).await {
+        Ok(user) => Ok(user),
+        Err(StoreError::InvalidToken) => Err(RecoveryError::Invalid {
+            field: "token",
+            message: StoreError::InvalidToken.to_string(),
+        }),
+        Err(other) => Err(other.into()),
+    }
+}
