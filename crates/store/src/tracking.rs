@@ -49,6 +49,17 @@ impl Due {
         }
     }
 
+    /// Rows due by now. For dispatch the unary `+` keeps SQLite off the
+    /// `(status, dispatch, next_check_at)` index: with a backlog every waiting row is due, and
+    /// that index made it sort the whole queue per claim instead of reading the fair order's
+    /// index and stopping at the limit. (PostgreSQL takes `+x` as `x`.)
+    fn due_by(self) -> &'static str {
+        match self {
+            Due::Dispatch => "+next_check_at <= $2",
+            Due::Unresolved | Due::Running => "next_check_at <= $2",
+        }
+    }
+
     /// What claiming changes besides the due time.
     fn claim_sets(self) -> &'static str {
         match self {
@@ -78,13 +89,14 @@ impl Store {
         let rows = crate::retry::on_contention(|| async {
             Ok(sqlx::query(&format!(
                 "WITH picked (pick_id) AS (
-                     SELECT id FROM generations WHERE {condition} AND next_check_at <= $2
+                     SELECT id FROM generations WHERE {condition} AND {due_by}
                      ORDER BY {order} LIMIT $3 {skip_locked})
                  UPDATE generations SET next_check_at = $1, updated_at = $2 {sets}
                  FROM picked WHERE generations.id = picked.pick_id
                  RETURNING {GENERATION_COLUMNS}",
                 sets = due.claim_sets(),
                 order = due.order(),
+                due_by = due.due_by(),
                 skip_locked = self.backend.skip_locked(),
             ))
             .bind(now + lease_ms(lease))
