@@ -76,7 +76,7 @@ async fn one_generation_goes_within_two_windows_of_another_customers_two_thousan
         .map(|id| async move {
             let (app, a) = (app_ref, a_ref);
             let response = app
-                .post_as(&a, &format!("/v1/generations/{id}/cancel"), json!({}))
+                .post_as(a, &format!("/v1/generations/{id}/cancel"), json!({}))
                 .await;
             (response.status().as_u16() == 200).then(|| id.clone())
         })
