@@ -65,8 +65,17 @@ impl Catalog {
         let mut values = Params::new();
         let mut errors = Vec::new();
         for (name, raw) in params {
-            // `null` means "not given", as most JSON clients write an unset optional field.
-            if raw.is_null() {
+            // `null` means "not given", as most JSON clients write an unset optional field —
+            // of a parameter the model has; an unknown name is a mistake however it is set.
+            if raw.is_null() && spec.param(name).is_some() {
+                continue;
+            }
+            if let Some(c) = control_character(raw) {
+                errors.push(FieldError::new(
+                    name,
+                    ErrorCode::InvalidParameter,
+                    format!("{name} must not contain control characters (found U+{c:04X})"),
+                ));
                 continue;
             }
             match spec.param(name) {
@@ -326,6 +335,21 @@ fn value(model: &ModelSpec, spec: &ParamSpec, raw: &Value) -> Result<ParamValue,
                 )),
             }
         }
+    }
+}
+
+/// The first control character (other than tab and line breaks, which prompts may hold) in a
+/// string value or a list of them: a NUL byte would be stored and forwarded upstream as is.
+fn control_character(raw: &Value) -> Option<u32> {
+    let bad = |s: &str| {
+        s.chars()
+            .find(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+            .map(u32::from)
+    };
+    match raw {
+        Value::String(s) => bad(s),
+        Value::Array(items) => items.iter().find_map(|item| item.as_str().and_then(bad)),
+        _ => None,
     }
 }
 

@@ -19,6 +19,7 @@ mod health;
 pub mod media;
 mod operations;
 pub mod reports;
+mod text;
 pub mod upstream;
 
 use axum::routing::get;

@@ -8,4 +8,5 @@ mod generate;
 mod guessing;
 mod operator;
 mod security;
+mod sign_up;
 mod visitor;
