@@ -16,6 +16,7 @@ mod document;
 pub mod error;
 pub mod generations;
 mod health;
+pub mod limits;
 pub mod media;
 mod operations;
 pub mod reports;
@@ -91,6 +92,7 @@ pub fn api(ctx: ApiContext) -> Router {
         .merge(account::router())
         .merge(api_keys::router())
         .merge(admin::router())
+        .merge(limits::router())
         .merge(admin_generations::router())
         .merge(admin_prices::router())
         .merge(media::router())
