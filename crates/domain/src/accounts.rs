@@ -84,13 +84,44 @@ pub enum EmailError {
     TooLong { max: usize },
     #[error("email must look like name@example.com")]
     Malformed,
+    /// Characters that do not show, or that reorder what is shown: two addresses that look
+    /// alike on screen would be two accounts.
+    #[error("email contains an invisible or text-direction character (U+{0:04X})")]
+    Invisible(u32),
+}
+
+/// Zero-width and other format characters, and bidirectional controls: they print as
+/// nothing, or reorder the text around them.
+fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
+        | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}'
+        | '\u{FFA0}' | '\u{E0000}'..='\u{E007F}')
 }
 
 impl Email {
     const MAX_LEN: usize = 254;
 
+    /// Parses an address as typed: NFKC-normalised (fullwidth `ａ` is `a`), lowercased, and
+    /// refused if it holds invisible or text-direction characters.
     pub fn parse(raw: &str) -> Result<Email, EmailError> {
-        let email = raw.trim().to_lowercase();
+        if let Some(c) = raw.chars().find(|c| is_invisible(*c)) {
+            return Err(EmailError::Invisible(u32::from(c)));
+        }
+        Self::parse_normalised(raw)
+    }
+
+    /// An address read back from the database: normalised like [`Email::parse`] but not
+    /// refused for invisible characters, so an account made before they were refused can
+    /// still be read (and disabled).
+    pub fn from_stored(raw: &str) -> Result<Email, EmailError> {
+        Self::parse_normalised(raw)
+    }
+
+    fn parse_normalised(raw: &str) -> Result<Email, EmailError> {
+        use unicode_normalization::UnicodeNormalization;
+        let email: String = raw.trim().nfkc().collect::<String>().to_lowercase();
         if email.is_empty() {
             return Err(EmailError::Empty);
         }

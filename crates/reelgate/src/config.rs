@@ -319,6 +319,13 @@ mod tests {
             Config::from_settings(&temp_settings(&dir).with("REELGATE_PUBLIC_URL", "ftp://x"))
                 .unwrap_err();
         assert!(err.to_string().starts_with("REELGATE_PUBLIC_URL:"), "{err}");
+        for zero in [
+            "REELGATE_UPSTREAM_TIMEOUT_MS",
+            "REELGATE_MEDIA_RETENTION_DAYS",
+        ] {
+            let err = Config::from_settings(&temp_settings(&dir).with(zero, "0")).unwrap_err();
+            assert!(err.to_string().starts_with(&format!("{zero}:")), "{err}");
+        }
         let err = Config::from_settings(
             &temp_settings(&dir).with("REELGATE_TRUSTED_PROXIES", "10.0.0.1, caddy"),
         )

@@ -89,10 +89,31 @@ impl OutboundPolicy {
 pub fn is_public(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => is_public_v4(v4),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => is_public_v4(v4),
+        IpAddr::V6(v6) => match embedded_v4(v6) {
+            Some(v4) => is_public_v4(v4) && is_public_v6(v6),
             None => is_public_v6(v6),
         },
+    }
+}
+
+/// The IPv4 address an IPv6 address carries, in the forms that reach one: mapped
+/// (`::ffff:a.b.c.d`), SIIT-translated (`::ffff:0:a.b.c.d`) and 6to4 (`2002:AABB:CCDD::/48`).
+/// A relay or translator on the path delivers to that IPv4 address, so it is what must be
+/// public. (NAT64 and IPv4-compatible addresses are refused outright by `is_public_v6`.)
+fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
+    let s = ip.segments();
+    let from = |hi: u16, lo: u16| {
+        let [a, b] = hi.to_be_bytes();
+        let [c, d] = lo.to_be_bytes();
+        Ipv4Addr::new(a, b, c, d)
+    };
+    if let Some(v4) = ip.to_ipv4_mapped() {
+        return Some(v4);
+    }
+    match s {
+        [0, 0, 0, 0, 0xffff, 0, hi, lo] => Some(from(hi, lo)),
+        [0x2002, hi, lo, ..] => Some(from(hi, lo)),
+        _ => None,
     }
 }
 
@@ -128,9 +149,12 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
         || (first & 0xffc0) == 0xfec0
         // documentation 2001:db8::/32
         || (first == 0x2001 && ip.segments()[1] == 0x0db8)
-        // IPv4-compatible ::a.b.c.d and NAT64 64:ff9b::/96 can smuggle IPv4 targets
+        // IPv4-compatible ::a.b.c.d, and NAT64 (64:ff9b::/96 and the local-use
+        // 64:ff9b:1::/48), can smuggle IPv4 targets through a translator
         || ip.segments()[..6] == [0, 0, 0, 0, 0, 0]
-        || (first == 0x0064 && ip.segments()[1] == 0xff9b))
+        || (first == 0x0064 && ip.segments()[1] == 0xff9b)
+        // Teredo 2001::/32 tunnels to an IPv4 address hidden in its bits
+        || (first == 0x2001 && ip.segments()[1] == 0))
 }
 
 #[cfg(test)]
@@ -177,6 +201,8 @@ mod tests {
             "https://example.com/hook",
             "http://93.184.216.34/x",
             "https://[2606:4700::1111]/",
+            // 6to4 of a public IPv4 address (8.8.8.8)
+            "https://[2002:808:808::1]/",
         ] {
             assert!(!refused(raw), "{raw} should pass");
         }

@@ -28,7 +28,7 @@ pub(crate) fn user_from_row(row: &AnyRow) -> Result<User, StoreError> {
     let corrupt = |e: &dyn std::fmt::Display| StoreError::corrupt("users", e);
     Ok(User {
         id: UserId::parse(&row.try_get::<String, _>("id")?).map_err(|e| corrupt(&e))?,
-        email: Email::parse(&row.try_get::<String, _>("email")?).map_err(|e| corrupt(&e))?,
+        email: Email::from_stored(&row.try_get::<String, _>("email")?).map_err(|e| corrupt(&e))?,
         role: row
             .try_get::<String, _>("role")?
             .parse()

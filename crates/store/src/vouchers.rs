@@ -124,7 +124,7 @@ impl Store {
                         .map_err(|e| corrupt(&e))?,
                     user_id: UserId::parse(&row.try_get::<String, _>("user_id")?)
                         .map_err(|e| corrupt(&e))?,
-                    email: Email::parse(&row.try_get::<String, _>("email")?)
+                    email: Email::from_stored(&row.try_get::<String, _>("email")?)
                         .map_err(|e| corrupt(&e))?,
                     redeemed_at: from_millis("voucher_redemptions", row.try_get("redeemed_at")?)?,
                 })

@@ -26,7 +26,12 @@ pub(crate) fn by_own_names<'a>(
 ) -> (GivenFields<'a>, Vec<FieldError>) {
     let mut given = GivenFields::new();
     let mut errors = Vec::new();
-    for (name, raw) in params.iter().filter(|(_, raw)| !raw.is_null()) {
+    // `null` means "not given", as most JSON clients write an unset optional field — of a
+    // parameter the model has; an unknown name is a mistake however it is set.
+    for (name, raw) in params
+        .iter()
+        .filter(|(name, raw)| !raw.is_null() || spec.param_named(name).is_none())
+    {
         let Some(p) = spec.param_named(name) else {
             errors.push(FieldError::new(
                 name,

@@ -66,6 +66,17 @@ impl Catalog {
         for (name, field) in &given {
             // `by_own_names` keeps only the model's own parameters.
             let Some(p) = spec.param(name) else { continue };
+            if let Some(c) = control_character(field.raw) {
+                errors.push(FieldError::new(
+                    field.name,
+                    ErrorCode::InvalidParameter,
+                    format!(
+                        "{} must not contain control characters (found U+{c:04X})",
+                        field.name
+                    ),
+                ));
+                continue;
+            }
             // A parameter customers may not set still takes its own default, so that the
             // `params` of a stored generation (defaults filled in) read back.
             if !p.enabled && !is_default(spec, p, field) {
@@ -325,6 +336,21 @@ fn value(model: &ModelSpec, spec: &ParamSpec, field: &Given<'_>) -> Result<Param
                 )),
             }
         }
+    }
+}
+
+/// The first control character (other than tab and line breaks, which prompts may hold) in a
+/// string value or a list of them: a NUL byte would be stored and forwarded upstream as is.
+fn control_character(raw: &Value) -> Option<u32> {
+    let bad = |s: &str| {
+        s.chars()
+            .find(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+            .map(u32::from)
+    };
+    match raw {
+        Value::String(s) => bad(s),
+        Value::Array(items) => items.iter().find_map(|item| item.as_str().and_then(bad)),
+        _ => None,
     }
 }
 

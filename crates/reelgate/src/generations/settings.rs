@@ -114,10 +114,17 @@ impl LifecycleSettings {
                 None => Ok(default),
             }
         };
-        let upstream_timeout = settings
-            .parse::<u64>("REELGATE_UPSTREAM_TIMEOUT_MS")?
-            .map(Duration::from_millis)
-            .unwrap_or(defaults.upstream_timeout);
+        let upstream_timeout = match settings.parse::<u64>("REELGATE_UPSTREAM_TIMEOUT_MS")? {
+            // Zero would time every request out at once: every create "lost", never re-sent.
+            Some(0) => {
+                return Err(ConfigError::Invalid {
+                    setting: "REELGATE_UPSTREAM_TIMEOUT_MS",
+                    reason: "must be at least 1 (milliseconds)".into(),
+                })
+            }
+            Some(ms) => Duration::from_millis(ms),
+            None => defaults.upstream_timeout,
+        };
         let claim_lease = match settings.parse::<u64>("REELGATE_CLAIM_LEASE_SECS")? {
             Some(secs) if Duration::from_secs(secs) < upstream_timeout * 2 => {
                 return Err(ConfigError::Invalid {

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use reelgate_domain::accounts::{User, UserId};
 use reelgate_domain::ledger::{Actor, Redemption, Voucher, VoucherCode};
 use reelgate_domain::Credits;
-use reelgate_store::NewVoucher;
+use reelgate_store::{NewVoucher, StoreError};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -60,6 +60,7 @@ async fn list_users(
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct GrantRequest {
     /// Credits to add; a negative number is an adjustment, which cannot take the balance
     /// below zero.
@@ -83,7 +84,7 @@ fn user_id(raw: &str) -> Result<UserId, ApiError> {
     params(("id" = String, Path, description = "the user's id (`usr_…`)")),
     request_body = GrantRequest,
     responses((status = 201, body = GrantView),
-        (status = 402, description = "the adjustment would make the balance negative", body = super::error::ErrorEnvelope)))]
+        (status = 400, description = "bad input, or an adjustment that would make the balance negative (`adjustment_exceeds_balance`)", body = super::error::ErrorEnvelope)))]
 async fn grant(
     State(ctx): State<ApiContext>,
     AdminUser(admin): AdminUser,
@@ -93,10 +94,31 @@ async fn grant(
     let user = user_id(&id)?;
     let actor = Actor::User(admin.id);
     let amount = Credits(request.credits);
-    let entry = ctx
+    let reason = request
+        .reason
+        .as_deref()
+        .map(|r| super::text::bounded("reason", r, super::text::MAX_REASON_CHARS))
+        .transpose()?;
+    let entry = match ctx
         .store
-        .operator_grant(&user, amount, request.reason.as_deref(), &actor)
-        .await?;
+        .operator_grant(&user, amount, reason.as_deref(), &actor)
+        .await
+    {
+        Ok(entry) => entry,
+        // Said as the operator's next step, not as a customer's shortfall.
+        Err(StoreError::InsufficientCredits { balance, .. }) => {
+            return Err(ApiError::field(
+                "credits",
+                "adjustment_exceeds_balance",
+                format!(
+                    "an adjustment cannot take the balance below zero: the customer has {balance} \
+                     credits available, so adjust by at most -{balance} (credits held by \
+                     generations in progress come back or are charged when they finish)"
+                ),
+            ))
+        }
+        Err(other) => return Err(other.into()),
+    };
     let balance = ctx.store.user(&user).await?.balance;
     Ok((
         StatusCode::CREATED,
@@ -142,6 +164,7 @@ async fn enable(
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CreateVoucher {
     /// The code customers type; generated (like `ABCD-EFGH-JKLM`) when absent.
     #[schema(min_length = 4, max_length = 64, pattern = "^[A-Za-z0-9_-]+$")]
@@ -211,6 +234,13 @@ async fn create_voucher(
         .map(VoucherCode::parse)
         .transpose()
         .map_err(|e| ApiError::field("code", "invalid_parameter", e.to_string()))?;
+    if request.expires_at.is_some_and(|at| at <= Utc::now()) {
+        return Err(ApiError::field(
+            "expires_at",
+            "invalid_parameter",
+            "expires_at is in the past: nobody could redeem this voucher",
+        ));
+    }
     let voucher = ctx
         .store
         .create_voucher(NewVoucher {

@@ -75,7 +75,11 @@ async fn create(
     AuthUser(user): AuthUser,
     ApiJson(request): ApiJson<CreateApiKey>,
 ) -> Result<(StatusCode, ApiJson<CreatedApiKey>), ApiError> {
-    let name = request.name.unwrap_or_default();
+    let name = super::text::bounded(
+        "name",
+        request.name.as_deref().unwrap_or_default(),
+        super::text::MAX_NAME_CHARS,
+    )?;
     let (info, key) = ctx.store.create_api_key(&user.id, &name).await?;
     Ok((
         StatusCode::CREATED,

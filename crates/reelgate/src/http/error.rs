@@ -274,12 +274,29 @@ where
                 message: "the body must be a JSON object".into(),
             });
         }
-        serde_json::from_value(value)
+        serde_path_to_error::deserialize(value)
             .map(ApiJson)
-            .map_err(|e| ApiError::BadRequest {
-                code: "invalid_json",
-                message: format!("Failed to deserialize the JSON body into the target type: {e}"),
-            })
+            .map_err(|e| body_error(&e))
+    }
+}
+
+/// A body of the right JSON shape but the wrong content, as a 400 naming the field: the path
+/// serde was at (`credits` for `{"credits": 1.5}`), or for a missing or unknown field the name
+/// serde quotes (`missing field \`credits\``).
+fn body_error(error: &serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+    let message = error.inner().to_string();
+    let path = error.path().to_string();
+    let quoted = message.split('`').nth(1).map(str::to_owned);
+    let field = match path.as_str() {
+        "." | "" => quoted,
+        path => Some(path.to_owned()),
+    };
+    match field {
+        Some(field) => ApiError::field(&field, "invalid_parameter", format!("{field}: {message}")),
+        None => ApiError::BadRequest {
+            code: "invalid_json",
+            message: format!("Failed to deserialize the JSON body into the target type: {message}"),
+        },
     }
 }
 

@@ -23,6 +23,7 @@ mod operations;
 pub mod payments;
 pub mod password_reset;
 pub mod reports;
+mod text;
 pub mod upstream;
 
 use axum::routing::get;

@@ -34,7 +34,7 @@ pub struct S3Settings {
 pub struct MediaSettings {
     pub storage: MediaStorage,
     /// Copies are deleted this long after they were made (`REELGATE_MEDIA_RETENTION_DAYS`;
-    /// unset or 0 keeps them forever).
+    /// unset keeps them forever; 0 is refused at start).
     pub retention: Option<Duration>,
     /// How long a signed video link works (`REELGATE_MEDIA_LINK_TTL_SECS`, default 86400).
     pub link_ttl: Duration,
@@ -107,10 +107,18 @@ impl MediaSettings {
                     .unwrap_or_else(|| data_dir.join("media")),
             },
         };
-        let retention = settings
-            .parse::<u64>("REELGATE_MEDIA_RETENTION_DAYS")?
-            .filter(|days| *days > 0)
-            .map(|days| DAY.saturating_mul(u32::try_from(days).unwrap_or(u32::MAX)));
+        let retention = match settings.parse::<u64>("REELGATE_MEDIA_RETENTION_DAYS")? {
+            // Zero read as "keep for ever" would surprise whoever meant "keep nothing", and
+            // "delete at once" would lose every video: neither is a guess to make.
+            Some(0) => {
+                return Err(invalid(
+                    "REELGATE_MEDIA_RETENTION_DAYS",
+                    "must be at least 1 (leave it unset to keep copies for ever)",
+                ))
+            }
+            Some(days) => Some(DAY.saturating_mul(u32::try_from(days).unwrap_or(u32::MAX))),
+            None => None,
+        };
         let link_ttl = match settings.parse::<u64>("REELGATE_MEDIA_LINK_TTL_SECS")? {
             Some(0) => {
                 return Err(invalid(

@@ -74,9 +74,16 @@ async fn grants_add_credits_and_negative_grants_adjust_but_never_below_zero() {
 
     let (status, refused) = json(app.post_as(&admin, &grants, body!({"credits": -71})).await).await;
     assert_eq!(
-        (status, refused["error"]["code"].as_str()),
-        (402, Some("insufficient_credits"))
+        (
+            status,
+            refused["error"]["code"].as_str(),
+            refused["error"]["field"].as_str()
+        ),
+        (400, Some("adjustment_exceeds_balance"), Some("credits"))
     );
+    // What the operator should do instead.
+    let message = refused["error"]["message"].as_str().unwrap();
+    assert!(message.contains("at most -70"), "{message}");
     let (status, zero) = json(app.post_as(&admin, &grants, body!({"credits": 0})).await).await;
     assert_eq!(
         (status, zero["error"]["field"].as_str()),

@@ -11,4 +11,5 @@ mod recovery;
 mod security;
 #[path = "../support/smtp.rs"]
 mod smtp;
+mod sign_up;
 mod visitor;
