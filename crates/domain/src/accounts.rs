@@ -218,6 +218,9 @@ pub struct User {
     pub balance: crate::Credits,
     /// Credits set aside for generations not yet settled (already subtracted from `balance`).
     pub held: crate::Credits,
+    /// Credits owed after a refund or chargeback took back credits already spent; while it is
+    /// above zero, new generations are refused and the next purchase pays it first.
+    pub debt: crate::Credits,
     pub created_at: DateTime<Utc>,
     pub disabled_at: Option<DateTime<Utc>>,
 }

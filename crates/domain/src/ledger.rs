@@ -26,6 +26,17 @@ pub enum EntryKind {
     Refund,
     /// An operator's correction, either sign.
     Adjustment,
+    /// Credits bought: a confirmed payment's credits and bonus; one per payment.
+    Purchase,
+    /// Purchased credits taken back by a refund or a chargeback; negative.
+    Reversal,
+    /// What a refund or chargeback could not take back because it was spent: 0 on the
+    /// balance, +debt.
+    Debt,
+    /// Credits that paid off debt: −balance and −debt.
+    DebtRepayment,
+    /// A dispute decided for the business gives back what it took; positive.
+    Reinstatement,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -33,13 +44,18 @@ pub enum EntryKind {
 pub struct EntryKindError(String);
 
 impl EntryKind {
-    pub const ALL: [EntryKind; 6] = [
+    pub const ALL: [EntryKind; 11] = [
         EntryKind::Grant,
         EntryKind::Voucher,
         EntryKind::Hold,
         EntryKind::Charge,
         EntryKind::Refund,
         EntryKind::Adjustment,
+        EntryKind::Purchase,
+        EntryKind::Reversal,
+        EntryKind::Debt,
+        EntryKind::DebtRepayment,
+        EntryKind::Reinstatement,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -50,6 +66,11 @@ impl EntryKind {
             EntryKind::Charge => "charge",
             EntryKind::Refund => "refund",
             EntryKind::Adjustment => "adjustment",
+            EntryKind::Purchase => "purchase",
+            EntryKind::Reversal => "reversal",
+            EntryKind::Debt => "debt",
+            EntryKind::DebtRepayment => "debt_repayment",
+            EntryKind::Reinstatement => "reinstatement",
         }
     }
 }
@@ -119,6 +140,10 @@ pub struct LedgerEntry {
     pub reason: String,
     pub actor: Actor,
     pub generation_id: Option<GenerationId>,
+    /// The payment a purchase, reversal, debt, repayment or reinstatement belongs to.
+    pub payment_id: Option<crate::payments::PaymentId>,
+    /// The change this row makes to the account's debt (0 but for debt and repayment rows).
+    pub debt: Credits,
     pub created_at: DateTime<Utc>,
 }
 

@@ -7,6 +7,7 @@ pub mod credits;
 pub mod generations;
 pub mod ledger;
 pub mod media;
+pub mod payments;
 pub mod pricing;
 pub mod reports;
 

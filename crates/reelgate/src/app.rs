@@ -138,6 +138,7 @@ impl Application {
             .layer(TraceLayer::new_for_http().make_span_with(request_span));
         let router = http::api(ctx.clone())
             .merge(crate::web::router(ctx))
+            .method_not_allowed_fallback(http::method_not_allowed)
             .layer(axum::middleware::from_fn(monitoring::track_http))
             .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
             .layer(TimeoutLayer::with_status_code(

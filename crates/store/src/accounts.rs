@@ -20,7 +20,8 @@ pub struct NewUser {
     pub signup_bonus: Credits,
 }
 
-pub(crate) const USER_COLUMNS: &str = "id, email, role, balance, held, created_at, disabled_at";
+pub(crate) const USER_COLUMNS: &str =
+    "id, email, role, balance, held, debt, created_at, disabled_at";
 
 pub(crate) fn user_from_row(row: &AnyRow) -> Result<User, StoreError> {
     let corrupt = |e: &dyn std::fmt::Display| StoreError::corrupt("users", e);
@@ -33,6 +34,7 @@ pub(crate) fn user_from_row(row: &AnyRow) -> Result<User, StoreError> {
             .map_err(|e| corrupt(&e))?,
         balance: Credits(row.try_get("balance")?),
         held: Credits(row.try_get("held")?),
+        debt: Credits(row.try_get("debt")?),
         created_at: from_millis("users", row.try_get("created_at")?)?,
         disabled_at: from_millis_opt("users", row.try_get("disabled_at")?)?,
     })

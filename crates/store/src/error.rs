@@ -30,6 +30,12 @@ pub enum StoreError {
 
     #[error("not enough credits: {needed} needed, {balance} available")]
     InsufficientCredits { balance: Credits, needed: Credits },
+    #[error("this account owes {debt} credits from a refunded or disputed purchase; buy credits to pay the debt before generating")]
+    InDebt { debt: Credits },
+    #[error("no such credit package on sale")]
+    PackageNotFound,
+    #[error("no such payment")]
+    PaymentNotFound,
     #[error("credit amount {0} is out of range")]
     InvalidAmount(Credits),
     #[error("generation {0} already has a hold")]

@@ -48,7 +48,7 @@ pub async fn hold(
     }
     let debited = sqlx::query(
         "UPDATE users SET balance = balance - $1, held = held + $1
-         WHERE id = $2 AND balance >= $1",
+         WHERE id = $2 AND balance >= $1 AND debt = 0",
     )
     .bind(price.get())
     .bind(user.as_str())
@@ -60,6 +60,11 @@ pub async fn hold(
         // A repeated hold is reported as such, whatever the balance is now.
         if settlement(conn, generation).await? != Settlement::NotHeld {
             return Err(StoreError::DuplicateHold(generation.clone()));
+        }
+        // While the account owes (a refunded purchase was spent), nothing new is started.
+        let debt = crate::accounts::user_on(&mut *conn, user).await?.debt;
+        if debt.is_positive() {
+            return Err(StoreError::InDebt { debt });
         }
         return Err(StoreError::InsufficientCredits {
             balance,
@@ -266,6 +271,8 @@ async fn append(conn: &mut AnyConnection, entry: Entry<'_>) -> Result<LedgerEntr
         reason: entry.reason.to_owned(),
         actor: entry.actor.clone(),
         generation_id: entry.generation_id.cloned(),
+        payment_id: None,
+        debt: Credits::ZERO,
         created_at: from_millis("ledger_entries", created_at)?,
     })
 }
@@ -318,7 +325,8 @@ pub async fn page(
     };
     let owner = crate::accounts::user_on(&mut *conn, user).await?;
     let rows = sqlx::query(
-        "SELECT id, user_id, kind, amount, reason, actor, generation_id, created_at
+        "SELECT id, user_id, kind, amount, reason, actor, generation_id, payment_id, debt,
+                created_at
          FROM ledger_entries WHERE user_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
     )
     .bind(user.as_str())
@@ -359,6 +367,12 @@ fn entry_from_row(row: &AnyRow) -> Result<LedgerEntry, StoreError> {
             .map(|id| id.parse())
             .transpose()
             .map_err(|e| corrupt(&e))?,
+        payment_id: row
+            .try_get::<Option<String>, _>("payment_id")?
+            .map(|id| id.parse())
+            .transpose()
+            .map_err(|e| corrupt(&e))?,
+        debt: Credits(row.try_get("debt")?),
         created_at: from_millis("ledger_entries", row.try_get("created_at")?)?,
     })
 }
@@ -368,6 +382,9 @@ fn entry_from_row(row: &AnyRow) -> Result<LedgerEntry, StoreError> {
 pub struct BalanceAudit {
     pub cached_balance: Credits,
     pub cached_held: Credits,
+    pub cached_debt: Credits,
+    /// The sum of the rows' debt changes.
+    pub debt_sum: Credits,
     /// The sum of all the user's rows.
     pub row_sum: Credits,
     /// The prices of holds with no charge or refund yet.
@@ -376,7 +393,9 @@ pub struct BalanceAudit {
 
 impl BalanceAudit {
     pub fn is_consistent(&self) -> bool {
-        self.cached_balance == self.row_sum && self.cached_held == self.unsettled_holds
+        self.cached_balance == self.row_sum
+            && self.cached_held == self.unsettled_holds
+            && self.cached_debt == self.debt_sum
     }
 }
 
@@ -386,6 +405,7 @@ pub async fn audit(conn: &mut AnyConnection, user: &UserId) -> Result<BalanceAud
     let row = sqlx::query(
         "SELECT
              CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS row_sum,
+             CAST(COALESCE(SUM(debt), 0) AS BIGINT) AS debt_sum,
              CAST(COALESCE(SUM(CASE WHEN kind = 'hold' AND NOT EXISTS (
                  SELECT 1 FROM ledger_entries s
                  WHERE s.generation_id = h.generation_id AND s.kind IN ('charge', 'refund')
@@ -398,6 +418,8 @@ pub async fn audit(conn: &mut AnyConnection, user: &UserId) -> Result<BalanceAud
     Ok(BalanceAudit {
         cached_balance: owner.balance,
         cached_held: owner.held,
+        cached_debt: owner.debt,
+        debt_sum: Credits(row.try_get("debt_sum")?),
         row_sum: Credits(row.try_get("row_sum")?),
         unsettled_holds: Credits(row.try_get("unsettled")?),
     })

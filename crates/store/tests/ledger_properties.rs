@@ -1,5 +1,6 @@
-//! Random sequences of ledger operations, checked against a plain model of the rules after
-//! every step, on both backends.
+//! Random sequences of ledger operations — generations, grants, adjustments, purchases,
+//! refunds and disputes — checked against a plain model of the rules after every step, on
+//! both backends.
 
 mod common;
 
@@ -10,18 +11,36 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use reelgate_domain::accounts::UserId;
 use reelgate_domain::generations::GenerationId;
-use reelgate_domain::ledger::{Actor, Settlement};
+use reelgate_domain::ledger::{Actor, EntryKind, Settlement};
+use reelgate_domain::payments::{Dispute, Fact, Money, PackageName, PaymentId, ProviderKind};
 use reelgate_domain::Credits;
 use reelgate_store::testing::{postgres_store, sqlite_store, TestStore};
+use reelgate_store::NewPackage;
 use reelgate_store::StoreError;
+use rust_decimal::Decimal;
 
 #[derive(Debug, Clone)]
 enum Op {
     Grant(i64),
-    Hold { generation: u8, price: i64 },
+    Hold {
+        generation: u8,
+        price: i64,
+    },
     Capture(u8),
     Release(u8),
     Adjust(i64),
+    /// A package of this many credits bought and confirmed (its price is 4 TRY).
+    Buy(i64),
+    /// The `n`th payment refunded up to this many TRY in total.
+    Refund {
+        payment: u8,
+        total: u8,
+    },
+    /// The `n`th payment's dispute moves to this state.
+    Dispute {
+        payment: u8,
+        state: u8,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -33,6 +52,9 @@ fn op() -> impl Strategy<Value = Op> {
         (-80i64..80)
             .prop_filter("adjustments move credits", |a| *a != 0)
             .prop_map(Op::Adjust),
+        (1i64..100).prop_map(Op::Buy),
+        (0u8..4, 1u8..=4).prop_map(|(payment, total)| Op::Refund { payment, total }),
+        (0u8..4, 0u8..3).prop_map(|(payment, state)| Op::Dispute { payment, state }),
     ]
 }
 
@@ -40,7 +62,29 @@ fn op() -> impl Strategy<Value = Op> {
 #[derive(Default)]
 struct Model {
     balance: i64,
+    debt: i64,
     generations: BTreeMap<u8, Settlement>,
+    payments: Vec<ModelPayment>,
+}
+
+/// A bought package as the rules see it: credits, refunded TRY (of 4), the dispute, and how
+/// many of its credits are taken back now.
+struct ModelPayment {
+    id: PaymentId,
+    credits: i64,
+    refunded: u8,
+    dispute: Dispute,
+    taken_back: i64,
+}
+
+impl ModelPayment {
+    /// product.md: a refund takes back its share (half up), a chargeback all while open or lost.
+    fn owed_back(&self) -> i64 {
+        if matches!(self.dispute, Dispute::Open | Dispute::Lost) {
+            return self.credits;
+        }
+        (self.credits * i64::from(self.refunded) * 2 + 4) / 8
+    }
 }
 
 impl Model {
@@ -52,6 +96,26 @@ impl Model {
                 _ => 0,
             })
             .sum()
+    }
+
+    /// Credits coming in pay the debt first.
+    fn pay_in(&mut self, credits: i64) {
+        let repaid = credits.min(self.debt);
+        self.debt -= repaid;
+        self.balance += credits - repaid;
+    }
+
+    /// Takes back or gives back the difference between what a payment owes and what it gave.
+    fn follow(&mut self, index: usize) {
+        let change = self.payments[index].owed_back() - self.payments[index].taken_back;
+        self.payments[index].taken_back += change;
+        if change > 0 {
+            let taken = change.min(self.balance);
+            self.balance -= taken;
+            self.debt += change - taken;
+        } else if change < 0 {
+            self.pay_in(-change);
+        }
     }
 
     fn settlement(&self, generation: u8) -> Settlement {
@@ -96,7 +160,10 @@ async fn apply(
                 .hold(user, &gen_id(generation), Credits(price), "hold")
                 .await;
             match (model.settlement(generation), outcome) {
-                (Settlement::NotHeld, Ok(_)) if model.balance >= price => {
+                (Settlement::NotHeld, Err(StoreError::InDebt { debt })) if model.debt > 0 => {
+                    check(debt.get() == model.debt, format!("in debt {debt}"))?;
+                }
+                (Settlement::NotHeld, Ok(_)) if model.balance >= price && model.debt == 0 => {
                     model.balance -= price;
                     model.generations.insert(
                         generation,
@@ -106,7 +173,7 @@ async fn apply(
                     );
                 }
                 (Settlement::NotHeld, Err(StoreError::InsufficientCredits { .. }))
-                    if model.balance < price => {}
+                    if model.balance < price && model.debt == 0 => {}
                 (Settlement::NotHeld, outcome) => {
                     return Err(TestCaseError::fail(format!("hold: {outcome:?}")))
                 }
@@ -152,6 +219,66 @@ async fn apply(
                 other => return Err(TestCaseError::fail(format!("adjust {amount}: {other:?}"))),
             }
         }
+        Op::Buy(credits) => {
+            let package = store
+                .create_package(&NewPackage {
+                    name: PackageName::parse("p").unwrap(),
+                    credits: Credits(credits),
+                    bonus_credits: Credits::ZERO,
+                    price: Money::parse("4", "TRY").unwrap(),
+                    active: true,
+                    position: 0,
+                })
+                .await
+                .unwrap();
+            let payment = store
+                .open_payment(user, &package.id, ProviderKind::Demo)
+                .await
+                .unwrap();
+            let paid = Fact::Paid {
+                provider_payment_id: None,
+            };
+            let outcome = store.apply_payment_facts(&payment.id, &[paid], None).await;
+            check(outcome.is_ok(), format!("buy: {outcome:?}"))?;
+            model.pay_in(credits);
+            model.payments.push(ModelPayment {
+                id: payment.id,
+                credits,
+                refunded: 0,
+                dispute: Dispute::None,
+                taken_back: 0,
+            });
+        }
+        Op::Refund { payment, total }
+        | Op::Dispute {
+            payment,
+            state: total,
+        } => {
+            let index = usize::from(payment);
+            if index >= model.payments.len() {
+                return Ok(());
+            }
+            let fact = if let Op::Refund { .. } = op {
+                let mine = &mut model.payments[index];
+                mine.refunded = mine.refunded.max(total);
+                Fact::RefundedTotal(Decimal::from(total))
+            } else {
+                let next = [Dispute::Open, Dispute::Won, Dispute::Lost][usize::from(total)];
+                let mine = &mut model.payments[index];
+                let forward = matches!(
+                    (mine.dispute, next),
+                    (Dispute::None, _) | (Dispute::Open, Dispute::Won | Dispute::Lost)
+                );
+                if forward {
+                    mine.dispute = next;
+                }
+                Fact::Dispute(next)
+            };
+            let id = model.payments[index].id.clone();
+            let outcome = store.apply_payment_facts(&id, &[fact], None).await;
+            check(outcome.is_ok(), format!("{op:?}: {outcome:?}"))?;
+            model.follow(index);
+        }
     }
     Ok(())
 }
@@ -168,11 +295,16 @@ async fn run_case(store: &TestStore, n: u32, ops: &[Op]) -> Result<(), TestCaseE
             format!("negative after {op:?}"),
         )?;
         check(
-            (audit.cached_balance.get(), audit.cached_held.get()) == (model.balance, model.held()),
+            (
+                audit.cached_balance.get(),
+                audit.cached_held.get(),
+                audit.cached_debt.get(),
+            ) == (model.balance, model.held(), model.debt),
             format!(
-                "after {op:?}: store {audit:?}, model {} / {}",
+                "after {op:?}: store {audit:?}, model {} / {} / debt {}",
                 model.balance,
-                model.held()
+                model.held(),
+                model.debt
             ),
         )?;
     }
@@ -181,6 +313,16 @@ async fn run_case(store: &TestStore, n: u32, ops: &[Op]) -> Result<(), TestCaseE
         .await
         .unwrap()
         .entries;
+    for payment in &model.payments {
+        let purchases = rows
+            .iter()
+            .filter(|r| r.payment_id.as_ref() == Some(&payment.id) && r.kind == EntryKind::Purchase)
+            .count();
+        check(
+            purchases == 1,
+            format!("{}: {purchases} purchase rows", payment.id),
+        )?;
+    }
     for generation in 0u8..6 {
         let id = generation_id(n, generation);
         let sum: i64 = rows

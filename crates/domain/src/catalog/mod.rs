@@ -11,6 +11,7 @@ mod data;
 mod field_error;
 mod parse;
 mod request;
+mod request_schema;
 mod source;
 mod spec;
 mod upstream;
@@ -19,6 +20,7 @@ mod view;
 
 pub use field_error::{ErrorCode, FieldError, FieldErrors};
 pub use request::GenerationRequest;
+pub use request_schema::request_schema;
 pub use source::{CatalogError, Source};
 pub use spec::{
     Endpoint, ModelId, ModelSpec, ParamKind, ParamSpec, Scalar, ScalarType, ValueSpec, VideoMode,

@@ -55,7 +55,7 @@ pub struct CreatedApiKey {
 }
 
 /// The caller's API keys.
-#[utoipa::path(get, path = "/v1/account/api-keys", tag = "account", security(("api_key" = [])),
+#[utoipa::path(get, path = "/v1/account/api-keys", tag = "account", operation_id = "list_api_keys", security(("api_key" = [])),
     responses((status = 200, body = ApiKeyList)))]
 async fn list(
     State(ctx): State<ApiContext>,
@@ -68,7 +68,7 @@ async fn list(
 }
 
 /// Creates an API key for the caller; the response is the only time the key is shown.
-#[utoipa::path(post, path = "/v1/account/api-keys", tag = "account", security(("api_key" = [])),
+#[utoipa::path(post, path = "/v1/account/api-keys", tag = "account", operation_id = "create_api_key", security(("api_key" = [])),
     request_body = CreateApiKey, responses((status = 201, body = CreatedApiKey)))]
 async fn create(
     State(ctx): State<ApiContext>,
@@ -87,7 +87,7 @@ async fn create(
 }
 
 /// Revokes one of the caller's API keys; requests with it fail from now on.
-#[utoipa::path(delete, path = "/v1/account/api-keys/{id}", tag = "account",
+#[utoipa::path(delete, path = "/v1/account/api-keys/{id}", tag = "account", operation_id = "revoke_api_key",
     security(("api_key" = [])), params(("id" = String, Path, description = "the key's id (`key_…`)")),
     responses((status = 204, description = "revoked"), (status = 404, body = super::error::ErrorEnvelope)))]
 async fn revoke(

@@ -33,6 +33,9 @@ pub enum ApiError {
     Forbidden,
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// 405: the path exists, the method does not (axum adds the `Allow` header).
+    #[error("method not allowed")]
+    MethodNotAllowed,
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
     /// 410: it existed, and is gone for good (an expired signed link).
@@ -71,6 +74,7 @@ impl ApiError {
             ApiError::PaymentRequired { .. } => StatusCode::PAYMENT_REQUIRED,
             ApiError::Forbidden => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::Gone { .. } => StatusCode::GONE,
             ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
@@ -113,6 +117,10 @@ impl ApiError {
             ),
             ApiError::Forbidden => plain("forbidden", "you are not allowed to do this".into()),
             ApiError::NotFound(what) => plain("not_found", format!("{what} not found")),
+            ApiError::MethodNotAllowed => plain(
+                "method_not_allowed",
+                "this path does not take this method; the Allow header lists those it takes".into(),
+            ),
             ApiError::PayloadTooLarge => plain(
                 "payload_too_large",
                 "the request body is larger than this server accepts".into(),

@@ -59,7 +59,7 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
 
 /// Creates a generation: validates and prices it, holds its price, and queues it.
 /// Send the same `Idempotency-Key` to retry safely: the first response comes back.
-#[utoipa::path(post, path = "/v1/generations", tag = "generations", security(("api_key" = [])),
+#[utoipa::path(post, path = "/v1/generations", tag = "generations", operation_id = "create_generation", security(("api_key" = [])),
     request_body(content = Object, description = "`model`, its parameters (see GET /v1/models) and an optional `webhook_url`",
         example = json!({"model": "kling-2.6/text-to-video", "prompt": "a red fox running through snow",
                          "aspect_ratio": "16:9", "duration": 5, "sound": false})),
@@ -103,7 +103,7 @@ fn parse_id(raw: &str) -> Result<GenerationId, ApiError> {
 }
 
 /// One of the caller's generations.
-#[utoipa::path(get, path = "/v1/generations/{id}", tag = "generations", security(("api_key" = [])),
+#[utoipa::path(get, path = "/v1/generations/{id}", tag = "generations", operation_id = "get_generation", security(("api_key" = [])),
     params(("id" = String, Path, description = "`gen_…`")),
     responses((status = 200, body = GenerationView), (status = 401, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
 async fn get_one(
@@ -144,7 +144,7 @@ pub struct GenerationPage {
 }
 
 /// The caller's generations, newest first.
-#[utoipa::path(get, path = "/v1/generations", tag = "generations", security(("api_key" = [])),
+#[utoipa::path(get, path = "/v1/generations", tag = "generations", operation_id = "list_generations", security(("api_key" = [])),
     params(ListQuery),
     responses((status = 200, body = GenerationPage), (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope)))]
 async fn list(
@@ -174,7 +174,7 @@ async fn list(
 }
 
 /// Cancels a generation not yet sent upstream, and returns its credits.
-#[utoipa::path(post, path = "/v1/generations/{id}/cancel", tag = "generations", security(("api_key" = [])),
+#[utoipa::path(post, path = "/v1/generations/{id}/cancel", tag = "generations", operation_id = "cancel_generation", security(("api_key" = [])),
     params(("id" = String, Path, description = "`gen_…`")),
     responses(
         (status = 200, description = "Canceled and refunded", body = GenerationView),

@@ -24,6 +24,7 @@ use crate::generations::GenerationView;
 use crate::media::{present, Asset, LinkError};
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LinkQuery {
     /// From a signed link: when it stops working (seconds since the epoch).
     pub expires: Option<i64>,

@@ -3,12 +3,15 @@
 
 pub mod account;
 pub mod admin;
+mod admin_generations;
+mod admin_prices;
 pub mod api_keys;
 pub mod auth;
 mod byte_range;
 pub mod callbacks;
 pub mod catalog;
 mod common_responses;
+mod document;
 pub mod error;
 pub mod generations;
 mod health;
@@ -48,7 +51,7 @@ pub struct ApiContext {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "reelgate", description = "Resell AI video generation for prepaid credits."),
-    components(schemas(error::ErrorEnvelope)),
+    components(schemas(error::ErrorEnvelope, crate::webhooks::event::WebhookEvent)),
     modifiers(&BearerAuth)
 )]
 struct ApiDoc;
@@ -82,6 +85,8 @@ pub fn api(ctx: ApiContext) -> Router {
         .merge(account::router())
         .merge(api_keys::router())
         .merge(admin::router())
+        .merge(admin_generations::router())
+        .merge(admin_prices::router())
         .merge(media::router())
         .merge(reports::router())
         .merge(upstream::router())
@@ -89,11 +94,11 @@ pub fn api(ctx: ApiContext) -> Router {
     // After the merge: the routes' operations exist only now.
     let mut openapi = openapi;
     utoipa::Modify::modify(&common_responses::CommonResponses, &mut openapi);
-    let openapi = Arc::new(openapi);
+    let document = Arc::new(document::complete(&openapi, &ctx.catalog));
     router
         .route(
             "/openapi.json",
-            get(move || async move { Json(openapi.as_ref().clone()) }),
+            get(move || async move { Json(document.as_ref().clone()) }),
         )
         .fallback(|headers: axum::http::HeaderMap| async move {
             // A person's browser gets the web app's page; programs get the JSON envelope.
@@ -104,6 +109,13 @@ pub fn api(ctx: ApiContext) -> Router {
         .with_state(ctx)
 }
 
+/// The answer to a method a path does not take, for every route of the app (set once the web
+/// pages are merged in: axum gives each route this fallback when it is set).
+pub async fn method_not_allowed(headers: axum::http::HeaderMap) -> axum::response::Response {
+    crate::web::method_not_allowed_page(&headers)
+        .unwrap_or_else(|| axum::response::IntoResponse::into_response(ApiError::MethodNotAllowed))
+}
+
 /// Only the probes and metrics: what a workers-only instance serves.
 pub fn probes(ctx: ApiContext) -> Router {
     let (router, _) = OpenApiRouter::with_openapi(ApiDoc::openapi())
@@ -111,6 +123,7 @@ pub fn probes(ctx: ApiContext) -> Router {
         .merge(operations::router())
         .split_for_parts();
     router
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .fallback(|| async { ApiError::NotFound("route") })
         .with_state(ctx)
 }

@@ -23,6 +23,7 @@ const MAX_DAYS: i64 = 366;
 const DEFAULT_DAYS: i64 = 30;
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PeriodQuery {
     /// First UTC day, `YYYY-MM-DD` (default: 29 days before `to`).
     pub from: Option<String>,
@@ -31,6 +32,7 @@ pub struct PeriodQuery {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct MarginQuery {
     /// First UTC day, `YYYY-MM-DD` (default: 29 days before `to`).
     pub from: Option<String>,

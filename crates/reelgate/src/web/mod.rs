@@ -45,6 +45,30 @@ impl FromRef<WebContext> for ApiContext {
 /// The "page not found" page, for a browser asking for a page (not `/v1/…`) that does not
 /// exist; `None` for API clients, who get the JSON envelope.
 pub fn not_found_page(headers: &axum::http::HeaderMap) -> Option<axum::response::Response> {
+    browser_error_page(
+        headers,
+        axum::http::StatusCode::NOT_FOUND,
+        "error.not_found",
+    )
+}
+
+/// The page for a browser that used a method a path does not take (a bookmarked form
+/// address); `None` for API clients.
+pub fn method_not_allowed_page(
+    headers: &axum::http::HeaderMap,
+) -> Option<axum::response::Response> {
+    browser_error_page(
+        headers,
+        axum::http::StatusCode::METHOD_NOT_ALLOWED,
+        "error.method_not_allowed",
+    )
+}
+
+fn browser_error_page(
+    headers: &axum::http::HeaderMap,
+    status: axum::http::StatusCode,
+    key: &str,
+) -> Option<axum::response::Response> {
     let wants_html = headers
         .get(axum::http::header::ACCEPT)
         .and_then(|v| v.to_str().ok())
@@ -52,11 +76,7 @@ pub fn not_found_page(headers: &axum::http::HeaderMap) -> Option<axum::response:
     if !wants_html {
         return None;
     }
-    let mut page = error::error_page(
-        Locale::negotiate(headers),
-        axum::http::StatusCode::NOT_FOUND,
-        "error.not_found",
-    );
+    let mut page = error::error_page(Locale::negotiate(headers), status, key);
     security::apply(page.headers_mut(), false);
     Some(page)
 }

@@ -247,7 +247,14 @@ mod tests {
                 .map(|k| format!("ledger.{}", k.as_str())),
         );
         keys.extend(["queued", "running"].map(|s| format!("videos.working_{s}")));
-        for error in ["not_found", "bad_form", "forbidden", "bad_csrf", "internal"] {
+        for error in [
+            "not_found",
+            "method_not_allowed",
+            "bad_form",
+            "forbidden",
+            "bad_csrf",
+            "internal",
+        ] {
             keys.push(format!("error.{error}"));
             keys.push(format!("error.{error}_title"));
         }

@@ -2,4 +2,5 @@
 //! `webhook_url`, signed per the Standard Webhooks scheme.
 
 pub mod deliver;
+pub mod event;
 pub mod signature;

@@ -2,6 +2,7 @@
 
 mod account;
 mod admin;
+mod admin_oversight;
 mod auth;
 mod balance_guard;
 mod callback_races;
@@ -9,6 +10,7 @@ mod catalog;
 mod generations;
 mod health;
 mod helpers;
+mod openapi;
 mod reports;
 mod security;
 mod videos;
