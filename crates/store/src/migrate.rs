@@ -32,6 +32,8 @@ const SQLITE: &[Migration] = migrations!("sqlite":
     4 "0004_business",
     5 "0005_dispatch_index",
     8 "0008_payments",
+    10 "0010_fair_dispatch",
+    11 "0011_attempt_throttle",
 );
 const POSTGRES: &[Migration] = migrations!("postgres":
     1 "0001_accounts_and_ledger",
@@ -40,6 +42,8 @@ const POSTGRES: &[Migration] = migrations!("postgres":
     4 "0004_business",
     5 "0005_dispatch_index",
     8 "0008_payments",
+    10 "0010_fair_dispatch",
+    11 "0011_attempt_throttle",
 );
 
 /// The versions this build knows for `backend`, oldest first.
@@ -166,7 +170,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn both_backends_have_the_same_versions_in_order() {
+    fn both_backends_have_the_same_versions_in_increasing_order() {
         let versions = |b| {
             migrations(b)
                 .iter()

@@ -21,7 +21,8 @@ fn lease_ms(lease: Duration) -> i64 {
 /// Which rows a claim takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Due {
-    /// Queued and not yet sent: the dispatcher sends them, oldest first.
+    /// Queued and not yet sent: the dispatcher sends them in the fair order (customers with
+    /// work queued in turn, weighted by tier; each customer's in arrival order).
     Dispatch,
     /// Sent without a recorded answer (a worker died mid-send, or the answer was lost) and
     /// whose wait is over.
@@ -39,6 +40,15 @@ impl Due {
         }
     }
 
+    /// Which due rows go first. Dispatch reads `generations_fair_order` in its order and
+    /// stops at the limit: one index range per claim, however long the queue.
+    fn order(self) -> &'static str {
+        match self {
+            Due::Dispatch => "fair_key, id",
+            Due::Unresolved | Due::Running => "next_check_at, id",
+        }
+    }
+
     /// What claiming changes besides the due time.
     fn claim_sets(self) -> &'static str {
         match self {
@@ -50,7 +60,7 @@ impl Due {
 }
 
 impl Store {
-    /// Claims up to `limit` due generations for `lease`, oldest due first.
+    /// Claims up to `limit` due generations for `lease`, in [`Due`]'s order.
     ///
     /// The rows are picked in a CTE, which PostgreSQL evaluates once. Written as
     /// `WHERE id IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED)`, the subquery may run again when
@@ -69,11 +79,12 @@ impl Store {
             Ok(sqlx::query(&format!(
                 "WITH picked (pick_id) AS (
                      SELECT id FROM generations WHERE {condition} AND next_check_at <= $2
-                     ORDER BY next_check_at, id LIMIT $3 {skip_locked})
+                     ORDER BY {order} LIMIT $3 {skip_locked})
                  UPDATE generations SET next_check_at = $1, updated_at = $2 {sets}
                  FROM picked WHERE generations.id = picked.pick_id
                  RETURNING {GENERATION_COLUMNS}",
                 sets = due.claim_sets(),
+                order = due.order(),
                 skip_locked = self.backend.skip_locked(),
             ))
             .bind(now + lease_ms(lease))
@@ -87,7 +98,12 @@ impl Store {
             .iter()
             .map(generation_from_row)
             .collect::<Result<Vec<_>, _>>()?;
-        claimed.sort_by(|a, b| (a.next_check_at, &a.id).cmp(&(b.next_check_at, &b.id)));
+        match due {
+            Due::Dispatch => claimed.sort_by(|a, b| (a.fair_key, &a.id).cmp(&(b.fair_key, &b.id))),
+            Due::Unresolved | Due::Running => {
+                claimed.sort_by(|a, b| (a.next_check_at, &a.id).cmp(&(b.next_check_at, &b.id)))
+            }
+        }
         Ok(claimed)
     }
 

@@ -46,7 +46,7 @@ fn new_generation(user: &reelgate_domain::accounts::User, credits: i64) -> NewGe
 
 fn created(submitted: Submitted) -> reelgate_domain::generations::Generation {
     match submitted {
-        Submitted::Created(g) => *g,
+        Submitted::Created(g, _) => *g,
         other => panic!("expected a new generation, got {other:?}"),
     }
 }
@@ -320,7 +320,7 @@ async fn parallel_claims_never_share_a_generation(store: &TestStore) {
 async fn claims_under_contention_never_exceed_their_limit(store: &TestStore) {
     let user = customer(store, "ada", 100_000).await;
     for _ in 0..60 {
-        let Submitted::Created(generation) = store
+        let Submitted::Created(generation, _) = store
             .submit_generation(&new_generation(&user, 5), |_| String::new())
             .await
             .unwrap()

@@ -41,7 +41,7 @@ async fn submitted(store: &Store, user: &User) -> Generation {
         .await
         .unwrap()
     {
-        Submitted::Created(g) => *g,
+        Submitted::Created(g, _) => *g,
         other => panic!("{other:?}"),
     }
 }
@@ -299,12 +299,16 @@ async fn videos_of_generations_that_succeeded_before_the_upgrade_are_queued(upgr
     let store: &Store = &fresh;
     reelgate_store::testing::migrate_to(store, 2).await.unwrap();
     let ada = customer(store, "ada", 1000).await;
-    let generation = submitted(store, &ada).await;
+    // Written as version 2 wrote it: today's submission needs today's schema.
+    let id = GenerationId::new();
     sqlx::query(
-        "UPDATE generations SET status = 'succeeded', finished_at = 1, videos = $1 WHERE id = $2",
+        "INSERT INTO generations (id, user_id, model, params, upstream_request, credits,
+             upstream_cost_usd, status, next_check_at, created_at, updated_at, finished_at, videos)
+         VALUES ($1, $2, 'veo3-fast', '{}', '{}', 50, '0.30', 'succeeded', 1, 1, 1, 1, $3)",
     )
+    .bind(id.as_str())
+    .bind(ada.id.as_str())
     .bind(serde_json::to_string(&[video("old", "720p"), video("old-hd", "1080p")]).unwrap())
-    .bind(generation.id.as_str())
     .execute(store.pool())
     .await
     .unwrap();
@@ -312,10 +316,7 @@ async fn videos_of_generations_that_succeeded_before_the_upgrade_are_queued(upgr
         store.migrate().await.unwrap().last(),
         reelgate_store::known_versions(store.backend()).last()
     );
-    let copies = store
-        .media_of(std::slice::from_ref(&generation.id))
-        .await
-        .unwrap();
+    let copies = store.media_of(std::slice::from_ref(&id)).await.unwrap();
     let queued: Vec<(u32, &str, Option<&str>, MediaState)> = copies
         .iter()
         .map(|c| {

@@ -58,7 +58,7 @@ async fn generation(
         webhook_url: None,
         idempotency: None,
     };
-    let Submitted::Created(created) = store
+    let Submitted::Created(created, _) = store
         .submit_generation(&new, |_| String::new())
         .await
         .unwrap()

@@ -11,10 +11,12 @@ mod byte_range;
 pub mod callbacks;
 pub mod catalog;
 mod common_responses;
+pub mod csrf;
 mod document;
 pub mod error;
 pub mod generations;
 mod health;
+pub mod limits;
 pub mod media;
 mod operations;
 pub mod reports;
@@ -46,6 +48,10 @@ pub struct ApiContext {
     pub guard: Arc<crate::balance_guard::BalanceGuard>,
     /// reelgate's copies of the videos.
     pub media: Arc<crate::media::Media>,
+    /// Signs and checks the CSRF tokens of both front ends.
+    pub csrf: csrf::CsrfKey,
+    /// The web app's cookie names (`__Host-` over https).
+    pub cookies: csrf::CookieNames,
 }
 
 #[derive(OpenApi)]
@@ -85,6 +91,7 @@ pub fn api(ctx: ApiContext) -> Router {
         .merge(account::router())
         .merge(api_keys::router())
         .merge(admin::router())
+        .merge(limits::router())
         .merge(admin_generations::router())
         .merge(admin_prices::router())
         .merge(media::router())

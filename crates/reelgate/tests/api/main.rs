@@ -10,6 +10,7 @@ mod catalog;
 mod generations;
 mod health;
 mod helpers;
+mod limits;
 mod openapi;
 mod reports;
 mod security;

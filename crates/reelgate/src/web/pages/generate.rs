@@ -12,6 +12,7 @@ use minijinja::context;
 use reelgate_domain::accounts::User;
 use reelgate_domain::catalog::ModelView;
 use reelgate_domain::generations::GenerationId;
+use reelgate_domain::limits::Breach;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
@@ -262,7 +263,7 @@ async fn create(
             .cloned(),
     };
     match submit::submit(&web.api.lifecycle, &web.api.catalog, &user.id, submission).await {
-        Ok(SubmitOutcome::Created(generation)) => {
+        Ok(SubmitOutcome::Created(generation, _)) => {
             Ok(Redirect::to(&format!("/videos?submitted={}", generation.id)).into_response())
         }
         Ok(SubmitOutcome::Replayed(_)) => Ok(Redirect::to("/videos").into_response()),
@@ -278,7 +279,41 @@ async fn create(
             )
         }
         Err(SubmitError::IdempotencyConflict) => Ok(Redirect::to("/videos").into_response()),
+        Err(SubmitError::LimitReached(breach)) => {
+            let (error, status) = limit_text(lang, &breach);
+            refuse(state(Some(error), HashMap::new()), status)
+        }
         Err(SubmitError::Store(error)) => Err(error.into()),
+    }
+}
+
+/// Which of the customer's limits refused the video, and when it frees.
+fn limit_text(lang: Locale, breach: &Breach) -> (String, StatusCode) {
+    match breach {
+        Breach::TooManyActive { limit } => (
+            lang.text("generate.too_many_active")
+                .replace("{limit}", &limit.to_string()),
+            StatusCode::TOO_MANY_REQUESTS,
+        ),
+        Breach::TooManyPerMinute { quota } => (
+            lang.text("generate.rate_limited")
+                .replace("{limit}", &quota.limit.to_string())
+                .replace("{seconds}", &quota.reset_secs.max(1).to_string()),
+            StatusCode::TOO_MANY_REQUESTS,
+        ),
+        Breach::DailyCap {
+            cap,
+            spent,
+            price,
+            resets_at,
+        } => (
+            lang.text("generate.daily_cap")
+                .replace("{price}", &price.to_string())
+                .replace("{spent}", &spent.to_string())
+                .replace("{cap}", &cap.to_string())
+                .replace("{time}", &resets_at.format("%H:%M").to_string()),
+            StatusCode::PAYMENT_REQUIRED,
+        ),
     }
 }
 

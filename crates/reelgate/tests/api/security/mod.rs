@@ -4,5 +4,6 @@
 mod callbacks;
 mod limits;
 mod matrix;
+mod overload;
 mod routes;
 mod ssrf;
