@@ -10,6 +10,8 @@
 # REELGATE_TEST_POSTGRES_URL, default postgres://postgres@127.0.0.1:5432/test) and prints
 # the table. The table and the charts are written to target/bench/ (or --out).
 set -euo pipefail
+# The published figures are from a real server (the tests' temporary one runs without fsync).
+export REELGATE_TEST_POSTGRES_URL=${REELGATE_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}
 cd "$(dirname "$0")/.."
 
 cargo bench -p reelgate-domain --bench parse_and_price -- --warm-up-time 1 --measurement-time 3

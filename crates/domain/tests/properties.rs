@@ -2,8 +2,12 @@
 //! models it) accepts too, at a price that is a positive multiple of the step; what it refuses
 //! names a field of the request.
 
+mod common;
+
 use proptest::prelude::*;
 use reelgate_domain::catalog::{Catalog, GenerationRequest, UpstreamRequest};
+use reelgate_domain::reports::KIE_CREDIT_USD;
+use rust_decimal::Decimal;
 use serde_json::{json, Map, Value};
 use std::sync::LazyLock;
 
@@ -107,25 +111,42 @@ fn build(model: &Value, seed: u64, dice: &[u32]) -> Map<String, Value> {
     body
 }
 
-fn simulator_accepts(request: &GenerationRequest) -> Result<(), String> {
+/// What the simulator, playing Kie, charges for the request reelgate would send, in USD.
+fn simulator_charge(request: &GenerationRequest) -> Result<Decimal, String> {
     let upstream = request.to_upstream(Some("https://us.example/callbacks/kie/tok".into()));
     let body = upstream.to_json();
-    let verdict = match upstream {
-        UpstreamRequest::Veo(_) => kie_sim::validate_veo_generate(&body),
-        UpstreamRequest::Task(_) => kie_sim::validate_create_task(&body),
+    let charge = match upstream {
+        UpstreamRequest::Veo(_) => kie_sim::charge_veo_generate(&body),
+        UpstreamRequest::Task(_) => kie_sim::charge_create_task(&body),
     };
-    verdict.map_err(|e| format!("simulator refused {body}: {e}"))
+    charge
+        .map(|kie_credits| kie_credits * KIE_CREDIT_USD)
+        .map_err(|e| format!("simulator refused {body}: {e}"))
 }
 
-fn assert_well_priced(catalog: &Catalog, request: &GenerationRequest) {
+/// Accepted by Kie, and sold at a positive multiple of the step; with the built-in catalog (the
+/// business's cost table, which the simulator charges by), priced from exactly what Kie
+/// charges. An operator's file may say Kie charges something else (the example's figures do).
+fn assert_sellable(catalog: &Catalog, request: &GenerationRequest) -> Result<(), TestCaseError> {
+    let charged = simulator_charge(request).map_err(TestCaseError::fail)?;
+    let quote = request.quote();
+    if std::ptr::eq(catalog, &catalogs()[0]) {
+        prop_assert_eq!(
+            quote.upstream_cost_usd,
+            charged,
+            "{:?} is priced from a cost Kie does not charge",
+            request.model()
+        );
+    }
     let step = catalog.rule().step();
-    let credits = request.quote().credits.get();
-    assert!(
+    let credits = quote.credits.get();
+    prop_assert!(
         credits > 0 && credits % step == 0,
-        "{credits} credits for {:?}",
+        "{} credits for {:?}",
+        credits,
         request.model()
     );
-    assert!(request.quote().upstream_cost_usd > rust_decimal::Decimal::ZERO);
+    Ok(())
 }
 
 proptest! {
@@ -137,8 +158,7 @@ proptest! {
     ) {
         let catalog = &catalogs()[which];
         let request = catalog.parse(&body).map_err(|e| TestCaseError::fail(format!("{body:?} refused: {e:?}")))?;
-        simulator_accepts(&request).map_err(TestCaseError::fail)?;
-        assert_well_priced(catalog, &request);
+        assert_sellable(catalog, &request)?;
         // What the generation object shows reads back into the same request.
         let again = catalog.parse_params(request.model().as_str(), &request.params_json());
         prop_assert_eq!(again.as_ref(), Ok(&request));
@@ -237,8 +257,7 @@ proptest! {
         for catalog in catalogs() {
             match catalog.parse(&body) {
                 Ok(request) => {
-                    simulator_accepts(&request).map_err(TestCaseError::fail)?;
-                    assert_well_priced(catalog, &request);
+                    assert_sellable(catalog, &request)?;
                 }
                 Err(errors) => {
                     let model = body.get("model").and_then(Value::as_str).and_then(|id| catalog.model(id));
@@ -252,5 +271,51 @@ proptest! {
                 }
             }
         }
+    }
+}
+
+#[test]
+fn every_advertised_combination_is_priced_as_advertised() {
+    for catalog in catalogs() {
+        common::check_prices(catalog).unwrap();
+    }
+}
+
+/// Values no parameter takes: an object, a list of lists, a negative number.
+fn wrong_value() -> impl Strategy<Value = Value> {
+    prop::sample::select(vec![json!({"nested": true}), json!([[1]]), json!(-99999)])
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+
+    /// One field of a sellable request spoiled (or a required one left out): the refusal names
+    /// that field, and only it.
+    #[test]
+    fn a_refusal_names_the_field_that_is_wrong(
+        (which, body) in (0..2usize).prop_flat_map(|which| (Just(which), advertised_request(&catalogs()[which]))),
+        pick in any::<prop::sample::Index>(),
+        bad in wrong_value(),
+        remove in any::<bool>(),
+    ) {
+        let catalog = &catalogs()[which];
+        let fields: Vec<String> = body.keys().filter(|k| *k != "model").cloned().collect();
+        prop_assume!(!fields.is_empty());
+        let field = pick.get(&fields).clone();
+        let model = catalog.model(body["model"].as_str().unwrap()).unwrap();
+        let required = model.param(&field).is_some_and(|p| p.required);
+        let mut spoiled = body.clone();
+        if remove && required {
+            spoiled.remove(&field);
+        } else {
+            spoiled.insert(field.clone(), bad);
+        }
+        let errors = match catalog.parse(&spoiled) {
+            Ok(request) => return Err(TestCaseError::fail(format!("{spoiled:?} accepted as {request:?}"))),
+            Err(errors) => errors,
+        };
+        let named: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        prop_assert!(!named.is_empty());
+        prop_assert!(named.iter().all(|n| *n == field), "{field} was spoiled, the refusal names {named:?}: {spoiled:?}");
     }
 }

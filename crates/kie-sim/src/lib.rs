@@ -38,4 +38,6 @@ pub use server::{spawn, RunningSim};
 pub use simulator::{SimTask, Simulator};
 pub use stats::SimStats;
 pub use task::TaskState;
-pub use validate::{validate_create_task, validate_veo_generate, Rejection};
+pub use validate::{
+    charge_create_task, charge_veo_generate, validate_create_task, validate_veo_generate, Rejection,
+};

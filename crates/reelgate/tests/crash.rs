@@ -218,7 +218,13 @@ async fn kill_9_during_flight_loses_nothing_and_settles_everything_once() {
         assert!(Instant::now() < deadline, "not all settled: {page}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
-    assert_eq!(generations.len(), ids.len(), "no generation lost");
+    let listed: std::collections::BTreeSet<&str> = generations
+        .iter()
+        .filter_map(|g| g["id"].as_str())
+        .collect();
+    let accepted: std::collections::BTreeSet<&str> = ids.iter().map(String::as_str).collect();
+    assert_eq!(listed, accepted, "every accepted generation, and no other");
+    assert_eq!(generations.len(), ids.len(), "each once");
 
     let ledger: Value = get_json(
         &client,
@@ -226,24 +232,33 @@ async fn kill_9_during_flight_loses_nothing_and_settles_everything_once() {
         &key,
     )
     .await;
-    let mut sums: HashMap<String, i64> = HashMap::new();
+    let mut rows: HashMap<String, Vec<(String, i64)>> = HashMap::new();
     for entry in ledger["entries"].as_array().unwrap() {
         if let Some(id) = entry["generation_id"].as_str() {
-            *sums.entry(id.to_owned()).or_default() += entry["amount"].as_i64().unwrap();
+            let kind = entry["kind"].as_str().expect("a kind").to_owned();
+            rows.entry(id.to_owned())
+                .or_default()
+                .push((kind, entry["amount"].as_i64().unwrap()));
         }
     }
     let mut charged = 0;
     for generation in &generations {
         let id = generation["id"].as_str().unwrap();
         let price = generation["credits"].as_i64().unwrap();
+        assert!(price > 0, "{generation}");
+        // A hold at submission, then exactly one settlement: charged (the hold kept) on
+        // success, refunded otherwise.
+        let mut kinds = rows.remove(id).unwrap_or_default();
+        kinds.sort();
         let expected = if generation["status"] == "succeeded" {
-            -price
+            charged += price;
+            vec![("charge".to_owned(), 0), ("hold".to_owned(), -price)]
         } else {
-            0
+            vec![("hold".to_owned(), -price), ("refund".to_owned(), price)]
         };
-        assert_eq!(sums.get(id).copied().unwrap_or(0), expected, "{generation}");
-        charged -= expected;
+        assert_eq!(kinds, expected, "the ledger rows of {generation}");
     }
+    assert!(rows.is_empty(), "rows of unknown generations: {rows:?}");
     assert_eq!(ledger["balance"], 10_000 - charged);
     assert_eq!(ledger["held"], 0);
 

@@ -348,9 +348,14 @@ async fn run_case(store: &TestStore, n: u32, ops: &[Op]) -> Result<(), TestCaseE
 }
 
 fn run_on(store: TestStore, runtime: &tokio::runtime::Runtime, cases: u32) {
+    // A shrunk failure is kept in proptest-regressions/ and tried first on every later run,
+    // as the proptest! macro does.
     let mut runner = TestRunner::new(Config {
         cases,
-        failure_persistence: None,
+        source_file: Some(file!()),
+        failure_persistence: Some(Box::new(
+            proptest::test_runner::FileFailurePersistence::SourceParallel("proptest-regressions"),
+        )),
         ..Config::default()
     });
     let cases_run = AtomicU32::new(0);

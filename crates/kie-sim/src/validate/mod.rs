@@ -57,6 +57,16 @@ pub fn validate_create_task(body: &Value) -> Result<(), Rejection> {
     jobs::parse(body).map(|_| ())
 }
 
+/// What Kie charges, in Kie credits, for a `POST /api/v1/veo/generate` body it accepts.
+pub fn charge_veo_generate(body: &Value) -> Result<Decimal, Rejection> {
+    veo::parse(body).map(|order| order.cost)
+}
+
+/// What Kie charges, in Kie credits, for a `POST /api/v1/jobs/createTask` body it accepts.
+pub fn charge_create_task(body: &Value) -> Result<Decimal, Rejection> {
+    jobs::parse(body).map(|order| order.cost)
+}
+
 pub(crate) fn parse_veo_generate(body: &Value) -> Result<Order, Rejection> {
     veo::parse(body)
 }

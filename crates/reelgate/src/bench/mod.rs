@@ -56,7 +56,9 @@ pub enum Scenario {
 }
 
 /// Flags of `reelgate bench`. PostgreSQL runs use a fresh schema on the server named by
-/// `REELGATE_TEST_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432/test`).
+/// `REELGATE_TEST_POSTGRES_URL` (`scripts/bench.sh`: `postgres://postgres@127.0.0.1:5432/test`
+/// unless set), or else on the test suite's temporary server, which runs without fsync: its
+/// figures are not comparable with a real server's.
 #[derive(Debug, Clone, clap::Args)]
 pub struct BenchArgs {
     /// Databases to measure, in order; sweeps run on the first only.

@@ -8,15 +8,7 @@ use std::path::PathBuf;
 /// A Python tool of the workspace's `.venv` (made by `scripts/pyenv.sh`). Missing tools fail
 /// the test: a check that silently does not run is worse than none.
 pub fn venv_tool(name: &str) -> PathBuf {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../.venv/bin")
-        .join(name);
-    assert!(
-        path.exists(),
-        "{} is missing: run `bash scripts/pyenv.sh` (installs scripts/python-requirements.txt into .venv)",
-        path.display()
-    );
-    path
+    reelgate_store::testing::python_tool(name)
 }
 
 /// The served document, written to a file in `dir`.

@@ -29,6 +29,16 @@ fn find_binary(env: &str, names: &[&str]) -> Option<PathBuf> {
         .find(|candidate| candidate.is_file())
 }
 
+/// `target/screenshots`, so that a test run leaves the work tree clean; or the directory named
+/// by `REELGATE_SCREENSHOT_DIR` (relative to the workspace root), e.g. `docs/screenshots` to
+/// refresh the README's pictures.
+pub fn screenshot_dir() -> PathBuf {
+    match std::env::var_os("REELGATE_SCREENSHOT_DIR") {
+        Some(dir) => reelgate_store::testing::workspace_root().join(dir),
+        None => Path::new(env!("CARGO_TARGET_TMPDIR")).join("../screenshots"),
+    }
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -206,13 +216,13 @@ impl Browser {
         .await
     }
 
-    /// A full-page screenshot at desktop width into `docs/screenshots/<name>.png`.
+    /// A full-page screenshot at desktop width into [`screenshot_dir`]`/<name>.png`.
     pub async fn screenshot(&self, name: &str) {
         self.screenshot_at(name, 1280, false).await;
     }
 
     /// A full-page screenshot with the viewport `width` wide (`mobile`: as a phone renders
-    /// it), into `docs/screenshots/<name>.png` of the repository.
+    /// it), into [`screenshot_dir`]`/<name>.png`.
     pub async fn screenshot_at(&self, name: &str, width: u32, mobile: bool) {
         let metrics = |height: u64| {
             serde_json::json!({"width": width, "height": height,
@@ -236,7 +246,7 @@ impl Browser {
             serde_json::json!({}),
         )
         .await;
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/screenshots");
+        let dir = screenshot_dir();
         std::fs::create_dir_all(&dir).expect("screenshot directory");
         std::fs::write(dir.join(format!("{name}.png")), png).expect("write screenshot");
     }

@@ -1,14 +1,18 @@
-//! Who may call what: every operation in `/openapi.json` (so routes added later are covered
-//! without touching this test) × anonymous, the owning customer, another customer and an
-//! operator. Anonymous callers get 401 on every protected route, customers 403 on operator
-//! routes, another customer 404 on the owner's resources, and no response to another
-//! customer ever contains the owner's identifiers. Then every write again with the
-//! operator's session cookie from another site (`Origin`, `Sec-Fetch-Site: cross-site`):
-//! 403 `cross_site_request` on every protected one, and nothing changed.
+//! Who may call what: every route of the router (read from the source, [`super::routes`]) and
+//! every operation in `/openapi.json` × anonymous, the owning customer, another customer and an
+//! operator. What is public is fixed here, from the contract, never taken from the document:
+//! an unannotated route is protected. Anonymous callers get 401 on every protected API route,
+//! customers 403 on operator routes, another customer 404 on the owner's resources, and no
+//! response to another customer ever contains the owner's identifiers. Web pages that need a
+//! session send everyone without one to the sign-in page, and no web form is taken without
+//! its CSRF token. Then every API write again with the operator's session cookie from another
+//! site (`Origin`, `Sec-Fetch-Site: cross-site`): 403 `cross_site_request` on every protected
+//! one, and nothing changed.
 
 use crate::helpers::TestApp;
 use reelgate_domain::accounts::{ApiKey, User};
 use serde_json::{json, Value};
+use std::collections::BTreeSet;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Caller {
@@ -22,15 +26,65 @@ fn is_write(method: &str) -> bool {
     !matches!(method, "get" | "head" | "options")
 }
 
+/// The API routes anyone may call without credentials (product.md).
+const PUBLIC: &[(&str, &str)] = &[
+    ("get", "/healthz"),
+    ("get", "/readyz"),
+    ("get", "/metrics"),
+    ("get", "/openapi.json"),
+    ("get", "/v1/models"),
+    ("post", "/v1/quote"),
+];
+
+/// Credentials optional: a signed link may stand in for them.
+const SIGNED_LINKS: &[(&str, &str)] = &[
+    ("get", "/v1/generations/{id}/videos/{index}"),
+    ("get", "/v1/generations/{id}/videos/{index}/thumbnail"),
+];
+
+/// Proved by the token in the path, for anyone.
+const CALLBACKS: &[(&str, &str)] = &[("post", "/callbacks/kie/{generation}/{token}")];
+
+/// Web pages anyone may open.
+const PUBLIC_PAGES: &[&str] = &["/", "/signin", "/signup", "/static/{name}"];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    Public,
+    SignedLink,
+    Callback,
+    Protected,
+    PublicPage,
+    /// A page or form of the web app that needs a session.
+    Page,
+}
+
+fn access(method: &str, template: &str) -> Access {
+    let listed = |list: &[(&str, &str)]| list.contains(&(method, template));
+    let api = template.starts_with("/v1/") || template.starts_with("/callbacks/");
+    if listed(PUBLIC) {
+        Access::Public
+    } else if listed(SIGNED_LINKS) {
+        Access::SignedLink
+    } else if listed(CALLBACKS) {
+        Access::Callback
+    } else if api {
+        Access::Protected
+    } else if method == "get" && PUBLIC_PAGES.contains(&template) {
+        Access::PublicPage
+    } else {
+        Access::Page
+    }
+}
+
 struct Operation {
     method: String,
     template: String,
-    protected: bool,
-    /// Credentials optional: another proof (a signed link) may stand in for them.
-    optional: bool,
+    access: Access,
 }
 
-fn operations(openapi: &Value) -> Vec<Operation> {
+/// The operations of the document, with what it says about their security.
+fn documented(openapi: &Value) -> Vec<(String, String, bool)> {
     let global = openapi.get("security").is_some();
     let mut operations = Vec::new();
     for (path, item) in openapi["paths"].as_object().expect("paths") {
@@ -38,23 +92,25 @@ fn operations(openapi: &Value) -> Vec<Operation> {
             if !matches!(method.as_str(), "get" | "post" | "put" | "patch" | "delete") {
                 continue;
             }
-            let (protected, optional) = match operation.get("security") {
-                Some(Value::Array(schemes)) => (
-                    !schemes.is_empty(),
-                    schemes
-                        .iter()
-                        .any(|s| s.as_object().is_some_and(|o| o.is_empty())),
-                ),
-                _ => (global, false),
+            let protected = match operation.get("security") {
+                Some(Value::Array(schemes)) => !schemes.is_empty(),
+                _ => global,
             };
-            operations.push(Operation {
-                method: method.clone(),
-                template: path.clone(),
-                protected,
-                optional,
-            });
+            operations.push((method.clone(), path.clone(), protected));
         }
     }
+    operations
+}
+
+fn operations(routes: &BTreeSet<(String, String)>) -> Vec<Operation> {
+    let mut operations: Vec<Operation> = routes
+        .iter()
+        .map(|(method, template)| Operation {
+            method: method.clone(),
+            template: template.clone(),
+            access: access(method, template),
+        })
+        .collect();
     // Deletions last, so a caller reads what it is about to delete while it still exists.
     operations.sort_by_key(|op| op.method == "delete");
     operations
@@ -82,8 +138,15 @@ fn fill(template: &str, owned: &Owned) -> String {
             ("token", _) => "0".repeat(32),
             ("index", _) => "0".to_owned(),
             (_, t) if t.starts_with("/v1/admin/media") => owned.generation.clone(),
-            (_, t) if t.starts_with("/v1/admin/users") => owned.victim.clone(),
-            (_, t) if t.starts_with("/v1/account/api-keys") => owned.spare_key_id.clone(),
+            ("name", _) => "app.css".to_owned(),
+            (_, t) if t.starts_with("/v1/admin/users") || t.starts_with("/admin/users") => {
+                owned.victim.clone()
+            }
+            (_, t)
+                if t.starts_with("/v1/account/api-keys") || t.starts_with("/account/api-keys") =>
+            {
+                owned.spare_key_id.clone()
+            }
             (_, t) if t.starts_with("/v1/admin") => owned.user.id.to_string(),
             _ => owned.generation.clone(),
         };
@@ -131,10 +194,42 @@ async fn every_route_answers_each_kind_of_caller_as_it_should() {
         victim: victim.id.to_string(),
     };
     let openapi: Value = app.get("/openapi.json").await.json().await.unwrap();
-    let operations = operations(&openapi);
+    let document = documented(&openapi);
+    let mut routes = super::routes::in_source();
+    for (method, path, protected) in &document {
+        let access = access(method, path);
+        // The document may not call a route public that the contract does not, nor the other
+        // way round: customers' programs are written against it.
+        assert_eq!(
+            *protected,
+            !matches!(access, Access::Public | Access::Callback),
+            "{method} {path}: the document's security disagrees with the contract ({access:?})"
+        );
+        routes.insert((method.clone(), path.clone()));
+    }
+    for (method, path) in &routes {
+        let api = path.starts_with("/v1/") || path.starts_with("/callbacks/");
+        assert!(
+            !api || document.iter().any(|(m, p, _)| m == method && p == path),
+            "{method} {path} is routed but missing from /openapi.json"
+        );
+    }
+    for list in [PUBLIC, SIGNED_LINKS, CALLBACKS] {
+        assert!(
+            list.iter().all(|(_, path)| !path.starts_with("/v1/admin")),
+            "an operator route may never be public"
+        );
+        for (method, path) in list {
+            assert!(
+                routes.contains(&((*method).to_owned(), (*path).to_owned())),
+                "{method} {path} is listed but not routed: the list is stale"
+            );
+        }
+    }
+    let operations = operations(&routes);
     assert!(
-        operations.len() >= 15,
-        "only {} operations",
+        operations.len() >= 40,
+        "only {} operations: is the route scan reading the source?",
         operations.len()
     );
     let secrets_of_owner = [
@@ -144,6 +239,11 @@ async fn every_route_answers_each_kind_of_caller_as_it_should() {
         owned.spare_key_id.clone(),
         owned.key.expose().to_owned(),
     ];
+    // Redirects are answers to judge, not to follow.
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("HTTP client");
     let mut checked = 0;
     // The owner goes after the other customer (who must not be able to revoke the owner's
     // spare key), and the operator last (its routes may disable the victim).
@@ -155,7 +255,7 @@ async fn every_route_answers_each_kind_of_caller_as_it_should() {
     ] {
         for op in &operations {
             let path = fill(&op.template, &owned);
-            let mut request = app.client.request(
+            let mut request = client.request(
                 op.method.to_uppercase().parse().expect("method"),
                 app.url(&path),
             );
@@ -170,18 +270,38 @@ async fn every_route_answers_each_kind_of_caller_as_it_should() {
             };
             let response = request.send().await.expect("request sent");
             let status = response.status().as_u16();
+            let location = response
+                .headers()
+                .get("location")
+                .and_then(|l| l.to_str().ok())
+                .unwrap_or_default()
+                .to_owned();
             let body = response.text().await.unwrap_or_default();
             let what = format!("{caller:?} {} {path} → {status} {body}", op.method);
             assert!(status < 500, "{what}");
+            assert!(
+                !(status == 404 && body.contains("route not found")),
+                "not routed, yet in the source or the document: {what}"
+            );
             let admin_route = op.template.starts_with("/v1/admin");
             let owned_route = op.template.contains('{') && !admin_route;
-            if op.template.starts_with("/callbacks/") {
-                assert_eq!(status, 403, "a forged token is refused for anyone: {what}");
-            } else if !op.protected {
-                assert!(status != 401 && status != 403, "public: {what}");
-            } else {
-                match caller {
-                    Caller::Anonymous if op.optional => {
+            match op.access {
+                Access::Callback => {
+                    assert_eq!(status, 403, "a forged token is refused for anyone: {what}")
+                }
+                Access::Public | Access::PublicPage => {
+                    assert!(status != 401 && status != 403, "public: {what}")
+                }
+                // A form: a bearer key is no session, and there is no CSRF token.
+                Access::Page if op.method != "get" => {
+                    assert!(!(200..300).contains(&status), "{what}")
+                }
+                Access::Page => assert!(
+                    (300..400).contains(&status) && location.starts_with("/signin"),
+                    "a page that needs a session sends to the sign-in page: {what} ({location})"
+                ),
+                Access::SignedLink | Access::Protected => match caller {
+                    Caller::Anonymous if op.access == Access::SignedLink => {
                         assert!(!(200..300).contains(&status), "{what}")
                     }
                     Caller::Anonymous => assert_eq!(status, 401, "{what}"),
@@ -196,7 +316,7 @@ async fn every_route_answers_each_kind_of_caller_as_it_should() {
                         "{what}"
                     ),
                     _ => assert!(status != 401 && status != 403, "{what}"),
-                }
+                },
             }
             if caller == Caller::Other {
                 for secret in &secrets_of_owner {
@@ -251,7 +371,7 @@ async fn every_route_answers_each_kind_of_caller_as_it_should() {
         let body = response.text().await.unwrap_or_default();
         let what = format!("cross-site cookie {} {path} → {status} {body}", op.method);
         assert!(status < 500, "{what}");
-        if op.protected && !op.template.starts_with("/callbacks/") {
+        if op.access == Access::Protected {
             assert_eq!(status, 403, "{what}");
             assert!(body.contains("cross_site_request"), "{what}");
             writes += 1;

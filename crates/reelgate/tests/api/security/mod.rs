@@ -6,4 +6,5 @@ mod input;
 mod limits;
 mod matrix;
 mod overload;
+mod routes;
 mod ssrf;

@@ -1,8 +1,8 @@
 //! Fresh, isolated, migrated stores for tests, in this crate and in others.
 //!
 //! Each SQLite store is a new file in the temp directory; each PostgreSQL store is a new schema
-//! in the test database (`postgres://postgres@127.0.0.1:5432/test`, or
-//! `REELGATE_TEST_POSTGRES_URL`), so tests run in parallel. Both are removed when the
+//! on the server named by `REELGATE_TEST_POSTGRES_URL`, or else on a temporary server of this
+//! process's own ([`postgres_server`]), so tests run in parallel. Both are removed when the
 //! [`TestStore`] is dropped, even if the test panicked.
 
 use std::ops::Deref;
@@ -12,12 +12,21 @@ use sqlx::{Connection, Executor};
 
 use crate::{DatabaseUrl, PoolSettings, Store, StoreError};
 
-pub const DEFAULT_TEST_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+mod postgres_server;
+mod tools;
 
-/// The PostgreSQL server tests use.
+pub use tools::{python_tool, workspace_root};
+
+/// The PostgreSQL server tests use: `REELGATE_TEST_POSTGRES_URL`, or else a temporary server
+/// started for this process on first use and gone when it ends.
+///
+/// # Panics
+/// When no temporary server can be started; the message says why and what to install.
 pub fn test_postgres_url() -> String {
-    std::env::var("REELGATE_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| DEFAULT_TEST_POSTGRES_URL.to_owned())
+    match std::env::var("REELGATE_TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => url,
+        _ => postgres_server::url().to_owned(),
+    }
 }
 
 /// A migrated store that deletes its database when dropped. Derefs to [`Store`].
@@ -94,7 +103,10 @@ pub async fn empty_sqlite_store() -> Result<TestStore, StoreError> {
 /// A new, empty schema on the test PostgreSQL server.
 pub async fn empty_postgres_store() -> Result<TestStore, StoreError> {
     sqlx::any::install_default_drivers();
-    let server_url = test_postgres_url();
+    // The first call may start a server and wait for it: off the runtime's threads.
+    let server_url = tokio::task::spawn_blocking(test_postgres_url)
+        .await
+        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
     let schema = format!("test_{}", unique_name());
     let mut admin = sqlx::AnyConnection::connect(&server_url).await?;
     admin
