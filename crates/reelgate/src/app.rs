@@ -194,6 +194,11 @@ impl Application {
                 Arc::clone(&self.media),
                 Arc::clone(&self.lifecycle),
             ));
+            // Webhooks carry reelgate's links to the copies, so they need the media's signer.
+            workers.spawn(crate::webhooks::deliver::run(
+                Arc::clone(&self.lifecycle),
+                self.media.links.clone(),
+            ));
             workers
         } else {
             tokio::task::JoinSet::new()

@@ -49,7 +49,7 @@ pub use retry::on_contention;
 pub use sqlx::{AnyConnection, AnyPool, Transaction};
 pub use tracking::Due;
 pub use vouchers::NewVoucher;
-pub use webhook_deliveries::WebhookDelivery;
+pub use webhook_deliveries::{DeliveryRecord, WebhookDelivery};
 
 /// A handle on the database; cheap to clone (it is a connection pool).
 #[derive(Clone, Debug)]

@@ -32,6 +32,7 @@ const SQLITE: &[Migration] = migrations!("sqlite":
     4 "0004_business",
     5 "0005_dispatch_index",
     8 "0008_payments",
+    12 "0012_webhook_events",
 );
 const POSTGRES: &[Migration] = migrations!("postgres":
     1 "0001_accounts_and_ledger",
@@ -40,6 +41,7 @@ const POSTGRES: &[Migration] = migrations!("postgres":
     4 "0004_business",
     5 "0005_dispatch_index",
     8 "0008_payments",
+    12 "0012_webhook_events",
 );
 
 /// The versions this build knows for `backend`, oldest first.

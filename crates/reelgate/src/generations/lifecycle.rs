@@ -14,7 +14,6 @@ use super::callback_token::CallbackTokens;
 use super::create_limit::CreateLimiter;
 use super::rate_limit::{RateLimit, SlidingWindow};
 use super::settings::LifecycleSettings;
-use super::view::GenerationView;
 use crate::outbound::OutboundPolicy;
 
 /// Everything the workers share. One per process; cheap to clone behind an `Arc`.
@@ -123,7 +122,6 @@ impl Lifecycle {
         workers.spawn(super::dispatch::run(Arc::clone(self)));
         workers.spawn(super::track::run(Arc::clone(self)));
         workers.spawn(super::hd::run(Arc::clone(self)));
-        workers.spawn(crate::webhooks::deliver::run(Arc::clone(self)));
         workers
     }
 
@@ -242,7 +240,7 @@ impl Lifecycle {
                 &generation.id,
                 Some(generation.status),
                 &outcome,
-                GenerationView::json,
+                crate::webhooks::event::payload,
             )
             .await
         {

@@ -19,6 +19,7 @@ pub mod media;
 mod operations;
 pub mod reports;
 pub mod upstream;
+pub mod webhook_deliveries;
 
 use axum::routing::get;
 use axum::{Json, Router};
@@ -84,6 +85,7 @@ pub fn api(ctx: ApiContext) -> Router {
         .merge(callbacks::router())
         .merge(account::router())
         .merge(api_keys::router())
+        .merge(webhook_deliveries::router())
         .merge(admin::router())
         .merge(admin_generations::router())
         .merge(admin_prices::router())

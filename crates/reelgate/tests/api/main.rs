@@ -11,6 +11,7 @@ mod generations;
 mod health;
 mod helpers;
 mod openapi;
+mod openapi_client;
 mod reports;
 mod security;
 mod videos;
