@@ -124,6 +124,8 @@ impl Application {
         let media = Media::open(config.media.clone(), links, &config.data_dir).await?;
         let ctx_upstream = upstream.clone();
         let ctx = ApiContext {
+            csrf: http::csrf::CsrfKey::from_secret(&config.secret),
+            cookies: http::csrf::CookieNames::for_public_url(&config.public_url),
             config: Arc::new(config),
             store: store.clone(),
             upstream,
@@ -133,9 +135,14 @@ impl Application {
             media: Arc::clone(&media),
         };
         monitoring::recorder();
+        let trusted = Arc::new(ctx.config.trusted_proxies.clone());
+        // Outermost, so that the request's span already knows the client.
+        let client_addr =
+            axum::middleware::from_fn_with_state(Arc::clone(&trusted), crate::client_addr::resolve);
         let probes = http::probes(ctx.clone())
             .layer(axum::middleware::from_fn(monitoring::track_http))
-            .layer(TraceLayer::new_for_http().make_span_with(request_span));
+            .layer(TraceLayer::new_for_http().make_span_with(request_span))
+            .layer(client_addr.clone());
         let router = http::api(ctx.clone())
             .merge(crate::web::router(ctx))
             .method_not_allowed_fallback(http::method_not_allowed)
@@ -145,7 +152,8 @@ impl Application {
                 StatusCode::REQUEST_TIMEOUT,
                 REQUEST_TIMEOUT,
             ))
-            .layer(TraceLayer::new_for_http().make_span_with(request_span));
+            .layer(TraceLayer::new_for_http().make_span_with(request_span))
+            .layer(client_addr);
         Ok(Application {
             listener,
             router,
@@ -225,8 +233,14 @@ impl Application {
 /// The span every request is logged in: like tower-http's default, but the path is logged
 /// without secrets and the query string not at all.
 fn request_span(request: &axum::extract::Request) -> tracing::Span {
+    let client = request
+        .extensions()
+        .get::<crate::client_addr::ClientAddr>()
+        .and_then(|c| c.0)
+        .map(|ip| ip.to_string());
     tracing::debug_span!(
         "request",
+        client = client.as_deref().unwrap_or("-"),
         method = %request.method(),
         path = %http::callbacks::loggable_path(request.uri().path()),
         version = ?request.version(),

@@ -71,6 +71,9 @@ pub struct Config {
     pub guard: crate::balance_guard::GuardSettings,
     /// Where reelgate keeps its copies of the videos.
     pub media: crate::media::MediaSettings,
+    /// Reverse proxies whose `Forwarded` / `X-Forwarded-For` is believed
+    /// (`REELGATE_TRUSTED_PROXIES`).
+    pub trusted_proxies: crate::client_addr::TrustedProxies,
 }
 
 /// The raw settings, before parsing: environment over file.
@@ -201,6 +204,10 @@ impl Config {
             lifecycle: crate::generations::settings::LifecycleSettings::from_settings(settings)?,
             guard: crate::balance_guard::GuardSettings::from_settings(settings)?,
             media: crate::media::MediaSettings::from_settings(settings, &data_dir)?,
+            trusted_proxies: crate::client_addr::TrustedProxies::parse(
+                settings.get("REELGATE_TRUSTED_PROXIES").unwrap_or(""),
+            )
+            .map_err(|reason| invalid("REELGATE_TRUSTED_PROXIES", reason))?,
             data_dir,
         })
     }
@@ -308,6 +315,14 @@ mod tests {
             Config::from_settings(&temp_settings(&dir).with("REELGATE_PUBLIC_URL", "ftp://x"))
                 .unwrap_err();
         assert!(err.to_string().starts_with("REELGATE_PUBLIC_URL:"), "{err}");
+        let err = Config::from_settings(
+            &temp_settings(&dir).with("REELGATE_TRUSTED_PROXIES", "10.0.0.1, caddy"),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().starts_with("REELGATE_TRUSTED_PROXIES:"),
+            "{err}"
+        );
     }
 
     #[test]

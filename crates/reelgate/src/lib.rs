@@ -5,6 +5,7 @@ pub mod app;
 pub mod balance_guard;
 pub mod bench;
 pub mod cli;
+pub mod client_addr;
 pub mod config;
 pub mod generations;
 pub mod http;

@@ -8,6 +8,10 @@
   const fill = (template, values) =>
     template.replace(/\{(\w+)\}/g, (whole, name) => (name in values ? values[name] : whole));
   const group = (n) => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+  const csrfToken = () => {
+    const meta = $('meta[name="csrf-token"]');
+    return meta ? meta.content : "";
+  };
 
   // ---- small conveniences -------------------------------------------------------------------
 
@@ -112,7 +116,12 @@
       fetch(form.dataset.quoteUrl, {
         method: "POST",
         credentials: "same-origin",
-        headers: { "Content-Type": "application/json", Accept: "application/json" },
+        headers: {
+          "Content-Type": "application/json",
+          Accept: "application/json",
+          // The API refuses cookie-authenticated writes without the page's token.
+          "X-CSRF-Token": csrfToken(),
+        },
         body: JSON.stringify(body()),
       })
         .then((response) => response.json().then((json) => ({ ok: response.ok, json })))

@@ -32,6 +32,7 @@ const SQLITE: &[Migration] = migrations!("sqlite":
     4 "0004_business",
     5 "0005_dispatch_index",
     8 "0008_payments",
+    11 "0011_attempt_throttle",
     12 "0012_webhook_events",
 );
 const POSTGRES: &[Migration] = migrations!("postgres":
@@ -41,6 +42,7 @@ const POSTGRES: &[Migration] = migrations!("postgres":
     4 "0004_business",
     5 "0005_dispatch_index",
     8 "0008_payments",
+    11 "0011_attempt_throttle",
     12 "0012_webhook_events",
 );
 
@@ -168,7 +170,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn both_backends_have_the_same_versions_in_order() {
+    fn both_backends_have_the_same_versions_in_increasing_order() {
         let versions = |b| {
             migrations(b)
                 .iter()

@@ -1,5 +1,8 @@
 //! Password hashing with argon2id (PHC strings). Hashing is deliberately slow, so it runs on
-//! the blocking pool instead of stalling the async workers.
+//! the blocking pool instead of stalling the async workers, and never while a database
+//! connection is held (a burst of sign-ins otherwise starved the pool: 500 `pool timed out`).
+//! At most one hash per CPU runs at once: argon2 takes 19 MiB and a core each, and a burst of
+//! 200 hashes at once only made all of them slow and the machine short of memory.
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
@@ -7,14 +10,35 @@ use rand::rngs::OsRng;
 use rand::RngCore;
 use reelgate_domain::accounts::Password;
 use std::sync::OnceLock;
+use tokio::sync::Semaphore;
 
 use crate::StoreError;
 
-pub(crate) async fn hash(password: &Password) -> Result<String, StoreError> {
-    let password = password.clone();
-    tokio::task::spawn_blocking(move || hash_blocking(password.expose()))
+fn hashers() -> &'static Semaphore {
+    static HASHERS: OnceLock<Semaphore> = OnceLock::new();
+    HASHERS.get_or_init(|| {
+        let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Semaphore::new(cpus)
+    })
+}
+
+/// Runs one argon2 computation on the blocking pool, in turn with the others.
+async fn in_turn<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    // The semaphore is never closed, so acquiring cannot fail.
+    let _turn = hashers()
+        .acquire()
+        .await
+        .map_err(|_| StoreError::PasswordHash)?;
+    tokio::task::spawn_blocking(work)
         .await
         .map_err(|_| StoreError::PasswordHash)?
+}
+
+pub(crate) async fn hash(password: &Password) -> Result<String, StoreError> {
+    let password = password.clone();
+    in_turn(move || hash_blocking(password.expose())).await
 }
 
 fn hash_blocking(password: &str) -> Result<String, StoreError> {
@@ -34,7 +58,7 @@ pub(crate) async fn verify(
     stored: Option<String>,
 ) -> Result<bool, StoreError> {
     let password = password.clone();
-    tokio::task::spawn_blocking(move || {
+    in_turn(move || {
         let known_user = stored.is_some();
         let stored = match stored {
             Some(stored) => stored,
@@ -47,7 +71,6 @@ pub(crate) async fn verify(
         Ok(known_user && matches)
     })
     .await
-    .map_err(|_| StoreError::PasswordHash)?
 }
 
 fn dummy_hash() -> Result<&'static str, StoreError> {

@@ -3,10 +3,11 @@
 //!
 //! Credentials are an API key (`Authorization: Bearer rg_…`) or the web app's session cookie.
 //! A request that sends an Authorization header is judged by it alone, so a bad key is never
-//! rescued by a cookie the browser happened to send.
+//! rescued by a cookie the browser happened to send. A write authenticated by the cookie must
+//! prove it is the web app's own (`csrf::check_cookie_request`).
 
 use axum::extract::FromRequestParts;
-use axum::http::header::{AUTHORIZATION, COOKIE};
+use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use reelgate_domain::accounts::{ApiKey, SessionToken, User};
 use reelgate_store::StoreError;
@@ -28,9 +29,17 @@ impl FromRequestParts<ApiContext> for AuthUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, ctx: &ApiContext) -> Result<Self, ApiError> {
-        let found = match credentials(parts)? {
+        let found = match credentials(parts, ctx.cookies.session)? {
             Credentials::ApiKey(key) => ctx.store.api_key_user(&key).await,
-            Credentials::Session(token) => ctx.store.session_user(&token).await,
+            Credentials::Session(token) => {
+                super::csrf::check_cookie_request(
+                    parts,
+                    &ctx.config.public_url,
+                    &ctx.csrf,
+                    &ctx.cookies,
+                )?;
+                ctx.store.session_user(&token).await
+            }
         };
         match found {
             Ok(Some(user)) => Ok(AuthUser(user)),
@@ -59,27 +68,27 @@ enum Credentials {
     Session(SessionToken),
 }
 
-fn credentials(parts: &Parts) -> Result<Credentials, ApiError> {
+fn credentials(parts: &Parts, session_cookie: &str) -> Result<Credentials, ApiError> {
     if let Some(header) = parts.headers.get(AUTHORIZATION) {
         let key = header
             .to_str()
             .ok()
-            .and_then(|value| value.strip_prefix("Bearer "))
+            .and_then(bearer)
             .and_then(|key| ApiKey::parse(key.trim()).ok())
             .ok_or(ApiError::Unauthorized)?;
         return Ok(Credentials::ApiKey(key));
     }
-    parts
-        .headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|header| header.to_str().ok())
-        .flat_map(|cookies| cookies.split(';'))
-        .filter_map(|cookie| cookie.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
-        .and_then(|(_, value)| SessionToken::parse(value.trim_matches('"')).ok())
+    super::csrf::cookie(&parts.headers, session_cookie)
+        .and_then(|value| SessionToken::parse(&value).ok())
         .map(Credentials::Session)
         .ok_or(ApiError::Unauthorized)
+}
+
+/// The credentials of a `Bearer` Authorization header. The scheme is case-insensitive
+/// (RFC 9110 §11.1): `bearer rg_…` is as good as `Bearer rg_…`.
+fn bearer(value: &str) -> Option<&str> {
+    let (scheme, rest) = value.trim_start().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then_some(rest)
 }
 
 #[cfg(test)]
@@ -100,14 +109,17 @@ mod tests {
 
     #[test]
     fn a_bearer_api_key_is_read_from_the_authorization_header() {
-        let found = credentials(&parts(&[("authorization", &format!("Bearer {KEY}"))]));
-        assert!(matches!(found, Ok(Credentials::ApiKey(key)) if key.expose() == KEY));
+        for scheme in ["Bearer", "bearer", "BEARER"] {
+            let header = format!("{scheme} {KEY}");
+            let found = credentials(&parts(&[("authorization", &header)]), SESSION_COOKIE);
+            assert!(matches!(found, Ok(Credentials::ApiKey(key)) if key.expose() == KEY));
+        }
     }
 
     #[test]
     fn the_session_cookie_is_found_among_others() {
         let cookie = format!("theme=dark; {SESSION_COOKIE}={TOKEN}; lang=en");
-        let found = credentials(&parts(&[("cookie", &cookie)]));
+        let found = credentials(&parts(&[("cookie", &cookie)]), SESSION_COOKIE);
         assert!(matches!(found, Ok(Credentials::Session(t)) if t.expose() == TOKEN));
     }
 
@@ -115,7 +127,10 @@ mod tests {
     fn a_malformed_authorization_header_is_not_rescued_by_a_cookie() {
         let cookie = format!("{SESSION_COOKIE}={TOKEN}");
         for header in ["Basic abc", "Bearer nonsense", KEY] {
-            let found = credentials(&parts(&[("authorization", header), ("cookie", &cookie)]));
+            let found = credentials(
+                &parts(&[("authorization", header), ("cookie", &cookie)]),
+                SESSION_COOKIE,
+            );
             assert!(matches!(found, Err(ApiError::Unauthorized)), "{header}");
         }
     }
@@ -123,7 +138,7 @@ mod tests {
     #[test]
     fn no_credentials_is_unauthorized() {
         assert!(matches!(
-            credentials(&parts(&[])),
+            credentials(&parts(&[]), SESSION_COOKIE),
             Err(ApiError::Unauthorized)
         ));
     }

@@ -9,6 +9,10 @@ use reelgate_store::StoreError;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+/// How long a client should wait before retrying a 503 (an API answer or a web page alike):
+/// long enough for a burst that exhausted the database pool to drain.
+pub const RETRY_UNAVAILABLE_SECS: u32 = 5;
+
 /// One problem with one field of a request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct FieldProblem {
@@ -31,6 +35,9 @@ pub enum ApiError {
     PaymentRequired { code: &'static str, message: String },
     #[error("forbidden")]
     Forbidden,
+    /// 403 with its reason (a cross-site request carrying the session cookie).
+    #[error("{message}")]
+    ForbiddenBecause { code: &'static str, message: String },
     #[error("{0} not found")]
     NotFound(&'static str),
     /// 405: the path exists, the method does not (axum adds the `Allow` header).
@@ -72,7 +79,7 @@ impl ApiError {
             ApiError::InvalidInput(_) | ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::PaymentRequired { .. } => StatusCode::PAYMENT_REQUIRED,
-            ApiError::Forbidden => StatusCode::FORBIDDEN,
+            ApiError::Forbidden | ApiError::ForbiddenBecause { .. } => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
@@ -110,6 +117,7 @@ impl ApiError {
             | ApiError::PaymentRequired { code, message }
             | ApiError::Conflict { code, message }
             | ApiError::Gone { code, message }
+            | ApiError::ForbiddenBecause { code, message }
             | ApiError::Unprocessable { code, message } => plain(code, message.clone()),
             ApiError::Unauthorized => plain(
                 "unauthorized",
@@ -157,7 +165,14 @@ impl IntoResponse for ApiError {
         if let ApiError::Internal(detail) = &self {
             tracing::error!(error = %detail, "request failed");
         }
-        (status, Json(ErrorEnvelope { error: self.body() })).into_response()
+        let mut response = (status, Json(ErrorEnvelope { error: self.body() })).into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                RETRY_UNAVAILABLE_SECS.into(),
+            );
+        }
+        response
     }
 }
 

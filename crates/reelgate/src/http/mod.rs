@@ -11,6 +11,7 @@ mod byte_range;
 pub mod callbacks;
 pub mod catalog;
 mod common_responses;
+pub mod csrf;
 mod document;
 pub mod error;
 pub mod generations;
@@ -47,6 +48,10 @@ pub struct ApiContext {
     pub guard: Arc<crate::balance_guard::BalanceGuard>,
     /// reelgate's copies of the videos.
     pub media: Arc<crate::media::Media>,
+    /// Signs and checks the CSRF tokens of both front ends.
+    pub csrf: csrf::CsrfKey,
+    /// The web app's cookie names (`__Host-` over https).
+    pub cookies: csrf::CookieNames,
 }
 
 #[derive(OpenApi)]

@@ -23,6 +23,10 @@ pub enum WebError {
     /// The form's CSRF token did not match the browser's cookie (an old tab, or a forgery).
     #[error("form token mismatch")]
     BadCsrf,
+    /// The database could not be used for now (out of connections under a burst, or
+    /// unreachable): a 503 with `Retry-After`, as the JSON API answers.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
     /// A bug or an infrastructure failure: logged in full, shown without detail.
     #[error("internal error: {0}")]
     Internal(String),
@@ -38,6 +42,7 @@ impl WebError {
             WebError::NotFound => StatusCode::NOT_FOUND,
             WebError::BadForm(_) => StatusCode::BAD_REQUEST,
             WebError::Forbidden | WebError::BadCsrf => StatusCode::FORBIDDEN,
+            WebError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -49,6 +54,7 @@ impl WebError {
             WebError::BadForm(_) => "error.bad_form",
             WebError::Forbidden => "error.forbidden",
             WebError::BadCsrf => "error.bad_csrf",
+            WebError::Unavailable(_) => "error.unavailable",
             WebError::Internal(_) => "error.internal",
         }
     }
@@ -56,7 +62,11 @@ impl WebError {
 
 impl From<reelgate_store::StoreError> for WebError {
     fn from(error: reelgate_store::StoreError) -> Self {
-        WebError::internal(error)
+        if error.is_unavailable() {
+            WebError::Unavailable(error.to_string())
+        } else {
+            WebError::internal(error)
+        }
     }
 }
 
@@ -87,8 +97,12 @@ struct Pending {
 
 impl IntoResponse for WebError {
     fn into_response(self) -> Response {
-        if let WebError::Internal(detail) = &self {
-            tracing::error!(error = %detail, "page failed");
+        match &self {
+            WebError::Internal(detail) => tracing::error!(error = %detail, "page failed"),
+            WebError::Unavailable(detail) => {
+                tracing::error!(error = %detail, "the database is unavailable")
+            }
+            _ => {}
         }
         let pending = Pending {
             status: self.status(),
@@ -105,7 +119,16 @@ pub async fn localize(request: Request, next: Next) -> Response {
     let locale = Locale::negotiate(request.headers());
     let response = next.run(request).await;
     match response.extensions().get::<Pending>().copied() {
-        Some(pending) => error_page(locale, pending.status, pending.key),
+        Some(pending) => {
+            let mut page = error_page(locale, pending.status, pending.key);
+            if pending.status == StatusCode::SERVICE_UNAVAILABLE {
+                page.headers_mut().insert(
+                    axum::http::header::RETRY_AFTER,
+                    crate::http::error::RETRY_UNAVAILABLE_SECS.into(),
+                );
+            }
+            page
+        }
         None => response,
     }
 }

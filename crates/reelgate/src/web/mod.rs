@@ -6,7 +6,7 @@
 //! Every form carries a CSRF token, every response a strict Content-Security-Policy.
 
 mod assets;
-mod cookies;
+pub(crate) mod cookies;
 mod csrf;
 mod error;
 pub mod first_run;
@@ -20,7 +20,6 @@ mod throttle;
 use axum::extract::FromRef;
 use axum::routing::get;
 use axum::{middleware, Router};
-use std::sync::Arc;
 
 use crate::http::ApiContext;
 
@@ -30,10 +29,6 @@ pub use i18n::Locale;
 #[derive(Clone)]
 pub struct WebContext {
     pub api: ApiContext,
-    csrf: csrf::CsrfKey,
-    throttle: Arc<throttle::SignInThrottle>,
-    /// Cookies get `Secure` when the public URL is https.
-    secure_cookies: bool,
 }
 
 impl FromRef<WebContext> for ApiContext {
@@ -83,12 +78,7 @@ fn browser_error_page(
 
 /// Every page and asset of the web app.
 pub fn router(api: ApiContext) -> Router {
-    let web = WebContext {
-        csrf: csrf::CsrfKey::from_secret(&api.config.secret),
-        throttle: Arc::default(),
-        secure_cookies: api.config.public_url.scheme() == "https",
-        api,
-    };
+    let web = WebContext { api };
     pages::router()
         .route("/static/{name}", get(assets::serve))
         .layer(middleware::from_fn_with_state(

@@ -13,7 +13,6 @@ use std::time::Duration;
 use super::cookies;
 use super::error::WebError;
 use super::WebContext;
-use crate::http::auth::SESSION_COOKIE;
 
 /// How long a sign-in lasts.
 pub const SESSION_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
@@ -26,7 +25,7 @@ pub async fn current_user(parts: &mut Parts, web: &WebContext) -> Result<Option<
     if let Some(Looked(user)) = parts.extensions.get::<Looked>() {
         return Ok(user.clone());
     }
-    let token = cookies::get(parts.headers.get_all(COOKIE), SESSION_COOKIE)
+    let token = cookies::get(parts.headers.get_all(COOKIE), web.api.cookies.session)
         .and_then(|raw| SessionToken::parse(&raw).ok());
     let user = match token {
         None => None,
@@ -92,20 +91,30 @@ pub fn encode(text: &str) -> String {
     url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
 
-/// Where to go after signing in: only a path on this site, never `//elsewhere` or a URL, so
-/// the sign-in form cannot be used to send people to another site.
-pub fn safe_next(next: Option<&str>) -> &str {
-    match next {
-        Some(path)
-            if path.starts_with('/')
-                && !path.starts_with("//")
-                && !path.starts_with("/\\")
-                && !path.contains(['\r', '\n']) =>
-        {
-            path
-        }
-        _ => "/generate",
+/// Where to go after signing in: only a path on this site. `next` is read as a URL relative
+/// to the public origin, as a browser would read it — which strips tabs and newlines and
+/// turns `\\` into `/`, so `/\t/evil.example` is `//evil.example` — and anything that lands
+/// on another origin is refused; so is a result a browser would read as `//elsewhere`.
+pub fn safe_next(next: Option<&str>, public: &url::Url) -> String {
+    const FALLBACK: &str = "/generate";
+    let Some(raw) = next.filter(|n| n.starts_with('/')) else {
+        return FALLBACK.to_owned();
+    };
+    let Ok(url) = public.join(raw) else {
+        return FALLBACK.to_owned();
+    };
+    if url.origin() != public.origin() {
+        return FALLBACK.to_owned();
     }
+    let mut path = url.path().to_owned();
+    if let Some(query) = url.query() {
+        path.push('?');
+        path.push_str(query);
+    }
+    if path.starts_with("//") || path.starts_with("/\\") {
+        return FALLBACK.to_owned();
+    }
+    path
 }
 
 #[cfg(test)]
@@ -114,10 +123,24 @@ mod tests {
 
     #[test]
     fn next_stays_on_this_site() {
-        assert_eq!(safe_next(Some("/videos?x=1")), "/videos?x=1");
-        assert_eq!(safe_next(Some("//evil.example/")), "/generate");
-        assert_eq!(safe_next(Some("/\\evil.example/")), "/generate");
-        assert_eq!(safe_next(Some("https://evil.example/")), "/generate");
-        assert_eq!(safe_next(None), "/generate");
+        let public = url::Url::parse("https://videos.example.com/").unwrap();
+        let next = |n| safe_next(Some(n), &public);
+        assert_eq!(next("/videos?x=1"), "/videos?x=1");
+        for evil in [
+            "//evil.example/",
+            "/\\evil.example/",
+            "https://evil.example/",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\r\n/evil.example",
+            "\t//evil.example",
+            "/\t\\evil.example",
+            "/.//evil.example",
+            "/%2e//evil.example",
+            "https://videos.example.com.evil.example/",
+        ] {
+            assert_eq!(next(evil), "/generate", "{evil:?}");
+        }
+        assert_eq!(safe_next(None, &public), "/generate");
     }
 }

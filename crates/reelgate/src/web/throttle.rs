@@ -1,124 +1,48 @@
-//! Sign-in throttling: after `LIMIT` failed attempts for one email from one address within
-//! `WINDOW`, further attempts are refused until the oldest failure ages out. Kept in memory:
-//! it slows password guessing against one instance; a restart forgets it, which only gives an
-//! attacker back five guesses.
+//! Sign-in throttling: five failed sign-ins for one email from one client address within 15
+//! minutes lock that pair out until the oldest failure ages out.
+//!
+//! Each sign-in reserves its attempt in the database *before* the password is checked (see
+//! `reelgate_store::AttemptLimit`), so guesses sent all at once are counted like guesses sent
+//! one by one, and every instance on one PostgreSQL shares the count. The client address is
+//! the one `REELGATE_TRUSTED_PROXIES` lets us believe, so that behind a proxy one guesser does
+//! not lock the account for everyone.
 
-use std::collections::{HashMap, VecDeque};
+use reelgate_domain::accounts::Email;
+use reelgate_store::AttemptLimit;
 use std::net::IpAddr;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-pub const LIMIT: usize = 5;
-pub const WINDOW: Duration = Duration::from_secs(15 * 60);
-/// Past this many tracked keys, expired ones are swept so the map cannot grow without bound.
-const SWEEP_ABOVE: usize = 10_000;
+pub const SIGN_IN: AttemptLimit = AttemptLimit {
+    name: "sign_in",
+    limit: 5,
+    window: Duration::from_secs(15 * 60),
+};
 
-type Key = (String, Option<IpAddr>);
-
-#[derive(Debug, Default)]
-pub struct SignInThrottle {
-    failures: Mutex<HashMap<Key, VecDeque<Instant>>>,
-}
-
-impl SignInThrottle {
-    /// `Err(wait)` while the key is locked out.
-    pub fn check(&self, email: &str, ip: Option<IpAddr>, now: Instant) -> Result<(), Duration> {
-        let mut failures = self.lock();
-        let Some(times) = failures.get_mut(&key(email, ip)) else {
-            return Ok(());
-        };
-        expire(times, now);
-        if times.len() < LIMIT {
-            return Ok(());
-        }
-        let oldest = times.front().copied().unwrap_or(now);
-        Err(WINDOW.saturating_sub(now.duration_since(oldest)))
-    }
-
-    pub fn record_failure(&self, email: &str, ip: Option<IpAddr>, now: Instant) {
-        let mut failures = self.lock();
-        if failures.len() > SWEEP_ABOVE {
-            failures.retain(|_, times| {
-                expire(times, now);
-                !times.is_empty()
-            });
-        }
-        let times = failures.entry(key(email, ip)).or_default();
-        expire(times, now);
-        times.push_back(now);
-    }
-
-    /// A successful sign-in forgets earlier failures.
-    pub fn clear(&self, email: &str, ip: Option<IpAddr>) {
-        self.lock().remove(&key(email, ip));
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key, VecDeque<Instant>>> {
-        // The map holds no invariant a panicking holder could have broken halfway.
-        self.failures.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
-
-fn key(email: &str, ip: Option<IpAddr>) -> Key {
-    (email.trim().to_lowercase(), ip)
-}
-
-fn expire(times: &mut VecDeque<Instant>, now: Instant) {
-    while times
-        .front()
-        .is_some_and(|t| now.duration_since(*t) >= WINDOW)
-    {
-        times.pop_front();
-    }
+/// What the sign-in throttle counts: the account as the store will find it (so that spelling
+/// the address differently does not buy more guesses), and the client.
+pub fn subject(email: &str, client: Option<IpAddr>) -> String {
+    let account = match Email::parse(email) {
+        Ok(email) => email.as_str().to_owned(),
+        Err(_) => email.trim().to_lowercase(),
+    };
+    let client = client.map_or_else(|| "-".to_owned(), |ip| ip.to_string());
+    format!("{account}|{client}")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const IP: Option<IpAddr> = Some(IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
-
     #[test]
-    fn five_failures_lock_out_the_sixth_attempt() {
-        let throttle = SignInThrottle::default();
-        let start = Instant::now();
-        for _ in 0..LIMIT {
-            assert!(throttle.check("a@b.co", IP, start).is_ok());
-            throttle.record_failure("a@b.co", IP, start);
-        }
-        let wait = throttle.check("A@b.co ", IP, start).unwrap_err();
-        assert_eq!(wait, WINDOW);
-    }
-
-    #[test]
-    fn the_lockout_ends_when_the_window_passes() {
-        let throttle = SignInThrottle::default();
-        let start = Instant::now();
-        for _ in 0..LIMIT {
-            throttle.record_failure("a@b.co", IP, start);
-        }
-        assert!(throttle.check("a@b.co", IP, start + WINDOW).is_ok());
-    }
-
-    #[test]
-    fn other_emails_and_addresses_are_not_locked_out() {
-        let throttle = SignInThrottle::default();
-        let now = Instant::now();
-        for _ in 0..LIMIT {
-            throttle.record_failure("a@b.co", IP, now);
-        }
-        assert!(throttle.check("c@d.co", IP, now).is_ok());
-        assert!(throttle.check("a@b.co", None, now).is_ok());
-    }
-
-    #[test]
-    fn success_clears_the_failures() {
-        let throttle = SignInThrottle::default();
-        let now = Instant::now();
-        for _ in 0..LIMIT {
-            throttle.record_failure("a@b.co", IP, now);
-        }
-        throttle.clear("a@b.co", IP);
-        assert!(throttle.check("a@b.co", IP, now).is_ok());
+    fn spellings_of_one_address_are_one_subject_and_clients_are_apart() {
+        let here = Some(IpAddr::from([127, 0, 0, 1]));
+        assert_eq!(
+            subject(" Ada@Example.com", here),
+            subject("ada@example.com", here)
+        );
+        assert_ne!(
+            subject("ada@example.com", here),
+            subject("ada@example.com", None)
+        );
     }
 }

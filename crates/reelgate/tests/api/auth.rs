@@ -85,3 +85,19 @@ async fn customers_cannot_use_operator_routes() {
     assert_eq!(app.get("/v1/admin/users").await.status(), 401);
     assert_eq!(app.get_as(&admin, "/v1/admin/users").await.status(), 200);
 }
+
+#[tokio::test]
+async fn the_bearer_scheme_is_case_insensitive() {
+    let app = TestApp::spawn().await;
+    let (_, key) = app.customer("ada", 0).await;
+    for scheme in ["Bearer", "bearer", "BEARER"] {
+        let response = app
+            .client
+            .get(app.url("/v1/account"))
+            .header("authorization", format!("{scheme} {}", key.expose()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{scheme}");
+    }
+}

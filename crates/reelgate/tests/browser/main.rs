@@ -3,7 +3,9 @@
 mod accounts;
 mod app;
 mod browser;
+mod cross_site;
 mod generate;
+mod guessing;
 mod operator;
 mod security;
 mod visitor;

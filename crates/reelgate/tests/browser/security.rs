@@ -223,14 +223,18 @@ async fn unknown_pages_are_a_page_for_browsers_and_the_json_envelope_for_program
 }
 
 #[tokio::test]
-async fn cookies_are_secure_when_the_public_url_is_https() {
+async fn cookies_are_secure_and_host_prefixed_when_the_public_url_is_https() {
     let settings = reelgate::config::Settings::default()
         .with("REELGATE_PUBLIC_URL", "https://videos.example.com");
     let app = TestApp::spawn_with(settings, |_| {}).await;
     let mut visitor = Visitor::new(&app);
     let page = visitor.get("/signup").await;
-    let csrf_cookie = page.set_cookie("reelgate_csrf").expect("csrf cookie");
+    // `__Host-`: only this host may set them, so a sibling subdomain cannot plant either.
+    let csrf_cookie = page
+        .set_cookie("__Host-reelgate_csrf")
+        .expect("csrf cookie");
     assert!(csrf_cookie.contains("; Secure"), "{csrf_cookie}");
+    assert!(csrf_cookie.contains("Path=/") && !csrf_cookie.contains("Domain"));
     let signed_up = visitor
         .post(
             "/signup",
@@ -242,10 +246,67 @@ async fn cookies_are_secure_when_the_public_url_is_https() {
         )
         .await;
     let session = signed_up
-        .set_cookie("reelgate_session")
+        .set_cookie("__Host-reelgate_session")
         .expect("session cookie");
     assert!(
         session.contains("HttpOnly") && session.contains("; Secure"),
         "{session}"
     );
+    // The browser sends them back under those names, and they sign it in.
+    let account = visitor.get("/account").await;
+    assert_eq!(account.status, StatusCode::OK);
+    assert!(account.body.contains("tls@example.com"));
+    // A session cookie without the prefix (planted by a subdomain) is not a session.
+    let token = visitor.cookies.remove("__Host-reelgate_session").unwrap();
+    visitor.cookies.insert("reelgate_session".into(), token);
+    assert_eq!(visitor.get("/account").await.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn after_sign_in_next_never_leaves_the_site() {
+    let app = TestApp::spawn().await;
+    app.create_user("nia@example.com", "nias password", Role::Customer)
+        .await;
+    let mut nia = Visitor::new(&app);
+    // What a browser strips (tab, newline) or rewrites (backslash) before reading `next`.
+    for next in [
+        "/\t/evil.example",
+        "/\n/evil.example",
+        "\t//evil.example",
+        "/\\evil.example",
+        "/%2e//evil.example",
+    ] {
+        let csrf = nia.get("/signin").await.csrf();
+        let page = nia
+            .post(
+                "/signin",
+                &[
+                    ("csrf", &csrf),
+                    ("email", "nia@example.com"),
+                    ("password", "nias password"),
+                    ("next", next),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{next:?}");
+        assert_eq!(page.location(), Some("/generate"), "{next:?}");
+        // Signed in now: the sign-in page itself redirects to `next`.
+        let query = url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>();
+        let page = nia.get(&format!("/signin?next={query}")).await;
+        assert_eq!(page.location(), Some("/generate"), "{next:?}");
+        nia.cookies.remove("reelgate_session");
+    }
+    let csrf = nia.get("/signin").await.csrf();
+    let page = nia
+        .post(
+            "/signin",
+            &[
+                ("csrf", &csrf),
+                ("email", "nia@example.com"),
+                ("password", "nias password"),
+                ("next", "/videos?page=2"),
+            ],
+        )
+        .await;
+    assert_eq!(page.location(), Some("/videos?page=2"));
 }

@@ -1,24 +1,23 @@
 //! Signing up, in and out, and choosing the language.
 
-use axum::extract::{ConnectInfo, Query, State};
-use axum::http::header::SET_COOKIE;
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::extract::{Query, State};
+use axum::http::header::{RETRY_AFTER, SET_COOKIE};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Extension, Router};
+use axum::Router;
 use minijinja::context;
 use reelgate_domain::accounts::{Email, Password, Role, SessionToken, User};
-use reelgate_store::{NewUser, StoreError};
+use reelgate_store::{Attempt, NewUser, StoreError};
 use serde::Deserialize;
-use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::Chrome;
-use crate::http::auth::SESSION_COOKIE;
+use crate::client_addr::ClientAddr;
 use crate::web::error::{WebError, WebForm};
 use crate::web::i18n::{Locale, LANG_COOKIE};
 use crate::web::session::{safe_next, SESSION_TTL};
-use crate::web::{cookies, WebContext};
+use crate::web::{cookies, csrf, throttle, WebContext};
 
 pub fn router() -> Router<WebContext> {
     Router::new()
@@ -44,11 +43,16 @@ struct SignInQuery {
 }
 
 async fn sign_in_page(
+    State(web): State<WebContext>,
     chrome: Chrome,
     Query(query): Query<SignInQuery>,
 ) -> Result<Response, WebError> {
     if chrome.user.is_some() {
-        return Ok(Redirect::to(safe_next(query.next.as_deref())).into_response());
+        return Ok(Redirect::to(&safe_next(
+            query.next.as_deref(),
+            &web.api.config.public_url,
+        ))
+        .into_response());
     }
     let notice = match query.reason.as_deref() {
         Some("signed_out") => Some(chrome.text("signin.signed_out")),
@@ -74,11 +78,10 @@ struct SignInForm {
 async fn sign_in(
     State(web): State<WebContext>,
     chrome: Chrome,
-    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    ClientAddr(client): ClientAddr,
     WebForm(form): WebForm<SignInForm>,
 ) -> Result<Response, WebError> {
     chrome.csrf.check(&form.csrf)?;
-    let ip = peer.map(|Extension(ConnectInfo(addr))| addr.ip());
     let refuse = |status: StatusCode, message: String| -> Result<Response, WebError> {
         let page = chrome.render(
             "signin.html",
@@ -87,13 +90,25 @@ async fn sign_in(
         )?;
         Ok((status, page).into_response())
     };
-    if let Err(wait) = web.throttle.check(&form.email, ip, Instant::now()) {
-        let minutes = wait.as_secs().div_ceil(60).max(1).to_string();
-        let message = chrome
-            .text("signin.throttled")
-            .replace("{minutes}", &minutes);
-        return refuse(StatusCode::TOO_MANY_REQUESTS, message);
-    }
+    let subject = throttle::subject(&form.email, client);
+    let attempt = match web
+        .api
+        .store
+        .reserve_attempt(&throttle::SIGN_IN, &subject)
+        .await?
+    {
+        Attempt::Reserved(attempt) => attempt,
+        Attempt::Refused { retry_after } => {
+            let minutes = retry_after.as_secs().div_ceil(60).max(1).to_string();
+            let message = chrome
+                .text("signin.throttled")
+                .replace("{minutes}", &minutes);
+            let mut page = refuse(StatusCode::TOO_MANY_REQUESTS, message)?;
+            page.headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(retry_after.as_secs().max(1)));
+            return Ok(page);
+        }
+    };
     let credentials = Email::parse(&form.email)
         .ok()
         .zip(Password::parse(&form.password).ok());
@@ -103,33 +118,54 @@ async fn sign_in(
     };
     match outcome {
         Ok(user) => {
-            web.throttle.clear(&form.email, ip);
-            start_session(&web, &user, safe_next(form.next.as_deref())).await
-        }
-        Err(StoreError::InvalidCredentials) => {
-            web.throttle.record_failure(&form.email, ip, Instant::now());
-            refuse(
-                StatusCode::UNAUTHORIZED,
-                chrome.text("signin.bad_credentials").into(),
+            web.api
+                .store
+                .clear_attempts(&throttle::SIGN_IN, &subject)
+                .await?;
+            start_session(
+                &web,
+                &user,
+                &safe_next(form.next.as_deref(), &web.api.config.public_url),
             )
+            .await
         }
+        // The reserved attempt stays counted: it was a guess.
+        Err(StoreError::InvalidCredentials) => refuse(
+            StatusCode::UNAUTHORIZED,
+            chrome.text("signin.bad_credentials").into(),
+        ),
         Err(StoreError::AccountDisabled) => {
             refuse(StatusCode::FORBIDDEN, chrome.text("signin.disabled").into())
         }
-        Err(other) => Err(other.into()),
+        Err(other) => {
+            // No password was checked: the attempt must not count against the visitor.
+            if let Err(error) = web.api.store.forgive_attempt(attempt).await {
+                tracing::warn!(%error, "cannot give back a sign-in attempt");
+            }
+            Err(other.into())
+        }
     }
 }
 
 /// Signs `user` in: a new session, its cookie, and off to `next`.
+/// The CSRF nonce is replaced too, so that no token seen before signing in (one an attacker
+/// planted, say) works after.
 async fn start_session(web: &WebContext, user: &User, next: &str) -> Result<Response, WebError> {
     let token: SessionToken = web.api.store.create_session(&user.id, SESSION_TTL).await?;
-    let cookie = cookies::build(
-        SESSION_COOKIE,
+    let names = web.api.cookies;
+    let session = cookies::build(
+        names.session,
         token.expose(),
-        web.secure_cookies,
+        names.secure,
         Some(SESSION_TTL),
     );
-    Ok(([(SET_COOKIE, cookie)], Redirect::to(next)).into_response())
+    let csrf = cookies::build(names.csrf, &csrf::new_nonce(), names.secure, None);
+    // Appended: an array of headers would replace the first cookie with the second.
+    Ok((
+        AppendHeaders([(SET_COOKIE, session), (SET_COOKIE, csrf)]),
+        Redirect::to(next),
+    )
+        .into_response())
 }
 
 async fn sign_up_page(chrome: Chrome) -> Result<Response, WebError> {
@@ -203,12 +239,15 @@ async fn sign_out(
     WebForm(form): WebForm<CsrfOnly>,
 ) -> Result<Response, WebError> {
     chrome.csrf.check(&form.csrf)?;
-    let token = cookies::get(headers.get_all(axum::http::header::COOKIE), SESSION_COOKIE)
-        .and_then(|raw| SessionToken::parse(&raw).ok());
+    let token = cookies::get(
+        headers.get_all(axum::http::header::COOKIE),
+        web.api.cookies.session,
+    )
+    .and_then(|raw| SessionToken::parse(&raw).ok());
     if let Some(token) = token {
         web.api.store.revoke_session(&token).await?;
     }
-    let cookie = cookies::clear(SESSION_COOKIE, web.secure_cookies);
+    let cookie = cookies::clear(web.api.cookies.session, web.api.cookies.secure);
     Ok((
         [(SET_COOKIE, cookie)],
         Redirect::to("/signin?reason=signed_out"),
@@ -234,11 +273,11 @@ async fn choose_language(
     let cookie = cookies::build(
         LANG_COOKIE,
         lang.code(),
-        web.secure_cookies,
+        web.api.cookies.secure,
         Some(Duration::from_secs(365 * 24 * 3600)),
     );
     let next = match form.next.as_deref() {
-        Some(next) => safe_next(Some(next)).to_owned(),
+        Some(next) => safe_next(Some(next), &web.api.config.public_url),
         None => "/".to_owned(),
     };
     Ok(([(SET_COOKIE, cookie)], Redirect::to(&next)).into_response())

@@ -2,7 +2,9 @@
 //! without touching this test) × anonymous, the owning customer, another customer and an
 //! operator. Anonymous callers get 401 on every protected route, customers 403 on operator
 //! routes, another customer 404 on the owner's resources, and no response to another
-//! customer ever contains the owner's identifiers.
+//! customer ever contains the owner's identifiers. Then every write again with the
+//! operator's session cookie from another site (`Origin`, `Sec-Fetch-Site: cross-site`):
+//! 403 `cross_site_request` on every protected one, and nothing changed.
 
 use crate::helpers::TestApp;
 use reelgate_domain::accounts::{ApiKey, User};
@@ -14,6 +16,10 @@ enum Caller {
     Other,
     Owner,
     Admin,
+}
+
+fn is_write(method: &str) -> bool {
+    !matches!(method, "get" | "head" | "options")
 }
 
 struct Operation {
@@ -94,7 +100,7 @@ async fn every_route_answers_each_kind_of_caller_as_it_should() {
     let (owner, owner_key) = app.customer("owner", 10_000).await;
     let (_, other_key) = app.customer("other", 10_000).await;
     let (victim, _) = app.customer("victim", 0).await;
-    let (_, admin_key) = app.admin().await;
+    let (admin, admin_key) = app.admin().await;
     let (_, created) = app
         .submit(
             &owner_key,
@@ -213,4 +219,46 @@ async fn every_route_answers_each_kind_of_caller_as_it_should() {
         }
     }
     assert_eq!(checked, operations.len() * 4);
+
+    let session = app
+        .store
+        .create_session(&admin.id, std::time::Duration::from_secs(3600))
+        .await
+        .expect("operator session");
+    let cookie = format!(
+        "{}={}",
+        reelgate::http::auth::SESSION_COOKIE,
+        session.expose()
+    );
+    let victim_before = app.store.user(&victim.id).await.unwrap();
+    let mut writes = 0;
+    for op in operations.iter().filter(|op| is_write(&op.method)) {
+        let path = fill(&op.template, &owned);
+        let response = app
+            .client
+            .request(
+                op.method.to_uppercase().parse().expect("method"),
+                app.url(&path),
+            )
+            .header("cookie", &cookie)
+            .header("origin", "https://evil.example")
+            .header("sec-fetch-site", "cross-site")
+            .json(&json!({}))
+            .send()
+            .await
+            .expect("request sent");
+        let status = response.status().as_u16();
+        let body = response.text().await.unwrap_or_default();
+        let what = format!("cross-site cookie {} {path} → {status} {body}", op.method);
+        assert!(status < 500, "{what}");
+        if op.protected && !op.template.starts_with("/callbacks/") {
+            assert_eq!(status, 403, "{what}");
+            assert!(body.contains("cross_site_request"), "{what}");
+            writes += 1;
+        }
+    }
+    assert!(writes >= 5, "only {writes} protected writes");
+    // The operator's cookie, sent by another site, disabled nobody.
+    let victim_after = app.store.user(&victim.id).await.unwrap();
+    assert_eq!(victim_after.disabled_at, victim_before.disabled_at);
 }

@@ -4,4 +4,5 @@
 mod callbacks;
 mod limits;
 mod matrix;
+mod overload;
 mod ssrf;
