@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod credits;
 pub mod generations;
 pub mod ledger;
+pub mod limits;
 pub mod media;
 pub mod payments;
 pub mod pricing;

@@ -264,46 +264,48 @@ fn grok_sends_duration_as_a_number_and_480p() {
 #[test]
 fn grok_refuses_what_it_does_not_offer() {
     refused_with(
-        json!({"model": "grok-imagine/text-to-video", "prompt": "p", "aspect_ratio": "2:3"}),
-        "aspect_ratio",
-        ErrorCode::NotOffered,
-    );
-    refused_with(
-        json!({"model": "grok-imagine/text-to-video", "prompt": "p", "duration": 10}),
-        "duration",
-        ErrorCode::NotOffered,
-    );
-    refused_with(
-        json!({"model": "grok-imagine/text-to-video", "prompt": "p", "duration": 30}),
+        json!({"model": "grok-imagine/text-to-video", "prompt": "p", "duration": 31}),
         "duration",
         ErrorCode::InvalidParameter,
     );
+    let message = refused_with(
+        json!({"model": "grok-imagine/text-to-video", "prompt": "p", "duration": 5}),
+        "duration",
+        ErrorCode::InvalidParameter,
+    );
+    assert_eq!(message, "duration must be a whole number from 6 to 30");
     refused_with(
-        json!({"model": "grok-imagine/text-to-video", "prompt": "p", "quality": "high"}),
+        json!({"model": "grok-imagine/text-to-video", "prompt": "p", "quality": "1080p"}),
         "quality",
-        ErrorCode::NotOffered,
+        ErrorCode::InvalidParameter,
     );
     refused_with(
         json!({"model": "grok-imagine/text-to-video", "prompt": "p", "mode": "wild"}),
         "mode",
         ErrorCode::InvalidParameter,
     );
+    // Kie refuses spicy with outside images: said in the customer's words, not as a list.
     let message = refused_with(
         json!({"model": "grok-imagine/image-to-video", "image_urls": [IMG], "mode": "spicy"}),
         "mode",
-        ErrorCode::InvalidParameter,
+        ErrorCode::NotOffered,
     );
-    assert_eq!(message, "mode must be one of fun, normal");
+    assert_eq!(
+        message,
+        "mode spicy is not available for grok-imagine/image-to-video: Grok makes spicy videos only from its own images, not from uploaded or linked ones; offered: fun, normal"
+    );
     refused_with(
-        json!({"model": "grok-imagine/image-to-video", "image_urls": [IMG, IMG2]}),
+        json!({"model": "grok-imagine/image-to-video", "image_urls": vec![IMG; 8]}),
         "image_urls",
         ErrorCode::InvalidParameter,
     );
-    refused_with(
+    // With one image the image sets the shape.
+    let message = refused_with(
         json!({"model": "grok-imagine/image-to-video", "image_urls": [IMG], "aspect_ratio": "16:9"}),
         "aspect_ratio",
-        ErrorCode::ParameterDisabled,
+        ErrorCode::InvalidParameter,
     );
+    assert_eq!(message, "aspect_ratio needs at least 2 image_urls");
     refused_with(
         json!({"model": "grok-imagine/image-to-video", "prompt": "p"}),
         "image_urls",
@@ -315,6 +317,45 @@ fn grok_refuses_what_it_does_not_offer() {
         "prompt",
         ErrorCode::InvalidParameter,
     );
+}
+
+#[test]
+fn grok_offers_every_ratio_of_the_notes_and_kie_defaulting_to_2_3() {
+    for ratio in ["2:3", "3:2", "1:1", "16:9", "9:16"] {
+        let body = wire(
+            json!({"model": "grok-imagine/text-to-video", "prompt": "p", "aspect_ratio": ratio}),
+        );
+        assert_eq!(body["input"]["aspect_ratio"], ratio);
+    }
+    let body = wire(json!({"model": "grok-imagine/text-to-video", "prompt": "p"}));
+    assert_eq!(body["input"]["aspect_ratio"], "2:3");
+    // Several images may set a ratio (the seed's catalog could never accept one: it allowed a
+    // ratio only with two images but took at most one).
+    let body = wire(
+        json!({"model": "grok-imagine/image-to-video", "image_urls": [IMG, IMG2], "aspect_ratio": "3:2",
+               "prompt": "@image1 meets @image2"}),
+    );
+    assert_eq!(
+        body["input"],
+        json!({"prompt": "@image1 meets @image2", "image_urls": [IMG, IMG2], "aspect_ratio": "3:2",
+               "duration": 6, "mode": "normal", "resolution": "480p"})
+    );
+}
+
+#[test]
+fn grok_takes_6_to_30_seconds_at_480p_or_720p() {
+    for seconds in [6, 7, 15, 30] {
+        let body = wire(
+            json!({"model": "grok-imagine/text-to-video", "prompt": "p", "duration": seconds, "quality": "high"}),
+        );
+        assert_eq!(
+            (
+                body["input"]["duration"].clone(),
+                body["input"]["resolution"].clone()
+            ),
+            (json!(seconds), json!("720p"))
+        );
+    }
 }
 
 #[test]
@@ -483,37 +524,41 @@ fn the_catalog_lists_the_ten_variants_with_their_modes() {
 #[test]
 fn the_catalog_shows_why_a_value_is_not_offered() {
     let view = serde_json::to_value(catalog().view()).unwrap();
-    let grok = view
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["id"] == "grok-imagine/text-to-video")
-        .unwrap();
-    let quality = grok["parameters"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["name"] == "quality")
-        .unwrap();
-    assert_eq!(quality["values"][1]["value"], "high");
-    assert_eq!(quality["values"][1]["available"], false);
-    assert_eq!(quality["values"][1]["reason"], "disabled: not offered yet");
+    let model = |id: &str| {
+        view.as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["id"] == id)
+            .unwrap()
+            .clone()
+    };
+    let param = |model: &Value, name: &str| {
+        model["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap()
+            .clone()
+    };
+    let grok = model("grok-imagine/image-to-video");
+    let spicy = param(&grok, "mode")["values"][2].clone();
     assert_eq!(
-        grok["prices"],
-        json!([{"params": {"duration": 6, "quality": "standard"}, "credits": 15}])
+        (spicy["value"].clone(), spicy["available"].clone()),
+        (json!("spicy"), json!(false))
     );
-    let kling = view
+    assert_eq!(
+        spicy["reason"],
+        "disabled: Grok makes spicy videos only from its own images, not from uploaded or linked ones"
+    );
+    // Every second from 6 to 30 at both resolutions, the seed's 6 s at 480p unchanged.
+    let prices = model("grok-imagine/text-to-video")["prices"].clone();
+    assert_eq!(prices.as_array().unwrap().len(), 25 * 2);
+    assert!(prices
         .as_array()
         .unwrap()
-        .iter()
-        .find(|m| m["id"] == "kling-2.6/text-to-video")
-        .unwrap();
-    let negative = kling["parameters"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["name"] == "negative_prompt")
-        .unwrap();
+        .contains(&json!({"params": {"duration": 6, "quality": "standard"}, "credits": 15})));
+    let negative = param(&model("kling-2.6/text-to-video"), "negative_prompt");
     assert_eq!(negative["available"], false);
     assert!(
         view.to_string().find("cost").is_none(),

@@ -75,14 +75,23 @@ fn the_example_file_parses_and_does_what_it_says() {
     );
 
     let grok = |duration: u32, quality: &str| json!({"model": "grok-imagine/text-to-video", "prompt": "p", "duration": duration, "quality": quality});
-    assert_eq!(price(&catalog, grok(6, "high")), (Credits(30), dec!(0.20)));
+    // 720p at the file's $0.02 per second: 6 s is $0.12 (19.44 → 20 credits), 30 s $0.60.
+    assert_eq!(price(&catalog, grok(6, "high")), (Credits(20), dec!(0.12)));
+    assert_eq!(price(&catalog, grok(30, "high")), (Credits(95), dec!(0.60)));
+    // 480p: the file's own 10 s cost, and 11 s built on it with the built-in $0.008 per second;
+    // below 10 s the built-in 6 s row still anchors.
     assert_eq!(
         price(&catalog, grok(10, "standard")),
         (Credits(30), dec!(0.20))
     );
-    let (field, code) = refusal(&catalog, grok(10, "high"));
-    assert_eq!(code, ErrorCode::NotOffered);
-    assert!(field == "duration" || field == "quality");
+    assert_eq!(
+        price(&catalog, grok(11, "standard")),
+        (Credits(35), dec!(0.208))
+    );
+    assert_eq!(
+        price(&catalog, grok(9, "standard")),
+        (Credits(20), dec!(0.124))
+    );
     let request = catalog.parse(grok(6, "high").as_object().unwrap()).unwrap();
     assert_eq!(
         request.to_upstream(None).to_json()["input"]["resolution"],

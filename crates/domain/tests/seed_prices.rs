@@ -173,19 +173,50 @@ fn the_price_list_holds_every_priced_combination_of_the_builtin_catalog() {
             )
         })
         .collect();
-    // 2 Veo + 2 Grok + 4 + 4 Kling + 2 + 2 Sora + 4 + 4 Sora Pro.
-    assert_eq!(offered.len(), 24);
+    // 2 Veo + 2 × 25 × 2 Grok (6–30 s, two resolutions) + 4 + 4 Kling + 2 + 2 Sora + 4 + 4 Pro.
+    assert_eq!(offered.len(), 122);
     assert!(offered.contains(&(
         "kling-2.6/image-to-video".into(),
         json!({"duration": 10, "sound": true}),
         180
     )));
     assert!(offered.contains(&("veo3".into(), json!({}), 205)));
-    let unpriced = catalog.price_list().into_iter().find(|e| {
-        e.model.as_str() == "grok-imagine/text-to-video"
-            && e.params.get("quality") == Some(&json!("high"))
-    });
-    let unpriced = unpriced.unwrap();
-    assert!(!unpriced.available && unpriced.credits.is_none());
-    assert!(unpriced.reason.unwrap().contains("disabled"));
+    assert!(catalog.price_list().iter().all(|e| e.available));
+}
+
+/// Grok Imagine by the second: the seed's 6 s at 480p stays $0.10 (15 credits), each second
+/// above it adds Kie's $0.008; 720p is Kie's $0.015 a second. Same rule, same rounding.
+#[test]
+fn per_second_prices_are_exact() {
+    let grok = |duration: i64, quality: &str| {
+        let body = json!({"model": "grok-imagine/text-to-video", "prompt": "p",
+                          "duration": duration, "quality": quality});
+        let quote = Catalog::builtin()
+            .unwrap()
+            .quote(body.as_object().unwrap())
+            .unwrap();
+        (quote.credits.get(), quote.upstream_cost_usd)
+    };
+    // 0.10 × 1.5 × 108 / 5 = 3.24 → 3 steps.
+    assert_eq!(grok(6, "standard"), (15, dec!(0.10)));
+    // 0.108 × 162 / 5 = 3.4992 → 3 steps: one more second does not change the price.
+    assert_eq!(grok(7, "standard"), (15, dec!(0.108)));
+    // 0.132 × 162 / 5 = 4.2768 → 4.
+    assert_eq!(grok(10, "standard"), (20, dec!(0.132)));
+    // 0.292 × 162 / 5 = 9.4608 → 9.
+    assert_eq!(grok(30, "standard"), (45, dec!(0.292)));
+    // 0.09 × 162 / 5 = 2.916 → 3.
+    assert_eq!(grok(6, "high"), (15, dec!(0.090)));
+    // 0.15 × 162 / 5 = 4.86 → 5.
+    assert_eq!(grok(10, "high"), (25, dec!(0.150)));
+    // 0.45 × 162 / 5 = 14.58 → 15.
+    assert_eq!(grok(30, "high"), (75, dec!(0.450)));
+    // Never cheaper for longer.
+    for quality in ["standard", "high"] {
+        let credits: Vec<i64> = (6..=30).map(|d| grok(d, quality).0).collect();
+        assert!(
+            credits.windows(2).all(|w| w[0] <= w[1]),
+            "{quality}: {credits:?}"
+        );
+    }
 }

@@ -1,9 +1,10 @@
 //! What Kie charges per task, in Kie credits (1 Kie credit = $0.005, so credits = USD × 200).
 //!
-//! The USD figures are the business's cost table (`pricing.md`); variants it does not price use
-//! Kie's list (Veo 3 quality: 250 credits; Sora 2 Pro standard costs what Sora 2 does).
+//! The USD figures are the business's cost table (`pricing.md`), except Grok Imagine, which
+//! Kie prices per second; variants the table does not price use Kie's list (Veo 3 quality:
+//! 250 credits; Sora 2 Pro standard costs what Sora 2 does).
 
-use rust_decimal::{Decimal, RoundingStrategy};
+use rust_decimal::Decimal;
 
 /// Kie's charge for a Veo task (text or image, 8 s).
 pub fn veo(fast: bool) -> Decimal {
@@ -29,13 +30,15 @@ pub fn kling(seconds: u32, sound: bool) -> Decimal {
     })
 }
 
-/// Grok Imagine: 20 credits for the seed's 6 s at 480p, proportional to seconds; 720p costs
-/// 1.5× (between the per-pixel and flat rates other resellers use). Rounded to a cent of a
-/// credit, half up, because Kie balances carry decimals.
+/// Grok Imagine, per second as Kie's price list has it: $0.008/s at 480p (1.6 credits),
+/// $0.015/s at 720p (3 credits).
 pub fn grok(seconds: u32, hd: bool) -> Decimal {
-    let per_six = Decimal::from(if hd { 30 } else { 20 });
-    (per_six * Decimal::from(seconds) / Decimal::from(6))
-        .round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero)
+    let per_second = if hd {
+        Decimal::new(3, 0)
+    } else {
+        Decimal::new(16, 1)
+    };
+    per_second * Decimal::from(seconds)
 }
 
 #[cfg(test)]
@@ -54,15 +57,15 @@ mod tests {
         assert_eq!(sora(15, false), dec!(270)); // $1.35
         assert_eq!(sora(10, true), dec!(330)); // $1.65
         assert_eq!(sora(15, true), dec!(630)); // $3.15
-        assert_eq!(grok(6, false), dec!(20)); // $0.10
     }
 
     #[test]
-    fn unpriced_variants_use_kie_list_and_proportional_grok() {
+    fn unpriced_variants_use_kie_list_and_grok_by_the_second() {
         assert_eq!(veo(false), dec!(250));
-        assert_eq!(grok(10, false), dec!(33.33));
-        assert_eq!(grok(30, false), dec!(100));
-        assert_eq!(grok(6, true), dec!(30));
-        assert_eq!(grok(10, true), dec!(50));
+        assert_eq!(grok(6, false), dec!(9.6)); // $0.048
+        assert_eq!(grok(10, false), dec!(16));
+        assert_eq!(grok(30, false), dec!(48));
+        assert_eq!(grok(6, true), dec!(18)); // $0.09
+        assert_eq!(grok(30, true), dec!(90));
     }
 }

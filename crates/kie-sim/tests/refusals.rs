@@ -121,13 +121,14 @@ async fn creates_are_charged_at_kie_prices_until_the_balance_runs_out() {
     assert_eq!(sim.sim().stats().creates_unpaid, 1);
 
     let mut grok = job_body("grok-imagine/text-to-video", None);
-    grok["input"]["duration"] = json!("10");
+    grok["input"]["duration"] = json!("7");
     sim.create_task(grok).await;
-    assert_eq!(sim.sim().balance(), dec!(6.67));
+    // 7 s at 480p: 1.6 Kie credits a second, a balance with decimals.
+    assert_eq!(sim.sim().balance(), dec!(28.8));
     let credit = sim.get("/api/v1/chat/credit").await;
-    assert_eq!(credit["data"].to_string(), "6.67");
+    assert_eq!(credit["data"].to_string(), "28.8");
     let tasks = sim.sim().tasks();
-    assert_eq!(tasks[1].cost, dec!(33.33));
+    assert_eq!(tasks[1].cost, dec!(11.2));
 }
 
 #[tokio::test]

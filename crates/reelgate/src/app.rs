@@ -123,6 +123,11 @@ impl Application {
         );
         let media = Media::open(config.media.clone(), links, &config.data_dir).await?;
         let ctx_upstream = upstream.clone();
+        let payments = Arc::new(crate::payments::Payments::new(
+            store.clone(),
+            config.public_url.clone(),
+            Vec::new(),
+        ));
         let ctx = ApiContext {
             csrf: http::csrf::CsrfKey::from_secret(&config.secret),
             cookies: http::csrf::CookieNames::for_public_url(&config.public_url),
@@ -133,6 +138,7 @@ impl Application {
             lifecycle: Arc::clone(&lifecycle),
             guard: Arc::clone(&guard),
             media: Arc::clone(&media),
+            payments,
         };
         monitoring::recorder();
         let trusted = Arc::new(ctx.config.trusted_proxies.clone());
@@ -198,14 +204,22 @@ impl Application {
         let mut workers = if role.runs_workers() {
             let mut workers = self.lifecycle.start();
             workers.spawn(Arc::clone(&self.guard).run());
-            workers.spawn(crate::media::copy::run(
+            let copier = crate::media::copy::Copier::new(
                 Arc::clone(&self.media),
                 Arc::clone(&self.lifecycle),
+            );
+            workers.spawn(crate::worker::run(
+                Arc::new(copier),
+                self.lifecycle.stopping(),
             ));
             // Webhooks carry reelgate's links to the copies, so they need the media's signer.
-            workers.spawn(crate::webhooks::deliver::run(
+            let deliverer = crate::webhooks::deliver::Deliverer(
                 Arc::clone(&self.lifecycle),
                 self.media.links.clone(),
+            );
+            workers.spawn(crate::worker::run(
+                Arc::new(deliverer),
+                self.lifecycle.stopping(),
             ));
             workers
         } else {

@@ -42,6 +42,9 @@ pub enum StoreError {
     DuplicateHold(GenerationId),
     #[error("generation {0} has no hold to settle")]
     NoHold(GenerationId),
+    /// A per-customer limit refused a submission; nothing was held or stored.
+    #[error("customer limit reached: {0:?}")]
+    LimitReached(reelgate_domain::limits::Breach),
     #[error("this Idempotency-Key was already used with a different request body")]
     IdempotencyConflict,
     #[error("invalid pagination cursor")]

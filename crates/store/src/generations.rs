@@ -6,6 +6,7 @@ use reelgate_domain::accounts::UserId;
 use reelgate_domain::generations::{
     Dispatch, Generation, GenerationError, GenerationId, HdFetch, Status, Video,
 };
+use reelgate_domain::limits::Quota;
 use reelgate_domain::Credits;
 use rust_decimal::Decimal;
 use serde_json::{Map, Value};
@@ -20,7 +21,7 @@ pub(crate) const GENERATION_COLUMNS: &str = "id, user_id, model, params, upstrea
     upstream_cost_usd, status, dispatch, dispatch_attempts, upstream_task_id, next_check_at,
     status_checks, not_found_checks, blocked_since, blocked_reason, videos, hd, error_code,
     error_message, upstream_error, webhook_url, idempotency_key, created_at, updated_at,
-    dispatched_at, finished_at";
+    dispatched_at, finished_at, fair_key";
 
 pub(crate) fn generation_from_row(row: &AnyRow) -> Result<Generation, StoreError> {
     let corrupt = |e: &dyn std::fmt::Display| StoreError::corrupt("generations", e);
@@ -84,6 +85,7 @@ pub(crate) fn generation_from_row(row: &AnyRow) -> Result<Generation, StoreError
         updated_at: from_millis("generations", row.try_get("updated_at")?)?,
         dispatched_at: from_millis_opt("generations", row.try_get("dispatched_at")?)?,
         finished_at: from_millis_opt("generations", row.try_get("finished_at")?)?,
+        fair_key: row.try_get("fair_key")?,
     })
 }
 
@@ -110,8 +112,8 @@ pub struct IdempotencyKey {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Submitted {
-    /// Held and stored now.
-    Created(Box<Generation>),
+    /// Held and stored now; with the customer's submissions-per-minute quota left, if limited.
+    Created(Box<Generation>, Option<Quota>),
     /// The same key and body were submitted before: here is the first response again.
     Replayed { first_response: String },
 }
@@ -149,7 +151,7 @@ impl Store {
             return Ok(replay);
         }
         let now = now_millis();
-        let generation = new_record(new, now)?;
+        let mut generation = new_record(new, now)?;
         let response = new
             .idempotency
             .as_ref()
@@ -164,10 +166,15 @@ impl Store {
                 &format!("generation {}", new.id),
             )
             .await?;
-            insert(conn, new, now, response).await
+            let admitted = crate::limits::admit(conn, &new.user_id, new.credits, now).await?;
+            insert(conn, new, now, response, admitted.fair_key).await?;
+            Ok::<_, StoreError>(admitted)
         });
         match stored {
-            Ok(()) => Ok(Submitted::Created(Box::new(generation))),
+            Ok(admitted) => {
+                generation.fair_key = admitted.fair_key;
+                Ok(Submitted::Created(Box::new(generation), admitted.quota))
+            }
             // Another request with the same key won the race; answer as it did.
             Err(StoreError::Database(e))
                 if is_unique_violation(&e) && new.idempotency.is_some() =>
@@ -370,6 +377,7 @@ fn new_record(new: &NewGeneration, now: i64) -> Result<Generation, StoreError> {
         updated_at: at,
         dispatched_at: None,
         finished_at: None,
+        fair_key: 0,
     })
 }
 
@@ -378,12 +386,13 @@ async fn insert(
     new: &NewGeneration,
     now: i64,
     first_response: Option<&str>,
+    fair_key: i64,
 ) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO generations (id, user_id, model, params, upstream_request, credits,
              upstream_cost_usd, status, next_check_at, webhook_url, idempotency_key, request_hash,
-             first_response, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', $8, $9, $10, $11, $12, $8, $8)",
+             first_response, created_at, updated_at, fair_key)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', $8, $9, $10, $11, $12, $8, $8, $13)",
     )
     .bind(new.id.as_str())
     .bind(new.user_id.as_str())
@@ -397,6 +406,7 @@ async fn insert(
     .bind(new.idempotency.as_ref().map(|i| i.key.as_str()))
     .bind(new.idempotency.as_ref().map(|i| i.request_hash.as_str()))
     .bind(first_response)
+    .bind(fair_key)
     .execute(conn)
     .await?;
     Ok(())

@@ -8,9 +8,11 @@
 mod accounts;
 mod api_keys;
 mod backend;
+mod claim;
 mod error;
 mod generations;
 pub mod ledger;
+mod limits;
 mod media;
 mod migrate;
 mod operations;
@@ -34,9 +36,11 @@ mod webhook_deliveries;
 
 pub use accounts::NewUser;
 pub use backend::{Backend, DatabaseUrl, PoolSettings};
+pub use claim::Queue;
 pub use error::StoreError;
 pub use generations::{Canceled, IdempotencyKey, NewGeneration, Outcome, Submitted};
 pub use ledger::{BalanceAudit, LedgerPage};
+pub use limits::{CustomerLimits, LimitScope};
 pub use media::MediaTrouble;
 pub use migrate::known_versions;
 pub use operations::{Figures, GenerationTally};
@@ -49,9 +53,15 @@ pub use rate_slots::{RateSlots, RateWindow};
 pub use retry::on_contention;
 pub use sqlx::{AnyConnection, AnyPool, Transaction};
 pub use throttle::{Attempt, AttemptId, AttemptLimit};
-pub use tracking::Due;
 pub use vouchers::NewVoucher;
 pub use webhook_deliveries::{DeliveryRecord, WebhookDelivery};
+
+/// Every queue a worker claims from, for [`Store::claim`] and [`Store::next_due`].
+pub mod queues {
+    pub use crate::media::MEDIA_COPIES;
+    pub use crate::tracking::{DISPATCH, HD, RUNNING, UNRESOLVED};
+    pub use crate::webhook_deliveries::WEBHOOKS;
+}
 
 /// A handle on the database; cheap to clone (it is a connection pool).
 #[derive(Clone, Debug)]

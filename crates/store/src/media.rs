@@ -1,9 +1,7 @@
 //! Copies of generated videos in reelgate's own storage: the jobs that make them (queued with
 //! the success that produced the video), their outcome, deletion and retention.
 //!
-//! Claims work like the generations' (see `tracking.rs`): a claim pushes `next_attempt_at`
-//! forward by a lease, so one copier at a time works on a row, and a dead copier's rows come
-//! back when the lease runs out.
+//! The copier claims [`MEDIA_COPIES`] as every worker claims its queue (`claim.rs`).
 
 use chrono::{DateTime, Utc};
 use reelgate_domain::accounts::UserId;
@@ -11,8 +9,8 @@ use reelgate_domain::generations::{Generation, GenerationId};
 use reelgate_domain::media::{MediaCopy, MediaState, StoredMedia};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
-use std::time::Duration;
 
+use crate::claim::Queue;
 use crate::time::{from_millis, from_millis_opt, now_millis, to_millis};
 use crate::{Store, StoreError};
 
@@ -63,6 +61,23 @@ fn from_row(row: &AnyRow) -> Result<MediaCopy, StoreError> {
     })
 }
 
+/// Pending copies whose attempt is due; claiming counts the attempt.
+pub const MEDIA_COPIES: Queue<MediaCopy> = Queue {
+    table: "media_copies",
+    key: "id",
+    due_at: "next_attempt_at",
+    waiting: "state = 'pending'",
+    order: "next_attempt_at, id",
+    on_claim: ", attempts = attempts + 1",
+    columns: COLUMNS_AND_ID,
+    from_row,
+    sorted_by: None,
+};
+
+const COLUMNS_AND_ID: &str = "id, generation_id, idx, user_id, source_url, resolution, state,
+    attempts, next_attempt_at, last_error, object_key, content_type, size_bytes, thumbnail_key,
+    deleted_reason, created_at, copied_at, deleted_at";
+
 /// Queues a copy of each of `generation`'s videos from position `first` on, in the caller's
 /// transaction (the one that records the videos). Already queued ones are left alone.
 pub(crate) async fn enqueue(
@@ -101,44 +116,6 @@ pub enum MediaTrouble {
 }
 
 impl Store {
-    /// Claims up to `limit` pending copies whose attempt is due, for `lease`; counts the attempt.
-    pub async fn claim_media_due(
-        &self,
-        limit: u32,
-        lease: Duration,
-    ) -> Result<Vec<MediaCopy>, StoreError> {
-        let now = now_millis();
-        let lease = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX / 2);
-        let rows = crate::retry::on_contention(|| async {
-            Ok(sqlx::query(&format!(
-                "UPDATE media_copies SET next_attempt_at = $1, attempts = attempts + 1
-                 WHERE id IN (SELECT id FROM media_copies
-                              WHERE state = 'pending' AND next_attempt_at <= $2
-                              ORDER BY next_attempt_at LIMIT $3 {skip_locked})
-                   AND state = 'pending' AND next_attempt_at <= $2
-                 RETURNING {COLUMNS}",
-                skip_locked = self.backend.skip_locked(),
-            ))
-            .bind(now + lease)
-            .bind(now)
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await?)
-        })
-        .await?;
-        rows.iter().map(from_row).collect()
-    }
-
-    /// When the next pending copy falls due.
-    pub async fn next_media_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
-        let next: Option<i64> = sqlx::query_scalar(
-            "SELECT MIN(next_attempt_at) FROM media_copies WHERE state = 'pending'",
-        )
-        .fetch_one(&self.pool)
-        .await?;
-        from_millis_opt("media_copies", next)
-    }
-
     /// The copy is stored. False if it is no longer pending (its owner deleted it meanwhile):
     /// the caller then removes what it stored.
     pub async fn record_media_copied(

@@ -32,6 +32,7 @@ const SQLITE: &[Migration] = migrations!("sqlite":
     4 "0004_business",
     5 "0005_dispatch_index",
     8 "0008_payments",
+    10 "0010_fair_dispatch",
     11 "0011_attempt_throttle",
     12 "0012_webhook_events",
 );
@@ -42,6 +43,7 @@ const POSTGRES: &[Migration] = migrations!("postgres":
     4 "0004_business",
     5 "0005_dispatch_index",
     8 "0008_payments",
+    10 "0010_fair_dispatch",
     11 "0011_attempt_throttle",
     12 "0012_webhook_events",
 );

@@ -122,6 +122,24 @@ impl Store {
         })
     }
 
+    /// Whether a verified event with this id was already acted on (saves asking the provider
+    /// again for a repeat; the transaction that acts checks it once more).
+    pub async fn payment_event_seen(
+        &self,
+        provider: ProviderKind,
+        event_id: &str,
+    ) -> Result<bool, StoreError> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM payment_events
+             WHERE provider = $1 AND event_id = $2 AND verification = 'verified'",
+        )
+        .bind(provider.as_str())
+        .bind(event_id)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.try_get::<i64, _>("n")? > 0)
+    }
+
     /// A payment's events, oldest first; or, without one, the latest events of any payment
     /// (refused ones often name none).
     pub async fn payment_events(

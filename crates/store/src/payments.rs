@@ -188,14 +188,16 @@ impl Store {
         payment_on(&mut conn, id).await
     }
 
-    /// The payment a provider's reference (session id, token) belongs to.
+    /// The payment a provider's reference (session id, token) or payment id belongs to.
     pub async fn payment_by_ref(
         &self,
         provider: ProviderKind,
         provider_ref: &str,
     ) -> Result<Payment, StoreError> {
         let row = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM payments WHERE provider = $1 AND provider_ref = $2"
+            "SELECT {COLUMNS} FROM payments WHERE provider = $1
+             AND (provider_ref = $2 OR provider_payment_id = $2)
+             ORDER BY id LIMIT 1"
         ))
         .bind(provider.as_str())
         .bind(provider_ref)

@@ -1,108 +1,65 @@
 //! The workers' side of generations: claiming rows that are due (to send upstream, to ask
 //! about, to fetch 1080p for) and recording what upstream said.
 //!
-//! A claim pushes the row's due time forward by a lease in the same statement that selects
-//! it, and each later write is conditional on the state the claim saw. So two workers — or
-//! two instances — never work on one row at once, and a worker that died simply lets its
-//! lease run out.
+//! The queues are claimed as every queue is (`claim.rs`); each later write is conditional on
+//! the state the claim saw.
 
 use chrono::{DateTime, Utc};
 use reelgate_domain::generations::{Generation, GenerationId, Video};
-use std::time::Duration;
 
+use crate::claim::Queue;
 use crate::generations::{generation_from_row, GENERATION_COLUMNS};
 use crate::time::{now_millis, to_millis};
 use crate::{Store, StoreError};
 
-fn lease_ms(lease: Duration) -> i64 {
-    i64::try_from(lease.as_millis()).unwrap_or(i64::MAX / 2)
-}
+/// Queued and not yet sent: the dispatcher sends them in the fair order (customers with work
+/// queued in turn, weighted by tier; each customer's in arrival order). It reads
+/// `generations_fair_order` in that order and stops at the limit: one index range per claim,
+/// however long the queue. Claiming records them as `sending` before the request goes out:
+/// after a crash, `sending` means "may exist".
+pub const DISPATCH: Queue<Generation> = Queue {
+    order: "fair_key, id",
+    sorted_by: Some(|a, b| (a.fair_key, &a.id).cmp(&(b.fair_key, &b.id))),
+    ..generations(
+        "status = 'queued' AND dispatch = 'waiting'",
+        ", updated_at = $2, dispatch = 'sending', dispatch_attempts = dispatch_attempts + 1",
+    )
+};
 
-/// Which rows a claim takes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Due {
-    /// Queued and not yet sent: the dispatcher sends them, oldest first.
-    Dispatch,
-    /// Sent without a recorded answer (a worker died mid-send, or the answer was lost) and
-    /// whose wait is over.
-    Unresolved,
-    /// Running upstream and due for a status read.
-    Running,
-}
+/// Sent without a recorded answer (a worker died mid-send, or the answer was lost) and whose
+/// wait is over.
+pub const UNRESOLVED: Queue<Generation> = generations(
+    "status = 'queued' AND dispatch IN ('sending', 'unknown')",
+    ", updated_at = $2",
+);
 
-impl Due {
-    fn condition(self) -> &'static str {
-        match self {
-            Due::Dispatch => "status = 'queued' AND dispatch = 'waiting'",
-            Due::Unresolved => "status = 'queued' AND dispatch IN ('sending', 'unknown')",
-            Due::Running => "status = 'running'",
-        }
-    }
+/// Running upstream and due for a status read.
+pub const RUNNING: Queue<Generation> = generations("status = 'running'", ", updated_at = $2");
 
-    /// What claiming changes besides the due time.
-    fn claim_sets(self) -> &'static str {
-        match self {
-            // Recorded before the request goes out: after a crash, `sending` means "may exist".
-            Due::Dispatch => ", dispatch = 'sending', dispatch_attempts = dispatch_attempts + 1",
-            Due::Unresolved | Due::Running => "",
-        }
+/// Succeeded Veo generations whose 1080p video is due to be asked for.
+pub const HD: Queue<Generation> = Queue {
+    due_at: "hd_next_at",
+    waiting: "hd = 'pending'",
+    order: "hd_next_at, id",
+    on_claim: "",
+    ..generations("", "")
+};
+
+const fn generations(waiting: &'static str, on_claim: &'static str) -> Queue<Generation> {
+    Queue {
+        table: "generations",
+        key: "id",
+        due_at: "next_check_at",
+        waiting,
+        order: "next_check_at, id",
+        on_claim,
+        columns: GENERATION_COLUMNS,
+        from_row: generation_from_row,
+        sorted_by: None,
     }
 }
 
 impl Store {
-    /// Claims up to `limit` due generations for `lease`, oldest due first.
-    ///
-    /// The rows are picked in a CTE, which PostgreSQL evaluates once. Written as
-    /// `WHERE id IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED)`, the subquery may run again when
-    /// the UPDATE re-checks a row another transaction changed meanwhile, and the claim then
-    /// takes more rows than its limit (the soak found dispatch claiming more creates than it
-    /// had rate-limit slots for).
-    pub async fn claim_due(
-        &self,
-        due: Due,
-        limit: u32,
-        lease: Duration,
-    ) -> Result<Vec<Generation>, StoreError> {
-        let now = now_millis();
-        let condition = due.condition();
-        let rows = crate::retry::on_contention(|| async {
-            Ok(sqlx::query(&format!(
-                "WITH picked (pick_id) AS (
-                     SELECT id FROM generations WHERE {condition} AND next_check_at <= $2
-                     ORDER BY next_check_at, id LIMIT $3 {skip_locked})
-                 UPDATE generations SET next_check_at = $1, updated_at = $2 {sets}
-                 FROM picked WHERE generations.id = picked.pick_id
-                 RETURNING {GENERATION_COLUMNS}",
-                sets = due.claim_sets(),
-                skip_locked = self.backend.skip_locked(),
-            ))
-            .bind(now + lease_ms(lease))
-            .bind(now)
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await?)
-        })
-        .await?;
-        let mut claimed = rows
-            .iter()
-            .map(generation_from_row)
-            .collect::<Result<Vec<_>, _>>()?;
-        claimed.sort_by(|a, b| (a.next_check_at, &a.id).cmp(&(b.next_check_at, &b.id)));
-        Ok(claimed)
-    }
-
-    /// When the next row of this kind falls due, so workers can sleep until then.
-    pub async fn next_due(&self, due: Due) -> Result<Option<DateTime<Utc>>, StoreError> {
-        let next: Option<i64> = sqlx::query_scalar(&format!(
-            "SELECT MIN(next_check_at) FROM generations WHERE {}",
-            due.condition()
-        ))
-        .fetch_one(&self.pool)
-        .await?;
-        next.map(|ms| crate::time::from_millis("generations", ms))
-            .transpose()
-    }
-
     /// Generations holding an upstream slot: running, or sent and not yet answered.
     ///
     /// Counts no further than `up_to` (the configured cap is all the dispatcher needs to
@@ -265,42 +222,6 @@ impl Store {
             |q| q.bind(now).bind(id.as_str()),
         )
         .await
-    }
-
-    /// Claims succeeded Veo generations whose 1080p video is due to be asked for.
-    pub async fn claim_hd_due(
-        &self,
-        limit: u32,
-        lease: Duration,
-    ) -> Result<Vec<Generation>, StoreError> {
-        let now = now_millis();
-        let rows = crate::retry::on_contention(|| async {
-            Ok(sqlx::query(&format!(
-                "WITH picked (pick_id) AS (
-                     SELECT id FROM generations WHERE hd = 'pending' AND hd_next_at <= $2
-                     ORDER BY hd_next_at LIMIT $3 {skip_locked})
-                 UPDATE generations SET hd_next_at = $1
-                 FROM picked WHERE generations.id = picked.pick_id
-                 RETURNING {GENERATION_COLUMNS}",
-                skip_locked = self.backend.skip_locked(),
-            ))
-            .bind(now + lease_ms(lease))
-            .bind(now)
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await?)
-        })
-        .await?;
-        rows.iter().map(generation_from_row).collect()
-    }
-
-    pub async fn next_hd_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
-        let next: Option<i64> =
-            sqlx::query_scalar("SELECT MIN(hd_next_at) FROM generations WHERE hd = 'pending'")
-                .fetch_one(&self.pool)
-                .await?;
-        next.map(|ms| crate::time::from_millis("generations", ms))
-            .transpose()
     }
 
     /// Adds the 1080p video, or (with `None`) gives up on it; or, with `retry_at`, asks again.

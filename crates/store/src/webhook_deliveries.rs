@@ -9,8 +9,8 @@ use reelgate_domain::generations::Generation;
 use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
 use sqlx::Row;
-use std::time::Duration;
 
+use crate::claim::Queue;
 use crate::time::{from_millis, now_millis, to_millis};
 use crate::{Store, StoreError};
 
@@ -41,6 +41,19 @@ pub struct DeliveryRecord {
 }
 
 const COLUMNS: &str = "id, generation_id, user_id, url, event_type, payload, attempts, created_at";
+
+/// Deliveries neither delivered nor given up on, due for an attempt; claiming counts it.
+pub const WEBHOOKS: Queue<WebhookDelivery> = Queue {
+    table: "webhook_deliveries",
+    key: "id",
+    due_at: "next_attempt_at",
+    waiting: "delivered_at IS NULL AND gave_up_at IS NULL",
+    order: "next_attempt_at, id",
+    on_claim: ", attempts = attempts + 1",
+    columns: COLUMNS,
+    from_row: delivery_from_row,
+    sorted_by: None,
+};
 
 fn delivery_from_row(row: &AnyRow) -> Result<WebhookDelivery, StoreError> {
     let corrupt = |e: &dyn std::fmt::Display| StoreError::corrupt("webhook_deliveries", e);
@@ -89,45 +102,6 @@ pub(crate) async fn enqueue(
 }
 
 impl Store {
-    /// Claims up to `limit` deliveries that are due, for `lease`.
-    pub async fn claim_webhooks(
-        &self,
-        limit: u32,
-        lease: Duration,
-    ) -> Result<Vec<WebhookDelivery>, StoreError> {
-        let now = now_millis();
-        let lease = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX / 2);
-        let rows = crate::retry::on_contention(|| async {
-            Ok(sqlx::query(&format!(
-                "WITH picked (pick_id) AS (
-                     SELECT id FROM webhook_deliveries
-                     WHERE delivered_at IS NULL AND gave_up_at IS NULL AND next_attempt_at <= $2
-                     ORDER BY next_attempt_at LIMIT $3 {skip_locked})
-                 UPDATE webhook_deliveries SET next_attempt_at = $1, attempts = attempts + 1
-                 FROM picked WHERE webhook_deliveries.id = picked.pick_id
-                 RETURNING {COLUMNS}",
-                skip_locked = self.backend.skip_locked(),
-            ))
-            .bind(now + lease)
-            .bind(now)
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await?)
-        })
-        .await?;
-        rows.iter().map(delivery_from_row).collect()
-    }
-
-    pub async fn next_webhook_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
-        let next: Option<i64> = sqlx::query_scalar(
-            "SELECT MIN(next_attempt_at) FROM webhook_deliveries WHERE delivered_at IS NULL AND gave_up_at IS NULL",
-        )
-        .fetch_one(&self.pool)
-        .await?;
-        next.map(|ms| from_millis("webhook_deliveries", ms))
-            .transpose()
-    }
-
     /// Records an attempt: delivered, failed with a retry at `retry_at`, or (no retry) given up.
     pub async fn record_webhook_attempt(
         &self,

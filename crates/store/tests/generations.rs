@@ -9,7 +9,7 @@ use reelgate_domain::generations::{GenerationError, GenerationId, Status, Video}
 use reelgate_domain::Credits;
 use reelgate_store::testing::TestStore;
 use reelgate_store::{
-    Canceled, Due, IdempotencyKey, NewGeneration, Outcome, Store, StoreError, Submitted,
+    queues, Canceled, IdempotencyKey, NewGeneration, Outcome, Store, StoreError, Submitted,
 };
 use rust_decimal::Decimal;
 use std::time::Duration;
@@ -47,7 +47,7 @@ fn new_generation(user: &reelgate_domain::accounts::User, credits: i64) -> NewGe
 
 fn created(submitted: Submitted) -> reelgate_domain::generations::Generation {
     match submitted {
-        Submitted::Created(g) => *g,
+        Submitted::Created(g, _) => *g,
         other => panic!("expected a new generation, got {other:?}"),
     }
 }
@@ -149,7 +149,7 @@ async fn a_failure_decided_on_a_queued_generation_spares_it_once_running(store: 
     );
     let id = generation.id.clone();
     store
-        .claim_due(Due::Dispatch, 1, Duration::from_secs(60))
+        .claim(&queues::DISPATCH, 1, Duration::from_secs(60))
         .await
         .unwrap();
     store
@@ -189,7 +189,7 @@ async fn racing_settlements_settle_once_and_queue_one_webhook(store: &TestStore)
             .unwrap(),
     );
     let claimed = store
-        .claim_due(Due::Dispatch, 10, Duration::from_secs(60))
+        .claim(&queues::DISPATCH, 10, Duration::from_secs(60))
         .await
         .unwrap();
     assert_eq!(claimed.len(), 1);
@@ -279,7 +279,7 @@ async fn only_unsent_generations_can_be_canceled(store: &TestStore) {
             .unwrap(),
     );
     store
-        .claim_due(Due::Dispatch, 10, Duration::from_secs(60))
+        .claim(&queues::DISPATCH, 10, Duration::from_secs(60))
         .await
         .unwrap();
     let refused = store
@@ -302,7 +302,7 @@ async fn parallel_claims_never_share_a_generation(store: &TestStore) {
         let store = Store::clone(store);
         tokio::spawn(async move {
             store
-                .claim_due(Due::Dispatch, 7, Duration::from_secs(60))
+                .claim(&queues::DISPATCH, 7, Duration::from_secs(60))
                 .await
                 .unwrap()
         })
@@ -319,7 +319,7 @@ async fn parallel_claims_never_share_a_generation(store: &TestStore) {
     assert_eq!(ids.len(), claimed, "a generation was claimed twice");
     assert_eq!(claimed, 40);
     assert!(store
-        .claim_due(Due::Dispatch, 10, Duration::from_secs(60))
+        .claim(&queues::DISPATCH, 10, Duration::from_secs(60))
         .await
         .unwrap()
         .is_empty());
@@ -331,7 +331,7 @@ async fn parallel_claims_never_share_a_generation(store: &TestStore) {
 async fn claims_under_contention_never_exceed_their_limit(store: &TestStore) {
     let user = customer(store, "ada", 100_000).await;
     for _ in 0..60 {
-        let Submitted::Created(generation) = store
+        let Submitted::Created(generation, _) = store
             .submit_generation(&new_generation(&user, 5), |_| String::new())
             .await
             .unwrap()
@@ -339,7 +339,7 @@ async fn claims_under_contention_never_exceed_their_limit(store: &TestStore) {
             panic!("created");
         };
         store
-            .claim_due(Due::Dispatch, 1, Duration::from_secs(60))
+            .claim(&queues::DISPATCH, 1, Duration::from_secs(60))
             .await
             .unwrap();
         store
@@ -358,7 +358,7 @@ async fn claims_under_contention_never_exceed_their_limit(store: &TestStore) {
             let mut largest = 0;
             for _ in 0..40 {
                 let claimed = store
-                    .claim_due(Due::Running, LIMIT, Duration::ZERO)
+                    .claim(&queues::RUNNING, LIMIT, Duration::ZERO)
                     .await
                     .unwrap();
                 largest = largest.max(claimed.len());
@@ -423,9 +423,9 @@ async fn every_claim_takes_at_most_its_limit(store: &TestStore) {
             .unwrap();
     }
     let lease = Duration::from_secs(60);
-    let sending = store.claim_due(Due::Dispatch, 2, lease).await.unwrap();
+    let sending = store.claim(&queues::DISPATCH, 2, lease).await.unwrap();
     assert_eq!(sending.len(), 2, "dispatch");
-    let rest = store.claim_due(Due::Dispatch, 10, lease).await.unwrap();
+    let rest = store.claim(&queues::DISPATCH, 10, lease).await.unwrap();
     assert_eq!(rest.len(), 4);
     for (n, generation) in sending.iter().chain(&rest).enumerate() {
         store
@@ -433,7 +433,7 @@ async fn every_claim_takes_at_most_its_limit(store: &TestStore) {
             .await
             .unwrap();
     }
-    let running = store.claim_due(Due::Running, 3, lease).await.unwrap();
+    let running = store.claim(&queues::RUNNING, 3, lease).await.unwrap();
     assert_eq!(running.len(), 3, "tracking");
     let succeeded = Outcome::Succeeded {
         videos: vec![],
@@ -447,12 +447,16 @@ async fn every_claim_takes_at_most_its_limit(store: &TestStore) {
             .unwrap();
     }
     assert_eq!(
-        store.claim_hd_due(2, lease).await.unwrap().len(),
+        store.claim(&queues::HD, 2, lease).await.unwrap().len(),
         2,
         "1080p"
     );
     assert_eq!(
-        store.claim_webhooks(4, lease).await.unwrap().len(),
+        store
+            .claim(&queues::WEBHOOKS, 4, lease)
+            .await
+            .unwrap()
+            .len(),
         4,
         "webhooks"
     );
@@ -473,7 +477,7 @@ async fn the_webhook_log_shows_a_customers_deliveries_and_resends_them(store: &T
         .unwrap()
         .unwrap();
     let lease = Duration::from_secs(30);
-    let claimed = store.claim_webhooks(4, lease).await.unwrap();
+    let claimed = store.claim(&queues::WEBHOOKS, 4, lease).await.unwrap();
     assert_eq!(claimed.len(), 1);
     assert_eq!(claimed[0].event_type, "generation.failed");
     assert_eq!(claimed[0].attempts, 1);
@@ -482,7 +486,7 @@ async fn the_webhook_log_shows_a_customers_deliveries_and_resends_them(store: &T
         .defer_webhook(&claimed[0].id, chrono::Utc::now())
         .await
         .unwrap();
-    let again = store.claim_webhooks(4, lease).await.unwrap();
+    let again = store.claim(&queues::WEBHOOKS, 4, lease).await.unwrap();
     assert_eq!(again[0].attempts, 1);
     store
         .record_webhook_attempt(&again[0].id, Some("answered HTTP 500"), None)
@@ -496,7 +500,7 @@ async fn the_webhook_log_shows_a_customers_deliveries_and_resends_them(store: &T
 
     assert!(!store.resend_webhook(&other.id, &again[0].id).await.unwrap());
     assert!(store.resend_webhook(&user.id, &again[0].id).await.unwrap());
-    let resent = store.claim_webhooks(4, lease).await.unwrap();
+    let resent = store.claim(&queues::WEBHOOKS, 4, lease).await.unwrap();
     assert_eq!(resent.len(), 1);
     assert_eq!(resent[0].id, again[0].id, "the same message");
     assert_eq!(resent[0].payload, "{\"failed\":1}");

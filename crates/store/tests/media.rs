@@ -10,7 +10,7 @@ use reelgate_domain::generations::{Generation, GenerationId, Video};
 use reelgate_domain::media::{MediaState, StoredMedia};
 use reelgate_domain::Credits;
 use reelgate_store::testing::TestStore;
-use reelgate_store::{Backend, Due, MediaTrouble, NewGeneration, Outcome, Store, Submitted};
+use reelgate_store::{queues, Backend, MediaTrouble, NewGeneration, Outcome, Store, Submitted};
 use std::time::Duration;
 
 on_both_backends!(
@@ -41,7 +41,7 @@ async fn submitted(store: &Store, user: &User) -> Generation {
         .await
         .unwrap()
     {
-        Submitted::Created(g) => *g,
+        Submitted::Created(g, _) => *g,
         other => panic!("{other:?}"),
     }
 }
@@ -56,7 +56,7 @@ fn video(name: &str, resolution: &str) -> Video {
 /// A generation that succeeded with one 720p video, its 1080p one still to come.
 async fn succeeded(store: &Store, user: &User) -> Generation {
     let generation = submitted(store, user).await;
-    store.claim_due(Due::Dispatch, 1, LEASE).await.unwrap();
+    store.claim(&queues::DISPATCH, 1, LEASE).await.unwrap();
     store
         .record_accepted(&generation.id, &format!("t_{}", generation.id), Utc::now())
         .await
@@ -119,7 +119,7 @@ async fn a_success_queues_one_copy_per_video_and_the_1080p_one_joins_later(store
     );
     // A failed generation has nothing to copy.
     let other = submitted(store, &ada).await;
-    store.claim_due(Due::Dispatch, 1, LEASE).await.unwrap();
+    store.claim(&queues::DISPATCH, 1, LEASE).await.unwrap();
     store
         .record_accepted(&other.id, "t_other", Utc::now())
         .await
@@ -142,14 +142,21 @@ async fn a_copy_is_claimed_by_one_copier_and_recorded_once(store: &TestStore) {
     let ada = customer(store, "ada", 1000).await;
     let generation = succeeded(store, &ada).await;
     let (first, second) = tokio::join!(
-        store.claim_media_due(10, LEASE),
-        store.claim_media_due(10, LEASE)
+        store.claim(&queues::MEDIA_COPIES, 10, LEASE),
+        store.claim(&queues::MEDIA_COPIES, 10, LEASE)
     );
     let (first, second) = (first.unwrap(), second.unwrap());
     assert_eq!(first.len() + second.len(), 1, "one copier gets it");
     let claimed = first.into_iter().chain(second).next().unwrap();
     assert_eq!(claimed.attempts, 1);
-    assert!(store.next_media_due().await.unwrap().unwrap() > Utc::now());
+    assert!(
+        store
+            .next_due(&queues::MEDIA_COPIES)
+            .await
+            .unwrap()
+            .unwrap()
+            > Utc::now()
+    );
 
     assert!(store
         .record_media_copied(&generation.id, 0, &stored("a"))
@@ -163,19 +170,23 @@ async fn a_copy_is_claimed_by_one_copier_and_recorded_once(store: &TestStore) {
     assert_eq!(copy.state, MediaState::Copied);
     assert_eq!(copy.served(), Some(&stored("a")));
     assert!(copy.copied_at.is_some());
-    assert_eq!(store.next_media_due().await.unwrap(), None);
+    assert_eq!(store.next_due(&queues::MEDIA_COPIES).await.unwrap(), None);
 }
 
 async fn failed_attempts_back_off_then_give_up_visibly(store: &TestStore) {
     let ada = customer(store, "ada", 1000).await;
     let generation = succeeded(store, &ada).await;
-    store.claim_media_due(10, LEASE).await.unwrap();
+    store.claim(&queues::MEDIA_COPIES, 10, LEASE).await.unwrap();
     let retry_at = Utc::now() + chrono::Duration::minutes(5);
     store
         .record_media_attempt_failed(&generation.id, 0, "HTTP 503", Some(retry_at))
         .await
         .unwrap();
-    assert!(store.claim_media_due(10, LEASE).await.unwrap().is_empty());
+    assert!(store
+        .claim(&queues::MEDIA_COPIES, 10, LEASE)
+        .await
+        .unwrap()
+        .is_empty());
     let retrying = store
         .media_in_trouble(MediaTrouble::Retrying, 10)
         .await
@@ -211,7 +222,14 @@ async fn failed_attempts_back_off_then_give_up_visibly(store: &TestStore) {
     );
 
     assert!(store.retry_media(&generation.id, 0).await.unwrap());
-    assert_eq!(store.claim_media_due(10, LEASE).await.unwrap().len(), 1);
+    assert_eq!(
+        store
+            .claim(&queues::MEDIA_COPIES, 10, LEASE)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     let counts = store.media_counts().await.unwrap();
     assert_eq!(counts, [(MediaState::Pending, 1)]);
 }
@@ -220,7 +238,7 @@ async fn only_the_owner_deletes_and_a_deleted_copy_is_purged_once(store: &TestSt
     let ada = customer(store, "ada", 1000).await;
     let bob = customer(store, "bob", 1000).await;
     let generation = succeeded(store, &ada).await;
-    store.claim_media_due(10, LEASE).await.unwrap();
+    store.claim(&queues::MEDIA_COPIES, 10, LEASE).await.unwrap();
     store
         .record_media_copied(&generation.id, 0, &stored("a"))
         .await
@@ -274,7 +292,7 @@ async fn only_the_owner_deletes_and_a_deleted_copy_is_purged_once(store: &TestSt
 async fn retention_deletes_copies_older_than_the_cutoff(store: &TestStore) {
     let ada = customer(store, "ada", 1000).await;
     let generation = succeeded(store, &ada).await;
-    store.claim_media_due(10, LEASE).await.unwrap();
+    store.claim(&queues::MEDIA_COPIES, 10, LEASE).await.unwrap();
     store
         .record_media_copied(&generation.id, 0, &stored("a"))
         .await
@@ -299,12 +317,16 @@ async fn videos_of_generations_that_succeeded_before_the_upgrade_are_queued(upgr
     let store: &Store = &fresh;
     reelgate_store::testing::migrate_to(store, 2).await.unwrap();
     let ada = customer(store, "ada", 1000).await;
-    let generation = submitted(store, &ada).await;
+    // Written as version 2 wrote it: today's submission needs today's schema.
+    let id = GenerationId::new();
     sqlx::query(
-        "UPDATE generations SET status = 'succeeded', finished_at = 1, videos = $1 WHERE id = $2",
+        "INSERT INTO generations (id, user_id, model, params, upstream_request, credits,
+             upstream_cost_usd, status, next_check_at, created_at, updated_at, finished_at, videos)
+         VALUES ($1, $2, 'veo3-fast', '{}', '{}', 50, '0.30', 'succeeded', 1, 1, 1, 1, $3)",
     )
+    .bind(id.as_str())
+    .bind(ada.id.as_str())
     .bind(serde_json::to_string(&[video("old", "720p"), video("old-hd", "1080p")]).unwrap())
-    .bind(generation.id.as_str())
     .execute(store.pool())
     .await
     .unwrap();
@@ -312,10 +334,7 @@ async fn videos_of_generations_that_succeeded_before_the_upgrade_are_queued(upgr
         store.migrate().await.unwrap().last(),
         reelgate_store::known_versions(store.backend()).last()
     );
-    let copies = store
-        .media_of(std::slice::from_ref(&generation.id))
-        .await
-        .unwrap();
+    let copies = store.media_of(std::slice::from_ref(&id)).await.unwrap();
     let queued: Vec<(u32, &str, Option<&str>, MediaState)> = copies
         .iter()
         .map(|c| {
@@ -344,5 +363,12 @@ async fn videos_of_generations_that_succeeded_before_the_upgrade_are_queued(upgr
             ),
         ]
     );
-    assert_eq!(store.claim_media_due(10, LEASE).await.unwrap().len(), 2);
+    assert_eq!(
+        store
+            .claim(&queues::MEDIA_COPIES, 10, LEASE)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
 }

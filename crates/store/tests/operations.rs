@@ -7,7 +7,7 @@ use common::customer;
 use reelgate_domain::generations::{GenerationError, GenerationId, Video};
 use reelgate_domain::Credits;
 use reelgate_store::testing::{sqlite_store, TestStore};
-use reelgate_store::{DatabaseUrl, Due, NewGeneration, Outcome, Store, StoreError};
+use reelgate_store::{queues, DatabaseUrl, NewGeneration, Outcome, Store, StoreError};
 use rust_decimal::Decimal;
 
 on_both_backends!(figures_count_generations_by_model_and_status_and_the_queue,);
@@ -43,7 +43,7 @@ async fn figures_count_generations_by_model_and_status_and_the_queue(store: &Tes
             .unwrap();
     }
     let claimed = store
-        .claim_due(Due::Dispatch, 2, std::time::Duration::from_secs(60))
+        .claim(&queues::DISPATCH, 2, std::time::Duration::from_secs(60))
         .await
         .unwrap();
     assert_eq!(claimed.len(), 2);

@@ -37,7 +37,7 @@ async fn submit(
         .await
         .unwrap()
     {
-        Submitted::Created(g) => g.id,
+        Submitted::Created(g, _) => g.id,
         other => panic!("not created: {other:?}"),
     }
 }

@@ -11,7 +11,7 @@ use reelgate_domain::pricing::PriceRule;
 use reelgate_domain::reports::{reconcile, Grouping, MarginRow, KIE_CREDIT_USD};
 use reelgate_domain::Credits;
 use reelgate_store::testing::{set_generation_times, TestStore};
-use reelgate_store::{Due, NewGeneration, Outcome, Store, Submitted};
+use reelgate_store::{queues, NewGeneration, Outcome, Store, Submitted};
 use rust_decimal::Decimal;
 use std::time::Duration;
 
@@ -58,7 +58,7 @@ async fn generation(
         webhook_url: None,
         idempotency: None,
     };
-    let Submitted::Created(created) = store
+    let Submitted::Created(created, _) = store
         .submit_generation(&new, |_| String::new())
         .await
         .unwrap()
@@ -73,7 +73,7 @@ async fn generation(
             .unwrap();
     } else {
         let claimed = store
-            .claim_due(Due::Dispatch, 1, Duration::from_secs(60))
+            .claim(&queues::DISPATCH, 1, Duration::from_secs(60))
             .await
             .unwrap();
         assert_eq!(claimed[0].id, id);

@@ -98,6 +98,9 @@ pub(crate) struct ParamDoc {
     pub max_items: Field<usize>,
     /// Accepted only when at least this many `image_urls` are given.
     pub requires_images: Field<usize>,
+    /// Other names the parameter is accepted under (the business's notes, Kie's own name);
+    /// requests are stored under the parameter's own name.
+    pub aliases: Field<Vec<String>>,
     #[serde(default)]
     pub values: Vec<Spanned<ValueDoc>>,
 }
@@ -111,6 +114,12 @@ pub(crate) struct ValueDoc {
     pub enabled: Field<bool>,
     pub reason: Field<String>,
     pub description: Field<String>,
+    /// Other spellings of the value, accepted and stored as the value itself.
+    pub aliases: Field<Vec<toml::Value>>,
+    /// With this value chosen, the request takes this many `image_urls` (e.g. Veo's
+    /// generation types), instead of the list's own bounds.
+    pub min_images: Field<usize>,
+    pub max_images: Field<usize>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -119,6 +128,10 @@ pub(crate) struct CostDoc {
     /// One value for each priced parameter of the model.
     pub when: Spanned<BTreeMap<String, toml::Value>>,
     pub cost_usd: Field<Decimal>,
+    /// A cost per second of `duration`, for every duration without a row of its own: added
+    /// to the nearest shorter duration's `cost_usd`, or times the seconds when there is none.
+    /// `when` then names every priced parameter but `duration`.
+    pub per_second_usd: Field<Decimal>,
     /// A fixed price in credits that overrides the rule (promotions).
     pub credits: Field<i64>,
     /// Where the cost comes from; shown in the operator's price list.

@@ -9,6 +9,8 @@
 mod build;
 mod data;
 mod field_error;
+mod given;
+mod images;
 mod parse;
 mod request;
 mod request_schema;
@@ -33,6 +35,9 @@ pub(crate) use spec::disabled_reason;
 
 use crate::pricing::PriceRule;
 use source::Texts;
+
+/// A request's parameter values by the parameters' own names.
+pub(crate) type Params = std::collections::BTreeMap<String, ParamValue>;
 
 /// The built-in catalog and price table (`pricing.md` and `kie-api.md` as data).
 pub const BUILTIN: &str = include_str!("default.toml");

@@ -2,18 +2,17 @@
 
 use rust_decimal::Decimal;
 use serde_json::{Map, Value};
-use std::collections::BTreeMap;
 use std::str::FromStr;
 
 use super::field_error::{ErrorCode, FieldError, FieldErrors};
+use super::given::{by_own_names, shown_name, Given, GivenFields};
+use super::images::{check_image_counts, image_count};
 use super::request::GenerationRequest;
 use super::spec::{ModelSpec, ParamKind, ParamSpec, Scalar, ScalarType};
 use super::upstream::translate;
 use super::value::{ImageUrl, ParamValue};
-use super::Catalog;
+use super::{Catalog, Params};
 use crate::pricing::{Combination, Quote};
-
-type Params = BTreeMap<String, ParamValue>;
 
 impl Catalog {
     /// A request body (`model` and parameters; the HTTP layer has taken out `webhook_url`).
@@ -62,44 +61,40 @@ impl Catalog {
                 format!("{model} is not offered ({reason})"),
             )
         })?;
+        let (given, mut errors) = by_own_names(spec, params);
         let mut values = Params::new();
-        let mut errors = Vec::new();
-        for (name, raw) in params {
-            // `null` means "not given", as most JSON clients write an unset optional field.
-            if raw.is_null() {
-                continue;
-            }
-            match spec.param(name) {
-                None => errors.push(FieldError::new(
-                    name,
-                    ErrorCode::UnknownParameter,
-                    format!("{model} does not take {name}"),
-                )),
-                // A parameter customers may not set still takes its own default, so that the
-                // `params` of a stored generation (defaults filled in) read back.
-                Some(p) if !p.enabled && !is_default(spec, p, raw) => errors.push(FieldError::new(
-                    name,
+        for (name, field) in &given {
+            // `by_own_names` keeps only the model's own parameters.
+            let Some(p) = spec.param(name) else { continue };
+            // A parameter customers may not set still takes its own default, so that the
+            // `params` of a stored generation (defaults filled in) read back.
+            if !p.enabled && !is_default(spec, p, field) {
+                errors.push(FieldError::new(
+                    field.name,
                     ErrorCode::ParameterDisabled,
                     format!(
-                        "{name} is not available for {model}{}",
+                        "{} is not available for {model}{}",
+                        field.name,
                         p.reason
                             .as_ref()
                             .map_or(String::new(), |r| format!(": {r}"))
                     ),
-                )),
-                Some(p) => match value(spec, p, raw) {
-                    Ok(v) => {
-                        values.insert(name.clone(), v);
-                    }
-                    Err(e) => errors.push(e),
-                },
+                ));
+                continue;
+            }
+            match value(spec, p, field) {
+                Ok(v) => {
+                    values.insert(name.clone(), v);
+                }
+                Err(e) => errors.push(e),
             }
         }
-        fill_defaults(spec, params, &mut values, &mut errors);
+        fill_defaults(spec, &given, &mut values, &mut errors);
+        check_image_counts(spec, &given, &values, &mut errors);
         if let Some(errors) = FieldErrors::from_vec(errors) {
             return Err(errors);
         }
-        let quote = quote(spec, &values, params)?;
+        let quote = quote(spec, &values, &given)?;
         Ok(GenerationRequest {
             model: spec.id.clone(),
             upstream: translate(spec, &values),
@@ -114,44 +109,34 @@ impl Catalog {
     }
 }
 
-fn is_default(model: &ModelSpec, spec: &ParamSpec, raw: &Value) -> bool {
+fn is_default(model: &ModelSpec, spec: &ParamSpec, field: &Given<'_>) -> bool {
     spec.default
         .as_ref()
-        .is_some_and(|default| value(model, spec, raw).as_ref() == Ok(default))
-}
-
-fn image_count(values: &Params) -> usize {
-    values
-        .values()
-        .map(|v| match v {
-            ParamValue::ImageUrls(urls) => urls.len(),
-            _ => 0,
-        })
-        .sum()
+        .is_some_and(|default| value(model, spec, field).as_ref() == Ok(default))
 }
 
 /// Fills in defaults, and reports what is missing or needs more images. Parameters given but
 /// refused have their error already.
 fn fill_defaults(
     spec: &ModelSpec,
-    given: &Map<String, Value>,
+    given: &GivenFields<'_>,
     values: &mut Params,
     errors: &mut Vec<FieldError>,
 ) {
     let images = image_count(values);
-    let is_given = |name: &str| given.get(name).is_some_and(|v| !v.is_null());
     for p in &spec.params {
         let allowed_by_images = p.requires_images.is_none_or(|n| images >= n);
         if values.contains_key(&p.name) {
             if !allowed_by_images {
                 let n = p.requires_images.unwrap_or_default();
+                let name = shown_name(given, &p.name);
                 errors.push(FieldError::new(
-                    &p.name,
+                    name,
                     ErrorCode::InvalidParameter,
-                    format!("{} needs at least {n} image_urls", p.name),
+                    format!("{name} needs at least {n} image_urls"),
                 ));
             }
-        } else if is_given(&p.name) {
+        } else if given.contains_key(&p.name) {
             continue;
         } else if let Some(default) = p.default.as_ref().filter(|_| allowed_by_images) {
             // Defaults are sent even for a parameter customers may not set: Kie requires some.
@@ -166,11 +151,7 @@ fn fill_defaults(
     }
 }
 
-fn quote(
-    spec: &ModelSpec,
-    values: &Params,
-    given: &Map<String, Value>,
-) -> Result<Quote, FieldErrors> {
+fn quote(spec: &ModelSpec, values: &Params, given: &GivenFields<'_>) -> Result<Quote, FieldErrors> {
     let priced: Vec<&ParamSpec> = spec.params.iter().filter(|p| p.priced).collect();
     let combination = Combination::new(
         priced
@@ -197,9 +178,9 @@ fn quote(
             // Blame a priced parameter the customer chose; failing that, the first one.
             let field = priced
                 .iter()
-                .find(|p| given.contains_key(&p.name))
-                .or(priced.first())
-                .map_or("model", |p| p.name.as_str());
+                .find_map(|p| given.get(&p.name).map(|g| g.name))
+                .or(priced.first().map(|p| p.name.as_str()))
+                .unwrap_or("model");
             Err(FieldError::new(
                 field,
                 ErrorCode::NotOffered,
@@ -214,8 +195,8 @@ fn invalid(field: &str, message: String) -> FieldError {
     FieldError::new(field, ErrorCode::InvalidParameter, message)
 }
 
-fn value(model: &ModelSpec, spec: &ParamSpec, raw: &Value) -> Result<ParamValue, FieldError> {
-    let name = spec.name.as_str();
+fn value(model: &ModelSpec, spec: &ParamSpec, field: &Given<'_>) -> Result<ParamValue, FieldError> {
+    let (name, raw) = (field.name, field.raw);
     match &spec.kind {
         ParamKind::Text { max_chars } => {
             let text = raw
@@ -237,12 +218,24 @@ fn value(model: &ModelSpec, spec: &ParamSpec, raw: &Value) -> Result<ParamValue,
             }
             Ok(ParamValue::Text(text.to_owned()))
         }
-        ParamKind::ImageUrls { min, max } => {
-            let list = raw
-                .as_array()
-                .ok_or_else(|| invalid(name, format!("{name} must be a list of http(s) URLs")))?;
-            if list.len() < *min || list.len() > *max {
-                let count = if min == max {
+        ParamKind::ImageUrls { min, .. } => {
+            // The business's notes write Grok's image as one string under `image_url`: an
+            // alias of the list may carry one URL as it is.
+            let list = match raw {
+                Value::Array(list) => list.as_slice(),
+                Value::String(_) if field.by_alias => std::slice::from_ref(raw),
+                _ => {
+                    return Err(invalid(
+                        name,
+                        format!("{name} must be a list of http(s) URLs"),
+                    ))
+                }
+            };
+            // The list's own upper bound is checked with the other values (`images.rs`): a
+            // generation type may allow more.
+            let max = model.max_images();
+            if list.len() < *min || list.len() > max {
+                let count = if *min == max {
                     format!("exactly {min}")
                 } else {
                     format!("{min} to {max}")
@@ -290,20 +283,26 @@ fn value(model: &ModelSpec, spec: &ParamSpec, raw: &Value) -> Result<ParamValue,
             let scalar = scalar(*ty, raw).ok_or_else(one_of)?;
             let declared = values
                 .iter()
-                .find(|v| v.value == scalar)
+                .find(|v| v.matches(&scalar))
                 .ok_or_else(one_of)?;
             model.value_availability(spec, declared).map_err(|reason| {
-                FieldError::new(
-                    name,
-                    ErrorCode::NotOffered,
-                    format!(
+                let message = match declared.reason.as_deref().filter(|_| !declared.enabled) {
+                    // The catalog's reason for a value it keeps off is written for customers.
+                    Some(why) => format!(
+                        "{name} {scalar} is not available for {}: {why}; offered: {}",
+                        model.id,
+                        offered.join(", ")
+                    ),
+                    None => format!(
                         "{name} {scalar} is not offered for {} ({reason}); offered: {}",
                         model.id,
                         offered.join(", ")
                     ),
-                )
+                };
+                FieldError::new(name, ErrorCode::NotOffered, message)
             })?;
-            Ok(scalar.into())
+            // Stored in the value's own spelling, whichever spelling was sent.
+            Ok(declared.value.clone().into())
         }
         ParamKind::IntegerRange { min, max } => match integer(raw) {
             Some(i) if (min..=max).contains(&&i) => Ok(ParamValue::Integer(i)),

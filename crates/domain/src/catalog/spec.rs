@@ -76,6 +76,33 @@ impl ModelSpec {
         self.params.iter().find(|p| p.name == name)
     }
 
+    /// The parameter a request field names, by its own name or one of its aliases.
+    pub fn param_named(&self, name: &str) -> Option<&ParamSpec> {
+        self.param(name).or_else(|| {
+            self.params
+                .iter()
+                .find(|p| p.aliases.iter().any(|a| a == name))
+        })
+    }
+
+    /// The most images any request may carry: the list's own bound, or more where a value
+    /// (a generation type) raises it.
+    pub fn max_images(&self) -> usize {
+        self.params
+            .iter()
+            .map(|p| match &p.kind {
+                ParamKind::ImageUrls { max, .. } => *max,
+                ParamKind::Choice { values, .. } => values
+                    .iter()
+                    .filter_map(|v| v.images.map(|(_, max)| max))
+                    .max()
+                    .unwrap_or(0),
+                _ => 0,
+            })
+            .max()
+            .unwrap_or(0)
+    }
+
     /// `Err(reason)` when the model is not offered: disabled, or no combination has a cost.
     pub fn availability(&self) -> Result<(), String> {
         if !self.enabled {
@@ -124,6 +151,8 @@ pub struct ParamSpec {
     pub priced: bool,
     /// Accepted only with at least this many images.
     pub requires_images: Option<usize>,
+    /// Other names a request may give it under (`n_frames` for Sora's `duration`).
+    pub aliases: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -195,4 +224,15 @@ pub struct ValueSpec {
     pub enabled: bool,
     pub reason: Option<String>,
     pub description: Option<String>,
+    /// Other spellings accepted for it (Sora's `landscape` for `16:9`).
+    pub aliases: Vec<Scalar>,
+    /// How many `image_urls` a request with this value takes, when the value decides it.
+    pub images: Option<(usize, usize)>,
+}
+
+impl ValueSpec {
+    /// Whether `scalar` is this value, in its own spelling or an alias.
+    pub fn matches(&self, scalar: &Scalar) -> bool {
+        self.value == *scalar || self.aliases.contains(scalar)
+    }
 }

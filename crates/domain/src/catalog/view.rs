@@ -5,7 +5,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
-use super::spec::{ModelId, ModelSpec, ParamKind, ParamSpec, ScalarType, VideoMode};
+use super::spec::{ModelId, ModelSpec, ParamKind, ParamSpec, Scalar, ScalarType, VideoMode};
 use super::value::ParamValue;
 use crate::Credits;
 
@@ -59,6 +59,10 @@ pub struct ParameterView {
     /// Accepted only with at least this many image URLs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub requires_images: Option<usize>,
+    /// Other names it is accepted under (the business's notes', Kie's); `name` is preferred,
+    /// and a stored generation uses it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
@@ -69,6 +73,14 @@ pub struct ValueView {
     pub available: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// Other spellings accepted for it; `value` is preferred, and a stored generation uses it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<Value>,
+    /// With this value, the request takes this many image URLs (fewest, most).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_images: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_images: Option<usize>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
@@ -124,6 +136,7 @@ fn parameter(model: &ModelSpec, p: &ParamSpec) -> ParameterView {
         min_items: None,
         max_items: None,
         requires_images: p.requires_images,
+        aliases: p.aliases.clone(),
     };
     match &p.kind {
         ParamKind::Text { max_chars } => view.max_length = Some(*max_chars),
@@ -148,6 +161,9 @@ fn parameter(model: &ModelSpec, p: &ParamSpec) -> ParameterView {
                             description: v.description.clone(),
                             available: availability.is_ok(),
                             reason: availability.err(),
+                            aliases: v.aliases.iter().map(Scalar::to_json).collect(),
+                            min_images: v.images.map(|(low, _)| low),
+                            max_images: v.images.map(|(_, high)| high),
                         }
                     })
                     .collect(),

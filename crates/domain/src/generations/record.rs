@@ -136,4 +136,6 @@ pub struct Generation {
     pub updated_at: DateTime<Utc>,
     pub dispatched_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
+    /// Its place in the fair order of dispatch (lowest first; see `limits::Weight::stride`).
+    pub fair_key: i64,
 }

@@ -23,6 +23,17 @@ impl Combination {
             .map(|(_, v)| v)
     }
 
+    /// The same combination without one parameter (a per-second cost's combination).
+    pub fn without(&self, param: &str) -> Combination {
+        Combination(
+            self.0
+                .iter()
+                .filter(|(name, _)| name != param)
+                .cloned()
+                .collect(),
+        )
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Scalar)> {
         self.0.iter().map(|(name, value)| (name.as_str(), value))
     }

@@ -135,7 +135,8 @@ fn grok_duration_is_a_number_or_digit_string_from_6_to_30() {
         parse(&task("grok-imagine/text-to-video", base.clone()))
             .unwrap()
             .cost,
-        dec!(20)
+        // 6 s at Kie's $0.008 a second.
+        dec!(9.6)
     );
     for (d, ok) in [
         (json!(6), true),
@@ -191,7 +192,8 @@ fn grok_image_refuses_spicy_with_external_images_but_not_with_an_earlier_task() 
         json!({"image_urls": [IMG], "resolution": "720p", "duration": 10}),
     ))
     .unwrap();
-    assert_eq!(hd.cost, dec!(50));
+    // 720p, 10 s: $0.015 × 10 = 30 Kie credits.
+    assert_eq!(hd.cost, dec!(30));
 }
 
 #[test]

@@ -12,8 +12,8 @@ use serde::Serialize;
 use std::sync::{Arc, Mutex};
 use utoipa::ToSchema;
 
-use crate::generations::lifecycle::pause_for;
 use crate::generations::Lifecycle;
+use crate::worker::pause_for;
 use alerts::{AlertKind, OperatorAlerts};
 pub use settings::GuardSettings;
 

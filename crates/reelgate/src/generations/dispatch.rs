@@ -2,91 +2,96 @@
 //! limit nor above the configured number of tasks in flight. Each create is recorded as
 //! `sending` before it goes out, so after a crash we know which ones Kie may have.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use reelgate_domain::generations::Generation;
-use reelgate_store::{Due, Outcome, StoreError};
+use reelgate_store::{queues, Outcome, StoreError};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
-use tokio::time::Instant;
+use tokio::sync::Notify;
 
 use super::create_limit::{Slot, Slots};
 use super::decide::{self, AfterCreate, Failure};
-use super::lifecycle::{after, pause, span, Lifecycle, UpstreamState};
+use super::lifecycle::{span, Lifecycle, UpstreamState};
 use super::stored_request::StoredRequest;
+use crate::worker::{after, Claimed, Worker};
 use tracing::Instrument;
 
 /// A create that failed for a passing reason waits this long per attempt so far.
 const RETRY_BACKOFF: Duration = Duration::from_secs(1);
-/// Creates in flight at once from this process.
-const PARALLEL_CREATES: usize = 16;
-/// Most rows claimed per round.
-const BATCH: usize = 32;
-/// How often to look for creates sent without a recorded answer.
-const RESOLVE_EVERY: Duration = Duration::from_secs(1);
 
-enum Step {
-    Sent,
-    NothingDue,
-    /// The rate window is full for this long.
-    Throttled(Duration),
-    /// As many tasks are in flight upstream as allowed, or upstream refuses new work.
-    Saturated,
+/// Sends queued generations upstream as the gate, the in-flight cap and the rate window
+/// allow.
+pub(super) struct Dispatcher(pub(super) Arc<Lifecycle>);
+
+impl Worker for Dispatcher {
+    /// A claimed generation and its place in the rate window.
+    type Job = (Generation, Slot);
+    const NAME: &'static str = "dispatch";
+    /// Creates in flight at once from this process.
+    const PARALLEL: usize = 16;
+
+    async fn claim(&self, limit: u32) -> Result<Claimed<(Generation, Slot)>, StoreError> {
+        claim(&self.0, limit).await
+    }
+
+    async fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.0.store.next_due(&queues::DISPATCH).await
+    }
+
+    fn nudge(&self) -> &Notify {
+        &self.0.wake.dispatch
+    }
+
+    async fn work(&self, (generation, slot): (Generation, Slot)) {
+        let span = span(&generation.id);
+        send(&self.0, generation, slot).instrument(span).await;
+    }
 }
 
-pub(super) async fn run(lc: Arc<Lifecycle>) {
-    let mut stop = lc.stopping();
-    let sending = Arc::new(Semaphore::new(PARALLEL_CREATES));
-    let mut resolved_at: Option<Instant> = None;
-    // Never notified: while the rate window is full, submissions' nudges are not listened to.
-    let no_nudges = Notify::new();
-    // Stop is checked at the top too: with a backlog the loop never pauses.
-    while !*stop.borrow() {
-        // Unanswered creates fall due only after a claim lease or the unconfirmed wait, so
-        // looking for them once a second is plenty; a round runs per nudge (per submission),
-        // and looking every round was a query per submission.
-        if resolved_at.is_none_or(|at| at.elapsed() >= RESOLVE_EVERY) {
-            resolved_at = Some(Instant::now());
-            if let Err(error) = resolve_unresolved(&lc).await {
-                tracing::error!(%error, "dispatch: cannot resolve unanswered creates");
-            }
-        }
-        let step = match step(&lc, &sending).await {
-            Ok(step) => step,
-            Err(error) => {
-                tracing::error!(%error, "dispatch failed; retrying");
-                Step::Saturated
-            }
-        };
-        let next_due = match step {
-            Step::Sent => continue,
-            Step::NothingDue => earliest(&lc).await,
-            Step::Throttled(wait) => {
-                // Nothing can be sent before the window frees; waking for every submission
-                // meanwhile only spun this loop (a burst behind Kie's 20/10 limit woke it
-                // thousands of times a second).
-                if !pause(Some(after(wait)), &no_nudges, &mut stop).await {
-                    break;
-                }
-                continue;
-            }
-            Step::Saturated => None,
-        };
-        if !pause(next_due, &lc.wake.dispatch, &mut stop).await {
-            break;
+/// Settles creates sent without a recorded answer, once their wait is over.
+pub(super) struct Resolver {
+    lc: Arc<Lifecycle>,
+    /// Nothing nudges it: these rows fall due only after a claim lease or the unconfirmed wait.
+    never: Notify,
+}
+
+impl Resolver {
+    pub(super) fn new(lc: Arc<Lifecycle>) -> Resolver {
+        Resolver {
+            lc,
+            never: Notify::new(),
         }
     }
-    // Let the creates already sent record their answers before the process goes.
-    let _ = sending.acquire_many(PARALLEL_CREATES as u32).await;
 }
 
-async fn earliest(lc: &Lifecycle) -> Option<chrono::DateTime<Utc>> {
-    let dispatch = lc.store.next_due(Due::Dispatch).await.ok().flatten();
-    let unresolved = lc.store.next_due(Due::Unresolved).await.ok().flatten();
-    dispatch.into_iter().chain(unresolved).min()
+impl Worker for Resolver {
+    type Job = Generation;
+    const NAME: &'static str = "unanswered creates";
+    const PARALLEL: usize = 16;
+
+    async fn claim(&self, limit: u32) -> Result<Claimed<Generation>, StoreError> {
+        let lease = self.lc.settings.claim_lease;
+        let claimed = self.lc.store.claim(&queues::UNRESOLVED, limit, lease);
+        Ok(Claimed::Jobs(claimed.await?))
+    }
+
+    async fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.lc.store.next_due(&queues::UNRESOLVED).await
+    }
+
+    fn nudge(&self) -> &Notify {
+        &self.never
+    }
+
+    async fn work(&self, generation: Generation) {
+        let span = span(&generation.id);
+        if let Err(error) = resolve(&self.lc, &generation).instrument(span).await {
+            tracing::error!(generation = %generation.id, %error, "cannot record an unanswered create");
+        }
+    }
 }
 
-async fn step(lc: &Arc<Lifecycle>, sending: &Arc<Semaphore>) -> Result<Step, StoreError> {
+async fn claim(lc: &Arc<Lifecycle>, limit: u32) -> Result<Claimed<(Generation, Slot)>, StoreError> {
     let state = lc.upstream_state();
     if state != UpstreamState::Accepting {
         // Generations submitted while the balance guard holds dispatch wait like the others.
@@ -95,7 +100,7 @@ async fn step(lc: &Arc<Lifecycle>, sending: &Arc<Semaphore>) -> Result<Step, Sto
         }
         fail_long_blocked(lc).await?;
         if state == UpstreamState::Refusing {
-            return Ok(Step::Saturated);
+            return Ok(Claimed::Blocked);
         }
     }
     let in_flight = lc
@@ -104,27 +109,26 @@ async fn step(lc: &Arc<Lifecycle>, sending: &Arc<Semaphore>) -> Result<Step, Sto
         .await?;
     let free = u64::from(lc.settings.max_concurrent_tasks).saturating_sub(in_flight);
     if free == 0 {
-        return Ok(Step::Saturated);
+        return Ok(Claimed::Blocked);
     }
     let batch = if state == UpstreamState::Probing {
         1
     } else {
-        BATCH
+        limit
     };
     // Only as many as can be sent at once: a slot's request must go out right away, so that
     // the rate window (and, on a crash, the claim's lease) holds for it.
-    let Some(mut permits) = permits_for_up_to(sending, batch.min(free_slots(free))).await else {
-        return Ok(Step::Saturated);
-    };
-    let mut slots = match lc.creates.take_up_to(permits.num_permits()).await? {
+    let wanted = usize::try_from(u64::from(batch).min(free)).unwrap_or(1);
+    let mut slots = match lc.creates.take_up_to(wanted).await? {
         Slots::Taken(slots) => slots,
-        Slots::Wait(wait) => return Ok(Step::Throttled(wait)),
+        Slots::Wait(wait) => return Ok(Claimed::WaitFor(wait)),
     };
-    let claimed = lc
+    let count = u32::try_from(slots.len()).unwrap_or(batch);
+    let claimed = match lc
         .store
-        .claim_due(Due::Dispatch, slots.len() as u32, lc.settings.claim_lease)
-        .await;
-    let claimed = match claimed {
+        .claim(&queues::DISPATCH, count, lc.settings.claim_lease)
+        .await
+    {
         Ok(claimed) => claimed,
         Err(error) => {
             lc.creates.give_back(slots).await;
@@ -133,39 +137,7 @@ async fn step(lc: &Arc<Lifecycle>, sending: &Arc<Semaphore>) -> Result<Step, Sto
     };
     let unused = slots.split_off(claimed.len().min(slots.len()));
     lc.creates.give_back(unused).await;
-    if claimed.is_empty() {
-        return Ok(Step::NothingDue);
-    }
-    for (generation, slot) in claimed.into_iter().zip(slots) {
-        let permit = permits.split(1);
-        let lc = Arc::clone(lc);
-        let span = span(&generation.id);
-        tokio::spawn(
-            async move {
-                send(&lc, generation, slot).await;
-                drop(permit);
-            }
-            .instrument(span),
-        );
-    }
-    Ok(Step::Sent)
-}
-
-fn free_slots(free: u64) -> usize {
-    usize::try_from(free).unwrap_or(usize::MAX)
-}
-
-/// Waits for one permit to send, then takes as many more (up to `n` in all) as are free.
-/// `None` only if the semaphore was closed, which dispatch never does.
-async fn permits_for_up_to(sending: &Arc<Semaphore>, n: usize) -> Option<OwnedSemaphorePermit> {
-    let mut permits = Arc::clone(sending).acquire_owned().await.ok()?;
-    let more = n.saturating_sub(1).min(sending.available_permits());
-    if more > 0 {
-        if let Ok(extra) = Arc::clone(sending).try_acquire_many_owned(more as u32) {
-            permits.merge(extra);
-        }
-    }
-    Some(permits)
+    Ok(Claimed::Jobs(claimed.into_iter().zip(slots).collect()))
 }
 
 async fn send(lc: &Lifecycle, generation: Generation, slot: Slot) {
@@ -299,20 +271,6 @@ async fn fail_long_blocked(lc: &Lifecycle) -> Result<(), StoreError> {
         settle_failed(lc, &generation, Failure::no_capacity(reason))
             .instrument(span(&generation.id))
             .await;
-    }
-    Ok(())
-}
-
-/// Creates sent without a recorded answer, whose wait is over.
-async fn resolve_unresolved(lc: &Lifecycle) -> Result<(), StoreError> {
-    for generation in lc
-        .store
-        .claim_due(Due::Unresolved, 100, lc.settings.claim_lease)
-        .await?
-    {
-        resolve(lc, &generation)
-            .instrument(span(&generation.id))
-            .await?;
     }
     Ok(())
 }

@@ -2,40 +2,48 @@
 //! succeeded with its 720p video, this keeps asking for the 1080p one a while, then gives up
 //! and the 720p one stands.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use kie::TaskId;
 use reelgate_domain::generations::{Generation, Video};
+use reelgate_store::{queues, StoreError};
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::Notify;
 
-use super::lifecycle::{after, pause, span, Lifecycle};
+use super::lifecycle::{span, Lifecycle};
+use crate::worker::{after, Claimed, Worker};
 use tracing::Instrument;
 
-/// Fetched one after another; few per claim, so the last is asked within the lease.
-const BATCH: u32 = 4;
 /// How often to ask again, at most; never more often than the polling schedule allows.
 const RETRY_EVERY: Duration = Duration::from_secs(15);
 
-pub(super) async fn run(lc: Arc<Lifecycle>) {
-    let mut stop = lc.stopping();
-    // Stop is checked at the top too: with a backlog the loop never pauses.
-    while !*stop.borrow() {
-        match lc.store.claim_hd_due(BATCH, lc.settings.claim_lease).await {
-            Ok(claimed) if !claimed.is_empty() => {
-                for generation in claimed {
-                    fetch(&lc, &generation)
-                        .instrument(span(&generation.id))
-                        .await;
-                }
-                continue;
-            }
-            Ok(_) => {}
-            Err(error) => tracing::error!(%error, "1080p: cannot claim"),
-        }
-        let next_due = lc.store.next_hd_due().await.ok().flatten();
-        if !pause(next_due, &lc.wake.hd, &mut stop).await {
-            break;
-        }
+/// Asks for the 1080p videos that are due to be asked for.
+pub(super) struct HdFetcher(pub(super) Arc<Lifecycle>);
+
+impl Worker for HdFetcher {
+    type Job = Generation;
+    const NAME: &'static str = "1080p";
+    /// Few at once, so each claimed one is asked for well within the lease.
+    const PARALLEL: usize = 4;
+
+    async fn claim(&self, limit: u32) -> Result<Claimed<Generation>, StoreError> {
+        let lease = self.0.settings.claim_lease;
+        Ok(Claimed::Jobs(
+            self.0.store.claim(&queues::HD, limit, lease).await?,
+        ))
+    }
+
+    async fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.0.store.next_due(&queues::HD).await
+    }
+
+    fn nudge(&self) -> &Notify {
+        &self.0.wake.hd
+    }
+
+    async fn work(&self, generation: Generation) {
+        let span = span(&generation.id);
+        fetch(&self.0, &generation).instrument(span).await;
     }
 }
 

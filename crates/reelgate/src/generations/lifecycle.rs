@@ -15,6 +15,7 @@ use super::create_limit::CreateLimiter;
 use super::rate_limit::{RateLimit, SlidingWindow};
 use super::settings::LifecycleSettings;
 use crate::outbound::OutboundPolicy;
+use crate::worker::after;
 
 /// Everything the workers share. One per process; cheap to clone behind an `Arc`.
 pub struct Lifecycle {
@@ -77,10 +78,6 @@ pub struct Wake {
     pub guard: Notify,
 }
 
-/// How long a worker sleeps when it knows of nothing due. Short enough that work another
-/// instance scheduled is picked up promptly; a cheap indexed query when idle.
-pub(super) const IDLE_TICK: Duration = Duration::from_secs(2);
-
 impl Lifecycle {
     pub fn new(
         store: Store,
@@ -118,10 +115,17 @@ impl Lifecycle {
 
     /// Starts the workers; they run until [`Lifecycle::stop`].
     pub fn start(self: &Arc<Self>) -> JoinSet<()> {
+        use super::{dispatch, hd, track};
+        use crate::worker::run;
         let mut workers = JoinSet::new();
-        workers.spawn(super::dispatch::run(Arc::clone(self)));
-        workers.spawn(super::track::run(Arc::clone(self)));
-        workers.spawn(super::hd::run(Arc::clone(self)));
+        let lc = || Arc::clone(self);
+        workers.spawn(run(Arc::new(dispatch::Dispatcher(lc())), self.stopping()));
+        workers.spawn(run(
+            Arc::new(dispatch::Resolver::new(lc())),
+            self.stopping(),
+        ));
+        workers.spawn(run(Arc::new(track::Tracker(lc())), self.stopping()));
+        workers.spawn(run(Arc::new(hd::HdFetcher(lc())), self.stopping()));
         workers
     }
 
@@ -272,39 +276,4 @@ impl Lifecycle {
 /// the store's included, carries the generation id (a `span` field in JSON logs).
 pub(crate) fn span(id: &GenerationId) -> tracing::Span {
     tracing::info_span!("generation", generation = %id)
-}
-
-pub(crate) fn after(delay: Duration) -> DateTime<Utc> {
-    Utc::now() + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX)
-}
-
-/// Sleeps until `next_due` (at most `IDLE_TICK`), a nudge, or the stop signal. Returns false
-/// when the worker should stop.
-pub(crate) async fn pause(
-    next_due: Option<DateTime<Utc>>,
-    nudge: &Notify,
-    stop: &mut watch::Receiver<bool>,
-) -> bool {
-    let wait = next_due
-        .map(|due| (due - Utc::now()).to_std().unwrap_or(Duration::ZERO))
-        .unwrap_or(IDLE_TICK)
-        .min(IDLE_TICK);
-    pause_for(wait, nudge, stop).await
-}
-
-/// Sleeps `wait` in full (workers on an interval of their own), or until a nudge or the stop
-/// signal. Returns false when the worker should stop.
-pub(crate) async fn pause_for(
-    wait: Duration,
-    nudge: &Notify,
-    stop: &mut watch::Receiver<bool>,
-) -> bool {
-    if *stop.borrow() {
-        return false;
-    }
-    tokio::select! {
-        _ = nudge.notified() => true,
-        _ = tokio::time::sleep(wait) => true,
-        _ = stop.changed() => false,
-    }
 }

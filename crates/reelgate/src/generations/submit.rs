@@ -5,6 +5,7 @@
 use reelgate_domain::accounts::UserId;
 use reelgate_domain::catalog::{Catalog, FieldError};
 use reelgate_domain::generations::{Generation, GenerationId};
+use reelgate_domain::limits::{Breach, Quota};
 use reelgate_domain::Credits;
 use reelgate_store::{IdempotencyKey, NewGeneration, StoreError, Submitted};
 use serde_json::{Map, Value};
@@ -23,6 +24,9 @@ pub enum SubmitError {
     InsufficientCredits { balance: Credits, needed: Credits },
     #[error("this Idempotency-Key was already used with a different request")]
     IdempotencyConflict,
+    /// One of the customer's limits (set by the operator) refuses it for now.
+    #[error("customer limit reached")]
+    LimitReached(Breach),
     #[error(transparent)]
     Store(StoreError),
 }
@@ -34,6 +38,7 @@ impl From<StoreError> for SubmitError {
                 SubmitError::InsufficientCredits { balance, needed }
             }
             StoreError::IdempotencyConflict => SubmitError::IdempotencyConflict,
+            StoreError::LimitReached(breach) => SubmitError::LimitReached(breach),
             other => SubmitError::Store(other),
         }
     }
@@ -48,7 +53,8 @@ fn invalid(field: &str, message: String) -> SubmitError {
 }
 
 pub enum SubmitOutcome {
-    Created(Box<Generation>),
+    /// With what is left of the customer's submissions-per-minute quota, if they have one.
+    Created(Box<Generation>, Option<Quota>),
     /// The same Idempotency-Key and body again: the first response, verbatim.
     Replayed(String),
 }
@@ -102,10 +108,10 @@ pub async fn submit(
         .submit_generation(&new, GenerationView::json)
         .await?
     {
-        Submitted::Created(generation) => {
+        Submitted::Created(generation, quota) => {
             tracing::info!(generation = %generation.id, model = %generation.model, credits = %generation.credits, "generation queued");
             lc.wake.dispatch.notify_one();
-            SubmitOutcome::Created(generation)
+            SubmitOutcome::Created(generation, quota)
         }
         Submitted::Replayed { first_response } => SubmitOutcome::Replayed(first_response),
     };

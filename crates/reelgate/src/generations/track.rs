@@ -2,76 +2,52 @@
 //! otherwise on a schedule that starts near the model's expected duration and backs off,
 //! within the budget of status reads — and settles them when they end.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use kie::TaskId;
 use reelgate_domain::generations::{Generation, Video};
-use reelgate_store::{Due, Outcome};
+use reelgate_store::{queues, Outcome, StoreError};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Semaphore;
+use tokio::sync::Notify;
 
 use super::decide::{self, AfterStatus, Failure};
 use super::dispatch::settle_failed;
-use super::lifecycle::{after, pause, span, Lifecycle};
+use super::lifecycle::{span, Lifecycle};
 use super::stored_request::StoredRequest;
+use crate::worker::{after, Claimed, Worker};
 use tracing::Instrument;
 
-const PARALLEL_READS: usize = 16;
 /// Kie answering 404 this many times in a row means it lost the task.
 const NOT_FOUND_LIMIT: u32 = 3;
 const NOT_FOUND_RECHECK: Duration = Duration::from_secs(10);
 
-pub(super) async fn run(lc: Arc<Lifecycle>) {
-    let mut stop = lc.stopping();
-    let reading = Arc::new(Semaphore::new(PARALLEL_READS));
-    // Stop is checked at the top too: with a backlog the loop never pauses.
-    while !*stop.borrow() {
-        // Claim only what can be read now, so a claim is worked on well within its lease.
-        let Ok(mut permits) = Arc::clone(&reading).acquire_owned().await else {
-            break;
-        };
-        let more = reading.available_permits();
-        if let Ok(extra) = Arc::clone(&reading).try_acquire_many_owned(more as u32) {
-            permits.merge(extra);
-        }
-        let claimed = match lc
-            .store
-            .claim_due(
-                Due::Running,
-                permits.num_permits() as u32,
-                lc.settings.claim_lease,
-            )
-            .await
-        {
-            Ok(claimed) => claimed,
-            Err(error) => {
-                tracing::error!(%error, "tracking: cannot claim running generations");
-                Vec::new()
-            }
-        };
-        let busy = !claimed.is_empty();
-        for generation in claimed {
-            let permit = permits.split(1);
-            let lc = Arc::clone(&lc);
-            let span = span(&generation.id);
-            tokio::spawn(
-                async move {
-                    check(&lc, generation).await;
-                    drop(permit);
-                }
-                .instrument(span),
-            );
-        }
-        drop(permits);
-        if busy {
-            continue;
-        }
-        let next_due = lc.store.next_due(Due::Running).await.ok().flatten();
-        if !pause(next_due, &lc.wake.track, &mut stop).await {
-            break;
-        }
+/// Reads the status of running tasks that are due, and settles those that ended.
+pub(super) struct Tracker(pub(super) Arc<Lifecycle>);
+
+impl Worker for Tracker {
+    type Job = Generation;
+    const NAME: &'static str = "tracking";
+    const PARALLEL: usize = 16;
+
+    async fn claim(&self, limit: u32) -> Result<Claimed<Generation>, StoreError> {
+        let lease = self.0.settings.claim_lease;
+        Ok(Claimed::Jobs(
+            self.0.store.claim(&queues::RUNNING, limit, lease).await?,
+        ))
     }
-    let _ = reading.acquire_many(PARALLEL_READS as u32).await;
+
+    async fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.0.store.next_due(&queues::RUNNING).await
+    }
+
+    fn nudge(&self) -> &Notify {
+        &self.0.wake.track
+    }
+
+    async fn work(&self, generation: Generation) {
+        let span = span(&generation.id);
+        check(&self.0, generation).instrument(span).await;
+    }
 }
 
 async fn check(lc: &Lifecycle, generation: Generation) {

@@ -22,6 +22,9 @@ pub struct AccountView {
     pub balance: i64,
     /// Credits held by generations not yet finished (not included in `balance`).
     pub held: i64,
+    /// Credits owed after a refunded or disputed purchase had been spent; while above zero,
+    /// new generations are refused (402) and the next purchase pays it first.
+    pub debt: i64,
     pub disabled: bool,
     pub created_at: DateTime<Utc>,
 }
@@ -34,6 +37,7 @@ impl From<&User> for AccountView {
             role: user.role.to_string(),
             balance: user.balance.get(),
             held: user.held.get(),
+            debt: user.debt.get(),
             disabled: user.is_disabled(),
             created_at: user.created_at,
         }
@@ -44,7 +48,8 @@ impl From<&User> for AccountView {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct LedgerEntryView {
     pub id: i64,
-    /// `grant`, `voucher`, `hold`, `charge`, `refund` or `adjustment`.
+    /// `grant`, `voucher`, `hold`, `charge`, `refund`, `adjustment`, `purchase`, `reversal`,
+    /// `debt`, `debt_repayment` or `reinstatement`.
     pub kind: String,
     /// Signed: negative amounts leave the balance.
     pub amount: i64,
@@ -52,6 +57,10 @@ pub struct LedgerEntryView {
     /// `system`, `cli`, or the id of the user who caused it.
     pub actor: String,
     pub generation_id: Option<String>,
+    /// The payment a purchase, reversal, debt or repayment belongs to.
+    pub payment_id: Option<String>,
+    /// The change to the account's debt (debt and repayment rows).
+    pub debt: i64,
     pub created_at: DateTime<Utc>,
 }
 
@@ -64,6 +73,8 @@ impl From<&LedgerEntry> for LedgerEntryView {
             reason: entry.reason.clone(),
             actor: entry.actor.to_string(),
             generation_id: entry.generation_id.as_ref().map(ToString::to_string),
+            payment_id: entry.payment_id.as_ref().map(ToString::to_string),
+            debt: entry.debt.get(),
             created_at: entry.created_at,
         }
     }

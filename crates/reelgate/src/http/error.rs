@@ -2,9 +2,10 @@
 //! `{"error": {"code": …, "message": …, "field": …}}`. Every handler returns `Result<_, ApiError>`.
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::http::StatusCode;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use reelgate_domain::limits::{Breach, Quota};
 use reelgate_store::StoreError;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -54,6 +55,9 @@ pub enum ApiError {
     PayloadTooLarge,
     #[error("too many requests")]
     TooManyRequests,
+    /// 429 or 402: one of the customer's limits (set by the operator) refuses it for now.
+    #[error("customer limit reached")]
+    Limit(Breach),
     #[error("{0}")]
     Unavailable(String),
     /// A bug or an infrastructure failure: logged in full, answered without detail.
@@ -87,6 +91,8 @@ impl ApiError {
             ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Limit(Breach::DailyCap { .. }) => StatusCode::PAYMENT_REQUIRED,
+            ApiError::Limit(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -136,6 +142,7 @@ impl ApiError {
             ApiError::TooManyRequests => {
                 plain("rate_limited", "too many requests; retry later".into())
             }
+            ApiError::Limit(breach) => plain(breach_code(breach), breach_message(breach)),
             ApiError::Unavailable(message) => plain("unavailable", message.clone()),
             ApiError::Internal(_) => plain("internal", "something went wrong on our side".into()),
         }
@@ -172,7 +179,59 @@ impl IntoResponse for ApiError {
                 RETRY_UNAVAILABLE_SECS.into(),
             );
         }
+        if let ApiError::Limit(Breach::TooManyPerMinute { quota }) = &self {
+            let headers = response.headers_mut();
+            if let Ok(value) = HeaderValue::try_from(quota.reset_secs.max(1).to_string()) {
+                headers.insert(header::RETRY_AFTER, value);
+            }
+            rate_limit_headers(headers, quota);
+        }
         response
+    }
+}
+
+/// `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (seconds) of a customer's
+/// submissions-per-minute quota.
+pub fn rate_limit_headers(headers: &mut HeaderMap, quota: &Quota) {
+    for (name, value) in [
+        ("ratelimit-limit", u64::from(quota.limit)),
+        ("ratelimit-remaining", u64::from(quota.remaining)),
+        ("ratelimit-reset", quota.reset_secs),
+    ] {
+        headers.insert(name, HeaderValue::from(value));
+    }
+}
+
+fn breach_code(breach: &Breach) -> &'static str {
+    match breach {
+        Breach::TooManyActive { .. } => "too_many_active",
+        Breach::TooManyPerMinute { .. } => "rate_limited",
+        Breach::DailyCap { .. } => "daily_spending_cap",
+    }
+}
+
+/// Which limit, and when it frees, in words for the customer's program and its developer.
+fn breach_message(breach: &Breach) -> String {
+    match breach {
+        Breach::TooManyActive { limit } => format!(
+            "your account may have at most {limit} generations queued or running at once; \
+             submit more when one of them finishes"
+        ),
+        Breach::TooManyPerMinute { quota } => format!(
+            "your account may submit at most {} generations per minute; retry in {} s",
+            quota.limit,
+            quota.reset_secs.max(1)
+        ),
+        Breach::DailyCap {
+            cap,
+            spent,
+            price,
+            resets_at,
+        } => format!(
+            "this generation costs {price} credits and {spent} of your daily spending cap of \
+             {cap} credits are already used; the cap resets at {}",
+            resets_at.format("%Y-%m-%d %H:%M UTC")
+        ),
     }
 }
 
@@ -288,6 +347,13 @@ impl From<StoreError> for ApiError {
                 code: "insufficient_credits",
                 message,
             },
+            StoreError::InDebt { .. } => ApiError::PaymentRequired {
+                code: "in_debt",
+                message,
+            },
+            StoreError::PackageNotFound => ApiError::NotFound("package"),
+            StoreError::PaymentNotFound => ApiError::NotFound("payment"),
+            StoreError::LimitReached(breach) => ApiError::Limit(breach),
             StoreError::UserNotFound => ApiError::NotFound("user"),
             StoreError::ApiKeyNotFound => ApiError::NotFound("API key"),
             StoreError::VoucherNotFound => ApiError::NotFound("voucher"),

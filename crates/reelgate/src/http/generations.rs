@@ -34,6 +34,7 @@ impl From<SubmitError> for ApiError {
                 message: "this Idempotency-Key was already used with a different request body"
                     .into(),
             },
+            SubmitError::LimitReached(breach) => ApiError::Limit(breach),
             SubmitError::Store(error) => ApiError::from(error),
         }
     }
@@ -69,8 +70,9 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
         (status = 202, description = "Accepted and queued; its price is held", body = GenerationView),
         (status = 400, description = "A field is wrong; nothing was charged", body = ErrorEnvelope),
         (status = 401, body = ErrorEnvelope),
-        (status = 402, description = "The balance does not cover the price", body = ErrorEnvelope),
-        (status = 409, description = "Idempotency-Key reused with another body", body = ErrorEnvelope)))]
+        (status = 402, description = "The balance does not cover the price, or the daily spending cap is reached (`daily_spending_cap`)", body = ErrorEnvelope),
+        (status = 409, description = "Idempotency-Key reused with another body", body = ErrorEnvelope),
+        (status = 429, description = "A customer limit: too many generations queued or running (`too_many_active`), or submitted this minute (`rate_limited`, with `Retry-After` and `RateLimit-Limit`/`-Remaining`/`-Reset`)", body = ErrorEnvelope)))]
 async fn create(
     State(ctx): State<ApiContext>,
     AuthUser(user): AuthUser,
@@ -83,11 +85,17 @@ async fn create(
     };
     let outcome = submit::submit(&ctx.lifecycle, &ctx.catalog, &user.id, submission).await?;
     Ok(match outcome {
-        SubmitOutcome::Created(generation) => (
-            StatusCode::ACCEPTED,
-            ApiJson(GenerationView::from(generation.as_ref())),
-        )
-            .into_response(),
+        SubmitOutcome::Created(generation, quota) => {
+            let mut response = (
+                StatusCode::ACCEPTED,
+                ApiJson(GenerationView::from(generation.as_ref())),
+            )
+                .into_response();
+            if let Some(quota) = &quota {
+                super::error::rate_limit_headers(response.headers_mut(), quota);
+            }
+            response
+        }
         SubmitOutcome::Replayed(first) => (
             StatusCode::ACCEPTED,
             [(axum::http::header::CONTENT_TYPE, "application/json")],

@@ -4,6 +4,7 @@
 pub mod account;
 pub mod admin;
 mod admin_generations;
+pub mod admin_payments;
 mod admin_prices;
 pub mod api_keys;
 pub mod auth;
@@ -16,8 +17,10 @@ mod document;
 pub mod error;
 pub mod generations;
 mod health;
+pub mod limits;
 pub mod media;
 mod operations;
+pub mod payments;
 pub mod reports;
 pub mod upstream;
 pub mod webhook_deliveries;
@@ -48,6 +51,8 @@ pub struct ApiContext {
     pub guard: Arc<crate::balance_guard::BalanceGuard>,
     /// reelgate's copies of the videos.
     pub media: Arc<crate::media::Media>,
+    /// Selling credits through the configured payment providers (or the demo one).
+    pub payments: Arc<crate::payments::Payments>,
     /// Signs and checks the CSRF tokens of both front ends.
     pub csrf: csrf::CsrfKey,
     /// The web app's cookie names (`__Host-` over https).
@@ -92,11 +97,14 @@ pub fn api(ctx: ApiContext) -> Router {
         .merge(api_keys::router())
         .merge(webhook_deliveries::router())
         .merge(admin::router())
+        .merge(limits::router())
         .merge(admin_generations::router())
         .merge(admin_prices::router())
         .merge(media::router())
         .merge(reports::router())
         .merge(upstream::router())
+        .merge(payments::router())
+        .merge(admin_payments::router())
         .split_for_parts();
     // After the merge: the routes' operations exist only now.
     let mut openapi = openapi;

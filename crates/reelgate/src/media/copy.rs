@@ -7,17 +7,20 @@ use futures::StreamExt;
 use object_store::path::Path as ObjectPath;
 use object_store::{PutPayload, WriteMultipart};
 use reelgate_domain::media::{MediaCopy, StoredMedia};
+use reelgate_store::{queues, StoreError};
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::Notify;
+use tokio::time::Instant;
 
 use super::{thumbnail, Media, MediaError};
-use crate::generations::lifecycle::{pause, Lifecycle};
+use crate::generations::lifecycle::Lifecycle;
+use crate::worker::{Claimed, Worker};
 
 /// A claimed copy is ours for this long: longer than a download may take.
 const CLAIM_LEASE: Duration = Duration::from_secs(20 * 60);
-const BATCH: u32 = 4;
 /// Retries start after this and double…
 const FIRST_RETRY: Duration = Duration::from_secs(30);
 /// …up to this.
@@ -34,31 +37,73 @@ const PART_BYTES: usize = 8 * 1024 * 1024;
 /// How often deleted files are removed and retention applied.
 const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(60);
 
-pub async fn run(media: Arc<Media>, lc: Arc<Lifecycle>) {
-    let mut stop = lc.stopping();
-    let mut housekeeping_due = tokio::time::Instant::now();
-    // Stop is checked at the top too: with a backlog the loop never pauses (the soak saw it
-    // copy on for the whole shutdown grace period).
-    while !*stop.borrow() {
-        if tokio::time::Instant::now() >= housekeeping_due {
-            housekeeping(&media, &lc).await;
-            housekeeping_due = tokio::time::Instant::now() + HOUSEKEEPING_EVERY;
+/// Copies the videos that are due to be copied; between copies, removes deleted videos'
+/// files and applies the retention policy.
+pub struct Copier {
+    media: Arc<Media>,
+    lc: Arc<Lifecycle>,
+    housekeeping_due: Mutex<Instant>,
+}
+
+impl Copier {
+    pub fn new(media: Arc<Media>, lc: Arc<Lifecycle>) -> Copier {
+        Copier {
+            media,
+            lc,
+            housekeeping_due: Mutex::new(Instant::now()),
         }
-        match lc.store.claim_media_due(BATCH, CLAIM_LEASE).await {
-            Ok(claimed) if !claimed.is_empty() => {
-                let copies = claimed.iter().map(|copy| copy_one(&media, &lc, copy));
-                futures::future::join_all(copies).await;
-                continue;
-            }
-            Ok(_) => {}
-            Err(error) => tracing::error!(%error, "media: cannot claim copy jobs"),
+    }
+
+    /// True if housekeeping is due now; the next turn is then a while away.
+    fn housekeeping_turn(&self) -> bool {
+        let Ok(mut due) = self.housekeeping_due.lock() else {
+            return false;
+        };
+        let now = Instant::now();
+        let turn = *due <= now;
+        if turn {
+            *due = now + HOUSEKEEPING_EVERY;
         }
-        let next_due = lc.store.next_media_due().await.ok().flatten();
-        if !pause(next_due, &media.wake, &mut stop).await {
-            break;
+        turn
+    }
+
+    fn housekeep_on_waking(&self) {
+        if let Ok(mut due) = self.housekeeping_due.lock() {
+            *due = Instant::now();
         }
-        // A nudge means a video was deleted: remove its files now rather than within a minute.
-        housekeeping_due = housekeeping_due.min(tokio::time::Instant::now());
+    }
+}
+
+impl Worker for Copier {
+    type Job = MediaCopy;
+    const NAME: &'static str = "media";
+    const PARALLEL: usize = 4;
+
+    async fn claim(&self, limit: u32) -> Result<Claimed<MediaCopy>, StoreError> {
+        // With a backlog (the loop never idles) housekeeping still runs every so often.
+        if self.housekeeping_turn() {
+            housekeeping(&self.media, &self.lc).await;
+        }
+        let claimed = self
+            .lc
+            .store
+            .claim(&queues::MEDIA_COPIES, limit, CLAIM_LEASE);
+        Ok(Claimed::Jobs(claimed.await?))
+    }
+
+    async fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        // Idle: housekeeping runs on waking (a nudge means a video was deleted: its files go
+        // now rather than within a minute).
+        self.housekeep_on_waking();
+        self.lc.store.next_due(&queues::MEDIA_COPIES).await
+    }
+
+    fn nudge(&self) -> &Notify {
+        &self.media.wake
+    }
+
+    async fn work(&self, copy: MediaCopy) {
+        copy_one(&self.media, &self.lc, &copy).await;
     }
 }
 

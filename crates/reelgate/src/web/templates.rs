@@ -25,6 +25,12 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/video_card.html"),
     ),
     ("account.html", include_str!("../../templates/account.html")),
+    ("buy.html", include_str!("../../templates/buy.html")),
+    ("payment.html", include_str!("../../templates/payment.html")),
+    (
+        "pay_demo.html",
+        include_str!("../../templates/pay_demo.html"),
+    ),
     (
         "admin/base.html",
         include_str!("../../templates/admin/base.html"),
@@ -248,6 +254,16 @@ mod tests {
         );
         keys.extend(["queued", "running"].map(|s| format!("videos.working_{s}")));
         keys.extend(["pending", "delivered", "failed"].map(|s| format!("account.delivery_{s}")));
+        keys.extend(
+            reelgate_domain::payments::PaymentStatus::ALL
+                .iter()
+                .map(|s| format!("buy.status_{}", s.as_str())),
+        );
+        keys.extend(
+            reelgate_domain::payments::ProviderKind::ALL
+                .iter()
+                .map(|p| format!("buy.pay_with_{}", p.as_str())),
+        );
         for error in [
             "not_found",
             "method_not_allowed",

@@ -3,16 +3,18 @@
 //! delivery is composed at its first attempt, once reelgate has copied the videos, so that it
 //! carries reelgate's links rather than Kie's temporary files.
 
-use chrono::Utc;
-use reelgate_store::WebhookDelivery;
+use chrono::{DateTime, Utc};
+use reelgate_store::{queues, StoreError, WebhookDelivery};
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::Notify;
 use url::Url;
 
 use super::event::{EventType, WebhookEvent};
 use super::signature;
-use crate::generations::lifecycle::{after, pause, Lifecycle};
+use crate::generations::lifecycle::Lifecycle;
 use crate::media::{present, MediaLinks};
+use crate::worker::{after, Claimed, Worker};
 use reelgate_domain::generations::GenerationId;
 use reelgate_domain::media::MediaState;
 use tracing::Instrument;
@@ -37,29 +39,33 @@ const BACKOFF: [Duration; 9] = [
     Duration::from_secs(8 * 3600),
 ];
 
-pub async fn run(lc: Arc<Lifecycle>, links: MediaLinks) {
-    let mut stop = lc.stopping();
-    // Stop is checked at the top too: with a backlog the loop never pauses.
-    while !*stop.borrow() {
-        match lc.store.claim_webhooks(16, lc.settings.claim_lease).await {
-            Ok(claimed) if !claimed.is_empty() => {
-                let sends = claimed.into_iter().map(|delivery| {
-                    let lc = Arc::clone(&lc);
-                    let links = &links;
-                    let span =
-                        tracing::info_span!("generation", generation = %delivery.generation_id);
-                    async move { attempt(&lc, links, delivery).await }.instrument(span)
-                });
-                futures::future::join_all(sends).await;
-                continue;
-            }
-            Ok(_) => {}
-            Err(error) => tracing::error!(%error, "webhooks: cannot claim deliveries"),
-        }
-        let next_due = lc.store.next_webhook_due().await.ok().flatten();
-        if !pause(next_due, &lc.wake.webhooks, &mut stop).await {
-            break;
-        }
+/// Sends the customer webhooks that are due. Successes carry reelgate's links to the
+/// copies, so it signs them with the media's signer.
+pub struct Deliverer(pub Arc<Lifecycle>, pub MediaLinks);
+
+impl Worker for Deliverer {
+    type Job = WebhookDelivery;
+    const NAME: &'static str = "webhooks";
+    const PARALLEL: usize = 16;
+
+    async fn claim(&self, limit: u32) -> Result<Claimed<WebhookDelivery>, StoreError> {
+        let lease = self.0.settings.claim_lease;
+        Ok(Claimed::Jobs(
+            self.0.store.claim(&queues::WEBHOOKS, limit, lease).await?,
+        ))
+    }
+
+    async fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.0.store.next_due(&queues::WEBHOOKS).await
+    }
+
+    fn nudge(&self) -> &Notify {
+        &self.0.wake.webhooks
+    }
+
+    async fn work(&self, delivery: WebhookDelivery) {
+        let span = tracing::info_span!("generation", generation = %delivery.generation_id);
+        attempt(&self.0, &self.1, delivery).instrument(span).await;
     }
 }
 

@@ -14,18 +14,26 @@ use crate::catalog::spec::{ParamKind, ParamSpec, ScalarType};
 use crate::catalog::value::ParamValue;
 
 /// The uniform names of `product.md`, in the order a customer reads them.
-const PRESENTATION_ORDER: [&str; 10] = [
+const PRESENTATION_ORDER: &[&str] = &[
     "prompt",
+    "generation_type",
     "image_urls",
     "aspect_ratio",
     "duration",
+    "resolution",
     "sound",
     "mode",
     "quality",
+    "watermark",
     "remove_watermark",
+    "enable_translation",
     "negative_prompt",
     "cfg_scale",
 ];
+
+/// Widest range of seconds (or the like) a priced whole-number parameter may span: each
+/// value is a price point of its own.
+const MAX_PRICED_RANGE: i64 = 600;
 
 /// A parameter with where it was declared, for checks that span several parameters.
 pub(crate) struct Built {
@@ -57,6 +65,7 @@ pub(crate) fn build_all(
             .collect();
         built.push(build_one(ctx, name, &stack)?);
     }
+    distinct_names(ctx, &built)?;
     built.sort_by_key(|b| {
         let rank = PRESENTATION_ORDER.iter().position(|n| *n == b.spec.name);
         (
@@ -65,6 +74,24 @@ pub(crate) fn build_all(
         )
     });
     Ok(built)
+}
+
+/// A request field must name one parameter: no alias may be another parameter's name or alias.
+fn distinct_names(ctx: &Ctx<'_>, built: &[Built]) -> Result<(), CatalogError> {
+    let mut seen: Vec<&str> = built.iter().map(|b| b.spec.name.as_str()).collect();
+    for b in built {
+        for alias in &b.spec.aliases {
+            if seen.contains(&alias.as_str()) {
+                return Err(ctx.error(
+                    &b.at,
+                    format!("{}.aliases", b.key),
+                    format!("{alias} already names a parameter of this model"),
+                ));
+            }
+            seen.push(alias);
+        }
+    }
+    Ok(())
 }
 
 fn build_one(
@@ -107,9 +134,24 @@ fn build_one(
             "a required parameter cannot have a default",
         ));
     }
-    if priced && !matches!(kind, ParamKind::Choice { .. }) {
-        let message = "only a parameter with a list of values can be priced";
-        return Err(blame("priced", priced_at, message));
+    let priceable = match &kind {
+        ParamKind::Choice { .. } => Ok(()),
+        ParamKind::IntegerRange { min, max }
+            if max
+                .checked_sub(*min)
+                .is_some_and(|span| span <= MAX_PRICED_RANGE) =>
+        {
+            Ok(())
+        }
+        ParamKind::IntegerRange { .. } => Err(format!(
+            "a priced range spans at most {MAX_PRICED_RANGE} values (each is a price point)"
+        )),
+        _ => Err(
+            "only a parameter with a list of values or a whole-number range can be priced".into(),
+        ),
+    };
+    if let (true, Err(message)) = (priced, priceable) {
+        return Err(blame("priced", priced_at, &message));
     }
     if priced && !required && default.is_none() {
         let message = "a priced parameter needs a default (or must be required), so every request has a price";
@@ -133,6 +175,9 @@ fn build_one(
             .map_or_else(|| name.to_owned(), |f| f.value.clone()),
         priced,
         requires_images,
+        aliases: pick(stack, "aliases", |p| p.aliases.as_ref())
+            .map(|f| f.value.clone())
+            .unwrap_or_default(),
     };
     Ok(Built {
         spec,

@@ -55,16 +55,69 @@ pub(crate) fn values(
                 Some(found) => json(found.value).map_err(|m| ctx.found_error(&found, m))?,
                 None => value.to_json(),
             };
+            let aliases = match pick(&layers, "aliases", |v| v.aliases.as_ref()) {
+                Some(found) => found
+                    .value
+                    .iter()
+                    .map(|raw| scalar(ty, raw).map_err(|m| ctx.found_error(&found, m)))
+                    .collect::<Result<Vec<_>, _>>()?,
+                None => Vec::new(),
+            };
             Ok(ValueSpec {
                 wire,
                 enabled: pick(&layers, "enabled", |v| v.enabled.as_ref()).is_none_or(|f| *f.value),
                 reason: pick(&layers, "reason", |v| v.reason.as_ref()).map(|f| f.value.clone()),
                 description: pick(&layers, "description", |v| v.description.as_ref())
                     .map(|f| f.value.clone()),
+                aliases,
+                images: images(ctx, &layers)?,
                 value,
             })
         })
-        .collect()
+        .collect::<Result<Vec<_>, _>>()
+        .and_then(|values| distinct_spellings(ctx, stack, values))
+}
+
+/// `min_images` and `max_images` go together: the value decides the whole range.
+fn images(
+    ctx: &Ctx<'_>,
+    layers: &[Layer<'_, ValueDoc>],
+) -> Result<Option<(usize, usize)>, CatalogError> {
+    let min = pick(layers, "min_images", |v| v.min_images.as_ref());
+    let max = pick(layers, "max_images", |v| v.max_images.as_ref());
+    match (min, max) {
+        (None, None) => Ok(None),
+        (Some(min), Some(max)) if min.value <= max.value => Ok(Some((*min.value, *max.value))),
+        (Some(min), Some(_)) => Err(ctx.found_error(&min, "min_images must not exceed max_images")),
+        (Some(one), None) | (None, Some(one)) => Err(ctx.found_error(
+            &one,
+            "give both min_images and max_images (0 and 0 for none)",
+        )),
+    }
+}
+
+/// Every spelling (value or alias) names one value only, or a request would be ambiguous.
+fn distinct_spellings(
+    ctx: &Ctx<'_>,
+    stack: &[Layer<'_, ParamDoc>],
+    values: Vec<ValueSpec>,
+) -> Result<Vec<ValueSpec>, CatalogError> {
+    let mut seen: Vec<&Scalar> = Vec::new();
+    for spelling in values
+        .iter()
+        .flat_map(|v| std::iter::once(&v.value).chain(&v.aliases))
+    {
+        if seen.contains(&spelling) {
+            let top = &stack[0];
+            return Err(ctx.error(
+                &top.at(),
+                format!("{}.values", top.key),
+                format!("{spelling} names two values (as a value or an alias)"),
+            ));
+        }
+        seen.push(spelling);
+    }
+    Ok(values)
 }
 
 /// A value as written in the data, checked against the parameter's type.

@@ -12,6 +12,7 @@ use minijinja::context;
 use reelgate_domain::accounts::User;
 use reelgate_domain::catalog::ModelView;
 use reelgate_domain::generations::GenerationId;
+use reelgate_domain::limits::Breach;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
@@ -98,6 +99,8 @@ struct FormState {
     error: Option<String>,
     from: bool,
     welcome: bool,
+    /// Refused for want of credits (or for debt): the error leads to the page that sells them.
+    buy: bool,
 }
 
 async fn page(
@@ -180,6 +183,7 @@ fn render(
             price => price,
             balance => balance,
             short => short,
+            buy_link => state.buy,
             error => state.error,
             submission => hex::encode(rand::random::<[u8; 16]>()),
             from => state.from,
@@ -212,6 +216,10 @@ async fn create(
         error,
         ..FormState::default()
     };
+    let wanting = |error: String| FormState {
+        buy: true,
+        ..state(Some(error), HashMap::new())
+    };
 
     // Everything but the uploads first, with stand-ins for the files: a request that would be
     // refused uploads nothing.
@@ -231,12 +239,13 @@ async fn create(
             let (general, by_field) = field_errors(model, errors.into_vec());
             return refuse(state(general, by_field), StatusCode::BAD_REQUEST);
         }
+        Ok(_) if user.debt.is_positive() => {
+            let error = lang.text("generate.in_debt").to_owned();
+            return refuse(wanting(error), StatusCode::PAYMENT_REQUIRED);
+        }
         Ok(request) if request.quote().credits > user.balance => {
-            let error = lang.text("generate.insufficient").to_owned();
-            return refuse(
-                state(Some(error), HashMap::new()),
-                StatusCode::PAYMENT_REQUIRED,
-            );
+            let error = need_more(lang, request.quote().credits.get() - user.balance.get());
+            return refuse(wanting(error), StatusCode::PAYMENT_REQUIRED);
         }
         Ok(_) => {}
     }
@@ -262,7 +271,7 @@ async fn create(
             .cloned(),
     };
     match submit::submit(&web.api.lifecycle, &web.api.catalog, &user.id, submission).await {
-        Ok(SubmitOutcome::Created(generation)) => {
+        Ok(SubmitOutcome::Created(generation, _)) => {
             Ok(Redirect::to(&format!("/videos?submitted={}", generation.id)).into_response())
         }
         Ok(SubmitOutcome::Replayed(_)) => Ok(Redirect::to("/videos").into_response()),
@@ -270,15 +279,56 @@ async fn create(
             let (general, by_field) = field_errors(model, errors);
             refuse(state(general, by_field), StatusCode::BAD_REQUEST)
         }
-        Err(SubmitError::InsufficientCredits { .. }) => {
-            let error = lang.text("generate.insufficient").to_owned();
-            refuse(
-                state(Some(error), HashMap::new()),
-                StatusCode::PAYMENT_REQUIRED,
-            )
+        Err(SubmitError::Store(reelgate_store::StoreError::InDebt { .. })) => {
+            let error = lang.text("generate.in_debt").to_owned();
+            refuse(wanting(error), StatusCode::PAYMENT_REQUIRED)
+        }
+        Err(SubmitError::InsufficientCredits { balance, needed }) => {
+            let error = need_more(lang, needed.get() - balance.get());
+            refuse(wanting(error), StatusCode::PAYMENT_REQUIRED)
         }
         Err(SubmitError::IdempotencyConflict) => Ok(Redirect::to("/videos").into_response()),
+        Err(SubmitError::LimitReached(breach)) => {
+            let (error, status) = limit_text(lang, &breach);
+            refuse(state(Some(error), HashMap::new()), status)
+        }
         Err(SubmitError::Store(error)) => Err(error.into()),
+    }
+}
+
+/// "You need N more credits for this video."
+fn need_more(lang: crate::web::Locale, credits: i64) -> String {
+    lang.text("buy.need_more")
+        .replace("{credits}", &credits.max(1).to_string())
+}
+
+/// Which of the customer's limits refused the video, and when it frees.
+fn limit_text(lang: Locale, breach: &Breach) -> (String, StatusCode) {
+    match breach {
+        Breach::TooManyActive { limit } => (
+            lang.text("generate.too_many_active")
+                .replace("{limit}", &limit.to_string()),
+            StatusCode::TOO_MANY_REQUESTS,
+        ),
+        Breach::TooManyPerMinute { quota } => (
+            lang.text("generate.rate_limited")
+                .replace("{limit}", &quota.limit.to_string())
+                .replace("{seconds}", &quota.reset_secs.max(1).to_string()),
+            StatusCode::TOO_MANY_REQUESTS,
+        ),
+        Breach::DailyCap {
+            cap,
+            spent,
+            price,
+            resets_at,
+        } => (
+            lang.text("generate.daily_cap")
+                .replace("{price}", &price.to_string())
+                .replace("{spent}", &spent.to_string())
+                .replace("{cap}", &cap.to_string())
+                .replace("{time}", &resets_at.format("%H:%M").to_string()),
+            StatusCode::PAYMENT_REQUIRED,
+        ),
     }
 }
 

@@ -4,6 +4,7 @@
 mod account;
 mod admin;
 mod auth;
+mod buy;
 mod compose;
 mod generate;
 pub mod videos;
@@ -28,6 +29,7 @@ pub fn router() -> Router<WebContext> {
         .merge(generate::router())
         .merge(videos::router())
         .merge(account::router())
+        .merge(buy::router())
         .merge(admin::router())
 }
 
@@ -39,6 +41,7 @@ pub struct UserView {
     pub is_admin: bool,
     pub balance: i64,
     pub held: i64,
+    pub debt: i64,
 }
 
 impl From<&User> for UserView {
@@ -49,6 +52,7 @@ impl From<&User> for UserView {
             is_admin: user.is_admin(),
             balance: user.balance.get(),
             held: user.held.get(),
+            debt: user.debt.get(),
         }
     }
 }

@@ -1,0 +1,423 @@
+//! Buying credits: the packages on sale, checkout, the caller's payments, and the providers'
+//! notifications.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use chrono::{DateTime, Utc};
+use reelgate_domain::payments::{Package, PackageId, Payment, PaymentId, ProviderKind};
+use reelgate_store::PaymentFilter;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use super::account::{page_limit, PageQuery};
+use super::auth::AuthUser;
+use super::error::ErrorEnvelope;
+use super::{ApiContext, ApiError, ApiJson, ApiPath, ApiQuery};
+use crate::payments::demo::DemoChoice;
+use crate::payments::PaymentError;
+
+/// An exact amount of money.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PriceView {
+    /// Exact decimal string in the currency's major unit, e.g. `"149.90"`.
+    pub amount: String,
+    /// ISO 4217: `TRY`, `USD`, `EUR` or `GBP`.
+    pub currency: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PackageView {
+    pub id: String,
+    pub name: String,
+    pub credits: i64,
+    pub bonus_credits: i64,
+    pub price: PriceView,
+    pub active: bool,
+    /// Lower first on the page.
+    pub position: i64,
+}
+
+impl From<&Package> for PackageView {
+    fn from(p: &Package) -> Self {
+        PackageView {
+            id: p.id.to_string(),
+            name: p.name.to_string(),
+            credits: p.credits.get(),
+            bonus_credits: p.bonus_credits.get(),
+            price: PriceView {
+                amount: p.price.amount_string(),
+                currency: p.price.currency().code().to_owned(),
+            },
+            active: p.active,
+            position: p.position,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PackageList {
+    pub packages: Vec<PackageView>,
+    /// The providers a checkout may name on this server.
+    pub providers: Vec<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PaymentPackage {
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PaymentView {
+    pub id: String,
+    /// `pending`, `paid`, `failed`, `expired`, `refunded`, `partially_refunded` or `disputed`.
+    pub status: String,
+    pub package: PaymentPackage,
+    /// Credits the payment buys (package credits plus bonus), as captured at checkout.
+    pub credits: i64,
+    pub bonus_credits: i64,
+    /// The price captured at checkout: exact decimal string.
+    pub amount: String,
+    pub currency: String,
+    /// Refunded so far, same currency.
+    pub refunded: String,
+    /// `iyzico`, `stripe` or `demo`.
+    pub provider: String,
+    /// Why it failed, for a failed payment.
+    pub failure: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub paid_at: Option<DateTime<Utc>>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<&Payment> for PaymentView {
+    fn from(p: &Payment) -> Self {
+        let mut refunded = p.refunded;
+        refunded.rescale(p.price.currency().minor_digits());
+        PaymentView {
+            id: p.id.to_string(),
+            status: p.status().to_string(),
+            package: PaymentPackage {
+                id: p.package_id.to_string(),
+                name: p.package_name.clone(),
+            },
+            credits: p.total_credits().get(),
+            bonus_credits: p.bonus_credits.get(),
+            amount: p.price.amount_string(),
+            currency: p.price.currency().code().to_owned(),
+            refunded: refunded.to_string(),
+            provider: p.provider.to_string(),
+            failure: p.failure().map(str::to_owned),
+            created_at: p.created_at,
+            paid_at: p.paid_at,
+            updated_at: p.updated_at,
+        }
+    }
+}
+
+impl From<PaymentError> for ApiError {
+    fn from(error: PaymentError) -> Self {
+        match error {
+            PaymentError::Store(e) => ApiError::from(e),
+            PaymentError::NotConfigured(kind) => ApiError::field(
+                "provider",
+                "provider_not_configured",
+                format!("the payment provider {kind} is not configured on this server"),
+            ),
+            PaymentError::Provider(e) => {
+                tracing::warn!(error = %e, "payment provider failed");
+                ApiError::Unavailable(format!(
+                    "the payment provider could not be reached or refused: {e}"
+                ))
+            }
+            PaymentError::NotRefundable(message) => {
+                ApiError::field("amount", "invalid_parameter", message)
+            }
+            PaymentError::Refused(e) => ApiError::BadRequest {
+                code: "invalid_signature",
+                message: format!("notification refused: {e}"),
+            },
+        }
+    }
+}
+
+/// The credit packages on sale, in their order, with the providers to pay through.
+#[utoipa::path(get, path = "/v1/packages", tag = "payments",
+    responses((status = 200, body = PackageList)))]
+async fn list_packages(State(ctx): State<ApiContext>) -> Result<ApiJson<PackageList>, ApiError> {
+    let packages = ctx.store.packages(false).await?;
+    Ok(ApiJson(PackageList {
+        packages: packages.iter().map(PackageView::from).collect(),
+        providers: ctx
+            .payments
+            .available()
+            .into_iter()
+            .map(|p| p.to_string())
+            .collect(),
+    }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CheckoutRequest {
+    /// The package's id (`pkg_…`).
+    pub package: Option<String>,
+    /// `iyzico`, `stripe` or `demo`; the only one configured when omitted.
+    pub provider: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CheckoutView {
+    pub payment: PaymentView,
+    /// Where to send the customer to pay.
+    pub redirect_url: String,
+}
+
+/// Parses a checkout request into the package and provider it names.
+pub fn parse_checkout(
+    ctx: &ApiContext,
+    request: &CheckoutRequest,
+) -> Result<(PackageId, ProviderKind), ApiError> {
+    let package = match request.package.as_deref().map(str::trim) {
+        None | Some("") => {
+            return Err(ApiError::field(
+                "package",
+                "missing_parameter",
+                "package is required: the id of a package from GET /v1/packages",
+            ))
+        }
+        Some(raw) => raw.parse::<PackageId>().map_err(|_| unknown_package())?,
+    };
+    let available = ctx.payments.available();
+    let provider = match request.provider.as_deref().map(str::trim) {
+        Some(raw) if !raw.is_empty() => raw
+            .parse::<ProviderKind>()
+            .map_err(|e| ApiError::field("provider", "invalid_parameter", e.to_string()))?,
+        _ if available.len() == 1 => available[0],
+        _ => {
+            return Err(ApiError::field(
+                "provider",
+                "missing_parameter",
+                format!(
+                    "provider is required: one of {}",
+                    available
+                        .iter()
+                        .map(|p| p.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ))
+        }
+    };
+    Ok((package, provider))
+}
+
+fn unknown_package() -> ApiError {
+    ApiError::field(
+        "package",
+        "unknown_package",
+        "no such package on sale: see GET /v1/packages",
+    )
+}
+
+/// Begins buying a package: the price and credits shown now are the ones paid and credited.
+#[utoipa::path(post, path = "/v1/checkout", tag = "payments", security(("api_key" = [])),
+    request_body = CheckoutRequest,
+    responses((status = 201, body = CheckoutView), (status = 400, body = ErrorEnvelope),
+        (status = 503, description = "the provider could not open a checkout", body = ErrorEnvelope)))]
+async fn checkout(
+    State(ctx): State<ApiContext>,
+    AuthUser(user): AuthUser,
+    ApiJson(request): ApiJson<CheckoutRequest>,
+) -> Result<(StatusCode, ApiJson<CheckoutView>), ApiError> {
+    let (package, provider) = parse_checkout(&ctx, &request)?;
+    let (payment, redirect) = ctx
+        .payments
+        .checkout(&user.id, &package, provider)
+        .await
+        .map_err(|e| match e {
+            PaymentError::Store(reelgate_store::StoreError::PackageNotFound) => unknown_package(),
+            other => ApiError::from(other),
+        })?;
+    Ok((
+        StatusCode::CREATED,
+        ApiJson(CheckoutView {
+            payment: PaymentView::from(&payment),
+            redirect_url: redirect.to_string(),
+        }),
+    ))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PaymentList {
+    /// Newest first.
+    pub payments: Vec<PaymentView>,
+    pub next_cursor: Option<String>,
+}
+
+/// The caller's payments, newest first.
+#[utoipa::path(get, path = "/v1/payments", tag = "payments", security(("api_key" = [])),
+    params(PageQuery),
+    responses((status = 200, body = PaymentList), (status = 401, body = ErrorEnvelope)))]
+async fn list_payments(
+    State(ctx): State<ApiContext>,
+    AuthUser(user): AuthUser,
+    ApiQuery(query): ApiQuery<PageQuery>,
+) -> Result<ApiJson<PaymentList>, ApiError> {
+    let filter = PaymentFilter {
+        user: Some(user.id),
+        status: None,
+    };
+    let page = ctx
+        .store
+        .payments(&filter, query.cursor.as_deref(), page_limit(query.limit)?)
+        .await?;
+    Ok(ApiJson(PaymentList {
+        payments: page.items.iter().map(PaymentView::from).collect(),
+        next_cursor: page.next_cursor,
+    }))
+}
+
+/// The caller's payment with this id (another customer's is not found).
+pub async fn own_payment(
+    ctx: &ApiContext,
+    user: &reelgate_domain::accounts::User,
+    raw: &str,
+) -> Result<Payment, ApiError> {
+    let id: PaymentId = raw.parse().map_err(|_| ApiError::NotFound("payment"))?;
+    match ctx.store.payment(&id).await {
+        Ok(payment) if payment.user_id == user.id => Ok(payment),
+        Ok(_) | Err(reelgate_store::StoreError::PaymentNotFound) => {
+            Err(ApiError::NotFound("payment"))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// One of the caller's payments. A pending one is checked with its provider first, so a
+/// payment whose notification was lost is still credited (by the provider's word, not the
+/// browser's).
+#[utoipa::path(get, path = "/v1/payments/{id}", tag = "payments", security(("api_key" = [])),
+    params(("id" = String, Path, description = "the payment's id (`pay_…`)")),
+    responses((status = 200, body = PaymentView), (status = 404, body = ErrorEnvelope)))]
+async fn get_payment(
+    State(ctx): State<ApiContext>,
+    AuthUser(user): AuthUser,
+    ApiPath(id): ApiPath<String>,
+) -> Result<ApiJson<PaymentView>, ApiError> {
+    let payment = own_payment(&ctx, &user, &id).await?;
+    let payment = refresh(&ctx, payment).await;
+    Ok(ApiJson(PaymentView::from(&payment)))
+}
+
+/// A pending payment as its provider sees it now; unchanged if the provider cannot say.
+pub async fn refresh(ctx: &ApiContext, payment: Payment) -> Payment {
+    if payment.paid_at.is_some() || payment.provider_ref.is_none() {
+        return payment;
+    }
+    match ctx.payments.confirm(&payment, None, Vec::new()).await {
+        Ok(settled) => settled.payment,
+        Err(error) => {
+            tracing::debug!(payment = %payment.id, %error, "could not refresh a pending payment");
+            payment
+        }
+    }
+}
+
+/// Stripe's events: verified by `Stripe-Signature`, acted on once per event id.
+#[utoipa::path(post, path = "/v1/payments/stripe/webhook", tag = "payments",
+    request_body(content = String, description = "a Stripe event", content_type = "application/json"),
+    responses((status = 200, description = "received"), (status = 400, body = ErrorEnvelope)))]
+async fn stripe_webhook(
+    State(ctx): State<ApiContext>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<StatusCode, ApiError> {
+    notification(&ctx, ProviderKind::Stripe, &headers, &body).await
+}
+
+async fn notification(
+    ctx: &ApiContext,
+    kind: ProviderKind,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<StatusCode, ApiError> {
+    match ctx.payments.notification(kind, headers, body).await {
+        Ok(_) => Ok(StatusCode::OK),
+        // Not configured: as if the route did not exist, so the provider stops and says so.
+        Err(PaymentError::NotConfigured(_)) => Err(ApiError::NotFound("route")),
+        // Unavailable provider or database: 5xx, and the provider retries later.
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The demo provider's page reports the customer's choice; the payment is then confirmed the
+/// way any provider's is (the demo "bank" says what was chosen).
+pub async fn demo_decide(
+    ctx: &ApiContext,
+    payment: &Payment,
+    choice: Option<DemoChoice>,
+) -> Result<Payment, ApiError> {
+    let demo = ctx
+        .payments
+        .demo()
+        .ok_or_else(|| ApiError::from(PaymentError::NotConfigured(ProviderKind::Demo)))?;
+    if payment.provider != ProviderKind::Demo {
+        return Err(ApiError::NotFound("payment"));
+    }
+    if let Some(choice) = choice {
+        demo.choose(&payment.id, choice);
+    }
+    Ok(ctx
+        .payments
+        .confirm(payment, None, Vec::new())
+        .await?
+        .payment)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct DemoChoiceRequest {
+    /// `pay`, `decline` or `later`.
+    pub choice: Option<String>,
+}
+
+/// The demo provider only (no real provider configured): pay or decline one of the caller's
+/// demo payments, as its built-in payment page does. No money moves.
+#[utoipa::path(post, path = "/v1/payments/{id}/demo", tag = "payments", security(("api_key" = [])),
+    params(("id" = String, Path, description = "the payment's id (`pay_…`)")),
+    request_body = DemoChoiceRequest,
+    responses((status = 200, body = PaymentView), (status = 400, body = ErrorEnvelope),
+        (status = 404, body = ErrorEnvelope)))]
+async fn demo_choice(
+    State(ctx): State<ApiContext>,
+    AuthUser(user): AuthUser,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(request): ApiJson<DemoChoiceRequest>,
+) -> Result<ApiJson<PaymentView>, ApiError> {
+    let payment = own_payment(&ctx, &user, &id).await?;
+    let choice = match request.choice.as_deref().unwrap_or_default() {
+        "pay" => Some(DemoChoice::Pay),
+        "decline" => Some(DemoChoice::Decline),
+        "later" => None,
+        _ => {
+            return Err(ApiError::field(
+                "choice",
+                "invalid_parameter",
+                "choice must be one of pay, decline, later",
+            ))
+        }
+    };
+    let payment = demo_decide(&ctx, &payment, choice).await?;
+    Ok(ApiJson(PaymentView::from(&payment)))
+}
+
+pub fn router() -> OpenApiRouter<ApiContext> {
+    OpenApiRouter::new()
+        .routes(routes!(list_packages))
+        .routes(routes!(checkout))
+        .routes(routes!(list_payments))
+        .routes(routes!(get_payment))
+        .routes(routes!(stripe_webhook))
+        .routes(routes!(demo_choice))
+}

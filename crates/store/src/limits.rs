@@ -1,0 +1,209 @@
+//! Per-customer limits and the fair order of dispatch, both decided inside the submission's
+//! transaction. The hold that opens it has locked the customer's row (PostgreSQL) or taken
+//! the write lock (SQLite), so concurrent submissions of one customer — from any instance —
+//! count one after the other, and a refused one leaves nothing behind.
+
+use chrono::{DateTime, Utc};
+use reelgate_domain::accounts::UserId;
+use reelgate_domain::limits::{self, LimitSettings, Limits, Quota, Usage};
+use reelgate_domain::Credits;
+use sqlx::{AnyConnection, Row};
+
+use crate::time::{from_millis, from_millis_opt, now_millis, to_millis};
+use crate::{Store, StoreError};
+
+/// The scope of the operator's defaults in `customer_limits`.
+const DEFAULTS: &str = "default";
+
+/// Whose limits a row of `customer_limits` holds.
+#[derive(Debug, Clone, Copy)]
+pub enum LimitScope<'a> {
+    Defaults,
+    Customer(&'a UserId),
+}
+
+impl LimitScope<'_> {
+    fn key(&self) -> &str {
+        match self {
+            LimitScope::Defaults => DEFAULTS,
+            LimitScope::Customer(user) => user.as_str(),
+        }
+    }
+}
+
+/// A customer's own overrides, the defaults they fall back on, and the result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CustomerLimits {
+    pub own: LimitSettings,
+    pub defaults: LimitSettings,
+    pub effective: Limits,
+}
+
+impl Store {
+    pub async fn limit_settings(&self, scope: LimitScope<'_>) -> Result<LimitSettings, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        settings_of(&mut conn, scope.key()).await
+    }
+
+    /// Replaces the limits at `scope` (every field: `None` clears it).
+    pub async fn set_limit_settings(
+        &self,
+        scope: LimitScope<'_>,
+        settings: &LimitSettings,
+    ) -> Result<(), StoreError> {
+        let key = scope.key();
+        let now = now_millis();
+        crate::retry::in_transaction!(self, |conn| async {
+            sqlx::query(
+                "INSERT INTO customer_limits
+                     (scope, max_active, submissions_per_minute, daily_credits, weight, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6)
+                 ON CONFLICT (scope) DO UPDATE SET max_active = $2, submissions_per_minute = $3,
+                     daily_credits = $4, weight = $5, updated_at = $6",
+            )
+            .bind(key)
+            .bind(settings.max_active.map(i64::from))
+            .bind(settings.submissions_per_minute.map(i64::from))
+            .bind(settings.daily_credits.map(Credits::get))
+            .bind(settings.weight.map(|w| i64::from(w.get())))
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
+            Ok::<_, StoreError>(())
+        })
+    }
+
+    pub async fn customer_limits(&self, user: &UserId) -> Result<CustomerLimits, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        customer_limits_in(&mut conn, user).await
+    }
+}
+
+async fn settings_of(conn: &mut AnyConnection, scope: &str) -> Result<LimitSettings, StoreError> {
+    let row = sqlx::query(
+        "SELECT max_active, submissions_per_minute, daily_credits, weight
+         FROM customer_limits WHERE scope = $1",
+    )
+    .bind(scope)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(row) = row else {
+        return Ok(LimitSettings::default());
+    };
+    let count = |column: &str| -> Result<Option<u32>, StoreError> {
+        row.try_get::<Option<i64>, _>(column)?
+            .map(|n| u32::try_from(n).map_err(|e| StoreError::corrupt("customer_limits", e)))
+            .transpose()
+    };
+    LimitSettings::new(
+        count("max_active")?,
+        count("submissions_per_minute")?,
+        row.try_get::<Option<i64>, _>("daily_credits")?,
+        count("weight")?,
+    )
+    .map_err(|e| StoreError::corrupt("customer_limits", e))
+}
+
+async fn customer_limits_in(
+    conn: &mut AnyConnection,
+    user: &UserId,
+) -> Result<CustomerLimits, StoreError> {
+    let defaults = settings_of(conn, DEFAULTS).await?;
+    let own = settings_of(conn, user.as_str()).await?;
+    Ok(CustomerLimits {
+        own,
+        defaults,
+        effective: own.over(defaults),
+    })
+}
+
+/// What a submission learnt inside its transaction: the quota left and its place in the
+/// fair order.
+pub(crate) struct Admitted {
+    pub quota: Option<Quota>,
+    pub fair_key: i64,
+}
+
+/// Checks `user`'s limits for a submission of `price` at `now` and gives it its place in the
+/// fair order. Call after the hold, in the same transaction.
+pub(crate) async fn admit(
+    conn: &mut AnyConnection,
+    user: &UserId,
+    price: Credits,
+    now: i64,
+) -> Result<Admitted, StoreError> {
+    let limits = customer_limits_in(conn, user).await?.effective;
+    let quota = if limits.any() {
+        let usage = usage(conn, user, from_millis("generations", now)?).await?;
+        limits::admit(&limits, &usage, price).map_err(StoreError::LimitReached)?
+    } else {
+        None
+    };
+    let fair_key = take_fair_place(conn, user, limits.weight.stride()).await?;
+    Ok(Admitted { quota, fair_key })
+}
+
+async fn usage(
+    conn: &mut AnyConnection,
+    user: &UserId,
+    now: DateTime<Utc>,
+) -> Result<Usage, StoreError> {
+    let minute_ago = to_millis(now - limits::MINUTE);
+    let row = sqlx::query(
+        "SELECT
+             (SELECT COUNT(*) FROM generations
+              WHERE user_id = $1 AND status IN ('queued', 'running')) AS active,
+             (SELECT COUNT(*) FROM generations
+              WHERE user_id = $1 AND created_at > $2) AS last_minute,
+             (SELECT MIN(created_at) FROM generations
+              WHERE user_id = $1 AND created_at > $2) AS oldest,
+             (SELECT CAST(COALESCE(SUM(credits), 0) AS BIGINT) FROM generations
+              WHERE user_id = $1 AND created_at >= $3
+                AND status IN ('queued', 'running', 'succeeded')) AS spent",
+    )
+    .bind(user.as_str())
+    .bind(minute_ago)
+    .bind(to_millis(limits::day_start(now)))
+    .fetch_one(&mut *conn)
+    .await?;
+    let count = |column: &str| -> Result<u32, StoreError> {
+        Ok(u32::try_from(row.try_get::<i64, _>(column)?).unwrap_or(u32::MAX))
+    };
+    Ok(Usage {
+        now,
+        active: count("active")?,
+        last_minute: count("last_minute")?,
+        oldest_in_minute: from_millis_opt("generations", row.try_get("oldest")?)?,
+        spent_today: Credits(row.try_get("spent")?),
+    })
+}
+
+/// Start-time fair queuing: the new generation's place is its customer's last place, or the
+/// place being served now if that is later (a customer idle for a while starts from now,
+/// with no credit saved up), plus the customer's stride.
+async fn take_fair_place(
+    conn: &mut AnyConnection,
+    user: &UserId,
+    stride: i64,
+) -> Result<i64, StoreError> {
+    let row = sqlx::query(
+        "SELECT fair_last,
+             COALESCE(
+                 (SELECT MIN(fair_key) FROM generations WHERE status = 'queued' AND dispatch = 'waiting'),
+                 (SELECT MAX(fair_key) FROM generations),
+                 0) AS serving
+         FROM users WHERE id = $1",
+    )
+    .bind(user.as_str())
+    .fetch_one(&mut *conn)
+    .await?;
+    let last: i64 = row.try_get("fair_last")?;
+    let serving: i64 = row.try_get("serving")?;
+    let place = last.max(serving).saturating_add(stride);
+    sqlx::query("UPDATE users SET fair_last = $1 WHERE id = $2")
+        .bind(place)
+        .bind(user.as_str())
+        .execute(&mut *conn)
+        .await?;
+    Ok(place)
+}
