@@ -224,6 +224,15 @@ impl Application {
                 Arc::clone(&self.mailer),
                 Arc::clone(&self.lifecycle),
             ));
+            // Webhooks carry reelgate's links to the copies, so they need the media's signer.
+            let deliverer = crate::webhooks::deliver::Deliverer(
+                Arc::clone(&self.lifecycle),
+                self.media.links.clone(),
+            );
+            workers.spawn(crate::worker::run(
+                Arc::new(deliverer),
+                self.lifecycle.stopping(),
+            ));
             workers
         } else {
             tokio::task::JoinSet::new()

@@ -460,27 +460,18 @@ async fn settle(
 }
 
 /// Queues the customer's webhook for a generation that just ended, in the caller's
-/// transaction: the delivery exists if and only if the state change committed.
+/// transaction: the delivery exists if and only if the state change committed. A success is
+/// queued uncomposed: its payload is written once reelgate has its own copies of the videos.
 async fn enqueue_webhook(
     conn: &mut AnyConnection,
     generation: &Generation,
     payload: &impl Fn(&Generation) -> String,
     now: i64,
 ) -> Result<(), StoreError> {
-    let Some(url) = &generation.webhook_url else {
-        return Ok(());
+    let payload = match generation.status {
+        Status::Succeeded => String::new(),
+        _ => payload(generation),
     };
-    sqlx::query(
-        "INSERT INTO webhook_deliveries (id, generation_id, user_id, url, payload, next_attempt_at, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $6)",
-    )
-    .bind(format!("msg_{}", ulid::Ulid::new().to_string().to_lowercase()))
-    .bind(generation.id.as_str())
-    .bind(generation.user_id.as_str())
-    .bind(url)
-    .bind(payload(generation))
-    .bind(now)
-    .execute(conn)
-    .await?;
-    Ok(())
+    let event = format!("generation.{}", generation.status.as_str());
+    crate::webhook_deliveries::enqueue(conn, generation, &event, &payload, now).await
 }

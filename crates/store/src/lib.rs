@@ -66,7 +66,7 @@ pub use sqlx::{AnyConnection, AnyPool, Transaction};
 pub use throttle::{Attempt, AttemptId, AttemptLimit};
 pub use verification::{Confirmed, CONFIRM_LINK_TTL};
 pub use vouchers::NewVoucher;
-pub use webhook_deliveries::WebhookDelivery;
+pub use webhook_deliveries::{DeliveryRecord, WebhookDelivery};
 
 /// Every queue a worker claims from, for [`Store::claim`] and [`Store::next_due`].
 pub mod queues {

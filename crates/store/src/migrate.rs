@@ -35,6 +35,7 @@ const SQLITE: &[Migration] = migrations!("sqlite":
     9 "0009_mail",
     10 "0010_fair_dispatch",
     11 "0011_attempt_throttle",
+    12 "0012_webhook_events",
 );
 const POSTGRES: &[Migration] = migrations!("postgres":
     1 "0001_accounts_and_ledger",
@@ -46,6 +47,7 @@ const POSTGRES: &[Migration] = migrations!("postgres":
     9 "0009_mail",
     10 "0010_fair_dispatch",
     11 "0011_attempt_throttle",
+    12 "0012_webhook_events",
 );
 
 /// The versions this build knows for `backend`, oldest first.

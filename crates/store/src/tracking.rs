@@ -263,9 +263,18 @@ impl Store {
             .execute(&mut *conn)
             .await?;
             let recorded = done.rows_affected() == 1;
-            // The 1080p video is copied like the others, queued with its arrival.
-            if recorded {
+            // The 1080p video is copied like the others, queued with its arrival, and the
+            // customer's webhook hears of it once that copy is made.
+            if recorded && updated.videos.len() > generation.videos.len() {
                 crate::media::enqueue(conn, updated, generation.videos.len(), now).await?;
+                crate::webhook_deliveries::enqueue(
+                    conn,
+                    updated,
+                    "generation.videos_updated",
+                    "",
+                    now,
+                )
+                .await?;
             }
             Ok::<_, StoreError>(recorded)
         })

@@ -25,6 +25,7 @@ on_both_backends!(
     claims_under_contention_never_exceed_their_limit,
     a_failure_decided_on_a_queued_generation_spares_it_once_running,
     pages_list_a_users_generations_newest_first,
+    the_webhook_log_shows_a_customers_deliveries_and_resends_them,
 );
 
 fn new_generation(user: &reelgate_domain::accounts::User, credits: i64) -> NewGeneration {
@@ -228,7 +229,17 @@ async fn racing_settlements_settle_once_and_queue_one_webhook(store: &TestStore)
         .await
         .unwrap();
     assert_eq!(deliveries.len(), 1);
-    assert_eq!(deliveries[0].0.payload, settled[0].status.to_string());
+    let delivery = &deliveries[0].0;
+    assert_eq!(
+        delivery.event_type,
+        format!("generation.{}", settled[0].status)
+    );
+    // A success's payload is composed by the worker once the videos are copied.
+    let expected = match settled[0].status {
+        Status::Succeeded => String::new(),
+        other => other.to_string(),
+    };
+    assert_eq!(delivery.payload, expected);
     let (balance, held) = consistent_balance(store, &user).await;
     assert_eq!(held, 0);
     match settled[0].status {
@@ -449,4 +460,48 @@ async fn every_claim_takes_at_most_its_limit(store: &TestStore) {
         4,
         "webhooks"
     );
+}
+
+async fn the_webhook_log_shows_a_customers_deliveries_and_resends_them(store: &TestStore) {
+    let user = customer(store, "ada", 100).await;
+    let other = customer(store, "bob", 0).await;
+    let generation = created(
+        store
+            .submit_generation(&new_generation(&user, 45), |_| String::new())
+            .await
+            .unwrap(),
+    );
+    store
+        .settle_generation(&generation.id, &failure(), |_| "{\"failed\":1}".into())
+        .await
+        .unwrap()
+        .unwrap();
+    let lease = Duration::from_secs(30);
+    let claimed = store.claim(&queues::WEBHOOKS, 4, lease).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].event_type, "generation.failed");
+    assert_eq!(claimed[0].attempts, 1);
+    // Deferred (not sent): the claim is not counted as an attempt.
+    store
+        .defer_webhook(&claimed[0].id, chrono::Utc::now())
+        .await
+        .unwrap();
+    let again = store.claim(&queues::WEBHOOKS, 4, lease).await.unwrap();
+    assert_eq!(again[0].attempts, 1);
+    store
+        .record_webhook_attempt(&again[0].id, Some("answered HTTP 500"), None)
+        .await
+        .unwrap();
+    let log = store.webhook_log(&user.id, 10).await.unwrap();
+    assert_eq!(log.len(), 1);
+    assert!(log[0].gave_up_at.is_some());
+    assert_eq!(log[0].last_error.as_deref(), Some("answered HTTP 500"));
+    assert!(store.webhook_log(&other.id, 10).await.unwrap().is_empty());
+
+    assert!(!store.resend_webhook(&other.id, &again[0].id).await.unwrap());
+    assert!(store.resend_webhook(&user.id, &again[0].id).await.unwrap());
+    let resent = store.claim(&queues::WEBHOOKS, 4, lease).await.unwrap();
+    assert_eq!(resent.len(), 1);
+    assert_eq!(resent[0].id, again[0].id, "the same message");
+    assert_eq!(resent[0].payload, "{\"failed\":1}");
 }

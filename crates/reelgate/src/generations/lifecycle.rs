@@ -14,7 +14,6 @@ use super::callback_token::CallbackTokens;
 use super::create_limit::CreateLimiter;
 use super::rate_limit::{RateLimit, SlidingWindow};
 use super::settings::LifecycleSettings;
-use super::view::GenerationView;
 use crate::outbound::OutboundPolicy;
 use crate::worker::after;
 
@@ -129,8 +128,6 @@ impl Lifecycle {
         ));
         workers.spawn(run(Arc::new(track::Tracker(lc())), self.stopping()));
         workers.spawn(run(Arc::new(hd::HdFetcher(lc())), self.stopping()));
-        let deliverer = crate::webhooks::deliver::Deliverer(lc());
-        workers.spawn(run(Arc::new(deliverer), self.stopping()));
         workers
     }
 
@@ -249,7 +246,7 @@ impl Lifecycle {
                 &generation.id,
                 Some(generation.status),
                 &outcome,
-                GenerationView::json,
+                crate::webhooks::event::payload,
             )
             .await
         {

@@ -15,6 +15,7 @@ const REQUEST: &str = "GenerationRequest";
 pub fn complete(openapi: &utoipa::openapi::OpenApi, catalog: &Catalog) -> Value {
     // Serialising utoipa's own types cannot fail: they are plain strings, maps and numbers.
     let mut document = serde_json::to_value(openapi).unwrap_or_else(|_| json!({}));
+    // utoipa always writes `components.schemas` here: the routes name their bodies.
     let schemas = &mut document["components"]["schemas"];
     let mut variants = Vec::new();
     let mut mapping = Map::new();
@@ -32,14 +33,47 @@ pub fn complete(openapi: &utoipa::openapi::OpenApi, catalog: &Catalog) -> Value 
     });
     let body = json!({"$ref": format!("#/components/schemas/{REQUEST}")});
     for path in ["/v1/generations", "/v1/quote"] {
-        let content =
-            &mut document["paths"][path]["post"]["requestBody"]["content"]["application/json"];
-        if content.is_object() {
-            content["schema"] = body.clone();
+        let pointer = format!(
+            "/paths/{}/post/requestBody/content/application~1json",
+            path.replace('/', "~1")
+        );
+        if let Some(content) = document
+            .pointer_mut(&pointer)
+            .and_then(Value::as_object_mut)
+        {
+            content.insert("schema".into(), body.clone());
         }
     }
+    binary_bodies(&mut document["paths"]);
     document["webhooks"] = webhooks();
     document
+}
+
+/// Videos and posters are bytes: say so (`format: binary`), or generated clients drop the
+/// operation's answer (openapi-python-client did) for lack of a schema.
+fn binary_bodies(paths: &mut Value) {
+    let Some(paths) = paths.as_object_mut() else {
+        return;
+    };
+    for item in paths.values_mut().filter_map(Value::as_object_mut) {
+        let responses = item
+            .values_mut()
+            .filter_map(|operation| operation.get_mut("responses"))
+            .filter_map(Value::as_object_mut)
+            .flat_map(|responses| responses.values_mut());
+        for response in responses {
+            let Some(content) = response.get_mut("content").and_then(Value::as_object_mut) else {
+                continue;
+            };
+            for (media_type, body) in content.iter_mut() {
+                let bytes = media_type.starts_with("video/") || media_type.starts_with("image/");
+                if let (true, Some(body)) = (bytes, body.as_object_mut()) {
+                    body.entry("schema")
+                        .or_insert_with(|| json!({"type": "string", "format": "binary"}));
+                }
+            }
+        }
+    }
 }
 
 /// `kling-2.6/text-to-video` → `Kling26TextToVideoRequest`; a numbered suffix if two ids

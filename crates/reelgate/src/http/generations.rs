@@ -194,7 +194,7 @@ async fn cancel(
     Path(id): Path<String>,
 ) -> Result<ApiJson<GenerationView>, ApiError> {
     let id = parse_id(&id)?;
-    match ctx.store.cancel_generation(&user.id, &id, GenerationView::json).await? {
+    match ctx.store.cancel_generation(&user.id, &id, crate::webhooks::event::payload).await? {
         Some(Canceled::Now(generation)) => {
             ctx.lifecycle.wake.webhooks.notify_one();
             Ok(ApiJson(GenerationView::from(&generation)))

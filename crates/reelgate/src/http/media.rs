@@ -148,7 +148,7 @@ async fn serve(
 
 /// A stored video, with byte ranges (`Range: bytes=…`). To its owner, or with a signed link
 /// from the generation object (no credentials needed until it expires).
-#[utoipa::path(get, path = "/v1/generations/{id}/videos/{index}", tag = "generations",
+#[utoipa::path(get, path = "/v1/generations/{id}/videos/{index}", tag = "generations", operation_id = "download_video",
     security((), ("api_key" = [])),
     params(("id" = String, Path, description = "`gen_…`"),
         ("index" = u32, Path, description = "the video's position in `videos`"), LinkQuery,
@@ -171,7 +171,7 @@ async fn video(
 }
 
 /// A stored video's poster image (JPEG, first frame), like the video itself.
-#[utoipa::path(get, path = "/v1/generations/{id}/videos/{index}/thumbnail", tag = "generations",
+#[utoipa::path(get, path = "/v1/generations/{id}/videos/{index}/thumbnail", tag = "generations", operation_id = "download_thumbnail",
     security((), ("api_key" = [])),
     params(("id" = String, Path, description = "`gen_…`"),
         ("index" = u32, Path, description = "the video's position in `videos`"), LinkQuery),

@@ -25,6 +25,7 @@ pub mod password_reset;
 pub mod reports;
 mod text;
 pub mod upstream;
+pub mod webhook_deliveries;
 
 use axum::routing::get;
 use axum::{Json, Router};
@@ -101,6 +102,7 @@ pub fn api(ctx: ApiContext) -> Router {
         .merge(account::router())
         .merge(password_reset::router())
         .merge(api_keys::router())
+        .merge(webhook_deliveries::router())
         .merge(admin::router())
         .merge(limits::router())
         .merge(admin_generations::router())

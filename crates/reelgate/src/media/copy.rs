@@ -147,6 +147,8 @@ async fn copy_one(media: &Media, lc: &Lifecycle, copy: &MediaCopy) {
         Ok(stored) => match lc.store.record_media_copied(id, copy.index, &stored).await {
             Ok(true) => {
                 tracing::info!(generation = %id, index = copy.index, bytes = stored.size_bytes, "video copied");
+                // A webhook may be waiting for this copy.
+                lc.wake.webhooks.notify_one();
                 Ok(())
             }
             Ok(false) => {

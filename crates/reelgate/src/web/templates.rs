@@ -265,6 +265,7 @@ mod tests {
                 .map(|k| format!("ledger.{}", k.as_str())),
         );
         keys.extend(["queued", "running"].map(|s| format!("videos.working_{s}")));
+        keys.extend(["pending", "delivered", "failed"].map(|s| format!("account.delivery_{s}")));
         keys.extend(
             reelgate_domain::payments::PaymentStatus::ALL
                 .iter()

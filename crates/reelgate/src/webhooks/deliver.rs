@@ -1,5 +1,7 @@
 //! Sends queued webhook deliveries: signed, to the address checked just now (not whatever
-//! the name resolves to by the time we connect), retried with backoff for a day.
+//! the name resolves to by the time we connect), retried with backoff for a day. A success's
+//! delivery is composed at its first attempt, once reelgate has copied the videos, so that it
+//! carries reelgate's links rather than Kie's temporary files.
 
 use chrono::{DateTime, Utc};
 use reelgate_store::{queues, StoreError, WebhookDelivery};
@@ -8,14 +10,23 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use url::Url;
 
+use super::event::{EventType, WebhookEvent};
 use super::signature;
 use crate::generations::lifecycle::Lifecycle;
+use crate::media::{present, MediaLinks};
 use crate::worker::{after, Claimed, Worker};
+use reelgate_domain::generations::GenerationId;
+use reelgate_domain::media::MediaState;
 use tracing::Instrument;
 
 /// The longest a customer's endpoint gets to answer (less, if the claim lease is short).
 const TIMEOUT: Duration = Duration::from_secs(10);
 const KEEP_TRYING_FOR: Duration = Duration::from_secs(24 * 3600);
+/// How long a success's webhook waits for reelgate's copies of its videos before it is sent
+/// with what there is (a copy that keeps failing must not hold the news back for a day).
+const COPY_WAIT: Duration = Duration::from_secs(300);
+/// How often a waiting delivery looks again (the copier also wakes it when a copy is made).
+const COPY_POLL: Duration = Duration::from_secs(2);
 const BACKOFF: [Duration; 9] = [
     Duration::from_secs(5),
     Duration::from_secs(30),
@@ -28,8 +39,9 @@ const BACKOFF: [Duration; 9] = [
     Duration::from_secs(8 * 3600),
 ];
 
-/// Sends the customer webhooks that are due.
-pub struct Deliverer(pub Arc<Lifecycle>);
+/// Sends the customer webhooks that are due. Successes carry reelgate's links to the
+/// copies, so it signs them with the media's signer.
+pub struct Deliverer(pub Arc<Lifecycle>, pub MediaLinks);
 
 impl Worker for Deliverer {
     type Job = WebhookDelivery;
@@ -53,12 +65,81 @@ impl Worker for Deliverer {
 
     async fn work(&self, delivery: WebhookDelivery) {
         let span = tracing::info_span!("generation", generation = %delivery.generation_id);
-        attempt(&self.0, delivery).instrument(span).await;
+        attempt(&self.0, &self.1, delivery).instrument(span).await;
     }
 }
 
-async fn attempt(lc: &Lifecycle, delivery: WebhookDelivery) {
-    let outcome = send(lc, &delivery).await;
+/// What a delivery is to send, or that it is still waiting for copies.
+enum Composed {
+    Ready(String),
+    Waiting,
+}
+
+/// The payload of an uncomposed delivery: the generation as `GET` shows it now, with
+/// reelgate's links, or `Waiting` while a copy is still being made (for up to `COPY_WAIT`).
+async fn compose(
+    lc: &Lifecycle,
+    links: &MediaLinks,
+    delivery: &WebhookDelivery,
+) -> Result<Composed, String> {
+    let id: GenerationId = delivery
+        .generation_id
+        .parse()
+        .map_err(|e| format!("bad generation id: {e}"))?;
+    let generation = lc
+        .store
+        .generation(&id)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or("the generation no longer exists")?;
+    let copies = lc
+        .store
+        .media_of(std::slice::from_ref(&id))
+        .await
+        .map_err(|e| e.to_string())?;
+    let copying = copies.iter().any(|c| c.state == MediaState::Pending);
+    let age = (Utc::now() - delivery.created_at)
+        .to_std()
+        .unwrap_or_default();
+    if copying && age < COPY_WAIT {
+        return Ok(Composed::Waiting);
+    }
+    let event_type = EventType::parse(&delivery.event_type)
+        .ok_or_else(|| format!("unknown event type {}", delivery.event_type))?;
+    let own: Vec<_> = copies.iter().collect();
+    let event = WebhookEvent {
+        event_type,
+        timestamp: Utc::now(),
+        generation: present::present(&generation, &own, links, Utc::now()),
+    };
+    serde_json::to_string(&event)
+        .map(Composed::Ready)
+        .map_err(|e| e.to_string())
+}
+
+async fn attempt(lc: &Lifecycle, links: &MediaLinks, mut delivery: WebhookDelivery) {
+    let outcome = if delivery.payload.is_empty() {
+        match compose(lc, links, &delivery).await {
+            Ok(Composed::Waiting) => {
+                if let Err(error) = lc.store.defer_webhook(&delivery.id, after(COPY_POLL)).await {
+                    tracing::error!(delivery = %delivery.id, %error, "cannot defer the webhook");
+                }
+                return;
+            }
+            Ok(Composed::Ready(payload)) => {
+                match lc.store.compose_webhook(&delivery.id, &payload).await {
+                    Ok(()) => {
+                        delivery.payload = payload;
+                        send(lc, &delivery).await
+                    }
+                    Err(error) => Err(format!("cannot save the composed payload: {error}")),
+                }
+            }
+            Err(error) => Err(format!("cannot compose the payload: {error}")),
+        }
+    } else {
+        send(lc, &delivery).await
+    };
     let delivered = if outcome.is_ok() {
         "delivered"
     } else {

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::generations::GenerationView;
+use reelgate_domain::generations::{Generation, Status};
 
 /// Why a delivery is sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -68,4 +69,21 @@ pub struct WebhookEvent {
     pub timestamp: DateTime<Utc>,
     #[serde(flatten)]
     pub generation: GenerationView,
+}
+
+/// The payload of a delivery composed as it is queued: a failure or a cancellation has no
+/// videos to wait for. (A success is composed by the delivery worker; see `deliver.rs`.)
+pub fn payload(generation: &Generation) -> String {
+    let event_type = match generation.status {
+        Status::Succeeded => EventType::Succeeded,
+        Status::Canceled => EventType::Canceled,
+        _ => EventType::Failed,
+    };
+    let event = WebhookEvent {
+        event_type,
+        timestamp: Utc::now(),
+        generation: GenerationView::from(generation),
+    };
+    // Strings, numbers and JSON values always serialise.
+    serde_json::to_string(&event).unwrap_or_default()
 }

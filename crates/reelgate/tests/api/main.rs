@@ -14,6 +14,7 @@ mod helpers;
 mod limits;
 mod mail;
 mod openapi;
+mod openapi_client;
 mod payments;
 mod reports;
 mod security;

@@ -149,3 +149,122 @@ async fn webhook_urls_on_private_networks_are_refused_by_default() {
     assert_eq!(error["error"]["field"], "webhook_url");
     assert_eq!(app.balance(&key).await, (100, 0));
 }
+
+/// A test's app that may post webhooks to this machine, with a customer and a receiver.
+async fn app_with_receiver(
+    fail_first: u32,
+) -> (TestApp, reelgate_domain::accounts::ApiKey, String, Receiver) {
+    let app =
+        TestApp::spawn_with(Settings::default().with("REELGATE_ALLOW_PRIVATE_URLS", "true")).await;
+    let (_, key) = app.customer("ada", 1000).await;
+    let (url, receiver) = start_receiver(fail_first).await;
+    (app, key, url, receiver)
+}
+
+#[tokio::test]
+async fn a_success_is_announced_with_reelgates_own_links_and_its_type() {
+    let (app, key, url, receiver) = app_with_receiver(0).await;
+    let (_, created) = app
+        .submit(
+            &key,
+            json!({"model": "kling-2.6/text-to-video", "prompt": "fox", "webhook_url": url}),
+        )
+        .await;
+    let (headers, body) = deliveries(&receiver, 1).await.remove(0);
+    let payload: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(payload["type"], "generation.succeeded");
+    assert_eq!(payload["id"], created["id"]);
+    let link = payload["videos"][0]["url"].as_str().unwrap();
+    assert!(
+        link.starts_with(&app.address),
+        "reelgate's own copy, not Kie's temporary file: {link}"
+    );
+    // The link works on its own, as a customer's program would fetch it.
+    let video = reqwest::get(link).await.unwrap();
+    assert_eq!(video.status(), 200);
+    assert_eq!(video.headers()["content-type"], "video/mp4");
+    assert!(payload["timestamp"].is_string());
+    assert!(headers["webhook-id"].to_str().unwrap().starts_with("msg_"));
+}
+
+#[tokio::test]
+async fn the_1080p_video_arriving_later_is_a_videos_updated_event() {
+    let app = TestApp::spawn_with_sim(
+        Settings::default().with("REELGATE_ALLOW_PRIVATE_URLS", "true"),
+        kie_sim::SimConfig {
+            hd_delay: Duration::from_millis(1500),
+            ..kie_sim::SimConfig::for_tests()
+        },
+    )
+    .await;
+    let (_, key) = app.customer("ada", 1000).await;
+    let (url, receiver) = start_receiver(0).await;
+    let (_, created) = app
+        .submit(
+            &key,
+            json!({"model": "veo3-fast", "prompt": "fox", "aspect_ratio": "16:9", "webhook_url": url}),
+        )
+        .await;
+    let got = deliveries(&receiver, 2).await;
+    let events: Vec<serde_json::Value> = got
+        .iter()
+        .map(|(_, body)| serde_json::from_str(body).unwrap())
+        .collect();
+    let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert!(types.contains(&"generation.succeeded"), "{types:?}");
+    let updated = events
+        .iter()
+        .find(|e| e["type"] == "generation.videos_updated")
+        .unwrap_or_else(|| panic!("no videos_updated among {types:?}"));
+    assert_eq!(updated["id"], created["id"]);
+    let videos = updated["videos"].as_array().unwrap();
+    assert_eq!(videos.len(), 2, "{updated}");
+    assert_eq!(videos[1]["resolution"], "1080p");
+    for video in videos {
+        assert!(
+            video["url"].as_str().unwrap().starts_with(&app.address),
+            "{video}"
+        );
+    }
+    assert_ne!(
+        got[0].0["webhook-id"], got[1].0["webhook-id"],
+        "two messages"
+    );
+}
+
+#[tokio::test]
+async fn the_delivery_log_lists_deliveries_and_resends_one_with_the_same_id() {
+    let (app, key, url, receiver) = app_with_receiver(0).await;
+    let (_, created) = app
+        .submit(
+            &key,
+            json!({"model": "kling-2.6/text-to-video", "prompt": "fox", "webhook_url": url}),
+        )
+        .await;
+    let first = deliveries(&receiver, 1).await.remove(0);
+    let mut log = serde_json::Value::Null;
+    crate::helpers::wait_until("the delivery is recorded as delivered", async || {
+        log = json(app.get_as(&key, "/v1/account/webhook-deliveries").await)
+            .await
+            .1;
+        log["deliveries"][0]["state"] == "delivered"
+    })
+    .await;
+    let delivery = &log["deliveries"][0];
+    assert_eq!(delivery["generation_id"], created["id"]);
+    assert_eq!(delivery["type"], "generation.succeeded");
+    assert_eq!(delivery["url"], url.as_str());
+    assert_eq!(delivery["attempts"], 1);
+    let id = delivery["id"].as_str().unwrap();
+    assert_eq!(first.0["webhook-id"], id);
+
+    let (_, other) = app.customer("bob", 0).await;
+    let path = format!("/v1/account/webhook-deliveries/{id}/resend");
+    let (status, _) = json(app.post_as(&other, &path, json!({})).await).await;
+    assert_eq!(status, 404, "only its owner may resend it");
+    let (status, _) = json(app.post_as(&key, &path, json!({})).await).await;
+    assert_eq!(status, 202);
+    let again = deliveries(&receiver, 2).await.remove(1);
+    assert_eq!(again.0["webhook-id"], id, "the same message");
+    assert_eq!(again.1, first.1, "with the same body");
+}

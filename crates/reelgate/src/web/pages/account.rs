@@ -14,6 +14,7 @@ use serde::Deserialize;
 use super::Chrome;
 use crate::http::account::LedgerEntryView;
 use crate::http::api_keys::ApiKeyView;
+use crate::http::webhook_deliveries::{DeliveryView, LOG_SIZE};
 use crate::web::error::{WebError, WebForm};
 use crate::web::session::Viewer;
 use crate::web::WebContext;
@@ -27,6 +28,7 @@ pub fn router() -> Router<WebContext> {
         .route("/account/api-keys", post(create_key))
         .route("/account/api-keys/{id}/revoke", post(revoke_key))
         .route("/account/webhook-secret/rotate", post(rotate_secret))
+        .route("/account/webhooks/{id}/resend", post(resend_webhook))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -59,6 +61,7 @@ async fn account_page(
         ),
         (Some("key_revoked"), _) => Some(chrome.text("account.key_revoked").to_owned()),
         (Some("secret_rotated"), _) => Some(chrome.text("account.secret_rotated").to_owned()),
+        (Some("webhook_resent"), _) => Some(chrome.text("account.webhook_resent").to_owned()),
         _ => None,
     };
     let extras = Extras {
@@ -91,6 +94,7 @@ async fn render(
     };
     let keys = store.list_api_keys(&user.id).await?;
     let secret = store.webhook_secret(&user.id).await?;
+    let deliveries = store.webhook_log(&user.id, LOG_SIZE).await?;
     let page = chrome.render(
         "account.html",
         "account",
@@ -102,6 +106,7 @@ async fn render(
             first_page => cursor.is_none(),
             keys => keys.iter().map(ApiKeyView::from).collect::<Vec<_>>(),
             webhook_secret => secret.expose(),
+            deliveries => deliveries.iter().map(DeliveryView::from).collect::<Vec<_>>(),
             voucher_error => extras.voucher_error.map(|k| chrome.text(k)),
             voucher_code => extras.voucher_code,
             new_key => extras.new_key.as_ref().map(|(name, key)| context! { name, key }),
@@ -217,4 +222,20 @@ async fn rotate_secret(
     chrome.csrf.check(&form.csrf)?;
     web.api.store.rotate_webhook_secret(&user.id).await?;
     Ok(Redirect::to("/account?notice=secret_rotated").into_response())
+}
+
+/// The same delivery (same `webhook-id` and body) sent again now.
+async fn resend_webhook(
+    State(web): State<WebContext>,
+    Viewer(user): Viewer,
+    chrome: Chrome,
+    Path(id): Path<String>,
+    WebForm(form): WebForm<CsrfForm>,
+) -> Result<Response, WebError> {
+    chrome.csrf.check(&form.csrf)?;
+    if !web.api.store.resend_webhook(&user.id, &id).await? {
+        return Err(WebError::NotFound);
+    }
+    web.api.lifecycle.wake.webhooks.notify_one();
+    Ok(Redirect::to("/account?notice=webhook_resent#webhooks").into_response())
 }

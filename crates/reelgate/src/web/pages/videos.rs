@@ -297,7 +297,7 @@ async fn cancel(
     match web
         .api
         .store
-        .cancel_generation(&user.id, &id, GenerationView::json)
+        .cancel_generation(&user.id, &id, crate::webhooks::event::payload)
         .await?
     {
         Some(Canceled::Now(_)) => web.api.lifecycle.wake.webhooks.notify_one(),
