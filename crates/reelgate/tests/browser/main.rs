@@ -9,7 +9,7 @@ mod guessing;
 mod operator;
 mod recovery;
 mod security;
+mod sign_up;
 #[path = "../support/smtp.rs"]
 mod smtp;
-mod sign_up;
 mod visitor;
