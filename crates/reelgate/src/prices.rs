@@ -132,7 +132,6 @@ mod tests {
             "veo3-fast - 0.30 40 (fixed) pricing.md seed table"
         );
         assert!(table.contains("duration 10, sound true"));
-        assert!(table.contains("not offered: quality high disabled"));
         // Header + one line per combination of the built-in catalog.
         assert_eq!(lines.len() - 3, catalog.price_list().len());
     }

@@ -316,8 +316,17 @@ async fn videos_of_generations_that_succeeded_before_the_upgrade_are_queued(upgr
     };
     let store: &Store = &fresh;
     reelgate_store::testing::migrate_to(store, 2).await.unwrap();
-    let ada = customer(store, "ada", 1000).await;
-    // Written as version 2 wrote it: today's submission needs today's schema.
+    // Written as version 2 wrote them: today's accounts and submissions need today's schema.
+    let ada = reelgate_domain::accounts::UserId::generate();
+    let ada_id = ada.as_str();
+    sqlx::query(
+        "INSERT INTO users (id, email, password_hash, role, webhook_secret, created_at)
+         VALUES ($1, 'ada@example.com', 'x', 'customer', 'whsec_x', 1)",
+    )
+    .bind(ada_id)
+    .execute(store.pool())
+    .await
+    .unwrap();
     let id = GenerationId::new();
     sqlx::query(
         "INSERT INTO generations (id, user_id, model, params, upstream_request, credits,
@@ -325,7 +334,7 @@ async fn videos_of_generations_that_succeeded_before_the_upgrade_are_queued(upgr
          VALUES ($1, $2, 'veo3-fast', '{}', '{}', 50, '0.30', 'succeeded', 1, 1, 1, 1, $3)",
     )
     .bind(id.as_str())
-    .bind(ada.id.as_str())
+    .bind(ada_id)
     .bind(serde_json::to_string(&[video("old", "720p"), video("old-hd", "1080p")]).unwrap())
     .execute(store.pool())
     .await
