@@ -111,7 +111,7 @@ async fn a_balance_too_small_is_refused_before_anything_is_uploaded_or_held() {
         .text("prompt", "a fox");
     let refused = sam.post_multipart("/generate", form).await;
     assert_eq!(refused.status, StatusCode::PAYMENT_REQUIRED);
-    assert!(refused.body.contains("Your balance is too small"));
+    assert!(refused.body.contains("more credits for this video"));
     let list = sam.get("/v1/generations").await;
     assert!(list.body.contains("\"generations\":[]"), "{}", list.body);
 }

@@ -34,6 +34,8 @@ const PUBLIC: &[(&str, &str)] = &[
     ("get", "/openapi.json"),
     ("get", "/v1/models"),
     ("post", "/v1/quote"),
+    ("post", "/v1/auth/password-reset"),
+    ("post", "/v1/auth/password-reset/confirm"),
 ];
 
 /// Credentials optional: a signed link may stand in for them.
