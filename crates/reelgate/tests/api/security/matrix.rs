@@ -36,6 +36,7 @@ const PUBLIC: &[(&str, &str)] = &[
     ("post", "/v1/quote"),
     ("post", "/v1/auth/password-reset"),
     ("post", "/v1/auth/password-reset/confirm"),
+    ("get", "/v1/packages"),
 ];
 
 /// Credentials optional: a signed link may stand in for them.
