@@ -37,6 +37,7 @@ const PUBLIC: &[(&str, &str)] = &[
     ("post", "/v1/auth/password-reset"),
     ("post", "/v1/auth/password-reset/confirm"),
     ("get", "/v1/packages"),
+    ("post", "/v1/payments/stripe/webhook"),
 ];
 
 /// Credentials optional: a signed link may stand in for them.
