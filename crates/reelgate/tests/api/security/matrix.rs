@@ -50,7 +50,14 @@ const SIGNED_LINKS: &[(&str, &str)] = &[
 const CALLBACKS: &[(&str, &str)] = &[("post", "/callbacks/kie/{generation}/{token}")];
 
 /// Web pages anyone may open.
-const PUBLIC_PAGES: &[&str] = &["/", "/signin", "/signup", "/static/{name}"];
+const PUBLIC_PAGES: &[&str] = &[
+    "/",
+    "/signin",
+    "/signup",
+    "/static/{name}",
+    "/password-reset",
+    "/password-reset/confirm",
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Access {
