@@ -57,6 +57,7 @@ const PUBLIC_PAGES: &[&str] = &[
     "/static/{name}",
     "/password-reset",
     "/password-reset/confirm",
+    "/confirm-email",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
