@@ -345,8 +345,8 @@ async fn notification(
 ) -> Result<StatusCode, ApiError> {
     match ctx.payments.notification(kind, headers, body).await {
         Ok(_) => Ok(StatusCode::OK),
-        // Not configured: as if the route did not exist, so the provider stops and says so.
-        Err(PaymentError::NotConfigured(_)) => Err(ApiError::NotFound("route")),
+        // Not configured: a 404 the provider stops on, naming what is missing.
+        Err(PaymentError::NotConfigured(_)) => Err(ApiError::NotFound("payment provider")),
         // Unavailable provider or database: 5xx, and the provider retries later.
         Err(e) => Err(e.into()),
     }
