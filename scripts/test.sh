@@ -17,7 +17,7 @@ need=()
 command -v ffmpeg >/dev/null || need+=(ffmpeg)
 command -v chromium >/dev/null || command -v chromium-browser >/dev/null || need+=(chromium)
 command -v chromedriver >/dev/null || need+=(chromium-driver)
-command -v kill >/dev/null || need+=(procps)
+type -P kill >/dev/null || need+=(procps)
 [ -e /etc/ssl/certs/ca-certificates.crt ] || need+=(ca-certificates)
 postgres_binaries || need+=(postgresql)
 if [ ${#need[@]} -gt 0 ]; then
@@ -42,4 +42,4 @@ fi
 # Python tools the tests drive (moto_server for S3, …), in ./.venv.
 bash scripts/pyenv.sh
 
-exec cargo test --workspace "$@"
+exec cargo test --workspace --no-fail-fast "$@"
