@@ -120,12 +120,7 @@ async fn serve(
     let (status, range) = match byte_range::requested(headers.get(header::RANGE), len) {
         ByteRange::Whole => (StatusCode::OK, None),
         ByteRange::Part { first, last } => (StatusCode::PARTIAL_CONTENT, Some((first, last))),
-        ByteRange::Unsatisfiable => {
-            if let Ok(value) = HeaderValue::from_str(&format!("bytes */{len}")) {
-                response_headers.insert(header::CONTENT_RANGE, value);
-            }
-            return Ok((StatusCode::RANGE_NOT_SATISFIABLE, response_headers).into_response());
-        }
+        ByteRange::Unsatisfiable => return Err(ApiError::RangeNotSatisfiable { len }),
     };
     let sent = match range {
         Some((first, last)) => {
