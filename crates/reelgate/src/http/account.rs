@@ -182,6 +182,7 @@ async fn rotate_webhook_secret(
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RedeemRequest {
     #[schema(min_length = 4, max_length = 64, pattern = "^[A-Za-z0-9_-]+$")]
     pub code: String,

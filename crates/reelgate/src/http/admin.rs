@@ -5,6 +5,7 @@ use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use reelgate_domain::accounts::{User, UserId};
 use reelgate_domain::ledger::{Actor, Redemption, Voucher, VoucherCode};
+use reelgate_domain::text::Reason;
 use reelgate_domain::Credits;
 use reelgate_store::{NewVoucher, StoreError};
 use serde::{Deserialize, Serialize};
@@ -65,7 +66,8 @@ pub struct GrantRequest {
     /// Credits to add; a negative number is an adjustment, which cannot take the balance
     /// below zero.
     pub credits: i64,
-    pub reason: Option<String>,
+    #[schema(inline)]
+    pub reason: Option<Reason>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -94,14 +96,10 @@ async fn grant(
     let user = user_id(&id)?;
     let actor = Actor::User(admin.id);
     let amount = Credits(request.credits);
-    let reason = request
-        .reason
-        .as_deref()
-        .map(|r| super::text::bounded("reason", r, super::text::MAX_REASON_CHARS))
-        .transpose()?;
+    let reason = request.reason.as_ref().map(Reason::as_str);
     let entry = match ctx
         .store
-        .operator_grant(&user, amount, reason.as_deref(), &actor)
+        .operator_grant(&user, amount, reason, &actor)
         .await
     {
         Ok(entry) => entry,

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use reelgate_domain::payments::{
     check_bonus, check_credits, Money, PackageId, PackageName, PaymentId, PaymentStatus,
 };
+use reelgate_domain::text::Choice;
 use reelgate_store::{NewPackage, PackageChange, PaymentEvent, PaymentFilter};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -370,10 +371,12 @@ async fn admin_get_payment(
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RefundRequest {
     /// Exact decimal string in the payment's currency; everything not yet refunded when
     /// omitted.
-    pub amount: Option<String>,
+    #[schema(inline)]
+    pub amount: Option<Choice>,
 }
 
 /// Refunds all or part of a payment through its provider; the credits follow.
@@ -389,7 +392,7 @@ async fn refund_payment(
     ApiJson(request): ApiJson<RefundRequest>,
 ) -> Result<ApiJson<AdminPaymentView>, ApiError> {
     let id = payment_id(&id)?;
-    let amount = match request.amount.as_deref() {
+    let amount = match request.amount.as_ref().map(Choice::as_str) {
         None => None,
         Some(raw) => {
             let plain = !raw.is_empty() && raw.bytes().all(|b| b.is_ascii_digit() || b == b'.');
