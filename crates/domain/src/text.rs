@@ -14,8 +14,10 @@ pub const NAME_CHARS: usize = 100;
 pub const REASON_CHARS: usize = 500;
 /// A one-word choice or id (a package id, a payment provider, the demo's outcome).
 pub const CHOICE_CHARS: usize = 64;
-/// A token from a mailed link.
+/// A token from a mailed link, a signature, a page cursor.
 pub const TOKEN_CHARS: usize = 256;
+/// What an operator searches for (an email address at most).
+pub const SEARCH_CHARS: usize = 254;
 /// A URL (a webhook's, an image's).
 pub const URL_CHARS: usize = 2048;
 
@@ -24,6 +26,7 @@ pub type Reason = Text<REASON_CHARS>;
 pub type Choice = Text<CHOICE_CHARS>;
 pub type Token = Text<TOKEN_CHARS>;
 pub type UrlText = Text<URL_CHARS>;
+pub type Search = Text<SEARCH_CHARS>;
 
 /// Text of at most `MAX` characters, trimmed, with no control character.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -74,6 +77,14 @@ pub fn control_character(text: &str, line_breaks: bool) -> Option<u32> {
     text.chars()
         .find(|c| c.is_control() && !(line_breaks && matches!(c, '\t' | '\n' | '\r')))
         .map(u32::from)
+}
+
+/// Read as the `&str` it is (`Option<Text>::as_deref` gives an `Option<&str>`).
+impl<const MAX: usize> std::ops::Deref for Text<MAX> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
 }
 
 impl<const MAX: usize> std::fmt::Display for Text<MAX> {

@@ -21,10 +21,12 @@ use super::{ApiContext, ApiError, ApiJson, ApiQuery};
 pub struct UserQuery {
     /// Only users whose email contains this text.
     #[param(nullable = false)]
-    pub q: Option<String>,
+    #[param(inline)]
+    pub q: Option<reelgate_domain::text::Search>,
     /// The `next_cursor` of the previous page.
     #[param(nullable = false)]
-    pub cursor: Option<String>,
+    #[param(inline)]
+    pub cursor: Option<reelgate_domain::text::Token>,
     /// Users per page, 1 to 200 (default 50).
     #[param(minimum = 1, maximum = 200, nullable = false)]
     pub limit: Option<u32>,

@@ -66,10 +66,13 @@ fn package_fields(body: &serde_json::Map<String, Value>) -> PackageFields {
         "position",
     ];
     for key in body.keys().filter(|k| !known.contains(&k.as_str())) {
-        fields.problems.push(problem(
-            key,
-            format!("unknown field {key}; packages take {}", known.join(", ")),
-        ));
+        fields.problems.push(FieldProblem {
+            code: "unknown_parameter".into(),
+            ..problem(
+                key,
+                format!("unknown field {key}; packages take {}", known.join(", ")),
+            )
+        });
     }
     if let Some(v) = body.get("name") {
         match v.as_str().map(PackageName::parse) {
@@ -102,9 +105,45 @@ fn package_fields(body: &serde_json::Map<String, Value>) -> PackageFields {
         }
     }
     if let Some(v) = body.get("price") {
-        let amount = v.get("amount").and_then(Value::as_str);
-        let currency = v.get("currency").and_then(Value::as_str);
+        for key in v
+            .as_object()
+            .into_iter()
+            .flat_map(|price| price.keys())
+            .filter(|k| !["amount", "currency"].contains(&k.as_str()))
+        {
+            fields.problems.push(FieldProblem {
+                code: "unknown_parameter".into(),
+                ..problem(
+                    &format!("price.{key}"),
+                    format!("unknown field price.{key}; a price takes amount and currency"),
+                )
+            });
+        }
+        // Bounded first: an unknown currency's name is quoted back in the refusal.
+        let text = |name: &str| match v.get(name).and_then(Value::as_str).map(Choice::parse) {
+            Some(Err(e)) => Err(problem(
+                &format!("price.{name}"),
+                format!("price.{name} {e}"),
+            )),
+            other => Ok(other.and_then(Result::ok)),
+        };
+        let (amount, currency) = match (text("amount"), text("currency")) {
+            (Ok(amount), Ok(currency)) => (amount, currency),
+            (Err(e), _) | (_, Err(e)) => {
+                fields.problems.push(e);
+                (None, None)
+            }
+        };
+        let (amount, currency) = (
+            amount.as_ref().map(Choice::as_str),
+            currency.as_ref().map(Choice::as_str),
+        );
+        let bounded = fields
+            .problems
+            .iter()
+            .all(|p| !p.field.starts_with("price."));
         match (amount, currency) {
+            _ if !bounded => {}
             (Some(amount), Some(currency)) => match Money::parse(amount, currency) {
                 Ok(price) => fields.change.price = Some(price),
                 Err(e @ reelgate_domain::payments::MoneyError::UnknownCurrency(_)) => fields
@@ -228,12 +267,15 @@ async fn update_package(
 pub struct AdminPaymentQuery {
     /// Only payments in this status.
     #[param(nullable = false)]
-    pub status: Option<String>,
+    #[param(inline)]
+    pub status: Option<reelgate_domain::text::Choice>,
     /// Only this customer's (`usr_…`).
     #[param(nullable = false)]
-    pub user: Option<String>,
+    #[param(inline)]
+    pub user: Option<reelgate_domain::text::Search>,
     #[param(nullable = false)]
-    pub cursor: Option<String>,
+    #[param(inline)]
+    pub cursor: Option<reelgate_domain::text::Token>,
     #[param(minimum = 1, maximum = 200, nullable = false)]
     pub limit: Option<u32>,
 }

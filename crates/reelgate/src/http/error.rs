@@ -445,10 +445,45 @@ impl From<axum::extract::rejection::PathRejection> for ApiError {
 #[from_request(via(axum::extract::Path), rejection(ApiError))]
 pub struct ApiPath<T>(pub T);
 
-/// `Query<T>` whose rejections use our envelope.
-#[derive(Debug, Clone, Copy, Default, axum::extract::FromRequestParts)]
-#[from_request(via(axum::extract::Query), rejection(ApiError))]
+/// `Query<T>` whose rejections use our envelope and name the parameter at fault, as
+/// [`ApiJson`] names the body's field.
+#[derive(Debug, Clone, Copy, Default)]
 pub struct ApiQuery<T>(pub T);
+
+impl<S, T> axum::extract::FromRequestParts<S> for ApiQuery<T>
+where
+    S: Send + Sync,
+    T: serde::de::DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, ApiError> {
+        let query = parts.uri.query().unwrap_or_default();
+        let deserializer =
+            serde_urlencoded::Deserializer::new(url::form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(deserializer)
+            .map(ApiQuery)
+            .map_err(|e| query_error(&e))
+    }
+}
+
+fn query_error(error: &serde_path_to_error::Error<serde_urlencoded::de::Error>) -> ApiError {
+    let message = error.inner().to_string();
+    let path = error.path().to_string();
+    match path.as_str() {
+        "." | "" => ApiError::BadRequest {
+            code: "invalid_query",
+            message: format!("Failed to deserialize query string: {message}"),
+        },
+        field => {
+            let (code, message) = in_words(field, &message);
+            ApiError::field(field, code, message)
+        }
+    }
+}
 
 impl From<reelgate_domain::catalog::FieldError> for FieldProblem {
     fn from(e: reelgate_domain::catalog::FieldError) -> Self {

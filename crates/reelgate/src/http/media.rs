@@ -29,7 +29,8 @@ pub struct LinkQuery {
     /// From a signed link: when it stops working (seconds since the epoch).
     pub expires: Option<i64>,
     /// From a signed link.
-    pub signature: Option<String>,
+    #[param(inline)]
+    pub signature: Option<reelgate_domain::text::Token>,
 }
 
 fn parse_id(raw: &str) -> Result<GenerationId, ApiError> {
