@@ -94,6 +94,16 @@ async fn two_different_content_lengths_are_refused_in_the_envelope() {
         (status, envelope["error"]["code"].as_str()),
         (400, Some("malformed_request"))
     );
+    // A URI longer than hyper takes (64 KiB).
+    let long = format!(
+        "GET /v1/models?{} HTTP/1.1\r\nHost: x\r\n\r\n",
+        "q".repeat(70_000)
+    );
+    let (status, envelope, _) = raw_exchange(&app, long.as_bytes(), Duration::from_secs(10)).await;
+    assert_eq!(
+        (status, envelope["error"]["code"].as_str()),
+        (414, Some("uri_too_long"))
+    );
     assert_eq!(app.balance(&key).await, (100, 0));
     assert_eq!(app.get("/healthz").await.status(), 200);
 }
