@@ -76,6 +76,19 @@ fn replacement(head: &[u8]) -> Option<Vec<u8>> {
 }
 
 impl<T: AsyncWrite + Unpin> EnvelopedIo<T> {
+    /// Takes the envelope in place of `head`, if `head` is one of hyper's own answers.
+    fn intercept(&mut self, head: &[u8]) -> bool {
+        let Some(bytes) = replacement(head) else {
+            return false;
+        };
+        self.pending = Some(Replacement {
+            bytes,
+            written: 0,
+            stands_for: head.len(),
+        });
+        true
+    }
+
     /// Writes the pending replacement out; then reports hyper's bytes as written.
     fn drive(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
         let Some(pending) = self.pending.as_mut() else {
@@ -112,17 +125,8 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for EnvelopedIo<T> {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        if self.pending.is_none() {
-            match replacement(buf) {
-                Some(bytes) => {
-                    self.pending = Some(Replacement {
-                        bytes,
-                        written: 0,
-                        stands_for: buf.len(),
-                    })
-                }
-                None => return Pin::new(&mut self.inner).poll_write(cx, buf),
-            }
+        if self.pending.is_none() && !self.intercept(buf) {
+            return Pin::new(&mut self.inner).poll_write(cx, buf);
         }
         self.drive(cx)
     }
@@ -133,19 +137,14 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for EnvelopedIo<T> {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         if self.pending.is_none() {
+            // hyper's own answer has no body: its head is the one buffer with bytes in it.
             let mut filled = bufs.iter().filter(|b| !b.is_empty());
-            match (filled.next(), filled.next()) {
-                (Some(only), None) => match replacement(only) {
-                    Some(bytes) => {
-                        self.pending = Some(Replacement {
-                            bytes,
-                            written: 0,
-                            stands_for: only.len(),
-                        })
-                    }
-                    None => return Pin::new(&mut self.inner).poll_write_vectored(cx, bufs),
-                },
-                _ => return Pin::new(&mut self.inner).poll_write_vectored(cx, bufs),
+            let only = match (filled.next(), filled.next()) {
+                (Some(only), None) => Some(only),
+                _ => None,
+            };
+            if !only.is_some_and(|head| self.intercept(head)) {
+                return Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
             }
         }
         self.drive(cx)

@@ -415,6 +415,10 @@ fn in_words(field: &str, message: &str) -> (&'static str, String) {
             format!("{field} must be {expected} (got {got})"),
         );
     }
+    // Our own types' refusals (`must be at most 100 characters`) read on from the field's name.
+    if message.starts_with("must ") {
+        return ("invalid_parameter", format!("{field} {message}"));
+    }
     ("invalid_parameter", format!("{field}: {message}"))
 }
 

@@ -398,6 +398,11 @@ async fn every_text_field_is_bounded_and_free_of_control_characters() {
         let (status, answer) = json(app.post_as(caller, &path, body).await).await;
         assert_eq!(status, 400, "{path} {field}: {answer}");
         assert_eq!(answer["error"]["field"], field, "{path}: {answer}");
+        let message = answer["error"]["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains(field),
+            "{path}: the message does not name {field}: {message}"
+        );
         // The refusal does not echo the megabyte back.
         assert!(
             answer.to_string().len() < 2_000,
