@@ -182,6 +182,10 @@ mod tests {
         );
         let envelope: serde_json::Value = serde_json::from_str(body).unwrap();
         assert_eq!(envelope["error"]["code"], "malformed_request");
+        let too_large =
+            b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-length: 0\r\n\r\n";
+        let answer = String::from_utf8(replacement(too_large).unwrap()).unwrap();
+        assert!(answer.contains("\"headers_too_large\""), "{answer}");
         for other in [
             &b"HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n"[..],
             b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n",
