@@ -16,6 +16,9 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use crate::http::ApiError;
 
+/// hyper's own answers are a status line and three or four short headers.
+const MAX_HEAD_BYTES: usize = 512;
+
 /// A connection whose writes of hyper's own error answers are replaced by the envelope.
 pub struct EnvelopedIo<T> {
     inner: T,
@@ -40,6 +43,13 @@ impl<T> EnvelopedIo<T> {
 
 /// The answer to write instead of `head`, if `head` is one of hyper's own error answers.
 fn replacement(head: &[u8]) -> Option<Vec<u8>> {
+    // Every write passes here (video bodies too): decide on a few bytes before reading any.
+    let bare_error_head = head.len() <= MAX_HEAD_BYTES
+        && (head.starts_with(b"HTTP/1.1 4") || head.starts_with(b"HTTP/1.0 4"))
+        && head.ends_with(b"\r\n\r\n");
+    if !bare_error_head {
+        return None;
+    }
     let text = std::str::from_utf8(head).ok()?;
     let rest = text
         .strip_prefix("HTTP/1.1 ")
