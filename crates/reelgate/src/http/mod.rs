@@ -14,6 +14,7 @@ pub mod catalog;
 mod common_responses;
 pub mod csrf;
 mod document;
+pub mod envelope;
 pub mod error;
 pub mod generations;
 mod health;
@@ -23,7 +24,6 @@ mod operations;
 pub mod password_reset;
 pub mod payments;
 pub mod reports;
-mod text;
 pub mod upstream;
 pub mod webhook_deliveries;
 
