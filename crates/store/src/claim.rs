@@ -138,6 +138,34 @@ impl Store {
         Ok(claimed)
     }
 
+    /// Keeps a claimed job ours for another `lease` from now, while it is still waiting (a
+    /// long job, like a video download, renews its lease instead of holding one long enough
+    /// for the slowest case — which would also be how long a crashed instance's job waits).
+    /// False if the job is no longer waiting (finished, or given up, elsewhere).
+    pub async fn extend_lease<T>(
+        &self,
+        queue: &Queue<T>,
+        key: &str,
+        lease: Duration,
+    ) -> Result<bool, StoreError> {
+        let sql = format!(
+            "UPDATE {table} SET {due_at} = $1 WHERE {key_column} = $2 AND {waiting}",
+            table = queue.table,
+            due_at = queue.due_at,
+            key_column = queue.key,
+            waiting = queue.waiting,
+        );
+        let done = crate::retry::on_contention(|| async {
+            Ok(sqlx::query(&sql)
+                .bind(now_millis() + lease_ms(lease))
+                .bind(key)
+                .execute(&self.pool)
+                .await?)
+        })
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
     /// When the next row of `queue` falls due (perhaps already), so a worker can sleep until
     /// then; `None` when nothing waits.
     pub async fn next_due<T>(&self, queue: &Queue<T>) -> Result<Option<DateTime<Utc>>, StoreError> {

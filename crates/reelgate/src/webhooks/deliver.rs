@@ -27,8 +27,8 @@ use tracing::Instrument;
 /// The longest a customer's endpoint gets to answer (less, if the claim lease is short).
 const TIMEOUT: Duration = Duration::from_secs(10);
 const KEEP_TRYING_FOR: Duration = Duration::from_secs(24 * 3600);
-/// How long a success's webhook waits for reelgate's copies of its videos before it is sent
-/// with what there is (a copy that keeps failing must not hold the news back for a day).
+/// How long a success's webhook waits for the first attempt at reelgate's copies of its
+/// videos before it is sent with what there is (a stuck copy must not hold the news back).
 const COPY_WAIT: Duration = Duration::from_secs(300);
 /// How often a waiting delivery looks again (the copier also wakes it when a copy is made).
 const COPY_POLL: Duration = Duration::from_secs(2);
@@ -165,7 +165,11 @@ async fn compose(
         .media_of(std::slice::from_ref(&id))
         .await
         .map_err(|e| e.to_string())?;
-    let copying = copies.iter().any(|c| c.state == MediaState::Pending);
+    // Only a first attempt is waited for: a copy that has failed once retries over minutes,
+    // and the news goes out now with Kie's link for that video.
+    let copying = copies
+        .iter()
+        .any(|c| c.state == MediaState::Pending && c.last_error.is_none());
     let age = (Utc::now() - delivery.created_at)
         .to_std()
         .unwrap_or_default();
