@@ -37,8 +37,10 @@ async fn failed_with_webhook(store: &TestStore, user: &User, url: &str) -> Gener
         webhook_url: Some(url.into()),
         idempotency: None,
     };
-    let Submitted::Created(generation, _) =
-        store.submit_generation(&new, |_| String::new()).await.unwrap()
+    let Submitted::Created(generation, _) = store
+        .submit_generation(&new, |_| String::new())
+        .await
+        .unwrap()
     else {
         panic!("not created");
     };
@@ -76,7 +78,9 @@ async fn backlogs_and_claims_go_by_customer(store: &TestStore) {
     );
     let claimed = store.claim_webhooks_of(&ada.id, 2, LEASE).await.unwrap();
     assert_eq!(claimed.len(), 2);
-    assert!(claimed.iter().all(|d| d.user_id == ada.id && d.attempts == 1));
+    assert!(claimed
+        .iter()
+        .all(|d| d.user_id == ada.id && d.attempts == 1));
     let backlogs = store.webhook_backlogs(10).await.unwrap();
     assert_eq!(backlogs[0].pending, 3, "claimed ones are still pending");
     assert_eq!(backlogs[0].due, 1);
@@ -102,7 +106,10 @@ async fn a_failing_endpoint_is_put_off_and_the_operator_sees_it(store: &TestStor
     // Claimed ones come back due, as if their leases ran out.
     for d in &claimed {
         if d.id != first.id {
-            store.defer_webhook(&d.id, chrono::Utc::now()).await.unwrap();
+            store
+                .defer_webhook(&d.id, chrono::Utc::now())
+                .await
+                .unwrap();
         }
     }
     assert_eq!(
@@ -143,8 +150,9 @@ async fn past_the_cap_the_newest_are_given_up(store: &TestStore) {
         .map(|r| r.delivery.generation_id.clone())
         .collect();
     assert_eq!(given_up, [ids[3].to_string(), ids[2].to_string()]);
-    assert!(log
-        .iter()
-        .filter(|r| r.gave_up_at.is_some())
-        .all(|r| r.last_error.as_deref().unwrap().contains("2 deliveries were already pending")));
+    assert!(log.iter().filter(|r| r.gave_up_at.is_some()).all(|r| r
+        .last_error
+        .as_deref()
+        .unwrap()
+        .contains("2 deliveries were already pending")));
 }
