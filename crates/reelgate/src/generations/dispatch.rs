@@ -13,7 +13,7 @@ use super::create_limit::{Slot, Slots};
 use super::decide::{self, AfterCreate, Failure};
 use super::lifecycle::{span, Lifecycle, UpstreamState};
 use super::stored_request::StoredRequest;
-use crate::worker::{after, Claimed, Worker};
+use crate::worker::{after, Claimed, Worker, IDLE_TICK};
 use tracing::Instrument;
 
 /// A create that failed for a passing reason waits this long per attempt so far.
@@ -101,9 +101,10 @@ async fn claim(lc: &Arc<Lifecycle>, limit: u32) -> Result<Claimed<(Generation, S
         fail_long_blocked(lc).await?;
         if state == UpstreamState::Refusing {
             // A hold ends when the guard releases it (a nudge); a pause at a known time, when
-            // the probe must go out and not up to an idle tick later.
+            // the probe must go out and not up to an idle tick later. Either way the loop looks
+            // again within a tick, to fail the generations whose wait is over.
             return Ok(match (lc.dispatch_hold(), lc.pause_left()) {
-                (None, Some(left)) => Claimed::WaitFor(left),
+                (None, Some(left)) => Claimed::WaitFor(left.min(IDLE_TICK)),
                 _ => Claimed::Blocked,
             });
         }
