@@ -224,7 +224,7 @@ impl Application {
                 Arc::clone(&self.lifecycle),
             ));
             // Webhooks carry reelgate's links to the copies, so they need the media's signer.
-            let deliverer = crate::webhooks::deliver::Deliverer(
+            let deliverer = crate::webhooks::deliver::Deliverer::new(
                 Arc::clone(&self.lifecycle),
                 self.media.links.clone(),
             );

@@ -6,6 +6,7 @@ pub mod admin;
 mod admin_generations;
 pub mod admin_payments;
 mod admin_prices;
+mod admin_webhooks;
 pub mod api_keys;
 pub mod auth;
 mod byte_range;
@@ -103,6 +104,7 @@ pub fn api(ctx: ApiContext) -> Router {
         .merge(password_reset::router())
         .merge(api_keys::router())
         .merge(webhook_deliveries::router())
+        .merge(admin_webhooks::router())
         .merge(admin::router())
         .merge(limits::router())
         .merge(admin_generations::router())

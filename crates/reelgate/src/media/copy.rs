@@ -151,6 +151,9 @@ async fn copy_one(media: &Media, lc: &Lifecycle, copy: &MediaCopy) {
             Ok(true) => {
                 tracing::info!(generation = %id, index = copy.index, bytes = stored.size_bytes, "video copied");
                 // A webhook may be waiting for this copy.
+                if let Err(error) = lc.store.webhooks_ready(id.as_str()).await {
+                    tracing::warn!(generation = %id, %error, "cannot tell its webhook the copy is made");
+                }
                 lc.wake.webhooks.notify_one();
                 Ok(())
             }
