@@ -1,6 +1,7 @@
 //! The end-of-run audit, read straight from the database (the server is stopped by then) and
 //! from the simulator's record of every task it was asked to create.
 
+use super::load::Accepted;
 use reelgate_domain::accounts::User;
 use reelgate_domain::generations::{Generation, Status};
 use reelgate_domain::ledger::{EntryKind, LedgerEntry};
@@ -27,6 +28,16 @@ pub struct Audit {
     pub users_audited: usize,
     pub lowest_final_balance: i64,
     pub violations: Vec<String>,
+    /// Accepted generations by the fault phase they were submitted in.
+    pub by_phase: BTreeMap<&'static str, PhaseTally>,
+}
+
+/// What became of the generations submitted during one fault phase.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct PhaseTally {
+    pub accepted: usize,
+    pub succeeded: usize,
+    pub canceled: usize,
 }
 
 impl Audit {
@@ -77,7 +88,12 @@ fn generation_of_task(task: &Value) -> Option<String> {
     Some(parts.next()?.to_owned())
 }
 
-pub async fn audit(store: &Store, users: &[User], sim_tasks: &[Value]) -> Audit {
+pub async fn audit(
+    store: &Store,
+    users: &[User],
+    sim_tasks: &[Value],
+    accepted: &[Accepted],
+) -> Audit {
     let mut audit = Audit {
         lowest_final_balance: i64::MAX,
         ..Audit::default()
@@ -127,7 +143,36 @@ pub async fn audit(store: &Store, users: &[User], sim_tasks: &[Value]) -> Audit 
     }
     audit.generations = generations.len();
     audit_upstream(&mut audit, &generations, sim_tasks);
+    audit_accepted(&mut audit, &generations, accepted);
     audit
+}
+
+/// Every generation answered 202 is in the database (once: ids are unique there, and no two
+/// answers named the same one), and each phase's outcome is tallied.
+fn audit_accepted(
+    audit: &mut Audit,
+    generations: &HashMap<String, Generation>,
+    accepted: &[Accepted],
+) {
+    let mut seen = std::collections::HashSet::new();
+    for one in accepted {
+        if !seen.insert(one.id.as_str()) {
+            audit.violation(format!("two submissions were answered with {}", one.id));
+        }
+        let tally = audit.by_phase.entry(one.phase).or_default();
+        tally.accepted += 1;
+        match generations.get(&one.id) {
+            None => audit.violation(format!(
+                "{} was accepted (202) but is not in the database",
+                one.id
+            )),
+            Some(generation) if generation.status == Status::Succeeded => tally.succeeded += 1,
+            Some(generation) if generation.status == Status::Canceled || one.canceled => {
+                tally.canceled += 1
+            }
+            Some(_) => {}
+        }
+    }
 }
 
 fn audit_one(audit: &mut Audit, generation: &Generation, rows: Vec<&LedgerEntry>) {

@@ -72,6 +72,16 @@ pub struct LoadStats {
     /// The lowest balance any read saw; must never go below zero.
     pub lowest_balance: AtomicI64,
     pub problems: Mutex<Vec<String>>,
+    /// Every generation answered 202, with the fault phase it was submitted in: each must be
+    /// in the database at the end (a count alone would miss one lost and another made twice).
+    pub accepted_ids: Mutex<Vec<Accepted>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Accepted {
+    pub id: String,
+    pub phase: &'static str,
+    pub canceled: bool,
 }
 
 impl LoadStats {
@@ -87,6 +97,8 @@ pub struct Load {
     pub models: Vec<ModelChoice>,
     pub stats: LoadStats,
     pub rng: Mutex<StdRng>,
+    /// The fault phase running now (set by the soak's clock).
+    pub phase: Mutex<&'static str>,
 }
 
 enum Answer {
@@ -113,6 +125,7 @@ impl Load {
             models,
             stats,
             rng: Mutex::new(StdRng::seed_from_u64(seed)),
+            phase: Mutex::new("starting"),
         })
     }
 
@@ -171,6 +184,7 @@ impl Load {
     /// Submits one random generation; sometimes cancels it soon after.
     pub async fn submit_one(self: Arc<Self>) {
         let (customer, body) = self.random_request();
+        let phase = *self.phase.lock().expect("phase lock");
         let key = &self.customers[customer].key;
         let idempotency = ulid::Ulid::new().to_string();
         let patience = Duration::from_secs(45);
@@ -198,6 +212,15 @@ impl Load {
         }
         self.stats.accepted.fetch_add(1, Relaxed);
         let id = created["id"].as_str().unwrap_or_default().to_owned();
+        self.stats
+            .accepted_ids
+            .lock()
+            .expect("accepted lock")
+            .push(Accepted {
+                id: id.clone(),
+                phase,
+                canceled: false,
+            });
         let (replay_check, cancel, cancel_after) = {
             let mut rng = self.rng.lock().expect("rng lock");
             (
@@ -215,7 +238,7 @@ impl Load {
                 .send(key, "/v1/generations", &body, Some(&idempotency), patience)
                 .await;
             match again {
-                Answer::Done(202, replayed) if replayed["id"] == created["id"] => {
+                Answer::Done(202, replayed) if same_generation(&replayed, &created) => {
                     self.stats.replays_checked.fetch_add(1, Relaxed);
                 }
                 Answer::Done(status, replayed) => self.stats.problem(format!(
@@ -230,6 +253,10 @@ impl Load {
             match self.send(key, &path, &json!({}), None, patience).await.1 {
                 Answer::Done(200, _) => {
                     self.stats.canceled.fetch_add(1, Relaxed);
+                    let mut accepted = self.stats.accepted_ids.lock().expect("accepted lock");
+                    if let Some(one) = accepted.iter_mut().find(|a| a.id == id) {
+                        one.canceled = true;
+                    }
                 }
                 Answer::Done(409, _) => {
                     self.stats.cancel_too_late.fetch_add(1, Relaxed);
@@ -268,4 +295,12 @@ impl Load {
             }
         }
     }
+}
+
+/// A replay answers with the generation first created, as it was created: the same id, model,
+/// parameters, price and creation time (its status may have moved on since).
+fn same_generation(replayed: &Value, first: &Value) -> bool {
+    ["id", "model", "params", "credits", "created_at"]
+        .iter()
+        .all(|field| replayed[field] == first[field])
 }

@@ -172,13 +172,18 @@ pub async fn run(backend: &str, database: &DatabaseUrl, dir: &std::path::Path) -
     let mut next_restart = Instant::now() + plan.restart_every;
     let load_ends = Instant::now() + plan.load;
     let mut phase_index = 0;
-    while Instant::now() < load_ends {
+    // Every phase runs at least once, however long restarts took.
+    while Instant::now() < load_ends || phase_index < phases.len() {
         let phase = &phases[phase_index % phases.len()];
         phase_index += 1;
         sim.set_faults(&phase.sim).await;
         proxy.set_faults(phase.callbacks);
+        *load.phase.lock().expect("phase lock") = phase.name;
         let before = upstream_requests(&sim).await;
-        let phase_ends = (Instant::now() + plan.phase).min(load_ends);
+        let mut phase_ends = Instant::now() + plan.phase;
+        if phase_index > phases.len() {
+            phase_ends = phase_ends.min(load_ends);
+        }
         while Instant::now() < phase_ends {
             if Instant::now() >= next_restart {
                 let restart_began = Instant::now();
@@ -192,6 +197,8 @@ pub async fn run(backend: &str, database: &DatabaseUrl, dir: &std::path::Path) -
                 }
                 tokio::time::sleep(Duration::from_millis(rng.gen_range(100..1200))).await;
                 serve.start().await;
+                // The phase's faults must meet a running server for its whole length.
+                phase_ends += restart_began.elapsed();
                 eprintln!(
                     "soak {backend}: restart {} took {:?}",
                     serve.starts - 1,
@@ -247,7 +254,8 @@ pub async fn run(backend: &str, database: &DatabaseUrl, dir: &std::path::Path) -
         .cloned()
         .expect("a task list");
     let sim_stats = sim.get("/sim/stats").await;
-    let audit = audit::audit(&store, &users, &sim_tasks).await;
+    let accepted = load.stats.accepted_ids.lock().expect("accepted").clone();
+    let audit = audit::audit(&store, &users, &sim_tasks, &accepted).await;
     store.close().await;
     sim.stop().await;
 
