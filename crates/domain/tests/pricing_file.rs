@@ -372,7 +372,7 @@ fn model_and_parameter_mistakes_name_the_line_and_key() {
         "priced by (duration, sound)",
     );
     assert_error(
-        "[[models.veo3.costs]]\nwhen = {}\ncost_usd = \"1\"\n[[models.veo3.costs]]\nwhen = {}\ncost_usd = \"2\"\n",
+        "[[models.veo3.costs]]\nwhen = { resolution = \"720p\" }\ncost_usd = \"1\"\n[[models.veo3.costs]]\nwhen = { resolution = \"720p\" }\ncost_usd = \"2\"\n",
         4,
         "models.veo3.costs[1].when",
         "a second cost",

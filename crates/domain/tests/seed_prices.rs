@@ -173,14 +173,15 @@ fn the_price_list_holds_every_priced_combination_of_the_builtin_catalog() {
             )
         })
         .collect();
-    // 2 Veo + 2 × 25 × 2 Grok (6–30 s, two resolutions) + 4 + 4 Kling + 2 + 2 Sora + 4 + 4 Pro.
-    assert_eq!(offered.len(), 122);
+    // 3 × 3 Veo (three models, three resolutions) + 2 × 25 × 2 Grok (6–30 s, two resolutions)
+    // + 4 + 4 Kling + 2 + 2 Sora + 4 + 4 Pro.
+    assert_eq!(offered.len(), 129);
     assert!(offered.contains(&(
         "kling-2.6/image-to-video".into(),
         json!({"duration": 10, "sound": true}),
         180
     )));
-    assert!(offered.contains(&("veo3".into(), json!({}), 205)));
+    assert!(offered.contains(&("veo3".into(), json!({"resolution": "720p"}), 205)));
     assert!(catalog.price_list().iter().all(|e| e.available));
 }
 

@@ -49,7 +49,9 @@ pub use config::{
     JobsStatusPath, KieConfig, RetryPolicy, DEFAULT_BASE_URL, DEFAULT_UPLOAD_BASE_URL,
 };
 pub use error::KieError;
-pub use request::{AspectRatioField, TaskInput, TaskRequest, VeoGenerateRequest, VeoModel};
+pub use request::{
+    AspectRatioField, TaskInput, TaskRequest, VeoGenerateRequest, VeoModel, VeoResolution,
+};
 pub use response::UploadedFile;
 pub use status::{TaskState, TaskStatus};
 pub use task_id::TaskId;
