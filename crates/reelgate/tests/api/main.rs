@@ -20,5 +20,6 @@ mod reports;
 mod security;
 #[path = "../support/smtp.rs"]
 mod smtp;
+mod upgrades;
 mod videos;
 mod webhooks;
