@@ -28,8 +28,9 @@ fn every_row_of_the_seed_table_is_quoted_exactly() {
             15,
         ),
         (
+            // The table's $0.28 is Kie's $0.275 rounded: the same 45 credits.
             json!({"model": "kling-2.6/text-to-video", "prompt": "a fox", "duration": 5, "sound": false}),
-            "0.28",
+            "0.275",
             45,
         ),
         (
@@ -78,7 +79,7 @@ fn every_row_of_the_seed_table_is_quoted_exactly() {
 fn defaults_price_the_cheapest_seed_variant() {
     assert_eq!(
         quote(json!({"model": "kling-2.6/text-to-video", "prompt": "a fox"})),
-        (Credits(45), dec!(0.28))
+        (Credits(45), dec!(0.275))
     );
     assert_eq!(
         quote(json!({"model": "sora-2-text-to-video", "prompt": "a city"})),

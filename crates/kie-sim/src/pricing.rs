@@ -1,7 +1,7 @@
 //! What Kie charges per task, in Kie credits (1 Kie credit = $0.005, so credits = USD × 200).
 //!
 //! The USD figures are the business's cost table (`pricing.md`), except Grok Imagine, which
-//! Kie prices per second; variants the table does not price use Kie's list (Veo 3 quality:
+//! Kie prices per second, and Kling 5 s silent, which Kie's page puts at $0.275; variants the table does not price use Kie's list (Veo 3 quality:
 //! 250 credits; Sora 2 Pro standard costs what Sora 2 does).
 
 use rust_decimal::Decimal;
@@ -34,12 +34,13 @@ pub fn sora(seconds: u32, high: bool) -> Decimal {
     })
 }
 
-/// Kling 2.6: native audio doubles the price, as in the business's table.
+/// Kling 2.6: native audio doubles the price, as in the business's table; 5 s silent is Kie's
+/// $0.275 (the table rounds it to $0.28).
 pub fn kling(seconds: u32, sound: bool) -> Decimal {
     Decimal::from(match (seconds, sound) {
         (10, true) => 220,
         (10, false) | (_, true) => 110,
-        (_, false) => 56,
+        (_, false) => 55,
     })
 }
 
@@ -62,7 +63,7 @@ mod tests {
     #[test]
     fn prices_match_the_business_cost_table_at_200_credits_per_dollar() {
         assert_eq!(veo(Model::Veo3Fast), dec!(60)); // $0.30
-        assert_eq!(kling(5, false), dec!(56)); // $0.28
+        assert_eq!(kling(5, false), dec!(55)); // $0.275, Kie's figure
         assert_eq!(kling(10, false), dec!(110)); // $0.55
         assert_eq!(kling(5, true), dec!(110)); // $0.55
         assert_eq!(kling(10, true), dec!(220)); // $1.10
