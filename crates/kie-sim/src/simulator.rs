@@ -371,7 +371,7 @@ mod tests {
         }
         assert_eq!(sim.stats().tasks_created, 100_000);
         assert_eq!(sim.lock().tasks.len(), 100_000);
-        assert_eq!(sim.balance(), before - Decimal::from(56 * 100_000));
+        assert_eq!(sim.balance(), before - Decimal::from(55 * 100_000));
         assert_eq!(sim.shared.callbacks.pending(), 100_000);
         let tasks = sim.tasks();
         assert!(tasks.iter().all(|t| t.state == TaskState::Waiting));
