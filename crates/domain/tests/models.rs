@@ -66,7 +66,7 @@ fn veo_refuses_what_it_does_not_offer() {
         "aspect_ratio",
         ErrorCode::InvalidParameter,
     );
-    assert_eq!(message, "aspect_ratio must be one of 16:9, 9:16");
+    assert_eq!(message, "aspect_ratio must be one of 16:9, 9:16, auto");
     refused_with(
         json!({"model": "veo3-fast", "prompt": "p", "aspect_ratio": "1:1"}),
         "aspect_ratio",
@@ -427,7 +427,7 @@ fn unknown_fields_are_refused_and_null_means_absent() {
             .unwrap();
     assert_eq!(
         request.params_json(),
-        json!({"prompt": "p", "aspect_ratio": "16:9"})
+        json!({"prompt": "p", "aspect_ratio": "16:9", "resolution": "720p"})
             .as_object()
             .unwrap()
             .clone()
@@ -500,6 +500,7 @@ fn the_catalog_lists_the_ten_variants_with_their_modes() {
     let expected = [
         ("veo3", "text-to-video"),
         ("veo3-fast", "text-to-video"),
+        ("veo3-lite", "text-to-video"),
         ("sora-2-text-to-video", "text-to-video"),
         ("sora-2-image-to-video", "image-to-video"),
         ("sora-2-pro-text-to-video", "text-to-video"),

@@ -40,7 +40,7 @@ fn the_example_file_parses_and_does_what_it_says() {
     let kling = |duration: u32, sound: bool| json!({"model": "kling-2.6/text-to-video", "prompt": "p", "duration": duration, "sound": sound});
     // 0.60 × 1.5 × 108 / 5 = 19.44 → 95; the other rows keep their built-in cost.
     assert_eq!(price(&catalog, kling(10, false)), (Credits(95), dec!(0.60)));
-    assert_eq!(price(&catalog, kling(5, false)), (Credits(45), dec!(0.28)));
+    assert_eq!(price(&catalog, kling(5, false)), (Credits(45), dec!(0.275)));
     // A note describes the cost next to it: the built-in note does not stick to a new cost.
     let notes: Vec<Option<String>> = catalog
         .price_list()
@@ -48,7 +48,12 @@ fn the_example_file_parses_and_does_what_it_says() {
         .filter(|e| e.model.as_str() == "kling-2.6/text-to-video" && e.params["sound"] == false)
         .map(|e| e.note)
         .collect();
-    assert_eq!(notes, [Some("pricing.md seed table".to_owned()), None]);
+    assert_eq!(notes.len(), 2);
+    assert!(
+        notes[0].as_deref().is_some_and(|n| n.contains("$0.275")),
+        "{notes:?}"
+    );
+    assert_eq!(notes[1], None);
     // The fixed promotion keeps the upstream cost for the margin report.
     assert_eq!(
         price(&catalog, json!({"model": "veo3-fast", "prompt": "p"})),
@@ -142,14 +147,14 @@ fn the_example_file_parses_and_does_what_it_says() {
 #[test]
 fn the_rule_is_the_operators_to_change() {
     let catalog = load("[pricing]\nmarkup = 1\ncredits_per_usd = \"100\"\nstep = 1\n");
-    // 0.28 × 2 × 100 = 56.
+    // 0.275 × 2 × 100 = 55.
     assert_eq!(
         price(
             &catalog,
             json!({"model": "kling-2.6/text-to-video", "prompt": "p"})
         )
         .0,
-        Credits(56)
+        Credits(55)
     );
     let catalog = load("[pricing]\nstep = 10\n");
     // 0.10 × 1.5 × 108 / 10 = 1.62 → 20.
@@ -372,7 +377,7 @@ fn model_and_parameter_mistakes_name_the_line_and_key() {
         "priced by (duration, sound)",
     );
     assert_error(
-        "[[models.veo3.costs]]\nwhen = {}\ncost_usd = \"1\"\n[[models.veo3.costs]]\nwhen = {}\ncost_usd = \"2\"\n",
+        "[[models.veo3.costs]]\nwhen = { resolution = \"720p\" }\ncost_usd = \"1\"\n[[models.veo3.costs]]\nwhen = { resolution = \"720p\" }\ncost_usd = \"2\"\n",
         4,
         "models.veo3.costs[1].when",
         "a second cost",

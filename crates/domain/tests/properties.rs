@@ -5,7 +5,7 @@
 mod common;
 
 use proptest::prelude::*;
-use reelgate_domain::catalog::{Catalog, GenerationRequest, UpstreamRequest};
+use reelgate_domain::catalog::{Catalog, GenerationRequest, ParamKind, UpstreamRequest};
 use reelgate_domain::reports::KIE_CREDIT_USD;
 use rust_decimal::Decimal;
 use serde_json::{json, Map, Value};
@@ -108,15 +108,64 @@ fn build(model: &Value, seed: u64, dice: &[u32]) -> Map<String, Value> {
         };
         body.insert(p["name"].as_str().unwrap().to_owned(), value);
     }
+    fit_images_to_chosen_values(&mut body, params, seed, dice[0]);
     body
 }
 
+/// A chosen value that decides how many images go with it (Veo's generation types): the
+/// images then number as it says, as a client reading `min_images`/`max_images` would send.
+fn fit_images_to_chosen_values(
+    body: &mut Map<String, Value>,
+    params: &[Value],
+    seed: u64,
+    roll: u32,
+) {
+    let Some(list) = params.iter().find(|p| p["type"] == "array") else {
+        return;
+    };
+    let list = list["name"].as_str().unwrap().to_owned();
+    for p in params {
+        let Some(chosen) = body.get(p["name"].as_str().unwrap()) else {
+            continue;
+        };
+        let Some(value) = p["values"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|v| &v["value"] == chosen)
+        else {
+            continue;
+        };
+        let (Some(low), Some(high)) = (value["min_images"].as_u64(), value["max_images"].as_u64())
+        else {
+            continue;
+        };
+        let n = low + u64::from(roll) % (high - low + 1);
+        if n == 0 {
+            body.remove(&list);
+        } else {
+            let urls = (0..n)
+                .map(|k| json!(format!("https://img.example/{seed}/{k}.png")))
+                .collect();
+            body.insert(list.clone(), Value::Array(urls));
+        }
+    }
+}
+
 /// What the simulator, playing Kie, charges for the request reelgate would send, in USD.
-fn simulator_charge(request: &GenerationRequest) -> Result<Decimal, String> {
+fn simulator_charge(catalog: &Catalog, request: &GenerationRequest) -> Result<Decimal, String> {
     let upstream = request.to_upstream(Some("https://us.example/callbacks/kie/tok".into()));
     let body = upstream.to_json();
     let charge = match upstream {
-        UpstreamRequest::Veo(_) => kie_sim::charge_veo_generate(&body),
+        // The resolution is no field of the body: Kie charges its upgrade when reelgate asks
+        // for it after the 720p video is made.
+        UpstreamRequest::Veo(_) => kie_sim::charge_veo_generate(&body).and_then(|video| {
+            let resolution = veo_resolution(catalog, request);
+            let upgrade = kie_sim::charge_veo_upgrade(&resolution).ok_or_else(|| {
+                kie_sim::Rejection::new(422, format!("no Veo resolution {resolution}"))
+            })?;
+            Ok(video + upgrade)
+        }),
         UpstreamRequest::Task(_) => kie_sim::charge_create_task(&body),
     };
     charge
@@ -124,16 +173,45 @@ fn simulator_charge(request: &GenerationRequest) -> Result<Decimal, String> {
         .map_err(|e| format!("simulator refused {body}: {e}"))
 }
 
+/// The one cost the business's table sets above Kie's charge, as the catalog file says: Grok
+/// Imagine's 6 s at 480p is $0.10 where Kie charges $0.048, and longer 480p videos add Kie's
+/// per-second cost to it.
+fn seed_figure_above_kie(request: &GenerationRequest) -> Decimal {
+    let grok = request.model().as_str().starts_with("grok-imagine/");
+    if grok && request.params_json()["quality"] == "standard" {
+        Decimal::new(52, 3)
+    } else {
+        Decimal::ZERO
+    }
+}
+
+/// Kie's spelling of the resolution a Veo request asks for.
+fn veo_resolution(catalog: &Catalog, request: &GenerationRequest) -> String {
+    let asked = request.params_json()["resolution"].clone();
+    let spec = catalog
+        .model(request.model().as_str())
+        .and_then(|m| m.param("resolution"))
+        .map(|p| p.kind.clone());
+    match (asked.as_str(), spec) {
+        (Some(value), Some(ParamKind::Choice { values, .. })) => values
+            .iter()
+            .find(|v| v.value.to_string() == value)
+            .and_then(|v| v.wire.as_str().map(str::to_owned))
+            .unwrap_or_default(),
+        _ => "720p".to_owned(),
+    }
+}
+
 /// Accepted by Kie, and sold at a positive multiple of the step; with the built-in catalog (the
 /// business's cost table, which the simulator charges by), priced from exactly what Kie
 /// charges. An operator's file may say Kie charges something else (the example's figures do).
 fn assert_sellable(catalog: &Catalog, request: &GenerationRequest) -> Result<(), TestCaseError> {
-    let charged = simulator_charge(request).map_err(TestCaseError::fail)?;
+    let charged = simulator_charge(catalog, request).map_err(TestCaseError::fail)?;
     let quote = request.quote();
     if std::ptr::eq(catalog, &catalogs()[0]) {
         prop_assert_eq!(
             quote.upstream_cost_usd,
-            charged,
+            charged + seed_figure_above_kie(request),
             "{:?} is priced from a cost Kie does not charge",
             request.model()
         );

@@ -28,8 +28,9 @@ fn every_row_of_the_seed_table_is_quoted_exactly() {
             15,
         ),
         (
+            // The table's $0.28 is Kie's $0.275 rounded: the same 45 credits.
             json!({"model": "kling-2.6/text-to-video", "prompt": "a fox", "duration": 5, "sound": false}),
-            "0.28",
+            "0.275",
             45,
         ),
         (
@@ -78,7 +79,7 @@ fn every_row_of_the_seed_table_is_quoted_exactly() {
 fn defaults_price_the_cheapest_seed_variant() {
     assert_eq!(
         quote(json!({"model": "kling-2.6/text-to-video", "prompt": "a fox"})),
-        (Credits(45), dec!(0.28))
+        (Credits(45), dec!(0.275))
     );
     assert_eq!(
         quote(json!({"model": "sora-2-text-to-video", "prompt": "a city"})),
@@ -173,14 +174,15 @@ fn the_price_list_holds_every_priced_combination_of_the_builtin_catalog() {
             )
         })
         .collect();
-    // 2 Veo + 2 × 25 × 2 Grok (6–30 s, two resolutions) + 4 + 4 Kling + 2 + 2 Sora + 4 + 4 Pro.
-    assert_eq!(offered.len(), 122);
+    // 3 × 3 Veo (three models, three resolutions) + 2 × 25 × 2 Grok (6–30 s, two resolutions)
+    // + 4 + 4 Kling + 2 + 2 Sora + 4 + 4 Pro.
+    assert_eq!(offered.len(), 129);
     assert!(offered.contains(&(
         "kling-2.6/image-to-video".into(),
         json!({"duration": 10, "sound": true}),
         180
     )));
-    assert!(offered.contains(&("veo3".into(), json!({}), 205)));
+    assert!(offered.contains(&("veo3".into(), json!({"resolution": "720p"}), 205)));
     assert!(catalog.price_list().iter().all(|e| e.available));
 }
 

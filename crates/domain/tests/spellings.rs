@@ -176,6 +176,19 @@ fn every_listed_alias_means_the_preferred_spelling() {
             let with = |field: &str, value: Value| {
                 let mut body = base.clone();
                 body.remove(name);
+                // A value that decides the image count (Veo's generation types) gets the
+                // fewest images it takes, whichever spelling names it.
+                let decided = values.iter().find(|v| {
+                    v["value"] == value
+                        || v["aliases"].as_array().is_some_and(|a| a.contains(&value))
+                });
+                if let Some(low) = decided.and_then(|v| v["min_images"].as_u64()) {
+                    body.remove("image_urls");
+                    if low > 0 {
+                        let urls: Vec<&str> = (0..low).map(|_| IMG).collect();
+                        body.insert("image_urls".into(), json!(urls));
+                    }
+                }
                 body.insert(field.to_owned(), value);
                 catalog.parse(&body)
             };
@@ -189,7 +202,7 @@ fn every_listed_alias_means_the_preferred_spelling() {
                 );
                 checked += 1;
             }
-            for v in values {
+            for v in &values {
                 let preferred = with(name, v["value"].clone()).unwrap();
                 for alias in v["aliases"].as_array().into_iter().flatten() {
                     assert_eq!(with(name, alias.clone()), Ok(preferred.clone()), "{alias}");

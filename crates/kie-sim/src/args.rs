@@ -41,6 +41,13 @@ pub struct SimArgs {
     /// How long Veo's 1080p file lags behind success, in ms.
     #[arg(long, default_value_t = 2_000)]
     pub hd_delay_ms: u64,
+    /// How long Veo's 4K file takes from the get-4k-video request, in ms.
+    #[arg(long, default_value_t = 10_000)]
+    pub uhd_delay_ms: u64,
+    /// Kie's webhook HMAC key: sign every callback with it (as Kie does once the account
+    /// turns webhook verification on).
+    #[arg(long, env = "KIE_SIM_WEBHOOK_KEY", hide_env_values = true)]
+    pub webhook_key: Option<String>,
     /// Creates allowed per API key: `N/SECS` (Kie: 20/10), or `off`.
     #[arg(long, default_value = "20/10", value_parser = parse_rate_limit)]
     pub rate_limit: RateLimitArg,
@@ -62,6 +69,9 @@ pub struct SimArgs {
     /// Share of JSON answers cut short.
     #[arg(long, default_value_t = 0.0, value_parser = parse_ratio)]
     pub malformed_ratio: f64,
+    /// Share of Veo 4K upgrades Kie cannot make.
+    #[arg(long, default_value_t = 0.0, value_parser = parse_ratio)]
+    pub upscale_failure_ratio: f64,
     /// Starting balance in Kie credits.
     #[arg(long, default_value = "1000000", value_parser = Decimal::from_str)]
     pub balance: Decimal,
@@ -113,6 +123,8 @@ impl SimArgs {
             seed: self.seed.unwrap_or(defaults.seed),
             durations,
             hd_delay: Duration::from_millis(self.hd_delay_ms),
+            uhd_delay: Duration::from_millis(self.uhd_delay_ms),
+            webhook_key: self.webhook_key.clone(),
             rate_limit: self.rate_limit.0,
             faults: Faults {
                 failure_ratio: self.failure_ratio,
@@ -121,6 +133,7 @@ impl SimArgs {
                 drop_callback_ratio: self.drop_callback_ratio,
                 duplicate_callback_ratio: self.duplicate_callback_ratio,
                 malformed_ratio: self.malformed_ratio,
+                upscale_failure_ratio: self.upscale_failure_ratio,
             },
             initial_balance: self.balance,
             public_url: self.public_url.clone(),
@@ -180,6 +193,12 @@ mod tests {
             "12.5",
             "--public-url",
             "http://sim.local",
+            "--uhd-delay-ms",
+            "40",
+            "--upscale-failure-ratio",
+            "1",
+            "--webhook-key",
+            "whk",
         ])
         .unwrap();
         assert_eq!(c.seed, 7);
@@ -196,6 +215,9 @@ mod tests {
         assert_eq!(c.faults.latency, Duration::from_millis(30));
         assert_eq!(c.initial_balance, Decimal::new(125, 1));
         assert_eq!(c.public_url.as_deref(), Some("http://sim.local"));
+        assert_eq!(c.uhd_delay, Duration::from_millis(40));
+        assert_eq!(c.faults.upscale_failure_ratio, 1.0);
+        assert_eq!(c.webhook_key.as_deref(), Some("whk"));
         assert_eq!(parse(&["--rate-limit", "off"]).unwrap().rate_limit, None);
     }
 

@@ -13,16 +13,19 @@ use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use crate::record::View;
 use crate::simulator::{now_ms, Shared};
 use crate::task::TaskId;
+use crate::upgrade::uhd_callback;
 
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(10);
 const MAX_IN_FLIGHT: usize = 64;
 
-/// One callback to make: `copies` is 0 when the fault dice dropped it, 2 when duplicated.
+/// One callback to make: `copies` is 0 when the fault dice dropped it, 2 when duplicated;
+/// `uhd` for the end of a 4K upgrade rather than of the task.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct Due {
     pub at_ms: u64,
     pub task: u64,
     pub copies: u8,
+    pub uhd: bool,
 }
 
 pub(crate) struct Scheduler {
@@ -126,7 +129,7 @@ async fn dispatch_due(shared: &Arc<Shared>) -> Option<Option<u64>> {
 }
 
 async fn deliver(shared: Arc<Shared>, due: Due, _permit: OwnedSemaphorePermit) {
-    let Some((url, payload)) = payload(&shared, due.task) else {
+    let Some((url, task_id, payload)) = payload(&shared, due) else {
         return;
     };
     let host = url::Url::parse(&url)
@@ -143,13 +146,18 @@ async fn deliver(shared: Arc<Shared>, due: Due, _permit: OwnedSemaphorePermit) {
         shared.lock().stats.callbacks_duplicated += 1;
     }
     for _ in 0..due.copies {
-        let result = shared
+        let mut request = shared
             .http
             .post(&url)
             .timeout(DELIVERY_TIMEOUT)
-            .json(&payload)
-            .send()
-            .await;
+            .json(&payload);
+        if let Some(key) = &shared.webhook_key {
+            let timestamp = chrono::Utc::now().timestamp().to_string();
+            request = request
+                .header("X-Webhook-Timestamp", &timestamp)
+                .header("X-Webhook-Signature", signature(key, &task_id, &timestamp));
+        }
+        let result = request.send().await;
         let delivered = match result {
             Ok(resp) if resp.status().is_success() => true,
             Ok(resp) => {
@@ -169,16 +177,34 @@ async fn deliver(shared: Arc<Shared>, due: Due, _permit: OwnedSemaphorePermit) {
     }
 }
 
-fn payload(shared: &Shared, number: u64) -> Option<(String, Value)> {
+fn payload(shared: &Shared, due: Due) -> Option<(String, String, Value)> {
     let base_url = shared.base_url();
     let st = shared.lock();
-    let task = st.tasks.get(&number)?;
+    let task = st.tasks.get(&due.task)?;
+    let id = TaskId::new(task.model.is_veo(), due.task);
+    if due.uhd {
+        let uhd = st.upgrades.get(&due.task)?.uhd.as_ref()?;
+        let url = uhd.callback_url.clone()?;
+        return Some((url, id.to_string(), uhd_callback(id, uhd, &base_url)));
+    }
     let url = task.callback_url.as_deref()?.to_owned();
     let view = View {
         task,
-        id: TaskId::new(task.model.is_veo(), number),
+        id,
         now_ms: now_ms().max(task.completed_ms()),
         base_url: &base_url,
     };
-    Some((url, view.callback()))
+    Some((url, id.to_string(), view.callback()))
+}
+
+/// Kie's callback signature: base64(HMAC-SHA256(key, taskId + "." + timestamp)). Written
+/// here on its own, not shared with reelgate's check, so each side tests the other.
+pub(crate) fn signature(key: &str, task_id: &str, timestamp: &str) -> String {
+    use base64::Engine;
+    use hmac::Mac;
+    // HMAC takes a key of any length.
+    let mut mac = <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(key.as_bytes())
+        .unwrap_or_else(|_| unreachable!("HMAC accepts any key length"));
+    mac.update(format!("{task_id}.{timestamp}").as_bytes());
+    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
 }

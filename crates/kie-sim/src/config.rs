@@ -15,6 +15,11 @@ pub struct SimConfig {
     pub durations: Durations,
     /// How long Veo's 1080p file lags behind the 720p success.
     pub hd_delay: Duration,
+    /// How long Veo's 4K file takes from the `get-4k-video` request (Kie: 5–10 minutes).
+    pub uhd_delay: Duration,
+    /// Kie's webhook HMAC key: with one, every callback carries `X-Webhook-Timestamp` and
+    /// `X-Webhook-Signature`, as Kie's do once the account turns verification on.
+    pub webhook_key: Option<String>,
     /// `None` means unlimited.
     pub rate_limit: Option<RateLimit>,
     pub faults: Faults,
@@ -33,6 +38,8 @@ impl Default for SimConfig {
             seed: seed_from_clock(),
             durations: Durations::default(),
             hd_delay: Duration::from_secs(2),
+            uhd_delay: Duration::from_secs(10),
+            webhook_key: None,
             rate_limit: Some(RateLimit::KIE),
             faults: Faults::default(),
             initial_balance: Decimal::from(1_000_000),
@@ -48,6 +55,7 @@ impl SimConfig {
             seed: 0,
             durations: Durations::zero(),
             hd_delay: Duration::ZERO,
+            uhd_delay: Duration::ZERO,
             rate_limit: None,
             ..Self::default()
         }
@@ -161,4 +169,6 @@ pub struct Faults {
     pub duplicate_callback_ratio: f64,
     /// JSON answers whose body is cut short (not valid JSON); the work was done.
     pub malformed_ratio: f64,
+    /// Veo 4K upgrades that Kie cannot make ("The 4K version of this video is unavailable").
+    pub upscale_failure_ratio: f64,
 }

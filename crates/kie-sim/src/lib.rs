@@ -14,7 +14,11 @@
 //! - Until a jobs task ends, `resultJson`, `failCode` and `failMsg` are `""` and `costTime` and
 //!   `completeTime` are `null`; Veo's `response`, `errorCode` and `completeTime` are `null`.
 //! - Failed tasks are either refused content (code 400, Veo successFlag 2) or failed generation
-//!   (code 501, successFlag 3). Veo's 1080p answers 422 until ready, and for 9:16 / `Auto`.
+//!   (code 501, successFlag 3). Veo's 1080p answers 422 until ready; its 4K answers 422 until
+//!   made, or for good when the upgrade fails (`upscale_failure_ratio`). Each upgrade is
+//!   charged once (1080p 5 Kie credits when first handed out, 4K 120 at the request).
+//! - With a webhook key, callbacks are signed as Kie signs them (`X-Webhook-Timestamp`,
+//!   `X-Webhook-Signature`); the 4K request's own callback comes when the file is made.
 //! - Result files live under `{base}/results/`, uploads under `{base}/files/{uploadPath}/`.
 
 mod args;
@@ -30,6 +34,7 @@ mod server;
 mod simulator;
 mod stats;
 mod task;
+mod upgrade;
 mod validate;
 
 pub use args::{RateLimitArg, SimArgs};
@@ -39,5 +44,6 @@ pub use simulator::{SimTask, Simulator};
 pub use stats::SimStats;
 pub use task::TaskState;
 pub use validate::{
-    charge_create_task, charge_veo_generate, validate_create_task, validate_veo_generate, Rejection,
+    charge_create_task, charge_veo_generate, charge_veo_upgrade, validate_create_task,
+    validate_veo_generate, Rejection,
 };

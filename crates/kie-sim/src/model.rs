@@ -5,6 +5,7 @@
 pub enum Model {
     Veo3,
     Veo3Fast,
+    Veo3Lite,
     Sora2TextToVideo,
     Sora2ImageToVideo,
     Sora2ProTextToVideo,
@@ -43,6 +44,7 @@ impl Model {
         match self {
             Model::Veo3 => "veo3",
             Model::Veo3Fast => "veo3_fast",
+            Model::Veo3Lite => "veo3_lite",
             Model::Sora2TextToVideo => "sora-2-text-to-video",
             Model::Sora2ImageToVideo => "sora-2-image-to-video",
             Model::Sora2ProTextToVideo => "sora-2-pro-text-to-video",
@@ -61,7 +63,8 @@ impl Model {
     pub fn family(self) -> Family {
         match self {
             Model::Veo3 => Family::Veo3,
-            Model::Veo3Fast => Family::Veo3Fast,
+            // Kie does not say how long Lite takes; it is sold as the quick one, like Fast.
+            Model::Veo3Fast | Model::Veo3Lite => Family::Veo3Fast,
             Model::Sora2TextToVideo | Model::Sora2ImageToVideo => Family::Sora,
             Model::Sora2ProTextToVideo | Model::Sora2ProImageToVideo => Family::SoraPro,
             Model::KlingTextToVideo | Model::KlingImageToVideo => Family::Kling,
@@ -71,7 +74,7 @@ impl Model {
 
     /// Veo has its own endpoints and answer shapes; everything else is the jobs API.
     pub fn is_veo(self) -> bool {
-        matches!(self, Model::Veo3 | Model::Veo3Fast)
+        matches!(self, Model::Veo3 | Model::Veo3Fast | Model::Veo3Lite)
     }
 }
 

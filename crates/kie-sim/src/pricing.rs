@@ -1,14 +1,27 @@
 //! What Kie charges per task, in Kie credits (1 Kie credit = $0.005, so credits = USD × 200).
 //!
 //! The USD figures are the business's cost table (`pricing.md`), except Grok Imagine, which
-//! Kie prices per second; variants the table does not price use Kie's list (Veo 3 quality:
+//! Kie prices per second, and Kling 5 s silent, which Kie's page puts at $0.275; variants the table does not price use Kie's list (Veo 3 quality:
 //! 250 credits; Sora 2 Pro standard costs what Sora 2 does).
 
 use rust_decimal::Decimal;
 
-/// Kie's charge for a Veo task (text or image, 8 s).
-pub fn veo(fast: bool) -> Decimal {
-    Decimal::from(if fast { 60 } else { 250 })
+use crate::model::Model;
+
+/// Kie's charge for a Veo task (text or image, 8 s, 720p): Quality $1.25, Fast $0.30, Lite
+/// $0.15 (Kie's Veo 3.1 price page).
+pub fn veo(model: Model) -> Decimal {
+    Decimal::from(match model {
+        Model::Veo3Fast => 60,
+        Model::Veo3Lite => 30,
+        _ => 250,
+    })
+}
+
+/// Kie's charge for upgrading a finished Veo video, on any model: 1080p $0.025, 4K $0.60
+/// (its 4K callback reports `creditsConsumed: 120`).
+pub fn veo_upgrade(uhd: bool) -> Decimal {
+    Decimal::from(if uhd { 120 } else { 5 })
 }
 
 /// Sora 2 and Sora 2 Pro. `high` is Pro's `size: "high"`; Pro standard costs what Sora 2 does.
@@ -21,12 +34,13 @@ pub fn sora(seconds: u32, high: bool) -> Decimal {
     })
 }
 
-/// Kling 2.6: native audio doubles the price, as in the business's table.
+/// Kling 2.6: native audio doubles the price, as in the business's table; 5 s silent is Kie's
+/// $0.275 (the table rounds it to $0.28).
 pub fn kling(seconds: u32, sound: bool) -> Decimal {
     Decimal::from(match (seconds, sound) {
         (10, true) => 220,
         (10, false) | (_, true) => 110,
-        (_, false) => 56,
+        (_, false) => 55,
     })
 }
 
@@ -48,8 +62,8 @@ mod tests {
 
     #[test]
     fn prices_match_the_business_cost_table_at_200_credits_per_dollar() {
-        assert_eq!(veo(true), dec!(60)); // $0.30
-        assert_eq!(kling(5, false), dec!(56)); // $0.28
+        assert_eq!(veo(Model::Veo3Fast), dec!(60)); // $0.30
+        assert_eq!(kling(5, false), dec!(55)); // $0.275, Kie's figure
         assert_eq!(kling(10, false), dec!(110)); // $0.55
         assert_eq!(kling(5, true), dec!(110)); // $0.55
         assert_eq!(kling(10, true), dec!(220)); // $1.10
@@ -61,7 +75,10 @@ mod tests {
 
     #[test]
     fn unpriced_variants_use_kie_list_and_grok_by_the_second() {
-        assert_eq!(veo(false), dec!(250));
+        assert_eq!(veo(Model::Veo3), dec!(250)); // $1.25
+        assert_eq!(veo(Model::Veo3Lite), dec!(30)); // $0.15
+        assert_eq!(veo_upgrade(false), dec!(5)); // $0.025
+        assert_eq!(veo_upgrade(true), dec!(120)); // $0.60
         assert_eq!(grok(6, false), dec!(9.6)); // $0.048
         assert_eq!(grok(10, false), dec!(16));
         assert_eq!(grok(30, false), dec!(48));

@@ -20,6 +20,10 @@ pub(crate) fn hd_result_url(base_url: &str, id: TaskId) -> String {
     format!("{base_url}/results/{id}_1080p.mp4")
 }
 
+pub(crate) fn uhd_result_url(base_url: &str, id: TaskId) -> String {
+    format!("{base_url}/results/{id}_4k.mp4")
+}
+
 impl View<'_> {
     fn state(&self) -> TaskState {
         self.task.state(self.now_ms)

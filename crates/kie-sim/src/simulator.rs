@@ -16,6 +16,7 @@ use crate::config::{Durations, Faults, RateLimit, SimConfig};
 use crate::rate_limit::RateLimiter;
 use crate::stats::SimStats;
 use crate::task::{Failure, Outcome, Task, TaskId, TaskState};
+use crate::upgrade::Upgrades;
 use crate::validate::{Order, Rejection};
 
 /// A cheap-to-clone handle on one simulated Kie account.
@@ -27,6 +28,8 @@ pub struct Simulator {
 pub(crate) struct Shared {
     pub durations: Durations,
     pub hd_delay: Duration,
+    pub uhd_delay: Duration,
+    pub webhook_key: Option<String>,
     pub rate_limit: Option<RateLimit>,
     state: Mutex<State>,
     /// Set once: configured, bound by `spawn`, or learnt from the first request's `Host`.
@@ -44,6 +47,8 @@ pub(crate) struct State {
     /// Tasks created before this sequence number have had their files deleted.
     pub files_kept_from_seq: u64,
     pub uploads: HashMap<String, Upload>,
+    /// Veo tasks' upgrades, by task number.
+    pub upgrades: HashMap<u64, Upgrades>,
     limiter: RateLimiter,
     pub stats: SimStats,
 }
@@ -118,6 +123,7 @@ impl Simulator {
             next_seq: 0,
             files_kept_from_seq: 0,
             uploads: HashMap::new(),
+            upgrades: HashMap::new(),
             limiter: RateLimiter::default(),
             stats: SimStats::default(),
         };
@@ -125,6 +131,8 @@ impl Simulator {
             shared: Arc::new(Shared {
                 durations: config.durations,
                 hd_delay: config.hd_delay,
+                uhd_delay: config.uhd_delay,
+                webhook_key: config.webhook_key,
                 rate_limit: config.rate_limit,
                 state: Mutex::new(state),
                 base_url,
@@ -269,6 +277,7 @@ impl Simulator {
             at_ms: task.completed_ms(),
             task: number,
             copies,
+            uhd: false,
         });
         let id = TaskId::new(order.model.is_veo(), number);
         st.tasks.insert(number, task);
@@ -362,7 +371,7 @@ mod tests {
         }
         assert_eq!(sim.stats().tasks_created, 100_000);
         assert_eq!(sim.lock().tasks.len(), 100_000);
-        assert_eq!(sim.balance(), before - Decimal::from(56 * 100_000));
+        assert_eq!(sim.balance(), before - Decimal::from(55 * 100_000));
         assert_eq!(sim.shared.callbacks.pending(), 100_000);
         let tasks = sim.tasks();
         assert!(tasks.iter().all(|t| t.state == TaskState::Waiting));

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::envelope::{self, Envelope};
 use crate::error::KieError;
-use crate::response::{CreatedTask, JobsRecordInfo, UploadedFile, Veo1080p, VeoRecordInfo};
+use crate::response::{CreatedTask, JobsRecordInfo, UploadedFile, Veo1080p, Veo4k, VeoRecordInfo};
 use crate::status::TaskStatus;
 use crate::task_id::TaskId;
 
@@ -42,6 +42,23 @@ pub fn veo_1080p(http_status: u16, body: &[u8]) -> Result<String, KieError> {
     let env = envelope::decode(http_status, body)?;
     let hd: Veo1080p = env.data_as()?;
     Ok(hd.result_url)
+}
+
+/// `POST /api/v1/veo/get-4k-video`: the 4K video's URL once it is made, `None` while Kie is
+/// making it (the first answer, and Kie's 422 "4k is processing" after it). Any other refusal
+/// (the 4K version is unavailable, the task is unknown or failed) is the error.
+pub fn veo_4k(http_status: u16, body: &[u8]) -> Result<Option<String>, KieError> {
+    let env = match envelope::decode(http_status, body) {
+        Ok(env) => env,
+        Err(KieError::InvalidRequest { code: 422, message })
+            if message.to_ascii_lowercase().contains("processing") =>
+        {
+            return Ok(None)
+        }
+        Err(other) => return Err(other),
+    };
+    let uhd: Veo4k = env.data_as()?;
+    Ok(uhd.result_urls.and_then(|urls| urls.into_iter().next()))
 }
 
 /// `GET /api/v1/chat/credit`: the account's remaining Kie credits, exactly as Kie wrote them.
@@ -124,6 +141,24 @@ mod tests {
         )
         .unwrap_err();
         assert!(matches!(err, KieError::InvalidRequest { code: 422, .. }));
+    }
+
+    #[test]
+    fn a_4k_answer_is_its_url_or_not_yet() {
+        let started = br#"{"code": 200, "msg": "success", "data": {"taskId": "veo_task_1", "resultUrls": null, "imageUrls": null}}"#;
+        assert_eq!(veo_4k(200, started).unwrap(), None);
+        let processing = br#"{"code": 422, "msg": "4k is processing. It should be ready in 5-10 minutes. Please check back shortly.", "data": null}"#;
+        assert_eq!(veo_4k(200, processing).unwrap(), None);
+        let ready = br#"{"code": 200, "msg": "success", "data": {"taskId": "veo_task_1", "resultUrls": ["https://f/4k.mp4"]}}"#;
+        assert_eq!(
+            veo_4k(200, ready).unwrap().as_deref(),
+            Some("https://f/4k.mp4")
+        );
+        let unavailable = br#"{"code": 422, "msg": "The 4K version of this video is unavailable. Please try a different video.", "data": null}"#;
+        assert!(matches!(
+            veo_4k(200, unavailable),
+            Err(KieError::InvalidRequest { code: 422, .. })
+        ));
     }
 
     #[test]

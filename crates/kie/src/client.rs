@@ -21,6 +21,7 @@ use crate::transport::{Delivery, Transport};
 const VEO_GENERATE: &str = "/api/v1/veo/generate";
 const VEO_RECORD_INFO: &str = "/api/v1/veo/record-info";
 const VEO_1080P: &str = "/api/v1/veo/get-1080p-video";
+const VEO_4K: &str = "/api/v1/veo/get-4k-video";
 const JOBS_CREATE: &str = "/api/v1/jobs/createTask";
 const CREDIT: &str = "/api/v1/chat/credit";
 const FILE_STREAM_UPLOAD: &str = "/api/file-stream-upload";
@@ -140,6 +141,32 @@ impl KieClient {
             answer::veo_1080p,
         )
         .await
+    }
+
+    /// `POST /api/v1/veo/get-4k-video`: starts the 4K version of a finished Veo video (charged
+    /// once by Kie), then answers `None` until it is made (5–10 minutes) and its URL after.
+    /// Asking again is how Kie says to wait for it, so transient failures are retried.
+    pub async fn veo_4k(
+        &self,
+        task_id: &TaskId,
+        index: u32,
+        call_back_url: Option<&str>,
+    ) -> Result<Option<String>, KieError> {
+        let mut body = serde_json::json!({"taskId": task_id.as_str(), "index": index});
+        if let Some(url) = call_back_url {
+            body["callBackUrl"] = url.into();
+        }
+        let url = self.api_url(VEO_4K);
+        let http = &self.inner.transport.http;
+        self.inner
+            .transport
+            .call(
+                VEO_4K,
+                Delivery::Retried,
+                || http.post(url.clone()).json(&body),
+                answer::veo_4k,
+            )
+            .await
     }
 
     /// `GET /api/v1/chat/credit`: the account's remaining Kie credits.

@@ -43,13 +43,18 @@ mod status;
 mod task_id;
 mod transport;
 
-pub use callback::{ApiFamily, Callback, CallbackError};
+pub use callback::{
+    signature_is_valid, ApiFamily, Callback, CallbackError, WEBHOOK_SIGNATURE_HEADER,
+    WEBHOOK_TIMESTAMP_HEADER,
+};
 pub use client::{FileUpload, KieClient};
 pub use config::{
     JobsStatusPath, KieConfig, RetryPolicy, DEFAULT_BASE_URL, DEFAULT_UPLOAD_BASE_URL,
 };
 pub use error::KieError;
-pub use request::{AspectRatioField, TaskInput, TaskRequest, VeoGenerateRequest, VeoModel};
+pub use request::{
+    AspectRatioField, TaskInput, TaskRequest, VeoGenerateRequest, VeoModel, VeoResolution,
+};
 pub use response::UploadedFile;
 pub use status::{TaskState, TaskStatus};
 pub use task_id::TaskId;

@@ -5,20 +5,61 @@ use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-/// Veo's two model names on the wire. Kie spells the fast one with an underscore,
-/// although the business's notes (and our catalog id) use a hyphen.
+/// Veo's model names on the wire. Kie spells the fast and lite ones with an underscore,
+/// although the business's notes (and our catalog ids) use a hyphen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum VeoModel {
     Veo3,
     Veo3Fast,
+    Veo3Lite,
 }
 
 impl VeoModel {
+    pub const ALL: [VeoModel; 3] = [VeoModel::Veo3, VeoModel::Veo3Fast, VeoModel::Veo3Lite];
+
     pub fn wire_name(self) -> &'static str {
         match self {
             VeoModel::Veo3 => "veo3",
             VeoModel::Veo3Fast => "veo3_fast",
+            VeoModel::Veo3Lite => "veo3_lite",
         }
+    }
+
+    pub fn from_wire(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.wire_name() == name)
+    }
+}
+
+/// The resolutions Kie makes a Veo video in: 720p by `generate`, the others by asking for an
+/// upgrade of the finished task (`get-1080p-video`, `get-4k-video`), each charged on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum VeoResolution {
+    P720,
+    P1080,
+    Uhd4k,
+}
+
+impl VeoResolution {
+    pub const ALL: [VeoResolution; 3] = [
+        VeoResolution::P720,
+        VeoResolution::P1080,
+        VeoResolution::Uhd4k,
+    ];
+
+    /// As Kie's pages write it.
+    pub fn wire_name(self) -> &'static str {
+        match self {
+            VeoResolution::P720 => "720p",
+            VeoResolution::P1080 => "1080p",
+            VeoResolution::Uhd4k => "4K",
+        }
+    }
+
+    /// Kie's spelling, in any case (`4K` and `4k` alike).
+    pub fn from_wire(name: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|r| r.wire_name().eq_ignore_ascii_case(name))
     }
 }
 
@@ -51,6 +92,13 @@ pub struct VeoGenerateRequest {
     pub model: VeoModel,
     pub aspect_ratio: String,
     pub aspect_ratio_field: AspectRatioField,
+    /// `generationType`: `TEXT_2_VIDEO`, `FIRST_AND_LAST_FRAMES_2_VIDEO`, `REFERENCE_2_VIDEO`;
+    /// left out, Kie decides from whether `imageUrls` is given.
+    pub generation_type: Option<String>,
+    /// Text Kie draws on the video.
+    pub watermark: Option<String>,
+    /// `enableTranslation` (Kie's default: true).
+    pub enable_translation: Option<bool>,
     pub call_back_url: Option<String>,
 }
 
@@ -63,6 +111,15 @@ impl Serialize for VeoGenerateRequest {
         }
         map.serialize_entry("model", self.model.wire_name())?;
         map.serialize_entry(self.aspect_ratio_field.wire_name(), &self.aspect_ratio)?;
+        if let Some(kind) = &self.generation_type {
+            map.serialize_entry("generationType", kind)?;
+        }
+        if let Some(text) = &self.watermark {
+            map.serialize_entry("watermark", text)?;
+        }
+        if let Some(on) = self.enable_translation {
+            map.serialize_entry("enableTranslation", &on)?;
+        }
         if let Some(url) = &self.call_back_url {
             map.serialize_entry("callBackUrl", url)?;
         }
@@ -83,15 +140,17 @@ impl<'de> Deserialize<'de> for VeoGenerateRequest {
             aspect_ratio: Option<String>,
             #[serde(rename = "aspectRatio")]
             aspect_ratio_camel: Option<String>,
+            #[serde(rename = "generationType")]
+            generation_type: Option<String>,
+            watermark: Option<String>,
+            #[serde(rename = "enableTranslation")]
+            enable_translation: Option<bool>,
             #[serde(rename = "callBackUrl")]
             call_back_url: Option<String>,
         }
         let wire = Wire::deserialize(deserializer)?;
-        let model = match wire.model.as_str() {
-            "veo3" => VeoModel::Veo3,
-            "veo3_fast" => VeoModel::Veo3Fast,
-            other => return Err(D::Error::custom(format!("unknown Veo model {other:?}"))),
-        };
+        let model = VeoModel::from_wire(&wire.model)
+            .ok_or_else(|| D::Error::custom(format!("unknown Veo model {:?}", wire.model)))?;
         let (aspect_ratio, aspect_ratio_field) = match (wire.aspect_ratio, wire.aspect_ratio_camel)
         {
             (Some(ratio), None) => (ratio, AspectRatioField::Snake),
@@ -108,6 +167,9 @@ impl<'de> Deserialize<'de> for VeoGenerateRequest {
             model,
             aspect_ratio,
             aspect_ratio_field,
+            generation_type: wire.generation_type,
+            watermark: wire.watermark,
+            enable_translation: wire.enable_translation,
             call_back_url: wire.call_back_url,
         })
     }
@@ -157,6 +219,9 @@ mod tests {
             model: VeoModel::Veo3Fast,
             aspect_ratio: "16:9".into(),
             aspect_ratio_field: AspectRatioField::Camel,
+            generation_type: None,
+            watermark: None,
+            enable_translation: None,
             call_back_url: Some("https://your.host/cb".into()),
         };
         assert_eq!(
@@ -175,13 +240,19 @@ mod tests {
 
     #[test]
     fn stored_requests_read_back_equal() {
-        for field in [AspectRatioField::Snake, AspectRatioField::Camel] {
+        for (field, model) in [
+            (AspectRatioField::Snake, VeoModel::Veo3),
+            (AspectRatioField::Camel, VeoModel::Veo3Lite),
+        ] {
             let veo = VeoGenerateRequest {
                 prompt: "p".into(),
                 image_urls: vec!["https://e.com/a.png".into()],
-                model: VeoModel::Veo3,
+                model,
                 aspect_ratio: "9:16".into(),
                 aspect_ratio_field: field,
+                generation_type: Some("REFERENCE_2_VIDEO".into()),
+                watermark: Some("Mine".into()),
+                enable_translation: Some(false),
                 call_back_url: None,
             };
             let back: VeoGenerateRequest =

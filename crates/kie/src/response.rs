@@ -58,6 +58,14 @@ pub struct Veo1080p {
     pub result_url: String,
 }
 
+/// `data` of a `get-4k-video` answer: `resultUrls` is `null` until the 4K file is made.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Veo4k {
+    #[serde(default)]
+    pub result_urls: Option<Vec<String>>,
+}
+
 /// `data` of a Veo callback.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -180,6 +180,9 @@ fn veo() -> kie::VeoGenerateRequest {
         model: kie::VeoModel::Veo3,
         aspect_ratio: "16:9".into(),
         aspect_ratio_field: kie::AspectRatioField::Snake,
+        generation_type: None,
+        watermark: None,
+        enable_translation: None,
         call_back_url: None,
     }
 }

@@ -124,6 +124,9 @@ fn veo(model: VeoModel, image: Option<&str>, callback: &str) -> Variant {
         model,
         aspect_ratio: "16:9".into(),
         aspect_ratio_field: AspectRatioField::Snake,
+        generation_type: None,
+        watermark: None,
+        enable_translation: None,
         call_back_url: Some(callback.into()),
     })
 }

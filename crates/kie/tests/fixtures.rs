@@ -52,6 +52,9 @@ fn veo_create_request_matches_the_spec_example() {
         model: VeoModel::Veo3Fast,
         aspect_ratio: "16:9".into(),
         aspect_ratio_field: AspectRatioField::Camel,
+        generation_type: None,
+        watermark: None,
+        enable_translation: None,
         call_back_url: Some("https://your.host/callbacks/kie/...".into()),
     };
     assert_eq!(

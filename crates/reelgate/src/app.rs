@@ -107,7 +107,8 @@ impl Application {
             store.clone(),
             upstream.client.clone(),
             settings,
-            CallbackTokens::new(config.secret.clone()),
+            CallbackTokens::new(config.secret.clone())
+                .with_kie_webhook_key(config.kie_webhook_key.clone()),
             config.public_url.clone(),
             upstream.upload_base_url.clone(),
         );

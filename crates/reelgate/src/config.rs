@@ -4,7 +4,7 @@
 //! an error that names the setting.
 
 use reelgate_store::DatabaseUrl;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -61,6 +61,9 @@ pub struct Config {
     pub upstream: Upstream,
     pub pricing_file: Option<PathBuf>,
     pub secret: SecretString,
+    /// Kie's webhook HMAC key (`REELGATE_KIE_WEBHOOK_KEY`): callbacks must then carry Kie's
+    /// valid signature as well as reelgate's own token.
+    pub kie_webhook_key: Option<SecretString>,
     /// Where the SQLite file, the generated secret and other local state live.
     pub data_dir: PathBuf,
     /// Credits granted to each customer who signs up on the web (`REELGATE_SIGNUP_BONUS`).
@@ -172,6 +175,13 @@ impl Config {
             Some(raw) => parse_http_url("REELGATE_PUBLIC_URL", raw)?,
             None => parse_http_url("REELGATE_LISTEN", &format!("http://{listen}"))?,
         };
+        let kie_webhook_key = match settings.get("REELGATE_KIE_WEBHOOK_KEY") {
+            Some(key) if key.trim().is_empty() => {
+                return Err(invalid("REELGATE_KIE_WEBHOOK_KEY", "must not be empty"))
+            }
+            Some(key) => Some(SecretString::from(key.trim().to_owned())),
+            None => None,
+        };
         let upstream = match settings.get("REELGATE_KIE_API_KEY") {
             Some(key) => Upstream::Kie {
                 base_url: parse_http_url(
@@ -186,7 +196,13 @@ impl Config {
                     .transpose()?,
                 api_key: SecretString::from(key.to_owned()),
             },
-            None => Upstream::Simulator(Box::default()),
+            // The built-in simulator signs its callbacks with the same key, as Kie would.
+            None => Upstream::Simulator(Box::new(kie_sim::SimConfig {
+                webhook_key: kie_webhook_key
+                    .as_ref()
+                    .map(|k| k.expose_secret().to_owned()),
+                ..kie_sim::SimConfig::default()
+            })),
         };
         let pricing_file = settings.get("REELGATE_PRICING_FILE").map(PathBuf::from);
         let secret = match settings.get("REELGATE_SECRET") {
@@ -204,6 +220,7 @@ impl Config {
             upstream,
             pricing_file,
             secret,
+            kie_webhook_key,
             signup_bonus: reelgate_domain::Credits(
                 settings
                     .parse::<u32>("REELGATE_SIGNUP_BONUS")?

@@ -106,9 +106,10 @@ mod tests {
 
     #[test]
     fn the_table_lists_every_combination_with_cost_and_credits() {
-        let catalog =
-            Catalog::with_pricing_file("[[models.veo3-fast.costs]]\nwhen = {}\ncredits = 40\n")
-                .unwrap();
+        let catalog = Catalog::with_pricing_file(
+            "[[models.veo3-fast.costs]]\nwhen = { resolution = \"720p\" }\ncredits = 40\n",
+        )
+        .unwrap();
         let table = table(&catalog);
         let lines: Vec<&str> = table.lines().collect();
         assert_eq!(
@@ -119,17 +120,17 @@ mod tests {
         let line = |start: &str| {
             lines
                 .iter()
-                .find(|l| l.starts_with(start))
                 .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+                .find(|l| l.starts_with(start))
                 .unwrap()
         };
         assert_eq!(
-            line("veo3 "),
-            "veo3 - 1.25 205 Kie's price list: Veo 3.1 Quality, 8 s"
+            line("veo3 resolution 4k"),
+            "veo3 resolution 4k 1.85 300 Kie's Veo 3.1 price page: Quality, 8 s, 4K (720p + $0.60 for get-4k-video)"
         );
         assert_eq!(
-            line("veo3-fast "),
-            "veo3-fast - 0.30 40 (fixed) pricing.md seed table"
+            line("veo3-fast resolution 720p"),
+            "veo3-fast resolution 720p 0.30 40 (fixed) pricing.md seed table (Kie's Veo 3.1 price page agrees: Fast, 8 s, 720p)"
         );
         assert!(table.contains("duration 10, sound true"));
         // Header + one line per combination of the built-in catalog.

@@ -18,6 +18,17 @@ pub(crate) fn image_count(values: &Params) -> usize {
         .sum()
 }
 
+/// The image list was refused, or is required and missing, so how many images the request
+/// means to have is unknown: what depends on the count is not judged (the list's own error
+/// names the field at fault).
+pub(crate) fn images_unknown(spec: &ModelSpec, given: &GivenFields<'_>, values: &Params) -> bool {
+    spec.params.iter().any(|p| {
+        matches!(p.kind, ParamKind::ImageUrls { .. })
+            && !values.contains_key(&p.name)
+            && (given.contains_key(&p.name) || p.required)
+    })
+}
+
 pub(crate) fn check_image_counts(
     spec: &ModelSpec,
     given: &GivenFields<'_>,
@@ -30,6 +41,15 @@ pub(crate) fn check_image_counts(
     }) else {
         return;
     };
+    // A refused value that would decide the count (a generation type) leaves it undecided.
+    let decider_refused = spec.params.iter().any(|p| {
+        matches!(&p.kind, ParamKind::Choice { values: choices, .. } if choices.iter().any(|v| v.images.is_some()))
+            && given.contains_key(&p.name)
+            && !values.contains_key(&p.name)
+    });
+    if decider_refused || images_unknown(spec, given, values) {
+        return;
+    }
     let images = image_count(values);
     let field = shown_name(given, &list.name);
     let mut decided = false;

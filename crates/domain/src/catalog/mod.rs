@@ -26,6 +26,7 @@ pub use request_schema::request_schema;
 pub use source::{CatalogError, Source};
 pub use spec::{
     Endpoint, ModelId, ModelSpec, ParamKind, ParamSpec, Scalar, ScalarType, ValueSpec, VideoMode,
+    VEO_RESOLUTION,
 };
 pub use upstream::UpstreamRequest;
 pub use value::{ImageUrl, NotAnHttpUrl, ParamValue};

@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use super::field_error::{ErrorCode, FieldError, FieldErrors};
 use super::given::{by_own_names, shown_name, Given, GivenFields};
-use super::images::{check_image_counts, image_count};
+use super::images::{check_image_counts, image_count, images_unknown};
 use super::request::GenerationRequest;
 use super::spec::{ModelSpec, ParamKind, ParamSpec, Scalar, ScalarType};
 use super::upstream::translate;
@@ -135,8 +135,9 @@ fn fill_defaults(
     errors: &mut Vec<FieldError>,
 ) {
     let images = image_count(values);
+    let unknown = images_unknown(spec, given, values);
     for p in &spec.params {
-        let allowed_by_images = p.requires_images.is_none_or(|n| images >= n);
+        let allowed_by_images = unknown || p.requires_images.is_none_or(|n| images >= n);
         if values.contains_key(&p.name) {
             if !allowed_by_images {
                 let n = p.requires_images.unwrap_or_default();

@@ -133,8 +133,8 @@ mod tests {
         let veo = schema_of("veo3-fast");
         assert_eq!(
             veo["properties"]["aspect_ratio"]["enum"],
-            json!(["16:9", "9:16"]),
-            "1:1 is listed but not offered"
+            json!(["16:9", "9:16", "auto"]),
+            "1:1 is listed but not offered; Kie's Auto is offered as auto"
         );
         assert_eq!(veo["properties"]["image_urls"]["type"], "array");
     }

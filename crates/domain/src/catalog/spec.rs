@@ -43,6 +43,10 @@ pub enum VideoMode {
     ImageToVideo,
 }
 
+/// Veo's parameter that is no field of Kie's create body: the resolution reelgate asks Kie to
+/// upgrade the finished 720p video to.
+pub const VEO_RESOLUTION: &str = "resolution";
+
 /// Which of Kie's two create endpoints a model uses, and the model name it is sent with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Endpoint {

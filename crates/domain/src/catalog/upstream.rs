@@ -39,7 +39,8 @@ impl UpstreamRequest {
 }
 
 /// Only called with params the catalog validated against `model`, which the catalog's loader
-/// checked fit the endpoint (a Veo model always has a prompt and a ratio with a default).
+/// checked fit the endpoint (a Veo model always has a prompt and a ratio with a default). Veo's
+/// `resolution` is left out of the body: it decides the upgrade asked for after success.
 pub(crate) fn translate(
     model: &ModelSpec,
     params: &BTreeMap<String, ParamValue>,
@@ -53,11 +54,14 @@ pub(crate) fn translate(
     match &model.endpoint {
         Endpoint::Veo { model, ratio_field } => {
             let mut text = |field: &str| match wire.remove(field) {
-                Some(Value::String(s)) => s,
-                _ => String::new(),
+                Some(Value::String(s)) => Some(s),
+                _ => None,
             };
-            let prompt = text("prompt");
-            let aspect_ratio = text(ratio_field.wire_name());
+            let prompt = text("prompt").unwrap_or_default();
+            let aspect_ratio = text(ratio_field.wire_name()).unwrap_or_default();
+            let generation_type = text("generationType");
+            let watermark = text("watermark");
+            let enable_translation = wire.remove("enableTranslation").and_then(|v| v.as_bool());
             let image_urls = match wire.remove("imageUrls") {
                 Some(Value::Array(urls)) => urls
                     .into_iter()
@@ -71,6 +75,9 @@ pub(crate) fn translate(
                 model: *model,
                 aspect_ratio,
                 aspect_ratio_field: *ratio_field,
+                generation_type,
+                watermark,
+                enable_translation,
                 call_back_url: None,
             })
         }

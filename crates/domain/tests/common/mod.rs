@@ -38,13 +38,20 @@ fn check_model(catalog: &Catalog, model: &Value) -> Result<(), String> {
             fixed.insert(name, p["default"].clone());
             continue;
         }
-        let offered = p["values"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|v| v["available"] == true)
-            .map(|v| v["value"].clone())
-            .collect();
+        let offered: Vec<Value> = match (
+            p["values"].as_array(),
+            p["minimum"].as_i64(),
+            p["maximum"].as_i64(),
+        ) {
+            (Some(values), _, _) => values
+                .iter()
+                .filter(|v| v["available"] == true)
+                .map(|v| v["value"].clone())
+                .collect(),
+            // A whole-number range (Grok's 6–30 s) is priced at every number in it.
+            (None, Some(min), Some(max)) => (min..=max).map(|n| json!(n)).collect(),
+            (None, _, _) => Vec::new(),
+        };
         priced.push((name, offered));
     }
     let prices: Vec<(&Map<String, Value>, i64)> = model["prices"]

@@ -60,6 +60,7 @@ pub(super) struct FaultsBody {
     drop_callback_ratio: f64,
     duplicate_callback_ratio: f64,
     malformed_ratio: f64,
+    upscale_failure_ratio: f64,
 }
 
 impl FaultsBody {
@@ -70,6 +71,7 @@ impl FaultsBody {
             ("drop_callback_ratio", self.drop_callback_ratio),
             ("duplicate_callback_ratio", self.duplicate_callback_ratio),
             ("malformed_ratio", self.malformed_ratio),
+            ("upscale_failure_ratio", self.upscale_failure_ratio),
         ];
         if let Some((name, v)) = ratios.iter().find(|(_, v)| !(0.0..=1.0).contains(v)) {
             return Err(format!("{name} must be between 0 and 1 (got {v})"));
@@ -81,6 +83,7 @@ impl FaultsBody {
             drop_callback_ratio: self.drop_callback_ratio,
             duplicate_callback_ratio: self.duplicate_callback_ratio,
             malformed_ratio: self.malformed_ratio,
+            upscale_failure_ratio: self.upscale_failure_ratio,
         })
     }
 
@@ -92,6 +95,7 @@ impl FaultsBody {
             drop_callback_ratio: f.drop_callback_ratio,
             duplicate_callback_ratio: f.duplicate_callback_ratio,
             malformed_ratio: f.malformed_ratio,
+            upscale_failure_ratio: f.upscale_failure_ratio,
         }
     }
 }

@@ -186,7 +186,8 @@ pub(super) async fn uploaded(
     }
 }
 
-/// `{taskId}.mp4`, or `{taskId}_1080p.mp4` for Veo's HD file once it is ready.
+/// `{taskId}.mp4`, or `{taskId}_1080p.mp4` / `{taskId}_4k.mp4` for Veo's upgrades once they
+/// are made (the 4K file is the 1080p sample: the simulator ships no 4K clip).
 pub(super) async fn result(
     State(sim): State<Simulator>,
     Path(file): Path<String>,
@@ -195,9 +196,10 @@ pub(super) async fn result(
     let Some(stem) = file.strip_suffix(".mp4") else {
         return gone();
     };
-    let (stem, hd) = match stem.strip_suffix("_1080p") {
-        Some(stem) => (stem, true),
-        None => (stem, false),
+    let (stem, hd, uhd) = match (stem.strip_suffix("_1080p"), stem.strip_suffix("_4k")) {
+        (Some(stem), _) => (stem, true, false),
+        (None, Some(stem)) => (stem, false, true),
+        (None, None) => (stem, false, false),
     };
     let Some(id) = TaskId::parse(stem) else {
         return gone();
@@ -211,9 +213,15 @@ pub(super) async fn result(
                 && t.seq >= st.files_kept_from_seq
                 && t.state(now) == TaskState::Success
                 && (!hd || t.hd_ready_ms(hd_delay_ms).is_some_and(|at| at <= now))
+                && (!uhd
+                    || st
+                        .upgrades
+                        .get(&id.number)
+                        .and_then(|u| u.uhd.as_ref())
+                        .is_some_and(|u| !u.fails && u.ready_ms <= now))
         })
     };
-    match (servable, hd) {
+    match (servable, hd || uhd) {
         (false, _) => gone(),
         (true, false) => media::serve(Bytes::from_static(VIDEO_720P), "video/mp4", &headers),
         (true, true) => media::serve(Bytes::from_static(VIDEO_1080P), "video/mp4", &headers),

@@ -1,4 +1,4 @@
-//! Veo 3.1's own endpoints: generate, record-info, get-1080p-video.
+//! Veo 3.1's own endpoints: generate, record-info, get-1080p-video, get-4k-video.
 
 use axum::extract::State;
 use axum::response::Response;
@@ -8,7 +8,9 @@ use serde_json::json;
 use super::envelope::{self, json_body, not_found, task_id, Params};
 use crate::record::{hd_result_url, View};
 use crate::simulator::{now_ms, KeyHash, Simulator};
-use crate::validate::{parse_veo_generate, Rejection};
+use crate::task::TaskId;
+use crate::upgrade::UhdAnswer;
+use crate::validate::{parse_veo_generate, Fields, Rejection};
 
 pub(super) async fn generate(
     State(sim): State<Simulator>,
@@ -42,7 +44,7 @@ pub(super) async fn record_info(
     Ok(envelope::ok(data))
 }
 
-/// Only 16:9 tasks, only after success, and only once the HD file has caught up.
+/// Only after success, and only once the HD file has caught up; charged the first time.
 pub(super) async fn hd_video(
     State(sim): State<Simulator>,
     _: KeyHash,
@@ -60,7 +62,7 @@ pub(super) async fn hd_video(
     let base_url = sim.base_url();
     let now_ms = now_ms();
     let hd_delay_ms = sim.shared.hd_delay_ms();
-    sim.with_task(id, true, |task, id| {
+    let answer = sim.with_task(id, true, |task, id| {
         if !task.hd_available {
             return Err(Rejection::invalid(
                 "1080P is only available for 16:9 videos",
@@ -75,12 +77,48 @@ pub(super) async fn hd_video(
                 "The task did not succeed: no 1080P video",
             )),
             Some(ready) if now_ms < ready => Err(processing()),
-            Some(_) => Ok(envelope::ok(
-                json!({"resultUrl": hd_result_url(&base_url, id)}),
-            )),
+            Some(_) => Ok((id, hd_result_url(&base_url, id))),
         }
-    })
-    .ok_or_else(|| not_found("task"))?
+    });
+    let (id, url) = answer.ok_or_else(|| not_found("task"))??;
+    sim.charge_hd_once(id.number)?;
+    Ok(envelope::ok(json!({"resultUrl": url})))
+}
+
+/// `POST /api/v1/veo/get-4k-video` (`taskId`, `index`, `callBackUrl`): the first request
+/// starts the 4K file and is charged; later ones answer 422 until it is made, then its URL.
+pub(super) async fn uhd_video(
+    State(sim): State<Simulator>,
+    _: KeyHash,
+    body: Bytes,
+) -> Result<Response, Rejection> {
+    let body = json_body(&body)?;
+    let f = Fields::body(&body)?;
+    f.only(&["taskId", "index", "callBackUrl"], "veo/get-4k-video")?;
+    let id = f
+        .string("taskId")?
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| Rejection::invalid("taskId is required"))?;
+    if let Some(index) = f.integer("index", 0..=i64::MAX, false)? {
+        if index != 0 {
+            return Err(Rejection::invalid(format!(
+                "index {index} is out of range: the task has one video (index 0)"
+            )));
+        }
+    }
+    let callback_url = f.url("callBackUrl")?;
+    let id = TaskId::parse(id)
+        .filter(|id| id.veo)
+        .ok_or_else(|| not_found("task"))?;
+    let delay = sim.shared.uhd_delay;
+    let (urls, task_id) = match sim.request_uhd(id, callback_url, delay)? {
+        UhdAnswer::Started => (serde_json::Value::Null, id.to_string()),
+        UhdAnswer::Ready(url) => (json!([url]), id.to_string()),
+    };
+    Ok(envelope::ok(
+        json!({"taskId": task_id, "resultUrls": urls, "imageUrls": null}),
+    ))
 }
 
 fn processing() -> Rejection {

@@ -19,7 +19,7 @@ fn msg(body: Value) -> String {
 fn kling_takes_exactly_its_documented_fields_and_prices_by_duration_and_sound() {
     let base = json!({"prompt": "fox", "sound": false, "aspect_ratio": "16:9", "duration": "5"});
     let o = parse(&task("kling-2.6/text-to-video", base.clone())).unwrap();
-    assert_eq!((o.model, o.cost), (Model::KlingTextToVideo, dec!(56)));
+    assert_eq!((o.model, o.cost), (Model::KlingTextToVideo, dec!(55)));
     assert_eq!(o.callback_url.as_deref(), Some("https://cb.example/x"));
     let mut loud = base.clone();
     loud["sound"] = json!(true);

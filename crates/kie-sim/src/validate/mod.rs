@@ -62,6 +62,17 @@ pub fn charge_veo_generate(body: &Value) -> Result<Decimal, Rejection> {
     veo::parse(body).map(|order| order.cost)
 }
 
+/// What Kie charges, in Kie credits, for upgrading a finished Veo video to `resolution` (Kie's
+/// spelling: `720p` is the video itself, `1080p` and `4K` the upgrades); `None` for others.
+pub fn charge_veo_upgrade(resolution: &str) -> Option<Decimal> {
+    match resolution {
+        "720p" => Some(Decimal::ZERO),
+        "1080p" => Some(crate::pricing::veo_upgrade(false)),
+        "4K" => Some(crate::pricing::veo_upgrade(true)),
+        _ => None,
+    }
+}
+
 /// What Kie charges, in Kie credits, for a `POST /api/v1/jobs/createTask` body it accepts.
 pub fn charge_create_task(body: &Value) -> Result<Decimal, Rejection> {
     jobs::parse(body).map(|order| order.cost)

@@ -28,14 +28,15 @@ pub(super) fn parse(body: &Value) -> Result<Order, Rejection> {
     let f = Fields::body(body)?;
     f.only(FIELDS, "veo/generate")?;
     f.prompt(true, None)?;
-    let model = match f.choice("model", &["veo3", "veo3_fast"])? {
+    let model = match f.choice("model", &["veo3", "veo3_fast", "veo3_lite"])? {
         Some("veo3") => Model::Veo3,
+        Some("veo3_lite") => Model::Veo3Lite,
         // Kie's documented default.
         _ => Model::Veo3Fast,
     };
-    let ratio = aspect_ratio(&f)?;
+    aspect_ratio(&f)?;
     let images = f.urls("imageUrls", 1..=3)?;
-    check_generation_type(&f, model, ratio, images)?;
+    check_generation_type(&f, model, images)?;
     f.integer("seeds", 10_000..=99_999, false)?;
     f.string("watermark")?;
     f.boolean("enableTranslation")?;
@@ -45,9 +46,11 @@ pub(super) fn parse(body: &Value) -> Result<Order, Rejection> {
     }
     Ok(Order {
         model,
-        cost: pricing::veo(model == Model::Veo3Fast),
+        cost: pricing::veo(model),
         callback_url: f.url("callBackUrl")?,
-        hd_available: ratio == "16:9",
+        // Kie's current page: 16:9 and 9:16 alike can be upgraded to 1080p and 4K (Auto is
+        // one of the two by the time the video exists).
+        hd_available: true,
     })
 }
 
@@ -63,12 +66,7 @@ fn aspect_ratio(f: &Fields) -> Result<&'static str, Rejection> {
     }
 }
 
-fn check_generation_type(
-    f: &Fields,
-    model: Model,
-    ratio: &str,
-    images: usize,
-) -> Result<(), Rejection> {
+fn check_generation_type(f: &Fields, model: Model, images: usize) -> Result<(), Rejection> {
     match f.choice("generationType", &[TEXT, FRAMES, REFERENCE])? {
         None if images > 2 => Err(Rejection::invalid(
             "imageUrls holds at most 2 images (first and last frame) unless generationType is REFERENCE_2_VIDEO",
@@ -82,11 +80,11 @@ fn check_generation_type(
         Some(REFERENCE) if images == 0 => Err(Rejection::invalid(format!(
             "imageUrls must hold 1 to 3 reference images when generationType is {REFERENCE}"
         ))),
-        Some(REFERENCE) if model != Model::Veo3Fast => Err(Rejection::invalid(format!(
-            "generationType {REFERENCE} is only available with model veo3_fast"
+        Some(REFERENCE) if images > 3 => Err(Rejection::invalid(format!(
+            "imageUrls holds at most 3 reference images when generationType is {REFERENCE}"
         ))),
-        Some(REFERENCE) if ratio != "16:9" => Err(Rejection::invalid(format!(
-            "generationType {REFERENCE} is only available with aspect ratio 16:9"
+        Some(REFERENCE) if model == Model::Veo3 => Err(Rejection::invalid(format!(
+            "generationType {REFERENCE} is only available with models veo3_fast and veo3_lite"
         ))),
         _ => Ok(()),
     }
@@ -107,15 +105,21 @@ mod tests {
         let o = parse(&json!({"prompt": "a dog"})).unwrap();
         assert_eq!(o.model, Model::Veo3Fast);
         assert!(o.hd_available);
-        assert_eq!(o.cost, pricing::veo(true));
+        assert_eq!(o.cost, pricing::veo(Model::Veo3Fast));
+        let lite = parse(&json!({"prompt": "a dog", "model": "veo3_lite"})).unwrap();
+        assert_eq!(
+            (lite.model, lite.cost),
+            (Model::Veo3Lite, pricing::veo(Model::Veo3Lite))
+        );
     }
 
     #[test]
     fn ratio_is_accepted_under_either_spelling_but_not_two_disagreeing() {
         for field in ["aspectRatio", "aspect_ratio"] {
             let o = parse(&json!({"prompt": "p", field: "9:16"})).unwrap();
-            assert!(!o.hd_available);
+            assert!(o.hd_available, "Kie upgrades 9:16 videos too");
         }
+        assert!(parse(&json!({"prompt": "p", "aspect_ratio": "Auto"})).is_ok());
         assert!(
             parse(&json!({"prompt": "p", "aspectRatio": "9:16", "aspect_ratio": "9:16"})).is_ok()
         );
@@ -150,6 +154,11 @@ mod tests {
                               "generationType": "REFERENCE_2_VIDEO"}))
             .is_err()
         );
+        assert!(parse(
+            &json!({"prompt": "p", "imageUrls": [url], "model": "veo3_lite",
+                              "aspect_ratio": "9:16", "generationType": "REFERENCE_2_VIDEO"})
+        )
+        .is_ok());
         assert!(parse(&json!({"prompt": "p", "imageUrls": [url],
                               "generationType": "TEXT_2_VIDEO"}))
         .is_err());

@@ -28,15 +28,16 @@ pub fn example_body() -> Map<String, Value> {
     body.as_object().cloned().unwrap_or_default()
 }
 
-/// A mix of models for the end-to-end figure: each family once, Veo 16:9 (which has a 1080p
-/// version to fetch) among them.
+/// A mix of models for the end-to-end figure: each family once, Veo sold at 1080p (which has a
+/// 1080p version to fetch) among them.
 pub fn model_mix() -> Vec<Map<String, Value>> {
     [
         example_body(),
-        json!({"model": "veo3-fast", "prompt": "a lighthouse in a storm", "aspect_ratio": "16:9"})
-            .as_object()
-            .cloned()
-            .unwrap_or_default(),
+        json!({"model": "veo3-fast", "prompt": "a lighthouse in a storm", "aspect_ratio": "16:9",
+               "resolution": "1080p"})
+        .as_object()
+        .cloned()
+        .unwrap_or_default(),
         json!({"model": "sora-2-text-to-video", "prompt": "a paper boat on a river"})
             .as_object()
             .cloned()

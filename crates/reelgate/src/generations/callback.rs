@@ -15,41 +15,63 @@ pub enum CallbackRefused {
     Unknown,
     #[error("wrong callback token")]
     Forged,
+    #[error("missing or wrong Kie webhook signature")]
+    Unsigned,
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// Kie's webhook signature headers as received, if any.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct KieSignature<'a> {
+    pub timestamp: Option<&'a str>,
+    pub signature: Option<&'a str>,
 }
 
 pub async fn receive(
     lc: &Lifecycle,
     id: &str,
     token: &str,
+    signed: KieSignature<'_>,
     body: &[u8],
 ) -> Result<(), CallbackRefused> {
     let id: GenerationId = id.parse().map_err(|_| CallbackRefused::Unknown)?;
     let span = super::lifecycle::span(&id);
-    receive_for(lc, id, token, body).instrument(span).await
+    receive_for(lc, id, token, signed, body)
+        .instrument(span)
+        .await
 }
 
 async fn receive_for(
     lc: &Lifecycle,
     id: GenerationId,
     token: &str,
+    signed: KieSignature<'_>,
     body: &[u8],
 ) -> Result<(), CallbackRefused> {
     if !lc.tokens.verify(&id, token) {
         tracing::warn!(generation = %id, "refused a callback with a wrong token");
         return Err(CallbackRefused::Forged);
     }
-    let generation = lc
-        .store
-        .generation(&id)
-        .await?
-        .ok_or(CallbackRefused::Unknown)?;
     let callback = Callback::parse(body);
     let task_id = callback
         .as_ref()
         .ok()
         .map(|c| c.task_id.as_str().to_owned());
+    // The signature covers the task id, not the body: it proves Kie sent a callback about
+    // that task, and nothing more, so the outcome is still read from Kie.
+    if !lc
+        .tokens
+        .kie_signature_holds(task_id.as_deref(), signed.timestamp, signed.signature)
+    {
+        tracing::warn!(generation = %id, "refused a callback without Kie's valid signature");
+        return Err(CallbackRefused::Unsigned);
+    }
+    let generation = lc
+        .store
+        .generation(&id)
+        .await?
+        .ok_or(CallbackRefused::Unknown)?;
     match (generation.status, generation.dispatch) {
         (Status::Running, _) => {
             if task_id.is_some() && task_id != generation.upstream_task_id {

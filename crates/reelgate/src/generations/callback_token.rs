@@ -1,6 +1,7 @@
-//! Kie does not sign its callbacks, so the callback URL we give it carries a token that only
-//! we can compute: an HMAC of the generation id under `REELGATE_SECRET`. A callback without
-//! the right token is refused before it touches the database.
+//! Kie does not sign its callbacks by default, so the callback URL we give it carries a token
+//! that only we can compute: an HMAC of the generation id under `REELGATE_SECRET`. A callback
+//! without the right token is refused before it touches the database. When the operator turns
+//! on Kie's webhook verification (`REELGATE_KIE_WEBHOOK_KEY`), Kie's signature is required too.
 
 use hmac::{Hmac, Mac};
 use reelgate_domain::generations::GenerationId;
@@ -13,6 +14,7 @@ const TOKEN_BYTES: usize = 16;
 #[derive(Clone)]
 pub struct CallbackTokens {
     secret: SecretString,
+    kie_webhook_key: Option<SecretString>,
 }
 
 impl std::fmt::Debug for CallbackTokens {
@@ -23,7 +25,35 @@ impl std::fmt::Debug for CallbackTokens {
 
 impl CallbackTokens {
     pub fn new(secret: SecretString) -> Self {
-        CallbackTokens { secret }
+        CallbackTokens {
+            secret,
+            kie_webhook_key: None,
+        }
+    }
+
+    /// Also require Kie's signature (`X-Webhook-Timestamp`, `X-Webhook-Signature`).
+    pub fn with_kie_webhook_key(mut self, key: Option<SecretString>) -> Self {
+        self.kie_webhook_key = key;
+        self
+    }
+
+    /// Whether a callback naming `task_id` carries what Kie's webhook verification asks for:
+    /// always, without a configured key; with one, Kie's valid signature of that task.
+    pub fn kie_signature_holds(
+        &self,
+        task_id: Option<&str>,
+        timestamp: Option<&str>,
+        signature: Option<&str>,
+    ) -> bool {
+        let Some(key) = &self.kie_webhook_key else {
+            return true;
+        };
+        match (task_id, timestamp, signature) {
+            (Some(task), Some(at), Some(signature)) => {
+                kie::signature_is_valid(key.expose_secret().as_bytes(), task, at, signature)
+            }
+            _ => false,
+        }
     }
 
     fn mac(&self, id: &GenerationId) -> Hmac<Sha256> {

@@ -13,6 +13,7 @@ pub mod settings;
 pub mod stored_request;
 pub mod submit;
 mod track;
+mod upgrade;
 pub mod upstream_log;
 pub mod view;
 

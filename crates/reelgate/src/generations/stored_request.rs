@@ -35,9 +35,4 @@ impl StoredRequest {
     pub fn is_veo(&self) -> bool {
         matches!(self, StoredRequest::Veo(_))
     }
-
-    /// Kie makes a 1080p version only of Veo's 16:9 videos.
-    pub fn has_hd_version(&self) -> bool {
-        matches!(self, StoredRequest::Veo(body) if body.aspect_ratio == "16:9")
-    }
 }

@@ -14,6 +14,7 @@ use super::decide::{self, AfterStatus, Failure};
 use super::dispatch::settle_failed;
 use super::lifecycle::{span, Lifecycle};
 use super::stored_request::StoredRequest;
+use super::upgrade::{succeed_in_4k, Upgrade};
 use crate::worker::{after, Claimed, Worker};
 use tracing::Instrument;
 
@@ -71,9 +72,24 @@ async fn check(lc: &Lifecycle, generation: Generation) {
             .delay(expected, generation.status_checks + 1),
     );
     let recorded = match decide::after_status(read.map(|status| status.state)) {
+        AfterStatus::Succeeded { videos, .. }
+            if Upgrade::of(&generation, request.as_ref()) == Upgrade::Uhd =>
+        {
+            let out_of_time = ran_too_long(lc, &generation);
+            succeed_in_4k(lc, &generation, &task_id, videos, next_look, out_of_time).await
+        }
         AfterStatus::Succeeded { videos, hd_video } => {
-            let wants_hd = request.as_ref().is_some_and(StoredRequest::has_hd_version);
-            succeed(lc, &generation, &task_id, videos, hd_video, wants_hd).await;
+            let wants_hd = Upgrade::of(&generation, request.as_ref()) == Upgrade::Hd;
+            succeed(
+                lc,
+                &generation,
+                &task_id,
+                videos,
+                hd_video,
+                wants_hd,
+                is_veo,
+            )
+            .await;
             Ok(true)
         }
         AfterStatus::Failed(failure) => {
@@ -110,8 +126,8 @@ fn ran_too_long(lc: &Lifecycle, generation: &Generation) -> bool {
     (Utc::now() - started).to_std().unwrap_or_default() > lc.settings.max_running
 }
 
-/// The videos are ready: charge. For Veo 16:9, ask once for the 1080p video first; if Kie
-/// has not made it yet, settle with the 720p one and keep asking in the background.
+/// The videos are ready: charge. For Veo sold at 1080p, ask once for the 1080p video first;
+/// if Kie has not made it yet, settle with the 720p one and keep asking in the background.
 async fn succeed(
     lc: &Lifecycle,
     generation: &Generation,
@@ -119,8 +135,10 @@ async fn succeed(
     videos: Vec<String>,
     hd_video: Option<String>,
     wants_hd: bool,
+    is_veo: bool,
 ) {
-    let resolution = wants_hd.then(|| "720p".to_owned());
+    // Kie makes every Veo video in 720p; other models' resolutions are not reported.
+    let resolution = is_veo.then(|| "720p".to_owned());
     let mut videos: Vec<Video> = videos
         .into_iter()
         .map(|url| Video {

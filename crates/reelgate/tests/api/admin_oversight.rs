@@ -77,7 +77,7 @@ async fn operators_filter_every_customers_generations() {
     let first = &all["generations"][0];
     assert_eq!(first["email"], "bob@example.com");
     assert!(first["upstream_task_id"].is_string(), "{first}");
-    assert_eq!(first["upstream_cost_usd"], "0.28");
+    assert_eq!(first["upstream_cost_usd"], "0.275");
 
     let (_, by_email) = json(
         app.get_as(&admin, "/v1/admin/generations?customer=ada@example.com")

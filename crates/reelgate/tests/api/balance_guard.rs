@@ -50,7 +50,7 @@ async fn a_low_balance_holds_generations_queued_until_it_is_topped_up() {
             .with("REELGATE_BALANCE_STOP_CREDITS", "500")
             .with("REELGATE_OPERATOR_WEBHOOK_URL", webhook),
         SimConfig {
-            // Enough for one Kling video (56 Kie credits): Kie itself would take it.
+            // Enough for one Kling video (55 Kie credits): Kie itself would take it.
             initial_balance: Decimal::from(100),
             ..SimConfig::for_tests()
         },

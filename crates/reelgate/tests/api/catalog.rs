@@ -21,7 +21,7 @@ async fn models_lists_every_variant_with_its_parameters_and_prices() {
     let (status, body) = json(app.get("/v1/models").await).await;
     assert_eq!(status, 200);
     let models = body["models"].as_array().unwrap();
-    assert_eq!(models.len(), 10);
+    assert_eq!(models.len(), 11, "the seed's ten and Veo 3.1 Lite");
     let kling = models
         .iter()
         .find(|m| m["id"] == "kling-2.6/text-to-video")
@@ -129,7 +129,7 @@ async fn a_refused_quote_names_the_field() {
     assert_eq!(status, 400);
     assert_eq!(
         body,
-        json!({"error": {"code": "invalid_parameter", "message": "aspect_ratio must be one of 16:9, 9:16", "field": "aspect_ratio"}})
+        json!({"error": {"code": "invalid_parameter", "message": "aspect_ratio must be one of 16:9, 9:16, auto", "field": "aspect_ratio"}})
     );
     let (status, body) = quote(&app, json!({"model": "veo4", "prompt": "p"})).await;
     assert_eq!(
@@ -171,7 +171,7 @@ async fn the_operators_pricing_file_sets_the_prices() {
     let dir = tempfile::tempdir().unwrap();
     let file = pricing_file(
         &dir,
-        "[[models.veo3-fast.costs]]\nwhen = {}\ncredits = 40\n\n[models.veo3]\nenabled = false\n",
+        "[[models.veo3-fast.costs]]\nwhen = { resolution = \"720p\" }\ncredits = 40\n\n[models.veo3]\nenabled = false\n",
     );
     let app = TestApp::spawn_with(Settings::default().with("REELGATE_PRICING_FILE", file)).await;
     assert_eq!(

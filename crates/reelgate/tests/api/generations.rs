@@ -7,9 +7,10 @@ use reelgate::config::Settings;
 use serde_json::{json, Value};
 use std::time::Duration;
 
-const MODELS: [&str; 10] = [
+const MODELS: [&str; 11] = [
     "veo3",
     "veo3-fast",
+    "veo3-lite",
     "sora-2-text-to-video",
     "sora-2-image-to-video",
     "sora-2-pro-text-to-video",
@@ -24,6 +25,10 @@ fn request(model: &str) -> Value {
     let mut body = json!({"model": model, "prompt": "a red fox running through snow"});
     if model.contains("image-to-video") {
         body["image_urls"] = json!(["https://images.example.com/fox.png"]);
+    }
+    // Veo sold at 1080p, so its 1080p version is fetched (720p, the default, has none).
+    if model.starts_with("veo3") {
+        body["resolution"] = json!("1080p");
     }
     body
 }
@@ -75,7 +80,7 @@ async fn every_model_generates_a_playable_video_and_is_charged_once() {
             assert_eq!(
                 resolutions,
                 vec![json!("720p"), json!("1080p")],
-                "{model}: 16:9 gets 1080p"
+                "{model}: sold at 1080p, gets 1080p"
             );
         }
         let (sum, kinds) = app.ledger_sum(&key, id).await;
@@ -552,8 +557,8 @@ async fn veo_1080p_that_lags_joins_the_succeeded_generation_later() {
     assert_eq!(g["videos"][1]["resolution"], "1080p");
     assert_eq!(
         app.balance(&key).await,
-        (50, 0),
-        "charged once, 1080p costs nothing more"
+        (100 - 55, 0),
+        "charged once, the 1080p price"
     );
 }
 

@@ -20,6 +20,7 @@ mod reports;
 mod security;
 #[path = "../support/smtp.rs"]
 mod smtp;
+mod upgrades;
 mod upstream_recovery;
 mod videos;
 mod webhook_isolation;

@@ -25,7 +25,7 @@ async fn date(app: &TestApp, generation: &Value, day: u32, hour: u32) {
         .unwrap();
 }
 
-/// ada: kling ×2 on 1 Mar (45 cr, $0.28 each), one kling failed on 1 Mar;
+/// ada: kling ×2 on 1 Mar (45 cr, $0.275 each), one kling failed on 1 Mar;
 /// bob: sora 10 s on 2 Mar (120 cr, $0.75), veo3-fast on 2 Mar (50 cr, $0.30).
 async fn fixture(app: &TestApp) {
     let (_, ada) = app.customer("ada", 1000).await;
@@ -83,10 +83,10 @@ async fn the_margin_report_matches_the_hand_computed_figures_as_json_and_csv() {
     assert_eq!(
         report["rows"],
         json!([
-            // 90 / 108 = 0.8333…; 0.8333 − 0.56 = 0.2733
+            // 90 / 108 = 0.8333…; 0.8333 − 0.55 = 0.2833
             {"day": "2026-03-01", "model": "kling-2.6/text-to-video", "succeeded": 2, "failed": 1,
              "canceled": 0, "credits_charged": 90, "credits_refunded": 45,
-             "upstream_cost_usd": "0.56", "revenue_usd": "0.8333", "margin_usd": "0.2733"},
+             "upstream_cost_usd": "0.55", "revenue_usd": "0.8333", "margin_usd": "0.2833"},
             // 120 / 108 = 1.1111…; − 0.75 = 0.3611
             {"day": "2026-03-02", "model": "sora-2-text-to-video", "succeeded": 1, "failed": 0,
              "canceled": 0, "credits_charged": 120, "credits_refunded": 0,
@@ -97,10 +97,10 @@ async fn the_margin_report_matches_the_hand_computed_figures_as_json_and_csv() {
              "upstream_cost_usd": "0.3", "revenue_usd": "0.463", "margin_usd": "0.163"},
         ])
     );
-    // 260 / 108 = 2.407407… → 2.4074; cost 1.61
+    // 260 / 108 = 2.407407… → 2.4074; cost 1.60
     assert_eq!(report["totals"]["revenue_usd"], "2.4074");
-    assert_eq!(report["totals"]["upstream_cost_usd"], "1.61");
-    assert_eq!(report["totals"]["margin_usd"], "0.7974");
+    assert_eq!(report["totals"]["upstream_cost_usd"], "1.6");
+    assert_eq!(report["totals"]["margin_usd"], "0.8074");
 
     let csv = app
         .get_as(
@@ -116,7 +116,7 @@ async fn the_margin_report_matches_the_hand_computed_figures_as_json_and_csv() {
     assert_eq!(
         csv.text().await.unwrap(),
         "day,model,succeeded,failed,canceled,credits_charged,credits_refunded,upstream_cost_usd,revenue_usd,margin_usd\r\n\
-         2026-03-01,kling-2.6/text-to-video,2,1,0,90,45,0.56,0.8333,0.2733\r\n\
+         2026-03-01,kling-2.6/text-to-video,2,1,0,90,45,0.55,0.8333,0.2833\r\n\
          2026-03-02,sora-2-text-to-video,1,0,0,120,0,0.75,1.1111,0.3611\r\n\
          2026-03-02,veo3-fast,1,0,0,50,0,0.3,0.463,0.163\r\n"
     );
@@ -141,11 +141,11 @@ async fn the_margin_report_matches_the_hand_computed_figures_as_json_and_csv() {
             )
         })
         .collect();
-    // ada: 90 / 108 → 0.8333 − 0.56; bob: 170 / 108 = 1.574074… → 1.5741 − 1.05
+    // ada: 90 / 108 → 0.8333 − 0.55; bob: 170 / 108 = 1.574074… → 1.5741 − 1.05
     assert_eq!(
         rows,
         [
-            ("ada@example.com".into(), 90, "0.2733".into()),
+            ("ada@example.com".into(), 90, "0.2833".into()),
             ("bob@example.com".into(), 170, "0.5241".into())
         ]
     );
@@ -208,8 +208,8 @@ async fn reconciliation_finds_kies_balance_dropped_by_what_reelgate_computed() {
     let before = check().await;
     assert_eq!(before["simulated"], true);
     assert_eq!(before["balance"]["credits"], "1000000");
-    // The simulator charges Kie's price at creation, failed tasks included: kling 56 Kie
-    // credits ($0.28) ×2, one of which fails, and sora 150 ($0.75).
+    // The simulator charges Kie's price at creation, failed tasks included: kling 55 Kie
+    // credits ($0.275) ×2, one of which fails, and sora 150 ($0.75).
     generate(&app, &ada, kling()).await;
     app.sim.set_faults(Faults {
         failure_ratio: 1.0,
@@ -224,7 +224,7 @@ async fn reconciliation_finds_kies_balance_dropped_by_what_reelgate_computed() {
     )
     .await;
     let after = check().await;
-    assert_eq!(after["balance"]["credits"], "999738");
+    assert_eq!(after["balance"]["credits"], "999740");
     let today = Utc::now().date_naive();
     let (status, body) = json(
         app.get_as(
@@ -236,11 +236,11 @@ async fn reconciliation_finds_kies_balance_dropped_by_what_reelgate_computed() {
     .await;
     assert_eq!(status, 200, "{body}");
     let r = &body["reconciliation"];
-    assert_eq!(r["kie_spent_credits"], "262");
-    assert_eq!(r["kie_spent_usd"], "1.31");
+    assert_eq!(r["kie_spent_credits"], "260");
+    assert_eq!(r["kie_spent_usd"], "1.3");
     assert_eq!(r["generations_sent"], 3);
-    assert_eq!(r["reelgate_cost_usd"], "1.31");
-    assert_eq!(r["failed_cost_usd"], "0.28");
+    assert_eq!(r["reelgate_cost_usd"], "1.3");
+    assert_eq!(r["failed_cost_usd"], "0.275");
     assert_eq!(r["difference_usd"], "0");
     assert_eq!(r["kie_topped_up_credits"], "0");
 }

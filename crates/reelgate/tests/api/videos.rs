@@ -68,8 +68,12 @@ fn unsigned(url: &str) -> String {
 async fn videos_stay_playable_from_reelgate_after_kie_forgets_them() {
     let app = TestApp::spawn().await;
     let (_, ada) = app.customer("ada", 1000).await;
-    let generation =
-        stored_generation(&app, &ada, json!({"model": "veo3-fast", "prompt": "a fox"})).await;
+    let generation = stored_generation(
+        &app,
+        &ada,
+        json!({"model": "veo3-fast", "prompt": "a fox", "resolution": "1080p"}),
+    )
+    .await;
     let videos = generation["videos"].as_array().unwrap();
     assert_eq!(videos.len(), 2, "720p and 1080p: {generation}");
     assert_eq!(videos[1]["resolution"], "1080p");

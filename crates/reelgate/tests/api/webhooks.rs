@@ -202,7 +202,7 @@ async fn the_1080p_video_arriving_later_is_a_videos_updated_event() {
     let (_, created) = app
         .submit(
             &key,
-            json!({"model": "veo3-fast", "prompt": "fox", "aspect_ratio": "16:9", "webhook_url": url}),
+            json!({"model": "veo3-fast", "prompt": "fox", "aspect_ratio": "16:9", "resolution": "1080p", "webhook_url": url}),
         )
         .await;
     let got = deliveries(&receiver, 2).await;

@@ -149,6 +149,7 @@ async fn customer_sees_the_price_change_generates_watches_it_finish_and_plays_th
     b.goto("/admin").await;
     b.wait_for_text("#kpi-total", "1").await;
     b.wait_for_text("#kpi-credits", "45").await;
+    // Kie's $0.275, to the cent.
     b.wait_for_text("#kpi-cost", "$0.28").await;
     b.screenshot("admin-dashboard").await;
     b.goto("/admin/generations?status=succeeded").await;

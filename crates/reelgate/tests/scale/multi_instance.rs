@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use crate::balancer::{balancer, webhook_receiver, Backends, Hooks};
 use crate::processes::{customer, deployment_env, get_json, postgres, Process};
 
-/// Veo 3.1 fast is 16:9 by default, so its 1080p video is fetched too.
+/// Veo 3.1 fast is asked for at 1080p, so its 1080p video is fetched too.
 const MODELS: [&str; 4] = [
     "kling-2.6/text-to-video",
     "grok-imagine/text-to-video",
@@ -113,9 +113,13 @@ async fn three_instances_settle_every_generation_once_within_one_rate_limit() {
                     i
                 })
                 .map(|i| {
-                    let body = json!({"model": MODELS[i % MODELS.len()],
+                    let model = MODELS[i % MODELS.len()];
+                    let mut body = json!({"model": model,
                         "prompt": format!("scale test {i}"),
                         "webhook_url": format!("{hooks_url}/hooks/{i}")});
+                    if model.starts_with("veo3") {
+                        body["resolution"] = json!("1080p");
+                    }
                     let (client, backends, key, done) = (
                         client.clone(),
                         backends.clone(),
@@ -245,7 +249,10 @@ async fn three_instances_settle_every_generation_once_within_one_rate_limit() {
          AND videos NOT LIKE '%1080p%'",
     )
     .await;
-    assert_eq!(hd_missing, 0, "every Veo 16:9 video has its 1080p version");
+    assert_eq!(
+        hd_missing, 0,
+        "every Veo video sold at 1080p has its 1080p version"
+    );
 
     // The killed instance had its share of the submissions, and the others took over the
     // rest. Which instance wins a dispatch claim is a race (under load one may win none

@@ -6,14 +6,14 @@ mod layers;
 mod params;
 mod values;
 
-use kie::{AspectRatioField, VeoModel};
+use kie::{AspectRatioField, VeoModel, VeoResolution};
 
 use self::costs::CostRow;
 use self::layers::{pick, Ctx, Found, Layer};
 use self::params::Built;
 use super::data::{Doc, EndpointKind, ModelDoc, RuleDoc};
 use super::source::{CatalogError, Origin, Source, Texts};
-use super::spec::{Endpoint, ModelId, ModelSpec, ParamKind, ParamSpec};
+use super::spec::{Endpoint, ModelId, ModelSpec, ParamKind, ParamSpec, ScalarType, VEO_RESOLUTION};
 use super::Catalog;
 use crate::pricing::{PriceRule, PriceRuleError};
 
@@ -201,15 +201,12 @@ fn endpoint(
         EndpointKind::Veo => {
             let top = &own[0];
             let wire_model = wire_model.ok_or_else(|| ctx.missing(top, "wire_model"))?;
-            let model = match wire_model.value.as_str() {
-                "veo3" => VeoModel::Veo3,
-                "veo3_fast" => VeoModel::Veo3Fast,
-                _ => {
-                    return Err(
-                        ctx.found_error(&wire_model, "Kie's Veo endpoint knows veo3 and veo3_fast")
-                    )
-                }
-            };
+            let model = VeoModel::from_wire(wire_model.value).ok_or_else(|| {
+                ctx.found_error(
+                    &wire_model,
+                    "Kie's Veo endpoint knows veo3, veo3_fast and veo3_lite",
+                )
+            })?;
             let mut ratio_field = None;
             for p in params {
                 let fits = match p.spec.wire_field.as_str() {
@@ -223,10 +220,22 @@ fn endpoint(
                         });
                         is_string_choice(&p.spec) && p.spec.default.is_some()
                     }
+                    "generationType" => is_string_choice(&p.spec),
+                    "watermark" => matches!(p.spec.kind, ParamKind::Text { .. }),
+                    "enableTranslation" => matches!(
+                        p.spec.kind,
+                        ParamKind::Choice {
+                            ty: ScalarType::Boolean,
+                            ..
+                        }
+                    ),
+                    // Not a body field: the 1080p or 4K version is asked for once the 720p
+                    // one is made, so its wire values must be the ones reelgate knows.
+                    VEO_RESOLUTION => is_resolution_choice(&p.spec),
                     _ => false,
                 };
                 if !fits {
-                    return Err(ctx.error(&p.at, p.key.clone(), "Veo's body takes only a required text `prompt`, image `imageUrls`, and an `aspect_ratio` (or `aspectRatio`) choice of strings with a default"));
+                    return Err(ctx.error(&p.at, p.key.clone(), "Veo's body takes only a required text `prompt`, image `imageUrls`, an `aspect_ratio` (or `aspectRatio`) choice of strings with a default, a `generationType` choice of strings, a text `watermark`, a boolean `enableTranslation`, and a `resolution` choice of 720p, 1080p and 4K"));
                 }
             }
             let ratio_field = ratio_field.ok_or_else(|| {
@@ -246,6 +255,13 @@ fn endpoint(
             Ok(Endpoint::Veo { model, ratio_field })
         }
     }
+}
+
+fn is_resolution_choice(spec: &ParamSpec) -> bool {
+    is_string_choice(spec)
+        && spec.default.is_some()
+        && matches!(&spec.kind, ParamKind::Choice { values, .. }
+            if values.iter().all(|v| v.wire.as_str().and_then(VeoResolution::from_wire).is_some()))
 }
 
 fn is_string_choice(spec: &ParamSpec) -> bool {

@@ -9,6 +9,7 @@ use serde_json::{Map, Number, Value};
 use std::collections::HashMap;
 
 use crate::web::i18n::Locale;
+use crate::web::templates::format_credits;
 
 /// How one parameter is shown.
 #[derive(Debug, Serialize)]
@@ -76,8 +77,43 @@ pub fn fields(
         .parameters
         .iter()
         .filter(|p| p.available)
-        .map(|p| field(p, values, errors.get(&p.name).cloned(), lang))
+        .map(|p| field(model, p, values, errors.get(&p.name).cloned(), lang))
         .collect()
+}
+
+/// The price of choosing `value`, when `p` is the model's only priced parameter (Veo's
+/// resolution), so the choice alone decides it.
+fn price_of(model: &ModelView, p: &ParameterView, value: &Value) -> Option<i64> {
+    let only_priced = model
+        .parameters
+        .iter()
+        .filter(|q| q.priced)
+        .map(|q| q.name.as_str())
+        .eq([p.name.as_str()]);
+    if !only_priced {
+        return None;
+    }
+    model
+        .prices
+        .iter()
+        .find(|price| price.params.get(&p.name) == Some(value))
+        .map(|price| price.credits.get())
+}
+
+/// How many images a value takes, when it decides that (Veo's generation types).
+fn images_note(lang: Locale, min: Option<usize>, max: Option<usize>) -> Option<String> {
+    match (min?, max?) {
+        (0, 0) => Some(lang.text("generate.images_none").to_owned()),
+        (low, high) if low == high => Some(
+            lang.text("generate.images_exactly")
+                .replace("{n}", &low.to_string()),
+        ),
+        (low, high) => Some(
+            lang.text("generate.images_range")
+                .replace("{min}", &low.to_string())
+                .replace("{max}", &high.to_string()),
+        ),
+    }
 }
 
 fn label(lang: Locale, name: &str) -> String {
@@ -100,7 +136,13 @@ fn help(lang: Locale, p: &ParameterView) -> String {
     }
 }
 
-fn field(p: &ParameterView, values: &Values, error: Option<String>, lang: Locale) -> Field {
+fn field(
+    model: &ModelView,
+    p: &ParameterView,
+    values: &Values,
+    error: Option<String>,
+    lang: Locale,
+) -> Field {
     let current = values
         .get(&p.name)
         .cloned()
@@ -127,7 +169,7 @@ fn field(p: &ParameterView, values: &Values, error: Option<String>, lang: Locale
                 }
                 _ => value.clone(),
             };
-            let note = v.description.as_ref().map(|d| {
+            let described = v.description.as_ref().map(|d| {
                 let key = format!("choice.{d}");
                 if lang.has(&key) {
                     lang.text(&key).to_owned()
@@ -135,6 +177,13 @@ fn field(p: &ParameterView, values: &Values, error: Option<String>, lang: Locale
                     d.clone()
                 }
             });
+            let price = price_of(model, p, &v.value).map(|credits| {
+                lang.text("generate.choice_price")
+                    .replace("{credits}", &format_credits(credits.into()))
+            });
+            let images = images_note(lang, v.min_images, v.max_images);
+            let parts: Vec<String> = [described, images, price].into_iter().flatten().collect();
+            let note = (!parts.is_empty()).then(|| parts.join(" · "));
             Choice {
                 checked: value == current,
                 title: v.reason.clone(),
@@ -287,6 +336,79 @@ mod tests {
         assert_eq!(shown, ["5", "10"]);
         assert!(duration.values[0].checked, "the default is chosen");
         assert_eq!(fields[3].kind, "toggle");
+    }
+
+    fn model(id: &str) -> ModelView {
+        Catalog::builtin()
+            .unwrap()
+            .view()
+            .into_iter()
+            .find(|m| m.id.as_str() == id)
+            .unwrap()
+    }
+
+    fn notes(fields: &[Field], name: &str) -> Vec<(String, String, bool)> {
+        let field = fields.iter().find(|f| f.name == name).unwrap();
+        field
+            .values
+            .iter()
+            .map(|c| {
+                (
+                    c.value.clone(),
+                    c.note.clone().unwrap_or_default(),
+                    c.available,
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn veo_shows_each_resolution_with_its_price_and_each_generation_type_with_its_images() {
+        let lite = fields_of("veo3-lite");
+        assert_eq!(
+            notes(&lite, "resolution"),
+            [
+                ("720p".into(), "HD · 25 credits".into(), true),
+                ("1080p".into(), "Full HD · 30 credits".into(), true),
+                ("4k".into(), "Ultra HD · 120 credits".into(), true),
+            ]
+        );
+        let types = notes(&lite, "generation_type");
+        assert_eq!(types[0].1, "from the prompt alone · no images");
+        assert!(types[1].1.ends_with("· 1–2 images"), "{types:?}");
+        assert!(types[2].1.ends_with("· 1–3 images"), "{types:?}");
+        // Quality takes no reference images: shown, off, with the customer's reason.
+        let quality = fields_of("veo3");
+        let reference = quality
+            .iter()
+            .find(|f| f.name == "generation_type")
+            .unwrap()
+            .values
+            .iter()
+            .find(|c| c.value == "reference")
+            .unwrap();
+        assert!(!reference.available);
+        assert!(reference
+            .title
+            .as_deref()
+            .unwrap()
+            .contains("Fast and Lite do"));
+        // Kling has two priced parameters: no single choice decides the price.
+        let kling = fields_of("kling-2.6/text-to-video");
+        assert!(notes(&kling, "duration")
+            .iter()
+            .all(|(_, note, _)| note.is_empty()));
+        let tr = fields(
+            &model("veo3-lite"),
+            &Values::new(),
+            &HashMap::new(),
+            Locale::Tr,
+        );
+        assert_eq!(notes(&tr, "resolution")[2].1, "Ultra HD · 120 kredi");
+    }
+
+    fn fields_of(id: &str) -> Vec<Field> {
+        fields(&model(id), &Values::new(), &HashMap::new(), Locale::En)
     }
 
     #[test]

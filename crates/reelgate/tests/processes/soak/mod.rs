@@ -86,6 +86,9 @@ pub async fn run(backend: &str, database: &DatabaseUrl, dir: &std::path::Path) -
             "0.15".into(),
             "--hd-delay-ms".into(),
             "300".into(),
+            // Veo sold in 4K waits for its upgrade within REELGATE_MAX_RUNNING_SECS below.
+            "--uhd-delay-ms".into(),
+            "1000".into(),
             // Room for the load, but stricter than reelgate's own limit below: every backlog
             // (after a pause, a restart) meets 429s.
             "--rate-limit".into(),
@@ -132,7 +135,7 @@ pub async fn run(backend: &str, database: &DatabaseUrl, dir: &std::path::Path) -
     }
     let client = reqwest::Client::new();
     let models = load::catalog(&client, &serve.url).await;
-    assert_eq!(models.len(), 10, "the soak covers every model");
+    assert_eq!(models.len(), 11, "the soak covers every model");
     let load = Load::new(&serve.url, customers, models, plan.seed);
 
     let stop = Arc::new(AtomicBool::new(false));
