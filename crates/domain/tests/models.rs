@@ -186,7 +186,7 @@ fn kling_always_sends_sound_duration_and_ratio() {
     // Image to video has no aspect ratio: the image sets it.
     assert_eq!(
         wire(
-            json!({"model": "kling-2.6/image-to-video", "prompt": "p", "image_urls": [IMG], "duration": "10", "sound": true})
+            json!({"model": "kling-2.6/image-to-video", "prompt": "p", "image_urls": [IMG], "duration": 10, "sound": true})
         ),
         json!({"model": "kling-2.6/image-to-video", "callBackUrl": "https://us.example/cb/tok",
                "input": {"prompt": "p", "image_urls": [IMG], "sound": true, "duration": "10"}})
@@ -450,15 +450,25 @@ fn every_error_of_a_request_is_reported() {
     );
 }
 
+/// A number where a number is expected (issue 20: `{"duration": "5"}` was loose input); only
+/// Kie's own spelling `n_frames` takes Sora's digits as a string.
 #[test]
-fn duration_accepts_a_string_of_digits() {
-    let number =
-        parse(&json!({"model": "kling-2.6/text-to-video", "prompt": "p", "duration": 10})).unwrap();
-    let digits =
+fn duration_as_a_string_is_refused_by_name_but_soras_n_frames_takes_digits() {
+    let refused =
         parse(&json!({"model": "kling-2.6/text-to-video", "prompt": "p", "duration": "10"}))
-            .unwrap();
-    assert_eq!(number, digits);
-    assert_eq!(digits.params_json()["duration"], 10);
+            .unwrap_err();
+    assert_eq!(refused.first().field, "duration");
+    assert!(
+        refused.first().message.contains("must be a number"),
+        "{}",
+        refused.first().message
+    );
+    let number =
+        parse(&json!({"model": "sora-2-text-to-video", "prompt": "p", "duration": 10})).unwrap();
+    let frames =
+        parse(&json!({"model": "sora-2-text-to-video", "prompt": "p", "n_frames": "10"})).unwrap();
+    assert_eq!(number, frames);
+    assert_eq!(frames.params_json()["duration"], 10);
 }
 
 #[test]
@@ -466,7 +476,7 @@ fn a_request_round_trips_through_its_params() {
     let catalog = catalog();
     let bodies = [
         json!({"model": "kling-2.6/image-to-video", "prompt": "p", "image_urls": [IMG], "sound": true}),
-        json!({"model": "sora-2-pro-text-to-video", "prompt": "p", "quality": "standard", "duration": "15"}),
+        json!({"model": "sora-2-pro-text-to-video", "prompt": "p", "quality": "standard", "n_frames": "15"}),
         json!({"model": "veo3", "prompt": "p", "image_urls": [IMG, IMG2]}),
         json!({"model": "grok-imagine/image-to-video", "image_urls": [IMG]}),
     ];
