@@ -12,7 +12,9 @@ mod backend;
 mod claim;
 mod closing;
 mod error;
+mod generation_read;
 mod generations;
+mod key_cache;
 pub mod ledger;
 mod limits;
 pub mod mail;
@@ -46,6 +48,7 @@ pub use claim::Queue;
 pub use closing::{AccountExport, Closed};
 pub use error::StoreError;
 pub use generations::{Canceled, IdempotencyKey, NewGeneration, Outcome, Submitted};
+pub use key_cache::{KEY_CACHE_CAPACITY, KEY_CACHE_TTL};
 pub use ledger::{BalanceAudit, LedgerPage};
 pub use limits::{CustomerLimits, LimitScope};
 pub use mail::{NewMail, OutboxMail};
@@ -87,6 +90,8 @@ pub struct Store {
     /// in-process instead hands the lock over the moment it is released. (Other processes, like
     /// the admin CLI, still meet the busy handler; they are rare.)
     write_turns: Option<std::sync::Arc<tokio::sync::Mutex<()>>>,
+    /// API keys recently seen valid, shared by every clone of this handle.
+    keys: std::sync::Arc<key_cache::KeyCache>,
 }
 
 impl Store {
@@ -109,6 +114,7 @@ impl Store {
             pool,
             backend: url.backend(),
             write_turns,
+            keys: std::sync::Arc::new(key_cache::KeyCache::new(KEY_CACHE_TTL, KEY_CACHE_CAPACITY)),
         })
     }
 
