@@ -14,6 +14,7 @@ mod closing;
 mod error;
 mod generation_read;
 mod generations;
+mod group_commit;
 mod key_cache;
 pub mod ledger;
 mod limits;
@@ -92,6 +93,8 @@ pub struct Store {
     write_turns: Option<std::sync::Arc<tokio::sync::Mutex<()>>>,
     /// API keys recently seen valid, shared by every clone of this handle.
     keys: std::sync::Arc<key_cache::KeyCache>,
+    /// SQLite only: where submissions wait to be written together (`group_commit.rs`).
+    batcher: Option<std::sync::Arc<group_commit::Batcher>>,
 }
 
 impl Store {
@@ -115,6 +118,7 @@ impl Store {
             backend: url.backend(),
             write_turns,
             keys: std::sync::Arc::new(key_cache::KeyCache::new(KEY_CACHE_TTL, KEY_CACHE_CAPACITY)),
+            batcher: group_commit::for_backend(url.backend()),
         })
     }
 
