@@ -236,6 +236,7 @@ impl Store {
             }
             let user = user_on(&mut tx, id).await?;
             tx.commit().await?;
+            self.keys.forget_user(id);
             Ok(user)
         })
         .await

@@ -4,6 +4,7 @@
 use reelgate_domain::accounts::{ApiKey, ApiKeyId, ApiKeyInfo, User, UserId};
 use sqlx::any::AnyRow;
 use sqlx::Row;
+use std::time::Instant;
 
 use crate::accounts::{enabled, user_from_row, USER_COLUMNS};
 use crate::time::{from_millis, from_millis_opt, now_millis};
@@ -111,6 +112,7 @@ impl Store {
                     .await?
                     .is_some();
             tx.commit().await?;
+            self.keys.forget_user(user);
             if exists {
                 Ok(())
             } else {
@@ -121,15 +123,30 @@ impl Store {
     }
 
     /// The owner of an API key: `None` if no such key or it was revoked, `AccountDisabled` if
-    /// its owner is disabled.
+    /// its owner is disabled. A key seen valid less than [`crate::KEY_CACHE_TTL`] ago is
+    /// answered from memory, so the owner's `balance`, `held` and `debt` may be that old: read
+    /// [`Store::user`] to show them.
     pub async fn api_key_user(&self, key: &ApiKey) -> Result<Option<User>, StoreError> {
+        let hash = secrets::hash(key.expose());
+        if let Some(user) = self.keys.get(&hash, Instant::now()) {
+            return Ok(Some(user));
+        }
+        let epoch = self.keys.epoch();
+        let found = self.api_key_user_uncached(&hash).await?;
+        if let Some(user) = &found {
+            self.keys.insert(hash, user.clone(), epoch, Instant::now());
+        }
+        Ok(found)
+    }
+
+    async fn api_key_user_uncached(&self, hash: &str) -> Result<Option<User>, StoreError> {
         let row = sqlx::query(&format!(
             "SELECT k.id AS key_id, k.last_used_at, {columns} FROM api_keys k
              JOIN users u ON u.id = k.user_id
              WHERE k.key_hash = $1 AND k.revoked_at IS NULL",
             columns = prefixed_user_columns("u")
         ))
-        .bind(secrets::hash(key.expose()))
+        .bind(hash)
         .fetch_optional(&self.pool)
         .await?;
         let Some(row) = row else { return Ok(None) };

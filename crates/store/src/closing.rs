@@ -101,7 +101,7 @@ impl Store {
         let unusable = Password::parse(unusable.expose()).map_err(|_| StoreError::PasswordHash)?;
         let hash = &passwords::hash(&unusable).await?;
         let webhook_secret = &secrets::new_webhook_secret()?;
-        in_transaction!(self, |conn| async {
+        let closed = in_transaction!(self, |conn| async {
             let now = now_millis();
             let closed = sqlx::query(
                 "UPDATE users SET email = 'closed-' || id || '@closed.invalid',
@@ -145,7 +145,9 @@ impl Store {
             }
             erase_personal_data(conn, user, now).await?;
             Ok::<_, StoreError>(Closed { forfeited: balance })
-        })
+        })?;
+        self.keys.forget_user(user);
+        Ok(closed)
     }
 }
 

@@ -54,6 +54,9 @@ pub enum StoreError {
     LimitReached(reelgate_domain::limits::Breach),
     #[error("this Idempotency-Key was already used with a different request body")]
     IdempotencyConflict,
+    /// The process is shutting down: the submission may or may not have been committed.
+    #[error("the submission writer stopped before answering")]
+    WriterStopped,
     #[error("invalid pagination cursor")]
     InvalidCursor,
 

@@ -13,6 +13,8 @@ use serde_json::{Map, Value};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
+use crate::group_commit::{Answer, Job};
+use crate::limits::Admitted;
 use crate::retry::in_transaction;
 use crate::time::{from_millis, from_millis_opt, now_millis};
 use crate::{error::is_unique_violation, ledger, page, Page, Store, StoreError};
@@ -156,20 +158,7 @@ impl Store {
             .idempotency
             .as_ref()
             .map(|_| first_response(&generation));
-        let response = response.as_deref();
-        let stored = in_transaction!(self, |conn| async {
-            ledger::hold(
-                conn,
-                &new.user_id,
-                &new.id,
-                new.credits,
-                &format!("generation {}", new.id),
-            )
-            .await?;
-            let admitted = crate::limits::admit(conn, &new.user_id, new.credits, now).await?;
-            insert(conn, new, now, response, admitted.fair_key).await?;
-            Ok::<_, StoreError>(admitted)
-        });
+        let stored = self.store_submission(new, now, response).await;
         match stored {
             Ok(admitted) => {
                 generation.fair_key = admitted.fair_key;
@@ -185,6 +174,37 @@ impl Store {
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// Holds and inserts, committed: with the batch of submissions waiting with it where
+    /// there is a batcher (SQLite), in a transaction of its own otherwise.
+    async fn store_submission(
+        &self,
+        new: &NewGeneration,
+        now: i64,
+        response: Option<String>,
+    ) -> Result<Admitted, StoreError> {
+        if let Some(batcher) = &self.batcher {
+            let (reply, answer) = tokio::sync::oneshot::channel();
+            let job = Job {
+                new: new.clone(),
+                now,
+                response: response.clone(),
+                reply,
+            };
+            // Refused only when there is no writer to take it: then nothing was written.
+            if batcher.send(self, job).await.is_ok() {
+                match answer.await {
+                    Ok(Answer::Done(outcome)) => return outcome,
+                    Ok(Answer::WriteAlone) => {}
+                    // The writer was dropped mid-batch: whether it committed is unknown, and
+                    // writing it again could submit it twice.
+                    Err(_) => return Err(StoreError::WriterStopped),
+                }
+            }
+        }
+        let response = response.as_deref();
+        in_transaction!(self, |conn| submit_in(conn, new, now, response))
     }
 
     async fn replay(&self, new: &NewGeneration) -> Result<Option<Submitted>, StoreError> {
@@ -381,6 +401,27 @@ fn new_record(new: &NewGeneration, now: i64) -> Result<Generation, StoreError> {
         finished_at: None,
         fair_key: 0,
     })
+}
+
+/// A submission's writes, in the caller's transaction: the hold, the customer's limits and
+/// fair place, the row.
+pub(crate) async fn submit_in(
+    conn: &mut AnyConnection,
+    new: &NewGeneration,
+    now: i64,
+    first_response: Option<&str>,
+) -> Result<Admitted, StoreError> {
+    ledger::hold(
+        conn,
+        &new.user_id,
+        &new.id,
+        new.credits,
+        &format!("generation {}", new.id),
+    )
+    .await?;
+    let admitted = crate::limits::admit(conn, &new.user_id, new.credits, now).await?;
+    insert(conn, new, now, first_response, admitted.fair_key).await?;
+    Ok(admitted)
 }
 
 async fn insert(

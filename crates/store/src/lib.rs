@@ -12,7 +12,10 @@ mod backend;
 mod claim;
 mod closing;
 mod error;
+mod generation_read;
 mod generations;
+mod group_commit;
+mod key_cache;
 pub mod ledger;
 mod limits;
 pub mod mail;
@@ -47,6 +50,7 @@ pub use claim::Queue;
 pub use closing::{AccountExport, Closed};
 pub use error::StoreError;
 pub use generations::{Canceled, IdempotencyKey, NewGeneration, Outcome, Submitted};
+pub use key_cache::{KEY_CACHE_CAPACITY, KEY_CACHE_TTL};
 pub use ledger::{BalanceAudit, LedgerPage};
 pub use limits::{CustomerLimits, LimitScope};
 pub use mail::{NewMail, OutboxMail};
@@ -89,6 +93,10 @@ pub struct Store {
     /// in-process instead hands the lock over the moment it is released. (Other processes, like
     /// the admin CLI, still meet the busy handler; they are rare.)
     write_turns: Option<std::sync::Arc<tokio::sync::Mutex<()>>>,
+    /// API keys recently seen valid, shared by every clone of this handle.
+    keys: std::sync::Arc<key_cache::KeyCache>,
+    /// SQLite only: where submissions wait to be written together (`group_commit.rs`).
+    batcher: Option<std::sync::Arc<group_commit::Batcher>>,
 }
 
 impl Store {
@@ -111,6 +119,8 @@ impl Store {
             pool,
             backend: url.backend(),
             write_turns,
+            keys: std::sync::Arc::new(key_cache::KeyCache::new(KEY_CACHE_TTL, KEY_CACHE_CAPACITY)),
+            batcher: group_commit::for_backend(url.backend()),
         })
     }
 

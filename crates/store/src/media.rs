@@ -14,7 +14,8 @@ use crate::claim::Queue;
 use crate::time::{from_millis, from_millis_opt, now_millis, to_millis};
 use crate::{Store, StoreError};
 
-const COLUMNS: &str = "generation_id, idx, user_id, source_url, resolution, state, attempts,
+pub(crate) const COLUMNS: &str =
+    "generation_id, idx, user_id, source_url, resolution, state, attempts,
     next_attempt_at, last_error, object_key, content_type, size_bytes, thumbnail_key,
     deleted_reason, created_at, copied_at, deleted_at";
 
@@ -23,41 +24,56 @@ fn copy_id(generation: &GenerationId, index: u32) -> String {
 }
 
 fn from_row(row: &AnyRow) -> Result<MediaCopy, StoreError> {
+    copy_from_row(row, "")
+}
+
+/// A copy from columns named `{prefix}{column}` (a join aliases them apart from its other
+/// table's).
+pub(crate) fn copy_from_row(row: &AnyRow, prefix: &str) -> Result<MediaCopy, StoreError> {
+    let c = |column: &'static str| -> std::borrow::Cow<'static, str> {
+        if prefix.is_empty() {
+            column.into()
+        } else {
+            format!("{prefix}{column}").into()
+        }
+    };
     let corrupt = |e: &dyn std::fmt::Display| StoreError::corrupt("media_copies", e);
     let stored = match (
-        row.try_get::<Option<String>, _>("object_key")?,
-        row.try_get::<Option<String>, _>("content_type")?,
-        row.try_get::<Option<i64>, _>("size_bytes")?,
+        row.try_get::<Option<String>, _>(&*c("object_key"))?,
+        row.try_get::<Option<String>, _>(&*c("content_type"))?,
+        row.try_get::<Option<i64>, _>(&*c("size_bytes"))?,
     ) {
         (Some(object_key), Some(content_type), Some(size)) => Some(StoredMedia {
             object_key,
             content_type,
             size_bytes: u64::try_from(size).map_err(|e| corrupt(&e))?,
-            thumbnail_key: row.try_get("thumbnail_key")?,
+            thumbnail_key: row.try_get(&*c("thumbnail_key"))?,
         }),
         _ => None,
     };
     Ok(MediaCopy {
         generation_id: row
-            .try_get::<String, _>("generation_id")?
+            .try_get::<String, _>(&*c("generation_id"))?
             .parse()
             .map_err(|e| corrupt(&e))?,
-        index: u32::try_from(row.try_get::<i64, _>("idx")?).map_err(|e| corrupt(&e))?,
-        user_id: UserId::parse(&row.try_get::<String, _>("user_id")?).map_err(|e| corrupt(&e))?,
-        source_url: row.try_get("source_url")?,
-        resolution: row.try_get("resolution")?,
+        index: u32::try_from(row.try_get::<i64, _>(&*c("idx"))?).map_err(|e| corrupt(&e))?,
+        user_id: UserId::parse(&row.try_get::<String, _>(&*c("user_id"))?)
+            .map_err(|e| corrupt(&e))?,
+        source_url: row.try_get(&*c("source_url"))?,
+        resolution: row.try_get(&*c("resolution"))?,
         state: row
-            .try_get::<String, _>("state")?
+            .try_get::<String, _>(&*c("state"))?
             .parse()
             .map_err(|e| corrupt(&e))?,
-        attempts: u32::try_from(row.try_get::<i64, _>("attempts")?).map_err(|e| corrupt(&e))?,
-        next_attempt_at: from_millis_opt("media_copies", row.try_get("next_attempt_at")?)?,
-        last_error: row.try_get("last_error")?,
+        attempts: u32::try_from(row.try_get::<i64, _>(&*c("attempts"))?)
+            .map_err(|e| corrupt(&e))?,
+        next_attempt_at: from_millis_opt("media_copies", row.try_get(&*c("next_attempt_at"))?)?,
+        last_error: row.try_get(&*c("last_error"))?,
         stored,
-        deleted_reason: row.try_get("deleted_reason")?,
-        created_at: from_millis("media_copies", row.try_get("created_at")?)?,
-        copied_at: from_millis_opt("media_copies", row.try_get("copied_at")?)?,
-        deleted_at: from_millis_opt("media_copies", row.try_get("deleted_at")?)?,
+        deleted_reason: row.try_get(&*c("deleted_reason"))?,
+        created_at: from_millis("media_copies", row.try_get(&*c("created_at"))?)?,
+        copied_at: from_millis_opt("media_copies", row.try_get(&*c("copied_at"))?)?,
+        deleted_at: from_millis_opt("media_copies", row.try_get(&*c("deleted_at"))?)?,
     })
 }
 

@@ -80,7 +80,7 @@ impl Store {
 
     /// Follows a link from a confirmation mail (a new account's, or an email change's).
     pub async fn confirm_address(&self, token: &AccountToken) -> Result<Confirmed, StoreError> {
-        in_transaction!(self, |conn| async {
+        let confirmed = in_transaction!(self, |conn| async {
             match account_tokens::consume(conn, token, Purpose::VerifyEmail).await {
                 Ok(used) => {
                     sqlx::query(
@@ -117,7 +117,12 @@ impl Store {
                 Ok(done) if done.rows_affected() == 0 => Err(StoreError::InvalidToken),
                 Ok(_) => Ok(Confirmed::NewAddress(used.user, new_email)),
             }
-        })
+        })?;
+        if let Confirmed::NewAddress(user, _) = &confirmed {
+            // The cached owner of their keys still has the old address.
+            self.keys.forget_user(user);
+        }
+        Ok(confirmed)
     }
 
     /// The owner asks to change their address (proving their password): a link goes to the

@@ -7,7 +7,7 @@ use reelgate_domain::accounts::{ApiKey, Password, Role, SessionToken, UserId};
 use reelgate_domain::ledger::EntryKind;
 use reelgate_domain::Credits;
 use reelgate_store::testing::TestStore;
-use reelgate_store::{NewUser, StoreError};
+use reelgate_store::{NewUser, Store, StoreError, KEY_CACHE_TTL};
 
 on_both_backends!(
     signup_bonus_is_a_ledger_grant,
@@ -20,6 +20,7 @@ on_both_backends!(
     api_keys_authenticate_until_revoked,
     api_keys_are_private_to_their_owner,
     api_key_use_is_recorded,
+    another_instance_stops_trusting_a_revoked_key_within_the_ttl,
     webhook_secret_can_be_rotated,
     users_are_searchable_by_email_and_paginated,
 );
@@ -167,6 +168,19 @@ async fn api_keys_are_private_to_their_owner(store: &TestStore) {
     assert!(matches!(err, StoreError::ApiKeyNotFound), "{err:?}");
     assert!(store.api_key_user(&secret).await.unwrap().is_some());
     assert!(store.list_api_keys(&bob.id).await.unwrap().is_empty());
+}
+
+async fn another_instance_stops_trusting_a_revoked_key_within_the_ttl(store: &TestStore) {
+    let other = Store::connect(store.url()).await.unwrap();
+    let ada = customer(store, "ada", 0).await;
+    let (info, key) = store.create_api_key(&ada.id, "ci").await.unwrap();
+    assert!(other.api_key_user(&key).await.unwrap().is_some());
+    store.revoke_api_key(&ada.id, &info.id).await.unwrap();
+    assert_eq!(store.api_key_user(&key).await.unwrap(), None);
+    // The other instance hears of it only through the database, once its entry expires.
+    tokio::time::sleep(KEY_CACHE_TTL + Duration::from_millis(50)).await;
+    assert_eq!(other.api_key_user(&key).await.unwrap(), None);
+    other.close().await;
 }
 
 async fn api_key_use_is_recorded(store: &TestStore) {

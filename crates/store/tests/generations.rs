@@ -18,6 +18,7 @@ on_both_backends!(
     submitting_holds_the_price_and_stores_the_generation_queued,
     a_balance_too_small_stores_nothing_and_moves_nothing,
     an_idempotency_key_replays_the_first_response_or_conflicts,
+    submissions_arriving_together_each_stand_or_fall_alone,
     racing_settlements_settle_once_and_queue_one_webhook,
     only_unsent_generations_can_be_canceled,
     parallel_claims_never_share_a_generation,
@@ -178,6 +179,69 @@ async fn a_failure_decided_on_a_queued_generation_spares_it_once_running(store: 
         .unwrap();
     assert!(settled.is_some());
     assert_eq!(consistent_balance(store, &user).await, (100, 0));
+}
+
+/// Submissions that arrive at once (on SQLite, written together in one transaction): the
+/// refused ones are refused alone, with nothing of theirs kept, and the others commit.
+async fn submissions_arriving_together_each_stand_or_fall_alone(store: &TestStore) {
+    use reelgate_domain::limits::LimitSettings;
+    use reelgate_store::LimitScope;
+    let ada = customer(store, "ada", 100).await;
+    let bob = customer(store, "bob", 1000).await;
+    let cat = customer(store, "cat", 1000).await;
+    // Cat's third and later submissions are refused after their hold was taken.
+    store
+        .set_limit_settings(
+            LimitScope::Customer(&cat.id),
+            &LimitSettings::new(Some(2), None, None, None).unwrap(),
+        )
+        .await
+        .unwrap();
+    let same_key = |user: &reelgate_domain::accounts::User| {
+        let mut new = new_generation(user, 10);
+        new.idempotency = Some(IdempotencyKey {
+            key: "order-1".into(),
+            request_hash: "h".into(),
+        });
+        new
+    };
+    let mut submissions = Vec::new();
+    for n in 0..24 {
+        submissions.push(match n % 4 {
+            0 => new_generation(&ada, 45),
+            1 => new_generation(&bob, 10),
+            2 => new_generation(&cat, 10),
+            _ => same_key(&bob),
+        });
+    }
+    let outcomes = join_all(submissions.iter().map(|new| {
+        let store = Store::clone(store);
+        let new = new.clone();
+        tokio::spawn(async move { store.submit_generation(&new, |g| g.id.to_string()).await })
+    }))
+    .await;
+    let (mut created, mut replayed, mut poor, mut limited) = (Vec::new(), 0, 0, 0);
+    for outcome in outcomes {
+        match outcome.unwrap() {
+            Ok(Submitted::Created(g, _)) => created.push(*g),
+            Ok(Submitted::Replayed { .. }) => replayed += 1,
+            Err(StoreError::InsufficientCredits { .. }) => poor += 1,
+            Err(StoreError::LimitReached(_)) => limited += 1,
+            Err(other) => panic!("a submission failed for the wrong reason: {other:?}"),
+        }
+    }
+    let of = |user: &reelgate_domain::accounts::User| {
+        created.iter().filter(|g| g.user_id == user.id).count()
+    };
+    assert_eq!((of(&ada), poor), (2, 4), "100 credits pay for two of 45");
+    assert_eq!((of(&cat), limited), (2, 4), "two active at most");
+    assert_eq!((of(&bob), replayed), (6 + 1, 5), "one per idempotency key");
+    for generation in &created {
+        assert!(store.generation(&generation.id).await.unwrap().is_some());
+    }
+    assert_eq!(consistent_balance(store, &ada).await, (10, 90));
+    assert_eq!(consistent_balance(store, &bob).await, (930, 70));
+    assert_eq!(consistent_balance(store, &cat).await, (980, 20));
 }
 
 async fn racing_settlements_settle_once_and_queue_one_webhook(store: &TestStore) {

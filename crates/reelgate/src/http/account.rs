@@ -130,8 +130,13 @@ pub fn page_limit(limit: Option<u32>) -> Result<u32, ApiError> {
 /// The caller's account and balances.
 #[utoipa::path(get, path = "/v1/account", tag = "account", security(("api_key" = [])),
     responses((status = 200, body = AccountView), (status = 401, body = super::error::ErrorEnvelope)))]
-async fn account(AuthUser(user): AuthUser) -> ApiJson<AccountView> {
-    ApiJson(AccountView::from(&user))
+async fn account(
+    State(ctx): State<ApiContext>,
+    AuthUser(caller): AuthUser,
+) -> Result<ApiJson<AccountView>, ApiError> {
+    // The caller may come from the key cache, with balances up to its TTL old.
+    let user = ctx.store.user(&caller.id).await?;
+    Ok(ApiJson(AccountView::from(&user)))
 }
 
 /// The caller's credit movements, newest first.

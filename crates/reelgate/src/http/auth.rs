@@ -17,7 +17,9 @@ use super::{ApiContext, ApiError};
 /// The name of the web app's session cookie.
 pub const SESSION_COOKIE: &str = "reelgate_session";
 
-/// A signed-in, enabled user (customer or operator).
+/// A signed-in, enabled user (customer or operator). Signed in by API key, it may come from
+/// the store's key cache: its `balance`, `held` and `debt` may be up to
+/// `reelgate_store::KEY_CACHE_TTL` old, so a handler that shows them reads the user again.
 #[derive(Debug, Clone)]
 pub struct AuthUser(pub User);
 

@@ -119,14 +119,16 @@ async fn get_one(
     AuthUser(user): AuthUser,
     Path(id): Path<String>,
 ) -> Result<ApiJson<GenerationView>, ApiError> {
-    let generation = ctx
+    let (generation, copies) = ctx
         .store
-        .generation_of(&user.id, &parse_id(&id)?)
+        .generation_with_media_of(&user.id, &parse_id(&id)?)
         .await?
         .ok_or(ApiError::NotFound("generation"))?;
-    Ok(ApiJson(
-        media::present::view(&ctx.store, &ctx.media.links, &generation).await?,
-    ))
+    Ok(ApiJson(media::present::with_copies(
+        &generation,
+        &copies,
+        &ctx.media.links,
+    )))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

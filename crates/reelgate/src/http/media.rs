@@ -202,14 +202,16 @@ async fn delete_videos(
         .await?
         .ok_or(ApiError::NotFound("generation"))?;
     ctx.media.wake.notify_one();
-    let generation = ctx
+    let (generation, copies) = ctx
         .store
-        .generation_of(&user.id, &id)
+        .generation_with_media_of(&user.id, &id)
         .await?
         .ok_or(ApiError::NotFound("generation"))?;
-    Ok(ApiJson(
-        present::view(&ctx.store, &ctx.media.links, &generation).await?,
-    ))
+    Ok(ApiJson(present::with_copies(
+        &generation,
+        &copies,
+        &ctx.media.links,
+    )))
 }
 
 /// One copy job, for the operator.

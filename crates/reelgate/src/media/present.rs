@@ -32,15 +32,14 @@ pub async fn views(
         .collect())
 }
 
-pub async fn view(
-    store: &Store,
-    links: &MediaLinks,
+/// The view of a generation read with its copies ([`Store::generation_with_media_of`]).
+pub fn with_copies(
     generation: &Generation,
-) -> Result<GenerationView, StoreError> {
-    let mut views = views(store, links, std::slice::from_ref(generation)).await?;
-    Ok(views
-        .pop()
-        .unwrap_or_else(|| GenerationView::from(generation)))
+    copies: &[MediaCopy],
+    links: &MediaLinks,
+) -> GenerationView {
+    let own: Vec<&MediaCopy> = copies.iter().collect();
+    present(generation, &own, links, Utc::now())
 }
 
 pub fn present(

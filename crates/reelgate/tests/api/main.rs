@@ -11,6 +11,7 @@ mod fairness;
 mod generations;
 mod health;
 mod helpers;
+mod key_cache;
 mod limits;
 mod mail;
 mod openapi;

@@ -261,13 +261,13 @@ async fn card(
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
     let id: GenerationId = id.parse().map_err(|_| WebError::NotFound)?;
-    let generation = web
+    let (generation, copies) = web
         .api
         .store
-        .generation_of(&user.id, &id)
+        .generation_with_media_of(&user.id, &id)
         .await?
         .ok_or(WebError::NotFound)?;
-    let view = present::view(&web.api.store, &web.api.media.links, &generation).await?;
+    let view = present::with_copies(&generation, &copies, &web.api.media.links);
     Ok(chrome
         .render(
             "video_card.html",
