@@ -12,5 +12,6 @@ pub mod media;
 pub mod payments;
 pub mod pricing;
 pub mod reports;
+pub mod text;
 
 pub use credits::Credits;

@@ -2,12 +2,10 @@
 //! listener, so tests can start the real app on port 0 and learn its address.
 
 use axum::extract::DefaultBodyLimit;
-use axum::http::StatusCode;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::balance_guard::BalanceGuard;
@@ -24,8 +22,6 @@ use reelgate_store::{Store, StoreError};
 
 /// Request bodies larger than this are refused before they are read (image uploads included).
 const MAX_BODY_BYTES: usize = 12 * 1024 * 1024;
-/// Slow clients cannot hold a connection open forever.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long workers get at shutdown to record the answers to requests they sent.
 const WORKER_DRAIN: Duration = Duration::from_secs(15);
 
@@ -150,11 +146,13 @@ impl Application {
         };
         monitoring::recorder();
         let trusted = Arc::new(ctx.config.trusted_proxies.clone());
+        let request_timeout = ctx.config.request_timeout;
         // Outermost, so that the request's span already knows the client.
         let client_addr =
             axum::middleware::from_fn_with_state(Arc::clone(&trusted), crate::client_addr::resolve);
         let probes = http::probes(ctx.clone())
             .layer(axum::middleware::from_fn(monitoring::track_http))
+            .layer(axum::middleware::from_fn(http::envelope::errors))
             .layer(TraceLayer::new_for_http().make_span_with(request_span))
             .layer(client_addr.clone());
         let router = http::api(ctx.clone())
@@ -162,10 +160,11 @@ impl Application {
             .method_not_allowed_fallback(http::method_not_allowed)
             .layer(axum::middleware::from_fn(monitoring::track_http))
             .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-            .layer(TimeoutLayer::with_status_code(
-                StatusCode::REQUEST_TIMEOUT,
-                REQUEST_TIMEOUT,
+            .layer(axum::middleware::from_fn_with_state(
+                request_timeout,
+                http::envelope::timeout,
             ))
+            .layer(axum::middleware::from_fn(http::envelope::errors))
             .layer(TraceLayer::new_for_http().make_span_with(request_span))
             .layer(client_addr);
         Ok(Application {
@@ -226,7 +225,7 @@ impl Application {
                 Arc::clone(&self.lifecycle),
             ));
             // Webhooks carry reelgate's links to the copies, so they need the media's signer.
-            let deliverer = crate::webhooks::deliver::Deliverer(
+            let deliverer = crate::webhooks::deliver::Deliverer::new(
                 Arc::clone(&self.lifecycle),
                 self.media.links.clone(),
             );

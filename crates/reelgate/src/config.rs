@@ -79,7 +79,13 @@ pub struct Config {
     /// Reverse proxies whose `Forwarded` / `X-Forwarded-For` is believed
     /// (`REELGATE_TRUSTED_PROXIES`).
     pub trusted_proxies: crate::client_addr::TrustedProxies,
+    /// How long a request, its body included, may take before it is answered 408
+    /// (`REELGATE_REQUEST_TIMEOUT_SECS`).
+    pub request_timeout: std::time::Duration,
 }
+
+/// A slow client cannot hold a connection and a task longer than this by default.
+pub const DEFAULT_REQUEST_TIMEOUT_SECS: u64 = 30;
 
 /// The raw settings, before parsing: environment over file.
 #[derive(Debug, Default, Clone)]
@@ -229,6 +235,17 @@ impl Config {
                 settings.get("REELGATE_TRUSTED_PROXIES").unwrap_or(""),
             )
             .map_err(|reason| invalid("REELGATE_TRUSTED_PROXIES", reason))?,
+            request_timeout: match settings.parse::<u64>("REELGATE_REQUEST_TIMEOUT_SECS")? {
+                // Zero would answer every request 408 before it is read.
+                Some(0) => {
+                    return Err(invalid(
+                        "REELGATE_REQUEST_TIMEOUT_SECS",
+                        "must be at least 1",
+                    ))
+                }
+                Some(secs) => std::time::Duration::from_secs(secs),
+                None => std::time::Duration::from_secs(DEFAULT_REQUEST_TIMEOUT_SECS),
+            },
             data_dir,
         })
     }
@@ -339,6 +356,7 @@ mod tests {
         for zero in [
             "REELGATE_UPSTREAM_TIMEOUT_MS",
             "REELGATE_MEDIA_RETENTION_DAYS",
+            "REELGATE_REQUEST_TIMEOUT_SECS",
         ] {
             let err = Config::from_settings(&temp_settings(&dir).with(zero, "0")).unwrap_err();
             assert!(err.to_string().starts_with(&format!("{zero}:")), "{err}");

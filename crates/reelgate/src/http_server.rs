@@ -16,6 +16,8 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+use crate::wire_errors::EnvelopedIo;
+
 /// A request's head (request line and headers) must arrive within this long, counted from its
 /// first byte or, on an idle keep-alive connection, from the end of the previous answer.
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
@@ -63,7 +65,7 @@ pub async fn serve(
                 .timer(TokioTimer::new())
                 .header_read_timeout(HEADER_READ_TIMEOUT);
             let connection = builder
-                .serve_connection(TokioIo::new(stream), service)
+                .serve_connection(TokioIo::new(EnvelopedIo::new(stream)), service)
                 .with_upgrades();
             let mut connection = std::pin::pin!(connection);
             tokio::select! {

@@ -22,4 +22,5 @@ pub mod telemetry;
 pub mod upstream;
 pub mod web;
 pub mod webhooks;
+mod wire_errors;
 pub mod worker;

@@ -141,6 +141,27 @@ impl Store {
         user_from_row(&row)
     }
 
+    /// Refuses with `InvalidCredentials` unless `password` is the open account's own, before
+    /// an owner's change to their own account. No connection is held while it hashes.
+    pub(crate) async fn prove_password(
+        &self,
+        user: &UserId,
+        password: &Password,
+    ) -> Result<(), StoreError> {
+        let stored: Option<String> =
+            sqlx::query("SELECT password_hash FROM users WHERE id = $1 AND closed_at IS NULL")
+                .bind(user.as_str())
+                .fetch_optional(&self.pool)
+                .await?
+                .map(|row| row.try_get("password_hash"))
+                .transpose()?;
+        if passwords::verify(password, stored).await? {
+            Ok(())
+        } else {
+            Err(StoreError::InvalidCredentials)
+        }
+    }
+
     /// Signs a user in by email and password. A wrong email and a wrong password are the same
     /// error, and take about as long, so the form does not reveal who has an account.
     pub async fn authenticate(

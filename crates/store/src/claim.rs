@@ -81,6 +81,18 @@ impl Store {
         limit: u32,
         lease: Duration,
     ) -> Result<Vec<T>, StoreError> {
+        self.claim_where(queue, None, limit, lease).await
+    }
+
+    /// As [`Store::claim`], only rows whose `column` is `value` (one owner's share of a queue
+    /// claimed fairly across owners). The column is a constant of the store, never input.
+    pub(crate) async fn claim_where<T>(
+        &self,
+        queue: &Queue<T>,
+        only: Option<(&'static str, &str)>,
+        limit: u32,
+        lease: Duration,
+    ) -> Result<Vec<T>, StoreError> {
         let now = now_millis();
         let Queue {
             table,
@@ -94,20 +106,23 @@ impl Store {
         } = queue;
         let sql = format!(
             "WITH picked (pick_key) AS (
-                 SELECT {key} FROM {table} WHERE {waiting} AND {due_at} <= $2
+                 SELECT {key} FROM {table} WHERE {waiting} AND {due_at} <= $2 {only_sql}
                  ORDER BY {order} LIMIT $3 {skip_locked})
              UPDATE {table} SET {due_at} = $1 {on_claim}
              FROM picked WHERE {table}.{key} = picked.pick_key
              RETURNING {columns}",
             skip_locked = self.backend.skip_locked(),
+            only_sql = only.map_or(String::new(), |(column, _)| format!("AND {column} = $4")),
         );
         let mut rows = crate::retry::on_contention(|| async {
-            Ok(sqlx::query(&sql)
+            let mut query = sqlx::query(&sql)
                 .bind(now + lease_ms(lease))
                 .bind(now)
-                .bind(i64::from(limit))
-                .fetch_all(&self.pool)
-                .await?)
+                .bind(i64::from(limit));
+            if let Some((_, value)) = only {
+                query = query.bind(value);
+            }
+            Ok(query.fetch_all(&self.pool).await?)
         })
         .await?;
         if queue.sorted_by.is_none() {
@@ -121,6 +136,34 @@ impl Store {
             claimed.sort_by(sorted_by);
         }
         Ok(claimed)
+    }
+
+    /// Keeps a claimed job ours for another `lease` from now, while it is still waiting (a
+    /// long job, like a video download, renews its lease instead of holding one long enough
+    /// for the slowest case — which would also be how long a crashed instance's job waits).
+    /// False if the job is no longer waiting (finished, or given up, elsewhere).
+    pub async fn extend_lease<T>(
+        &self,
+        queue: &Queue<T>,
+        key: &str,
+        lease: Duration,
+    ) -> Result<bool, StoreError> {
+        let sql = format!(
+            "UPDATE {table} SET {due_at} = $1 WHERE {key_column} = $2 AND {waiting}",
+            table = queue.table,
+            due_at = queue.due_at,
+            key_column = queue.key,
+            waiting = queue.waiting,
+        );
+        let done = crate::retry::on_contention(|| async {
+            Ok(sqlx::query(&sql)
+                .bind(now_millis() + lease_ms(lease))
+                .bind(key)
+                .execute(&self.pool)
+                .await?)
+        })
+        .await?;
+        Ok(done.rows_affected() > 0)
     }
 
     /// When the next row of `queue` falls due (perhaps already), so a worker can sleep until

@@ -95,16 +95,7 @@ impl Store {
         user: &UserId,
         password: &Password,
     ) -> Result<Closed, StoreError> {
-        let stored: Option<String> =
-            sqlx::query("SELECT password_hash FROM users WHERE id = $1 AND closed_at IS NULL")
-                .bind(user.as_str())
-                .fetch_optional(&self.pool)
-                .await?
-                .map(|row| row.try_get("password_hash"))
-                .transpose()?;
-        if !passwords::verify(password, stored).await? {
-            return Err(StoreError::InvalidCredentials);
-        }
+        self.prove_password(user, password).await?;
         // A password nobody knows: the row must still hold a valid hash.
         let unusable = secrets::new_session_token()?;
         let unusable = Password::parse(unusable.expose()).map_err(|_| StoreError::PasswordHash)?;

@@ -38,6 +38,7 @@ mod time;
 mod tracking;
 mod verification;
 mod vouchers;
+mod webhook_backlog;
 mod webhook_deliveries;
 
 pub use accounts::NewUser;
@@ -66,6 +67,7 @@ pub use sqlx::{AnyConnection, AnyPool, Transaction};
 pub use throttle::{Attempt, AttemptId, AttemptLimit};
 pub use verification::{Confirmed, CONFIRM_LINK_TTL};
 pub use vouchers::NewVoucher;
+pub use webhook_backlog::{FailingEndpoint, WebhookBacklog};
 pub use webhook_deliveries::{DeliveryRecord, WebhookDelivery};
 
 /// Every queue a worker claims from, for [`Store::claim`] and [`Store::next_due`].

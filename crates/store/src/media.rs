@@ -116,6 +116,17 @@ pub enum MediaTrouble {
 }
 
 impl Store {
+    /// Renews the claim on a copy being made (see [`Store::extend_lease`]).
+    pub async fn extend_media_claim(
+        &self,
+        generation: &GenerationId,
+        index: u32,
+        lease: std::time::Duration,
+    ) -> Result<bool, StoreError> {
+        self.extend_lease(&MEDIA_COPIES, &copy_id(generation, index), lease)
+            .await
+    }
+
     /// The copy is stored. False if it is no longer pending (its owner deleted it meanwhile):
     /// the caller then removes what it stored.
     pub async fn record_media_copied(

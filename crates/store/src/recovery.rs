@@ -4,7 +4,7 @@
 use reelgate_domain::accounts::{AccountToken, Email, Password, SessionToken, UserId};
 use reelgate_domain::mail::MailTemplate;
 use serde_json::json;
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
 use std::time::Duration;
 
 use crate::account_tokens::{self, Purpose};
@@ -87,16 +87,7 @@ impl Store {
         new: &Password,
         keep: Option<&SessionToken>,
     ) -> Result<(), StoreError> {
-        let stored: Option<String> =
-            sqlx::query("SELECT password_hash FROM users WHERE id = $1 AND closed_at IS NULL")
-                .bind(user.as_str())
-                .fetch_optional(&self.pool)
-                .await?
-                .map(|row| row.try_get("password_hash"))
-                .transpose()?;
-        if !passwords::verify(current, stored).await? {
-            return Err(StoreError::InvalidCredentials);
-        }
+        self.prove_password(user, current).await?;
         let hash = &passwords::hash(new).await?;
         in_transaction!(self, |conn| async {
             sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")

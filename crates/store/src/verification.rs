@@ -4,14 +4,14 @@
 use reelgate_domain::accounts::{AccountToken, Email, Password, UserId};
 use reelgate_domain::mail::{Language, MailTemplate};
 use serde_json::json;
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
 use std::time::Duration;
 
 use crate::account_tokens::{self, Purpose};
 use crate::error::is_unique_violation;
 use crate::mail::{self, NewMail};
 use crate::retry::in_transaction;
-use crate::{passwords, Store, StoreError};
+use crate::{Store, StoreError};
 
 /// How long a link confirming an address works.
 pub const CONFIRM_LINK_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
@@ -128,22 +128,12 @@ impl Store {
         password: &Password,
         new_email: &Email,
     ) -> Result<(), StoreError> {
-        let row = sqlx::query(
-            "SELECT password_hash, locale FROM users WHERE id = $1 AND closed_at IS NULL",
-        )
-        .bind(user.as_str())
-        .fetch_optional(&self.pool)
-        .await?;
-        let stored = row
-            .as_ref()
-            .map(|row| row.try_get::<String, _>("password_hash"))
-            .transpose()?;
-        if !passwords::verify(password, stored).await? {
-            return Err(StoreError::InvalidCredentials);
-        }
-        let language = row
-            .map(|row| row.try_get::<String, _>("locale"))
-            .transpose()?
+        self.prove_password(user, password).await?;
+        let locale: Option<String> = sqlx::query_scalar("SELECT locale FROM users WHERE id = $1")
+            .bind(user.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        let language = locale
             .as_deref()
             .and_then(Language::parse)
             .unwrap_or_default();

@@ -163,6 +163,25 @@ impl Store {
         .await
     }
 
+    /// A copy of `generation_id`'s videos was made: its deliveries waiting for copies (not
+    /// composed, not claimed now) are due at once rather than at their next look.
+    pub async fn webhooks_ready(&self, generation_id: &str) -> Result<(), StoreError> {
+        let now = now_millis();
+        crate::retry::on_contention(|| async {
+            sqlx::query(
+                "UPDATE webhook_deliveries SET next_attempt_at = $1
+                 WHERE generation_id = $2 AND payload = '' AND attempts = 0
+                   AND delivered_at IS NULL AND gave_up_at IS NULL AND next_attempt_at > $1",
+            )
+            .bind(now)
+            .bind(generation_id)
+            .execute(&self.pool)
+            .await?;
+            Ok(())
+        })
+        .await
+    }
+
     /// A customer's deliveries, newest first (at most `limit`).
     pub async fn webhook_log(
         &self,

@@ -16,6 +16,7 @@ use std::time::Duration;
 on_both_backends!(
     a_success_queues_one_copy_per_video_and_the_1080p_one_joins_later,
     a_copy_is_claimed_by_one_copier_and_recorded_once,
+    a_copy_in_progress_renews_its_claim_until_it_is_recorded,
     failed_attempts_back_off_then_give_up_visibly,
     only_the_owner_deletes_and_a_deleted_copy_is_purged_once,
     retention_deletes_copies_older_than_the_cutoff,
@@ -171,6 +172,46 @@ async fn a_copy_is_claimed_by_one_copier_and_recorded_once(store: &TestStore) {
     assert_eq!(copy.served(), Some(&stored("a")));
     assert!(copy.copied_at.is_some());
     assert_eq!(store.next_due(&queues::MEDIA_COPIES).await.unwrap(), None);
+}
+
+async fn a_copy_in_progress_renews_its_claim_until_it_is_recorded(store: &TestStore) {
+    let ada = customer(store, "ada", 1000).await;
+    let generation = succeeded(store, &ada).await;
+    let short = Duration::from_secs(2);
+    assert_eq!(
+        store
+            .claim(&queues::MEDIA_COPIES, 10, short)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(next_copy_due(store).await.unwrap() <= Utc::now() + chrono::Duration::seconds(2));
+    // Renewed: another copier (or a restarted instance) cannot take it for a whole lease.
+    assert!(store
+        .extend_media_claim(&generation.id, 0, LEASE)
+        .await
+        .unwrap());
+    assert!(next_copy_due(store).await.unwrap() > Utc::now() + chrono::Duration::seconds(30));
+    assert!(store
+        .claim(&queues::MEDIA_COPIES, 10, LEASE)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(store
+        .record_media_copied(&generation.id, 0, &stored("a"))
+        .await
+        .unwrap());
+    // Recorded: a late renewal changes nothing.
+    assert!(!store
+        .extend_media_claim(&generation.id, 0, LEASE)
+        .await
+        .unwrap());
+    assert_eq!(next_copy_due(store).await, None);
+}
+
+async fn next_copy_due(store: &Store) -> Option<chrono::DateTime<Utc>> {
+    store.next_due(&queues::MEDIA_COPIES).await.unwrap()
 }
 
 async fn failed_attempts_back_off_then_give_up_visibly(store: &TestStore) {

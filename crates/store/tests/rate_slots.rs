@@ -65,43 +65,60 @@ async fn unused_slots_come_back_at_once(store: &TestStore) {
     assert_eq!(taken(store.take_rate_slots(&w, 2).await.unwrap()).len(), 2);
 }
 
+/// The time step of the tests that wait for a window to pass: long enough that a loaded
+/// machine's late wake-up (hundreds of ms) cannot carry a check past the moment it is about.
+const STEP: Duration = Duration::from_millis(400);
+
 async fn an_answered_slot_counts_one_window_from_its_answer(store: &TestStore) {
     let w = RateWindow {
         unanswered_for: Duration::from_secs(60),
-        ..window(1, 300)
+        ..window(1, 3 * STEP.as_millis() as u64)
     };
     let id = taken(store.take_rate_slots(&w, 1).await.unwrap())[0];
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    tokio::time::sleep(2 * STEP).await;
     store.answered_rate_slot(&w, id).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    assert!(
-        matches!(
-            store.take_rate_slots(&w, 1).await.unwrap(),
-            RateSlots::Full(_)
-        ),
-        "400 ms after taking but 200 ms after its answer, the slot still counts"
+    let answered = std::time::Instant::now();
+    tokio::time::sleep(STEP).await;
+    let still_counted = matches!(
+        store.take_rate_slots(&w, 1).await.unwrap(),
+        RateSlots::Full(_)
     );
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    // Only a check made within the window after the answer says anything.
+    if answered.elapsed() < 3 * STEP {
+        assert!(
+            still_counted,
+            "3 steps after taking but 1 after its answer, the slot still counts"
+        );
+    }
+    tokio::time::sleep(3 * STEP).await;
     assert_eq!(taken(store.take_rate_slots(&w, 1).await.unwrap()).len(), 1);
 }
 
 async fn an_unanswered_slot_counts_until_it_could_no_longer_arrive(store: &TestStore) {
     // A taker that died never answers: its slot still frees, after the longest wait plus a window.
     let w = RateWindow {
-        unanswered_for: Duration::from_millis(200),
-        ..window(1, 200)
+        unanswered_for: 2 * STEP,
+        ..window(1, 2 * STEP.as_millis() as u64)
     };
     taken(store.take_rate_slots(&w, 1).await.unwrap());
+    let took = std::time::Instant::now();
     match store.take_rate_slots(&w, 1).await.unwrap() {
         RateSlots::Full(wait) => assert!(wait <= Duration::from_millis(100), "{wait:?}"),
         RateSlots::Taken(_) => panic!("an unanswered slot must count"),
     }
-    tokio::time::sleep(Duration::from_millis(250)).await;
-    assert!(matches!(
+    // Past its wait for an answer, within the window after it: still counted.
+    tokio::time::sleep(2 * STEP + STEP / 2).await;
+    let still_counted = matches!(
         store.take_rate_slots(&w, 1).await.unwrap(),
         RateSlots::Full(_)
-    ));
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    );
+    if took.elapsed() < 4 * STEP {
+        assert!(
+            still_counted,
+            "an unanswered slot counts for a window past its wait"
+        );
+    }
+    tokio::time::sleep(2 * STEP).await;
     assert_eq!(taken(store.take_rate_slots(&w, 1).await.unwrap()).len(), 1);
 }
 

@@ -264,6 +264,9 @@ fn value(model: &ModelSpec, spec: &ParamSpec, field: &Given<'_>) -> Result<Param
             list.iter()
                 .enumerate()
                 .map(|(i, url)| {
+                    if let Some(Err(e)) = url.as_str().map(crate::text::UrlText::parse) {
+                        return Err(invalid(name, format!("{name}[{i}] {e}")));
+                    }
                     url.as_str()
                         .and_then(|u| ImageUrl::parse(u).ok())
                         .ok_or_else(|| {
@@ -292,7 +295,16 @@ fn value(model: &ModelSpec, spec: &ParamSpec, field: &Given<'_>) -> Result<Param
                     )
                 }
             };
-            let scalar = scalar(*ty, raw).ok_or_else(one_of)?;
+            if *ty == ScalarType::Integer && raw.is_string() && !field.by_alias {
+                return Err(invalid(
+                    name,
+                    format!(
+                        "{name} must be a number, not a string: one of {}",
+                        offered.join(", ")
+                    ),
+                ));
+            }
+            let scalar = scalar(*ty, raw, field.by_alias).ok_or_else(one_of)?;
             let declared = values
                 .iter()
                 .find(|v| v.matches(&scalar))
@@ -316,7 +328,7 @@ fn value(model: &ModelSpec, spec: &ParamSpec, field: &Given<'_>) -> Result<Param
             // Stored in the value's own spelling, whichever spelling was sent.
             Ok(declared.value.clone().into())
         }
-        ParamKind::IntegerRange { min, max } => match integer(raw) {
+        ParamKind::IntegerRange { min, max } => match integer(raw, field.by_alias) {
             Some(i) if (min..=max).contains(&&i) => Ok(ParamValue::Integer(i)),
             _ => Err(invalid(
                 name,
@@ -343,11 +355,7 @@ fn value(model: &ModelSpec, spec: &ParamSpec, field: &Given<'_>) -> Result<Param
 /// The first control character (other than tab and line breaks, which prompts may hold) in a
 /// string value or a list of them: a NUL byte would be stored and forwarded upstream as is.
 fn control_character(raw: &Value) -> Option<u32> {
-    let bad = |s: &str| {
-        s.chars()
-            .find(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
-            .map(u32::from)
-    };
+    let bad = |s: &str| crate::text::control_character(s, true);
     match raw {
         Value::String(s) => bad(s),
         Value::Array(items) => items.iter().find_map(|item| item.as_str().and_then(bad)),
@@ -355,20 +363,22 @@ fn control_character(raw: &Value) -> Option<u32> {
     }
 }
 
-fn scalar(ty: ScalarType, raw: &Value) -> Option<Scalar> {
+fn scalar(ty: ScalarType, raw: &Value, by_alias: bool) -> Option<Scalar> {
     match (ty, raw) {
         (ScalarType::String, Value::String(s)) => Some(Scalar::String(s.clone())),
         (ScalarType::Boolean, Value::Bool(b)) => Some(Scalar::Boolean(*b)),
-        (ScalarType::Integer, raw) => integer(raw).map(Scalar::Integer),
+        (ScalarType::Integer, raw) => integer(raw, by_alias).map(Scalar::Integer),
         _ => None,
     }
 }
 
-/// A JSON integer, or a string of digits (`"5"`): both mean seconds, counts and the like.
-fn integer(raw: &Value) -> Option<i64> {
+/// A JSON integer; or, under Kie's own name for the parameter (Sora's `n_frames`), Kie's
+/// spelling of it, a string of digits (`"10"`). Under reelgate's names a number is a number:
+/// `"duration": "5"` is a mistake of the caller's, refused.
+fn integer(raw: &Value, by_alias: bool) -> Option<i64> {
     match raw {
         Value::Number(n) => n.as_i64(),
-        Value::String(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
+        Value::String(s) if by_alias && !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
             s.parse().ok()
         }
         _ => None,

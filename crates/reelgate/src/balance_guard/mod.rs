@@ -10,12 +10,17 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::Serialize;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use utoipa::ToSchema;
 
 use crate::generations::Lifecycle;
 use crate::worker::pause_for;
 use alerts::{AlertKind, OperatorAlerts};
 pub use settings::GuardSettings;
+
+/// How often the balance is read while dispatch is held for it, so that a top-up resumes
+/// dispatch within seconds (not at the next regular read, minutes later).
+pub const HELD_POLL: Duration = Duration::from_secs(2);
 
 /// Where the balance stands against the thresholds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
@@ -52,6 +57,9 @@ pub struct BalanceGuard {
     /// One read at a time: the loop and the operator's "check now" must not both act on a
     /// change of level.
     checking: tokio::sync::Mutex<()>,
+    /// The balance read just after Kie refused for lack of credits: a read above it is a
+    /// top-up, and dispatch resumes.
+    refused_at: Mutex<Option<Decimal>>,
 }
 
 impl BalanceGuard {
@@ -73,6 +81,7 @@ impl BalanceGuard {
                 last_error: None,
             }),
             checking: tokio::sync::Mutex::new(()),
+            refused_at: Mutex::new(None),
         })
     }
 
@@ -141,6 +150,47 @@ impl BalanceGuard {
         if before != level {
             self.changed(before, level, credits).await;
         }
+        if level != Level::Stopped {
+            self.after_kie_refusal(credits).await;
+        }
+    }
+
+    /// While dispatch is held because Kie refused for lack of credits: the first read is the
+    /// level Kie refused at, and dispatch resumes once a read is above it (a top-up), or
+    /// after a regular interval anyway, when one generation finds out whether Kie takes work.
+    async fn after_kie_refusal(&self, credits: Decimal) {
+        let Some(since) = self.lc.held_for_kie_refusal() else {
+            self.forget_refusal();
+            return;
+        };
+        let refused_at = {
+            let Ok(mut refused_at) = self.refused_at.lock() else {
+                return;
+            };
+            *refused_at.get_or_insert(credits)
+        };
+        let held_for = (Utc::now() - since).to_std().unwrap_or_default();
+        if credits <= refused_at && held_for < self.settings.poll_every {
+            return;
+        }
+        tracing::info!(%credits, %refused_at, "Kie balance topped up after its refusal: dispatch resumes");
+        self.forget_refusal();
+        self.resume_dispatch().await;
+    }
+
+    fn forget_refusal(&self) {
+        if let Ok(mut refused_at) = self.refused_at.lock() {
+            *refused_at = None;
+        }
+    }
+
+    async fn resume_dispatch(&self) {
+        self.lc.release_dispatch_hold();
+        if self.lc.upstream_refusal().is_none() {
+            if let Err(error) = self.lc.store.clear_queued_blocked().await {
+                tracing::error!(%error, "cannot clear the waiting-for-capacity marks");
+            }
+        }
     }
 
     /// Every read below a threshold is logged, so the operator's log never goes quiet about it.
@@ -167,12 +217,8 @@ impl BalanceGuard {
             }
         } else if before == Level::Stopped {
             tracing::info!(%credits, "Kie balance topped up: dispatch resumes");
-            self.lc.release_dispatch_hold();
-            if self.lc.upstream_refusal().is_none() {
-                if let Err(error) = self.lc.store.clear_queued_blocked().await {
-                    tracing::error!(%error, "cannot clear the waiting-for-capacity marks");
-                }
-            }
+            self.forget_refusal();
+            self.resume_dispatch().await;
         }
         let kind = match (before, now) {
             (_, Level::Stopped) => Some(AlertKind::Stopped),
@@ -186,13 +232,18 @@ impl BalanceGuard {
         }
     }
 
-    /// Reads on the interval (and at once when Kie refused for lack of credits) until the
-    /// lifecycle stops.
+    /// Reads on the interval, every few seconds while dispatch is held, and at once when Kie
+    /// refused for lack of credits, until the lifecycle stops.
     pub async fn run(self: Arc<Self>) {
         let mut stop = self.lc.stopping();
         loop {
             self.check_now().await;
-            if !pause_for(self.settings.poll_every, &self.lc.wake.guard, &mut stop).await {
+            let every = if self.lc.dispatch_hold().is_some() {
+                HELD_POLL.min(self.settings.poll_every)
+            } else {
+                self.settings.poll_every
+            };
+            if !pause_for(every, &self.lc.wake.guard, &mut stop).await {
                 break;
             }
         }

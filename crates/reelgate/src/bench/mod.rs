@@ -159,7 +159,8 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.out)?;
     let launcher = Launcher {
         binary: match &args.binary {
-            Some(binary) => binary.clone(),
+            // Absolute: the children run in the logs folder.
+            Some(binary) => std::path::absolute(binary)?,
             None => std::env::current_exe()?,
         },
         logs: procs::logs_dir(&args.out)?,

@@ -127,6 +127,9 @@ impl Launcher {
         command
             .env_clear()
             .envs(std::env::vars().filter(|(k, _)| k == "PATH" || k == "RUST_LOG"))
+            // A server on PostgreSQL keeps its files in `./data`: the run's folder, not the
+            // caller's (the test suite's was the crate's source folder).
+            .current_dir(&self.logs)
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log);

@@ -69,6 +69,11 @@ pub enum AfterCreate {
     WaitForOperator {
         reason: String,
     },
+    /// Kie's account has too few credits (402): nothing is accepted until it is topped up,
+    /// which the balance guard sees, so dispatch is held rather than probed.
+    OutOfCredits {
+        reason: String,
+    },
     Fail(Failure),
     /// Sent, but no trustworthy answer: the task may exist. Never send it again; wait for a
     /// callback to reveal it.
@@ -92,6 +97,7 @@ pub fn after_create(result: Result<TaskId, KieError>) -> AfterCreate {
             "This model is temporarily unavailable.",
             detail,
         )),
+        KieError::InsufficientCredits { .. } => AfterCreate::OutOfCredits { reason: detail },
         e if e.needs_operator() => AfterCreate::WaitForOperator { reason: detail },
         e if e.is_final_refusal() => AfterCreate::Fail(refusal(e, detail.clone())),
         KieError::RateLimited { .. } => AfterCreate::RetryLater {
@@ -241,10 +247,13 @@ mod tests {
 
     #[test]
     fn account_problems_wait_for_the_operator() {
-        for error in [
-            KieError::InsufficientCredits {
+        assert!(matches!(
+            after_create(Err(KieError::InsufficientCredits {
                 message: "low".into(),
-            },
+            })),
+            AfterCreate::OutOfCredits { .. }
+        ));
+        for error in [
             KieError::Unauthorized {
                 message: "bad key".into(),
             },

@@ -13,7 +13,7 @@ use super::create_limit::{Slot, Slots};
 use super::decide::{self, AfterCreate, Failure};
 use super::lifecycle::{span, Lifecycle, UpstreamState};
 use super::stored_request::StoredRequest;
-use crate::worker::{after, Claimed, Worker};
+use crate::worker::{after, Claimed, Worker, IDLE_TICK};
 use tracing::Instrument;
 
 /// A create that failed for a passing reason waits this long per attempt so far.
@@ -100,7 +100,13 @@ async fn claim(lc: &Arc<Lifecycle>, limit: u32) -> Result<Claimed<(Generation, S
         }
         fail_long_blocked(lc).await?;
         if state == UpstreamState::Refusing {
-            return Ok(Claimed::Blocked);
+            // A hold ends when the guard releases it (a nudge); a pause at a known time, when
+            // the probe must go out and not up to an idle tick later. Either way the loop looks
+            // again within a tick, to fail the generations whose wait is over.
+            return Ok(match (lc.dispatch_hold(), lc.pause_left()) {
+                (None, Some(left)) => Claimed::WaitFor(left.min(IDLE_TICK)),
+                _ => Claimed::Blocked,
+            });
         }
     }
     let in_flight = lc
@@ -170,12 +176,7 @@ async fn send(lc: &Lifecycle, generation: Generation, slot: Slot) {
     lc.creates.answered(slot).await;
     let recorded = match decide::after_create(answer) {
         AfterCreate::Running(task_id) => {
-            if lc.upstream_accepting() {
-                tracing::info!("upstream accepts new generations again");
-                if let Err(error) = lc.store.clear_queued_blocked().await {
-                    tracing::error!(%error, "cannot clear the waiting-for-capacity marks");
-                }
-            }
+            upstream_works(lc).await;
             let first_look = after(
                 lc.settings
                     .poll
@@ -194,6 +195,7 @@ async fn send(lc: &Lifecycle, generation: Generation, slot: Slot) {
             rate_limited: true,
         } => {
             tracing::warn!(generation = %id, %reason, "upstream rate limit hit; waiting a full window");
+            upstream_works(lc).await;
             lc.creates.saturate().await;
             lc.store
                 .record_not_sent(id, after(lc.settings.rate_limit.per), None)
@@ -223,8 +225,17 @@ async fn send(lc: &Lifecycle, generation: Generation, slot: Slot) {
             lc.wake.guard.notify_one();
             refused_for_now(lc, &generation, &reason).await
         }
+        AfterCreate::OutOfCredits { reason } => {
+            tracing::error!(generation = %id, %reason,
+                "KIE REFUSES NEW GENERATIONS FOR LACK OF CREDITS: dispatch held until its balance is topped up");
+            lc.upstream_log.record("create", &reason);
+            lc.hold_dispatch_for_kie_refusal(&reason);
+            lc.wake.guard.notify_one();
+            keep_queued(lc, &generation, &reason).await
+        }
         AfterCreate::Fail(failure) => {
             tracing::info!(generation = %id, reason = %failure.detail, "upstream refused the generation");
+            upstream_works(lc).await;
             settle_failed(lc, &generation, failure).await;
             Ok(())
         }
@@ -254,11 +265,35 @@ async fn refused_for_now(
 ) -> Result<(), StoreError> {
     let pause_for = lc.upstream_refused(reason);
     tracing::warn!(pause = ?pause_for, "dispatch paused; one generation will probe when it ends");
-    // Due again at once: the pause, not the row, decides when the next create goes out.
+    keep_queued(lc, generation, reason).await
+}
+
+/// Puts a generation upstream did not take back in the queue, and starts every queued
+/// generation's clock towards failure.
+async fn keep_queued(
+    lc: &Lifecycle,
+    generation: &Generation,
+    reason: &str,
+) -> Result<(), StoreError> {
+    // Due again at once: the pause or the hold, not the row, decides when it goes out.
     lc.store
         .record_not_sent(&generation.id, Utc::now(), Some(reason))
         .await?;
     lc.store.mark_queued_blocked(reason).await
+}
+
+/// Upstream answered as a working service does, so a probe that gets any such answer ends
+/// the pause (not only one that creates a task: a probe refused for its own content says
+/// just as much).
+async fn upstream_works(lc: &Lifecycle) {
+    if lc.upstream_accepting() {
+        tracing::info!("upstream accepts new generations again");
+        if lc.dispatch_hold().is_none() {
+            if let Err(error) = lc.store.clear_queued_blocked().await {
+                tracing::error!(%error, "cannot clear the waiting-for-capacity marks");
+            }
+        }
+    }
 }
 
 /// Generations that have waited longer than the operator allows for upstream to take work

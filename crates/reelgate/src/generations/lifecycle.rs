@@ -34,11 +34,13 @@ pub struct Lifecycle {
     pub wake: Wake,
     /// What went wrong with Kie lately, for the operator.
     pub upstream_log: super::upstream_log::UpstreamLog,
+    /// Customers' webhook endpoints that failed lately, and which are put off for now.
+    pub webhook_circuits: crate::webhooks::circuit::Circuits,
     refusal: std::sync::Mutex<Option<Refusal>>,
     /// Creates failed in a row for reasons that may pass; reset by any accepted create.
     faltering: std::sync::atomic::AtomicU32,
-    /// Dispatch stopped by the balance guard until Kie's balance is topped up: since when, why.
-    hold: std::sync::Mutex<Option<(DateTime<Utc>, String)>>,
+    /// Dispatch stopped until Kie's balance is topped up (the balance guard releases it).
+    hold: std::sync::Mutex<Option<Hold>>,
     stop: watch::Sender<bool>,
 }
 
@@ -50,6 +52,15 @@ struct Refusal {
     reason: String,
     until: DateTime<Utc>,
     strikes: u32,
+}
+
+/// Dispatch held for lack of Kie credits: since when, why, and whether Kie itself refused
+/// (a 402) rather than the balance falling below the operator's threshold.
+#[derive(Debug, Clone)]
+struct Hold {
+    since: DateTime<Utc>,
+    reason: String,
+    kie_refused: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,6 +77,11 @@ const FIRST_PAUSE: Duration = Duration::from_secs(5);
 /// bad luck: dispatch pauses as it does for account problems.
 const OUTAGE_AFTER: u32 = 5;
 const LONGEST_PAUSE: Duration = Duration::from_secs(300);
+/// The pause is also at most this fraction of `REELGATE_UPSTREAM_WAIT_SECS`, so every queued
+/// generation sees several probes before its wait runs out, the last one near its end.
+const PROBES_PER_WAIT: u32 = 5;
+/// Shortest pause, whatever the wait.
+const SHORTEST_PAUSE: Duration = Duration::from_millis(200);
 
 /// Nudges that make a worker look at the database now instead of at its next tick.
 #[derive(Default)]
@@ -108,6 +124,7 @@ impl Lifecycle {
             outbound,
             wake: Wake::default(),
             upstream_log: Default::default(),
+            webhook_circuits: Default::default(),
             refusal: std::sync::Mutex::new(None),
             faltering: std::sync::atomic::AtomicU32::new(0),
             hold: std::sync::Mutex::new(None),
@@ -152,10 +169,34 @@ impl Lifecycle {
     /// Stops dispatch until [`Lifecycle::release_dispatch_hold`]: unlike a refusal, nothing is
     /// probed meanwhile, since the balance guard knows when Kie will take work again.
     pub fn hold_dispatch(&self, reason: &str) {
+        self.set_hold(reason, false);
+    }
+
+    /// Kie refused a create for lack of credits (402): holds dispatch like
+    /// [`Lifecycle::hold_dispatch`] until the balance guard sees the balance rise.
+    pub fn hold_dispatch_for_kie_refusal(&self, reason: &str) {
+        self.set_hold(reason, true);
+    }
+
+    fn set_hold(&self, reason: &str, kie_refused: bool) {
         if let Ok(mut hold) = self.hold.lock() {
-            let since = hold.as_ref().map_or_else(Utc::now, |(since, _)| *since);
-            *hold = Some((since, reason.to_owned()));
+            let since = hold.as_ref().map_or_else(Utc::now, |h| h.since);
+            *hold = Some(Hold {
+                since,
+                reason: reason.to_owned(),
+                kie_refused,
+            });
         }
+    }
+
+    /// Since when dispatch is held because Kie itself refused for lack of credits, if it is.
+    pub fn held_for_kie_refusal(&self) -> Option<DateTime<Utc>> {
+        self.hold
+            .lock()
+            .ok()?
+            .as_ref()
+            .filter(|h| h.kie_refused)
+            .map(|h| h.since)
     }
 
     /// Lets dispatch run again; true if it was held.
@@ -169,7 +210,17 @@ impl Lifecycle {
 
     /// Since when and why dispatch is held by the balance guard, if it is.
     pub fn dispatch_hold(&self) -> Option<(DateTime<Utc>, String)> {
-        self.hold.lock().ok()?.clone()
+        self.hold
+            .lock()
+            .ok()?
+            .as_ref()
+            .map(|h| (h.since, h.reason.clone()))
+    }
+
+    /// How long the current refusal's pause still lasts, if dispatch is paused by one.
+    pub(super) fn pause_left(&self) -> Option<Duration> {
+        let until = self.refusal.lock().ok()?.as_ref()?.until;
+        (until - Utc::now()).to_std().ok()
     }
 
     pub(super) fn upstream_state(&self) -> UpstreamState {
@@ -201,7 +252,9 @@ impl Lifecycle {
         let strikes = refusal.as_ref().map_or(0, |r| r.strikes + 1);
         let pause = FIRST_PAUSE
             .saturating_mul(1 << strikes.min(8))
-            .min(LONGEST_PAUSE);
+            .min(LONGEST_PAUSE)
+            .min(self.settings.upstream_wait / PROBES_PER_WAIT)
+            .max(SHORTEST_PAUSE);
         let since = refusal.as_ref().map_or_else(Utc::now, |r| r.since);
         *refusal = Some(Refusal {
             since,
@@ -221,7 +274,8 @@ impl Lifecycle {
             >= OUTAGE_AFTER
     }
 
-    /// Upstream took a generation: dispatch runs normally again. True if it had been refusing.
+    /// Upstream answered a create as a working service does (took it, refused that request, or
+    /// asked us to slow down): dispatch runs normally again. True if it had been refusing.
     pub(super) fn upstream_accepting(&self) -> bool {
         self.faltering
             .store(0, std::sync::atomic::Ordering::Relaxed);

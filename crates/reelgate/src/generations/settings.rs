@@ -26,6 +26,9 @@ pub struct LifecycleSettings {
     pub hd_wait: Duration,
     /// Let webhook URLs reach private networks (`REELGATE_ALLOW_PRIVATE_URLS`, default false).
     pub allow_private_urls: bool,
+    /// Webhook deliveries one customer may have pending (`REELGATE_WEBHOOK_PENDING_CAP`,
+    /// default 1000); past it, the newest are given up on at once (see docs/WEBHOOKS.md).
+    pub webhook_pending_cap: u32,
     /// Longest wait for one upstream answer (`REELGATE_UPSTREAM_TIMEOUT_MS`, default 30000).
     /// A create that outlasts it has an unknown outcome and is never re-sent.
     pub upstream_timeout: Duration,
@@ -80,6 +83,7 @@ impl Default for LifecycleSettings {
             unconfirmed_wait: Duration::from_secs(900),
             hd_wait: Duration::from_secs(300),
             allow_private_urls: false,
+            webhook_pending_cap: 1000,
             upstream_timeout: Duration::from_secs(30),
             claim_lease: default_lease(Duration::from_secs(30)),
             poll: PollSchedule::default(),
@@ -155,6 +159,10 @@ impl LifecycleSettings {
             allow_private_urls: settings
                 .parse::<bool>("REELGATE_ALLOW_PRIVATE_URLS")?
                 .unwrap_or(false),
+            webhook_pending_cap: positive(
+                "REELGATE_WEBHOOK_PENDING_CAP",
+                defaults.webhook_pending_cap,
+            )?,
             upstream_timeout,
             claim_lease,
             poll: PollSchedule {

@@ -127,7 +127,10 @@ fn digest(body: &Map<String, Value>) -> String {
 }
 
 async fn check_webhook_url(lc: &Lifecycle, raw: &str) -> Result<String, SubmitError> {
-    let url = Url::parse(raw.trim())
+    // The URL parser drops tabs and line breaks silently; a URL with one is refused.
+    let raw = reelgate_domain::text::UrlText::parse(raw)
+        .map_err(|e| invalid("webhook_url", format!("webhook_url {e}")))?;
+    let url = Url::parse(raw.as_str())
         .map_err(|e| invalid("webhook_url", format!("webhook_url is not a URL: {e}")))?;
     lc.outbound
         .resolve(&url)

@@ -107,7 +107,8 @@ impl From<&LedgerPage> for LedgerPageView {
 pub struct PageQuery {
     /// The `next_cursor` of the previous page.
     #[param(nullable = false)]
-    pub cursor: Option<String>,
+    #[param(inline)]
+    pub cursor: Option<reelgate_domain::text::Token>,
     /// Items per page, 1 to 200 (default 50).
     #[param(minimum = 1, maximum = 200, nullable = false)]
     pub limit: Option<u32>,
@@ -182,6 +183,7 @@ async fn rotate_webhook_secret(
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RedeemRequest {
     #[schema(min_length = 4, max_length = 64, pattern = "^[A-Za-z0-9_-]+$")]
     pub code: String,

@@ -5,6 +5,7 @@ use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use reelgate_domain::accounts::{User, UserId};
 use reelgate_domain::ledger::{Actor, Redemption, Voucher, VoucherCode};
+use reelgate_domain::text::Reason;
 use reelgate_domain::Credits;
 use reelgate_store::{NewVoucher, StoreError};
 use serde::{Deserialize, Serialize};
@@ -20,10 +21,12 @@ use super::{ApiContext, ApiError, ApiJson, ApiQuery};
 pub struct UserQuery {
     /// Only users whose email contains this text.
     #[param(nullable = false)]
-    pub q: Option<String>,
+    #[param(inline)]
+    pub q: Option<reelgate_domain::text::Search>,
     /// The `next_cursor` of the previous page.
     #[param(nullable = false)]
-    pub cursor: Option<String>,
+    #[param(inline)]
+    pub cursor: Option<reelgate_domain::text::Token>,
     /// Users per page, 1 to 200 (default 50).
     #[param(minimum = 1, maximum = 200, nullable = false)]
     pub limit: Option<u32>,
@@ -65,7 +68,8 @@ pub struct GrantRequest {
     /// Credits to add; a negative number is an adjustment, which cannot take the balance
     /// below zero.
     pub credits: i64,
-    pub reason: Option<String>,
+    #[schema(inline)]
+    pub reason: Option<Reason>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -94,14 +98,10 @@ async fn grant(
     let user = user_id(&id)?;
     let actor = Actor::User(admin.id);
     let amount = Credits(request.credits);
-    let reason = request
-        .reason
-        .as_deref()
-        .map(|r| super::text::bounded("reason", r, super::text::MAX_REASON_CHARS))
-        .transpose()?;
+    let reason = request.reason.as_ref().map(Reason::as_str);
     let entry = match ctx
         .store
-        .operator_grant(&user, amount, reason.as_deref(), &actor)
+        .operator_grant(&user, amount, reason, &actor)
         .await
     {
         Ok(entry) => entry,

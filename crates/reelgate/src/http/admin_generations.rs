@@ -21,19 +21,23 @@ use crate::media;
 pub struct AdminGenerationQuery {
     /// Only generations in this state: queued, running, succeeded, failed or canceled.
     #[param(nullable = false)]
-    pub status: Option<String>,
+    #[param(inline)]
+    pub status: Option<reelgate_domain::text::Choice>,
     /// Only this model (an id of `GET /v1/models`).
     #[param(nullable = false)]
-    pub model: Option<String>,
+    #[param(inline)]
+    pub model: Option<reelgate_domain::text::Choice>,
     /// Only this customer's: an email address or a user id (`usr_…`).
     #[param(nullable = false)]
-    pub customer: Option<String>,
+    #[param(inline)]
+    pub customer: Option<reelgate_domain::text::Search>,
     /// Only those Kie failed with its own words (`upstream_error` set).
     #[param(nullable = false)]
     pub with_upstream_error: Option<bool>,
     /// The `next_cursor` of the previous page.
     #[param(nullable = false)]
-    pub cursor: Option<String>,
+    #[param(inline)]
+    pub cursor: Option<reelgate_domain::text::Token>,
     /// Items per page, 1 to 200 (default 50).
     #[param(minimum = 1, maximum = 200, nullable = false)]
     pub limit: Option<u32>,

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use reelgate_domain::payments::{
     check_bonus, check_credits, Money, PackageId, PackageName, PaymentId, PaymentStatus,
 };
+use reelgate_domain::text::Choice;
 use reelgate_store::{NewPackage, PackageChange, PaymentEvent, PaymentFilter};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -65,10 +66,13 @@ fn package_fields(body: &serde_json::Map<String, Value>) -> PackageFields {
         "position",
     ];
     for key in body.keys().filter(|k| !known.contains(&k.as_str())) {
-        fields.problems.push(problem(
-            key,
-            format!("unknown field {key}; packages take {}", known.join(", ")),
-        ));
+        fields.problems.push(FieldProblem {
+            code: "unknown_parameter".into(),
+            ..problem(
+                key,
+                format!("unknown field {key}; packages take {}", known.join(", ")),
+            )
+        });
     }
     if let Some(v) = body.get("name") {
         match v.as_str().map(PackageName::parse) {
@@ -101,9 +105,45 @@ fn package_fields(body: &serde_json::Map<String, Value>) -> PackageFields {
         }
     }
     if let Some(v) = body.get("price") {
-        let amount = v.get("amount").and_then(Value::as_str);
-        let currency = v.get("currency").and_then(Value::as_str);
+        for key in v
+            .as_object()
+            .into_iter()
+            .flat_map(|price| price.keys())
+            .filter(|k| !["amount", "currency"].contains(&k.as_str()))
+        {
+            fields.problems.push(FieldProblem {
+                code: "unknown_parameter".into(),
+                ..problem(
+                    &format!("price.{key}"),
+                    format!("unknown field price.{key}; a price takes amount and currency"),
+                )
+            });
+        }
+        // Bounded first: an unknown currency's name is quoted back in the refusal.
+        let text = |name: &str| match v.get(name).and_then(Value::as_str).map(Choice::parse) {
+            Some(Err(e)) => Err(problem(
+                &format!("price.{name}"),
+                format!("price.{name} {e}"),
+            )),
+            other => Ok(other.and_then(Result::ok)),
+        };
+        let (amount, currency) = match (text("amount"), text("currency")) {
+            (Ok(amount), Ok(currency)) => (amount, currency),
+            (Err(e), _) | (_, Err(e)) => {
+                fields.problems.push(e);
+                (None, None)
+            }
+        };
+        let (amount, currency) = (
+            amount.as_ref().map(Choice::as_str),
+            currency.as_ref().map(Choice::as_str),
+        );
+        let bounded = fields
+            .problems
+            .iter()
+            .all(|p| !p.field.starts_with("price."));
         match (amount, currency) {
+            _ if !bounded => {}
             (Some(amount), Some(currency)) => match Money::parse(amount, currency) {
                 Ok(price) => fields.change.price = Some(price),
                 Err(e @ reelgate_domain::payments::MoneyError::UnknownCurrency(_)) => fields
@@ -227,12 +267,15 @@ async fn update_package(
 pub struct AdminPaymentQuery {
     /// Only payments in this status.
     #[param(nullable = false)]
-    pub status: Option<String>,
+    #[param(inline)]
+    pub status: Option<reelgate_domain::text::Choice>,
     /// Only this customer's (`usr_…`).
     #[param(nullable = false)]
-    pub user: Option<String>,
+    #[param(inline)]
+    pub user: Option<reelgate_domain::text::Search>,
     #[param(nullable = false)]
-    pub cursor: Option<String>,
+    #[param(inline)]
+    pub cursor: Option<reelgate_domain::text::Token>,
     #[param(minimum = 1, maximum = 200, nullable = false)]
     pub limit: Option<u32>,
 }
@@ -370,10 +413,12 @@ async fn admin_get_payment(
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RefundRequest {
     /// Exact decimal string in the payment's currency; everything not yet refunded when
     /// omitted.
-    pub amount: Option<String>,
+    #[schema(inline)]
+    pub amount: Option<Choice>,
 }
 
 /// Refunds all or part of a payment through its provider; the credits follow.
@@ -389,7 +434,7 @@ async fn refund_payment(
     ApiJson(request): ApiJson<RefundRequest>,
 ) -> Result<ApiJson<AdminPaymentView>, ApiError> {
     let id = payment_id(&id)?;
-    let amount = match request.amount.as_deref() {
+    let amount = match request.amount.as_ref().map(Choice::as_str) {
         None => None,
         Some(raw) => {
             let plain = !raw.is_empty() && raw.bytes().all(|b| b.is_ascii_digit() || b == b'.');

@@ -17,7 +17,8 @@ use super::{ApiContext, ApiError, ApiJson, ApiQuery};
 pub struct PriceQuery {
     /// Only this model's prices (an id of `GET /v1/models`).
     #[param(nullable = false)]
-    pub model: Option<String>,
+    #[param(inline)]
+    pub model: Option<reelgate_domain::text::Choice>,
 }
 
 /// `credits = round_half_up(cost_usd × (1 + markup) × credits_per_usd / step) × step`

@@ -4,6 +4,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use reelgate_domain::accounts::{ApiKeyId, ApiKeyInfo};
+use reelgate_domain::text::Name;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -42,9 +43,11 @@ pub struct ApiKeyList {
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CreateApiKey {
     /// A label for the key, e.g. where it is used.
-    pub name: Option<String>,
+    #[schema(inline)]
+    pub name: Option<Name>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -75,12 +78,8 @@ async fn create(
     AuthUser(user): AuthUser,
     ApiJson(request): ApiJson<CreateApiKey>,
 ) -> Result<(StatusCode, ApiJson<CreatedApiKey>), ApiError> {
-    let name = super::text::bounded(
-        "name",
-        request.name.as_deref().unwrap_or_default(),
-        super::text::MAX_NAME_CHARS,
-    )?;
-    let (info, key) = ctx.store.create_api_key(&user.id, &name).await?;
+    let name = request.name.unwrap_or_default();
+    let (info, key) = ctx.store.create_api_key(&user.id, name.as_str()).await?;
     Ok((
         StatusCode::CREATED,
         ApiJson(CreatedApiKey {

@@ -53,6 +53,20 @@ pub enum ApiError {
     Unprocessable { code: &'static str, message: String },
     #[error("request body too large")]
     PayloadTooLarge,
+    /// 408: the request, its body included, did not arrive in time.
+    #[error("request timed out")]
+    RequestTimeout { secs: u64 },
+    /// 416: a `Range` outside a body of `len` bytes (answered with `Content-Range: bytes */len`).
+    #[error("range not satisfiable")]
+    RangeNotSatisfiable { len: u64 },
+    /// Any other refusal at the HTTP level (a malformed request head, one too large), for
+    /// answers that axum or hyper would otherwise give with an empty or plain-text body.
+    #[error("{message}")]
+    Protocol {
+        status: StatusCode,
+        code: &'static str,
+        message: String,
+    },
     #[error("too many requests")]
     TooManyRequests,
     /// 429 or 402: one of the customer's limits (set by the operator) refuses it for now.
@@ -78,6 +92,58 @@ impl ApiError {
         ApiError::Internal(error.to_string())
     }
 
+    /// The envelope for an answer something other than our handlers gave (axum's rejections,
+    /// tower's timeout, hyper's refusal of a malformed head): `detail` is its plain-text body,
+    /// if it had one worth passing on.
+    pub fn for_status(status: StatusCode, detail: Option<String>) -> Self {
+        let message = |fallback: &str| detail.clone().unwrap_or_else(|| fallback.to_owned());
+        match status {
+            StatusCode::BAD_REQUEST => ApiError::BadRequest {
+                code: "malformed_request",
+                message: message(
+                    "the request is malformed (for instance two different Content-Length \
+                     headers, or a header that is not valid HTTP)",
+                ),
+            },
+            StatusCode::UNAUTHORIZED => ApiError::Unauthorized,
+            StatusCode::FORBIDDEN => ApiError::Forbidden,
+            StatusCode::NOT_FOUND => ApiError::NotFound("resource"),
+            StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed,
+            StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
+            StatusCode::TOO_MANY_REQUESTS => ApiError::TooManyRequests,
+            StatusCode::SERVICE_UNAVAILABLE => ApiError::Unavailable(message(
+                "the service is temporarily unavailable; please retry shortly",
+            )),
+            StatusCode::INTERNAL_SERVER_ERROR => {
+                ApiError::Internal(message("an error without detail"))
+            }
+            StatusCode::URI_TOO_LONG => ApiError::Protocol {
+                status,
+                code: "uri_too_long",
+                message: "the request's URI is longer than this server accepts".into(),
+            },
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => ApiError::Protocol {
+                status,
+                code: "headers_too_large",
+                message: "the request's headers are larger than this server accepts".into(),
+            },
+            other => ApiError::Protocol {
+                status: other,
+                code: if other.is_client_error() {
+                    "bad_request"
+                } else {
+                    "server_error"
+                },
+                message: message(other.canonical_reason().unwrap_or("error")),
+            },
+        }
+    }
+
+    /// The envelope as bytes, for an answer written below axum (see `wire_errors`).
+    pub fn envelope_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(&ErrorEnvelope { error: self.body() }).unwrap_or_default()
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::InvalidInput(_) | ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
@@ -90,6 +156,9 @@ impl ApiError {
             ApiError::Gone { .. } => StatusCode::GONE,
             ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::RequestTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
+            ApiError::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
+            ApiError::Protocol { status, .. } => *status,
             ApiError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Limit(Breach::DailyCap { .. }) => StatusCode::PAYMENT_REQUIRED,
             ApiError::Limit(_) => StatusCode::TOO_MANY_REQUESTS,
@@ -139,6 +208,18 @@ impl ApiError {
                 "payload_too_large",
                 "the request body is larger than this server accepts".into(),
             ),
+            ApiError::RequestTimeout { secs } => plain(
+                "request_timeout",
+                format!("the request, its body included, did not arrive within {secs} s"),
+            ),
+            ApiError::RangeNotSatisfiable { len } => plain(
+                "range_not_satisfiable",
+                format!(
+                    "the Range header asks for no byte of this body, which has {len} bytes \
+                     (Content-Range says so too)"
+                ),
+            ),
+            ApiError::Protocol { code, message, .. } => plain(code, message.clone()),
             ApiError::TooManyRequests => {
                 plain("rate_limited", "too many requests; retry later".into())
             }
@@ -178,6 +259,11 @@ impl IntoResponse for ApiError {
                 axum::http::header::RETRY_AFTER,
                 RETRY_UNAVAILABLE_SECS.into(),
             );
+        }
+        if let ApiError::RangeNotSatisfiable { len } = &self {
+            if let Ok(value) = HeaderValue::try_from(format!("bytes */{len}")) {
+                response.headers_mut().insert(header::CONTENT_RANGE, value);
+            }
         }
         if let ApiError::Limit(Breach::TooManyPerMinute { quota }) = &self {
             let headers = response.headers_mut();
@@ -292,12 +378,48 @@ fn body_error(error: &serde_path_to_error::Error<serde_json::Error>) -> ApiError
         path => Some(path.to_owned()),
     };
     match field {
-        Some(field) => ApiError::field(&field, "invalid_parameter", format!("{field}: {message}")),
+        Some(field) => {
+            let (code, message) = in_words(&field, &message);
+            ApiError::field(&field, code, message)
+        }
         None => ApiError::BadRequest {
             code: "invalid_json",
             message: format!("Failed to deserialize the JSON body into the target type: {message}"),
         },
     }
+}
+
+/// serde's wording (`invalid type: floating point \`1.5\`, expected i64`) as a sentence about
+/// the field (`credits must be a whole number (got floating point \`1.5\`)`), with its code.
+fn in_words(field: &str, message: &str) -> (&'static str, String) {
+    if message.starts_with("missing field") {
+        return ("missing_parameter", format!("{field} is required"));
+    }
+    if message.starts_with("unknown field") {
+        return ("unknown_parameter", message.to_owned());
+    }
+    if let Some((got, expected)) = message
+        .strip_prefix("invalid type: ")
+        .and_then(|rest| rest.split_once(", expected "))
+    {
+        let expected = match expected {
+            "i8" | "i16" | "i32" | "i64" | "u8" | "u16" | "u32" | "u64" | "usize" => {
+                "a whole number"
+            }
+            "a boolean" => "true or false",
+            "a borrowed string" => "a string",
+            other => other,
+        };
+        return (
+            "invalid_parameter",
+            format!("{field} must be {expected} (got {got})"),
+        );
+    }
+    // Our own types' refusals (`must be at most 100 characters`) read on from the field's name.
+    if message.starts_with("must ") {
+        return ("invalid_parameter", format!("{field} {message}"));
+    }
+    ("invalid_parameter", format!("{field}: {message}"))
 }
 
 impl<T: Serialize> IntoResponse for ApiJson<T> {
@@ -327,10 +449,45 @@ impl From<axum::extract::rejection::PathRejection> for ApiError {
 #[from_request(via(axum::extract::Path), rejection(ApiError))]
 pub struct ApiPath<T>(pub T);
 
-/// `Query<T>` whose rejections use our envelope.
-#[derive(Debug, Clone, Copy, Default, axum::extract::FromRequestParts)]
-#[from_request(via(axum::extract::Query), rejection(ApiError))]
+/// `Query<T>` whose rejections use our envelope and name the parameter at fault, as
+/// [`ApiJson`] names the body's field.
+#[derive(Debug, Clone, Copy, Default)]
 pub struct ApiQuery<T>(pub T);
+
+impl<S, T> axum::extract::FromRequestParts<S> for ApiQuery<T>
+where
+    S: Send + Sync,
+    T: serde::de::DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, ApiError> {
+        let query = parts.uri.query().unwrap_or_default();
+        let deserializer =
+            serde_urlencoded::Deserializer::new(url::form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(deserializer)
+            .map(ApiQuery)
+            .map_err(|e| query_error(&e))
+    }
+}
+
+fn query_error(error: &serde_path_to_error::Error<serde_urlencoded::de::Error>) -> ApiError {
+    let message = error.inner().to_string();
+    let path = error.path().to_string();
+    match path.as_str() {
+        "." | "" => ApiError::BadRequest {
+            code: "invalid_query",
+            message: format!("Failed to deserialize query string: {message}"),
+        },
+        field => {
+            let (code, message) = in_words(field, &message);
+            ApiError::field(field, code, message)
+        }
+    }
+}
 
 impl From<reelgate_domain::catalog::FieldError> for FieldProblem {
     fn from(e: reelgate_domain::catalog::FieldError) -> Self {

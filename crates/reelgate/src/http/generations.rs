@@ -134,10 +134,12 @@ async fn get_one(
 pub struct ListQuery {
     /// Only generations in this state: queued, running, succeeded, failed or canceled.
     #[param(nullable = false)]
-    pub status: Option<String>,
+    #[param(inline)]
+    pub status: Option<reelgate_domain::text::Choice>,
     /// The `next_cursor` of the previous page.
     #[param(nullable = false)]
-    pub cursor: Option<String>,
+    #[param(inline)]
+    pub cursor: Option<reelgate_domain::text::Token>,
     /// Items per page, 1 to 200 (default 50).
     #[param(minimum = 1, maximum = 200, nullable = false)]
     pub limit: Option<u32>,

@@ -29,7 +29,8 @@ pub struct LinkQuery {
     /// From a signed link: when it stops working (seconds since the epoch).
     pub expires: Option<i64>,
     /// From a signed link.
-    pub signature: Option<String>,
+    #[param(inline)]
+    pub signature: Option<reelgate_domain::text::Token>,
 }
 
 fn parse_id(raw: &str) -> Result<GenerationId, ApiError> {
@@ -120,12 +121,7 @@ async fn serve(
     let (status, range) = match byte_range::requested(headers.get(header::RANGE), len) {
         ByteRange::Whole => (StatusCode::OK, None),
         ByteRange::Part { first, last } => (StatusCode::PARTIAL_CONTENT, Some((first, last))),
-        ByteRange::Unsatisfiable => {
-            if let Ok(value) = HeaderValue::from_str(&format!("bytes */{len}")) {
-                response_headers.insert(header::CONTENT_RANGE, value);
-            }
-            return Ok((StatusCode::RANGE_NOT_SATISFIABLE, response_headers).into_response());
-        }
+        ByteRange::Unsatisfiable => return Err(ApiError::RangeNotSatisfiable { len }),
     };
     let sent = match range {
         Some((first, last)) => {

@@ -6,6 +6,7 @@ pub mod admin;
 mod admin_generations;
 pub mod admin_payments;
 mod admin_prices;
+mod admin_webhooks;
 pub mod api_keys;
 pub mod auth;
 mod byte_range;
@@ -14,6 +15,7 @@ pub mod catalog;
 mod common_responses;
 pub mod csrf;
 mod document;
+pub mod envelope;
 pub mod error;
 pub mod generations;
 mod health;
@@ -23,7 +25,6 @@ mod operations;
 pub mod password_reset;
 pub mod payments;
 pub mod reports;
-mod text;
 pub mod upstream;
 pub mod webhook_deliveries;
 
@@ -103,6 +104,7 @@ pub fn api(ctx: ApiContext) -> Router {
         .merge(password_reset::router())
         .merge(api_keys::router())
         .merge(webhook_deliveries::router())
+        .merge(admin_webhooks::router())
         .merge(admin::router())
         .merge(limits::router())
         .merge(admin_generations::router())

@@ -3,6 +3,7 @@
 use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use axum::Extension;
+use reelgate_domain::text::Token;
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use utoipa::ToSchema;
@@ -12,6 +13,7 @@ use super::{ApiContext, ApiError, ApiJson};
 use crate::accounts::{recovery, RecoveryError};
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ResetRequest {
     #[schema(format = "email", max_length = 254)]
     pub email: String,
@@ -23,9 +25,11 @@ pub struct ResetAccepted {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ResetConfirm {
     /// The `token` of the link in the mail (`rgt_…`).
-    pub token: String,
+    #[schema(inline)]
+    pub token: Token,
     /// The new password: 8 to 256 characters.
     #[schema(min_length = 8, max_length = 256)]
     pub password: String,
@@ -81,7 +85,7 @@ async fn confirm(
     State(ctx): State<ApiContext>,
     ApiJson(body): ApiJson<ResetConfirm>,
 ) -> Result<StatusCode, ApiError> {
-    recovery::confirm_reset(&ctx.store, &body.token, &body.password).await?;
+    recovery::confirm_reset(&ctx.store, body.token.as_str(), &body.password).await?;
     ctx.lifecycle.wake.mail.notify_one();
     Ok(StatusCode::NO_CONTENT)
 }

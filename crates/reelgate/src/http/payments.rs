@@ -6,6 +6,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use chrono::{DateTime, Utc};
 use reelgate_domain::payments::{Package, PackageId, Payment, PaymentId, ProviderKind};
+use reelgate_domain::text::Choice;
 use reelgate_store::PaymentFilter;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -160,11 +161,14 @@ async fn list_packages(State(ctx): State<ApiContext>) -> Result<ApiJson<PackageL
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CheckoutRequest {
     /// The package's id (`pkg_…`).
-    pub package: Option<String>,
+    #[schema(inline)]
+    pub package: Option<Choice>,
     /// `iyzico`, `stripe` or `demo`; the only one configured when omitted.
-    pub provider: Option<String>,
+    #[schema(inline)]
+    pub provider: Option<Choice>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -179,7 +183,7 @@ pub fn parse_checkout(
     ctx: &ApiContext,
     request: &CheckoutRequest,
 ) -> Result<(PackageId, ProviderKind), ApiError> {
-    let package = match request.package.as_deref().map(str::trim) {
+    let package = match request.package.as_ref().map(Choice::as_str) {
         None | Some("") => {
             return Err(ApiError::field(
                 "package",
@@ -190,7 +194,7 @@ pub fn parse_checkout(
         Some(raw) => raw.parse::<PackageId>().map_err(|_| unknown_package())?,
     };
     let available = ctx.payments.available();
-    let provider = match request.provider.as_deref().map(str::trim) {
+    let provider = match request.provider.as_ref().map(Choice::as_str) {
         Some(raw) if !raw.is_empty() => raw
             .parse::<ProviderKind>()
             .map_err(|e| ApiError::field("provider", "invalid_parameter", e.to_string()))?,
@@ -377,9 +381,11 @@ pub async fn demo_decide(
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct DemoChoiceRequest {
     /// `pay`, `decline` or `later`.
-    pub choice: Option<String>,
+    #[schema(inline)]
+    pub choice: Option<Choice>,
 }
 
 /// The demo provider only (no real provider configured): pay or decline one of the caller's
@@ -396,7 +402,12 @@ async fn demo_choice(
     ApiJson(request): ApiJson<DemoChoiceRequest>,
 ) -> Result<ApiJson<PaymentView>, ApiError> {
     let payment = own_payment(&ctx, &user, &id).await?;
-    let choice = match request.choice.as_deref().unwrap_or_default() {
+    let choice = match request
+        .choice
+        .as_ref()
+        .map(Choice::as_str)
+        .unwrap_or_default()
+    {
         "pay" => Some(DemoChoice::Pay),
         "decline" => Some(DemoChoice::Decline),
         "later" => None,

@@ -26,22 +26,28 @@ const DEFAULT_DAYS: i64 = 30;
 #[into_params(parameter_in = Query)]
 pub struct PeriodQuery {
     /// First UTC day, `YYYY-MM-DD` (default: 29 days before `to`).
-    pub from: Option<String>,
+    #[param(inline)]
+    pub from: Option<reelgate_domain::text::Choice>,
     /// Last UTC day, included (default: today).
-    pub to: Option<String>,
+    #[param(inline)]
+    pub to: Option<reelgate_domain::text::Choice>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct MarginQuery {
     /// First UTC day, `YYYY-MM-DD` (default: 29 days before `to`).
-    pub from: Option<String>,
+    #[param(inline)]
+    pub from: Option<reelgate_domain::text::Choice>,
     /// Last UTC day, included (default: today).
-    pub to: Option<String>,
+    #[param(inline)]
+    pub to: Option<reelgate_domain::text::Choice>,
     /// Rows per any of `day`, `model`, `customer`, comma-separated (default `day,model`).
-    pub by: Option<String>,
+    #[param(inline)]
+    pub by: Option<reelgate_domain::text::Choice>,
     /// `json` (default) or `csv`.
-    pub format: Option<String>,
+    #[param(inline)]
+    pub format: Option<reelgate_domain::text::Choice>,
 }
 
 fn day(field: &str, raw: Option<&str>) -> Result<Option<NaiveDate>, ApiError> {

@@ -19,8 +19,6 @@ use super::{thumbnail, Media, MediaError};
 use crate::generations::lifecycle::Lifecycle;
 use crate::worker::{Claimed, Worker};
 
-/// A claimed copy is ours for this long: longer than a download may take.
-const CLAIM_LEASE: Duration = Duration::from_secs(20 * 60);
 /// Retries start after this and double…
 const FIRST_RETRY: Duration = Duration::from_secs(30);
 /// …up to this.
@@ -84,10 +82,10 @@ impl Worker for Copier {
         if self.housekeeping_turn() {
             housekeeping(&self.media, &self.lc).await;
         }
-        let claimed = self
-            .lc
-            .store
-            .claim(&queues::MEDIA_COPIES, limit, CLAIM_LEASE);
+        let claimed =
+            self.lc
+                .store
+                .claim(&queues::MEDIA_COPIES, limit, self.lc.settings.claim_lease);
         Ok(Claimed::Jobs(claimed.await?))
     }
 
@@ -138,7 +136,12 @@ async fn copy_one(media: &Media, lc: &Lifecycle, copy: &MediaCopy) {
         .temp_dir
         .join(format!("{id}-{}-{}", copy.index, ulid::Ulid::new()));
     let (video_file, poster_file) = (temp.with_extension("video"), temp.with_extension("jpg"));
-    let stored = store_copy(media, copy, &video_file, &poster_file).await;
+    // A download may outlast the claim lease: the claim is renewed while it runs, so a
+    // crashed instance's copy is retaken within one lease, not after the slowest download.
+    let stored = tokio::select! {
+        stored = store_copy(media, copy, &video_file, &poster_file) => stored,
+        never = keep_claimed(lc, copy) => match never {},
+    };
     for file in [&video_file, &poster_file] {
         // Missing (never written) is fine.
         let _ = tokio::fs::remove_file(file).await;
@@ -148,6 +151,9 @@ async fn copy_one(media: &Media, lc: &Lifecycle, copy: &MediaCopy) {
             Ok(true) => {
                 tracing::info!(generation = %id, index = copy.index, bytes = stored.size_bytes, "video copied");
                 // A webhook may be waiting for this copy.
+                if let Err(error) = lc.store.webhooks_ready(id.as_str()).await {
+                    tracing::warn!(generation = %id, %error, "cannot tell its webhook the copy is made");
+                }
                 lc.wake.webhooks.notify_one();
                 Ok(())
             }
@@ -182,6 +188,22 @@ async fn copy_one(media: &Media, lc: &Lifecycle, copy: &MediaCopy) {
     };
     if let Err(error) = recorded {
         tracing::error!(generation = %id, index = copy.index, %error, "media: cannot record the copy");
+    }
+}
+
+/// Renews the claim on `copy` every third of a lease, until dropped.
+async fn keep_claimed(lc: &Lifecycle, copy: &MediaCopy) -> std::convert::Infallible {
+    let lease = lc.settings.claim_lease;
+    loop {
+        tokio::time::sleep(lease / 3).await;
+        let renewed = lc
+            .store
+            .extend_media_claim(&copy.generation_id, copy.index, lease)
+            .await;
+        if let Err(error) = renewed {
+            tracing::warn!(generation = %copy.generation_id, index = copy.index, %error,
+                "media: cannot renew the claim on a copy; another instance may take it over");
+        }
     }
 }
 

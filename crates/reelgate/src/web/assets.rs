@@ -62,7 +62,7 @@ pub fn url(name: &str) -> String {
 
 pub async fn serve(Path(name): Path<String>, headers: HeaderMap) -> Response {
     let Some((asset, hash)) = find(&name) else {
-        return StatusCode::NOT_FOUND.into_response();
+        return crate::http::ApiError::NotFound("static file").into_response();
     };
     let etag = format!("\"{hash}\"");
     let cache = HeaderValue::from_static("public, max-age=31536000, immutable");

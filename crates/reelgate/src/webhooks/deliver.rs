@@ -2,6 +2,9 @@
 //! the name resolves to by the time we connect), retried with backoff for a day. A success's
 //! delivery is composed at its first attempt, once reelgate has copied the videos, so that it
 //! carries reelgate's links rather than Kie's temporary files.
+//!
+//! Customers do not wait on each other: each has a share of the slots (`share`), and an
+//! endpoint that keeps failing is put off as a whole (`circuit`) instead of taking slots.
 
 use chrono::{DateTime, Utc};
 use reelgate_store::{queues, StoreError, WebhookDelivery};
@@ -10,7 +13,9 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use url::Url;
 
+use super::circuit::Gate;
 use super::event::{EventType, WebhookEvent};
+use super::share::{self, InFlight};
 use super::signature;
 use crate::generations::lifecycle::Lifecycle;
 use crate::media::{present, MediaLinks};
@@ -22,8 +27,8 @@ use tracing::Instrument;
 /// The longest a customer's endpoint gets to answer (less, if the claim lease is short).
 const TIMEOUT: Duration = Duration::from_secs(10);
 const KEEP_TRYING_FOR: Duration = Duration::from_secs(24 * 3600);
-/// How long a success's webhook waits for reelgate's copies of its videos before it is sent
-/// with what there is (a copy that keeps failing must not hold the news back for a day).
+/// How long a success's webhook waits for the first attempt at reelgate's copies of its
+/// videos before it is sent with what there is (a stuck copy must not hold the news back).
 const COPY_WAIT: Duration = Duration::from_secs(300);
 /// How often a waiting delivery looks again (the copier also wakes it when a copy is made).
 const COPY_POLL: Duration = Duration::from_secs(2);
@@ -41,7 +46,41 @@ const BACKOFF: [Duration; 9] = [
 
 /// Sends the customer webhooks that are due. Successes carry reelgate's links to the
 /// copies, so it signs them with the media's signer.
-pub struct Deliverer(pub Arc<Lifecycle>, pub MediaLinks);
+pub struct Deliverer {
+    lc: Arc<Lifecycle>,
+    links: MediaLinks,
+    in_flight: InFlight,
+}
+
+impl Deliverer {
+    pub fn new(lc: Arc<Lifecycle>, links: MediaLinks) -> Deliverer {
+        Deliverer {
+            lc,
+            links,
+            in_flight: InFlight::default(),
+        }
+    }
+
+    /// Gives up on what a customer has pending past the cap, at once: a customer's endpoint
+    /// that stalls must not let its queue grow without bound.
+    async fn enforce_cap(&self, backlog: &reelgate_store::WebhookBacklog) {
+        let cap = self.lc.settings.webhook_pending_cap;
+        if backlog.pending <= u64::from(cap) {
+            return;
+        }
+        match self
+            .lc
+            .store
+            .give_up_webhooks_over(&backlog.user_id, cap)
+            .await
+        {
+            Ok(n) => tracing::warn!(user = %backlog.user_id, given_up = n, cap,
+                "too many webhook deliveries pending for one customer: gave up on the newest"),
+            Err(error) => tracing::error!(user = %backlog.user_id, %error,
+                "cannot give up on the webhook deliveries past the cap"),
+        }
+    }
+}
 
 impl Worker for Deliverer {
     type Job = WebhookDelivery;
@@ -49,23 +88,52 @@ impl Worker for Deliverer {
     const PARALLEL: usize = 16;
 
     async fn claim(&self, limit: u32) -> Result<Claimed<WebhookDelivery>, StoreError> {
-        let lease = self.0.settings.claim_lease;
-        Ok(Claimed::Jobs(
-            self.0.store.claim(&queues::WEBHOOKS, limit, lease).await?,
-        ))
+        let lease = self.lc.settings.claim_lease;
+        // Customers whose share is all in flight come first in the list too; ask for enough
+        // to find `limit` others behind them.
+        let wanted = limit.saturating_add(self.in_flight.customers());
+        let backlogs = self.lc.store.webhook_backlogs(wanted).await?;
+        for backlog in &backlogs {
+            self.enforce_cap(backlog).await;
+        }
+        let mut jobs = Vec::new();
+        for (user, n) in share::split(&backlogs, &self.in_flight, limit) {
+            match self.lc.store.claim_webhooks_of(&user, n, lease).await {
+                Ok(claimed) => {
+                    self.in_flight.started(&user, claimed.len());
+                    jobs.extend(claimed);
+                }
+                // Those claimed already are worked on; the rest wait for the next claim.
+                Err(error) if !jobs.is_empty() => {
+                    tracing::error!(%error, "cannot claim a customer's webhook deliveries");
+                    break;
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        if jobs.is_empty() && !backlogs.is_empty() {
+            // Due, but each customer's share is in flight: a finished delivery nudges.
+            return Ok(Claimed::Blocked);
+        }
+        Ok(Claimed::Jobs(jobs))
     }
 
     async fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
-        self.0.store.next_due(&queues::WEBHOOKS).await
+        self.lc.store.next_due(&queues::WEBHOOKS).await
     }
 
     fn nudge(&self) -> &Notify {
-        &self.0.wake.webhooks
+        &self.lc.wake.webhooks
     }
 
     async fn work(&self, delivery: WebhookDelivery) {
         let span = tracing::info_span!("generation", generation = %delivery.generation_id);
-        attempt(&self.0, &self.1, delivery).instrument(span).await;
+        let user = delivery.user_id.clone();
+        attempt(&self.lc, &self.links, delivery)
+            .instrument(span)
+            .await;
+        self.in_flight.finished(&user);
+        self.lc.wake.webhooks.notify_one();
     }
 }
 
@@ -97,7 +165,11 @@ async fn compose(
         .media_of(std::slice::from_ref(&id))
         .await
         .map_err(|e| e.to_string())?;
-    let copying = copies.iter().any(|c| c.state == MediaState::Pending);
+    // Only a first attempt is waited for: a copy that has failed once retries over minutes,
+    // and the news goes out now with Kie's link for that video.
+    let copying = copies
+        .iter()
+        .any(|c| c.state == MediaState::Pending && c.last_error.is_none());
     let age = (Utc::now() - delivery.created_at)
         .to_std()
         .unwrap_or_default();
@@ -118,11 +190,27 @@ async fn compose(
 }
 
 async fn attempt(lc: &Lifecycle, links: &MediaLinks, mut delivery: WebhookDelivery) {
+    let circuits = &lc.webhook_circuits;
+    if let Gate::Defer(until) = circuits.gate(&delivery.user_id, &delivery.url) {
+        // Not sent, so not an attempt: the endpoint is failing, and this waits with the rest.
+        if let Err(error) = lc.store.defer_webhook(&delivery.id, until).await {
+            tracing::error!(delivery = %delivery.id, %error, "cannot defer the webhook");
+        }
+        return;
+    }
     let outcome = if delivery.payload.is_empty() {
         match compose(lc, links, &delivery).await {
             Ok(Composed::Waiting) => {
                 if let Err(error) = lc.store.defer_webhook(&delivery.id, after(COPY_POLL)).await {
                     tracing::error!(delivery = %delivery.id, %error, "cannot defer the webhook");
+                }
+                // The copier makes waiting deliveries due when a copy is made, but not this one
+                // if the copy was made while it was being composed: look once more.
+                if let Ok(Composed::Ready(_)) = compose(lc, links, &delivery).await {
+                    if let Err(error) = lc.store.webhooks_ready(&delivery.generation_id).await {
+                        tracing::warn!(delivery = %delivery.id, %error, "cannot make the webhook due");
+                    }
+                    lc.wake.webhooks.notify_one();
                 }
                 return;
             }
@@ -147,14 +235,22 @@ async fn attempt(lc: &Lifecycle, links: &MediaLinks, mut delivery: WebhookDelive
     };
     metrics::counter!("reelgate_webhook_attempts_total", "outcome" => delivered).increment(1);
     let (error, retry_at) = match &outcome {
-        Ok(()) => (None, None),
+        Ok(()) => {
+            circuits.succeeded(&delivery.user_id, &delivery.url);
+            (None, None)
+        }
         Err(error) => {
             let age = (Utc::now() - delivery.created_at)
                 .to_std()
                 .unwrap_or_default();
             let wait =
                 BACKOFF[(delivery.attempts.saturating_sub(1) as usize).min(BACKOFF.len() - 1)];
-            let retry_at = (age + wait <= KEEP_TRYING_FOR).then(|| after(wait));
+            let open_until = circuits.failed(&delivery.user_id, &delivery.url, error);
+            if let Some(until) = open_until {
+                put_off_endpoint(lc, &delivery, until).await;
+            }
+            let retry_at = (age + wait <= KEEP_TRYING_FOR)
+                .then(|| after(wait).max(open_until.unwrap_or_default()));
             tracing::warn!(delivery = %delivery.id, generation = %delivery.generation_id,
                 attempts = delivery.attempts, %error, will_retry = retry_at.is_some(), "webhook not delivered");
             (Some(error.as_str()), retry_at)
@@ -166,6 +262,21 @@ async fn attempt(lc: &Lifecycle, links: &MediaLinks, mut delivery: WebhookDelive
         .await
     {
         tracing::error!(delivery = %delivery.id, %error, "cannot record the webhook attempt");
+    }
+}
+
+/// The endpoint's circuit is open: its other pending deliveries wait until it closes, here
+/// and on every instance, instead of each taking a slot to fail.
+async fn put_off_endpoint(lc: &Lifecycle, delivery: &WebhookDelivery, until: DateTime<Utc>) {
+    match lc
+        .store
+        .defer_endpoint_webhooks(&delivery.user_id, &delivery.url, until)
+        .await
+    {
+        Ok(0) => {}
+        Ok(n) => tracing::warn!(user = %delivery.user_id, url = %delivery.url, deferred = n,
+            %until, "webhook endpoint keeps failing: its deliveries wait"),
+        Err(error) => tracing::error!(%error, "cannot put off a failing endpoint's webhooks"),
     }
 }
 

@@ -100,7 +100,7 @@ async fn quotes_match_the_seed_price_table() {
             15,
         ),
         (
-            json!({"model": "sora-2-image-to-video", "prompt": "p", "image_urls": ["https://img.example/a.png"], "duration": "15"}),
+            json!({"model": "sora-2-image-to-video", "prompt": "p", "image_urls": ["https://img.example/a.png"], "n_frames": "15"}),
             220,
         ),
         (

@@ -21,5 +21,7 @@ mod security;
 #[path = "../support/smtp.rs"]
 mod smtp;
 mod upgrades;
+mod upstream_recovery;
 mod videos;
+mod webhook_isolation;
 mod webhooks;

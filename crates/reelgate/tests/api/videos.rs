@@ -163,12 +163,19 @@ async fn range_requests_return_the_bytes_asked_for() {
     assert_eq!(open.status(), 206);
     assert_eq!(open.bytes().await.unwrap(), whole.slice(len - 5..));
 
-    let beyond = fetch(&app, &url, None, Some(&format!("bytes={len}-"))).await;
-    assert_eq!(beyond.status(), 416);
-    assert_eq!(
-        beyond.headers()["content-range"],
-        format!("bytes */{len}").as_str()
-    );
+    for unsatisfiable in [format!("bytes={len}-"), "bytes=-0".to_owned()] {
+        let beyond = fetch(&app, &url, None, Some(&unsatisfiable)).await;
+        assert_eq!(beyond.status(), 416, "{unsatisfiable}");
+        assert_eq!(
+            beyond.headers()["content-range"],
+            format!("bytes */{len}").as_str()
+        );
+        let (_, envelope) = json(beyond).await;
+        assert_eq!(
+            envelope["error"]["code"], "range_not_satisfiable",
+            "{unsatisfiable}: {envelope}"
+        );
+    }
 }
 
 #[tokio::test]

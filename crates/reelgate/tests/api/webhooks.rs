@@ -13,8 +13,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 #[derive(Clone, Default)]
-struct Receiver {
-    received: Arc<Mutex<Vec<(HeaderMap, String)>>>,
+pub struct Receiver {
+    pub received: Arc<Mutex<Vec<(HeaderMap, String)>>>,
     /// Answer 500 to this many deliveries first.
     fail_first: Arc<Mutex<u32>>,
 }
@@ -29,7 +29,7 @@ async fn receive(State(receiver): State<Receiver>, headers: HeaderMap, body: Str
     StatusCode::NO_CONTENT
 }
 
-async fn start_receiver(fail_first: u32) -> (String, Receiver) {
+pub async fn start_receiver(fail_first: u32) -> (String, Receiver) {
     let receiver = Receiver::default();
     *receiver.fail_first.lock().unwrap() = fail_first;
     let app = axum::Router::new()

@@ -254,13 +254,23 @@ async fn three_instances_settle_every_generation_once_within_one_rate_limit() {
         "every Veo video sold at 1080p has its 1080p version"
     );
 
-    // The killed instance had its share of the work, and the others took over the rest.
-    for instance in &instances {
+    // The killed instance had its share of the submissions, and the others took over the
+    // rest. Which instance wins a dispatch claim is a race (under load one may win none
+    // before the kill), so only the survivors must have sent to the upstream.
+    for (n, instance) in instances.iter().enumerate() {
+        let log = instance.log_text();
         assert!(
-            instance.log_text().contains("sent upstream"),
-            "{} sent nothing upstream",
+            log.contains("generation queued"),
+            "{} accepted no submission",
             instance.name
         );
+        if n != 1 {
+            assert!(
+                log.contains("sent upstream"),
+                "{} sent nothing upstream",
+                instance.name
+            );
+        }
     }
 
     let taken_over: usize = instances

@@ -169,8 +169,9 @@ async fn redeem(
 struct CreateKeyForm {
     #[serde(default)]
     csrf: String,
+    /// Bounded as the API's: a longer name or a control character is a malformed form.
     #[serde(default)]
-    name: String,
+    name: reelgate_domain::text::Name,
 }
 
 /// Shows the new key on the page this POST returns, not after a redirect: the key must not
@@ -182,8 +183,11 @@ async fn create_key(
     WebForm(form): WebForm<CreateKeyForm>,
 ) -> Result<Response, WebError> {
     chrome.csrf.check(&form.csrf)?;
-    let name = form.name.trim();
-    let (info, key) = web.api.store.create_api_key(&user.id, name).await?;
+    let (info, key) = web
+        .api
+        .store
+        .create_api_key(&user.id, form.name.as_str())
+        .await?;
     let extras = Extras {
         new_key: Some((info.name.clone(), key.expose().to_owned())),
         ..Extras::default()

@@ -2,6 +2,7 @@
 //! URLs a customer gives, oversized bodies and slow clients.
 
 mod callbacks;
+mod envelope;
 mod input;
 mod limits;
 mod matrix;

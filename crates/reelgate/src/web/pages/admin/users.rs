@@ -123,8 +123,9 @@ pub struct GrantForm {
     #[serde(default)]
     csrf: String,
     credits: String,
+    /// Bounded as the API's: a longer reason or a control character is a malformed form.
     #[serde(default)]
-    reason: String,
+    reason: reelgate_domain::text::Reason,
 }
 
 pub async fn grant(
@@ -155,7 +156,7 @@ pub async fn grant(
     let outcome = web
         .api
         .store
-        .operator_grant(&id, credits, Some(&form.reason), &actor)
+        .operator_grant(&id, credits, Some(form.reason.as_str()), &actor)
         .await;
     match outcome {
         Ok(_) => Ok(Redirect::to(&format!("/admin/users/{id}?notice=granted")).into_response()),
