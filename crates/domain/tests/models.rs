@@ -186,7 +186,7 @@ fn kling_always_sends_sound_duration_and_ratio() {
     // Image to video has no aspect ratio: the image sets it.
     assert_eq!(
         wire(
-            json!({"model": "kling-2.6/image-to-video", "prompt": "p", "image_urls": [IMG], "duration": "10", "sound": true})
+            json!({"model": "kling-2.6/image-to-video", "prompt": "p", "image_urls": [IMG], "duration": 10, "sound": true})
         ),
         json!({"model": "kling-2.6/image-to-video", "callBackUrl": "https://us.example/cb/tok",
                "input": {"prompt": "p", "image_urls": [IMG], "sound": true, "duration": "10"}})
@@ -450,15 +450,22 @@ fn every_error_of_a_request_is_reported() {
     );
 }
 
+/// reelgate's `duration` is a number (a string of digits is refused, naming the field); Kie's
+/// own `n_frames` for Sora is a string, as Kie writes it.
 #[test]
-fn duration_accepts_a_string_of_digits() {
+fn duration_is_a_number_and_kies_n_frames_a_string() {
+    let message = refused_with(
+        json!({"model": "kling-2.6/text-to-video", "prompt": "p", "duration": "10"}),
+        "duration",
+        ErrorCode::InvalidParameter,
+    );
+    assert!(message.contains("number"), "{message}");
     let number =
-        parse(&json!({"model": "kling-2.6/text-to-video", "prompt": "p", "duration": 10})).unwrap();
-    let digits =
-        parse(&json!({"model": "kling-2.6/text-to-video", "prompt": "p", "duration": "10"}))
-            .unwrap();
-    assert_eq!(number, digits);
-    assert_eq!(digits.params_json()["duration"], 10);
+        parse(&json!({"model": "sora-2-text-to-video", "prompt": "p", "duration": 15})).unwrap();
+    let frames =
+        parse(&json!({"model": "sora-2-text-to-video", "prompt": "p", "n_frames": "15"})).unwrap();
+    assert_eq!(number, frames);
+    assert_eq!(frames.params_json()["duration"], 15);
 }
 
 #[test]
@@ -466,7 +473,7 @@ fn a_request_round_trips_through_its_params() {
     let catalog = catalog();
     let bodies = [
         json!({"model": "kling-2.6/image-to-video", "prompt": "p", "image_urls": [IMG], "sound": true}),
-        json!({"model": "sora-2-pro-text-to-video", "prompt": "p", "quality": "standard", "duration": "15"}),
+        json!({"model": "sora-2-pro-text-to-video", "prompt": "p", "quality": "standard", "n_frames": "15"}),
         json!({"model": "veo3", "prompt": "p", "image_urls": [IMG, IMG2]}),
         json!({"model": "grok-imagine/image-to-video", "image_urls": [IMG]}),
     ];
