@@ -450,25 +450,22 @@ fn every_error_of_a_request_is_reported() {
     );
 }
 
-/// A number where a number is expected (issue 20: `{"duration": "5"}` was loose input); only
-/// Kie's own spelling `n_frames` takes Sora's digits as a string.
+/// reelgate's `duration` is a number (a string of digits is refused, naming the field); Kie's
+/// own `n_frames` for Sora is a string, as Kie writes it.
 #[test]
-fn duration_as_a_string_is_refused_by_name_but_soras_n_frames_takes_digits() {
-    let refused =
-        parse(&json!({"model": "kling-2.6/text-to-video", "prompt": "p", "duration": "10"}))
-            .unwrap_err();
-    assert_eq!(refused.first().field, "duration");
-    assert!(
-        refused.first().message.contains("must be a number"),
-        "{}",
-        refused.first().message
+fn duration_is_a_number_and_kies_n_frames_a_string() {
+    let message = refused_with(
+        json!({"model": "kling-2.6/text-to-video", "prompt": "p", "duration": "10"}),
+        "duration",
+        ErrorCode::InvalidParameter,
     );
+    assert!(message.contains("number"), "{message}");
     let number =
-        parse(&json!({"model": "sora-2-text-to-video", "prompt": "p", "duration": 10})).unwrap();
+        parse(&json!({"model": "sora-2-text-to-video", "prompt": "p", "duration": 15})).unwrap();
     let frames =
-        parse(&json!({"model": "sora-2-text-to-video", "prompt": "p", "n_frames": "10"})).unwrap();
+        parse(&json!({"model": "sora-2-text-to-video", "prompt": "p", "n_frames": "15"})).unwrap();
     assert_eq!(number, frames);
-    assert_eq!(frames.params_json()["duration"], 10);
+    assert_eq!(frames.params_json()["duration"], 15);
 }
 
 #[test]
