@@ -125,7 +125,7 @@ async fn get_one(
         .await?
         .ok_or(ApiError::NotFound("generation"))?;
     Ok(ApiJson(
-        media::present::view(&ctx.store, &ctx.media.links, &generation).await?,
+        media::present::view(&ctx.lifecycle, &ctx.media.links, &generation).await?,
     ))
 }
 
@@ -178,7 +178,7 @@ async fn list(
         )
         .await?;
     Ok(ApiJson(GenerationPage {
-        generations: media::present::views(&ctx.store, &ctx.media.links, &page.items).await?,
+        generations: media::present::views(&ctx.lifecycle, &ctx.media.links, &page.items).await?,
         next_cursor: page.next_cursor,
     }))
 }

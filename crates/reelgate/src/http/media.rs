@@ -208,7 +208,7 @@ async fn delete_videos(
         .await?
         .ok_or(ApiError::NotFound("generation"))?;
     Ok(ApiJson(
-        present::view(&ctx.store, &ctx.media.links, &generation).await?,
+        present::view(&ctx.lifecycle, &ctx.media.links, &generation).await?,
     ))
 }
 

@@ -4,40 +4,43 @@
 use chrono::{DateTime, Utc};
 use reelgate_domain::generations::{Generation, GenerationId};
 use reelgate_domain::media::{MediaCopy, MediaState};
-use reelgate_store::{Store, StoreError};
+use reelgate_store::StoreError;
 
 use super::links::{Asset, MediaLinks};
 use crate::generations::view::VideoView;
-use crate::generations::GenerationView;
+use crate::generations::{GenerationView, Lifecycle};
 
-/// The views of `generations`, with their copies looked up in one query.
+/// The views of `generations`, with their copies looked up in one query and the queued
+/// ones' places in another.
 pub async fn views(
-    store: &Store,
+    lc: &Lifecycle,
     links: &MediaLinks,
     generations: &[Generation],
 ) -> Result<Vec<GenerationView>, StoreError> {
+    let store = &lc.store;
     let with_videos: Vec<GenerationId> = generations
         .iter()
         .filter(|g| !g.videos.is_empty())
         .map(|g| g.id.clone())
         .collect();
     let copies = store.media_of(&with_videos).await?;
+    let waits = lc.waits(generations).await?;
     let now = Utc::now();
     Ok(generations
         .iter()
         .map(|g| {
             let own: Vec<&MediaCopy> = copies.iter().filter(|c| c.generation_id == g.id).collect();
-            present(g, &own, links, now)
+            present(g, &own, links, now).with_wait(waits.get(&g.id))
         })
         .collect())
 }
 
 pub async fn view(
-    store: &Store,
+    lc: &Lifecycle,
     links: &MediaLinks,
     generation: &Generation,
 ) -> Result<GenerationView, StoreError> {
-    let mut views = views(store, links, std::slice::from_ref(generation)).await?;
+    let mut views = views(lc, links, std::slice::from_ref(generation)).await?;
     Ok(views
         .pop()
         .unwrap_or_else(|| GenerationView::from(generation)))
