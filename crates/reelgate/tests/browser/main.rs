@@ -6,6 +6,7 @@ mod browser;
 mod cross_site;
 mod generate;
 mod guessing;
+mod queue_wait;
 mod operator;
 mod recovery;
 mod security;
