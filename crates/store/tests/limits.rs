@@ -293,7 +293,7 @@ async fn the_queue_place_is_the_order_the_claim_sends_in(store: &TestStore) {
         "one place each"
     );
     let mut claimed = Vec::new();
-    let mut claim_one = async || {
+    let claim_one = async || {
         store
             .claim(&queues::DISPATCH, 1, Duration::from_secs(600))
             .await
