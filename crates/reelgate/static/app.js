@@ -186,10 +186,33 @@
     return fetch(card.dataset.poll, { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then((response) => (response.ok ? response.json() : null))
       .then((generation) => {
-        if (generation && generation.status === card.dataset.status) return null;
+        if (generation && generation.status === card.dataset.status) {
+          showWait(card, generation);
+          return null;
+        }
         return swap(card);
       })
       .catch(() => null);
+  }
+
+  // The estimates move as the queue does: rewritten from each poll, rounded as the server does.
+  function showWait(card, generation) {
+    const shown = card.querySelector("[data-eta]");
+    if (!shown) return;
+    const minutes = (at) => {
+      const ms = Date.parse(at);
+      if (isNaN(ms)) return null;
+      return Math.max(1, Math.floor((Math.max(0, Math.floor((ms - Date.now()) / 1000)) + 30) / 60));
+    };
+    const start = generation.status === "queued" ? minutes(generation.estimated_start_at) : null;
+    const ready = minutes(generation.estimated_ready_at);
+    if (start !== null && ready !== null) {
+      shown.textContent = fill(shown.dataset.templateStart, { start, ready });
+    } else if (ready !== null) {
+      shown.textContent = fill(shown.dataset.templateReady, { ready });
+    } else {
+      shown.textContent = "";
+    }
   }
 
   function swap(card) {

@@ -24,6 +24,7 @@ on_both_backends!(
     dispatch_serves_customers_in_turn_each_in_arrival_order,
     a_heavier_tier_gets_more_turns,
     an_idle_customer_saves_up_no_turns,
+    the_queue_place_is_the_order_the_claim_sends_in,
 );
 
 fn new_generation(user: &User, credits: i64) -> NewGeneration {
@@ -261,4 +262,61 @@ async fn an_idle_customer_saves_up_no_turns(store: &TestStore) {
         submit(store, &b, 1).await.unwrap();
     }
     assert_eq!(claim_order(store, &[(&a, "A"), (&b, "B")]).await, "AABABB");
+}
+
+async fn the_queue_place_is_the_order_the_claim_sends_in(store: &TestStore) {
+    let a = customer(store, "a", 10_000).await;
+    let b = customer(store, "b", 10_000).await;
+    let partner = customer(store, "p", 10_000).await;
+    limit(
+        store,
+        &partner,
+        LimitSettings::new(None, None, None, Some(4)).unwrap(),
+    )
+    .await;
+    let mut ids = Vec::new();
+    for (user, n) in [(&a, 6), (&partner, 6), (&b, 3)] {
+        for _ in 0..n {
+            ids.push(submit(store, user, 1).await.unwrap().id);
+        }
+    }
+    let places = store.queue_places(&ids, 100).await.unwrap();
+    assert_eq!(places.in_flight, 0);
+    let mut by_place: Vec<(u64, GenerationId)> = ids
+        .iter()
+        .map(|id| (places.ahead[id], id.clone()))
+        .collect();
+    by_place.sort();
+    assert_eq!(
+        by_place.iter().map(|(p, _)| *p).collect::<Vec<_>>(),
+        (0..15).collect::<Vec<u64>>(),
+        "one place each"
+    );
+    let mut claimed = Vec::new();
+    let claim_one = async || {
+        store
+            .claim(&queues::DISPATCH, 1, Duration::from_secs(600))
+            .await
+            .unwrap()
+            .pop()
+            .map(|g| g.id)
+    };
+    for _ in 0..5 {
+        claimed.push(claim_one().await.unwrap());
+    }
+    // Claimed is being sent: it has no place any more, holds an upstream slot, and everyone
+    // behind it moved up.
+    let places = store.queue_places(&ids, 100).await.unwrap();
+    assert_eq!(places.in_flight, 5);
+    let mut left: Vec<u64> = places.ahead.values().copied().collect();
+    left.sort();
+    assert_eq!(left, (0..10).collect::<Vec<u64>>());
+    assert_eq!(store.queue_places(&ids, 3).await.unwrap().in_flight, 3);
+    while let Some(id) = claim_one().await {
+        claimed.push(id);
+    }
+    assert_eq!(
+        claimed,
+        by_place.into_iter().map(|(_, id)| id).collect::<Vec<_>>()
+    );
 }

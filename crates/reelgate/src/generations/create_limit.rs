@@ -92,6 +92,16 @@ impl CreateLimiter {
         }
     }
 
+    /// When each slot of the window is next free, soonest first, where this process knows it
+    /// (the local window); the shared one is counted in the database, and estimates then
+    /// assume its slots free a whole window at a time.
+    pub async fn free_at(&self) -> Option<Vec<tokio::time::Instant>> {
+        match self {
+            CreateLimiter::Local(window) => Some(window.free_at().await),
+            CreateLimiter::Shared { .. } => None,
+        }
+    }
+
     /// Upstream said 429 although we kept to the limit: count the window as full from now.
     pub async fn saturate(&self) {
         match self {

@@ -36,6 +36,8 @@ pub struct Lifecycle {
     pub upstream_log: super::upstream_log::UpstreamLog,
     /// Customers' webhook endpoints that failed lately, and which are put off for now.
     pub webhook_circuits: crate::webhooks::circuit::Circuits,
+    /// Each model's recent median run time, for the queue's estimates.
+    pub(super) run_times: super::eta::RunTimes,
     refusal: std::sync::Mutex<Option<Refusal>>,
     /// Creates failed in a row for reasons that may pass; reset by any accepted create.
     faltering: std::sync::atomic::AtomicU32,
@@ -125,6 +127,7 @@ impl Lifecycle {
             wake: Wake::default(),
             upstream_log: Default::default(),
             webhook_circuits: Default::default(),
+            run_times: Default::default(),
             refusal: std::sync::Mutex::new(None),
             faltering: std::sync::atomic::AtomicU32::new(0),
             hold: std::sync::Mutex::new(None),

@@ -6,6 +6,7 @@ pub mod callback_token;
 pub mod create_limit;
 pub mod decide;
 mod dispatch;
+pub mod eta;
 mod hd;
 pub mod lifecycle;
 pub mod rate_limit;

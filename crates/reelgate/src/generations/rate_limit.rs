@@ -99,6 +99,24 @@ impl SlidingWindow {
         }
     }
 
+    /// When each of the window's slots is next free, soonest first (now for a free one; a
+    /// slot whose request is still unanswered counts a whole window from now).
+    pub async fn free_at(&self) -> Vec<Instant> {
+        let now = Instant::now();
+        let window = self.state.lock().await;
+        let mut at: Vec<Instant> = window
+            .done
+            .iter()
+            .map(|t| (*t + self.limit.per).max(now))
+            .chain(std::iter::repeat_n(now + self.limit.per, window.in_flight))
+            .collect();
+        let free = (self.limit.requests as usize).saturating_sub(at.len());
+        at.extend(std::iter::repeat_n(now, free));
+        at.sort();
+        at.truncate(self.limit.requests as usize);
+        at
+    }
+
     /// Kie said 429 although we kept to the limit (another client on the same key, or a
     /// stricter limit than configured): treat the window as full from now.
     pub async fn saturate(&self) {
@@ -160,6 +178,28 @@ mod tests {
         assert_eq!(window.take_up_to(1).await, Err(Duration::from_secs(10)));
         window.give_back(2).await;
         assert_eq!(window.take_up_to(9).await, Ok(2));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn free_at_says_when_each_slot_comes_back() {
+        let window = SlidingWindow::new(RateLimit {
+            requests: 3,
+            per: Duration::from_secs(10),
+        });
+        let start = Instant::now();
+        assert_eq!(window.free_at().await, vec![start; 3]);
+        window.acquire().await;
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        window.acquire().await;
+        let now = Instant::now();
+        assert_eq!(
+            window.free_at().await,
+            vec![
+                now,
+                start + Duration::from_secs(10),
+                now + Duration::from_secs(10)
+            ]
+        );
     }
 
     #[tokio::test(start_paused = true)]

@@ -5,6 +5,9 @@ use reelgate_domain::generations::{Generation, GenerationError, Status, Video};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+/// What a customer is told while upstream refuses new work; operators see Kie's words.
+pub const NO_CAPACITY: &str = "capacity: the video service is not accepting new work right now";
+
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct GenerationView {
     /// `gen_…`
@@ -26,9 +29,23 @@ pub struct GenerationView {
     pub videos_deleted: bool,
     /// Why it failed or was canceled, in words for the customer.
     pub error: Option<GenerationError>,
-    /// While queued: why it is still waiting, when upstream is refusing new work.
+    /// While queued: why it is not sent yet — upstream refusing new work (`capacity: …`),
+    /// the upstream rate window (`rate_limit: …`) or the cap on tasks in flight
+    /// (`in_flight_cap: …`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub waiting_for: Option<String>,
+    /// While queued: how many generations will be sent upstream before this one under fair
+    /// dispatch (0: it is next).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queue_position: Option<u64>,
+    /// While queued: when it should be sent upstream, from the rate limit, the cap on tasks
+    /// in flight and what is ahead of it. Absent while upstream refuses new work.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub estimated_start_at: Option<DateTime<Utc>>,
+    /// While queued or running: when its videos should be ready, adding its model's median
+    /// run time over the last day.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub estimated_ready_at: Option<DateTime<Utc>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub webhook_url: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -48,10 +65,11 @@ impl From<&Generation> for GenerationView {
             thumbnail_url: None,
             videos_deleted: false,
             error: g.error.clone(),
-            // Operators see Kie's words; customers only that capacity is short.
-            waiting_for: (g.status == Status::Queued && g.blocked_since.is_some()).then(|| {
-                "capacity: the video service is not accepting new work right now".to_owned()
-            }),
+            waiting_for: (g.status == Status::Queued && g.blocked_since.is_some())
+                .then(|| NO_CAPACITY.to_owned()),
+            queue_position: None,
+            estimated_start_at: None,
+            estimated_ready_at: None,
             webhook_url: g.webhook_url.clone(),
             created_at: g.created_at,
             updated_at: g.updated_at,
@@ -90,6 +108,19 @@ impl From<&Video> for VideoView {
 }
 
 impl GenerationView {
+    /// Adds what the queue says about its wait; a hold upstream's refusal explains stays.
+    pub fn with_wait(mut self, wait: Option<&crate::generations::eta::Wait>) -> Self {
+        if let Some(wait) = wait {
+            self.queue_position = wait.queue_position;
+            self.estimated_start_at = wait.estimated_start_at;
+            self.estimated_ready_at = wait.estimated_ready_at;
+            if self.waiting_for.is_none() {
+                self.waiting_for = wait.waiting_for.clone();
+            }
+        }
+        self
+    }
+
     /// As JSON text, for storage (first responses, webhook payloads).
     pub fn json(generation: &Generation) -> String {
         // A struct of strings, numbers and JSON values always serialises.

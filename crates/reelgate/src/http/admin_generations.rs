@@ -125,7 +125,7 @@ async fn list(
             super::account::page_limit(query.limit)?,
         )
         .await?;
-    let views = media::present::views(&ctx.store, &ctx.media.links, &page.items).await?;
+    let views = media::present::views(&ctx.lifecycle, &ctx.media.links, &page.items).await?;
     let mut emails: HashMap<UserId, Option<String>> = HashMap::new();
     let mut generations = Vec::with_capacity(views.len());
     for (generation, view) in page.items.iter().zip(views) {

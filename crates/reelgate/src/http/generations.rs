@@ -124,11 +124,9 @@ async fn get_one(
         .generation_with_media_of(&user.id, &parse_id(&id)?)
         .await?
         .ok_or(ApiError::NotFound("generation"))?;
-    Ok(ApiJson(media::present::with_copies(
-        &generation,
-        &copies,
-        &ctx.media.links,
-    )))
+    Ok(ApiJson(
+        media::present::with_copies(&ctx.lifecycle, &generation, &copies, &ctx.media.links).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -180,7 +178,7 @@ async fn list(
         )
         .await?;
     Ok(ApiJson(GenerationPage {
-        generations: media::present::views(&ctx.store, &ctx.media.links, &page.items).await?,
+        generations: media::present::views(&ctx.lifecycle, &ctx.media.links, &page.items).await?,
         next_cursor: page.next_cursor,
     }))
 }

@@ -207,11 +207,9 @@ async fn delete_videos(
         .generation_with_media_of(&user.id, &id)
         .await?
         .ok_or(ApiError::NotFound("generation"))?;
-    Ok(ApiJson(present::with_copies(
-        &generation,
-        &copies,
-        &ctx.media.links,
-    )))
+    Ok(ApiJson(
+        present::with_copies(&ctx.lifecycle, &generation, &copies, &ctx.media.links).await?,
+    ))
 }
 
 /// One copy job, for the operator.

@@ -4,42 +4,54 @@
 use chrono::{DateTime, Utc};
 use reelgate_domain::generations::{Generation, GenerationId};
 use reelgate_domain::media::{MediaCopy, MediaState};
-use reelgate_store::{Store, StoreError};
+use reelgate_store::StoreError;
 
 use super::links::{Asset, MediaLinks};
 use crate::generations::view::VideoView;
-use crate::generations::GenerationView;
+use crate::generations::{GenerationView, Lifecycle};
 
-/// The views of `generations`, with their copies looked up in one query.
+/// The views of `generations`, with their copies looked up in one query and the queued
+/// ones' places in another.
 pub async fn views(
-    store: &Store,
+    lc: &Lifecycle,
     links: &MediaLinks,
     generations: &[Generation],
 ) -> Result<Vec<GenerationView>, StoreError> {
+    let store = &lc.store;
     let with_videos: Vec<GenerationId> = generations
         .iter()
         .filter(|g| !g.videos.is_empty())
         .map(|g| g.id.clone())
         .collect();
     let copies = store.media_of(&with_videos).await?;
+    let waits = lc.waits(generations).await?;
     let now = Utc::now();
     Ok(generations
         .iter()
         .map(|g| {
             let own: Vec<&MediaCopy> = copies.iter().filter(|c| c.generation_id == g.id).collect();
-            present(g, &own, links, now)
+            present(g, &own, links, now).with_wait(waits.get(&g.id))
         })
         .collect())
 }
 
-/// The view of a generation read with its copies ([`Store::generation_with_media_of`]).
-pub fn with_copies(
+/// The view of a generation read with its copies ([`Store::generation_with_media_of`]), with
+/// its wait if it is queued or running (no query for a finished one).
+///
+/// [`Store::generation_with_media_of`]: reelgate_store::Store::generation_with_media_of
+pub async fn with_copies(
+    lc: &Lifecycle,
     generation: &Generation,
     copies: &[MediaCopy],
     links: &MediaLinks,
-) -> GenerationView {
+) -> Result<GenerationView, StoreError> {
     let own: Vec<&MediaCopy> = copies.iter().collect();
-    present(generation, &own, links, Utc::now())
+    let view = present(generation, &own, links, Utc::now());
+    if generation.status.is_final() {
+        return Ok(view);
+    }
+    let waits = lc.waits(std::slice::from_ref(generation)).await?;
+    Ok(view.with_wait(waits.get(&generation.id)))
 }
 
 pub fn present(

@@ -60,6 +60,10 @@ pub struct CardView {
     pub error_message: Option<String>,
     pub created_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
+    /// Minutes until it should be sent upstream, while queued and that can be said.
+    pub starts_in_min: Option<i64>,
+    /// Minutes until its videos should be ready, while queued or running.
+    pub ready_in_min: Option<i64>,
 }
 
 impl CardView {
@@ -68,6 +72,9 @@ impl CardView {
         self.videos = view.videos.clone();
         self.poster = view.thumbnail_url.clone();
         self.videos_deleted = view.videos_deleted;
+        let now = Utc::now();
+        self.starts_in_min = view.estimated_start_at.map(|at| minutes_until(at, now));
+        self.ready_in_min = view.estimated_ready_at.map(|at| minutes_until(at, now));
         self
     }
 
@@ -152,8 +159,16 @@ impl From<&Generation> for CardView {
             error_message: g.error.as_ref().map(|e| e.message.clone()),
             created_at: g.created_at,
             finished_at: g.finished_at,
+            starts_in_min: None,
+            ready_in_min: None,
         }
     }
+}
+
+/// "About N minutes", never less than one: the page's script rounds the same way.
+fn minutes_until(at: DateTime<Utc>, now: DateTime<Utc>) -> i64 {
+    let seconds = (at - now).num_seconds().max(0);
+    ((seconds + 30) / 60).max(1)
 }
 
 fn option_label(lang: Locale, name: &str) -> String {
@@ -231,7 +246,7 @@ async fn list(
         other => other?,
     };
     let catalog = &web.api.catalog;
-    let views = present::views(store, &web.api.media.links, &page.items).await?;
+    let views = present::views(&web.api.lifecycle, &web.api.media.links, &page.items).await?;
     let cards: Vec<CardView> = page
         .items
         .iter()
@@ -267,7 +282,13 @@ async fn card(
         .generation_with_media_of(&user.id, &id)
         .await?
         .ok_or(WebError::NotFound)?;
-    let view = present::with_copies(&generation, &copies, &web.api.media.links);
+    let view = present::with_copies(
+        &web.api.lifecycle,
+        &generation,
+        &copies,
+        &web.api.media.links,
+    )
+    .await?;
     Ok(chrome
         .render(
             "video_card.html",
