@@ -7,6 +7,7 @@ pub mod create_limit;
 pub mod decide;
 mod dispatch;
 mod hd;
+pub mod keys;
 pub mod lifecycle;
 pub mod rate_limit;
 pub mod settings;

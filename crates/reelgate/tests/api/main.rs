@@ -18,6 +18,7 @@ mod openapi_client;
 mod payments;
 mod reports;
 mod security;
+mod several_keys;
 #[path = "../support/smtp.rs"]
 mod smtp;
 mod upstream_recovery;
