@@ -39,6 +39,8 @@ fn invalid(setting: &'static str, reason: impl Into<String>) -> ConfigError {
 }
 
 /// Where generations are bought: Kie AI itself, or the built-in simulator when no key is set.
+// Built once at start and never moved about: the larger variant costs nothing that matters.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Upstream {
     Kie {

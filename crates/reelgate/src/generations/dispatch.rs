@@ -332,7 +332,7 @@ async fn key_refused(
     tracing::error!(generation = %generation.id, key = %label, %reason, ?pause,
         "KIE REFUSES THIS KEY (bad key, no credit or spending cap): new generations go to the other keys until the operator acts");
     lc.upstream_log
-        .record("create", &format!("key {label}: {reason}"));
+        .record("create", format!("key {label}: {reason}"));
     lc.wake.guard.notify_one();
     if lc.keys.none_usable() {
         tracing::error!("EVERY KIE KEY IS REFUSED: dispatch waits for one to be retried");
