@@ -75,6 +75,10 @@ pub struct SimArgs {
     /// Starting balance in Kie credits.
     #[arg(long, default_value = "1000000", value_parser = Decimal::from_str)]
     pub balance: Decimal,
+    /// A Kie account of its own: `KEY=CREDITS`, its own balance (repeatable). Other keys
+    /// share `--balance`; every key has its own rate window.
+    #[arg(long = "key-balance", value_parser = parse_key_balance)]
+    pub key_balances: Vec<(String, Decimal)>,
     /// Base URL put in result and download URLs (default: the listen address).
     #[arg(long)]
     pub public_url: Option<String>,
@@ -97,6 +101,17 @@ fn parse_rate_limit(s: &str) -> Result<RateLimitArg, String> {
         return Err(err());
     }
     Ok(RateLimitArg(Some(RateLimit { requests, per })))
+}
+
+fn parse_key_balance(s: &str) -> Result<(String, Decimal), String> {
+    let err = || "expected KEY=CREDITS such as acct-b=500".to_owned();
+    let (key, credits) = s.split_once('=').ok_or_else(err)?;
+    let credits = Decimal::from_str(credits.trim()).map_err(|_| err())?;
+    let key = key.trim();
+    if key.is_empty() || credits.is_sign_negative() {
+        return Err(err());
+    }
+    Ok((key.to_owned(), credits))
 }
 
 fn parse_ratio(s: &str) -> Result<f64, String> {
@@ -137,6 +152,7 @@ impl SimArgs {
             },
             initial_balance: self.balance,
             public_url: self.public_url.clone(),
+            key_balances: self.key_balances.clone(),
         }
     }
 }
@@ -219,6 +235,14 @@ mod tests {
         assert_eq!(c.faults.upscale_failure_ratio, 1.0);
         assert_eq!(c.webhook_key.as_deref(), Some("whk"));
         assert_eq!(parse(&["--rate-limit", "off"]).unwrap().rate_limit, None);
+        let accounts = parse(&["--key-balance", "a=10", "--key-balance", "b=0.5"]).unwrap();
+        assert_eq!(
+            accounts.key_balances,
+            [
+                ("a".to_owned(), Decimal::from(10)),
+                ("b".to_owned(), Decimal::new(5, 1))
+            ]
+        );
     }
 
     #[test]
@@ -227,5 +251,7 @@ mod tests {
         assert!(parse(&["--rate-limit", "20"]).is_err());
         assert!(parse(&["--rate-limit", "0/10"]).is_err());
         assert!(parse(&["--balance", "lots"]).is_err());
+        assert!(parse(&["--key-balance", "a"]).is_err());
+        assert!(parse(&["--key-balance", "=5"]).is_err());
     }
 }

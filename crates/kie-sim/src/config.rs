@@ -28,6 +28,9 @@ pub struct SimConfig {
     /// Base URL put in result and download URLs; `None` uses the bound address (or, when the
     /// router is mounted by someone else, the `Host` of the first request).
     pub public_url: Option<String>,
+    /// Accounts with a balance of their own, by API key (several Kie accounts); every other key
+    /// draws on `initial_balance`. Each key has its own rate window either way.
+    pub key_balances: Vec<(String, Decimal)>,
 }
 
 impl Default for SimConfig {
@@ -44,6 +47,7 @@ impl Default for SimConfig {
             faults: Faults::default(),
             initial_balance: Decimal::from(1_000_000),
             public_url: None,
+            key_balances: Vec::new(),
         }
     }
 }

@@ -136,6 +136,7 @@ mod tests {
     fn task(model: Model, outcome: Outcome) -> Task {
         Task {
             seq: 0,
+            key: 0,
             model,
             created_ms: 1_000,
             run_ms: 500,

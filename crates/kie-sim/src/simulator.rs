@@ -42,6 +42,8 @@ pub(crate) struct State {
     rng: StdRng,
     pub faults: Faults,
     pub balance: Decimal,
+    /// Accounts with a balance of their own, by key hash.
+    pub key_balances: HashMap<u64, Decimal>,
     pub tasks: HashMap<u64, Task>,
     next_seq: u64,
     /// Tasks created before this sequence number have had their files deleted.
@@ -81,6 +83,15 @@ pub struct SimTask {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct KeyHash(pub u64);
 
+impl KeyHash {
+    pub fn of(key: &str) -> Self {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        key.hash(&mut hasher);
+        KeyHash(hasher.finish())
+    }
+}
+
 pub(crate) fn now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -89,6 +100,20 @@ pub(crate) fn now_ms() -> u64 {
 }
 
 impl State {
+    pub fn balance_for(&self, key: KeyHash) -> Decimal {
+        self.key_balances
+            .get(&key.0)
+            .copied()
+            .unwrap_or(self.balance)
+    }
+
+    fn charge(&mut self, key: KeyHash, cost: Decimal) {
+        match self.key_balances.get_mut(&key.0) {
+            Some(balance) => *balance -= cost,
+            None => self.balance -= cost,
+        }
+    }
+
     /// One draw of the shared RNG; a zero ratio draws nothing, so turning a fault off leaves
     /// the rest of a seeded run unchanged.
     pub fn roll(&mut self, ratio: f64) -> bool {
@@ -119,6 +144,11 @@ impl Simulator {
             rng: StdRng::seed_from_u64(config.seed),
             faults: config.faults,
             balance: config.initial_balance,
+            key_balances: config
+                .key_balances
+                .iter()
+                .map(|(key, credits)| (KeyHash::of(key).0, *credits))
+                .collect(),
             tasks: HashMap::new(),
             next_seq: 0,
             files_kept_from_seq: 0,
@@ -183,6 +213,22 @@ impl Simulator {
         self.lock().balance
     }
 
+    /// Gives `key` an account of its own with this balance (several Kie accounts).
+    pub fn set_key_balance(&self, key: &str, credits: Decimal) {
+        self.lock().key_balances.insert(KeyHash::of(key).0, credits);
+    }
+
+    /// The balance `key` sees: its own account's, or the shared one.
+    pub fn balance_of(&self, key: &str) -> Decimal {
+        self.lock().balance_for(KeyHash::of(key))
+    }
+
+    /// How many tasks `key` created.
+    pub fn tasks_created_with(&self, key: &str) -> usize {
+        let key = KeyHash::of(key).0;
+        self.lock().tasks.values().filter(|t| t.key == key).count()
+    }
+
     pub fn faults(&self) -> Faults {
         self.lock().faults.clone()
     }
@@ -242,14 +288,14 @@ impl Simulator {
             ));
         }
         let order = parsed.inspect_err(|_| st.stats.creates_rejected += 1)?;
-        if st.balance < order.cost {
+        if st.balance_for(key) < order.cost {
             st.stats.creates_unpaid += 1;
             return Err(Rejection::new(
                 402,
                 "The current credits are insufficient. Please top up.",
             ));
         }
-        st.balance -= order.cost;
+        st.charge(key, order.cost);
         let number = st.fresh_task_number();
         let outcome = self.draw_outcome(&mut st);
         let faults = st.faults.clone();
@@ -262,6 +308,7 @@ impl Simulator {
         let run = self.shared.durations.for_model(order.model);
         let task = Task {
             seq: st.next_seq,
+            key: key.0,
             model: order.model,
             created_ms: now_ms(),
             run_ms: u64::try_from(run.as_millis()).unwrap_or(u64::MAX),
@@ -301,17 +348,23 @@ impl Simulator {
         })
     }
 
-    /// Runs `f` on the task `id` names, if it exists and belongs to the asking API
-    /// (`veo`: the Veo endpoints; otherwise the jobs API).
+    /// Runs `f` on the task `id` names, if it exists, belongs to the asking API (`veo`: the
+    /// Veo endpoints; otherwise the jobs API) and was created with the asking key.
     pub(crate) fn with_task<R>(
         &self,
+        key: KeyHash,
         id: &str,
         veo: bool,
         f: impl FnOnce(&Task, TaskId) -> R,
     ) -> Option<R> {
         let id = TaskId::parse(id).filter(|id| id.veo == veo)?;
-        let st = self.lock();
-        st.tasks.get(&id.number).map(|t| f(t, id))
+        let mut st = self.lock();
+        let task = st.tasks.get(&id.number)?;
+        if task.key != key.0 {
+            st.stats.foreign_key_reads += 1;
+            return None;
+        }
+        Some(f(task, id))
     }
 }
 

@@ -27,6 +27,9 @@ pub struct SimStats {
     pub callbacks_dropped: u64,
     pub callbacks_duplicated: u64,
     pub server_errors_injected: u64,
+    /// Task reads (status, 1080p) with a key other than the one that created the task:
+    /// answered "not found", as Kie shows a task only to its own account.
+    pub foreign_key_reads: u64,
     pub malformed_injected: u64,
 }
 

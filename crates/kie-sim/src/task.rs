@@ -11,6 +11,8 @@ use crate::model::Model;
 pub(crate) struct Task {
     /// Creation order; `forget_files` deletes the files of every task before a given one.
     pub seq: u64,
+    /// Hash of the API key that created it: Kie shows a task only to its own account.
+    pub key: u64,
     pub model: Model,
     pub created_ms: u64,
     pub run_ms: u64,
@@ -162,6 +164,7 @@ mod tests {
     fn task(run_ms: u64, outcome: Outcome) -> Task {
         Task {
             seq: 0,
+            key: 0,
             model: Model::KlingTextToVideo,
             created_ms: 1_000,
             run_ms,

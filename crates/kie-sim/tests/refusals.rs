@@ -167,3 +167,45 @@ async fn creates_past_the_rate_limit_get_429_and_are_not_created() {
     assert_eq!(stats.rate_limited, 1);
     assert_eq!(stats.max_creates_in_window, 4);
 }
+
+#[tokio::test]
+async fn each_key_is_its_own_account_and_sees_only_its_own_tasks() {
+    let config = SimConfig {
+        key_balances: vec![("acct-b".to_owned(), dec!(60))],
+        ..SimConfig::for_tests()
+    };
+    let sim = TestSim::start(config).await;
+    let create_as = async |key: &str| {
+        answer(
+            sim.client
+                .post(sim.url("/api/v1/jobs/createTask"))
+                .bearer_auth(key)
+                .json(&job_body("kling-2.6/text-to-video", None)),
+        )
+        .await
+    };
+    let read_as = async |key: &str, id: &str| {
+        answer(
+            sim.client
+                .get(sim.url("/api/v1/jobs/recordInfo"))
+                .bearer_auth(key)
+                .query(&[("taskId", id)]),
+        )
+        .await
+    };
+    // acct-b's own 60 credits pay for one Kling video (56), not two; the shared balance is
+    // untouched by it.
+    let shared_before = sim.sim().balance();
+    let first = create_as("acct-b").await;
+    assert_eq!(first["code"], 200, "{first}");
+    assert_eq!(create_as("acct-b").await["code"], 402);
+    assert_eq!(sim.sim().balance_of("acct-b"), dec!(4));
+    assert_eq!(sim.sim().balance(), shared_before);
+    assert_eq!(create_as(KEY).await["code"], 200);
+    assert_eq!(sim.sim().tasks_created_with("acct-b"), 1);
+
+    let id = first["data"]["taskId"].as_str().unwrap();
+    assert_eq!(read_as("acct-b", id).await["code"], 200);
+    assert_eq!(read_as(KEY, id).await["code"], 404);
+    assert_eq!(sim.sim().stats().foreign_key_reads, 1);
+}

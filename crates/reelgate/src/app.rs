@@ -105,7 +105,8 @@ impl Application {
         }
         let lifecycle = Lifecycle::new(
             store.clone(),
-            upstream.client.clone(),
+            upstream.first_key.clone(),
+            upstream.more_keys.clone(),
             settings,
             CallbackTokens::new(config.secret.clone())
                 .with_kie_webhook_key(config.kie_webhook_key.clone()),

@@ -39,13 +39,18 @@ fn invalid(setting: &'static str, reason: impl Into<String>) -> ConfigError {
 }
 
 /// Where generations are bought: Kie AI itself, or the built-in simulator when no key is set.
+// Built once at start and never moved about: the larger variant costs nothing that matters.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Upstream {
     Kie {
         base_url: Url,
         /// Kie's file upload host (`REELGATE_KIE_UPLOAD_URL`, default Kie's).
         upload_url: Option<Url>,
+        /// The first (with `REELGATE_KIE_API_KEY`, the only) key.
         api_key: SecretString,
+        /// The other keys of `REELGATE_KIE_API_KEYS`, each its own Kie account.
+        more_keys: Vec<SecretString>,
     },
     /// The built-in simulator, with its settings (demo-like by default; tests change them).
     Simulator(Box<kie_sim::SimConfig>),
@@ -155,6 +160,45 @@ impl Settings {
     }
 }
 
+/// `REELGATE_KIE_API_KEY` (one key) or `REELGATE_KIE_API_KEYS` (several, comma-separated),
+/// not both: which one counts would be a guess. `None`: neither, the built-in simulator.
+fn kie_keys(settings: &Settings) -> Result<Option<(SecretString, Vec<SecretString>)>, ConfigError> {
+    let (one, several) = (
+        settings.get("REELGATE_KIE_API_KEY"),
+        settings.get("REELGATE_KIE_API_KEYS"),
+    );
+    let raw = match (one, several) {
+        (Some(_), Some(_)) => {
+            return Err(invalid(
+                "REELGATE_KIE_API_KEYS",
+                "set either REELGATE_KIE_API_KEY (one key) or REELGATE_KIE_API_KEYS (several), not both",
+            ))
+        }
+        (Some(key), None) => return Ok(Some((SecretString::from(key.to_owned()), Vec::new()))),
+        (None, Some(keys)) => keys,
+        (None, None) => return Ok(None),
+    };
+    let mut keys: Vec<&str> = Vec::new();
+    for (n, key) in raw.split(',').map(str::trim).enumerate() {
+        // The message names the key's place in the list, never the key.
+        if key.is_empty() {
+            return Err(invalid(
+                "REELGATE_KIE_API_KEYS",
+                format!("key number {} is empty", n + 1),
+            ));
+        }
+        if keys.contains(&key) {
+            return Err(invalid(
+                "REELGATE_KIE_API_KEYS",
+                format!("key number {} repeats an earlier one", n + 1),
+            ));
+        }
+        keys.push(key);
+    }
+    let mut keys = keys.into_iter().map(|k| SecretString::from(k.to_owned()));
+    Ok(keys.next().map(|first| (first, keys.collect())))
+}
+
 impl Config {
     pub fn load() -> Result<Self, ConfigError> {
         Self::from_settings(&Settings::from_env()?)
@@ -182,8 +226,8 @@ impl Config {
             Some(key) => Some(SecretString::from(key.trim().to_owned())),
             None => None,
         };
-        let upstream = match settings.get("REELGATE_KIE_API_KEY") {
-            Some(key) => Upstream::Kie {
+        let upstream = match kie_keys(settings)? {
+            Some((api_key, more_keys)) => Upstream::Kie {
                 base_url: parse_http_url(
                     "REELGATE_KIE_BASE_URL",
                     settings
@@ -194,7 +238,8 @@ impl Config {
                     .get("REELGATE_KIE_UPLOAD_URL")
                     .map(|raw| parse_http_url("REELGATE_KIE_UPLOAD_URL", raw))
                     .transpose()?,
-                api_key: SecretString::from(key.to_owned()),
+                api_key,
+                more_keys,
             },
             // The built-in simulator signs its callbacks with the same key, as Kie would.
             None => Upstream::Simulator(Box::new(kie_sim::SimConfig {
@@ -380,5 +425,52 @@ mod tests {
         .unwrap();
         assert!(matches!(config.upstream, Upstream::Kie { .. }));
         assert!(!format!("{config:?}").contains("kie-secret-key-123"));
+    }
+
+    #[test]
+    fn several_kie_keys_are_read_in_order_and_never_print() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config::from_settings(
+            &temp_settings(&dir).with("REELGATE_KIE_API_KEYS", " key-one-aaa , key-two-bbb "),
+        )
+        .unwrap();
+        let Upstream::Kie {
+            api_key, more_keys, ..
+        } = &config.upstream
+        else {
+            panic!("several keys select the real upstream");
+        };
+        use secrecy::ExposeSecret;
+        assert_eq!(api_key.expose_secret(), "key-one-aaa");
+        let more: Vec<&str> = more_keys.iter().map(|k| k.expose_secret()).collect();
+        assert_eq!(more, ["key-two-bbb"]);
+        let printed = format!("{config:?}");
+        assert!(!printed.contains("key-one-aaa") && !printed.contains("key-two-bbb"));
+    }
+
+    #[test]
+    fn kie_keys_refused_when_both_forms_are_set_or_one_is_empty_or_repeated() {
+        let dir = tempfile::tempdir().unwrap();
+        let error = |settings: Settings| {
+            Config::from_settings(&settings)
+                .map(drop)
+                .unwrap_err()
+                .to_string()
+        };
+        let both = error(
+            temp_settings(&dir)
+                .with("REELGATE_KIE_API_KEY", "key-one-aaa")
+                .with("REELGATE_KIE_API_KEYS", "key-two-bbb"),
+        );
+        assert!(
+            both.contains("REELGATE_KIE_API_KEYS") && both.contains("not both"),
+            "{both}"
+        );
+        let empty = error(temp_settings(&dir).with("REELGATE_KIE_API_KEYS", "key-one-aaa,,x"));
+        assert!(empty.contains("key number 2 is empty"), "{empty}");
+        let repeated =
+            error(temp_settings(&dir).with("REELGATE_KIE_API_KEYS", "key-one-aaa,key-one-aaa"));
+        assert!(repeated.contains("key number 2 repeats"), "{repeated}");
+        assert!(!repeated.contains("key-one-aaa"), "{repeated}");
     }
 }

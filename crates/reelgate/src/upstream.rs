@@ -4,11 +4,13 @@
 
 use kie::{KieClient, KieConfig, KieError, SecretString};
 use kie_sim::{RunningSim, SimConfig, Simulator};
+use secrecy::ExposeSecret;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::Upstream as UpstreamConfig;
+use crate::generations::keys::{fingerprint, UpstreamKey};
 use crate::generations::settings::ExpectedDurations;
 
 #[derive(Debug, thiserror::Error)]
@@ -22,7 +24,11 @@ pub enum UpstreamError {
 /// The Kie client the workers use, and the simulator behind it when there is one.
 #[derive(Clone)]
 pub struct Upstream {
+    /// The first key's client (the only one, with one key).
     pub client: KieClient,
+    pub first_key: UpstreamKey,
+    /// With several Kie keys, the others, in the order configured.
+    pub more_keys: Vec<UpstreamKey>,
     /// Where files uploaded through Kie's upload API are served from.
     pub upload_base_url: String,
     simulator: Option<Arc<RunningSim>>,
@@ -35,19 +41,38 @@ impl Upstream {
                 base_url,
                 upload_url,
                 api_key,
+                more_keys,
             } => {
-                let mut kie = KieConfig::new(api_key.clone());
-                kie.base_url = base_url.clone();
-                if let Some(url) = upload_url {
-                    kie.upload_base_url = url.clone();
+                let key = |api_key: &SecretString| -> Result<UpstreamKey, UpstreamError> {
+                    let mut kie = KieConfig::new(api_key.clone());
+                    kie.base_url = base_url.clone();
+                    if let Some(url) = upload_url {
+                        kie.upload_base_url = url.clone();
+                    }
+                    kie.request_timeout = timeout;
+                    kie.connect_timeout = kie.connect_timeout.min(timeout);
+                    Ok(UpstreamKey {
+                        label: fingerprint(api_key.expose_secret()),
+                        client: KieClient::new(kie).map_err(UpstreamError::Client)?,
+                    })
+                };
+                let first_key = key(api_key)?;
+                let more_keys = more_keys.iter().map(key).collect::<Result<Vec<_>, _>>()?;
+                if !more_keys.is_empty() {
+                    let labels: Vec<&str> = std::iter::once(&first_key)
+                        .chain(&more_keys)
+                        .map(|k| k.label.as_str())
+                        .collect();
+                    tracing::info!(keys = ?labels, "dispatch spreads work over several Kie keys");
                 }
-                kie.request_timeout = timeout;
-                kie.connect_timeout = kie.connect_timeout.min(timeout);
-                let upload_base_url = kie.upload_base_url.to_string();
-                let client = KieClient::new(kie).map_err(UpstreamError::Client)?;
                 Ok(Upstream {
-                    client,
-                    upload_base_url,
+                    client: first_key.client.clone(),
+                    upload_base_url: upload_url
+                        .clone()
+                        .unwrap_or_else(|| KieConfig::new(api_key.clone()).upload_base_url)
+                        .to_string(),
+                    first_key,
+                    more_keys,
                     simulator: None,
                 })
             }
@@ -75,6 +100,11 @@ impl Upstream {
         kie.connect_timeout = kie.connect_timeout.min(timeout);
         let client = KieClient::new(kie).map_err(UpstreamError::Client)?;
         Ok(Upstream {
+            first_key: UpstreamKey {
+                label: fingerprint("simulator"),
+                client: client.clone(),
+            },
+            more_keys: Vec::new(),
             client,
             upload_base_url: running.base_url.clone(),
             simulator: Some(Arc::new(running)),

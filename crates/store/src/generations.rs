@@ -23,7 +23,7 @@ pub(crate) const GENERATION_COLUMNS: &str = "id, user_id, model, params, upstrea
     upstream_cost_usd, status, dispatch, dispatch_attempts, upstream_task_id, next_check_at,
     status_checks, not_found_checks, blocked_since, blocked_reason, videos, hd, error_code,
     error_message, upstream_error, webhook_url, idempotency_key, created_at, updated_at,
-    dispatched_at, finished_at, fair_key";
+    dispatched_at, finished_at, fair_key, upstream_key";
 
 pub(crate) fn generation_from_row(row: &AnyRow) -> Result<Generation, StoreError> {
     let corrupt = |e: &dyn std::fmt::Display| StoreError::corrupt("generations", e);
@@ -69,6 +69,7 @@ pub(crate) fn generation_from_row(row: &AnyRow) -> Result<Generation, StoreError
             .map_err(|e| corrupt(&e))?,
         dispatch_attempts: count("dispatch_attempts")?,
         upstream_task_id: row.try_get("upstream_task_id")?,
+        upstream_key: row.try_get("upstream_key")?,
         next_check_at: from_millis("generations", row.try_get("next_check_at")?)?,
         status_checks: count("status_checks")?,
         not_found_checks: count("not_found_checks")?,
@@ -384,6 +385,7 @@ fn new_record(new: &NewGeneration, now: i64) -> Result<Generation, StoreError> {
         dispatch: Dispatch::Waiting,
         dispatch_attempts: 0,
         upstream_task_id: None,
+        upstream_key: None,
         next_check_at: at,
         status_checks: 0,
         not_found_checks: 0,

@@ -36,6 +36,7 @@ const SQLITE: &[Migration] = migrations!("sqlite":
     10 "0010_fair_dispatch",
     11 "0011_attempt_throttle",
     12 "0012_webhook_events",
+    13 "0013_upstream_keys",
 );
 const POSTGRES: &[Migration] = migrations!("postgres":
     1 "0001_accounts_and_ledger",
@@ -48,6 +49,7 @@ const POSTGRES: &[Migration] = migrations!("postgres":
     10 "0010_fair_dispatch",
     11 "0011_attempt_throttle",
     12 "0012_webhook_events",
+    13 "0013_upstream_keys",
 );
 
 /// The versions this build knows for `backend`, oldest first.

@@ -78,6 +78,38 @@ impl Store {
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
+    /// Of the generations holding an upstream slot, those sent with the key labelled `key`
+    /// (several Kie keys: each has its own cap). Counts no further than `up_to`.
+    pub async fn in_flight_upstream_with(&self, key: &str, up_to: u32) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM (
+                 SELECT 1 AS one FROM generations
+                 WHERE upstream_key = $1 AND (status = 'running'
+                     OR (status = 'queued' AND dispatch IN ('sending', 'unknown')))
+                 LIMIT $2) AS in_flight",
+        )
+        .bind(key)
+        .bind(i64::from(up_to))
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    /// Records which key a claimed generation is about to be sent with, before the request
+    /// goes out: whatever its answer (or a lost one), the task belongs to that key.
+    pub async fn record_sending_key(
+        &self,
+        id: &GenerationId,
+        key: &str,
+    ) -> Result<bool, StoreError> {
+        self.update_one(
+            "UPDATE generations SET upstream_key = $1
+             WHERE id = $2 AND status = 'queued' AND dispatch = 'sending'",
+            |q| q.bind(key).bind(id.as_str()),
+        )
+        .await
+    }
+
     /// Kie accepted the create request (or a callback revealed the task of one whose answer
     /// was lost): the generation is running. False if it had moved on meanwhile.
     pub async fn record_accepted(

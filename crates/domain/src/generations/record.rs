@@ -118,6 +118,9 @@ pub struct Generation {
     pub dispatch: Dispatch,
     pub dispatch_attempts: u32,
     pub upstream_task_id: Option<String>,
+    /// Which of several Kie keys the task was sent with (its label, never the key); `None`
+    /// with a single key. Status reads and 1080p requests must use the same key.
+    pub upstream_key: Option<String>,
     /// When the worker in charge of the current state looks at it next.
     pub next_check_at: DateTime<Utc>,
     pub status_checks: u32,

@@ -8,8 +8,8 @@ use crate::simulator::{KeyHash, Simulator};
 
 /// Kie sends the balance as a JSON number (`1234.5`). Written by hand from the decimal's own
 /// digits: going through a float could change them.
-pub(super) async fn credit(State(sim): State<Simulator>, _: KeyHash) -> Response {
-    let balance = sim.balance().normalize();
+pub(super) async fn credit(State(sim): State<Simulator>, key: KeyHash) -> Response {
+    let balance = sim.lock().balance_for(key).normalize();
     let body = format!(r#"{{"code":200,"msg":"success","data":{balance}}}"#);
     ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }

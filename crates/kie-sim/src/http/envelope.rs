@@ -4,7 +4,6 @@
 //! errors and unknown routes carry a matching HTTP status.
 
 use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
 
 use axum::extract::{FromRequestParts, Query};
 use axum::http::request::Parts;
@@ -51,9 +50,7 @@ impl<S: Send + Sync> FromRequestParts<S> for KeyHash {
         let Some(key) = key else {
             return Err(Rejection::new(401, "You do not have access permissions"));
         };
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        key.hash(&mut hasher);
-        Ok(KeyHash(hasher.finish()))
+        Ok(KeyHash::of(key))
     }
 }
 

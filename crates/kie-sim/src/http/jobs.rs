@@ -22,14 +22,14 @@ pub(super) async fn create_task(
 
 pub(super) async fn record_info(
     State(sim): State<Simulator>,
-    _: KeyHash,
+    key: KeyHash,
     params: Params,
 ) -> Result<Response, Rejection> {
     let id = task_id(&params)?;
     let base_url = sim.base_url();
     let now_ms = now_ms();
     let data = sim
-        .with_task(id, false, |task, id| {
+        .with_task(key, id, false, |task, id| {
             View {
                 task,
                 id,

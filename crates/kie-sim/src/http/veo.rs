@@ -24,14 +24,14 @@ pub(super) async fn generate(
 
 pub(super) async fn record_info(
     State(sim): State<Simulator>,
-    _: KeyHash,
+    key: KeyHash,
     params: Params,
 ) -> Result<Response, Rejection> {
     let id = task_id(&params)?;
     let base_url = sim.base_url();
     let now_ms = now_ms();
     let data = sim
-        .with_task(id, true, |task, id| {
+        .with_task(key, id, true, |task, id| {
             View {
                 task,
                 id,
@@ -47,7 +47,7 @@ pub(super) async fn record_info(
 /// Only after success, and only once the HD file has caught up; charged the first time.
 pub(super) async fn hd_video(
     State(sim): State<Simulator>,
-    _: KeyHash,
+    key: KeyHash,
     params: Params,
 ) -> Result<Response, Rejection> {
     let id = task_id(&params)?;
@@ -62,7 +62,7 @@ pub(super) async fn hd_video(
     let base_url = sim.base_url();
     let now_ms = now_ms();
     let hd_delay_ms = sim.shared.hd_delay_ms();
-    let answer = sim.with_task(id, true, |task, id| {
+    let answer = sim.with_task(key, id, true, |task, id| {
         if !task.hd_available {
             return Err(Rejection::invalid(
                 "1080P is only available for 16:9 videos",

@@ -110,7 +110,12 @@ impl BalanceGuard {
     /// Reads the balance now, records it and acts on a change of level.
     pub async fn check_now(&self) -> GuardSnapshot {
         let _one_at_a_time = self.checking.lock().await;
-        match self.lc.kie.credit_balance().await {
+        let read = if self.lc.keys.is_several() {
+            self.read_every_key().await
+        } else {
+            self.lc.kie.credit_balance().await
+        };
+        match read {
             Ok(credits) => {
                 let now = Utc::now();
                 if let Err(error) = self.lc.store.record_balance_sample(now, credits).await {
@@ -128,6 +133,40 @@ impl BalanceGuard {
             }
         }
         self.snapshot()
+    }
+
+    /// Several keys: each key's balance is its own account's. A key below the stop threshold
+    /// leaves the rotation (dispatch's key refusal, tried again after its pause); the levels
+    /// and the operator's alerts go by the sum, what all accounts can still buy.
+    async fn read_every_key(&self) -> Result<Decimal, kie::KieError> {
+        let mut total = Decimal::ZERO;
+        let mut last_error = None;
+        let mut read_any = false;
+        for (index, key) in self.lc.keys.iter().enumerate() {
+            match key.client.credit_balance().await {
+                Ok(credits) => {
+                    read_any = true;
+                    total += credits;
+                    self.lc.keys.record_balance(index, credits);
+                    if credits < self.settings.stop_below {
+                        let reason = format!(
+                            "the balance of key {} ({credits} credits) is below the operator's stop threshold ({})",
+                            key.label, self.settings.stop_below
+                        );
+                        tracing::error!(key = %key.label, %credits, "KIE KEY BALANCE BELOW THE STOP THRESHOLD: new generations go to the other keys");
+                        self.lc.keys.refuse(index, &reason);
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(key = %key.label, %error, "cannot read this Kie key's balance");
+                    last_error = Some(error);
+                }
+            }
+        }
+        match (read_any, last_error) {
+            (false, Some(error)) => Err(error),
+            _ => Ok(total),
+        }
     }
 
     async fn apply(&self, credits: Decimal, now: DateTime<Utc>) {

@@ -29,14 +29,15 @@ pub enum Slots {
 }
 
 impl CreateLimiter {
-    /// Shared on PostgreSQL (the database of several instances), local on SQLite.
-    pub fn for_store(store: &Store, settings: &LifecycleSettings) -> Self {
+    /// Shared on PostgreSQL (the database of several instances), local on SQLite. `window`
+    /// names the key's window in the database: every instance must name a key alike.
+    pub fn for_store(store: &Store, settings: &LifecycleSettings, window: &str) -> Self {
         match store.backend() {
             Backend::Sqlite => CreateLimiter::Local(SlidingWindow::new(settings.rate_limit)),
             Backend::Postgres => CreateLimiter::Shared {
                 store: store.clone(),
                 window: RateWindow {
-                    name: "upstream_creates".to_owned(),
+                    name: window.to_owned(),
                     requests: settings.rate_limit.requests,
                     per: settings.rate_limit.per,
                     unanswered_for: settings.upstream_timeout + SEND_MARGIN,

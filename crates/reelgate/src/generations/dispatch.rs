@@ -23,14 +23,16 @@ const RETRY_BACKOFF: Duration = Duration::from_secs(1);
 /// allow.
 pub(super) struct Dispatcher(pub(super) Arc<Lifecycle>);
 
+/// A claimed generation, its place in a key's rate window, and that key's index.
+type Job = (Generation, Slot, usize);
+
 impl Worker for Dispatcher {
-    /// A claimed generation and its place in the rate window.
-    type Job = (Generation, Slot);
+    type Job = Job;
     const NAME: &'static str = "dispatch";
     /// Creates in flight at once from this process.
     const PARALLEL: usize = 16;
 
-    async fn claim(&self, limit: u32) -> Result<Claimed<(Generation, Slot)>, StoreError> {
+    async fn claim(&self, limit: u32) -> Result<Claimed<Job>, StoreError> {
         claim(&self.0, limit).await
     }
 
@@ -42,9 +44,9 @@ impl Worker for Dispatcher {
         &self.0.wake.dispatch
     }
 
-    async fn work(&self, (generation, slot): (Generation, Slot)) {
+    async fn work(&self, (generation, slot, key): Job) {
         let span = span(&generation.id);
-        send(&self.0, generation, slot).instrument(span).await;
+        send(&self.0, generation, slot, key).instrument(span).await;
     }
 }
 
@@ -91,7 +93,7 @@ impl Worker for Resolver {
     }
 }
 
-async fn claim(lc: &Arc<Lifecycle>, limit: u32) -> Result<Claimed<(Generation, Slot)>, StoreError> {
+async fn claim(lc: &Arc<Lifecycle>, limit: u32) -> Result<Claimed<Job>, StoreError> {
     let state = lc.upstream_state();
     if state != UpstreamState::Accepting {
         // Generations submitted while the balance guard holds dispatch wait like the others.
@@ -109,23 +111,59 @@ async fn claim(lc: &Arc<Lifecycle>, limit: u32) -> Result<Claimed<(Generation, S
             });
         }
     }
-    let in_flight = lc
-        .store
-        .in_flight_upstream(lc.settings.max_concurrent_tasks)
-        .await?;
+    let cap = lc.settings.max_concurrent_tasks;
+    if !lc.keys.is_several() {
+        let in_flight = lc.store.in_flight_upstream(cap).await?;
+        let batch = if state == UpstreamState::Probing {
+            1
+        } else {
+            limit
+        };
+        return take_and_claim(lc, 0, batch, in_flight).await;
+    }
+    // Several keys: the first (in turn) that can take work gets this round's batch; the cap
+    // and the rate window are each key's own.
+    if lc.keys.none_usable() {
+        fail_long_blocked(lc).await?;
+        let left = lc.keys.next_retry().unwrap_or(IDLE_TICK);
+        return Ok(Claimed::WaitFor(left.min(IDLE_TICK)));
+    }
+    let mut soonest: Option<Duration> = None;
+    for index in lc.keys.round() {
+        let Some(key) = lc.keys.get(index).filter(|_| lc.keys.usable(index)) else {
+            continue;
+        };
+        let in_flight = lc.store.in_flight_upstream_with(&key.label, cap).await?;
+        let probe = state == UpstreamState::Probing || lc.keys.probing(index);
+        let batch = if probe { 1 } else { limit };
+        match take_and_claim(lc, index, batch, in_flight).await? {
+            Claimed::WaitFor(wait) => soonest = Some(soonest.map_or(wait, |s| s.min(wait))),
+            Claimed::Blocked => {}
+            claimed => return Ok(claimed),
+        }
+    }
+    Ok(soonest.map_or(Claimed::Blocked, Claimed::WaitFor))
+}
+
+/// Takes up to `batch` slots of key `index`'s window (no more than its cap leaves free) and
+/// claims as many queued generations.
+async fn take_and_claim(
+    lc: &Lifecycle,
+    index: usize,
+    batch: u32,
+    in_flight: u64,
+) -> Result<Claimed<Job>, StoreError> {
+    let Some(key) = lc.keys.get(index) else {
+        return Ok(Claimed::Blocked);
+    };
     let free = u64::from(lc.settings.max_concurrent_tasks).saturating_sub(in_flight);
     if free == 0 {
         return Ok(Claimed::Blocked);
     }
-    let batch = if state == UpstreamState::Probing {
-        1
-    } else {
-        limit
-    };
     // Only as many as can be sent at once: a slot's request must go out right away, so that
     // the rate window (and, on a crash, the claim's lease) holds for it.
     let wanted = usize::try_from(u64::from(batch).min(free)).unwrap_or(1);
-    let mut slots = match lc.creates.take_up_to(wanted).await? {
+    let mut slots = match key.creates.take_up_to(wanted).await? {
         Slots::Taken(slots) => slots,
         Slots::Wait(wait) => return Ok(Claimed::WaitFor(wait)),
     };
@@ -137,17 +175,39 @@ async fn claim(lc: &Arc<Lifecycle>, limit: u32) -> Result<Claimed<(Generation, S
     {
         Ok(claimed) => claimed,
         Err(error) => {
-            lc.creates.give_back(slots).await;
+            key.creates.give_back(slots).await;
             return Err(error);
         }
     };
+    // Upstream may have refused while this claim was under way (a create was answered 402 or
+    // 5xx meanwhile, and the row it put back is due at once): what was claimed goes back
+    // unsent rather than into a refusal. (Under load this sent a second create into Kie's 402.)
+    if !claimed.is_empty() && lc.upstream_state() == UpstreamState::Refusing {
+        for generation in &claimed {
+            let reason = generation.blocked_reason.as_deref();
+            lc.store
+                .record_not_sent(&generation.id, Utc::now(), reason)
+                .await?;
+        }
+        key.creates.give_back(slots).await;
+        return Ok(Claimed::Blocked);
+    }
     let unused = slots.split_off(claimed.len().min(slots.len()));
-    lc.creates.give_back(unused).await;
-    Ok(Claimed::Jobs(claimed.into_iter().zip(slots).collect()))
+    key.creates.give_back(unused).await;
+    Ok(Claimed::Jobs(
+        claimed
+            .into_iter()
+            .zip(slots)
+            .map(|(generation, slot)| (generation, slot, index))
+            .collect(),
+    ))
 }
 
-async fn send(lc: &Lifecycle, generation: Generation, slot: Slot) {
+async fn send(lc: &Lifecycle, generation: Generation, slot: Slot, index: usize) {
     let id = &generation.id;
+    let Some(key) = lc.keys.get(index) else {
+        return;
+    };
     let request = match StoredRequest::decode(&generation.upstream_request) {
         Ok(request) => request,
         Err(error) => {
@@ -157,26 +217,35 @@ async fn send(lc: &Lifecycle, generation: Generation, slot: Slot) {
                 "Something went wrong on our side.",
                 error.to_string(),
             );
-            lc.creates.give_back(vec![slot]).await;
+            key.creates.give_back(vec![slot]).await;
             settle_failed(lc, &generation, failure).await;
             return;
         }
     };
+    if lc.keys.is_several() {
+        // Before the request goes out: a task whose answer is lost still belongs to this key.
+        if let Err(error) = lc.store.record_sending_key(id, &key.label).await {
+            tracing::error!(generation = %id, %error, "cannot record the key a create is sent with");
+            key.creates.give_back(vec![slot]).await;
+            return;
+        }
+    }
     let callback = Some(lc.callback_url(id));
     let answer = match request {
         StoredRequest::Veo(mut body) => {
             body.call_back_url = callback;
-            lc.kie.create_veo(&body).await
+            key.client.create_veo(&body).await
         }
         StoredRequest::Jobs(mut body) => {
             body.call_back_url = callback;
-            lc.kie.create_task(&body).await
+            key.client.create_task(&body).await
         }
     };
-    lc.creates.answered(slot).await;
+    key.creates.answered(slot).await;
     let recorded = match decide::after_create(answer) {
         AfterCreate::Running(task_id) => {
             upstream_works(lc).await;
+            key_works(lc, index).await;
             let first_look = after(
                 lc.settings
                     .poll
@@ -196,7 +265,7 @@ async fn send(lc: &Lifecycle, generation: Generation, slot: Slot) {
         } => {
             tracing::warn!(generation = %id, %reason, "upstream rate limit hit; waiting a full window");
             upstream_works(lc).await;
-            lc.creates.saturate().await;
+            key.creates.saturate().await;
             lc.store
                 .record_not_sent(id, after(lc.settings.rate_limit.per), None)
                 .await
@@ -218,6 +287,11 @@ async fn send(lc: &Lifecycle, generation: Generation, slot: Slot) {
                     .map(drop)
             }
         }
+        AfterCreate::WaitForOperator { reason } | AfterCreate::OutOfCredits { reason }
+            if lc.keys.is_several() =>
+        {
+            key_refused(lc, &generation, index, &reason).await
+        }
         AfterCreate::WaitForOperator { reason } => {
             tracing::error!(generation = %id, %reason,
                 "UPSTREAM REFUSES NEW GENERATIONS until the operator acts (Kie key, balance or spending cap)");
@@ -236,6 +310,7 @@ async fn send(lc: &Lifecycle, generation: Generation, slot: Slot) {
         AfterCreate::Fail(failure) => {
             tracing::info!(generation = %id, reason = %failure.detail, "upstream refused the generation");
             upstream_works(lc).await;
+            key_works(lc, index).await;
             settle_failed(lc, &generation, failure).await;
             Ok(())
         }
@@ -253,6 +328,45 @@ async fn send(lc: &Lifecycle, generation: Generation, slot: Slot) {
         // The claim's lease runs out and the row is looked at again: as `sending`, it will be
         // treated as an unknown outcome, never re-sent blindly.
         tracing::error!(generation = %id, %error, "cannot record the upstream answer");
+    }
+}
+
+/// Kie refused one of several keys (bad key, no credit, spending cap): the key leaves the
+/// rotation for a pause and this generation goes out again at once, with another key. Only
+/// when every key is refused does dispatch stop as it does with one key.
+async fn key_refused(
+    lc: &Lifecycle,
+    generation: &Generation,
+    index: usize,
+    reason: &str,
+) -> Result<(), StoreError> {
+    let label = lc.keys.get(index).map_or("?", |k| k.label.as_str());
+    let pause = lc.keys.refuse(index, reason);
+    tracing::error!(generation = %generation.id, key = %label, %reason, ?pause,
+        "KIE REFUSES THIS KEY (bad key, no credit or spending cap): new generations go to the other keys until the operator acts");
+    lc.upstream_log
+        .record("create", format!("key {label}: {reason}"));
+    lc.wake.guard.notify_one();
+    if lc.keys.none_usable() {
+        tracing::error!("EVERY KIE KEY IS REFUSED: dispatch waits for one to be retried");
+        return keep_queued(lc, generation, reason).await;
+    }
+    lc.store
+        .record_not_sent(&generation.id, Utc::now(), None)
+        .await
+        .map(drop)
+}
+
+/// One of several keys answered as a working account does: back in the rotation.
+async fn key_works(lc: &Lifecycle, index: usize) {
+    if lc.keys.is_several() && lc.keys.works(index) {
+        let label = lc.keys.get(index).map_or("?", |k| k.label.as_str());
+        tracing::info!(key = %label, "Kie takes work with this key again");
+        if lc.dispatch_hold().is_none() && lc.upstream_refusal().is_none() {
+            if let Err(error) = lc.store.clear_queued_blocked().await {
+                tracing::error!(%error, "cannot clear the waiting-for-capacity marks");
+            }
+        }
     }
 }
 

@@ -35,6 +35,18 @@ pub struct Wait {
 }
 
 impl Lifecycle {
+    /// When each create slot is next free, soonest first, over every Kie key, where this
+    /// process knows it. (With several keys the schedule past these slots still assumes one
+    /// key's rate: later estimates err late, never early.)
+    async fn free_create_slots(&self) -> Option<Vec<Instant>> {
+        let mut slots = Vec::new();
+        for key in self.keys.iter() {
+            slots.extend(key.creates.free_at().await?);
+        }
+        slots.sort();
+        Some(slots)
+    }
+
     /// The waits of `generations`: one query for the queued ones' places (none when nothing
     /// is queued), plus a model's run times at most once a minute.
     pub async fn waits(
@@ -48,7 +60,7 @@ impl Lifecycle {
             .collect();
         let cap = self.settings.max_concurrent_tasks;
         let places = self.store.queue_places(&waiting, cap).await?;
-        let free_at = self.creates.free_at().await;
+        let free_at = self.free_create_slots().await;
         // A hold or a pause the dispatcher has not yet marked on every queued row.
         let refusing = self.upstream_state() != UpstreamState::Accepting;
         let (now, instant_now) = (Utc::now(), Instant::now());

@@ -52,7 +52,7 @@ async fn fetch(lc: &Lifecycle, generation: &Generation) {
         return;
     };
     let finished = generation.finished_at.unwrap_or(generation.created_at);
-    let recorded = match lc.kie.veo_1080p(&task_id, 0).await {
+    let recorded = match lc.client_for(generation).veo_1080p(&task_id, 0).await {
         Ok(url) => {
             let video = Video {
                 url,

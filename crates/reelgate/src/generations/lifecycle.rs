@@ -11,7 +11,7 @@ use tokio::task::JoinSet;
 use url::Url;
 
 use super::callback_token::CallbackTokens;
-use super::create_limit::CreateLimiter;
+use super::keys::{KeyPool, UpstreamKey};
 use super::rate_limit::{RateLimit, SlidingWindow};
 use super::settings::LifecycleSettings;
 use crate::outbound::OutboundPolicy;
@@ -20,15 +20,16 @@ use crate::worker::after;
 /// Everything the workers share. One per process; cheap to clone behind an `Arc`.
 pub struct Lifecycle {
     pub store: Store,
+    /// The first Kie key's client: the only one with one key; the balance guard's with several.
     pub kie: KieClient,
+    /// Every Kie key with its own rate window, in-flight count and health.
+    pub keys: KeyPool,
     pub settings: LifecycleSettings,
     pub tokens: CallbackTokens,
     pub public_url: Url,
     /// Where files uploaded through Kie's upload API live; image URLs there are trusted.
     pub upload_base_url: String,
     pub outbound: OutboundPolicy,
-    /// Creates sent upstream, so we (all instances together) never exceed Kie's limit.
-    pub(super) creates: CreateLimiter,
     /// Status reads, so polling stays within its budget.
     pub(super) status_reads: SlidingWindow,
     pub wake: Wake,
@@ -101,7 +102,8 @@ pub struct Wake {
 impl Lifecycle {
     pub fn new(
         store: Store,
-        kie: KieClient,
+        first_key: UpstreamKey,
+        more_keys: Vec<UpstreamKey>,
         settings: LifecycleSettings,
         tokens: CallbackTokens,
         public_url: Url,
@@ -114,11 +116,14 @@ impl Lifecycle {
             requests: settings.status_calls_per_minute,
             per: Duration::from_secs(60),
         };
+        let kie = first_key.client.clone();
+        let keys = std::iter::once(first_key).chain(more_keys).collect();
+        let keys = KeyPool::new(keys, &store, &settings);
         Arc::new(Lifecycle {
-            creates: CreateLimiter::for_store(&store, &settings),
+            kie,
+            keys,
             status_reads: SlidingWindow::new(status_budget),
             store,
-            kie,
             settings,
             tokens,
             public_url,
@@ -287,6 +292,18 @@ impl Lifecycle {
             .ok()
             .and_then(|mut r| r.take())
             .is_some()
+    }
+
+    /// The client of the key that created `generation`'s task: Kie shows a task only to the
+    /// account that created it. A key no longer configured falls back to the first one,
+    /// which Kie will answer "not found", and says so.
+    pub fn client_for(&self, generation: &Generation) -> &KieClient {
+        let label = generation.upstream_key.as_deref();
+        self.keys.for_task(label).unwrap_or_else(|| {
+            tracing::warn!(generation = %generation.id, key = ?label,
+                "the Kie key that created this task is no longer configured");
+            &self.kie
+        })
     }
 
     /// The URL Kie calls when a task ends: it names the generation and carries its token.

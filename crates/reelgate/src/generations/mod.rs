@@ -8,6 +8,7 @@ pub mod decide;
 mod dispatch;
 pub mod eta;
 mod hd;
+pub mod keys;
 pub mod lifecycle;
 pub mod rate_limit;
 pub mod settings;

@@ -61,9 +61,9 @@ async fn check(lc: &Lifecycle, generation: Generation) {
     let is_veo = request.as_ref().is_some_and(StoredRequest::is_veo);
     lc.status_reads.acquire().await;
     let read = if is_veo {
-        lc.kie.veo_status(&task_id).await
+        lc.client_for(&generation).veo_status(&task_id).await
     } else {
-        lc.kie.task_status(&task_id).await
+        lc.client_for(&generation).task_status(&task_id).await
     };
     let expected = lc.settings.expected.for_model(&generation.model);
     let next_look = after(
@@ -148,7 +148,7 @@ async fn succeed(
         .collect();
     let hd_video = match hd_video {
         Some(url) => Some(url),
-        None if wants_hd => lc.kie.veo_1080p(task_id, 0).await.ok(),
+        None if wants_hd => lc.client_for(generation).veo_1080p(task_id, 0).await.ok(),
         None => None,
     };
     let hd_pending = wants_hd && hd_video.is_none();

@@ -13,6 +13,7 @@ use super::auth::AdminUser;
 use super::error::ErrorEnvelope;
 use super::{ApiContext, ApiError, ApiJson};
 use crate::balance_guard::{GuardSnapshot, Level};
+use crate::generations::keys::KeyView;
 use crate::generations::upstream_log::UpstreamEvent;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -55,6 +56,9 @@ pub struct UpstreamView {
     pub dispatch: DispatchView,
     /// What went wrong talking to Kie lately (this instance), newest first.
     pub recent_errors: Vec<UpstreamEvent>,
+    /// Each Kie key (by fingerprint, never the key) and its state on this instance; one entry
+    /// with a single key.
+    pub keys: Vec<KeyView>,
 }
 
 fn view(ctx: &ApiContext, snapshot: GuardSnapshot) -> UpstreamView {
@@ -93,6 +97,7 @@ fn view(ctx: &ApiContext, snapshot: GuardSnapshot) -> UpstreamView {
         last_poll_error: snapshot.last_error,
         dispatch,
         recent_errors: lc.upstream_log.recent(),
+        keys: lc.keys.views(),
     }
 }
 

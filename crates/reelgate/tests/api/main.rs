@@ -20,6 +20,7 @@ mod payments;
 mod queue_eta;
 mod reports;
 mod security;
+mod several_keys;
 #[path = "../support/smtp.rs"]
 mod smtp;
 mod upgrades;
