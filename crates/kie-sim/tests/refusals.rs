@@ -193,13 +193,13 @@ async fn each_key_is_its_own_account_and_sees_only_its_own_tasks() {
         )
         .await
     };
-    // acct-b's own 60 credits pay for one Kling video (56), not two; the shared balance is
+    // acct-b's own 60 credits pay for one Kling video (55, Kie's $0.275), not two; the shared balance is
     // untouched by it.
     let shared_before = sim.sim().balance();
     let first = create_as("acct-b").await;
     assert_eq!(first["code"], 200, "{first}");
     assert_eq!(create_as("acct-b").await["code"], 402);
-    assert_eq!(sim.sim().balance_of("acct-b"), dec!(4));
+    assert_eq!(sim.sim().balance_of("acct-b"), dec!(5));
     assert_eq!(sim.sim().balance(), shared_before);
     assert_eq!(create_as(KEY).await["code"], 200);
     assert_eq!(sim.sim().tasks_created_with("acct-b"), 1);

@@ -15,8 +15,10 @@ use crate::helpers::{json, wait_until, TestApp};
 const KEY_A: &str = "kie-key-alpha-0001";
 const KEY_B: &str = "kie-key-bravo-0002";
 const BURST: usize = 12;
-/// A Kling 2.6 text-to-video of 5 s costs 56 Kie credits: key A pays for three.
+/// Key A pays for three Kling 2.6 text-to-video of 5 s.
 const A_PAYS_FOR: usize = 3;
+/// What Kie (and the simulator) charges for a 5 s silent Kling video: $0.275.
+const KLING_KIE_CREDITS: i64 = 55;
 
 async fn app_on_two_keys() -> (TestApp, kie_sim::RunningSim) {
     let running = kie_sim::spawn(
@@ -27,7 +29,10 @@ async fn app_on_two_keys() -> (TestApp, kie_sim::RunningSim) {
                 per: Duration::from_secs(2),
             }),
             key_balances: vec![
-                (KEY_A.to_owned(), Decimal::from(56 * A_PAYS_FOR as i64)),
+                (
+                    KEY_A.to_owned(),
+                    Decimal::from(KLING_KIE_CREDITS * A_PAYS_FOR as i64),
+                ),
                 (KEY_B.to_owned(), Decimal::from(1_000_000)),
             ],
             faults: kie_sim::Faults {
