@@ -15,8 +15,8 @@ use std::time::Duration;
 use utoipa::ToSchema;
 
 use super::create_limit::CreateLimiter;
+use super::refusal::{self, Refusal};
 use super::settings::LifecycleSettings;
-use crate::worker::after;
 
 /// The rate window's name with one key: as it always was, so a running deployment keeps it.
 const SINGLE_WINDOW: &str = "upstream_creates";
@@ -49,16 +49,8 @@ pub struct PoolKey {
     pub label: String,
     pub client: KieClient,
     pub(super) creates: CreateLimiter,
-    refusal: Mutex<Option<KeyRefusal>>,
+    refusal: Mutex<Option<Refusal>>,
     balance: Mutex<Option<Decimal>>,
-}
-
-#[derive(Debug, Clone)]
-struct KeyRefusal {
-    since: DateTime<Utc>,
-    reason: String,
-    until: DateTime<Utc>,
-    strikes: u32,
 }
 
 /// A key as the operator sees it.
@@ -175,22 +167,9 @@ impl KeyPool {
         let Ok(mut refusal) = key.refusal.lock() else {
             return FIRST_PAUSE;
         };
-        // Creates already in flight when the key was first refused say nothing new.
-        if let Some(current) = refusal.as_ref().filter(|r| r.until > Utc::now()) {
-            return (current.until - Utc::now()).to_std().unwrap_or(FIRST_PAUSE);
-        }
-        let strikes = refusal.as_ref().map_or(0, |r| r.strikes + 1);
-        let pause = FIRST_PAUSE
-            .saturating_mul(1 << strikes.min(8))
-            .min(LONGEST_PAUSE);
-        let since = refusal.as_ref().map_or_else(Utc::now, |r| r.since);
-        *refusal = Some(KeyRefusal {
-            since,
-            reason: reason.to_owned(),
-            until: after(pause),
-            strikes,
-        });
-        pause
+        refusal::refuse(&mut refusal, reason, FIRST_PAUSE, |pause| {
+            pause.min(LONGEST_PAUSE)
+        })
     }
 
     /// The key took work (or answered as a working account does): back in the rotation.

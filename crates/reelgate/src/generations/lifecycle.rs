@@ -13,9 +13,9 @@ use url::Url;
 use super::callback_token::CallbackTokens;
 use super::keys::{KeyPool, UpstreamKey};
 use super::rate_limit::{RateLimit, SlidingWindow};
+use super::refusal::{self, Refusal};
 use super::settings::LifecycleSettings;
 use crate::outbound::OutboundPolicy;
-use crate::worker::after;
 
 /// Everything the workers share. One per process; cheap to clone behind an `Arc`.
 pub struct Lifecycle {
@@ -45,16 +45,6 @@ pub struct Lifecycle {
     /// Dispatch stopped until Kie's balance is topped up (the balance guard releases it).
     hold: std::sync::Mutex<Option<Hold>>,
     stop: watch::Sender<bool>,
-}
-
-/// Upstream refuses new work (an outage, or an account problem only the operator can fix).
-/// Dispatch pauses, then probes with one generation at a time, backing off while it fails.
-#[derive(Debug, Clone)]
-struct Refusal {
-    since: DateTime<Utc>,
-    reason: String,
-    until: DateTime<Utc>,
-    strikes: u32,
 }
 
 /// Dispatch held for lack of Kie credits: since when, why, and whether Kie itself refused
@@ -252,25 +242,13 @@ impl Lifecycle {
         let Ok(mut refusal) = self.refusal.lock() else {
             return FIRST_PAUSE;
         };
-        // Only a failed probe lengthens the pause: creates that were already in flight when
-        // the pause began are refused for the same reason and say nothing new.
-        if let Some(current) = refusal.as_ref().filter(|r| r.until > Utc::now()) {
-            return (current.until - Utc::now()).to_std().unwrap_or(FIRST_PAUSE);
-        }
-        let strikes = refusal.as_ref().map_or(0, |r| r.strikes + 1);
-        let pause = FIRST_PAUSE
-            .saturating_mul(1 << strikes.min(8))
-            .min(LONGEST_PAUSE)
-            .min(self.settings.upstream_wait / PROBES_PER_WAIT)
-            .max(SHORTEST_PAUSE);
-        let since = refusal.as_ref().map_or_else(Utc::now, |r| r.since);
-        *refusal = Some(Refusal {
-            since,
-            reason: reason.to_owned(),
-            until: after(pause),
-            strikes,
-        });
-        pause
+        let probes_apart = self.settings.upstream_wait / PROBES_PER_WAIT;
+        refusal::refuse(&mut refusal, reason, FIRST_PAUSE, |pause| {
+            pause
+                .min(LONGEST_PAUSE)
+                .min(probes_apart)
+                .max(SHORTEST_PAUSE)
+        })
     }
 
     /// A create failed for a reason that may be passing (a 5xx, maintenance, a dropped

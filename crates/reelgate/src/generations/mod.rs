@@ -11,6 +11,7 @@ mod hd;
 pub mod keys;
 pub mod lifecycle;
 pub mod rate_limit;
+mod refusal;
 pub mod settings;
 pub mod stored_request;
 pub mod submit;
