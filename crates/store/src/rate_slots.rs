@@ -103,6 +103,33 @@ impl Store {
         .await
     }
 
+    /// When each of `window`'s slots is next free, counted from now, soonest first: at once
+    /// for a free one, when it stops counting for an answered one, a whole window from now
+    /// for one whose request is still unanswered (as if answered this instant).
+    pub async fn rate_slots_free_in(
+        &self,
+        window: &RateWindow,
+    ) -> Result<Vec<Duration>, StoreError> {
+        let now = self.backend.now_millis_sql();
+        let counted: Vec<i64> = sqlx::query_scalar(&format!(
+            "SELECT CASE WHEN answered_at IS NULL THEN $2 ELSE counts_until - {now} END
+             FROM upstream_rate_slots WHERE limiter = $1 AND counts_until > {now}"
+        ))
+        .bind(&window.name)
+        .bind(millis(window.per))
+        .fetch_all(&self.pool)
+        .await?;
+        let requests = usize::try_from(window.requests).unwrap_or(usize::MAX);
+        let mut free_in: Vec<Duration> = counted
+            .into_iter()
+            .map(|ms| Duration::from_millis(u64::try_from(ms).unwrap_or(0)))
+            .collect();
+        free_in.resize(free_in.len().max(requests), Duration::ZERO);
+        free_in.sort();
+        free_in.truncate(requests);
+        Ok(free_in)
+    }
+
     /// The request of slot `id` has been answered: it counts for one window from now.
     pub async fn answered_rate_slot(&self, window: &RateWindow, id: i64) -> Result<(), StoreError> {
         let now = self.backend.now_millis_sql();

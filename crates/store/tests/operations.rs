@@ -94,27 +94,46 @@ async fn figures_count_generations_by_model_and_status_and_the_queue(store: &Tes
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backup_taken_during_writes_opens_with_the_same_rows() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::Arc;
+
     let store = sqlite_store().await.unwrap();
-    let user = customer(&store, "ada", 100_000).await;
-    // Writes go on during the copy; the copy is one snapshot, so it holds whole
-    // generations with their holds, never half of one.
+    let user = customer(&store, "ada", 10_000_000).await;
+    // Writes go on before, during and after the copy; the copy is one snapshot, so it holds
+    // whole generations with their holds, never half of one, and some but not all of them.
+    let written = Arc::new(AtomicUsize::new(0));
+    let copied = Arc::new(AtomicBool::new(false));
     let writer = {
-        let store = Store::clone(&store);
-        let user = user.clone();
+        let (store, user) = (Store::clone(&store), user.clone());
+        let (written, copied) = (Arc::clone(&written), Arc::clone(&copied));
         tokio::spawn(async move {
-            for _ in 0..200 {
+            let mut after_copy = 0;
+            while after_copy < 10 {
                 store
                     .submit_generation(&new_generation(&user, "kling", 45), |_| String::new())
                     .await
                     .unwrap();
+                written.fetch_add(1, Ordering::SeqCst);
+                if copied.load(Ordering::SeqCst) {
+                    after_copy += 1;
+                }
             }
+            written.load(Ordering::SeqCst)
         })
     };
-    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while written.load(Ordering::SeqCst) < 20 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the writer never got going"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
     let dir = tempfile_dir();
     let target = dir.join("backup.db");
     store.backup_to(&target).await.unwrap();
-    writer.await.unwrap();
+    copied.store(true, Ordering::SeqCst);
+    let total = writer.await.unwrap() as i64;
 
     let copy = Store::connect(&DatabaseUrl::sqlite(&target)).await.unwrap();
     let count = |store: Store, sql: &'static str| async move {
@@ -132,6 +151,10 @@ async fn a_backup_taken_during_writes_opens_with_the_same_rows() {
     assert_eq!(
         generations, holds,
         "a hold for every generation in the copy"
+    );
+    assert!(
+        (20..total).contains(&generations),
+        "the copy holds the {generations} generations written before it, of {total} in all"
     );
     let audit = copy.audit_balance(&user.id).await.unwrap();
     assert!(audit.is_consistent(), "{audit:?}");

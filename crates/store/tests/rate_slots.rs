@@ -15,6 +15,7 @@ on_both_backends!(
     an_unanswered_slot_counts_until_it_could_no_longer_arrive,
     a_refusal_fills_the_window,
     racing_instances_never_take_more_than_the_limit,
+    the_window_says_when_each_slot_is_next_free,
 );
 
 fn window(requests: u32, per_ms: u64) -> RateWindow {
@@ -156,4 +157,30 @@ async fn racing_instances_never_take_more_than_the_limit(store: &TestStore) {
     for instance in instances {
         instance.close().await;
     }
+}
+
+/// What queue estimates read on PostgreSQL, where the window is shared: free slots now, an
+/// answered one a window after its answer, an unanswered one a window from now.
+async fn the_window_says_when_each_slot_is_next_free(store: &TestStore) {
+    let w = window(4, 60_000);
+    assert_eq!(
+        store.rate_slots_free_in(&w).await.unwrap(),
+        vec![Duration::ZERO; 4],
+        "an empty window is free at once"
+    );
+    let ids = taken(store.take_rate_slots(&w, 2).await.unwrap());
+    store.answered_rate_slot(&w, ids[0]).await.unwrap();
+    let free_in = store.rate_slots_free_in(&w).await.unwrap();
+    assert_eq!(free_in.len(), 4, "{free_in:?}");
+    assert_eq!(&free_in[..2], &[Duration::ZERO; 2], "{free_in:?}");
+    let answered = free_in[2];
+    assert!(
+        answered > Duration::from_secs(55) && answered <= Duration::from_secs(60),
+        "the answered slot frees a window after its answer: {free_in:?}"
+    );
+    assert_eq!(
+        free_in[3],
+        Duration::from_secs(60),
+        "the unanswered one: {free_in:?}"
+    );
 }

@@ -93,13 +93,21 @@ impl CreateLimiter {
         }
     }
 
-    /// When each slot of the window is next free, soonest first, where this process knows it
-    /// (the local window); the shared one is counted in the database, and estimates then
-    /// assume its slots free a whole window at a time.
+    /// When each slot of the window is next free, soonest first; `None` when the shared
+    /// window cannot be read just now (estimates then assume a whole window per turn).
     pub async fn free_at(&self) -> Option<Vec<tokio::time::Instant>> {
         match self {
             CreateLimiter::Local(window) => Some(window.free_at().await),
-            CreateLimiter::Shared { .. } => None,
+            CreateLimiter::Shared { store, window } => {
+                let now = tokio::time::Instant::now();
+                match store.rate_slots_free_in(window).await {
+                    Ok(free_in) => Some(free_in.into_iter().map(|d| now + d).collect()),
+                    Err(error) => {
+                        tracing::warn!(%error, "cannot read the shared rate window");
+                        None
+                    }
+                }
+            }
         }
     }
 

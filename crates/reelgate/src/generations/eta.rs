@@ -35,8 +35,8 @@ pub struct Wait {
 }
 
 impl Lifecycle {
-    /// When each create slot is next free, soonest first, over every Kie key, where this
-    /// process knows it. (With several keys the schedule past these slots still assumes one
+    /// When each create slot is next free, soonest first, over every Kie key (read from the
+    /// database when instances share the window). (With several keys the schedule past these slots still assumes one
     /// key's rate: later estimates err late, never early.)
     async fn free_create_slots(&self) -> Option<Vec<Instant>> {
         let mut slots = Vec::new();

@@ -9,7 +9,7 @@ use serde_json::json as body;
 
 use crate::helpers::{json, TestApp};
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn account_shows_email_balance_and_held_credits() {
     let app = TestApp::spawn().await;
     let (user, key) = app.customer("ada", 100).await;
@@ -26,7 +26,7 @@ async fn account_shows_email_balance_and_held_credits() {
     assert_eq!(account["role"], "customer");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ledger_pages_through_every_movement_newest_first() {
     let app = TestApp::spawn().await;
     let (user, key) = app.customer("ada", 0).await;
@@ -62,7 +62,7 @@ async fn ledger_pages_through_every_movement_newest_first() {
     assert_eq!(bad["error"]["field"], "cursor");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_keys_are_created_once_listed_and_revoked() {
     let app = TestApp::spawn().await;
     let (_, key) = app.customer("ada", 0).await;
@@ -96,7 +96,7 @@ async fn api_keys_are_created_once_listed_and_revoked() {
     assert_eq!(missing.status(), 404);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn another_customers_key_cannot_be_revoked() {
     let app = TestApp::spawn().await;
     let (ada, _) = app.customer("ada", 0).await;
@@ -111,7 +111,7 @@ async fn another_customers_key_cannot_be_revoked() {
     assert_eq!(response.status(), 404);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhook_secret_is_readable_and_rotatable() {
     let app = TestApp::spawn().await;
     let (_, key) = app.customer("ada", 0).await;
@@ -129,7 +129,7 @@ async fn webhook_secret_is_readable_and_rotatable() {
     assert_eq!(after["webhook_secret"], rotated["webhook_secret"]);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn vouchers_redeem_once_with_a_clear_error_for_each_refusal() {
     let app = TestApp::spawn().await;
     let (_, ada) = app.customer("ada", 0).await;

@@ -5,7 +5,7 @@ use serde_json::json as body;
 
 use crate::helpers::{json, TestApp};
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn operators_find_customers_by_email_page_by_page() {
     let app = TestApp::spawn().await;
     let (_, admin) = app.admin().await;
@@ -35,7 +35,7 @@ async fn operators_find_customers_by_email_page_by_page() {
     assert!(rest["next_cursor"].is_null());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn grants_add_credits_and_negative_grants_adjust_but_never_below_zero() {
     let app = TestApp::spawn().await;
     let (_, admin) = app.admin().await;
@@ -102,7 +102,7 @@ async fn grants_add_credits_and_negative_grants_adjust_but_never_below_zero() {
     assert_eq!(account["balance"], 70);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_disabled_customer_is_locked_out_at_once() {
     let app = TestApp::spawn().await;
     let (_, admin) = app.admin().await;
@@ -121,7 +121,7 @@ async fn a_disabled_customer_is_locked_out_at_once() {
     assert_eq!(app.get_as(&key, "/v1/account").await.status(), 403);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn operators_create_vouchers_and_see_who_redeemed_them() {
     let app = TestApp::spawn().await;
     let (_, admin) = app.admin().await;
@@ -166,7 +166,7 @@ async fn operators_create_vouchers_and_see_who_redeemed_them() {
     assert_eq!(voucher["redeemed_by"][0]["email"], "ada@example.com");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn openapi_lists_the_account_and_admin_routes() {
     let app = TestApp::spawn().await;
     let doc: serde_json::Value = app.get("/openapi.json").await.json().await.unwrap();
@@ -191,11 +191,11 @@ async fn openapi_lists_the_account_and_admin_routes() {
 }
 
 /// product.md: admin commands act on the same database as `serve` and work while it runs.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_admin_cli_works_while_the_server_is_busy() {
     let app = TestApp::spawn().await;
     let (_, busy_key) = app.customer("busy", 0).await;
-    let database_url = format!("sqlite://{}/reelgate.db", app._data_dir.path().display());
+    let database_url = app.database.url.clone();
     let cli = move |args: &[&str]| {
         let output = std::process::Command::new(env!("CARGO_BIN_EXE_reelgate"))
             .args(args)

@@ -5,7 +5,7 @@ use serde_json::json as body;
 
 use crate::helpers::{json, TestApp};
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn operators_read_the_effective_price_list() {
     let app = TestApp::spawn().await;
     let (_, admin) = app.admin().await;
@@ -45,7 +45,7 @@ async fn operators_read_the_effective_price_list() {
     assert_eq!(status, 403, "customers do not see upstream costs");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn operators_filter_every_customers_generations() {
     let app = TestApp::spawn().await;
     let (_, admin) = app.admin().await;

@@ -6,7 +6,7 @@ use reelgate::http::auth::SESSION_COOKIE;
 
 use crate::helpers::{json, TestApp};
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn account_routes_need_credentials() {
     let app = TestApp::spawn().await;
     let (status, body) = json(app.get("/v1/account").await).await;
@@ -14,7 +14,7 @@ async fn account_routes_need_credentials() {
     assert_eq!(body["error"]["code"], "unauthorized");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unknown_or_revoked_api_key_is_refused() {
     let app = TestApp::spawn().await;
     let (user, key) = app.customer("ada", 0).await;
@@ -31,7 +31,7 @@ async fn an_unknown_or_revoked_api_key_is_refused() {
     assert_eq!(app.get_as(&key, "/v1/account").await.status(), 401);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_cookie_signs_in_until_revoked_or_expired() {
     let app = TestApp::spawn().await;
     let (user, _) = app.customer("ada", 0).await;
@@ -62,7 +62,7 @@ async fn a_session_cookie_signs_in_until_revoked_or_expired() {
     assert_eq!(session(&short).await.unwrap().status(), 401);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn disabled_users_are_forbidden() {
     let app = TestApp::spawn().await;
     let (user, key) = app.customer("ada", 0).await;
@@ -72,7 +72,7 @@ async fn disabled_users_are_forbidden() {
     assert_eq!(body["error"]["code"], "forbidden");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn customers_cannot_use_operator_routes() {
     let app = TestApp::spawn().await;
     let (_, customer) = app.customer("ada", 0).await;
@@ -86,7 +86,7 @@ async fn customers_cannot_use_operator_routes() {
     assert_eq!(app.get_as(&admin, "/v1/admin/users").await.status(), 200);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_bearer_scheme_is_case_insensitive() {
     let app = TestApp::spawn().await;
     let (_, key) = app.customer("ada", 0).await;

@@ -40,7 +40,7 @@ fn kinds(inbox: &Mutex<Vec<Value>>) -> Vec<String> {
         .collect()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_low_balance_holds_generations_queued_until_it_is_topped_up() {
     let (webhook, inbox) = operator_inbox().await;
     let app = TestApp::spawn_with_sim(
@@ -136,7 +136,7 @@ async fn a_low_balance_holds_generations_queued_until_it_is_topped_up() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn below_the_warning_threshold_the_operator_is_warned_and_dispatch_goes_on() {
     let (webhook, inbox) = operator_inbox().await;
     let app = TestApp::spawn_with_sim(
@@ -171,7 +171,7 @@ async fn below_the_warning_threshold_the_operator_is_warned_and_dispatch_goes_on
     assert_eq!(kinds(&inbox), ["upstream.balance_low"]);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kies_refusals_show_on_the_operators_upstream_page() {
     let app = TestApp::spawn_with_sim(
         // The guard never stops dispatch here: Kie's own 402 is what happens.

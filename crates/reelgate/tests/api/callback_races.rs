@@ -7,7 +7,7 @@ use reelgate::config::Settings;
 use serde_json::json;
 use std::time::{Duration, Instant};
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn callbacks_racing_the_create_answer_still_settle_at_once() {
     // Status reads only every 30 s or more: within the deadline, only callbacks settle.
     let app = TestApp::spawn_polling(

@@ -15,7 +15,7 @@ async fn quote(app: &TestApp, body: Value) -> (u16, Value) {
     json(response).await
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn models_lists_every_variant_with_its_parameters_and_prices() {
     let app = TestApp::spawn().await;
     let (status, body) = json(app.get("/v1/models").await).await;
@@ -67,7 +67,7 @@ async fn models_lists_every_variant_with_its_parameters_and_prices() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_quote_prices_a_request_and_charges_nothing() {
     let app = TestApp::spawn().await;
     let (_, key) = app.customer("ada", 100).await;
@@ -90,7 +90,7 @@ async fn a_quote_prices_a_request_and_charges_nothing() {
     assert_eq!(quote(&app, request).await.1["credits"], 180);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn quotes_match_the_seed_price_table() {
     let app = TestApp::spawn().await;
     let rows = [
@@ -118,7 +118,7 @@ async fn quotes_match_the_seed_price_table() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_quote_names_the_field() {
     let app = TestApp::spawn().await;
     let (status, body) = quote(
@@ -166,7 +166,7 @@ fn pricing_file(dir: &tempfile::TempDir, text: &str) -> String {
     path.display().to_string()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_operators_pricing_file_sets_the_prices() {
     let dir = tempfile::tempdir().unwrap();
     let file = pricing_file(
@@ -198,7 +198,7 @@ async fn the_operators_pricing_file_sets_the_prices() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_broken_pricing_file_stops_start_up_naming_line_and_key() {
     let dir = tempfile::tempdir().unwrap();
     let file = pricing_file(&dir, "[pricing]\nstep = 0\n");
@@ -218,7 +218,7 @@ async fn a_broken_pricing_file_stops_start_up_naming_line_and_key() {
     assert!(message.contains("line 2, `pricing.step`"), "{message}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn openapi_documents_the_catalog_routes() {
     let app = TestApp::spawn().await;
     let (_, doc) = json(app.get("/openapi.json").await).await;

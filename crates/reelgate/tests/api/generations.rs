@@ -48,7 +48,7 @@ async fn wait_until(what: &str, mut done: impl AsyncFnMut() -> bool) {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_model_generates_a_playable_video_and_is_charged_once() {
     let app = TestApp::spawn().await;
     let (_, key) = app.customer("ada", 10_000).await;
@@ -99,7 +99,7 @@ async fn every_model_generates_a_playable_video_and_is_charged_once() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_upstream_failure_fails_the_generation_and_refunds_it_once() {
     let app = TestApp::with_faults(Faults {
         failure_ratio: 1.0,
@@ -124,7 +124,7 @@ async fn an_upstream_failure_fails_the_generation_and_refunds_it_once() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lost_callbacks_are_made_up_for_by_polling() {
     let app = TestApp::with_faults(Faults {
         drop_callback_ratio: 1.0,
@@ -140,7 +140,7 @@ async fn lost_callbacks_are_made_up_for_by_polling() {
 
 /// Tasks that end at once call back before their create is answered; that callback must
 /// still make the generation settle now, not at the first scheduled look (ten minutes here).
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn callbacks_that_beat_the_create_answer_still_settle_at_once() {
     let app = TestApp::spawn_polling(
         Settings::default().with("REELGATE_UPSTREAM_RATE_LIMIT", "1000/1"),
@@ -166,7 +166,7 @@ async fn callbacks_that_beat_the_create_answer_still_settle_at_once() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn duplicated_and_late_callbacks_settle_nothing_twice() {
     let app = TestApp::with_faults(Faults {
         duplicate_callback_ratio: 1.0,
@@ -197,7 +197,7 @@ async fn duplicated_and_late_callbacks_settle_nothing_twice() {
     assert_eq!(app.balance(&key).await.1, 0);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forged_callbacks_are_refused() {
     let app = TestApp::spawn().await;
     let (_, key) = app.customer("ada", 100).await;
@@ -234,7 +234,7 @@ async fn forged_callbacks_are_refused() {
     assert!(!urls.contains("evil"), "{urls}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn upstream_errors_keep_the_generation_queued_until_upstream_recovers() {
     let app = TestApp::with_faults(Faults {
         server_error_ratio: 1.0,
@@ -259,7 +259,7 @@ async fn upstream_errors_keep_the_generation_queued_until_upstream_recovers() {
     assert_eq!(app.sim.tasks().len(), 1);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_upstream_account_out_of_credits_fails_and_refunds_after_the_configured_wait() {
     let app = TestApp::spawn_with_sim(
         Settings::default().with("REELGATE_UPSTREAM_WAIT_SECS", "1"),
@@ -278,7 +278,7 @@ async fn an_upstream_account_out_of_credits_fails_and_refunds_after_the_configur
     assert!(app.sim.tasks().is_empty());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rate_limited_creates_are_retried_and_all_complete() {
     let app = TestApp::spawn_with_sim(
         Settings::default().with("REELGATE_UPSTREAM_RATE_LIMIT", "100/1"),
@@ -311,7 +311,7 @@ async fn rate_limited_creates_are_retried_and_all_complete() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reelgate_itself_never_exceeds_the_configured_rate() {
     let app = TestApp::spawn_with_sim(
         Settings::default().with("REELGATE_UPSTREAM_RATE_LIMIT", "3/1"),
@@ -338,7 +338,7 @@ async fn reelgate_itself_never_exceeds_the_configured_rate() {
     assert!(stats.max_creates_in_window <= 3, "{stats:?}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_create_whose_answer_is_lost_is_never_sent_twice_and_still_completes() {
     let app = TestApp::spawn_with_sim(
         Settings::default().with("REELGATE_UPSTREAM_TIMEOUT_MS", "300"),
@@ -369,7 +369,7 @@ async fn a_create_whose_answer_is_lost_is_never_sent_twice_and_still_completes()
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_queued_generation_can_be_canceled_and_is_refunded() {
     let app = TestApp::spawn_with_sim(
         Settings::default().with("REELGATE_MAX_CONCURRENT_TASKS", "1"),
@@ -413,7 +413,7 @@ async fn a_queued_generation_can_be_canceled_and_is_refunded() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_idempotency_key_returns_the_first_response_and_refuses_another_body() {
     let app = TestApp::spawn().await;
     let (_, key) = app.customer("ada", 1000).await;
@@ -438,7 +438,7 @@ async fn an_idempotency_key_returns_the_first_response_and_refuses_another_body(
     assert_eq!(app.balance(&key).await, (1000 - 45, 0), "charged once");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forty_racing_submissions_on_a_balance_for_ten_accept_exactly_ten() {
     let app = TestApp::spawn().await;
     let (_, key) = app.customer("ada", 450).await;
@@ -456,7 +456,7 @@ async fn forty_racing_submissions_on_a_balance_for_ten_accept_exactly_ten() {
     assert_eq!(app.balance(&key).await, (0, 0));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_names_the_field_and_costs_nothing() {
     let app = TestApp::spawn().await;
     let (_, key) = app.customer("ada", 100).await;
@@ -492,7 +492,7 @@ async fn bad_input_names_the_field_and_costs_nothing() {
     assert_eq!(list["generations"], json!([]));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn customers_see_only_their_own_generations() {
     let app = TestApp::spawn().await;
     let (_, ada) = app.customer("ada", 100).await;
@@ -528,7 +528,7 @@ async fn customers_see_only_their_own_generations() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn veo_1080p_that_lags_joins_the_succeeded_generation_later() {
     let app = TestApp::spawn_with_sim(
         Settings::default(),
@@ -562,7 +562,7 @@ async fn veo_1080p_that_lags_joins_the_succeeded_generation_later() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_task_running_past_the_limit_fails_and_is_refunded() {
     let app = TestApp::spawn_with_sim(
         Settings::default().with("REELGATE_MAX_RUNNING_SECS", "1"),

@@ -1,6 +1,6 @@
 use crate::helpers::TestApp;
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn healthz_answers_ok() {
     let app = TestApp::spawn().await;
     let response = app.get("/healthz").await;
@@ -9,7 +9,7 @@ async fn healthz_answers_ok() {
     assert_eq!(body["status"], "ok");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_routes_answer_in_the_error_envelope() {
     let app = TestApp::spawn().await;
     let response = app.get("/v1/nothing-here").await;
@@ -18,7 +18,7 @@ async fn unknown_routes_answer_in_the_error_envelope() {
     assert_eq!(body["error"]["code"], "not_found");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn openapi_document_lists_the_routes() {
     let app = TestApp::spawn().await;
     let doc: serde_json::Value = app.get("/openapi.json").await.json().await.unwrap();

@@ -7,8 +7,64 @@ use reelgate_domain::ledger::Actor;
 use reelgate_domain::Credits;
 use reelgate_store::{NewUser, Store};
 
+/// The database this suite runs on: the `api` binary on SQLite (the embedded default), the
+/// `api_postgres` binary — the same tests — on a fresh PostgreSQL schema per app.
+pub struct SuiteDatabase {
+    pub url: String,
+    _store: Option<reelgate_store::testing::TestStore>,
+}
+
+impl SuiteDatabase {
+    pub fn on_postgres() -> bool {
+        env!("CARGO_CRATE_NAME") == "api_postgres"
+    }
+
+    /// A new database for one app; `dir` holds the SQLite file.
+    pub async fn new(dir: &std::path::Path) -> SuiteDatabase {
+        if Self::on_postgres() {
+            let store = reelgate_store::testing::empty_postgres_store()
+                .await
+                .expect("a PostgreSQL schema for the test");
+            // The URL itself, not its Display, which redacts a password.
+            let reelgate_store::DatabaseUrl::Postgres { url } = store.url().clone() else {
+                unreachable!("a PostgreSQL store has a PostgreSQL URL")
+            };
+            SuiteDatabase {
+                url,
+                _store: Some(store),
+            }
+        } else {
+            SuiteDatabase {
+                url: format!("sqlite://{}/reelgate.db", dir.display()),
+                _store: None,
+            }
+        }
+    }
+
+    /// `settings` on this database, with everything the app keeps in its data directory
+    /// (media, the secret) in `dir`: on PostgreSQL that directory is `./data` otherwise.
+    pub fn settings(&self, settings: Settings, dir: &std::path::Path) -> Settings {
+        let mut settings = settings.with("REELGATE_DATABASE_URL", self.url.clone());
+        if settings.get("REELGATE_MEDIA_DIR").is_none() {
+            settings = settings.with(
+                "REELGATE_MEDIA_DIR",
+                dir.join("media").display().to_string(),
+            );
+        }
+        if Self::on_postgres() && settings.get("REELGATE_SECRET").is_none() {
+            settings = settings.with(
+                "REELGATE_SECRET",
+                format!("test-secret-{}", ulid::Ulid::new()),
+            );
+        }
+        settings
+    }
+}
+
 pub struct TestApp {
     pub address: String,
+    /// The database the app runs on (for the admin CLI, which acts on the same one).
+    pub database: SuiteDatabase,
     pub client: reqwest::Client,
     /// The app's own database, for setting up users the way the admin CLI would.
     pub store: Store,
@@ -68,11 +124,9 @@ impl TestApp {
         tune: impl FnOnce(&mut Config),
     ) -> TestApp {
         let data_dir = tempfile::tempdir().expect("temp dir");
-        let settings = settings
-            .with(
-                "REELGATE_DATABASE_URL",
-                format!("sqlite://{}/reelgate.db", data_dir.path().display()),
-            )
+        let database = SuiteDatabase::new(data_dir.path()).await;
+        let settings = database
+            .settings(settings, data_dir.path())
             .with("REELGATE_LISTEN", "127.0.0.1:0");
         let mut config = Config::from_settings(&settings).expect("test config");
         if let Upstream::Simulator(sim) = &mut config.upstream {
@@ -88,6 +142,7 @@ impl TestApp {
         tokio::spawn(app.run_until_stopped());
         TestApp {
             address,
+            database,
             client: reqwest::Client::new(),
             store,
             sim,

@@ -13,7 +13,7 @@ async fn used(app: &TestApp, key: &ApiKey) {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_key_in_use_is_refused_on_the_next_request_once_revoked() {
     let app = TestApp::spawn().await;
     let (_, key) = app.customer("ada", 0).await;
@@ -40,7 +40,7 @@ async fn a_key_in_use_is_refused_on_the_next_request_once_revoked() {
     assert_eq!(app.get_as(&key, "/v1/generations").await.status(), 200);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_customer_in_the_middle_of_requests_is_locked_out_once_disabled_and_let_back_in() {
     let app = TestApp::spawn().await;
     let (_, admin) = app.admin().await;
@@ -58,7 +58,7 @@ async fn a_customer_in_the_middle_of_requests_is_locked_out_once_disabled_and_le
     assert_eq!(app.get_as(&key, "/v1/generations").await.status(), 200);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_account_shows_the_balance_of_now_not_of_when_the_key_was_last_checked() {
     let app = TestApp::spawn().await;
     let (_, key) = app.customer("ada", 1_000).await;

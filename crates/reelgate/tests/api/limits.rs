@@ -28,7 +28,7 @@ fn header(response: &reqwest::Response, name: &str) -> Option<u64> {
     response.headers().get(name)?.to_str().ok()?.parse().ok()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn submissions_past_the_per_minute_limit_get_429_with_the_rate_limit_headers() {
     let app = TestApp::spawn().await;
     let (_, admin) = app.admin().await;
@@ -74,7 +74,7 @@ async fn submissions_past_the_per_minute_limit_get_429_with_the_rate_limit_heade
     assert_eq!(list["generations"].as_array().unwrap().len(), 3);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn too_many_active_is_429_and_the_daily_cap_is_402_with_the_reason() {
     // Tasks that run for an hour: the first generation stays active.
     let sim = kie_sim::SimConfig {
@@ -123,7 +123,7 @@ async fn too_many_active_is_429_and_the_daily_cap_is_402_with_the_reason() {
     assert_eq!(app.balance(&key).await, before);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn limits_are_the_operators_and_bad_values_name_their_field() {
     let app = TestApp::spawn().await;
     let (_, admin) = app.admin().await;

@@ -45,7 +45,7 @@ async fn confirm_reset(app: &TestApp, token: &str, password: &str) -> (u16, serd
     .await
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reset_mail_arrives_over_smtp_and_its_link_sets_a_new_password() {
     let smtp = SmtpServer::start();
     let app = app_mailing_to(&smtp).await;
@@ -109,7 +109,7 @@ async fn a_reset_mail_arrives_over_smtp_and_its_link_sets_a_new_password() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn asking_for_an_unknown_address_answers_the_same_and_mails_nothing() {
     let app = TestApp::spawn().await;
     app.customer("ada", 0).await;
@@ -123,7 +123,7 @@ async fn asking_for_an_unknown_address_answers_the_same_and_mails_nothing() {
     assert_eq!(app.store.mail_to(&ada).await.unwrap().len(), 1);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_reset_requests_name_their_field() {
     let app = TestApp::spawn().await;
     let (status, body) = ask_reset(&app, "not an address").await;
@@ -137,7 +137,7 @@ async fn bad_reset_requests_name_their_field() {
     assert_eq!(body["error"]["field"], "password");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resets_are_throttled_per_address_and_per_client() {
     let app = TestApp::spawn().await;
     app.customer("ada", 0).await;
@@ -156,7 +156,7 @@ async fn resets_are_throttled_per_address_and_per_client() {
     assert_eq!(body["error"]["code"], "rate_limited");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_mail_server_down_for_a_while_delays_mail_and_sends_each_once() {
     let mut smtp = SmtpServer::on(crate::smtp::free_port());
     let app = app_mailing_to(&smtp).await;
@@ -200,7 +200,7 @@ async fn a_mail_server_down_for_a_while_delays_mail_and_sends_each_once() {
     assert_eq!(smtp.received().len(), 3);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_smtp_the_operator_reads_the_mail_on_the_outbox_page() {
     let app = TestApp::spawn().await;
     let (admin, _) = app.admin().await;

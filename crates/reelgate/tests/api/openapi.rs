@@ -20,7 +20,7 @@ pub async fn document_file(app: &TestApp, dir: &std::path::Path) -> PathBuf {
     path
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_document_passes_openapi_spec_validator() {
     let app = TestApp::spawn().await;
     let dir = tempfile::tempdir().unwrap();
@@ -40,7 +40,7 @@ async fn the_document_passes_openapi_spec_validator() {
     assert!(said.contains("OK"), "{said}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn operation_ids_are_unique_and_query_parameters_are_in_the_query() {
     let app = TestApp::spawn().await;
     let (_, doc) = json(app.get("/openapi.json").await).await;
@@ -71,7 +71,7 @@ async fn operation_ids_are_unique_and_query_parameters_are_in_the_query() {
         .any(|p| p["name"] == "format" && p["in"] == "query"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_generation_body_is_one_typed_schema_per_offered_model() {
     let app = TestApp::spawn().await;
     let (_, doc) = json(app.get("/openapi.json").await).await;
@@ -115,7 +115,7 @@ async fn the_generation_body_is_one_typed_schema_per_offered_model() {
     assert_eq!(quote["$ref"], "#/components/schemas/GenerationRequest");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_webhooks_are_documented_with_their_signature_headers() {
     let app = TestApp::spawn().await;
     let (_, doc) = json(app.get("/openapi.json").await).await;
@@ -160,7 +160,7 @@ async fn the_webhooks_are_documented_with_their_signature_headers() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_operation_documents_its_error_answers() {
     let app = TestApp::spawn().await;
     let (_, doc) = json(app.get("/openapi.json").await).await;
@@ -182,7 +182,7 @@ async fn every_operation_documents_its_error_answers() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_methods_and_unknown_routes_answer_in_the_envelope() {
     let app = TestApp::spawn().await;
     for (method, path) in [

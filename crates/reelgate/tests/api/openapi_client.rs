@@ -5,7 +5,7 @@ use crate::helpers::TestApp;
 use crate::openapi::{document_file, venv_tool};
 use reelgate::config::Settings;
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_generated_python_client_submits_receives_the_webhook_and_downloads() {
     let app =
         TestApp::spawn_with(Settings::default().with("REELGATE_ALLOW_PRIVATE_URLS", "true")).await;

@@ -39,7 +39,7 @@ async fn pay_demo(
     paid
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_customer_buys_a_package_on_the_demo_provider() {
     let app = TestApp::spawn().await;
     let (_, admin) = app.admin().await;
@@ -98,7 +98,7 @@ async fn a_customer_buys_a_package_on_the_demo_provider() {
     assert_eq!(mine["payments"][0]["id"], payment.as_str());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_declined_demo_payment_fails_and_credits_nothing() {
     let app = TestApp::spawn().await;
     let (_, admin) = app.admin().await;
@@ -120,7 +120,7 @@ async fn a_declined_demo_payment_fails_and_credits_nothing() {
     assert_eq!(app.balance(&key).await.0, 0);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_price_shown_at_checkout_is_the_price_paid_after_a_reprice() {
     let app = TestApp::spawn().await;
     let (_, admin) = app.admin().await;
@@ -154,7 +154,7 @@ async fn the_price_shown_at_checkout_is_the_price_paid_after_a_reprice() {
     assert_eq!(app.balance(&key).await.0, 550);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refund_after_spending_leaves_debt_refuses_generations_and_the_next_purchase_pays_it() {
     let app = TestApp::spawn().await;
     let (_, admin) = app.admin().await;
@@ -246,7 +246,7 @@ async fn a_refund_after_spending_leaves_debt_refuses_generations_and_the_next_pu
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_checkouts_and_packages_are_refused_by_field_and_cost_nothing() {
     let app = TestApp::spawn().await;
     let (_, admin) = app.admin().await;
@@ -330,7 +330,7 @@ async fn bad_checkouts_and_packages_are_refused_by_field_and_cost_nothing() {
     assert_eq!(all["packages"].as_array().unwrap().len(), 2);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn customers_see_only_their_own_payments() {
     let app = TestApp::spawn().await;
     let (_, admin) = app.admin().await;

@@ -65,7 +65,7 @@ async fn fixture(app: &TestApp) {
     date(app, &veo, 2, 9).await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_margin_report_matches_the_hand_computed_figures_as_json_and_csv() {
     let app = TestApp::spawn().await;
     fixture(&app).await;
@@ -161,7 +161,7 @@ async fn the_margin_report_matches_the_hand_computed_figures_as_json_and_csv() {
     assert_eq!(one_day["rows"][0]["credits_charged"], 170);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reports_are_for_operators_and_name_bad_parameters() {
     let app = TestApp::spawn().await;
     let (_, customer) = app.customer("ada", 0).await;
@@ -191,7 +191,7 @@ async fn reports_are_for_operators_and_name_bad_parameters() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reconciliation_finds_kies_balance_dropped_by_what_reelgate_computed() {
     let app = TestApp::spawn().await;
     let (_, admin) = app.admin().await;
@@ -245,7 +245,7 @@ async fn reconciliation_finds_kies_balance_dropped_by_what_reelgate_computed() {
     assert_eq!(r["kie_topped_up_credits"], "0");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn openapi_lists_the_business_routes() {
     let app = TestApp::spawn().await;
     let doc: Value = app.get("/openapi.json").await.json().await.unwrap();

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use crate::helpers::{json, wait_until, TestApp};
+use crate::helpers::{json, wait_until, SuiteDatabase, TestApp};
 
 const KEY_A: &str = "kie-key-alpha-0001";
 const KEY_B: &str = "kie-key-bravo-0002";
@@ -47,11 +47,9 @@ async fn app_on_two_keys() -> (TestApp, kie_sim::RunningSim) {
     .await
     .expect("simulator starts");
     let data_dir = tempfile::tempdir().expect("temp dir");
-    let settings = Settings::default()
-        .with(
-            "REELGATE_DATABASE_URL",
-            format!("sqlite://{}/reelgate.db", data_dir.path().display()),
-        )
+    let database = SuiteDatabase::new(data_dir.path()).await;
+    let settings = database
+        .settings(Settings::default(), data_dir.path())
         .with("REELGATE_LISTEN", "127.0.0.1:0")
         .with("REELGATE_KIE_API_KEYS", format!("{KEY_A},{KEY_B}"))
         .with("REELGATE_KIE_BASE_URL", running.base_url.clone())
@@ -70,6 +68,7 @@ async fn app_on_two_keys() -> (TestApp, kie_sim::RunningSim) {
     tokio::spawn(app.run_until_stopped());
     let test_app = TestApp {
         address,
+        database,
         client: reqwest::Client::new(),
         store,
         sim: running.sim.clone(),

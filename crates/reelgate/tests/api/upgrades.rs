@@ -19,7 +19,7 @@ fn requests(app: &TestApp, route: &str) -> u64 {
         .unwrap_or_default()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_veo_video_sold_in_4k_settles_with_its_4k_version_at_the_4k_price() {
     let app = TestApp::spawn_with_sim(
         Settings::default(),
@@ -72,7 +72,7 @@ async fn a_veo_video_sold_in_4k_settles_with_its_4k_version_at_the_4k_price() {
     assert_eq!(requests(&app, "GET /api/v1/veo/get-1080p-video"), 0);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_4k_upgrade_kie_cannot_make_fails_the_generation_and_refunds_it() {
     let app = TestApp::with_faults(Faults {
         upscale_failure_ratio: 1.0,
@@ -100,7 +100,7 @@ async fn a_4k_upgrade_kie_cannot_make_fails_the_generation_and_refunds_it() {
     assert_eq!(app.balance(&key).await, (1000, 0));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_veo_video_sold_at_720p_is_not_upgraded() {
     let app = TestApp::spawn().await;
     let (_, key) = app.customer("ada", 1000).await;
@@ -126,7 +126,7 @@ fn kie_signature(key: &str, task_id: &str, timestamp: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_kies_webhook_key_signed_callbacks_are_taken_and_forged_ones_refused() {
     const KEY: &str = "kie-account-webhook-key";
     // Polling too slow to settle anything within the test: only the callback can.

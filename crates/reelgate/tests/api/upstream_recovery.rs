@@ -13,7 +13,7 @@ fn kling() -> serde_json::Value {
     json!({"model": "kling-2.6/text-to-video", "prompt": "a fox"})
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn queued_generations_outlast_an_eight_second_burst_of_5xx_within_a_fifteen_second_wait() {
     let app = TestApp::spawn_with_sim(
         Settings::default()
@@ -52,7 +52,7 @@ async fn queued_generations_outlast_an_eight_second_burst_of_5xx_within_a_fiftee
     println!("30/30 succeeded {:?} after the burst", burst_over.elapsed());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_kie_refuses_for_lack_of_credits_a_top_up_resumes_dispatch_within_seconds() {
     // No threshold of the operator's stops dispatch: only Kie's own 402 does. The balance is
     // read at the default interval (300 s) while dispatch runs.

@@ -64,7 +64,7 @@ fn unsigned(url: &str) -> String {
     url.split('?').next().unwrap().to_owned()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn videos_stay_playable_from_reelgate_after_kie_forgets_them() {
     let app = TestApp::spawn().await;
     let (_, ada) = app.customer("ada", 1000).await;
@@ -132,7 +132,7 @@ async fn videos_stay_playable_from_reelgate_after_kie_forgets_them() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn range_requests_return_the_bytes_asked_for() {
     let app = TestApp::spawn().await;
     let (_, ada) = app.customer("ada", 1000).await;
@@ -178,7 +178,7 @@ async fn range_requests_return_the_bytes_asked_for() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_customer_cannot_fetch_or_delete_anothers_video() {
     let app = TestApp::spawn().await;
     let (_, ada) = app.customer("ada", 1000).await;
@@ -203,7 +203,7 @@ async fn a_customer_cannot_fetch_or_delete_anothers_video() {
     assert_eq!(fetch(&app, &path, Some(&ada), None).await.status(), 200);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn expired_or_forged_signed_links_are_refused() {
     let app = TestApp::spawn_with(Settings::default().with("REELGATE_SECRET", SECRET)).await;
     let (_, ada) = app.customer("ada", 1000).await;
@@ -233,7 +233,7 @@ async fn expired_or_forged_signed_links_are_refused() {
     assert_eq!(fetch(&app, &other, None, None).await.status(), 404);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_owner_deletes_a_video_and_its_file_goes() {
     let app = TestApp::spawn().await;
     let (_, ada) = app.customer("ada", 1000).await;
@@ -262,7 +262,7 @@ async fn the_owner_deletes_a_video_and_its_file_goes() {
     wait_until("the stored file to be removed", async || !stored.exists()).await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_copy_that_fails_is_retried_visibly_and_never_fails_the_generation() {
     // Tasks take a moment, so Kie's file is deleted well before the video is ready.
     let app = TestApp::spawn_with_sim(
@@ -351,7 +351,7 @@ async fn local_s3() -> LocalS3 {
     panic!("moto_server did not start on port {port}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn videos_are_kept_in_s3_compatible_storage() {
     let s3 = local_s3().await;
     let bucket = format!("{}/reelgate-videos", s3.endpoint);

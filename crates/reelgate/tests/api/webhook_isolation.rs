@@ -73,7 +73,7 @@ fn in_state<'a>(log: &'a [Value], state: &str) -> Vec<&'a Value> {
     log.iter().filter(|d| d["state"] == state).collect()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_receiver_that_never_answers_does_not_hold_up_another_customers_webhook() {
     let app = app(Settings::default()).await;
     let (_, mallory) = app.customer("mallory", 100_000).await;
@@ -121,7 +121,7 @@ async fn a_receiver_that_never_answers_does_not_hold_up_another_customers_webhoo
     println!("ada's webhook delivered {took:?} after her generation ended, with {waiting} of mallory's pending at a tarpit");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_endpoint_that_keeps_failing_is_put_off_and_shown_to_the_operator() {
     let app = app(Settings::default()).await;
     let (user, ada) = app.customer("ada", 10_000).await;
@@ -153,8 +153,20 @@ async fn an_endpoint_that_keeps_failing_is_put_off_and_shown_to_the_operator() {
         endpoint["open_until"].as_str().unwrap().parse().unwrap();
     assert!(open_until > chrono::Utc::now() + chrono::Duration::seconds(20));
 
-    // Five failures in a row open it; at most three others were in flight by then.
-    let sent = receiver.received.lock().unwrap().len();
+    // Five failures in a row open it; at most three others were in flight by then. Once
+    // every attempt the receiver saw is recorded, none is in flight: any later one would be
+    // sent through the open circuit.
+    let mut sent = 0;
+    wait_until("the attempts in flight to be answered", async || {
+        let recorded: u64 = delivery_log(&app, &ada)
+            .await
+            .iter()
+            .map(|d| d["attempts"].as_u64().unwrap())
+            .sum();
+        sent = receiver.received.lock().unwrap().len();
+        recorded == sent as u64
+    })
+    .await;
     assert!((5..=8).contains(&sent), "{sent} attempts");
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(
@@ -183,7 +195,7 @@ async fn an_endpoint_that_keeps_failing_is_put_off_and_shown_to_the_operator() {
     assert_eq!(status, 403, "for operators only");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn past_the_pending_cap_a_customers_newest_deliveries_are_given_up_saying_why() {
     let app = app(Settings::default().with("REELGATE_WEBHOOK_PENDING_CAP", "3")).await;
     let (_, ada) = app.customer("ada", 10_000).await;

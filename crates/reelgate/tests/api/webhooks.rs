@@ -78,7 +78,7 @@ fn verify(secret: &str, headers: &HeaderMap, body: &str) -> bool {
         .any(|sig| sig == format!("v1,{expected}"))
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_finished_generation_is_posted_signed_to_its_webhook() {
     let app =
         TestApp::spawn_with(Settings::default().with("REELGATE_ALLOW_PRIVATE_URLS", "true")).await;
@@ -113,7 +113,7 @@ async fn a_finished_generation_is_posted_signed_to_its_webhook() {
     assert!(payload["videos"][0]["url"].is_string());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_receiver_gets_the_same_delivery_again() {
     let app =
         TestApp::spawn_with(Settings::default().with("REELGATE_ALLOW_PRIVATE_URLS", "true")).await;
@@ -134,7 +134,7 @@ async fn a_failing_receiver_gets_the_same_delivery_again() {
     assert_eq!(got[0].1, got[1].1);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhook_urls_on_private_networks_are_refused_by_default() {
     let app = TestApp::spawn().await;
     let (_, key) = app.customer("ada", 100).await;
@@ -161,7 +161,7 @@ async fn app_with_receiver(
     (app, key, url, receiver)
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_success_is_announced_with_reelgates_own_links_and_its_type() {
     let (app, key, url, receiver) = app_with_receiver(0).await;
     let (_, created) = app
@@ -187,7 +187,7 @@ async fn a_success_is_announced_with_reelgates_own_links_and_its_type() {
     assert!(headers["webhook-id"].to_str().unwrap().starts_with("msg_"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_1080p_video_arriving_later_is_a_videos_updated_event() {
     let app = TestApp::spawn_with_sim(
         Settings::default().with("REELGATE_ALLOW_PRIVATE_URLS", "true"),
@@ -232,7 +232,7 @@ async fn the_1080p_video_arriving_later_is_a_videos_updated_event() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_delivery_log_lists_deliveries_and_resends_one_with_the_same_id() {
     let (app, key, url, receiver) = app_with_receiver(0).await;
     let (_, created) = app

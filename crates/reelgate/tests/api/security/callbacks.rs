@@ -4,7 +4,7 @@
 use crate::helpers::TestApp;
 use serde_json::json;
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_genuine_callback_replayed_after_settlement_changes_nothing() {
     let app = TestApp::spawn().await;
     let (_, key) = app.customer("ada", 1_000).await;

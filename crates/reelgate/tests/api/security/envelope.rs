@@ -59,7 +59,7 @@ fn complete(answer: &[u8]) -> bool {
         .is_some_and(|n| body.len() >= n)
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_different_content_lengths_are_refused_in_the_envelope() {
     let app = TestApp::spawn().await;
     let (_, key) = app.customer("ada", 100).await;
@@ -108,7 +108,7 @@ async fn two_different_content_lengths_are_refused_in_the_envelope() {
     assert_eq!(app.get("/healthz").await.status(), 200);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_body_trickling_in_past_the_request_timeout_is_answered_408_in_the_envelope() {
     let app =
         TestApp::spawn_with(Settings::default().with("REELGATE_REQUEST_TIMEOUT_SECS", "1")).await;
@@ -133,7 +133,7 @@ async fn a_body_trickling_in_past_the_request_timeout_is_answered_408_in_the_env
     assert_eq!(app.balance(&key).await, (100, 0));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_oversized_callback_is_refused_413_in_the_envelope() {
     let app = TestApp::spawn().await;
     let response = app
@@ -149,7 +149,7 @@ async fn an_oversized_callback_is_refused_413_in_the_envelope() {
     assert_eq!(envelope["error"]["code"], "payload_too_large", "{envelope}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_static_file_and_a_wrong_method_answer_in_the_envelope() {
     let app = TestApp::spawn().await;
     let (status, envelope) = json(app.get("/static/nothing.css").await).await;

@@ -4,7 +4,7 @@
 use crate::helpers::{json, TestApp};
 use serde_json::json;
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn operator_bodies_name_the_field_they_refuse() {
     let app = TestApp::spawn().await;
     let (_, admin) = app.admin().await;
@@ -42,7 +42,7 @@ async fn operator_bodies_name_the_field_they_refuse() {
     assert_eq!(app.balance(&key).await, (50, 0));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn key_names_are_bounded_and_free_of_control_characters() {
     let app = TestApp::spawn().await;
     let (_, key) = app.customer("ada", 0).await;
@@ -70,7 +70,7 @@ async fn key_names_are_bounded_and_free_of_control_characters() {
     assert_eq!(status, 201);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn generation_requests_refuse_unknown_nulls_and_control_characters() {
     let app = TestApp::spawn().await;
     let (_, key) = app.customer("ada", 1000).await;
@@ -106,7 +106,7 @@ async fn generation_requests_refuse_unknown_nulls_and_control_characters() {
 
 /// Every JSON body refuses a field it does not take, `null` or not, by name: a typo such as
 /// `reson` must not pass as "no reason given".
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_body_refuses_an_unknown_field_by_name() {
     let app = TestApp::spawn().await;
     let (_, admin) = app.admin().await;
@@ -208,7 +208,7 @@ async fn every_body_refuses_an_unknown_field_by_name() {
 
 /// A body's wrong type is said in words about the field: `{"credits": 1.5}` is not "invalid
 /// type: floating point", it is "credits must be a whole number".
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_type_names_the_field_and_says_what_it_must_be() {
     let app = TestApp::spawn().await;
     let (_, admin) = app.admin().await;
@@ -250,7 +250,7 @@ async fn a_wrong_type_names_the_field_and_says_what_it_must_be() {
 
 /// reelgate's `duration` is a number; a string of digits is Kie's spelling of Sora's
 /// `n_frames` only, accepted under that name.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_number_sent_as_a_string_is_refused_except_in_kies_own_spelling() {
     let app = TestApp::spawn().await;
     let (_, key) = app.customer("ada", 1000).await;
@@ -280,7 +280,7 @@ async fn a_number_sent_as_a_string_is_refused_except_in_kies_own_spelling() {
 }
 
 /// Every free-text field is bounded and refuses control characters, by name, at no cost.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_text_field_is_bounded_and_free_of_control_characters() {
     let app = TestApp::spawn().await;
     let (_, admin) = app.admin().await;

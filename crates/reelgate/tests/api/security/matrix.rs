@@ -169,7 +169,7 @@ fn fill(template: &str, owned: &Owned) -> String {
     path
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_route_answers_each_kind_of_caller_as_it_should() {
     let app = TestApp::spawn().await;
     let (owner, owner_key) = app.customer("owner", 10_000).await;

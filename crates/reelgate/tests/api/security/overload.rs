@@ -5,7 +5,7 @@ use crate::helpers::TestApp;
 use reelgate::http::auth::SESSION_COOKIE;
 use std::time::Duration;
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_saturated_pool_is_503_with_retry_after_on_the_api_and_the_web() {
     let app = TestApp::spawn().await;
     let (user, key) = app.customer("ada", 10).await;

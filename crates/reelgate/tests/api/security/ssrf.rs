@@ -74,7 +74,7 @@ fn kling() -> serde_json::Value {
     json!({"model": "kling-2.6/text-to-video", "prompt": "a fox"})
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhook_urls_to_internal_addresses_are_refused() {
     let app = TestApp::spawn().await;
     let (_, key) = app.customer("mallory", 0).await;
@@ -94,7 +94,7 @@ async fn webhook_urls_to_internal_addresses_are_refused() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn image_urls_to_internal_addresses_are_refused() {
     let app = TestApp::spawn().await;
     let (_, key) = app.customer("mallory", 0).await;
@@ -133,7 +133,7 @@ async fn receiver(status: u16, location: Option<String>) -> (String, Arc<AtomicU
     (url, hits)
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhook_deliveries_never_follow_redirects() {
     // Loopback receivers need private URLs allowed; the redirect must still not be followed.
     let app =
