@@ -118,7 +118,12 @@ impl BalanceGuard {
         match read {
             Ok(credits) => {
                 let now = Utc::now();
-                if let Err(error) = self.lc.store.record_balance_sample(now, credits).await {
+                if let Err(error) = self
+                    .lc
+                    .store
+                    .record_balance_sample(now, None, credits)
+                    .await
+                {
                     tracing::error!(%error, "cannot record the Kie balance sample");
                 }
                 self.apply(credits, now).await;
@@ -148,6 +153,15 @@ impl BalanceGuard {
                     read_any = true;
                     total += credits;
                     self.lc.keys.record_balance(index, credits);
+                    // Each account's own samples: the reconciliation per key.
+                    let sample = self
+                        .lc
+                        .store
+                        .record_balance_sample(Utc::now(), Some(&key.label), credits)
+                        .await;
+                    if let Err(error) = sample {
+                        tracing::error!(key = %key.label, %error, "cannot record this Kie key's balance sample");
+                    }
                     if credits < self.settings.stop_below {
                         let reason = format!(
                             "the balance of key {} ({credits} credits) is below the operator's stop threshold ({})",
