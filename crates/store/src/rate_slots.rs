@@ -103,6 +103,18 @@ impl Store {
         .await
     }
 
+    /// How many slots of `window` count now (for the operator's page; no lock: a glance).
+    pub async fn rate_slots_in_use(&self, window: &RateWindow) -> Result<u32, StoreError> {
+        let now = self.backend.now_millis_sql();
+        let used: i64 = sqlx::query_scalar(&format!(
+            "SELECT COUNT(*) FROM upstream_rate_slots WHERE limiter = $1 AND counts_until > {now}"
+        ))
+        .bind(&window.name)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(u32::try_from(used).unwrap_or(u32::MAX))
+    }
+
     /// The request of slot `id` has been answered: it counts for one window from now.
     pub async fn answered_rate_slot(&self, window: &RateWindow, id: i64) -> Result<(), StoreError> {
         let now = self.backend.now_millis_sql();

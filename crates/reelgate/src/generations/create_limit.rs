@@ -103,6 +103,20 @@ impl CreateLimiter {
         }
     }
 
+    /// How many of the window's slots count now (taken and not yet a window old).
+    pub async fn in_use(&self) -> Result<u32, StoreError> {
+        match self {
+            CreateLimiter::Local(window) => {
+                let free_at = window.free_at().await;
+                // After the read: a free slot is "free at" the moment of the read.
+                let now = tokio::time::Instant::now();
+                let busy = free_at.iter().filter(|at| **at > now).count();
+                Ok(u32::try_from(busy).unwrap_or(u32::MAX))
+            }
+            CreateLimiter::Shared { store, window } => store.rate_slots_in_use(window).await,
+        }
+    }
+
     /// Upstream said 429 although we kept to the limit: count the window as full from now.
     pub async fn saturate(&self) {
         match self {
