@@ -115,6 +115,29 @@ impl Store {
         Ok(u32::try_from(used).unwrap_or(u32::MAX))
     }
 
+    /// How long until each slot of `window` that counts now is free again, soonest first: an
+    /// answered one when its window ends, an unanswered one a window from now (its answer is
+    /// due; the longest it may take is not the likely time). For estimates, not for limiting.
+    pub async fn rate_slots_free_in(
+        &self,
+        window: &RateWindow,
+    ) -> Result<Vec<Duration>, StoreError> {
+        let now = self.backend.now_millis_sql();
+        let per = millis(window.per);
+        let waits: Vec<i64> = sqlx::query_scalar(&format!(
+            "SELECT CASE WHEN answered_at IS NULL THEN {per} ELSE counts_until - {now} END AS wait
+             FROM upstream_rate_slots WHERE limiter = $1 AND counts_until > {now}
+             ORDER BY wait"
+        ))
+        .bind(&window.name)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(waits
+            .into_iter()
+            .map(|ms| Duration::from_millis(u64::try_from(ms).unwrap_or(0)))
+            .collect())
+    }
+
     /// The request of slot `id` has been answered: it counts for one window from now.
     pub async fn answered_rate_slot(&self, window: &RateWindow, id: i64) -> Result<(), StoreError> {
         let now = self.backend.now_millis_sql();

@@ -93,13 +93,29 @@ impl CreateLimiter {
         }
     }
 
-    /// When each slot of the window is next free, soonest first, where this process knows it
-    /// (the local window); the shared one is counted in the database, and estimates then
-    /// assume its slots free a whole window at a time.
+    /// When each slot of the window is next free, soonest first: the local window knows it;
+    /// the shared one is read from the database (every instance's slots). `None` when that
+    /// read fails: estimates then assume the slots free a whole window at a time.
     pub async fn free_at(&self) -> Option<Vec<tokio::time::Instant>> {
         match self {
             CreateLimiter::Local(window) => Some(window.free_at().await),
-            CreateLimiter::Shared { .. } => None,
+            CreateLimiter::Shared { store, window } => {
+                let busy = match store.rate_slots_free_in(window).await {
+                    Ok(busy) => busy,
+                    Err(error) => {
+                        tracing::warn!(%error, "cannot read the shared rate window for an estimate");
+                        return None;
+                    }
+                };
+                let now = tokio::time::Instant::now();
+                let requests = window.requests as usize;
+                let free = requests.saturating_sub(busy.len());
+                let mut at: Vec<tokio::time::Instant> = std::iter::repeat_n(now, free)
+                    .chain(busy.into_iter().map(|wait| now + wait))
+                    .collect();
+                at.truncate(requests);
+                Some(at)
+            }
         }
     }
 
