@@ -243,8 +243,9 @@ async fn one_generation_goes_within_two_windows_of_another_customers_burst_on_th
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_estimated_start_of_a_queue_of_two_hundred_holds_on_three_instances() {
-    // Kie's 20 a window on a 5 s window (the arithmetic is in windows; see queue_eta).
-    let rate: String = setting("REELGATE_FAIR_ETA_RATE", "20/5".to_owned());
+    // At Kie's own 20 per 10 s, as the estimate is promised (about 100 s). On a 5 s window a
+    // loaded machine's jitter of a second or so is already 20-30 % of the shortest waits.
+    let rate: String = setting("REELGATE_FAIR_ETA_RATE", "20/10".to_owned());
     let (_, window) = rate_of(&rate);
     let queue: usize = setting("REELGATE_FAIR_ETA_QUEUE", 200);
     let dir = tempfile::tempdir().unwrap();
