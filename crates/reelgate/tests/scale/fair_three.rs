@@ -93,6 +93,12 @@ async fn submit(
     panic!("submission {idempotency_key} never got an answer");
 }
 
+/// GETs `url` as `key`'s customer and reads its JSON answer.
+async fn get_as(client: &reqwest::Client, key: &ApiKey, url: &str) -> Value {
+    let answer = client.get(url).bearer_auth(key.expose()).send().await;
+    answer.expect("an answer").json().await.expect("JSON")
+}
+
 /// `n` submissions of `key`'s, spread over the instances in turn.
 async fn burst(instances: &[Process], key: &ApiKey, name: &str, n: usize) -> Vec<String> {
     let client = reqwest::Client::new();
@@ -257,15 +263,12 @@ async fn the_estimated_start_of_a_queue_of_two_hundred_holds_on_three_instances(
     for id in burst(&instances, &a, "warm", 3).await {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            let g: Value = client
-                .get(format!("{}/v1/generations/{id}", instances[0].url))
-                .bearer_auth(a.expose())
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let g = get_as(
+                &client,
+                &a,
+                &format!("{}/v1/generations/{id}", instances[0].url),
+            )
+            .await;
             if g["status"] == "succeeded" {
                 break;
             }
@@ -275,18 +278,15 @@ async fn the_estimated_start_of_a_queue_of_two_hundred_holds_on_three_instances(
     }
     let ids = burst(&instances, &a, "a", queue).await;
     let read_at = Utc::now();
-    let page: Value = client
-        .get(format!(
+    let page = get_as(
+        &client,
+        &a,
+        &format!(
             "{}/v1/generations?status=queued&limit={queue}",
             instances[1].url
-        ))
-        .bearer_auth(a.expose())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        ),
+    )
+    .await;
     let estimates: Vec<(String, DateTime<Utc>)> = page["generations"]
         .as_array()
         .expect("a page")
