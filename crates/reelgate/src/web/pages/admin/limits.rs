@@ -163,34 +163,8 @@ pub async fn set_defaults(
     }
 }
 
-/// Saves a customer's overrides; a refused form is shown again on their page by `refuse`.
-pub async fn set_customer(
-    web: &WebContext,
-    chrome: &Chrome,
-    id: &UserId,
-    form: &LimitsForm,
-) -> Result<Result<Response, Refusal>, WebError> {
-    chrome.csrf.check(&form.csrf)?;
-    let settings = match form.parse(chrome) {
-        Ok(settings) => settings,
-        Err(refusal) => return Ok(Err(refusal)),
-    };
-    match web
-        .api
-        .store
-        .set_limit_settings(LimitScope::Customer(id), &settings)
-        .await
-    {
-        Ok(()) => Ok(Ok(Redirect::to(&format!(
-            "/admin/users/{id}?notice=limits_saved#limits"
-        ))
-        .into_response())),
-        Err(StoreError::UserNotFound) => Err(WebError::NotFound),
-        Err(other) => Err(other.into()),
-    }
-}
-
-/// `POST /admin/users/{id}/limits`.
+/// `POST /admin/users/{id}/limits`: saves a customer's overrides and tier; a refused form
+/// is shown again on their page, naming the field, with nothing saved.
 pub async fn customer_form(
     State(web): State<WebContext>,
     Operator(operator): Operator,
@@ -198,16 +172,25 @@ pub async fn customer_form(
     Path(id): Path<String>,
     WebForm(form): WebForm<LimitsForm>,
 ) -> Result<Response, WebError> {
+    chrome.csrf.check(&form.csrf)?;
     let id = UserId::parse(&id).map_err(|_| WebError::NotFound)?;
     // The customer must exist before anything is written for them.
     web.api.store.user(&id).await.map_err(|e| match e {
         StoreError::UserNotFound => WebError::NotFound,
         other => other.into(),
     })?;
-    match set_customer(&web, &chrome, &id, &form).await? {
-        Ok(done) => Ok(done),
+    let settings = match form.parse(&chrome) {
+        Ok(settings) => settings,
         Err(refusal) => {
-            super::users::render_with_limits_refusal(&web, &chrome, &operator, &id, &refusal).await
+            return super::users::render_with_limits_refusal(
+                &web, &chrome, &operator, &id, &refusal,
+            )
+            .await
         }
-    }
+    };
+    web.api
+        .store
+        .set_limit_settings(LimitScope::Customer(&id), &settings)
+        .await?;
+    Ok(Redirect::to(&format!("/admin/users/{id}?notice=limits_saved#limits")).into_response())
 }
