@@ -103,31 +103,39 @@ impl Store {
         .await
     }
 
-    /// When each of `window`'s slots is next free, counted from now, soonest first: at once
-    /// for a free one, when it stops counting for an answered one, a whole window from now
-    /// for one whose request is still unanswered (as if answered this instant).
+    /// How many slots of `window` count now (for the operator's page; no lock: a glance).
+    pub async fn rate_slots_in_use(&self, window: &RateWindow) -> Result<u32, StoreError> {
+        let now = self.backend.now_millis_sql();
+        let used: i64 = sqlx::query_scalar(&format!(
+            "SELECT COUNT(*) FROM upstream_rate_slots WHERE limiter = $1 AND counts_until > {now}"
+        ))
+        .bind(&window.name)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(u32::try_from(used).unwrap_or(u32::MAX))
+    }
+
+    /// How long until each slot of `window` that counts now is free again, soonest first: an
+    /// answered one when its window ends, an unanswered one a window from now (its answer is
+    /// due; the longest it may take is not the likely time). For estimates, not for limiting.
     pub async fn rate_slots_free_in(
         &self,
         window: &RateWindow,
     ) -> Result<Vec<Duration>, StoreError> {
         let now = self.backend.now_millis_sql();
-        let counted: Vec<i64> = sqlx::query_scalar(&format!(
-            "SELECT CASE WHEN answered_at IS NULL THEN $2 ELSE counts_until - {now} END
-             FROM upstream_rate_slots WHERE limiter = $1 AND counts_until > {now}"
+        let per = millis(window.per);
+        let waits: Vec<i64> = sqlx::query_scalar(&format!(
+            "SELECT CASE WHEN answered_at IS NULL THEN {per} ELSE counts_until - {now} END AS wait
+             FROM upstream_rate_slots WHERE limiter = $1 AND counts_until > {now}
+             ORDER BY wait"
         ))
         .bind(&window.name)
-        .bind(millis(window.per))
         .fetch_all(&self.pool)
         .await?;
-        let requests = usize::try_from(window.requests).unwrap_or(usize::MAX);
-        let mut free_in: Vec<Duration> = counted
+        Ok(waits
             .into_iter()
             .map(|ms| Duration::from_millis(u64::try_from(ms).unwrap_or(0)))
-            .collect();
-        free_in.resize(free_in.len().max(requests), Duration::ZERO);
-        free_in.sort();
-        free_in.truncate(requests);
-        Ok(free_in)
+            .collect())
     }
 
     /// The request of slot `id` has been answered: it counts for one window from now.

@@ -51,12 +51,13 @@ impl Store {
         // backends.
         let rows = sqlx::query(
             "SELECT g.finished_at / 86400000 AS day_number, g.model, g.user_id, u.email, g.status,
-                    g.upstream_cost_usd, COUNT(*) AS n, CAST(SUM(g.credits) AS BIGINT) AS credits
+                    g.upstream_cost_usd, g.upstream_key, COUNT(*) AS n,
+                    CAST(SUM(g.credits) AS BIGINT) AS credits
              FROM generations g JOIN users u ON u.id = g.user_id
              WHERE g.finished_at >= $1 AND g.finished_at < $2
                AND g.status IN ('succeeded', 'failed', 'canceled')
              GROUP BY g.finished_at / 86400000, g.model, g.user_id, u.email, g.status,
-                      g.upstream_cost_usd",
+                      g.upstream_cost_usd, g.upstream_key",
         )
         .bind(start_of(from))
         .bind(start_of(to) + DAY_MS)
@@ -82,6 +83,7 @@ impl Store {
                         &row.try_get::<String, _>("upstream_cost_usd")?,
                         "generations",
                     )?,
+                    upstream_key: row.try_get("upstream_key")?,
                 })
             })
             .collect()
@@ -99,21 +101,33 @@ impl Store {
         Ok(MarginReport::build(&groups, grouping, rule))
     }
 
-    /// Generations Kie accepted after `after` and up to `until`, by state and unit cost.
+    /// Generations Kie accepted after `after` and up to `until`, by state and unit cost: all
+    /// of them, or (`Some(key)`) those sent with the key of that fingerprint.
     pub async fn dispatched_groups(
         &self,
         after: DateTime<Utc>,
         until: DateTime<Utc>,
+        key: Option<&str>,
     ) -> Result<Vec<DispatchedGroup>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT status, upstream_cost_usd, COUNT(*) AS n FROM generations
-             WHERE dispatched_at > $1 AND dispatched_at <= $2
-             GROUP BY status, upstream_cost_usd",
-        )
-        .bind(to_millis(after))
-        .bind(to_millis(until))
-        .fetch_all(&self.pool)
-        .await?;
+        let sql = match key {
+            None => {
+                "SELECT status, upstream_cost_usd, COUNT(*) AS n FROM generations
+                 WHERE dispatched_at > $1 AND dispatched_at <= $2
+                 GROUP BY status, upstream_cost_usd"
+            }
+            Some(_) => {
+                "SELECT status, upstream_cost_usd, COUNT(*) AS n FROM generations
+                 WHERE dispatched_at > $1 AND dispatched_at <= $2 AND upstream_key = $3
+                 GROUP BY status, upstream_cost_usd"
+            }
+        };
+        let mut query = sqlx::query(sql)
+            .bind(to_millis(after))
+            .bind(to_millis(until));
+        if let Some(key) = key {
+            query = query.bind(key.to_owned());
+        }
+        let rows = query.fetch_all(&self.pool).await?;
         rows.iter()
             .map(|row| {
                 Ok(DispatchedGroup {
@@ -131,19 +145,25 @@ impl Store {
             .collect()
     }
 
-    /// Records the Kie balance as polled at `taken_at`.
+    /// Records the Kie balance as polled at `taken_at`: of every key together (`None`), or of
+    /// the key of that fingerprint.
     pub async fn record_balance_sample(
         &self,
         taken_at: DateTime<Utc>,
+        key: Option<&str>,
         credits: Decimal,
     ) -> Result<BalanceSample, StoreError> {
         let now = to_millis(taken_at);
         crate::retry::on_contention(|| async {
-            sqlx::query("INSERT INTO upstream_balance_samples (taken_at, credits) VALUES ($1, $2)")
-                .bind(now)
-                .bind(credits.to_string())
-                .execute(&self.pool)
-                .await?;
+            sqlx::query(
+                "INSERT INTO upstream_balance_samples (taken_at, credits, upstream_key)
+                 VALUES ($1, $2, $3)",
+            )
+            .bind(now)
+            .bind(credits.to_string())
+            .bind(key.map(str::to_owned))
+            .execute(&self.pool)
+            .await?;
             Ok(())
         })
         .await?;
@@ -154,31 +174,47 @@ impl Store {
     }
 
     /// The samples of the days `from` to `to`, oldest first, preceded by the last one before
-    /// `from` (the balance the period started with).
+    /// `from` (the balance the period started with): of every key together (`None`), or of
+    /// the key of that fingerprint.
     pub async fn balance_samples(
         &self,
         from: NaiveDate,
         to: NaiveDate,
+        key: Option<&str>,
     ) -> Result<Vec<BalanceSample>, StoreError> {
         let (start, end) = (start_of(from), start_of(to) + DAY_MS);
-        let rows = sqlx::query(
-            "SELECT taken_at, credits FROM upstream_balance_samples
-             WHERE taken_at >= COALESCE(
-                       (SELECT MAX(taken_at) FROM upstream_balance_samples WHERE taken_at <= $1), $1)
-               AND taken_at < $2
-             ORDER BY taken_at, id",
-        )
-        .bind(start)
-        .bind(end)
-        .fetch_all(&self.pool)
-        .await?;
+        // Two spellings rather than `IS NOT DISTINCT FROM`, which SQLite does not read.
+        let sql = match key {
+            None => {
+                "SELECT taken_at, credits FROM upstream_balance_samples
+                 WHERE upstream_key IS NULL AND taken_at >= COALESCE(
+                       (SELECT MAX(taken_at) FROM upstream_balance_samples
+                        WHERE upstream_key IS NULL AND taken_at <= $1), $1)
+                   AND taken_at < $2
+                 ORDER BY taken_at, id"
+            }
+            Some(_) => {
+                "SELECT taken_at, credits FROM upstream_balance_samples
+                 WHERE upstream_key = $3 AND taken_at >= COALESCE(
+                       (SELECT MAX(taken_at) FROM upstream_balance_samples
+                        WHERE upstream_key = $3 AND taken_at <= $1), $1)
+                   AND taken_at < $2
+                 ORDER BY taken_at, id"
+            }
+        };
+        let mut query = sqlx::query(sql).bind(start).bind(end);
+        if let Some(key) = key {
+            query = query.bind(key.to_owned());
+        }
+        let rows = query.fetch_all(&self.pool).await?;
         rows.iter().map(sample_from_row).collect()
     }
 
-    /// The most recent sample, if any.
+    /// The most recent sample of every key together, if any.
     pub async fn latest_balance_sample(&self) -> Result<Option<BalanceSample>, StoreError> {
         let row = sqlx::query(
-            "SELECT taken_at, credits FROM upstream_balance_samples ORDER BY taken_at DESC, id DESC LIMIT 1",
+            "SELECT taken_at, credits FROM upstream_balance_samples WHERE upstream_key IS NULL
+             ORDER BY taken_at DESC, id DESC LIMIT 1",
         )
         .fetch_optional(&self.pool)
         .await?;

@@ -19,6 +19,7 @@ on_both_backends!(
     margin_per_day_and_model_matches_the_hand_computed_figures,
     margin_per_customer_matches_the_hand_computed_figures,
     reconciliation_compares_balance_drops_with_accepted_generations,
+    margin_and_reconciliation_break_down_per_kie_key,
 );
 
 fn at(day: u32, h: u32, m: u32, s: u32) -> DateTime<Utc> {
@@ -358,15 +359,15 @@ async fn reconciliation_compares_balance_drops_with_accepted_generations(store: 
         (at(3, 6, 0, 0), "2000"),
     ] {
         store
-            .record_balance_sample(taken_at, credits.parse().unwrap())
+            .record_balance_sample(taken_at, None, credits.parse().unwrap())
             .await
             .unwrap();
     }
-    let samples = store.balance_samples(day(1), day(2)).await.unwrap();
+    let samples = store.balance_samples(day(1), day(2), None).await.unwrap();
     let balances: Vec<String> = samples.iter().map(|s| s.credits.to_string()).collect();
     assert_eq!(balances, ["2000", "1682", "2682", "2566"]);
     let sent = store
-        .dispatched_groups(samples[0].taken_at, samples[3].taken_at)
+        .dispatched_groups(samples[0].taken_at, samples[3].taken_at, None)
         .await
         .unwrap();
     let r = reconcile(&samples, &sent, KIE_CREDIT_USD).unwrap();
@@ -383,4 +384,121 @@ async fn reconciliation_compares_balance_drops_with_accepted_generations(store: 
     let latest = store.latest_balance_sample().await.unwrap().unwrap();
     assert_eq!(latest.credits.to_string(), "2000");
     assert_eq!(latest.taken_at, at(3, 6, 0, 0));
+}
+
+/// A kling generation of ada's for `cost`, sent with `key` and succeeded at `at`.
+async fn sent_with_key(store: &Store, user: &User, cost: &str, key: &str, at: DateTime<Utc>) {
+    let new = NewGeneration {
+        id: GenerationId::new(),
+        user_id: user.id.clone(),
+        model: "kling".into(),
+        params: serde_json::Map::new(),
+        upstream_request: serde_json::json!({"endpoint": "jobs", "body": {}}),
+        credits: Credits(45),
+        upstream_cost_usd: cost.parse().unwrap(),
+        webhook_url: None,
+        idempotency: None,
+    };
+    let Submitted::Created(created, _) = store
+        .submit_generation(&new, |_| String::new())
+        .await
+        .unwrap()
+    else {
+        panic!("not created");
+    };
+    let id = created.id.clone();
+    let claimed = store
+        .claim(&queues::DISPATCH, 1, Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(claimed[0].id, id);
+    assert!(store.record_sending_key(&id, key).await.unwrap());
+    assert!(store
+        .record_accepted(&id, &format!("task_{id}"), Utc::now())
+        .await
+        .unwrap());
+    let succeeded = Outcome::Succeeded {
+        videos: vec![Video {
+            url: "https://files.example/v.mp4".into(),
+            resolution: None,
+        }],
+        hd_pending: false,
+    };
+    store
+        .settle_generation(&id, &succeeded, |_| String::new())
+        .await
+        .unwrap()
+        .unwrap();
+    set_generation_times(store, &id, Some(at), Some(at))
+        .await
+        .unwrap();
+}
+
+async fn margin_and_reconciliation_break_down_per_kie_key(store: &TestStore) {
+    const A: &str = "kie-aaaaaaaa";
+    const B: &str = "kie-bbbbbbbb";
+    let ada = customer(store, "ada", 10_000).await;
+    // Key A: kling $0.28 (56 Kie credits) and $0.30 (60); key B: $0.75 (150), on 5 March.
+    sent_with_key(store, &ada, "0.28", A, at(5, 12, 0, 0)).await;
+    sent_with_key(store, &ada, "0.30", A, at(5, 13, 0, 0)).await;
+    sent_with_key(store, &ada, "0.75", B, at(5, 14, 0, 0)).await;
+    for (hour, key, credits) in [
+        (10, None, "1500"),
+        (10, Some(A), "1000"),
+        (10, Some(B), "500"),
+        (20, None, "1234"),
+        (20, Some(A), "884"),
+        (20, Some(B), "350"),
+    ] {
+        store
+            .record_balance_sample(at(5, hour, 0, 0), key, credits.parse().unwrap())
+            .await
+            .unwrap();
+    }
+
+    let report = store
+        .margin_report(day(5), day(5), "key".parse().unwrap(), &rule())
+        .await
+        .unwrap();
+    let rows: Vec<String> = report
+        .rows
+        .iter()
+        .map(|r| {
+            let key = r.upstream_key.as_deref().unwrap();
+            format!("{key} {} {}", r.succeeded, r.upstream_cost_usd)
+        })
+        .collect();
+    assert_eq!(rows, [format!("{A} 2 0.58"), format!("{B} 1 0.75")]);
+    assert_eq!(report.totals.upstream_cost_usd.to_string(), "1.33");
+
+    let mut seen = Vec::new();
+    for key in [None, Some(A), Some(B)] {
+        let samples = store.balance_samples(day(5), day(5), key).await.unwrap();
+        assert_eq!(samples.len(), 2, "{key:?}: only its own samples");
+        let sent = store
+            .dispatched_groups(samples[0].taken_at, samples[1].taken_at, key)
+            .await
+            .unwrap();
+        let r = reconcile(&samples, &sent, KIE_CREDIT_USD).unwrap();
+        assert_eq!(r.difference_usd.to_string(), "0", "{key:?}: {r:?}");
+        seen.push((
+            r.start_balance_credits.to_string(),
+            r.generations_sent,
+            r.reelgate_cost_usd.to_string(),
+        ));
+    }
+    assert_eq!(
+        seen,
+        [
+            ("1500".to_owned(), 3, "1.33".to_owned()),
+            ("1000".to_owned(), 2, "0.58".to_owned()),
+            ("500".to_owned(), 1, "0.75".to_owned()),
+        ]
+    );
+    let latest = store.latest_balance_sample().await.unwrap().unwrap();
+    assert_eq!(
+        latest.credits.to_string(),
+        "1234",
+        "the total, not one key's"
+    );
 }

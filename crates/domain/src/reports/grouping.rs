@@ -3,12 +3,14 @@
 use std::fmt;
 use std::str::FromStr;
 
-/// Any combination of day, model and customer; at least one.
+/// Any combination of day, model, customer and Kie key; at least one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Grouping {
     pub day: bool,
     pub model: bool,
     pub customer: bool,
+    /// The Kie key (account) the generations were sent with, by fingerprint.
+    pub key: bool,
 }
 
 impl Grouping {
@@ -17,11 +19,13 @@ impl Grouping {
         day: true,
         model: true,
         customer: false,
+        key: false,
     };
     pub const CUSTOMER: Grouping = Grouping {
         day: false,
         model: false,
         customer: true,
+        key: false,
     };
 }
 
@@ -32,10 +36,10 @@ impl Default for Grouping {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0:?}: expected a comma-separated list of day, model and customer")]
+#[error("{0:?}: expected a comma-separated list of day, model, customer and key")]
 pub struct GroupingError(String);
 
-/// `day,model`, `customer`, `day,customer`, … in any order.
+/// `day,model`, `customer`, `day,customer`, `key`, … in any order.
 impl FromStr for Grouping {
     type Err = GroupingError;
 
@@ -44,12 +48,14 @@ impl FromStr for Grouping {
             day: false,
             model: false,
             customer: false,
+            key: false,
         };
         for part in raw.split(',').map(str::trim) {
             let flag = match part {
                 "day" => &mut grouping.day,
                 "model" => &mut grouping.model,
                 "customer" => &mut grouping.customer,
+                "key" => &mut grouping.key,
                 _ => return Err(GroupingError(raw.to_owned())),
             };
             *flag = true;
@@ -64,6 +70,7 @@ impl fmt::Display for Grouping {
             (self.day, "day"),
             (self.model, "model"),
             (self.customer, "customer"),
+            (self.key, "key"),
         ]
         .into_iter()
         .filter_map(|(on, name)| on.then_some(name))
@@ -84,6 +91,10 @@ mod tests {
         assert_eq!(
             "day,customer".parse::<Grouping>().unwrap().to_string(),
             "day,customer"
+        );
+        assert_eq!(
+            "key,day".parse::<Grouping>().unwrap().to_string(),
+            "day,key"
         );
         assert!("".parse::<Grouping>().is_err());
         assert!("day,week".parse::<Grouping>().is_err());

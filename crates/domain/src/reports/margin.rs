@@ -54,7 +54,13 @@ pub struct SettledGroup {
     pub credits: i64,
     /// What Kie charges for one of them, per the price table when it was submitted.
     pub unit_cost_usd: Decimal,
+    /// The fingerprint of the Kie key they were sent with; `None` when none was recorded
+    /// (never sent, or sent when reelgate had a single key).
+    pub upstream_key: Option<String>,
 }
+
+/// How a report names the generations that carry no key fingerprint.
+pub const NO_KEY: &str = "none";
 
 /// One line of the report. The dimensions not grouped by are absent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
@@ -69,6 +75,10 @@ pub struct MarginRow {
     pub customer_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    /// With `by=key`: the fingerprint of the Kie key the generations were sent with (`kie-…`),
+    /// or `none` for those that never reached Kie.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upstream_key: Option<String>,
     pub succeeded: u64,
     pub failed: u64,
     pub canceled: u64,
@@ -95,7 +105,12 @@ pub struct MarginReport {
     pub totals: MarginRow,
 }
 
-type Key = (Option<NaiveDate>, Option<String>, Option<(String, String)>);
+type Key = (
+    Option<NaiveDate>,
+    Option<String>,
+    Option<(String, String)>,
+    Option<String>,
+);
 
 #[derive(Default)]
 struct Sums {
@@ -129,7 +144,7 @@ impl Sums {
     }
 
     fn row(self, key: Key, rule: &PriceRule) -> MarginRow {
-        let (day, model, customer) = key;
+        let (day, model, customer, upstream_key) = key;
         let revenue = Decimal::from(self.credits_charged)
             .checked_div(rule.credits_per_usd())
             // A PriceRule's rate is always more than zero.
@@ -142,6 +157,7 @@ impl Sums {
             model,
             customer_id,
             email,
+            upstream_key,
             succeeded: self.succeeded,
             failed: self.failed,
             canceled: self.canceled,
@@ -166,6 +182,12 @@ impl MarginReport {
                 grouping
                     .customer
                     .then(|| (group.email.clone(), group.customer_id.to_string())),
+                grouping.key.then(|| {
+                    group
+                        .upstream_key
+                        .clone()
+                        .unwrap_or_else(|| NO_KEY.to_owned())
+                }),
             );
             rows.entry(key).or_default().add(group);
             totals.add(group);
@@ -175,7 +197,7 @@ impl MarginReport {
                 .into_iter()
                 .map(|(key, sums)| sums.row(key, rule))
                 .collect(),
-            totals: totals.row((None, None, None), rule),
+            totals: totals.row((None, None, None, None), rule),
         }
     }
 }
@@ -199,6 +221,7 @@ mod tests {
             count,
             credits: price * count as i64,
             unit_cost_usd: dec!(0.28),
+            upstream_key: None,
         }
     }
 
@@ -255,5 +278,38 @@ mod tests {
         );
         // 285 credits / 108 = 2.638888…
         assert_eq!(by_model.totals.revenue_usd.to_string(), "2.6389");
+    }
+
+    #[test]
+    fn per_key_rows_split_the_upstream_cost_by_the_key_that_was_charged() {
+        let with_key = |key: Option<&str>, outcome, count| SettledGroup {
+            upstream_key: key.map(str::to_owned),
+            ..group(1, "kling", outcome, count, 45)
+        };
+        let groups = [
+            with_key(Some("kie-bbbbbbbb"), Outcome::Succeeded, 1),
+            with_key(Some("kie-aaaaaaaa"), Outcome::Succeeded, 2),
+            with_key(Some("kie-aaaaaaaa"), Outcome::Failed, 1),
+            with_key(None, Outcome::Canceled, 1),
+        ];
+        let report = MarginReport::build(&groups, "key".parse().unwrap(), &rule());
+        let rows: Vec<_> = report
+            .rows
+            .iter()
+            .map(|r| {
+                let key = r.upstream_key.as_deref().unwrap();
+                format!("{key} {} {}", r.succeeded, r.upstream_cost_usd)
+            })
+            .collect();
+        assert_eq!(
+            rows,
+            ["kie-aaaaaaaa 2 0.56", "kie-bbbbbbbb 1 0.28", "none 0 0"]
+        );
+        assert!(report
+            .rows
+            .iter()
+            .all(|r| r.day.is_none() && r.model.is_none()));
+        assert_eq!(report.totals.upstream_cost_usd.to_string(), "0.84");
+        assert_eq!(report.totals.upstream_key, None);
     }
 }

@@ -9,5 +9,5 @@ mod margin;
 mod reconcile;
 
 pub use grouping::{Grouping, GroupingError};
-pub use margin::{MarginReport, MarginRow, Outcome, SettledGroup, REVENUE_DECIMALS};
+pub use margin::{MarginReport, MarginRow, Outcome, SettledGroup, NO_KEY, REVENUE_DECIMALS};
 pub use reconcile::{reconcile, BalanceSample, DispatchedGroup, Reconciliation, KIE_CREDIT_USD};

@@ -8,7 +8,6 @@ use serde_json::json;
 use super::envelope::{self, json_body, not_found, task_id, Params};
 use crate::record::{hd_result_url, View};
 use crate::simulator::{now_ms, KeyHash, Simulator};
-use crate::task::TaskId;
 use crate::upgrade::UhdAnswer;
 use crate::validate::{parse_veo_generate, Fields, Rejection};
 
@@ -89,7 +88,7 @@ pub(super) async fn hd_video(
 /// starts the 4K file and is charged; later ones answer 422 until it is made, then its URL.
 pub(super) async fn uhd_video(
     State(sim): State<Simulator>,
-    _: KeyHash,
+    key: KeyHash,
     body: Bytes,
 ) -> Result<Response, Rejection> {
     let body = json_body(&body)?;
@@ -108,8 +107,9 @@ pub(super) async fn uhd_video(
         }
     }
     let callback_url = f.url("callBackUrl")?;
-    let id = TaskId::parse(id)
-        .filter(|id| id.veo)
+    // Kie shows a task only to the account (key) that created it, for upgrades as for reads.
+    let id = sim
+        .with_task(key, id, true, |_, id| id)
         .ok_or_else(|| not_found("task"))?;
     let delay = sim.shared.uhd_delay;
     let (urls, task_id) = match sim.request_uhd(id, callback_url, delay)? {

@@ -113,12 +113,23 @@ impl BalanceGuard {
         let read = if self.lc.keys.is_several() {
             self.read_every_key().await
         } else {
-            self.lc.kie.credit_balance().await
+            self.lc.kie.credit_balance().await.map(|c| (c, true))
         };
         match read {
-            Ok(credits) => {
+            Ok((credits, every_key)) => {
                 let now = Utc::now();
-                if let Err(error) = self.lc.store.record_balance_sample(now, credits).await {
+                // A total missing a key would read as a drop then a top-up: the reconciliation
+                // would count it as spent. Each key that was read has its own sample.
+                let recorded = if every_key {
+                    self.lc
+                        .store
+                        .record_balance_sample(now, None, credits)
+                        .await
+                        .err()
+                } else {
+                    None
+                };
+                if let Some(error) = recorded {
                     tracing::error!(%error, "cannot record the Kie balance sample");
                 }
                 self.apply(credits, now).await;
@@ -137,8 +148,9 @@ impl BalanceGuard {
 
     /// Several keys: each key's balance is its own account's. A key below the stop threshold
     /// leaves the rotation (dispatch's key refusal, tried again after its pause); the levels
-    /// and the operator's alerts go by the sum, what all accounts can still buy.
-    async fn read_every_key(&self) -> Result<Decimal, kie::KieError> {
+    /// and the operator's alerts go by the sum, what all accounts can still buy. The sum, and
+    /// whether every key was read (else it is the sum of those that were).
+    async fn read_every_key(&self) -> Result<(Decimal, bool), kie::KieError> {
         let mut total = Decimal::ZERO;
         let mut last_error = None;
         let mut read_any = false;
@@ -148,6 +160,15 @@ impl BalanceGuard {
                     read_any = true;
                     total += credits;
                     self.lc.keys.record_balance(index, credits);
+                    // Each account's own samples: the reconciliation per key.
+                    let sample = self
+                        .lc
+                        .store
+                        .record_balance_sample(Utc::now(), Some(&key.label), credits)
+                        .await;
+                    if let Err(error) = sample {
+                        tracing::error!(key = %key.label, %error, "cannot record this Kie key's balance sample");
+                    }
                     if credits < self.settings.stop_below {
                         let reason = format!(
                             "the balance of key {} ({credits} credits) is below the operator's stop threshold ({})",
@@ -165,7 +186,7 @@ impl BalanceGuard {
         }
         match (read_any, last_error) {
             (false, Some(error)) => Err(error),
-            _ => Ok(total),
+            (_, last_error) => Ok((total, last_error.is_none())),
         }
     }
 

@@ -93,21 +93,43 @@ impl CreateLimiter {
         }
     }
 
-    /// When each slot of the window is next free, soonest first; `None` when the shared
-    /// window cannot be read just now (estimates then assume a whole window per turn).
+    /// When each slot of the window is next free, soonest first: the local window knows it;
+    /// the shared one is read from the database (every instance's slots). `None` when that
+    /// read fails: estimates then assume the slots free a whole window at a time.
     pub async fn free_at(&self) -> Option<Vec<tokio::time::Instant>> {
         match self {
             CreateLimiter::Local(window) => Some(window.free_at().await),
             CreateLimiter::Shared { store, window } => {
-                let now = tokio::time::Instant::now();
-                match store.rate_slots_free_in(window).await {
-                    Ok(free_in) => Some(free_in.into_iter().map(|d| now + d).collect()),
+                let busy = match store.rate_slots_free_in(window).await {
+                    Ok(busy) => busy,
                     Err(error) => {
-                        tracing::warn!(%error, "cannot read the shared rate window");
-                        None
+                        tracing::warn!(%error, "cannot read the shared rate window for an estimate");
+                        return None;
                     }
-                }
+                };
+                let now = tokio::time::Instant::now();
+                let requests = window.requests as usize;
+                let free = requests.saturating_sub(busy.len());
+                let mut at: Vec<tokio::time::Instant> = std::iter::repeat_n(now, free)
+                    .chain(busy.into_iter().map(|wait| now + wait))
+                    .collect();
+                at.truncate(requests);
+                Some(at)
             }
+        }
+    }
+
+    /// How many of the window's slots count now (taken and not yet a window old).
+    pub async fn in_use(&self) -> Result<u32, StoreError> {
+        match self {
+            CreateLimiter::Local(window) => {
+                let free_at = window.free_at().await;
+                // After the read: a free slot is "free at" the moment of the read.
+                let now = tokio::time::Instant::now();
+                let busy = free_at.iter().filter(|at| **at > now).count();
+                Ok(u32::try_from(busy).unwrap_or(u32::MAX))
+            }
+            CreateLimiter::Shared { store, window } => store.rate_slots_in_use(window).await,
         }
     }
 

@@ -188,7 +188,7 @@ impl Schedule {
     /// The rate window is a sliding one: a slot comes back one window after its request was
     /// answered, so with the window's slots next free at `free_at` (soonest first), the one
     /// `ahead` places back goes `ahead / requests` windows after slot `ahead % requests`
-    /// frees. Without that knowledge (the shared window), every slot is taken to free a
+    /// frees. Without that knowledge (the shared window could not be read), every slot is taken to free a
     /// window from now. The cap lets a slot go only as a task finishes: past the free
     /// places, one every `run_time / cap`.
     fn start_after(&self, ahead: u64, free_at: Option<&[Duration]>) -> (Duration, Option<Held>) {

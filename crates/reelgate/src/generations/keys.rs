@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Utc};
 use kie::KieClient;
-use reelgate_store::Store;
+use reelgate_store::{Store, StoreError};
 use rust_decimal::Decimal;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -69,7 +69,36 @@ pub struct KeyView {
     pub balance_credits: Option<Decimal>,
 }
 
+/// What a key is doing now, for the operator's page.
+#[derive(Debug, Clone, Serialize)]
+pub struct KeyLoad {
+    pub view: KeyView,
+    /// Create requests counted in its rate window now (of `REELGATE_UPSTREAM_RATE_LIMIT`).
+    pub window_in_use: u32,
+    /// Its tasks holding an upstream slot: sent, or being sent (of the in-flight cap).
+    pub in_flight: u64,
+}
+
 impl KeyPool {
+    /// Each key's state, window and in-flight count. With one key no fingerprint is stored,
+    /// so its in-flight count is every generation's.
+    pub async fn load(&self, store: &Store, cap: u32) -> Result<Vec<KeyLoad>, StoreError> {
+        let mut loads = Vec::with_capacity(self.keys.len());
+        for (key, view) in self.keys.iter().zip(self.views()) {
+            let in_flight = if self.is_several() {
+                store.in_flight_upstream_with(&key.label, cap).await?
+            } else {
+                store.in_flight_upstream(cap).await?
+            };
+            loads.push(KeyLoad {
+                view,
+                window_in_use: key.creates.in_use().await?,
+                in_flight,
+            });
+        }
+        Ok(loads)
+    }
+
     /// `keys` is never empty (the configuration refuses that).
     pub fn new(keys: Vec<UpstreamKey>, store: &Store, settings: &LifecycleSettings) -> Self {
         let single = keys.len() == 1;

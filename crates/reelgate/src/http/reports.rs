@@ -8,6 +8,7 @@ use chrono::{NaiveDate, Utc};
 use reelgate_domain::reports::{
     reconcile, Grouping, MarginReport, MarginRow, Reconciliation, KIE_CREDIT_USD,
 };
+use reelgate_store::Store;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -31,6 +32,34 @@ pub struct PeriodQuery {
     /// Last UTC day, included (default: today).
     #[param(inline)]
     pub to: Option<reelgate_domain::text::Choice>,
+    /// `json` (default) or `csv` (one line for all keys, then one per Kie key).
+    #[param(inline)]
+    pub format: Option<reelgate_domain::text::Choice>,
+}
+
+/// A report's `format`: JSON unless `csv` is asked for.
+fn wants_csv(raw: Option<&str>) -> Result<bool, ApiError> {
+    match raw.unwrap_or("json") {
+        "json" => Ok(false),
+        "csv" => Ok(true),
+        _ => Err(ApiError::field(
+            "format",
+            "invalid_parameter",
+            "format must be json or csv",
+        )),
+    }
+}
+
+fn csv_response(name: &str, from: NaiveDate, to: NaiveDate, body: String) -> Response {
+    let filename = format!("attachment; filename=\"{name}-{from}-{to}.csv\"");
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (header::CONTENT_DISPOSITION, filename),
+        ],
+        body,
+    )
+        .into_response()
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -42,7 +71,8 @@ pub struct MarginQuery {
     /// Last UTC day, included (default: today).
     #[param(inline)]
     pub to: Option<reelgate_domain::text::Choice>,
-    /// Rows per any of `day`, `model`, `customer`, comma-separated (default `day,model`).
+    /// Rows per any of `day`, `model`, `customer`, `key` (the Kie key's fingerprint),
+    /// comma-separated (default `day,model`).
     #[param(inline)]
     pub by: Option<reelgate_domain::text::Choice>,
     /// `json` (default) or `csv`.
@@ -122,34 +152,34 @@ async fn margin(
             })?,
         None => Grouping::default(),
     };
+    let as_csv = wants_csv(query.format.as_deref())?;
     let rule = ctx.catalog.rule();
-    let report = ctx.store.margin_report(from, to, grouping, rule).await?;
-    match query.format.as_deref().unwrap_or("json") {
-        "json" => Ok(ApiJson(MarginReportView {
+    let mut groups = ctx.store.settled_groups(from, to).await?;
+    if !ctx.lifecycle.keys.is_several() {
+        // One key stores no fingerprint: everything that was sent went with it.
+        if let Some(only) = ctx.lifecycle.keys.get(0) {
+            for group in &mut groups {
+                group.upstream_key.get_or_insert_with(|| only.label.clone());
+            }
+        }
+    }
+    let report = MarginReport::build(&groups, grouping, rule);
+    if as_csv {
+        return Ok(csv_response(
+            "margin",
             from,
             to,
-            by: grouping.to_string(),
-            credits_per_usd: rule.credits_per_usd().normalize(),
-            report,
-        })
-        .into_response()),
-        "csv" => {
-            let filename = format!("attachment; filename=\"margin-{from}-{to}.csv\"");
-            Ok((
-                [
-                    (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-                    (header::CONTENT_DISPOSITION, filename),
-                ],
-                csv(&report.rows, grouping),
-            )
-                .into_response())
-        }
-        _ => Err(ApiError::field(
-            "format",
-            "invalid_parameter",
-            "format must be json or csv",
-        )),
+            csv(&report.rows, grouping),
+        ));
     }
+    Ok(ApiJson(MarginReportView {
+        from,
+        to,
+        by: grouping.to_string(),
+        credits_per_usd: rule.credits_per_usd().normalize(),
+        report,
+    })
+    .into_response())
 }
 
 /// The rows as CSV (RFC 4180), with the grouped dimensions first.
@@ -163,6 +193,9 @@ pub fn csv(rows: &[MarginRow], grouping: Grouping) -> String {
     }
     if grouping.customer {
         header.extend(["customer_id", "email"]);
+    }
+    if grouping.key {
+        header.push("upstream_key");
     }
     header.extend([
         "succeeded",
@@ -187,6 +220,9 @@ pub fn csv(rows: &[MarginRow], grouping: Grouping) -> String {
         if grouping.customer {
             cells.push(cell(row.customer_id.as_deref().unwrap_or_default()));
             cells.push(cell(row.email.as_deref().unwrap_or_default()));
+        }
+        if grouping.key {
+            cells.push(cell(row.upstream_key.as_deref().unwrap_or_default()));
         }
         cells.extend([
             row.succeeded.to_string(),
@@ -231,40 +267,135 @@ pub struct ReconciliationView {
     #[schema(value_type = String, example = "0.005")]
     pub kie_credit_usd: Decimal,
     /// `null` until the balance guard has recorded two samples in (or just before) the period.
+    /// With several Kie keys: the sum of every key's balance against every generation sent.
+    pub reconciliation: Option<Reconciliation>,
+    /// With several Kie keys, each key's account against the generations sent with it (by
+    /// fingerprint, never the key); empty with one key, whose account is the one above.
+    pub keys: Vec<KeyReconciliation>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KeyReconciliation {
+    /// The key's fingerprint, `kie-` and 8 hex digits.
+    pub upstream_key: String,
+    /// `null` until the balance guard has recorded two samples of this key's balance.
     pub reconciliation: Option<Reconciliation>,
 }
 
-/// Compares the upstream cost reelgate computed for the generations Kie accepted with the
-/// drop in the Kie balance (top-ups excluded) between the balance guard's samples that
-/// bracket the period.
-#[utoipa::path(get, path = "/v1/admin/reports/reconciliation", tag = "admin", security(("api_key" = [])),
-    params(PeriodQuery),
-    responses((status = 200, body = ReconciliationView), (status = 400, body = ErrorEnvelope),
-        (status = 403, body = ErrorEnvelope)))]
-async fn reconciliation(
-    State(ctx): State<ApiContext>,
-    _admin: AdminUser,
-    ApiQuery(query): ApiQuery<PeriodQuery>,
-) -> Result<ApiJson<ReconciliationView>, ApiError> {
-    let (from, to) = period(query.from.as_deref(), query.to.as_deref())?;
-    let samples = ctx.store.balance_samples(from, to).await?;
-    let reconciliation = match (samples.first(), samples.last()) {
+/// The samples of one account (`key`) or of all together (`None`) against the generations
+/// Kie accepted between the first and the last of them.
+async fn reconcile_account(
+    store: &Store,
+    from: NaiveDate,
+    to: NaiveDate,
+    key: Option<&str>,
+) -> Result<Option<Reconciliation>, ApiError> {
+    let samples = store.balance_samples(from, to, key).await?;
+    Ok(match (samples.first(), samples.last()) {
         (Some(first), Some(last)) if samples.len() > 1 => {
-            let sent = ctx
-                .store
-                .dispatched_groups(first.taken_at, last.taken_at)
+            let sent = store
+                .dispatched_groups(first.taken_at, last.taken_at, key)
                 .await?;
             reconcile(&samples, &sent, KIE_CREDIT_USD)
         }
         _ => None,
-    };
-    Ok(ApiJson(ReconciliationView {
+    })
+}
+
+/// Compares the upstream cost reelgate computed for the generations Kie accepted with the
+/// drop in the Kie balance (top-ups excluded) between the balance guard's samples that
+/// bracket the period; with several Kie keys, each key's account too.
+#[utoipa::path(get, path = "/v1/admin/reports/reconciliation", tag = "admin", security(("api_key" = [])),
+    params(PeriodQuery),
+    responses((status = 200, description = "The reconciliation; with `format=csv`, one line for all keys, then one per key",
+            content((ReconciliationView = "application/json"), (String = "text/csv"))),
+        (status = 400, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope)))]
+async fn reconciliation(
+    State(ctx): State<ApiContext>,
+    _admin: AdminUser,
+    ApiQuery(query): ApiQuery<PeriodQuery>,
+) -> Result<Response, ApiError> {
+    let (from, to) = period(query.from.as_deref(), query.to.as_deref())?;
+    let as_csv = wants_csv(query.format.as_deref())?;
+    let reconciliation = reconcile_account(&ctx.store, from, to, None).await?;
+    let mut keys = Vec::new();
+    if ctx.lifecycle.keys.is_several() {
+        for key in ctx.lifecycle.keys.iter() {
+            keys.push(KeyReconciliation {
+                upstream_key: key.label.clone(),
+                reconciliation: reconcile_account(&ctx.store, from, to, Some(&key.label)).await?,
+            });
+        }
+    }
+    let view = ReconciliationView {
         from,
         to,
         simulated: ctx.upstream.is_simulated(),
         kie_credit_usd: KIE_CREDIT_USD,
         reconciliation,
-    }))
+        keys,
+    };
+    if as_csv {
+        return Ok(csv_response(
+            "reconciliation",
+            from,
+            to,
+            reconciliation_csv(&view),
+        ));
+    }
+    Ok(ApiJson(view).into_response())
+}
+
+/// The reconciliation as CSV: `all` (every key together), then each key by fingerprint; an
+/// account without two balance samples has its figures empty.
+pub fn reconciliation_csv(view: &ReconciliationView) -> String {
+    let header = [
+        "upstream_key",
+        "window_start",
+        "window_end",
+        "samples",
+        "start_balance_credits",
+        "end_balance_credits",
+        "kie_spent_credits",
+        "kie_topped_up_credits",
+        "kie_spent_usd",
+        "generations_sent",
+        "reelgate_cost_usd",
+        "failed_cost_usd",
+        "running_cost_usd",
+        "difference_usd",
+    ];
+    let mut out = header.join(",");
+    out.push_str("\r\n");
+    let accounts = std::iter::once(("all", view.reconciliation.as_ref())).chain(
+        view.keys
+            .iter()
+            .map(|k| (k.upstream_key.as_str(), k.reconciliation.as_ref())),
+    );
+    for (name, figures) in accounts {
+        let mut cells = vec![cell(name)];
+        match figures {
+            Some(r) => cells.extend([
+                r.window_start.to_rfc3339(),
+                r.window_end.to_rfc3339(),
+                r.samples.to_string(),
+                r.start_balance_credits.to_string(),
+                r.end_balance_credits.to_string(),
+                r.kie_spent_credits.to_string(),
+                r.kie_topped_up_credits.to_string(),
+                r.kie_spent_usd.to_string(),
+                r.generations_sent.to_string(),
+                r.reelgate_cost_usd.to_string(),
+                r.failed_cost_usd.to_string(),
+                r.running_cost_usd.to_string(),
+                r.difference_usd.to_string(),
+            ]),
+            None => cells.extend(std::iter::repeat_n(String::new(), header.len() - 1)),
+        }
+        out.push_str(&cells.join(","));
+        out.push_str("\r\n");
+    }
+    out
 }
 
 pub fn router() -> OpenApiRouter<ApiContext> {

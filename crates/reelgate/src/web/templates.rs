@@ -71,6 +71,18 @@ const TEMPLATES: &[(&str, &str)] = &[
         "admin/mail.html",
         include_str!("../../templates/admin/mail.html"),
     ),
+    (
+        "admin/upstream.html",
+        include_str!("../../templates/admin/upstream.html"),
+    ),
+    (
+        "admin/limits.html",
+        include_str!("../../templates/admin/limits.html"),
+    ),
+    (
+        "admin/limits_fields.html",
+        include_str!("../../templates/admin/limits_fields.html"),
+    ),
 ];
 
 /// The environment, built once. Its templates are compile-time constants, so a template that

@@ -196,9 +196,12 @@ async fn the_admin_cli_works_while_the_server_is_busy() {
     let app = TestApp::spawn().await;
     let (_, busy_key) = app.customer("busy", 0).await;
     let database_url = app.database.url.clone();
+    // On PostgreSQL the CLI keeps its data directory under the working one.
+    let working_dir = app._data_dir.path().to_owned();
     let cli = move |args: &[&str]| {
         let output = std::process::Command::new(env!("CARGO_BIN_EXE_reelgate"))
             .args(args)
+            .current_dir(&working_dir)
             .env("REELGATE_DATABASE_URL", &database_url)
             .env_remove("REELGATE_KIE_API_KEY")
             .output()

@@ -159,6 +159,23 @@ async fn the_margin_report_matches_the_hand_computed_figures_as_json_and_csv() {
     .await;
     assert_eq!(one_day["rows"].as_array().unwrap().len(), 1);
     assert_eq!(one_day["rows"][0]["credits_charged"], 170);
+
+    // With one Kie key, every generation's cost is that key's, named by its fingerprint.
+    let (_, by_key) = json(
+        app.get_as(
+            &admin,
+            "/v1/admin/reports/margin?from=2026-03-01&to=2026-03-02&by=key",
+        )
+        .await,
+    )
+    .await;
+    let (_, upstream) = json(app.get_as(&admin, "/v1/admin/upstream").await).await;
+    let only_key = upstream["keys"][0]["label"].as_str().unwrap();
+    assert_eq!(by_key["by"], "key");
+    assert_eq!(by_key["rows"].as_array().unwrap().len(), 1, "{by_key}");
+    assert_eq!(by_key["rows"][0]["upstream_key"], only_key);
+    assert_eq!(by_key["rows"][0]["upstream_cost_usd"], "1.6");
+    assert_eq!(by_key["rows"][0]["succeeded"], 4);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -189,6 +206,13 @@ async fn reports_are_for_operators_and_name_bad_parameters() {
         assert_eq!(status, 400, "{query}: {body}");
         assert_eq!(body["error"]["field"], field, "{query}");
     }
+    let (status, body) = json(
+        app.get_as(&admin, "/v1/admin/reports/reconciliation?format=pdf")
+            .await,
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["field"], "format");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,6 +7,7 @@ mod cross_site;
 mod generate;
 mod guessing;
 mod operator;
+mod operator_limits;
 mod queue_wait;
 mod recovery;
 mod security;

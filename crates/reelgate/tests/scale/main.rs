@@ -3,6 +3,7 @@
 
 mod balancer;
 mod db_proxy;
+mod fair_three;
 mod multi_instance;
 mod operations;
 mod processes;

@@ -349,14 +349,18 @@ async fn submit(
     panic!("submission {idempotency_key} never got an answer");
 }
 
-async fn count(store: &Store, sql: &str) -> i64 {
+pub(crate) async fn count(store: &Store, sql: &str) -> i64 {
     sqlx::query_scalar(sql)
         .fetch_one(store.pool())
         .await
         .unwrap()
 }
 
-async fn wait_until_everything_settled(store: &Store, instances: &[Process], within: Duration) {
+pub(crate) async fn wait_until_everything_settled(
+    store: &Store,
+    instances: &[Process],
+    within: Duration,
+) {
     let deadline = Instant::now() + within;
     loop {
         let open = count(
@@ -394,7 +398,7 @@ async fn wait_until_everything_settled(store: &Store, instances: &[Process], wit
 
 /// For every generation: one hold of its price, exactly one settlement, and the rows sum to
 /// −price if it succeeded and 0 otherwise. Returns how many ended in each status.
-async fn assert_ledger_settled_once(store: &Store) -> HashMap<String, i64> {
+pub(crate) async fn assert_ledger_settled_once(store: &Store) -> HashMap<String, i64> {
     let rows: Vec<(String, String, i64, i64, i64, i64)> = sqlx::query_as(
         "SELECT g.id, g.status, g.credits,
                 CAST(COALESCE(SUM(l.amount), 0) AS BIGINT),

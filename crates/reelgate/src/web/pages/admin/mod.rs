@@ -1,11 +1,13 @@
-//! The operator's pages: dashboard, users, vouchers, prices, generations,
-//! mail. Every handler takes
+//! The operator's pages: dashboard, users (and their limits), vouchers, prices,
+//! generations, mail, the Kie keys. Every handler takes
 //! `Operator`, so none of them runs for a customer.
 
 mod dashboard;
 mod generations;
+mod limits;
 mod mail;
 mod prices;
+mod upstream;
 mod users;
 mod vouchers;
 
@@ -21,6 +23,12 @@ pub fn router() -> Router<WebContext> {
         .route("/admin/users/{id}", get(users::detail))
         .route("/admin/users/{id}/grants", post(users::grant))
         .route("/admin/users/{id}/disabled", post(users::set_disabled))
+        .route("/admin/users/{id}/limits", post(limits::customer_form))
+        .route(
+            "/admin/limits",
+            get(limits::defaults_page).post(limits::set_defaults),
+        )
+        .route("/admin/upstream", get(upstream::page))
         .route(
             "/admin/vouchers",
             get(vouchers::list).post(vouchers::create),

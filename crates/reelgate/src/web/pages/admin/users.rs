@@ -1,4 +1,5 @@
-//! Operator: find customers, look at one, grant or adjust their credits, disable them.
+//! Operator: find customers, look at one, grant or adjust their credits, set their limits
+//! and tier (`limits.rs`), disable them.
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -10,6 +11,7 @@ use reelgate_domain::Credits;
 use reelgate_store::StoreError;
 use serde::Deserialize;
 
+use super::limits::Refusal;
 use crate::http::account::{AccountView, LedgerEntryView};
 use crate::web::error::{WebError, WebForm};
 use crate::web::pages::videos::AdminRow;
@@ -86,9 +88,35 @@ pub async fn detail(
         Some("granted") => Some(chrome.text("admin.user.granted")),
         Some("disabled") => Some(chrome.text("admin.user.now_disabled")),
         Some("enabled") => Some(chrome.text("admin.user.now_enabled")),
+        Some("limits_saved") => Some(chrome.text("admin.limits.saved")),
         _ => None,
     };
-    render_detail(&web, &chrome, &operator, &id, notice, None, StatusCode::OK).await
+    render_detail(&web, &chrome, &operator, &id, notice, None).await
+}
+
+/// Which form on the user page was refused, and why.
+enum Refused<'a> {
+    Grant(&'a str),
+    Limits(&'a Refusal),
+}
+
+/// The user page again, with the limits form's refusal (`POST /admin/users/{id}/limits`).
+pub(super) async fn render_with_limits_refusal(
+    web: &WebContext,
+    chrome: &Chrome,
+    operator: &User,
+    id: &UserId,
+    refusal: &Refusal,
+) -> Result<Response, WebError> {
+    render_detail(
+        web,
+        chrome,
+        operator,
+        id,
+        None,
+        Some(Refused::Limits(refusal)),
+    )
+    .await
 }
 
 async fn render_detail(
@@ -97,10 +125,15 @@ async fn render_detail(
     operator: &User,
     id: &UserId,
     notice: Option<&str>,
-    grant_error: Option<&str>,
-    status: StatusCode,
+    refused: Option<Refused<'_>>,
 ) -> Result<Response, WebError> {
     let user = find(web, id).await?;
+    let limits = super::limits::of_customer(web, id).await?;
+    let (grant_error, limits_error) = match &refused {
+        Some(Refused::Grant(message)) => (Some(*message), None),
+        Some(Refused::Limits(refusal)) => (None, Some(refusal)),
+        None => (None, None),
+    };
     let ledger = web.api.store.ledger_page(id, None, LEDGER_PAGE).await?;
     let generations = web.api.store.generations_of(id, None, None, 20).await?;
     let page = chrome.render(
@@ -113,8 +146,16 @@ async fn render_detail(
             generations => generations.items.iter().map(|g| AdminRow::new(g, &web.api.catalog)).collect::<Vec<_>>(),
             notice => notice,
             grant_error => grant_error,
+            limits => limits,
+            limits_error => limits_error.map(|r| r.message.as_str()),
+            limits_error_field => limits_error.map(|r| r.field),
         },
     )?;
+    let status = if refused.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
     Ok((status, page).into_response())
 }
 
@@ -144,8 +185,7 @@ pub async fn grant(
             &operator,
             &id,
             None,
-            Some(chrome.text(key)),
-            StatusCode::BAD_REQUEST,
+            Some(Refused::Grant(chrome.text(key))),
         )
     };
     let credits = match form.credits.trim().parse::<i64>() {
