@@ -10,6 +10,7 @@ pub(crate) mod cookies;
 mod csrf;
 mod error;
 pub mod first_run;
+pub(crate) mod format;
 mod i18n;
 mod pages;
 mod security;

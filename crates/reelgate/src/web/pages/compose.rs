@@ -8,8 +8,8 @@ use serde::Serialize;
 use serde_json::{Map, Number, Value};
 use std::collections::HashMap;
 
+use crate::web::format;
 use crate::web::i18n::Locale;
-use crate::web::templates::format_credits;
 
 /// How one parameter is shown.
 #[derive(Debug, Serialize)]
@@ -179,7 +179,7 @@ fn field(
             });
             let price = price_of(model, p, &v.value).map(|credits| {
                 lang.text("generate.choice_price")
-                    .replace("{credits}", &format_credits(credits.into()))
+                    .replace("{credits}", &format::integer(credits, lang))
             });
             let images = images_note(lang, v.min_images, v.max_images);
             let parts: Vec<String> = [described, images, price].into_iter().flatten().collect();
