@@ -95,7 +95,18 @@ impl CardView {
             .collect();
         card.error_message = match (&card.error_code, lang) {
             (Some(code), lang) if lang != Locale::En && lang.has(&format!("gen_error.{code}")) => {
-                Some(lang.text(&format!("gen_error.{code}")).to_owned())
+                // Kie's own reason has no translation, but it is the reason: keep it.
+                let said = card
+                    .error_message
+                    .as_deref()
+                    .and_then(crate::generations::decide::upstream_words);
+                let with_words = format!("gen_error.{code}_said");
+                Some(match said {
+                    Some(said) if lang.has(&with_words) => {
+                        lang.text(&with_words).replace("{said}", said)
+                    }
+                    _ => lang.text(&format!("gen_error.{code}")).to_owned(),
+                })
             }
             // The card says the credits came back in its own words.
             _ => card
