@@ -6,6 +6,7 @@
 //! Every form carries a CSRF token, every response a strict Content-Security-Policy.
 
 mod assets;
+pub(crate) mod catalog_text;
 pub(crate) mod cookies;
 mod csrf;
 mod error;

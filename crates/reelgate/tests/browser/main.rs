@@ -6,6 +6,7 @@ mod browser;
 mod cross_site;
 mod generate;
 mod guessing;
+mod languages;
 mod operator;
 mod queue_wait;
 mod recovery;

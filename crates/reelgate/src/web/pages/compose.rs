@@ -8,8 +8,8 @@ use serde::Serialize;
 use serde_json::{Map, Number, Value};
 use std::collections::HashMap;
 
-use crate::web::format;
 use crate::web::i18n::Locale;
+use crate::web::{catalog_text, format};
 
 /// How one parameter is shown.
 #[derive(Debug, Serialize)]
@@ -167,16 +167,22 @@ fn field(
                 ("duration", Value::Number(n)) => {
                     lang.text("generate.seconds").replace("{n}", &n.to_string())
                 }
-                _ => value.clone(),
+                _ => catalog_text::value_label(&p.name, &value, lang)
+                    .unwrap_or_else(|| value.clone()),
             };
-            let described = v.description.as_ref().map(|d| {
-                let key = format!("choice.{d}");
-                if lang.has(&key) {
-                    lang.text(&key).to_owned()
-                } else {
-                    d.clone()
-                }
-            });
+            let described = v
+                .description
+                .as_ref()
+                .map(|d| {
+                    let key = format!("choice.{d}");
+                    if lang.has(&key) {
+                        lang.text(&key).to_owned()
+                    } else {
+                        d.clone()
+                    }
+                })
+                // "Standard · standard quality" says one thing twice.
+                .filter(|d| !d.to_lowercase().starts_with(&label.to_lowercase()));
             let price = price_of(model, p, &v.value).map(|credits| {
                 lang.text("generate.choice_price")
                     .replace("{credits}", &format::integer(credits, lang))
@@ -186,7 +192,9 @@ fn field(
             let note = (!parts.is_empty()).then(|| parts.join(" · "));
             Choice {
                 checked: value == current,
-                title: v.reason.clone(),
+                // The catalog's reason is written for the operator ("Kie's documentation
+                // does not list 1:1"); a customer is told only that it is not offered.
+                title: (!v.available).then(|| lang.text("generate.value_unavailable").to_owned()),
                 available: v.available,
                 label,
                 note,

@@ -3,10 +3,12 @@
 //! it was in words, not in the ledger's machinery. The operator's user page keeps the raw rows.
 
 use reelgate_domain::catalog::Catalog;
+use reelgate_domain::ledger::LedgerEntry;
 use reelgate_store::{HistoryLine, HistoryPage};
 use serde::Serialize;
 
 use crate::http::history::text_start;
+use crate::web::catalog_text;
 use crate::web::i18n::Locale;
 
 /// How much of a prompt a line shows on the page.
@@ -40,9 +42,10 @@ fn view(line: &HistoryLine, catalog: &Catalog, lang: Locale) -> LineView {
     let entry = &line.entry;
     let (title, detail, status) = match &line.generation {
         Some(g) => (
-            catalog
-                .model(&g.model)
-                .map_or_else(|| g.model.clone(), |m| m.title.clone()),
+            catalog.model(&g.model).map_or_else(
+                || g.model.clone(),
+                |m| catalog_text::model_title(&m.title, lang),
+            ),
             g.prompt
                 .as_deref()
                 .map(|p| text_start(p, PROMPT_START_CHARS)),
@@ -50,31 +53,16 @@ fn view(line: &HistoryLine, catalog: &Catalog, lang: Locale) -> LineView {
         ),
         None => {
             let kind = entry.kind.as_str();
-            let (title, detail) = match kind {
-                "grant" if entry.reason == SIGNUP_BONUS => {
-                    (lang.text("history.signup_bonus").to_owned(), None)
-                }
-                "voucher" => {
-                    let code = entry.reason.strip_prefix("voucher ").unwrap_or_default();
-                    (lang.text("history.voucher").replace("{code}", code), None)
-                }
-                // An operator's reason is their own words, shown as written.
-                "grant" | "adjustment" => (
-                    lang.text(&format!("ledger.{kind}")).to_owned(),
-                    Some(entry.reason.clone()).filter(|r| !r.is_empty()),
-                ),
-                // A purchase and what a refund or dispute did to it say so in words; any
-                // other row (a hold whose generation is gone) by its kind's name.
-                _ => {
-                    let worded = format!("history.{kind}");
-                    let key = if lang.has(&worded) {
-                        worded
-                    } else {
-                        format!("ledger.{kind}")
-                    };
-                    (lang.text(&key).to_owned(), None)
-                }
+            let title = match kind {
+                "grant" if entry.reason == SIGNUP_BONUS => reason_text(entry, lang),
+                "voucher" => reason_text(entry, lang),
+                "grant" | "adjustment" => lang.text(&format!("ledger.{kind}")).to_owned(),
+                _ => reason_text(entry, lang),
             };
+            // An operator's reason is their own words, shown as written.
+            let detail = matches!(kind, "grant" | "adjustment")
+                .then(|| entry.reason.clone())
+                .filter(|r| !r.is_empty() && r != SIGNUP_BONUS);
             (title, detail, None)
         }
     };
@@ -86,5 +74,37 @@ fn view(line: &HistoryLine, catalog: &Catalog, lang: Locale) -> LineView {
         payment_id: entry.payment_id.as_ref().map(ToString::to_string),
         amount: line.amount.get(),
         created_at: entry.created_at.to_rfc3339(),
+    }
+}
+
+/// A ledger row's reason in the page's language. The store writes system reasons in English
+/// ("signup bonus", "voucher SPRING", "bought: payment pay_…"); those are said in words
+/// here, while an operator's reason for a grant is shown as they wrote it.
+pub fn reason_text(entry: &LedgerEntry, lang: Locale) -> String {
+    let kind = entry.kind.as_str();
+    if entry.generation_id.is_some() {
+        let key = match (kind, entry.reason.as_str()) {
+            ("refund", "generation canceled") => "history.reason_canceled".to_owned(),
+            _ => format!("history.reason_{kind}"),
+        };
+        if lang.has(&key) {
+            return lang.text(&key).to_owned();
+        }
+    }
+    match kind {
+        "grant" if entry.reason == SIGNUP_BONUS => lang.text("history.signup_bonus").to_owned(),
+        "voucher" => {
+            let code = entry.reason.strip_prefix("voucher ").unwrap_or_default();
+            lang.text("history.voucher").replace("{code}", code)
+        }
+        "grant" | "adjustment" => entry.reason.clone(),
+        _ => {
+            let worded = format!("history.{kind}");
+            if lang.has(&worded) {
+                lang.text(&worded).to_owned()
+            } else {
+                entry.reason.clone()
+            }
+        }
     }
 }

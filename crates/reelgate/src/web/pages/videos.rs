@@ -83,7 +83,7 @@ impl CardView {
     pub fn new(g: &Generation, catalog: &Catalog, lang: Locale) -> Self {
         let mut card = CardView::from(g);
         if let Some(model) = catalog.model(&g.model) {
-            card.model_title = model.title.clone();
+            card.model_title = crate::web::catalog_text::model_title(&model.title, lang);
         }
         card.options = g
             .params
@@ -198,7 +198,9 @@ fn option_value(lang: Locale, name: &str, value: &Value) -> String {
         }
         (_, Value::Bool(true)) => lang.text("common.on").to_owned(),
         (_, Value::Bool(false)) => lang.text("common.off").to_owned(),
-        (_, Value::String(s)) => s.clone(),
+        (_, Value::String(s)) => {
+            crate::web::catalog_text::value_label(name, s, lang).unwrap_or_else(|| s.clone())
+        }
         (_, other) => other.to_string(),
     }
 }
@@ -215,9 +217,11 @@ pub struct AdminRow {
 }
 
 impl AdminRow {
-    pub fn new(g: &Generation, catalog: &Catalog) -> Self {
+    /// In the page's language, as the customer's card; Kie's own words are in
+    /// `upstream_error`.
+    pub fn new(g: &Generation, catalog: &Catalog, lang: Locale) -> Self {
         AdminRow {
-            card: CardView::new(g, catalog, Locale::En),
+            card: CardView::new(g, catalog, lang),
             user_id: g.user_id.to_string(),
             upstream_task_id: g.upstream_task_id.clone(),
             upstream_error: g.upstream_error.clone(),
