@@ -53,7 +53,7 @@ pub fn visible_text(html: &str) -> String {
     decode(&out)
 }
 
-fn decode(text: &str) -> String {
+pub fn decode(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(amp) = rest.find('&') {

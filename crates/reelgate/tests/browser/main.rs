@@ -7,6 +7,7 @@ mod cross_site;
 mod generate;
 mod guessing;
 mod languages;
+mod newcomer;
 mod operator;
 mod queue_wait;
 mod recovery;
