@@ -154,7 +154,27 @@ fn catalog_english(models: &Value) -> BTreeSet<String> {
 /// The ledger's English reasons, which a customer's history must not show raw.
 const LEDGER_ENGLISH: &[&str] = &["signup bonus", "bought: payment", "voucher SPRING"];
 
-fn found_in<'a>(text: &str, phrases: impl IntoIterator<Item = &'a String>) -> Vec<String> {
+/// What a Turkish page must not show: our English locale strings, the catalog's English
+/// (`models` is `GET /v1/models`) and the ledger's English reasons.
+pub fn english_phrases(models: &Value) -> BTreeSet<String> {
+    let mut all = locale_phrases(
+        include_str!("../../locales/en.toml"),
+        include_str!("../../locales/tr.toml"),
+    );
+    all.extend(catalog_english(models));
+    all.extend(LEDGER_ENGLISH.iter().map(|s| (*s).to_owned()));
+    all
+}
+
+/// What an English page must not show: our Turkish locale strings.
+pub fn turkish_phrases() -> BTreeSet<String> {
+    locale_phrases(
+        include_str!("../../locales/tr.toml"),
+        include_str!("../../locales/en.toml"),
+    )
+}
+
+pub fn found_in<'a>(text: &str, phrases: impl IntoIterator<Item = &'a String>) -> Vec<String> {
     phrases
         .into_iter()
         .filter(|p| text.contains(p.as_str()))
@@ -244,19 +264,8 @@ async fn every_page_speaks_one_language() {
         .json()
         .await
         .unwrap();
-    let english = {
-        let mut all = locale_phrases(
-            include_str!("../../locales/en.toml"),
-            include_str!("../../locales/tr.toml"),
-        );
-        all.extend(catalog_english(&models));
-        all.extend(LEDGER_ENGLISH.iter().map(|s| (*s).to_owned()));
-        all
-    };
-    let turkish = locale_phrases(
-        include_str!("../../locales/tr.toml"),
-        include_str!("../../locales/en.toml"),
-    );
+    let english = english_phrases(&models);
+    let turkish = turkish_phrases();
 
     let mut customer_pages: Vec<String> = ["/generate", "/videos", "/account", "/buy"]
         .map(str::to_owned)

@@ -6,6 +6,7 @@ mod browser;
 mod cross_site;
 mod generate;
 mod guessing;
+mod history;
 mod languages;
 mod newcomer;
 mod operator;
