@@ -5,6 +5,7 @@ mod app;
 mod browser;
 mod cross_site;
 mod generate;
+mod generate_again;
 mod guessing;
 mod history;
 mod languages;

@@ -119,12 +119,38 @@ async fn page(
                     .iter()
                     .map(|(k, v)| (k.clone(), compose::display(v)))
                     .collect();
+                keep_uploaded(&web, &user, &earlier.params, &mut state.values).await;
                 state.from = true;
             }
         }
     }
     let model = pick(&models, wanted.as_deref(), user.balance.get()).ok_or(WebError::NotFound)?;
     render(&web, &chrome, &user, &models, model, state, StatusCode::OK)
+}
+
+/// Kie's links of images reelgate uploaded are not offered again (they expire, and they name
+/// the customer): the kept copies are, as `kept_images`, and go to Kie afresh on submit.
+async fn keep_uploaded(
+    web: &WebContext,
+    user: &User,
+    params: &serde_json::Map<String, serde_json::Value>,
+    values: &mut Values,
+) {
+    let Some(urls) = params.get("image_urls").and_then(|v| v.as_array()) else {
+        return;
+    };
+    let mut given = Vec::new();
+    let mut kept = Vec::new();
+    for url in urls.iter().filter_map(|u| u.as_str()) {
+        match web.api.media.input_behind(&user.id, url).await {
+            Some(key) => kept.push(key.as_str().to_owned()),
+            None => given.push(url),
+        }
+    }
+    values.insert("image_urls".to_owned(), given.join("\n"));
+    if !kept.is_empty() {
+        values.insert("kept_images".to_owned(), kept.join(" "));
+    }
 }
 
 /// The model asked for; else the first offered one the customer can afford, so that a
@@ -182,6 +208,8 @@ fn render(
             error => state.error,
             submission => hex::encode(rand::random::<[u8; 16]>()),
             from => state.from,
+            kept_images => state.values.get("kept_images").cloned().unwrap_or_default(),
+            kept_count => upload::kept_keys(&state.values).len(),
             welcome => state.welcome,
         },
     )?;
@@ -196,8 +224,19 @@ async fn create(
     chrome: Chrome,
     multipart: Multipart,
 ) -> Result<Response, WebError> {
-    let form = upload::read(multipart).await?;
+    let mut form = upload::read(multipart).await?;
     chrome.csrf.check(form.csrf())?;
+    for key in upload::kept_keys(&form.values) {
+        match web.api.media.input(&user.id, &key).await {
+            Ok(bytes) => form.images.push(upload::Image::kept(bytes, &key)),
+            Err(error) => {
+                tracing::warn!(%error, user = %user.id, "a kept image is gone");
+                return Err(WebError::BadForm(
+                    "an earlier image is no longer kept".into(),
+                ));
+            }
+        }
+    }
     let models = web.api.catalog.view();
     let model = pick(
         &models,
