@@ -57,7 +57,7 @@ impl Store {
             None => i64::MAX,
         };
         let mut conn = self.pool.acquire().await?;
-        let owner = crate::accounts::user_on(&mut *conn, user).await?;
+        let owner = crate::accounts::user_on(&mut conn, user).await?;
         let rows = sqlx::query(
             "SELECT id, user_id, kind, amount, reason, actor, generation_id, payment_id, debt,
                     created_at
