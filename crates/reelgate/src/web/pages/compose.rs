@@ -182,7 +182,10 @@ fn field(
                     }
                 })
                 // "Standard · standard quality" says one thing twice.
-                .filter(|d| !d.to_lowercase().starts_with(&label.to_lowercase()));
+                .filter(|d| {
+                    let d = d.to_lowercase();
+                    d.strip_suffix(" quality").unwrap_or(&d) != label.to_lowercase()
+                });
             let price = price_of(model, p, &v.value).map(|credits| {
                 lang.text("generate.choice_price")
                     .replace("{credits}", &format::integer(credits, lang))
@@ -192,9 +195,7 @@ fn field(
             let note = (!parts.is_empty()).then(|| parts.join(" · "));
             Choice {
                 checked: value == current,
-                // The catalog's reason is written for the operator ("Kie's documentation
-                // does not list 1:1"); a customer is told only that it is not offered.
-                title: (!v.available).then(|| lang.text("generate.value_unavailable").to_owned()),
+                title: (!v.available).then(|| unavailable_reason(v.reason.as_deref(), lang)),
                 available: v.available,
                 label,
                 note,
@@ -226,6 +227,19 @@ fn field(
         max_length: p.max_length,
         wide: matches!(kind, "text" | "images"),
         error,
+    }
+}
+
+/// Why a value is off, for the customer's tooltip: the catalog's reason when it is written
+/// for customers and we have it in the page's language (`reason.*`); never one about Kie
+/// ("Kie's documentation does not list 1:1" is the operator's business); else that the model
+/// does not offer it.
+fn unavailable_reason(reason: Option<&str>, lang: Locale) -> String {
+    let for_customers = reason.filter(|r| !r.contains("Kie"));
+    match for_customers {
+        Some(r) if lang == Locale::En => r.to_owned(),
+        Some(r) if lang.has(&format!("reason.{r}")) => lang.text(&format!("reason.{r}")).to_owned(),
+        _ => lang.text("generate.value_unavailable").to_owned(),
     }
 }
 
