@@ -165,6 +165,15 @@ fn escape_html(text: &str) -> String {
 fn fill(text: &str, values: &serde_json::Value, locale: Locale) -> String {
     let mut filled = text.to_owned();
     if let Some(values) = values.as_object() {
+        // An amount with its currency is money, written as the mail's language writes it.
+        if let (Some(amount), Some(currency)) = (
+            values.get("amount").and_then(|a| a.as_str()),
+            values.get("currency").and_then(|c| c.as_str()),
+        ) {
+            if let Ok(exact) = amount.parse::<rust_decimal::Decimal>() {
+                filled = filled.replace("{amount}", &format::money(exact, currency, locale));
+            }
+        }
         for (name, value) in values {
             let shown = match value {
                 serde_json::Value::String(s) => s.clone(),
@@ -301,5 +310,20 @@ mod tests {
             &base(),
         );
         assert!(err.is_err());
+    }
+
+    #[test]
+    fn a_receipt_writes_its_money_in_the_mails_language() {
+        let values = json!({"kind": "refund", "payment_id": "pay_01", "package": "Starter",
+                            "amount": "1149.9", "currency": "TRY", "credits": 1045});
+        let tr = render(
+            &mail(MailTemplate::Receipt, Language::Tr, values.clone()),
+            &base(),
+        )
+        .unwrap();
+        assert_eq!(tr.subject, "İade: ₺1.149,90");
+        assert!(tr.text.contains("1.045 kredi"), "{}", tr.text);
+        let en = render(&mail(MailTemplate::Receipt, Language::En, values), &base()).unwrap();
+        assert_eq!(en.subject, "Refund: ₺1,149.90");
     }
 }
