@@ -50,15 +50,7 @@ async fn a_turkish_customer_reads_their_history_at_a_glance() {
         })
         .await
         .unwrap();
-    let models: Value = app
-        .client
-        .get(app.url("/v1/models"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let models: Value = app.models().await;
     let english = english_phrases(&models);
 
     let b = Browser::start(&app.address).await;

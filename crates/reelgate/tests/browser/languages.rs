@@ -255,15 +255,7 @@ async fn every_page_speaks_one_language() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
-    let models: Value = app
-        .client
-        .get(app.url("/v1/models"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let models: Value = app.models().await;
     let english = english_phrases(&models);
     let turkish = turkish_phrases();
 

@@ -31,15 +31,7 @@ fn form_model(html: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_newcomer_sees_a_page_written_for_them() {
     let app = TestApp::spawn().await;
-    let models: Value = app
-        .client
-        .get(app.url("/v1/models"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let models: Value = app.models().await;
     let offered: Vec<&Value> = models["models"]
         .as_array()
         .unwrap()
