@@ -278,17 +278,35 @@ async fn every_page_speaks_one_language() {
 
     let mut problems = Vec::new();
     let mut english_seen_on_english_pages = 0;
-    for (email, password, pages) in [
-        ("ayse@example.com", "ayşenin şifresi", &customer_pages),
-        ("ops@example.com", "operator password", &operator_pages),
+    // A visitor's pages, and the page for a page that does not exist.
+    let visitor_pages: Vec<String> = ["/signin", "/signup", "/password-reset", "/no-such-page"]
+        .map(str::to_owned)
+        .to_vec();
+    for (who, pages) in [
+        (None, &visitor_pages),
+        (
+            Some(("ayse@example.com", "ayşenin şifresi")),
+            &customer_pages,
+        ),
+        (
+            Some(("ops@example.com", "operator password")),
+            &operator_pages,
+        ),
     ] {
         for (language, foreign) in [("tr-TR,tr;q=0.9", &english), ("en-US,en;q=0.9", &turkish)] {
             let mut visitor = Visitor::new(&app);
             visitor.language = language;
-            visitor.sign_in(email, password).await;
+            if let Some((email, password)) = who {
+                visitor.sign_in(email, password).await;
+            }
             for path in pages {
                 let page = visitor.get(path).await;
-                assert_eq!(page.status, StatusCode::OK, "{path} ({language})");
+                let expected = if path == "/no-such-page" {
+                    StatusCode::NOT_FOUND
+                } else {
+                    StatusCode::OK
+                };
+                assert_eq!(page.status, expected, "{path} ({language})");
                 let text = visible_text(&page.body);
                 for phrase in found_in(&text, foreign) {
                     problems.push(format!("{path} ({language}): {phrase:?}"));
