@@ -341,3 +341,57 @@ async fn every_page_speaks_one_language() {
     let videos = visible_text(&ayse.get("/videos").await.body);
     assert!(videos.contains("Mod\n Eğlenceli"), "{videos}");
 }
+
+/// A failed video's card in Turkish says why in Turkish and keeps Kie's own reason (which
+/// has no translation), with one stop per sentence.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_turkish_failure_card_keeps_kies_reason() {
+    let app = TestApp::spawn_with_sim(|sim| sim.faults.failure_ratio = 1.0).await;
+    let user = app
+        .create_user("can@example.com", "canın şifresi", Role::Customer)
+        .await;
+    app.grant(&user, 100).await;
+    let mut can = Visitor::new(&app);
+    can.language = "tr-TR,tr;q=0.9";
+    can.sign_in("can@example.com", "canın şifresi").await;
+    let csrf = can.get("/generate").await.csrf();
+    let form = Form::new()
+        .text("csrf", csrf)
+        .text("model", "kling-2.6/text-to-video")
+        .text("prompt", "denizde bir fırtına")
+        .text("duration", "5");
+    let submitted = can.post_multipart("/generate", form).await;
+    assert_eq!(
+        submitted.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        submitted.body
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let failed = loop {
+        let page = app
+            .store
+            .generations_of(&user.id, None, None, 1)
+            .await
+            .unwrap();
+        if let Some(g) = page.items.first().filter(|g| g.status.is_final()) {
+            break g.clone();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the video never ended"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let kie_said = failed.upstream_error.clone().unwrap_or_default();
+    assert!(!kie_said.is_empty(), "Kie said why");
+    let videos = visible_text(&can.get("/videos").await.body);
+    let reason = videos
+        .lines()
+        .find(|l| l.contains("Video hizmeti bu videoyu oluşturamadı: "))
+        .unwrap_or_else(|| panic!("the Turkish reason with Kie's words: {videos}"));
+    let said = reason.split(": ").nth(1).unwrap_or_default();
+    assert!(said.len() > 10, "Kie's words follow: {reason}");
+    assert!(!videos.contains(".."), "{reason}");
+    assert!(videos.contains("kredi bakiyenize iade edildi"), "{videos}");
+}
