@@ -8,6 +8,8 @@
 //! Kie link a generation was sent with back to the copy.
 
 use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use futures::TryStreamExt;
 use object_store::path::Path as ObjectPath;
 use object_store::PutPayload;
 use reelgate_domain::accounts::UserId;
@@ -86,6 +88,28 @@ impl Media {
         Some(key)
     }
 
+    /// Deletes kept images (and their index entries) last written before `before`: with a
+    /// retention policy, an image is kept as long as the videos made from it. Each upload
+    /// writes its copy again, so an image used lately is not deleted under a newer video.
+    /// Returns how many objects went.
+    pub async fn expire_inputs(&self, before: DateTime<Utc>) -> Result<usize, MediaError> {
+        let prefix = ObjectPath::from("inputs");
+        let old: Vec<ObjectPath> = self
+            .store
+            .list(Some(&prefix))
+            .try_filter(|meta| futures::future::ready(meta.last_modified < before))
+            .map_ok(|meta| meta.location)
+            .try_collect()
+            .await?;
+        for location in &old {
+            match self.store.delete(location).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(error) => return Err(error.into()),
+            }
+        }
+        Ok(old.len())
+    }
+
     /// A kept image's bytes.
     pub async fn input(&self, user: &UserId, key: &InputKey) -> Result<Bytes, MediaError> {
         Ok(self.store.get(&copy_path(user, key)).await?.bytes().await?)
@@ -95,6 +119,74 @@ impl Media {
 #[cfg(test)]
 mod tests {
     use super::InputKey;
+    use crate::media::{Media, MediaLinks, MediaSettings};
+    use reelgate_domain::accounts::UserId;
+
+    async fn media(dir: &std::path::Path) -> std::sync::Arc<Media> {
+        let mut settings = MediaSettings::local(dir);
+        settings.ffmpeg = None;
+        let links = MediaLinks::new(
+            "a test secret that is long enough".to_owned().into(),
+            url::Url::parse("http://127.0.0.1/").unwrap(),
+            std::time::Duration::from_secs(60),
+        );
+        Media::open(settings, links, dir).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_kept_image_is_found_by_its_kie_link_and_expires_with_retention() {
+        let dir = tempfile::tempdir().unwrap();
+        let media = media(dir.path()).await;
+        let ada = UserId::generate();
+        let bo = UserId::generate();
+        let png = bytes::Bytes::from_static(b"\x89PNG\r\n\x1a\n a picture");
+        let key = media
+            .keep_input(
+                &ada,
+                png.clone(),
+                "png",
+                "https://kie.example/u/ada/cat.png",
+            )
+            .await
+            .unwrap();
+        let found = media
+            .input_behind(&ada, "https://kie.example/u/ada/cat.png")
+            .await;
+        assert_eq!(found, Some(key.clone()));
+        assert_eq!(media.input(&ada, &key).await.unwrap(), png);
+        assert_eq!(
+            media
+                .input_behind(&bo, "https://kie.example/u/ada/cat.png")
+                .await,
+            None
+        );
+        assert!(
+            media.input(&bo, &key).await.is_err(),
+            "Bo cannot name Ada's image"
+        );
+        assert_eq!(
+            media
+                .input_behind(&ada, "https://elsewhere.example/x.png")
+                .await,
+            None
+        );
+
+        let day = chrono::Duration::days(1);
+        assert_eq!(
+            media.expire_inputs(chrono::Utc::now() - day).await.unwrap(),
+            0
+        );
+        assert_eq!(
+            media.expire_inputs(chrono::Utc::now() + day).await.unwrap(),
+            2
+        );
+        assert_eq!(
+            media
+                .input_behind(&ada, "https://kie.example/u/ada/cat.png")
+                .await,
+            None
+        );
+    }
 
     #[test]
     fn only_a_hash_and_an_image_extension_name_a_kept_image() {
