@@ -67,6 +67,13 @@ async fn a_turkish_customer_reads_their_history_at_a_glance() {
     b.wait_for_text("#model-title", "Kling 2.6 — metinden videoya")
         .await;
     b.wait_for_text("#price", "45").await;
+    // Brand names are uppercased by the style sheet as English, not as Turkish ("KLİNG").
+    let headings = b
+        .eval("return [...document.querySelectorAll('.family h3, .eyebrow')].map(h => h.innerText).join(' ');")
+        .await;
+    let headings = headings.as_str().unwrap_or_default();
+    assert!(headings.contains("KLING"), "{headings}");
+    assert!(!headings.contains('İ'), "{headings}");
     b.fill(
         "#p-prompt",
         "karlı bir ormanda koşan kızıl bir tilki, ağır çekim",
