@@ -4,11 +4,31 @@ use reelgate::app::Application;
 use reelgate::cli::{Cli, Command};
 use reelgate::config::Config;
 use reelgate_store::{DatabaseUrl, Store};
+use std::process::ExitCode;
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+/// An error is one line on stderr and exit code 1: anyhow's `Debug` report, which `main`
+/// returning `Result` would print, adds a backtrace of the runtime's frames whenever
+/// `RUST_BACKTRACE` is set, which tells an operator nothing.
+fn main() -> ExitCode {
     reelgate::telemetry::init();
     let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => return fail(&anyhow::Error::new(e).context("cannot start the runtime")),
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&e),
+    }
+}
+
+fn fail(error: &anyhow::Error) -> ExitCode {
+    // `{:#}` joins the context chain on one line: "cannot open …: no such file".
+    eprintln!("error: {error:#}");
+    ExitCode::FAILURE
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => {
             let config = Config::load()?;

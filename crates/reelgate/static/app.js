@@ -7,7 +7,9 @@
   const $$ = (selector, root) => Array.from((root || document).querySelectorAll(selector));
   const fill = (template, values) =>
     template.replace(/\{(\w+)\}/g, (whole, name) => (name in values ? values[name] : whole));
-  const group = (n) => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+  // Thousands grouped as the page's language writes them (web/format.rs does the same).
+  const groupSeparator = document.documentElement.lang === "tr" ? "." : ",";
+  const group = (n) => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, groupSeparator);
   const csrfToken = () => {
     const meta = $('meta[name="csrf-token"]');
     return meta ? meta.content : "";

@@ -17,7 +17,7 @@ impl Failure {
     pub fn new(code: &'static str, message: impl Into<String>, detail: impl Into<String>) -> Self {
         Failure {
             code,
-            message: format!("{} Your credits have been returned.", message.into()),
+            message: format!("{}{RETURNED}", message.into()),
             detail: detail.into(),
         }
     }
@@ -124,7 +124,7 @@ fn refusal(error: &KieError, detail: String) -> Failure {
         }
         _ => Failure::new(
             "upstream_refused",
-            format!("The video service refused this request: {said}."),
+            format!("{REFUSED_PREFIX}{}.", unstopped(&said)),
             detail,
         ),
     }
@@ -141,12 +141,34 @@ fn kie_message(error: &KieError) -> &str {
     }
 }
 
+/// How the customer's message introduces Kie's own words, so that a page in another
+/// language can find them again (`upstream_words`).
+const REFUSED_PREFIX: &str = "The video service refused this request: ";
+const FAILED_PREFIX: &str = "The video could not be generated: ";
+const RETURNED: &str = " Your credits have been returned.";
+
 fn generation_failed(said: &str) -> String {
     if said.is_empty() {
         "The video could not be generated.".to_owned()
     } else {
-        format!("The video could not be generated: {said}.")
+        format!("{FAILED_PREFIX}{}.", unstopped(said))
     }
+}
+
+/// Kie's sentence without its closing stop, so ours does not make it "..".
+fn unstopped(said: &str) -> &str {
+    said.trim().trim_end_matches(['.', ' '])
+}
+
+/// Kie's own words in a failure message made here, if it quotes them: what a customer
+/// reading another language still needs to see.
+pub fn upstream_words(message: &str) -> Option<&str> {
+    let rest = message
+        .strip_prefix(FAILED_PREFIX)
+        .or_else(|| message.strip_prefix(REFUSED_PREFIX))?;
+    let said = rest.strip_suffix(RETURNED).unwrap_or(rest);
+    let said = said.strip_suffix('.').unwrap_or(said).trim();
+    (!said.is_empty()).then_some(said)
 }
 
 /// What to do after reading a running task's status.
@@ -281,6 +303,35 @@ mod tests {
         assert!(failure
             .message
             .ends_with("Your credits have been returned."));
+    }
+
+    /// Kie's sentences end in a stop; ours must not double it.
+    #[test]
+    fn a_failure_quoting_kie_has_no_double_stop() {
+        let AfterStatus::Failed(failure) = after_status(Ok(TaskState::Failed {
+            code: "500".into(),
+            message: "Generation failed, please try again later.".into(),
+        })) else {
+            panic!("a failed task fails the generation");
+        };
+        assert_eq!(
+            failure.message,
+            "The video could not be generated: Generation failed, please try again later. \
+             Your credits have been returned."
+        );
+        assert_eq!(
+            upstream_words(&failure.message),
+            Some("Generation failed, please try again later")
+        );
+        let AfterCreate::Fail(refused) = after_create(Err(KieError::InvalidRequest {
+            code: 400,
+            message: "prompt flagged.".into(),
+        })) else {
+            panic!("a refusal must fail the generation");
+        };
+        assert!(!refused.message.contains(".."), "{}", refused.message);
+        assert_eq!(upstream_words(&refused.message), Some("prompt flagged"));
+        assert_eq!(upstream_words(&Failure::lost().message), None);
     }
 
     #[test]

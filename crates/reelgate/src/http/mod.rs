@@ -19,6 +19,7 @@ pub mod envelope;
 pub mod error;
 pub mod generations;
 mod health;
+pub mod history;
 pub mod limits;
 pub mod media;
 mod operations;
@@ -101,6 +102,7 @@ pub fn api(ctx: ApiContext) -> Router {
         .merge(generations::router())
         .merge(callbacks::router())
         .merge(account::router())
+        .merge(history::router())
         .merge(password_reset::router())
         .merge(api_keys::router())
         .merge(webhook_deliveries::router())

@@ -12,7 +12,7 @@ use reelgate_store::OutboxMail;
 use std::sync::OnceLock;
 use url::Url;
 
-use crate::web::templates::format_credits;
+use crate::web::format;
 use crate::web::Locale;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,7 +60,13 @@ fn environment() -> &'static Environment<'static> {
 pub fn render(mail: &OutboxMail, base: &Url) -> Result<RenderedMail, RenderError> {
     let locale = Locale::parse(mail.language.code()).unwrap_or(Locale::En);
     let prefix = text_prefix(mail)?;
-    let fill = |key: &str| fill(locale.text(&format!("mail.{prefix}_{key}")), &mail.values);
+    let fill = |key: &str| {
+        fill(
+            locale.text(&format!("mail.{prefix}_{key}")),
+            &mail.values,
+            locale,
+        )
+    };
     let paragraphs = |key: &str| -> Vec<String> {
         fill(key)
             .split("\n\n")
@@ -155,16 +161,26 @@ fn escape_html(text: &str) -> String {
 }
 
 /// `{name}` → the value of `name`: strings as they are, whole numbers grouped like credits
-/// everywhere else, nothing for a missing or null value.
-fn fill(text: &str, values: &serde_json::Value) -> String {
+/// everywhere else (in the mail's language), nothing for a missing or null value.
+fn fill(text: &str, values: &serde_json::Value, locale: Locale) -> String {
     let mut filled = text.to_owned();
     if let Some(values) = values.as_object() {
+        // An amount with its currency is money, written as the mail's language writes it.
+        if let (Some(amount), Some(currency)) = (
+            values.get("amount").and_then(|a| a.as_str()),
+            values.get("currency").and_then(|c| c.as_str()),
+        ) {
+            if let Ok(exact) = amount.parse::<rust_decimal::Decimal>() {
+                filled = filled.replace("{amount}", &format::money(exact, currency, locale));
+            }
+        }
         for (name, value) in values {
             let shown = match value {
                 serde_json::Value::String(s) => s.clone(),
-                serde_json::Value::Number(n) if n.is_i64() => {
-                    format_credits(Value::from(n.as_i64()))
-                }
+                serde_json::Value::Number(n) => match n.as_i64() {
+                    Some(n) => format::integer(n, locale),
+                    None => n.to_string(),
+                },
                 serde_json::Value::Null => String::new(),
                 other => other.to_string(),
             };
@@ -294,5 +310,20 @@ mod tests {
             &base(),
         );
         assert!(err.is_err());
+    }
+
+    #[test]
+    fn a_receipt_writes_its_money_in_the_mails_language() {
+        let values = json!({"kind": "refund", "payment_id": "pay_01", "package": "Starter",
+                            "amount": "1149.9", "currency": "TRY", "credits": 1045});
+        let tr = render(
+            &mail(MailTemplate::Receipt, Language::Tr, values.clone()),
+            &base(),
+        )
+        .unwrap();
+        assert_eq!(tr.subject, "İade: ₺1.149,90");
+        assert!(tr.text.contains("1.045 kredi"), "{}", tr.text);
+        let en = render(&mail(MailTemplate::Receipt, Language::En, values), &base()).unwrap();
+        assert_eq!(en.subject, "Refund: ₺1,149.90");
     }
 }

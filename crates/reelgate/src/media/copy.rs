@@ -338,6 +338,14 @@ async fn housekeeping(media: &Media, lc: &Lifecycle) {
             ),
             Err(error) => tracing::error!(%error, "media: cannot apply retention"),
         }
+        match media.expire_inputs(before).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                objects = n,
+                "retention: deleted kept images older than the policy"
+            ),
+            Err(error) => tracing::error!(%error, "media: cannot apply retention to kept images"),
+        }
     }
     let deleted = match lc.store.media_to_purge(100).await {
         Ok(deleted) => deleted,

@@ -8,6 +8,7 @@
 //! It never fails the generation: until it is copied, the generation shows Kie's URL.
 
 pub mod copy;
+pub mod inputs;
 pub mod links;
 pub mod present;
 pub mod settings;

@@ -6,10 +6,12 @@
 //! Every form carries a CSRF token, every response a strict Content-Security-Policy.
 
 mod assets;
+pub(crate) mod catalog_text;
 pub(crate) mod cookies;
 mod csrf;
 mod error;
 pub mod first_run;
+pub(crate) mod format;
 mod i18n;
 mod pages;
 mod security;

@@ -95,16 +95,30 @@ pub fn encode(text: &str) -> String {
 /// to the public origin, as a browser would read it — which strips tabs and newlines and
 /// turns `\\` into `/`, so `/\t/evil.example` is `//evil.example` — and anything that lands
 /// on another origin is refused; so is a result a browser would read as `//elsewhere`.
-pub fn safe_next(next: Option<&str>, public: &url::Url) -> String {
-    const FALLBACK: &str = "/generate";
-    let Some(raw) = next.filter(|n| n.starts_with('/')) else {
-        return FALLBACK.to_owned();
-    };
-    let Ok(url) = public.join(raw) else {
-        return FALLBACK.to_owned();
-    };
+pub fn safe_next(next: Option<&str>, public: &url::Url, user: &User) -> String {
+    same_site(next, public).unwrap_or_else(|| home(user).to_owned())
+}
+
+/// Where a signed-in user starts: an operator's work is on the dashboard, a customer's on
+/// the generate page.
+pub fn home(user: &User) -> &'static str {
+    if user.is_admin() {
+        "/admin"
+    } else {
+        "/generate"
+    }
+}
+
+/// `next` if it stays on this site, else the site's root (for visitors not signed in).
+pub fn same_site_or_root(next: &str, public: &url::Url) -> String {
+    same_site(Some(next), public).unwrap_or_else(|| "/".to_owned())
+}
+
+fn same_site(next: Option<&str>, public: &url::Url) -> Option<String> {
+    let raw = next.filter(|n| n.starts_with('/'))?;
+    let url = public.join(raw).ok()?;
     if url.origin() != public.origin() {
-        return FALLBACK.to_owned();
+        return None;
     }
     let mut path = url.path().to_owned();
     if let Some(query) = url.query() {
@@ -112,9 +126,9 @@ pub fn safe_next(next: Option<&str>, public: &url::Url) -> String {
         path.push_str(query);
     }
     if path.starts_with("//") || path.starts_with("/\\") {
-        return FALLBACK.to_owned();
+        return None;
     }
-    path
+    Some(path)
 }
 
 #[cfg(test)]
@@ -124,8 +138,8 @@ mod tests {
     #[test]
     fn next_stays_on_this_site() {
         let public = url::Url::parse("https://videos.example.com/").unwrap();
-        let next = |n| safe_next(Some(n), &public);
-        assert_eq!(next("/videos?x=1"), "/videos?x=1");
+        let next = |n| same_site(Some(n), &public);
+        assert_eq!(next("/videos?x=1").as_deref(), Some("/videos?x=1"));
         for evil in [
             "//evil.example/",
             "/\\evil.example/",
@@ -139,8 +153,8 @@ mod tests {
             "/%2e//evil.example",
             "https://videos.example.com.evil.example/",
         ] {
-            assert_eq!(next(evil), "/generate", "{evil:?}");
+            assert_eq!(next(evil), None, "{evil:?}");
         }
-        assert_eq!(safe_next(None, &public), "/generate");
+        assert_eq!(same_site(None, &public), None);
     }
 }

@@ -7,6 +7,7 @@ use minijinja::{Environment, Error, ErrorKind, State, Value};
 use std::sync::OnceLock;
 
 use super::assets;
+use super::format;
 use super::i18n::Locale;
 
 /// Every template, by the name pages render it with.
@@ -103,7 +104,9 @@ pub fn environment() -> &'static Environment<'static> {
         env.add_function("asset", |name: &str| {
             Value::from_safe_string(assets::url(name))
         });
-        env.add_filter("credits", format_credits);
+        env.add_filter("credits", format_integer);
+        env.add_filter("number", format_number);
+        env.add_filter("money", format_money);
         env.add_filter("datetime", format_datetime);
         env
     })
@@ -116,10 +119,7 @@ pub fn render(name: &str, context: Value) -> Result<String, Error> {
 /// `t("key", n=3)`: the text of `key` in the page's language (`lang` in the context), with
 /// `{n}` replaced by the keyword arguments.
 fn translate(state: &State, key: &str, args: Kwargs) -> Result<String, Error> {
-    let locale = state
-        .lookup("lang")
-        .and_then(|v| v.as_str().and_then(Locale::parse))
-        .unwrap_or(Locale::En);
+    let locale = page_locale(state);
     if !locale.has(key) {
         return Err(Error::new(
             ErrorKind::UndefinedError,
@@ -134,34 +134,56 @@ fn translate(state: &State, key: &str, args: Kwargs) -> Result<String, Error> {
     Ok(text)
 }
 
-/// `1234567` → `1,234,567`: credit amounts are read at a glance.
-pub(crate) fn format_credits(value: Value) -> String {
-    let Some(n) = value.as_i64() else {
-        return value.to_string();
-    };
-    let digits = n.unsigned_abs().to_string();
-    let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            grouped.push(',');
-        }
-        grouped.push(c);
-    }
-    if n < 0 {
-        format!("−{grouped}")
-    } else {
-        grouped
+/// The page's language (`lang` in the context), for texts and formats.
+fn page_locale(state: &State) -> Locale {
+    state
+        .lookup("lang")
+        .and_then(|v| v.as_str().and_then(Locale::parse))
+        .unwrap_or(Locale::En)
+}
+
+/// `{{ n|credits }}`: a whole number grouped in the page's language.
+fn format_integer(state: &State, value: Value) -> String {
+    match value.as_i64() {
+        Some(n) => format::integer(n, page_locale(state)),
+        None => value.to_string(),
     }
 }
 
-/// RFC 3339 → `2026-11-25 16:14 UTC`; anything else unchanged.
-fn format_datetime(value: Value) -> String {
+/// `{{ n|number }}`: a whole or exact decimal number (as a string) grouped in the page's
+/// language; a value that is neither is shown as it is.
+fn format_number(state: &State, value: Value) -> String {
+    if let Some(n) = value.as_i64() {
+        return format::integer(n, page_locale(state));
+    }
+    let text = value.to_string();
+    match text.parse::<rust_decimal::Decimal>() {
+        Ok(n) => format::decimal(n, page_locale(state)),
+        Err(_) => text,
+    }
+}
+
+/// `{{ "0.4"|money("USD") }}` → `$0.40`; `{{ price|money }}` for a `{amount, currency}`.
+/// Amounts are exact decimal strings; a value that is not one is shown as it is.
+fn format_money(state: &State, value: Value, currency: Option<&str>) -> String {
+    let (amount, currency) = match (value.get_attr("amount"), value.get_attr("currency")) {
+        (Ok(amount), Ok(c)) if !amount.is_undefined() && !c.is_undefined() => {
+            (amount.to_string(), c.to_string())
+        }
+        _ => (value.to_string(), currency.unwrap_or("USD").to_owned()),
+    };
+    match amount.parse::<rust_decimal::Decimal>() {
+        Ok(exact) => format::money(exact, &currency, page_locale(state)),
+        Err(_) => amount,
+    }
+}
+
+/// RFC 3339 → `2026-11-25 16:14 UTC` (in the page's language's date order); anything else
+/// unchanged.
+fn format_datetime(state: &State, value: Value) -> String {
     let text = value.to_string();
     match chrono::DateTime::parse_from_rfc3339(&text) {
-        Ok(at) => at
-            .with_timezone(&chrono::Utc)
-            .format("%Y-%m-%d %H:%M UTC")
-            .to_string(),
+        Ok(at) => format::datetime(at.with_timezone(&chrono::Utc), page_locale(state)),
         Err(_) => text,
     }
 }
@@ -307,11 +329,21 @@ mod tests {
     }
 
     #[test]
-    fn credits_are_grouped_by_thousands() {
-        assert_eq!(format_credits(Value::from(0)), "0");
-        assert_eq!(format_credits(Value::from(999)), "999");
-        assert_eq!(format_credits(Value::from(1000)), "1,000");
-        assert_eq!(format_credits(Value::from(-1234567)), "−1,234,567");
+    fn filters_format_in_the_page_language() {
+        let html = |lang: &str| {
+            environment()
+                .render_str(
+                    "{{ 1045|credits }} {{ '9.68'|money }} {{ price|money }} {{ at|datetime }}",
+                    minijinja::context! {
+                        lang => lang,
+                        price => minijinja::context! { amount => "149.9", currency => "TRY" },
+                        at => "2026-11-25T16:14:00Z",
+                    },
+                )
+                .unwrap()
+        };
+        assert_eq!(html("en"), "1,045 $9.68 ₺149.90 2026-11-25 16:14 UTC");
+        assert_eq!(html("tr"), "1.045 $9,68 ₺149,90 25.11.2026 16:14 UTC");
     }
 
     #[test]

@@ -62,6 +62,68 @@ async fn ledger_pages_through_every_movement_newest_first() {
     assert_eq!(bad["error"]["field"], "cursor");
 }
 
+/// The history a customer reads: a video is one line with its model, prompt and final cost,
+/// not a hold and a charge; the ledger keeps both rows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_history_shows_one_line_per_video_with_what_it_cost() {
+    let app = TestApp::spawn().await;
+    let (_, key) = app.customer("ada", 100).await;
+    let prompt = "a red fox running through fresh snow at dawn, the camera following low \
+                  behind it as it leaps over a fallen tree";
+    let (status, created) = app
+        .submit(
+            &key,
+            body!({"model": "kling-2.6/text-to-video", "prompt": prompt,
+                   "aspect_ratio": "16:9", "duration": 5, "sound": false}),
+        )
+        .await;
+    assert_eq!(status, 202, "{created}");
+    let id = created["id"].as_str().unwrap();
+    assert_eq!(app.settled(&key, id).await["status"], "succeeded");
+    let price = created["credits"].as_i64().unwrap();
+
+    let (status, history) = json(app.get_as(&key, "/v1/account/history").await).await;
+    assert_eq!(status, 200, "{history}");
+    let lines = history["lines"].as_array().unwrap();
+    assert_eq!(lines.len(), 2, "the video and the grant: {history}");
+    let video = &lines[0];
+    assert_eq!(video["kind"], "generation");
+    assert_eq!(video["credits"], -price);
+    assert_eq!(video["generation"]["id"], id);
+    assert_eq!(video["generation"]["status"], "succeeded");
+    assert_eq!(video["generation"]["model"], "kling-2.6/text-to-video");
+    assert!(
+        video["generation"]["model_title"]
+            .as_str()
+            .unwrap()
+            .starts_with("Kling 2.6"),
+        "{video}"
+    );
+    let start = video["generation"]["prompt_start"].as_str().unwrap();
+    assert!(
+        start.starts_with("a red fox running") && start.ends_with('…'),
+        "{start}"
+    );
+    assert!(start.chars().count() <= 81, "{start}");
+    assert_eq!(lines[1]["kind"], "grant");
+    assert_eq!(lines[1]["credits"], 100);
+    assert_eq!(history["balance"], 100 - price);
+
+    // The raw rows are still there for whoever audits them.
+    let (_, ledger) = json(app.get_as(&key, "/v1/account/ledger").await).await;
+    let kinds: Vec<_> = ledger["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(kinds, ["charge", "hold", "grant"]);
+
+    let (status, bad) = json(app.get_as(&key, "/v1/account/history?limit=0").await).await;
+    assert_eq!(status, 400);
+    assert_eq!(bad["error"]["field"], "limit");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_keys_are_created_once_listed_and_revoked() {
     let app = TestApp::spawn().await;

@@ -116,6 +116,7 @@ async fn an_upstream_failure_fails_the_generation_and_refunds_it_once() {
         message.ends_with("Your credits have been returned."),
         "{message}"
     );
+    assert!(!message.contains(".."), "one stop per sentence: {message}");
     assert_eq!(app.balance(&key).await, (100, 0));
     let (sum, kinds) = app.ledger_sum(&key, id).await;
     assert_eq!(

@@ -73,6 +73,18 @@ impl TestApp {
             .expect("user created")
     }
 
+    /// The catalog, as `GET /v1/models` answers it.
+    pub async fn models(&self) -> serde_json::Value {
+        self.client
+            .get(self.url("/v1/models"))
+            .send()
+            .await
+            .expect("the catalog")
+            .json()
+            .await
+            .expect("catalog JSON")
+    }
+
     pub async fn grant(&self, user: &User, credits: i64) {
         self.store
             .operator_grant(&user.id, Credits(credits), Some("test"), &Actor::Cli)

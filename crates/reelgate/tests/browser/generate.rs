@@ -145,8 +145,8 @@ async fn customer_sees_the_price_change_generates_watches_it_finish_and_plays_th
     b.fill("#email", OPERATOR.0).await;
     b.fill("#password", OPERATOR.1).await;
     b.click("form[action='/signin'] button[type=submit]").await;
-    b.wait_for_path("/generate").await;
-    b.goto("/admin").await;
+    // An operator's work starts on the dashboard.
+    b.wait_for_path("/admin").await;
     b.wait_for_text("#kpi-total", "1").await;
     b.wait_for_text("#kpi-credits", "45").await;
     // Kie's $0.275, to the cent.

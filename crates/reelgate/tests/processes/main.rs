@@ -3,6 +3,7 @@
 
 mod chaos_proxy;
 mod children;
+mod cli;
 mod graceful;
 mod logs;
 mod soak;

@@ -12,7 +12,6 @@ use reelgate_store::StoreError;
 use serde::Deserialize;
 
 use super::Chrome;
-use crate::http::account::LedgerEntryView;
 use crate::http::api_keys::ApiKeyView;
 use crate::http::webhook_deliveries::{DeliveryView, LOG_SIZE};
 use crate::web::error::{WebError, WebForm};
@@ -88,8 +87,8 @@ async fn render(
     status: StatusCode,
 ) -> Result<Response, WebError> {
     let store = &web.api.store;
-    let ledger = match store.ledger_page(&user.id, cursor, LEDGER_PAGE).await {
-        Err(StoreError::InvalidCursor) => store.ledger_page(&user.id, None, LEDGER_PAGE).await?,
+    let ledger = match store.history_page(&user.id, cursor, LEDGER_PAGE).await {
+        Err(StoreError::InvalidCursor) => store.history_page(&user.id, None, LEDGER_PAGE).await?,
         other => other?,
     };
     let keys = store.list_api_keys(&user.id).await?;
@@ -101,7 +100,7 @@ async fn render(
         context! {
             balance => ledger.balance.get(),
             held => ledger.held.get(),
-            entries => ledger.entries.iter().map(LedgerEntryView::from).collect::<Vec<_>>(),
+            entries => super::history::lines(&ledger, &web.api.catalog, chrome.lang),
             next_cursor => ledger.next_cursor,
             first_page => cursor.is_none(),
             keys => keys.iter().map(ApiKeyView::from).collect::<Vec<_>>(),

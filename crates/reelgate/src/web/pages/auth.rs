@@ -16,7 +16,7 @@ use super::Chrome;
 use crate::client_addr::ClientAddr;
 use crate::web::error::{WebError, WebForm};
 use crate::web::i18n::{Locale, LANG_COOKIE};
-use crate::web::session::{safe_next, SESSION_TTL};
+use crate::web::session::{self, safe_next, SESSION_TTL};
 use crate::web::{cookies, csrf, throttle, WebContext};
 
 pub fn router() -> Router<WebContext> {
@@ -29,8 +29,8 @@ pub fn router() -> Router<WebContext> {
 }
 
 async fn home(chrome: Chrome) -> Redirect {
-    match chrome.user {
-        Some(_) => Redirect::to("/generate"),
+    match &chrome.user {
+        Some(user) => Redirect::to(session::home(user)),
         None => Redirect::to("/signin"),
     }
 }
@@ -47,10 +47,11 @@ async fn sign_in_page(
     chrome: Chrome,
     Query(query): Query<SignInQuery>,
 ) -> Result<Response, WebError> {
-    if chrome.user.is_some() {
+    if let Some(user) = &chrome.user {
         return Ok(Redirect::to(&safe_next(
             query.next.as_deref(),
             &web.api.config.public_url,
+            user,
         ))
         .into_response());
     }
@@ -129,7 +130,7 @@ async fn sign_in(
             start_session(
                 &web,
                 &user,
-                &safe_next(form.next.as_deref(), &web.api.config.public_url),
+                &safe_next(form.next.as_deref(), &web.api.config.public_url, &user),
             )
             .await
         }
@@ -287,9 +288,10 @@ async fn choose_language(
         web.api.cookies.secure,
         Some(Duration::from_secs(365 * 24 * 3600)),
     );
-    let next = match form.next.as_deref() {
-        Some(next) => safe_next(Some(next), &web.api.config.public_url),
-        None => "/".to_owned(),
+    let next = match (form.next.as_deref(), &chrome.user) {
+        (Some(next), Some(user)) => safe_next(Some(next), &web.api.config.public_url, user),
+        (Some(next), None) => session::same_site_or_root(next, &web.api.config.public_url),
+        (None, _) => "/".to_owned(),
     };
     Ok(([(SET_COOKIE, cookie)], Redirect::to(&next)).into_response())
 }

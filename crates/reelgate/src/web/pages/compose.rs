@@ -9,7 +9,7 @@ use serde_json::{Map, Number, Value};
 use std::collections::HashMap;
 
 use crate::web::i18n::Locale;
-use crate::web::templates::format_credits;
+use crate::web::{catalog_text, format};
 
 /// How one parameter is shown.
 #[derive(Debug, Serialize)]
@@ -167,26 +167,35 @@ fn field(
                 ("duration", Value::Number(n)) => {
                     lang.text("generate.seconds").replace("{n}", &n.to_string())
                 }
-                _ => value.clone(),
+                _ => catalog_text::value_label(&p.name, &value, lang)
+                    .unwrap_or_else(|| value.clone()),
             };
-            let described = v.description.as_ref().map(|d| {
-                let key = format!("choice.{d}");
-                if lang.has(&key) {
-                    lang.text(&key).to_owned()
-                } else {
-                    d.clone()
-                }
-            });
+            let described = v
+                .description
+                .as_ref()
+                .map(|d| {
+                    let key = format!("choice.{d}");
+                    if lang.has(&key) {
+                        lang.text(&key).to_owned()
+                    } else {
+                        d.clone()
+                    }
+                })
+                // "Standard · standard quality" says one thing twice.
+                .filter(|d| {
+                    let d = d.to_lowercase();
+                    d.strip_suffix(" quality").unwrap_or(&d) != label.to_lowercase()
+                });
             let price = price_of(model, p, &v.value).map(|credits| {
                 lang.text("generate.choice_price")
-                    .replace("{credits}", &format_credits(credits.into()))
+                    .replace("{credits}", &format::integer(credits, lang))
             });
             let images = images_note(lang, v.min_images, v.max_images);
             let parts: Vec<String> = [described, images, price].into_iter().flatten().collect();
             let note = (!parts.is_empty()).then(|| parts.join(" · "));
             Choice {
                 checked: value == current,
-                title: v.reason.clone(),
+                title: (!v.available).then(|| unavailable_reason(v.reason.as_deref(), lang)),
                 available: v.available,
                 label,
                 note,
@@ -218,6 +227,19 @@ fn field(
         max_length: p.max_length,
         wide: matches!(kind, "text" | "images"),
         error,
+    }
+}
+
+/// Why a value is off, for the customer's tooltip: the catalog's reason when it is written
+/// for customers and we have it in the page's language (`reason.*`); never one about Kie
+/// ("Kie's documentation does not list 1:1" is the operator's business); else that the model
+/// does not offer it.
+fn unavailable_reason(reason: Option<&str>, lang: Locale) -> String {
+    let for_customers = reason.filter(|r| !r.contains("Kie"));
+    match for_customers {
+        Some(r) if lang == Locale::En => r.to_owned(),
+        Some(r) if lang.has(&format!("reason.{r}")) => lang.text(&format!("reason.{r}")).to_owned(),
+        _ => lang.text("generate.value_unavailable").to_owned(),
     }
 }
 

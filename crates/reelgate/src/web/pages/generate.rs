@@ -19,6 +19,7 @@ use std::collections::HashMap;
 use super::compose::{self, Values};
 use super::Chrome;
 use crate::generations::submit::{self, Submission, SubmitError, SubmitOutcome};
+use crate::web::catalog_text;
 use crate::web::error::WebError;
 use crate::web::i18n::Locale;
 use crate::web::session::Viewer;
@@ -46,32 +47,18 @@ struct ModelCard {
     from_credits: Option<i64>,
 }
 
-/// A family's name and what it is good for, in the page's language when we have them.
-fn family_text(lang: Locale, family: &str, what: &str) -> Option<String> {
-    let key = format!("family.{family}.{what}");
-    lang.has(&key).then(|| lang.text(&key).to_owned())
-}
-
-fn mode(model: &ModelView) -> String {
-    serde_json::to_value(model.mode)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
-}
-
 fn families(models: &[ModelView], lang: Locale) -> Vec<Family> {
     let mut families: Vec<Family> = Vec::new();
     for m in models {
         let card = ModelCard {
             id: m.id.to_string(),
-            title: m.title.clone(),
-            description: family_text(lang, &m.family, "good_for")
-                .unwrap_or_else(|| m.description.clone()),
-            mode: mode(m),
+            title: catalog_text::model_title(&m.title, lang),
+            description: catalog_text::good_for(m, lang),
+            mode: catalog_text::mode_tag(m).to_owned(),
             available: m.available,
-            from_credits: m.prices.iter().map(|p| p.credits.get()).min(),
+            from_credits: cheapest(m),
         };
-        let name = family_text(lang, &m.family, "name").unwrap_or_else(|| m.family.clone());
+        let name = catalog_text::family_name(&m.family, lang);
         match families.iter_mut().find(|f| f.name == name) {
             Some(family) => family.models.push(card),
             None => families.push(Family {
@@ -81,6 +68,10 @@ fn families(models: &[ModelView], lang: Locale) -> Vec<Family> {
         }
     }
     families
+}
+
+fn cheapest(model: &ModelView) -> Option<i64> {
+    model.prices.iter().map(|p| p.credits.get()).min()
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -128,18 +119,47 @@ async fn page(
                     .iter()
                     .map(|(k, v)| (k.clone(), compose::display(v)))
                     .collect();
+                keep_uploaded(&web, &user, &earlier.params, &mut state.values).await;
                 state.from = true;
             }
         }
     }
-    let model = pick(&models, wanted.as_deref()).ok_or(WebError::NotFound)?;
+    let model = pick(&models, wanted.as_deref(), user.balance.get()).ok_or(WebError::NotFound)?;
     render(&web, &chrome, &user, &models, model, state, StatusCode::OK)
 }
 
-/// The model asked for, else the first one offered.
-fn pick<'a>(models: &'a [ModelView], id: Option<&str>) -> Option<&'a ModelView> {
+/// Kie's links of images reelgate uploaded are not offered again (they expire, and they name
+/// the customer): the kept copies are, as `kept_images`, and go to Kie afresh on submit.
+async fn keep_uploaded(
+    web: &WebContext,
+    user: &User,
+    params: &serde_json::Map<String, serde_json::Value>,
+    values: &mut Values,
+) {
+    let Some(urls) = params.get("image_urls").and_then(|v| v.as_array()) else {
+        return;
+    };
+    let mut given = Vec::new();
+    let mut kept = Vec::new();
+    for url in urls.iter().filter_map(|u| u.as_str()) {
+        match web.api.media.input_behind(&user.id, url).await {
+            Some(key) => kept.push(key.as_str().to_owned()),
+            None => given.push(url),
+        }
+    }
+    values.insert("image_urls".to_owned(), given.join("\n"));
+    if !kept.is_empty() {
+        values.insert("kept_images".to_owned(), kept.join(" "));
+    }
+}
+
+/// The model asked for; else the first offered one the customer can afford, so that a
+/// newcomer with no credits does not land on the dearest; else the cheapest offered.
+fn pick<'a>(models: &'a [ModelView], id: Option<&str>, balance: i64) -> Option<&'a ModelView> {
+    let offered = || models.iter().filter(|m| m.available);
     id.and_then(|id| models.iter().find(|m| m.id.as_str() == id))
-        .or_else(|| models.iter().find(|m| m.available))
+        .or_else(|| offered().find(|m| cheapest(m).is_some_and(|c| c <= balance)))
+        .or_else(|| offered().min_by_key(|m| cheapest(m).unwrap_or(i64::MAX)))
         .or_else(|| models.first())
 }
 
@@ -160,10 +180,11 @@ fn render(
         .map(|request| request.quote().credits.get());
     let balance = user.balance.get();
     let short = price.map(|p| p - balance).filter(|missing| *missing > 0);
+    // The catalog's full description says more than a card has room for; it is English.
     let description = if lang == Locale::En {
         model.description.clone()
     } else {
-        family_text(lang, &model.family, "good_for").unwrap_or_else(|| model.description.clone())
+        catalog_text::good_for(model, lang)
     };
     let page = chrome.render(
         "generate.html",
@@ -172,10 +193,10 @@ fn render(
             families => families(models, lang),
             model => context! {
                 id => model.id.as_str(),
-                title => model.title,
-                family => family_text(lang, &model.family, "name").unwrap_or_else(|| model.family.clone()),
+                title => catalog_text::model_title(&model.title, lang),
+                family => catalog_text::family_name(&model.family, lang),
                 description => description,
-                mode => mode(model),
+                mode => catalog_text::mode_tag(model),
                 available => model.available,
                 reason => model.reason,
             },
@@ -187,6 +208,8 @@ fn render(
             error => state.error,
             submission => hex::encode(rand::random::<[u8; 16]>()),
             from => state.from,
+            kept_images => state.values.get("kept_images").cloned().unwrap_or_default(),
+            kept_count => upload::kept_keys(&state.values).len(),
             welcome => state.welcome,
         },
     )?;
@@ -201,11 +224,26 @@ async fn create(
     chrome: Chrome,
     multipart: Multipart,
 ) -> Result<Response, WebError> {
-    let form = upload::read(multipart).await?;
+    let mut form = upload::read(multipart).await?;
     chrome.csrf.check(form.csrf())?;
+    for key in upload::kept_keys(&form.values) {
+        match web.api.media.input(&user.id, &key).await {
+            Ok(bytes) => form.images.push(upload::Image::kept(bytes, &key)),
+            Err(error) => {
+                tracing::warn!(%error, user = %user.id, "a kept image is gone");
+                return Err(WebError::BadForm(
+                    "an earlier image is no longer kept".into(),
+                ));
+            }
+        }
+    }
     let models = web.api.catalog.view();
-    let model =
-        pick(&models, form.values.get("model").map(String::as_str)).ok_or(WebError::NotFound)?;
+    let model = pick(
+        &models,
+        form.values.get("model").map(String::as_str),
+        user.balance.get(),
+    )
+    .ok_or(WebError::NotFound)?;
     let lang = chrome.lang;
     let refuse = |state: FormState, status: StatusCode| {
         render(&web, &chrome, &user, &models, model, state, status)

@@ -7,6 +7,7 @@ mod auth;
 mod buy;
 mod compose;
 mod generate;
+mod history;
 mod recovery;
 pub mod videos;
 

@@ -83,7 +83,7 @@ impl CardView {
     pub fn new(g: &Generation, catalog: &Catalog, lang: Locale) -> Self {
         let mut card = CardView::from(g);
         if let Some(model) = catalog.model(&g.model) {
-            card.model_title = model.title.clone();
+            card.model_title = crate::web::catalog_text::model_title(&model.title, lang);
         }
         card.options = g
             .params
@@ -95,7 +95,18 @@ impl CardView {
             .collect();
         card.error_message = match (&card.error_code, lang) {
             (Some(code), lang) if lang != Locale::En && lang.has(&format!("gen_error.{code}")) => {
-                Some(lang.text(&format!("gen_error.{code}")).to_owned())
+                // Kie's own reason has no translation, but it is the reason: keep it.
+                let said = card
+                    .error_message
+                    .as_deref()
+                    .and_then(crate::generations::decide::upstream_words);
+                let with_words = format!("gen_error.{code}_said");
+                Some(match said {
+                    Some(said) if lang.has(&with_words) => {
+                        lang.text(&with_words).replace("{said}", said)
+                    }
+                    _ => lang.text(&format!("gen_error.{code}")).to_owned(),
+                })
             }
             // The card says the credits came back in its own words.
             _ => card
@@ -187,7 +198,9 @@ fn option_value(lang: Locale, name: &str, value: &Value) -> String {
         }
         (_, Value::Bool(true)) => lang.text("common.on").to_owned(),
         (_, Value::Bool(false)) => lang.text("common.off").to_owned(),
-        (_, Value::String(s)) => s.clone(),
+        (_, Value::String(s)) => {
+            crate::web::catalog_text::value_label(name, s, lang).unwrap_or_else(|| s.clone())
+        }
         (_, other) => other.to_string(),
     }
 }
@@ -204,9 +217,11 @@ pub struct AdminRow {
 }
 
 impl AdminRow {
-    pub fn new(g: &Generation, catalog: &Catalog) -> Self {
+    /// In the page's language, as the customer's card; Kie's own words are in
+    /// `upstream_error`.
+    pub fn new(g: &Generation, catalog: &Catalog, lang: Locale) -> Self {
         AdminRow {
-            card: CardView::new(g, catalog, Locale::En),
+            card: CardView::new(g, catalog, lang),
             user_id: g.user_id.to_string(),
             upstream_task_id: g.upstream_task_id.clone(),
             upstream_error: g.upstream_error.clone(),

@@ -128,7 +128,10 @@ fn money(row: &MarginRow) -> Money {
 }
 
 /// Today's margin report (generations that finished today, UTC): totals and per model.
-async fn money_today(web: &WebContext) -> Result<(Money, Vec<ModelLine>), WebError> {
+async fn money_today(
+    web: &WebContext,
+    lang: crate::web::Locale,
+) -> Result<(Money, Vec<ModelLine>), WebError> {
     let today = Utc::now().date_naive();
     let catalog = &web.api.catalog;
     let report = web
@@ -142,7 +145,9 @@ async fn money_today(web: &WebContext) -> Result<(Money, Vec<ModelLine>), WebErr
         .map(|row| {
             let id = row.model.clone().unwrap_or_default();
             ModelLine {
-                model: catalog.model(&id).map_or(id, |m| m.title.clone()),
+                model: catalog.model(&id).map_or(id, |m| {
+                    crate::web::catalog_text::model_title(&m.title, lang)
+                }),
                 succeeded: row.succeeded,
                 failed: row.failed + row.canceled,
                 money: money(row),
@@ -169,9 +174,9 @@ pub async fn page(
         .await?
         .items
         .iter()
-        .map(|g| AdminRow::new(g, &web.api.catalog))
+        .map(|g| AdminRow::new(g, &web.api.catalog, chrome.lang))
         .collect();
-    let (money, by_model) = money_today(&web).await?;
+    let (money, by_model) = money_today(&web, chrome.lang).await?;
     let refusal = web
         .api
         .lifecycle

@@ -108,7 +108,7 @@ pub async fn list(
             emails.insert(generation.user_id.clone(), email);
         }
         rows.push(Row {
-            row: AdminRow::new(generation, catalog),
+            row: AdminRow::new(generation, catalog, chrome.lang),
             email: emails.get(&generation.user_id).cloned().flatten(),
         });
     }
@@ -124,7 +124,7 @@ pub async fn list(
     let models: Vec<_> = catalog
         .models()
         .iter()
-        .map(|m| context! { id => m.id.as_str(), title => m.title })
+        .map(|m| context! { id => m.id.as_str(), title => crate::web::catalog_text::model_title(&m.title, chrome.lang) })
         .collect();
     Ok(chrome
         .render(

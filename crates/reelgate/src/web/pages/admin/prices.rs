@@ -94,7 +94,7 @@ pub async fn page(
                 .collect();
             ModelPrices {
                 id: model.id.to_string(),
-                title: model.title.clone(),
+                title: crate::web::catalog_text::model_title(&model.title, chrome.lang),
                 available: availability.is_ok(),
                 reason: availability.err(),
                 priced,

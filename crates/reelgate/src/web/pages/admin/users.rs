@@ -142,8 +142,12 @@ async fn render_detail(
         context! {
             customer => AccountView::from(&user),
             is_self => user.id == operator.id,
-            entries => ledger.entries.iter().map(LedgerEntryView::from).collect::<Vec<_>>(),
-            generations => generations.items.iter().map(|g| AdminRow::new(g, &web.api.catalog)).collect::<Vec<_>>(),
+            entries => ledger.entries.iter().map(|e| {
+                let mut row = LedgerEntryView::from(e);
+                row.reason = crate::web::pages::history::reason_text(e, chrome.lang);
+                row
+            }).collect::<Vec<_>>(),
+            generations => generations.items.iter().map(|g| AdminRow::new(g, &web.api.catalog, chrome.lang)).collect::<Vec<_>>(),
             notice => notice,
             grant_error => grant_error,
             limits => limits,

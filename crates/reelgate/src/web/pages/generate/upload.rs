@@ -5,6 +5,7 @@ use axum::extract::Multipart;
 use bytes::Bytes;
 use reelgate_domain::accounts::User;
 
+use crate::media::inputs::InputKey;
 use crate::web::error::WebError;
 use crate::web::pages::compose::Values;
 use crate::web::WebContext;
@@ -17,6 +18,26 @@ const MAX_IMAGES: usize = 4;
 pub struct Image {
     bytes: Bytes,
     file_name: String,
+}
+
+impl Image {
+    /// An image reelgate kept from an earlier generation, to be uploaded to Kie again.
+    pub fn kept(bytes: Bytes, key: &InputKey) -> Image {
+        let extension = key.as_str().rsplit('.').next().unwrap_or("png");
+        Image {
+            bytes,
+            file_name: format!("image.{extension}"),
+        }
+    }
+}
+
+/// The kept images a form names (`kept_images`: keys separated by spaces); anything that is
+/// not a key is ignored, as a field the form never had would be.
+pub fn kept_keys(values: &Values) -> Vec<InputKey> {
+    values
+        .get("kept_images")
+        .map(|v| v.split_whitespace().filter_map(InputKey::parse).collect())
+        .unwrap_or_default()
 }
 
 pub struct SubmittedForm {
@@ -87,7 +108,8 @@ fn safe_name(original: &str, extension: &str) -> String {
     format!("{stem}.{extension}")
 }
 
-/// Uploads one image; `Err` is the locale key of what to tell the customer.
+/// Uploads one image, and keeps a copy for "Generate again"; `Err` is the locale key of what
+/// to tell the customer.
 pub async fn to_upstream(
     web: &WebContext,
     user: &User,
@@ -103,7 +125,24 @@ pub async fn to_upstream(
         .upload_file(image.bytes.clone(), &name, mime, &folder)
         .await
     {
-        Ok(uploaded) => Ok(uploaded.download_url),
+        Ok(uploaded) => {
+            // Without the copy the generation still stands; only "Generate again" will not
+            // offer the image.
+            if let Err(error) = web
+                .api
+                .media
+                .keep_input(
+                    &user.id,
+                    image.bytes.clone(),
+                    extension,
+                    &uploaded.download_url,
+                )
+                .await
+            {
+                tracing::warn!(%error, user = %user.id, "cannot keep an uploaded image");
+            }
+            Ok(uploaded.download_url)
+        }
         Err(error) => {
             tracing::warn!(%error, user = %user.id, "image upload to Kie failed");
             Err("generate.upload_failed")
