@@ -56,14 +56,14 @@ async fn the_operator_sees_each_kie_key_and_sets_default_and_customer_limits() {
     br.fill("#email", OPERATOR.0).await;
     br.fill("#password", OPERATOR.1).await;
     br.click("form[action='/signin'] button[type=submit]").await;
-    br.wait_for_path("/").await;
+    br.wait_for_path("/admin").await;
 
     // The keys page: each key by its fingerprint, its window, in-flight count and balance.
     br.goto("/admin/upstream").await;
     let row = |key: &str, cell: &str| format!("[data-key='{key}'] .{cell}");
     br.wait_until("the guard to read both keys", || async {
         br.goto("/admin/upstream").await;
-        br.text(&row(&b, "key-balance")).await.contains("1000000")
+        br.text(&row(&b, "key-balance")).await == "1,000,000"
             && br.text(&row(&a, "key-state")).await.contains("paused")
     })
     .await;
