@@ -30,6 +30,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use std::time::Duration;
 
+use crate::claim::Queue;
 use crate::time::{from_millis, from_millis_opt, now_millis, to_millis};
 use crate::{Store, StoreError};
 
@@ -64,6 +65,20 @@ pub struct OutboxMail {
 
 const COLUMNS: &str = "id, user_id, to_address, locale, template, vars, attempts, last_error, \
                        created_at, sent_at, gave_up_at";
+
+/// The outbox as a queue of the shared claim (`crate::claim`): a claim is a lease, so no other
+/// deliverer (or instance) takes a mail meanwhile, and a deliverer that dies lets it come back.
+pub const MAIL: Queue<OutboxMail> = Queue {
+    table: "mail_outbox",
+    key: "id",
+    due_at: "next_attempt_at",
+    waiting: "sent_at IS NULL AND gave_up_at IS NULL",
+    order: "next_attempt_at, id",
+    on_claim: ", attempts = attempts + 1",
+    columns: COLUMNS,
+    from_row: mail_from_row,
+    sorted_by: None,
+};
 
 fn new_id() -> String {
     format!("mail_{}", ulid::Ulid::new().to_string().to_lowercase())
@@ -215,45 +230,18 @@ impl Store {
         crate::retry::in_transaction!(self, |conn| enqueue(conn, mail))
     }
 
-    /// Claims up to `limit` unsent mails that are due, for `lease`: no other deliverer (or
-    /// instance) takes them meanwhile, and a deliverer that dies lets them come back.
+    /// Claims up to `limit` unsent mails that are due, for `lease` (see [`MAIL`]).
     pub async fn claim_mail(
         &self,
         limit: u32,
         lease: Duration,
     ) -> Result<Vec<OutboxMail>, StoreError> {
-        let now = now_millis();
-        let lease = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX / 2);
-        let rows = crate::retry::on_contention(|| async {
-            Ok(sqlx::query(&format!(
-                "WITH picked (pick_id) AS (
-                     SELECT id FROM mail_outbox
-                     WHERE sent_at IS NULL AND gave_up_at IS NULL AND next_attempt_at <= $2
-                     ORDER BY next_attempt_at LIMIT $3 {skip_locked})
-                 UPDATE mail_outbox SET next_attempt_at = $1, attempts = attempts + 1
-                 FROM picked WHERE mail_outbox.id = picked.pick_id
-                 RETURNING {COLUMNS}",
-                skip_locked = self.backend.skip_locked(),
-            ))
-            .bind(now.saturating_add(lease))
-            .bind(now)
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await?)
-        })
-        .await?;
-        rows.iter().map(mail_from_row).collect()
+        self.claim(&MAIL, limit, lease).await
     }
 
     /// When the next unsent mail falls due.
     pub async fn next_mail_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
-        let next: Option<i64> = sqlx::query_scalar(
-            "SELECT MIN(next_attempt_at) FROM mail_outbox
-             WHERE sent_at IS NULL AND gave_up_at IS NULL",
-        )
-        .fetch_one(&self.pool)
-        .await?;
-        next.map(|ms| from_millis("mail_outbox", ms)).transpose()
+        self.next_due(&MAIL).await
     }
 
     /// The mail server took the mail. A mail that carried a secret link keeps no copy of it.
