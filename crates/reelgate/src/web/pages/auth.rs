@@ -60,6 +60,7 @@ async fn sign_in_page(
         Some("email_confirmed") => Some(chrome.text("signin.email_confirmed")),
         Some("link_expired") => Some(chrome.text("signin.link_expired")),
         Some("email_taken") => Some(chrome.text("signup.email_taken")),
+        Some("account_closed") => Some(chrome.text("security.account_closed")),
         _ => None,
     };
     let page = chrome.render(
