@@ -39,10 +39,10 @@ pub struct Closed {
 impl Store {
     pub async fn export_account(&self, user: &UserId) -> Result<AccountExport, StoreError> {
         let owner = self.user(user).await?;
-        let ledger = sqlx::query(
-            "SELECT id, user_id, kind, amount, reason, actor, generation_id, created_at
-             FROM ledger_entries WHERE user_id = $1 ORDER BY id",
-        )
+        let ledger = sqlx::query(&format!(
+            "SELECT {} FROM ledger_entries WHERE user_id = $1 ORDER BY id",
+            ledger::ENTRY_COLUMNS
+        ))
         .bind(user.as_str())
         .fetch_all(&self.pool)
         .await?

@@ -324,11 +324,10 @@ pub async fn page(
         None => i64::MAX,
     };
     let owner = crate::accounts::user_on(&mut *conn, user).await?;
-    let rows = sqlx::query(
-        "SELECT id, user_id, kind, amount, reason, actor, generation_id, payment_id, debt,
-                created_at
-         FROM ledger_entries WHERE user_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
-    )
+    let rows = sqlx::query(&format!(
+        "SELECT {ENTRY_COLUMNS}
+         FROM ledger_entries WHERE user_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3"
+    ))
     .bind(user.as_str())
     .bind(before)
     .bind(page::fetch_size(limit))
@@ -346,6 +345,10 @@ pub async fn page(
         held: owner.held,
     })
 }
+
+/// What [`entry_from_row`] reads.
+pub(crate) const ENTRY_COLUMNS: &str =
+    "id, user_id, kind, amount, reason, actor, generation_id, payment_id, debt, created_at";
 
 pub(crate) fn entry_from_row(row: &AnyRow) -> Result<LedgerEntry, StoreError> {
     let corrupt = |e: &dyn std::fmt::Display| StoreError::corrupt("ledger_entries", e);

@@ -217,7 +217,7 @@ pub struct SessionList {
 }
 
 /// Where the caller's account is signed in, with when each session was last used. (Its API
-/// keys, with their last use, are `GET /v1/api-keys`.)
+/// keys, with their last use, are `GET /v1/account/api-keys`.)
 #[utoipa::path(get, path = "/v1/account/sessions", tag = "account", security(("api_key" = [])),
     responses((status = 200, body = SessionList)))]
 async fn sessions(

@@ -1,6 +1,8 @@
 //! Tests that start the real application on a free port and talk to it over HTTP.
 
 mod account;
+mod account_data;
+mod account_security;
 mod admin;
 mod admin_oversight;
 mod auth;
