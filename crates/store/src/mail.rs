@@ -25,6 +25,8 @@ use reelgate_domain::accounts::{Email, UserId};
 use reelgate_domain::generations::{Generation, Status};
 use reelgate_domain::ledger::LedgerEntry;
 use reelgate_domain::mail::{Language, MailTemplate};
+use reelgate_domain::payments::settle::Movement;
+use reelgate_domain::payments::{Payment, PaymentStatus};
 use serde_json::{json, Value};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
@@ -195,6 +197,53 @@ pub(crate) async fn credits_added(
         "kind": entry.kind.as_str(),
     });
     enqueue_for(conn, &entry.user_id, MailTemplate::CreditsAdded, values).await?;
+    Ok(())
+}
+
+/// A receipt for each way money moved in one settling of a payment: a purchase credited, or
+/// credits taken back for a refund or a chargeback. Nothing for a dispute won (no template
+/// says it) or for a settling that moved nothing (a repeated event).
+pub(crate) async fn receipts(
+    conn: &mut AnyConnection,
+    payment: &Payment,
+    movements: &[Movement],
+) -> Result<(), StoreError> {
+    let purchased: i64 = movements
+        .iter()
+        .filter_map(|m| match m {
+            Movement::Purchase(c) => Some(c.get()),
+            _ => None,
+        })
+        .sum();
+    let taken_back: i64 = movements
+        .iter()
+        .filter_map(|m| match m {
+            Movement::Reversal(c) | Movement::Debt(c) => Some(c.get()),
+            _ => None,
+        })
+        .sum();
+    let receipt = |kind: &str, credits: i64, amount: String| {
+        json!({
+            "kind": kind,
+            "payment_id": payment.id.as_str(),
+            "package": payment.package_name,
+            "credits": credits,
+            "amount": amount,
+            "currency": payment.price.currency().code(),
+        })
+    };
+    if purchased > 0 {
+        let values = receipt("purchase", purchased, payment.price.amount_string());
+        enqueue_for(conn, &payment.user_id, MailTemplate::Receipt, values).await?;
+    }
+    if taken_back > 0 {
+        let (kind, amount) = match payment.status() {
+            PaymentStatus::Disputed => ("chargeback", payment.price.amount_string()),
+            _ => ("refund", payment.refunded.to_string()),
+        };
+        let values = receipt(kind, taken_back, amount);
+        enqueue_for(conn, &payment.user_id, MailTemplate::Receipt, values).await?;
+    }
     Ok(())
 }
 

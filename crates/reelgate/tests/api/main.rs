@@ -20,6 +20,7 @@ mod openapi;
 mod openapi_client;
 mod payments;
 mod queue_eta;
+mod receipts;
 mod reports;
 mod security;
 mod several_keys;
