@@ -46,16 +46,22 @@ pub async fn hold(
     if price.get() < 0 || price > MAX_BALANCE {
         return Err(StoreError::InvalidAmount(price));
     }
+    // The same statement tells whether this hold took the balance across the customer's
+    // low-balance threshold (from at or above it to below): the reminder is mailed then, once
+    // per crossing, without another read on the hot path.
     let debited = sqlx::query(
         "UPDATE users SET balance = balance - $1, held = held + $1
-         WHERE id = $2 AND balance >= $1 AND debt = 0",
+         WHERE id = $2 AND balance >= $1 AND debt = 0
+         RETURNING balance, low_balance_below,
+             CAST(CASE WHEN low_balance_below IS NOT NULL AND balance < low_balance_below
+                       AND balance + $1 >= low_balance_below THEN 1 ELSE 0 END AS BIGINT)
+                 AS crossed",
     )
     .bind(price.get())
     .bind(user.as_str())
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    if debited == 0 {
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(debited) = debited else {
         let balance = current_balance(conn, user).await?;
         // A repeated hold is reported as such, whatever the balance is now.
         if settlement(conn, generation).await? != Settlement::NotHeld {
@@ -70,6 +76,11 @@ pub async fn hold(
             balance,
             needed: price,
         });
+    };
+    if debited.try_get::<i64, _>("crossed")? == 1 {
+        let balance: i64 = debited.try_get("balance")?;
+        let threshold: Option<i64> = debited.try_get("low_balance_below")?;
+        crate::mail::low_balance(conn, user, balance, threshold.unwrap_or_default()).await?;
     }
     let entry = Entry {
         user,

@@ -200,6 +200,19 @@ pub(crate) async fn credits_added(
     Ok(())
 }
 
+/// "Your balance is below N credits": a hold just took the balance under the threshold the
+/// customer chose.
+pub(crate) async fn low_balance(
+    conn: &mut AnyConnection,
+    user: &UserId,
+    balance: i64,
+    threshold: i64,
+) -> Result<(), StoreError> {
+    let values = json!({ "balance": balance, "threshold": threshold });
+    enqueue_for(conn, user, MailTemplate::LowBalance, values).await?;
+    Ok(())
+}
+
 /// A receipt for each way money moved in one settling of a payment: a purchase credited, or
 /// credits taken back for a refund or a chargeback. Nothing for a dispute won (no template
 /// says it) or for a settling that moved nothing (a repeated event).

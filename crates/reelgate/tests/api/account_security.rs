@@ -444,3 +444,47 @@ async fn postgres() -> (reelgate_store::testing::TestStore, String) {
     };
     (store, url)
 }
+
+#[tokio::test]
+async fn the_low_balance_reminder_is_opt_in_and_mailed_once_per_crossing() {
+    let app = TestApp::spawn().await;
+    let quoted = app.client.post(app.url("/v1/quote")).json(&kling()).send();
+    let (_, quote) = json(quoted.await.unwrap()).await;
+    let price = quote["credits"].as_i64().unwrap();
+    let (ada, key) = app.customer("ada", 4 * price).await;
+    let reminders = || async {
+        app.store
+            .mail_to(&ada.email)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|m| m.template == MailTemplate::LowBalance)
+            .collect::<Vec<_>>()
+    };
+    // Not asked for: nothing, however low the balance goes.
+    assert_eq!(app.submit(&key, kling()).await.0, 202);
+    assert!(reminders().await.is_empty());
+
+    let threshold = 2 * price + 1;
+    let (status, body) = json(
+        app.client
+            .put(app.url("/v1/account/notifications"))
+            .bearer_auth(key.expose())
+            .json(&json!({"notify_generations": true, "low_balance_below": threshold}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["low_balance_below"], threshold);
+    // 3×price → 2×price crosses the threshold; 2×price → price is below it already.
+    assert_eq!(app.submit(&key, kling()).await.0, 202);
+    assert_eq!(app.submit(&key, kling()).await.0, 202);
+    let sent = reminders().await;
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(
+        sent[0].values,
+        json!({"balance": 2 * price, "threshold": threshold})
+    );
+}
