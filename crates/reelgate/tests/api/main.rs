@@ -18,6 +18,7 @@ mod limits;
 mod mail;
 mod openapi;
 mod openapi_client;
+mod operator_mail;
 mod payments;
 mod queue_eta;
 mod receipts;
