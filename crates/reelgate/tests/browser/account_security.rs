@@ -141,3 +141,56 @@ async fn a_customer_changes_password_settings_and_address_then_closes_the_accoun
     assert!(!b.text("#signin-error").await.is_empty());
     b.quit().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_verification_required_a_new_customer_generates_once_the_mailed_link_is_followed() {
+    let smtp = SmtpServer::start();
+    let app = TestApp::spawn_with(
+        Settings::default()
+            .with("REELGATE_SMTP_URL", smtp.url())
+            .with("REELGATE_REQUIRE_VERIFIED_EMAIL", "true"),
+        |_| {},
+    )
+    .await;
+    let b = Browser::start(&app.address).await;
+    b.goto("/signup").await;
+    b.fill("#email", EMAIL).await;
+    b.fill("#password", OLD).await;
+    b.click("form[action='/signup'] button[type=submit]").await;
+    b.wait_for_path("/generate").await;
+    let users = app.store.list_users(None, None, 10).await.unwrap();
+    app.grant(&users.items[0], 100).await;
+
+    let generate = async || {
+        b.goto("/generate?model=kling-2.6%2Ftext-to-video").await;
+        b.wait_for_text("#price", "45").await;
+        b.fill("#p-prompt", "A red fox running through fresh snow")
+            .await;
+        b.click("#submit").await;
+    };
+    generate().await;
+    b.wait_for_text("#generate-error", "Confirm your email address first")
+        .await;
+    assert_eq!(b.text("[data-balance]").await.trim(), "100");
+    b.goto("/account").await;
+    b.wait_for_text("#email-state", "not confirmed").await;
+
+    let mail = loop {
+        let received = smtp.received();
+        if let Some(mail) = received
+            .into_iter()
+            .find(|m| m.header("subject") == "Confirm your email address")
+        {
+            break mail;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let link = mail.link(&format!("{}/confirm-email?token=", app.address));
+    b.goto(link.strip_prefix(&app.address).unwrap()).await;
+    b.wait_for_text("#notice", "your email address is confirmed")
+        .await;
+    b.wait_for_text("#email-state", "confirmed").await;
+    generate().await;
+    b.wait_for_path("/videos").await;
+    b.quit().await;
+}
