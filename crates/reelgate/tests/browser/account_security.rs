@@ -50,6 +50,8 @@ async fn a_customer_changes_password_settings_and_address_then_closes_the_accoun
     b.goto("/account").await;
     b.wait_for_text("#email-state", "confirmed").await;
     b.wait_for_text("#sessions", "this browser").await;
+    // Named by the browser it was started from.
+    b.wait_for_text("#sessions tbody", "Chrome").await;
 
     // The password, with the current one proven.
     b.fill("#current-password", "not my password").await;
