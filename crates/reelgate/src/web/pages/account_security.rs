@@ -13,7 +13,7 @@ use reelgate_domain::Credits;
 use reelgate_store::StoreError;
 use serde::Deserialize;
 
-use super::account::{render, Extras};
+use super::account::{render, CsrfForm, Extras};
 use super::Chrome;
 use crate::accounts::{verification, VerificationError};
 use crate::web::cookies;
@@ -54,6 +54,23 @@ async fn refuse(
         ..Extras::default()
     };
     render(web, chrome, user, None, extras, status).await
+}
+
+/// The account page again for a store refusal the customer can act on; others are errors.
+async fn refused(
+    web: &WebContext,
+    chrome: &Chrome,
+    user: &User,
+    section: &'static str,
+    error: StoreError,
+) -> Result<Response, WebError> {
+    let (key, status) = match error {
+        StoreError::InvalidCredentials => ("security.wrong_password", StatusCode::BAD_REQUEST),
+        StoreError::EmailTaken => ("security.email_taken", StatusCode::CONFLICT),
+        StoreError::AccountBusy(_) => ("security.close_busy", StatusCode::CONFLICT),
+        other => return Err(other.into()),
+    };
+    refuse(web, chrome, user, section, key, status).await
 }
 
 fn to_account(notice: &str, section: &str) -> Response {
@@ -100,38 +117,8 @@ async fn change_email(
             web.api.lifecycle.wake.mail.notify_one();
             Ok(to_account("email_change_sent", "email"))
         }
-        Err(StoreError::InvalidCredentials) => {
-            let status = StatusCode::BAD_REQUEST;
-            refuse(
-                &web,
-                &chrome,
-                &user,
-                "email",
-                "security.wrong_password",
-                status,
-            )
-            .await
-        }
-        Err(StoreError::EmailTaken) => {
-            let status = StatusCode::CONFLICT;
-            refuse(
-                &web,
-                &chrome,
-                &user,
-                "email",
-                "security.email_taken",
-                status,
-            )
-            .await
-        }
-        Err(other) => Err(other.into()),
+        Err(error) => refused(&web, &chrome, &user, "email", error).await,
     }
-}
-
-#[derive(Deserialize)]
-struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
 }
 
 async fn resend_confirmation(
@@ -221,19 +208,7 @@ async fn change_password(
             web.api.lifecycle.wake.mail.notify_one();
             Ok(to_account("password_changed_here", "password"))
         }
-        Err(StoreError::InvalidCredentials) => {
-            let status = StatusCode::BAD_REQUEST;
-            refuse(
-                &web,
-                &chrome,
-                &user,
-                "password",
-                "security.wrong_password",
-                status,
-            )
-            .await
-        }
-        Err(other) => Err(other.into()),
+        Err(error) => refused(&web, &chrome, &user, "password", error).await,
     }
 }
 
@@ -341,22 +316,6 @@ async fn close(
             )
                 .into_response())
         }
-        Err(StoreError::InvalidCredentials) => {
-            let status = StatusCode::BAD_REQUEST;
-            refuse(
-                &web,
-                &chrome,
-                &user,
-                "close",
-                "security.wrong_password",
-                status,
-            )
-            .await
-        }
-        Err(StoreError::AccountBusy(_)) => {
-            let status = StatusCode::CONFLICT;
-            refuse(&web, &chrome, &user, "close", "security.close_busy", status).await
-        }
-        Err(other) => Err(other.into()),
+        Err(error) => refused(&web, &chrome, &user, "close", error).await,
     }
 }
