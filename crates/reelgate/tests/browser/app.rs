@@ -31,11 +31,13 @@ impl TestApp {
         tune: impl FnOnce(&mut kie_sim::SimConfig),
     ) -> TestApp {
         let data_dir = tempfile::tempdir().expect("temp dir");
+        // Its own SQLite file, unless the test shares a database between instances.
+        let database = settings.get("REELGATE_DATABASE_URL").map_or_else(
+            || format!("sqlite://{}/reelgate.db", data_dir.path().display()),
+            str::to_owned,
+        );
         let settings = settings
-            .with(
-                "REELGATE_DATABASE_URL",
-                format!("sqlite://{}/reelgate.db", data_dir.path().display()),
-            )
+            .with("REELGATE_DATABASE_URL", database)
             .with("REELGATE_LISTEN", "127.0.0.1:0");
         let mut config = Config::from_settings(&settings).expect("test config");
         if let Upstream::Simulator(sim) = &mut config.upstream {
