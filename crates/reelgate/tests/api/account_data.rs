@@ -227,3 +227,27 @@ fn files_under(dir: &std::path::Path) -> usize {
             .sum()
     })
 }
+
+#[tokio::test]
+async fn an_account_with_a_video_in_the_making_is_not_closed_and_nothing_moves() {
+    let mut sim = kie_sim::SimConfig::for_tests();
+    sim.durations.kling = Duration::from_secs(60);
+    let app = TestApp::spawn_with_sim(reelgate::config::Settings::default(), sim).await;
+    let (_, key) = app.customer("ada", 300).await;
+    let (status, made) = app.submit(&key, kling()).await;
+    assert_eq!(status, 202, "{made}");
+    let (balance, held) = app.balance(&key).await;
+    assert!(held > 0);
+
+    let (status, body) = close(&app, &key, PASSWORD, balance).await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["error"]["code"], "account_busy");
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains(&format!("{held} credits are held")));
+    // Still open, still whole.
+    assert_eq!(app.balance(&key).await, (balance, held));
+    let (_, account) = json(app.get_as(&key, "/v1/account").await).await;
+    assert_eq!(account["email"], "ada@example.com");
+}
