@@ -488,3 +488,39 @@ async fn the_low_balance_reminder_is_opt_in_and_mailed_once_per_crossing() {
         json!({"balance": 2 * price, "threshold": threshold})
     );
 }
+
+#[tokio::test]
+async fn a_redeemed_voucher_mails_a_credits_added_note_in_the_customers_language() {
+    let smtp = SmtpServer::start();
+    let app = smtp_app(&smtp, Settings::default()).await;
+    let (_, admin) = app.admin().await;
+    let (ada, key) = app.customer("ada", 0).await;
+    app.store.set_language(&ada.id, Language::Tr).await.unwrap();
+    let (status, voucher) = json(
+        app.post_as(
+            &admin,
+            "/v1/admin/vouchers",
+            json!({"credits": 25, "max_redemptions": 10}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 201, "{voucher}");
+    let redeemed = app
+        .post_as(
+            &key,
+            "/v1/vouchers/redeem",
+            json!({"code": voucher["code"]}),
+        )
+        .await;
+    assert_eq!(redeemed.status(), 200);
+
+    let mail = smtp.wait_for(1).await.remove(0);
+    assert_eq!(mail.rcpt_tos, ["ada@example.com"]);
+    let text = mail.text.clone().unwrap();
+    assert!(mail.header("subject").contains("25"), "{mail:?}");
+    assert!(text.contains("25"), "{text}");
+    // Turkish, as the customer chose.
+    assert!(text.contains("kredi"), "{text}");
+    assert!(mail.html.unwrap().contains("lang=\"tr\""));
+}
