@@ -524,3 +524,39 @@ async fn a_redeemed_voucher_mails_a_credits_added_note_in_the_customers_language
     assert!(text.contains("kredi"), "{text}");
     assert!(mail.html.unwrap().contains("lang=\"tr\""));
 }
+
+#[tokio::test]
+async fn instances_on_one_postgresql_share_the_outbox_and_send_each_mail_once() {
+    let smtp = SmtpServer::start();
+    let (_db, url) = postgres().await;
+    let settings = || Settings::default().with("REELGATE_DATABASE_URL", url.as_str());
+    let one = smtp_app(&smtp, settings()).await;
+    let two = smtp_app(&smtp, settings()).await;
+    let names: Vec<String> = (0..8).map(|n| format!("user{n}")).collect();
+    for name in &names {
+        one.customer(name, 0).await;
+    }
+    for (n, name) in names.iter().enumerate() {
+        let app = if n % 2 == 0 { &one } else { &two };
+        let response = app
+            .client
+            .post(app.url("/v1/auth/password-reset"))
+            .json(&json!({"email": format!("{name}@example.com")}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 202);
+    }
+    smtp.wait_for(names.len()).await;
+    wait_until("every mail recorded sent", async || {
+        one.store.next_mail_due().await.unwrap().is_none()
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let received = smtp.received();
+    let mut ids: Vec<&str> = received.iter().map(|m| m.header("message-id")).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(received.len(), names.len(), "{received:#?}");
+    assert_eq!(ids.len(), names.len());
+}
