@@ -78,7 +78,7 @@ impl Store {
             preferences: self.mail_preferences(user).await?,
             api_keys: self.list_api_keys(user).await?,
             sessions: self.sessions_of(user, None).await?,
-            mail: self.mail_to(&owner.email).await?,
+            mail: self.mail_of(user).await?,
             user: owner,
             ledger,
             generations,

@@ -365,7 +365,19 @@ impl Store {
         rows.iter().map(mail_from_row).collect()
     }
 
-    /// Every mail to one address, oldest first (the account export, and tests).
+    /// Every mail about one account, whichever of its addresses it went to, oldest first
+    /// (the account export).
+    pub async fn mail_of(&self, user: &UserId) -> Result<Vec<OutboxMail>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM mail_outbox WHERE user_id = $1 ORDER BY created_at, id"
+        ))
+        .bind(user.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(mail_from_row).collect()
+    }
+
+    /// Every mail to one address, oldest first (tests).
     pub async fn mail_to(&self, address: &Email) -> Result<Vec<OutboxMail>, StoreError> {
         let rows = sqlx::query(&format!(
             "SELECT {COLUMNS} FROM mail_outbox WHERE to_address = $1 ORDER BY created_at, id"

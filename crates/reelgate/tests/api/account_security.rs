@@ -242,6 +242,23 @@ async fn a_new_address_is_confirmed_by_a_link_mailed_to_it_before_it_replaces_th
         .is_success());
     let (_, account) = json(app.get_as(&key, "/v1/account").await).await;
     assert_eq!(account["email"], "ada@new.example");
+    // The old address is told, in case the change was not its owner's.
+    let notice = smtp.wait_for(2).await.remove(1);
+    assert_eq!(notice.rcpt_tos, ["ada@example.com"]);
+    assert_eq!(
+        notice.header("subject"),
+        "Your reelgate address was changed"
+    );
+    assert!(notice.text.unwrap().contains("ada@new.example"));
+    // Both mails are the account's, in its export.
+    let (_, export) = json(app.get_as(&key, "/v1/account/export").await).await;
+    let templates: Vec<&str> = export["mail"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["template"].as_str().unwrap())
+        .collect();
+    assert_eq!(templates, ["change_email", "email_changed"], "{export}");
     let new = Email::parse("ada@new.example").unwrap();
     let password = Password::parse(PASSWORD).unwrap();
     assert!(app.store.authenticate(&new, &password).await.is_ok());
