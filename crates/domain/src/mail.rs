@@ -34,6 +34,8 @@ pub enum MailTemplate {
     Receipt,
     /// No values: the password of the account was changed (a reset or the owner's change).
     PasswordChanged,
+    /// `new_email`: sent to the old address once the account's address changed to a new one.
+    EmailChanged,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -41,7 +43,7 @@ pub enum MailTemplate {
 pub struct UnknownTemplate(pub String);
 
 impl MailTemplate {
-    pub const ALL: [MailTemplate; 10] = [
+    pub const ALL: [MailTemplate; 11] = [
         MailTemplate::PasswordReset,
         MailTemplate::VerifyEmail,
         MailTemplate::ChangeEmail,
@@ -52,6 +54,7 @@ impl MailTemplate {
         MailTemplate::OperatorAlert,
         MailTemplate::Receipt,
         MailTemplate::PasswordChanged,
+        MailTemplate::EmailChanged,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -66,6 +69,7 @@ impl MailTemplate {
             MailTemplate::OperatorAlert => "operator_alert",
             MailTemplate::Receipt => "receipt",
             MailTemplate::PasswordChanged => "password_changed",
+            MailTemplate::EmailChanged => "email_changed",
         }
     }
 

@@ -143,7 +143,6 @@ impl Application {
             media: Arc::clone(&media),
             payments,
             mail: Arc::clone(&mailer),
-            throttles: Arc::default(),
         };
         monitoring::recorder();
         let trusted = Arc::new(ctx.config.trusted_proxies.clone());
@@ -221,10 +220,15 @@ impl Application {
                 Arc::new(copier),
                 self.lifecycle.stopping(),
             ));
-            workers.spawn(crate::mail::deliver::run(
+            if let Some(mail) = crate::mail::deliver::MailDeliverer::new(
                 Arc::clone(&self.mailer),
                 Arc::clone(&self.lifecycle),
-            ));
+            ) {
+                workers.spawn(crate::worker::run(
+                    Arc::new(mail),
+                    self.lifecycle.stopping(),
+                ));
+            }
             // Webhooks carry reelgate's links to the copies, so they need the media's signer.
             let deliverer = crate::webhooks::deliver::Deliverer::new(
                 Arc::clone(&self.lifecycle),

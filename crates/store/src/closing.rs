@@ -39,10 +39,10 @@ pub struct Closed {
 impl Store {
     pub async fn export_account(&self, user: &UserId) -> Result<AccountExport, StoreError> {
         let owner = self.user(user).await?;
-        let ledger = sqlx::query(
-            "SELECT id, user_id, kind, amount, reason, actor, generation_id, created_at
-             FROM ledger_entries WHERE user_id = $1 ORDER BY id",
-        )
+        let ledger = sqlx::query(&format!(
+            "SELECT {} FROM ledger_entries WHERE user_id = $1 ORDER BY id",
+            ledger::ENTRY_COLUMNS
+        ))
         .bind(user.as_str())
         .fetch_all(&self.pool)
         .await?
@@ -78,7 +78,7 @@ impl Store {
             preferences: self.mail_preferences(user).await?,
             api_keys: self.list_api_keys(user).await?,
             sessions: self.sessions_of(user, None).await?,
-            mail: self.mail_to(&owner.email).await?,
+            mail: self.mail_of(user).await?,
             user: owner,
             ledger,
             generations,

@@ -46,16 +46,22 @@ pub async fn hold(
     if price.get() < 0 || price > MAX_BALANCE {
         return Err(StoreError::InvalidAmount(price));
     }
+    // The same statement tells whether this hold took the balance across the customer's
+    // low-balance threshold (from at or above it to below): the reminder is mailed then, once
+    // per crossing, without another read on the hot path.
     let debited = sqlx::query(
         "UPDATE users SET balance = balance - $1, held = held + $1
-         WHERE id = $2 AND balance >= $1 AND debt = 0",
+         WHERE id = $2 AND balance >= $1 AND debt = 0
+         RETURNING balance, low_balance_below,
+             CAST(CASE WHEN low_balance_below IS NOT NULL AND balance < low_balance_below
+                       AND balance + $1 >= low_balance_below THEN 1 ELSE 0 END AS BIGINT)
+                 AS crossed",
     )
     .bind(price.get())
     .bind(user.as_str())
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    if debited == 0 {
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(debited) = debited else {
         let balance = current_balance(conn, user).await?;
         // A repeated hold is reported as such, whatever the balance is now.
         if settlement(conn, generation).await? != Settlement::NotHeld {
@@ -70,6 +76,11 @@ pub async fn hold(
             balance,
             needed: price,
         });
+    };
+    if debited.try_get::<i64, _>("crossed")? == 1 {
+        let balance: i64 = debited.try_get("balance")?;
+        let threshold: Option<i64> = debited.try_get("low_balance_below")?;
+        crate::mail::low_balance(conn, user, balance, threshold.unwrap_or_default()).await?;
     }
     let entry = Entry {
         user,
@@ -324,11 +335,10 @@ pub async fn page(
         None => i64::MAX,
     };
     let owner = crate::accounts::user_on(&mut *conn, user).await?;
-    let rows = sqlx::query(
-        "SELECT id, user_id, kind, amount, reason, actor, generation_id, payment_id, debt,
-                created_at
-         FROM ledger_entries WHERE user_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
-    )
+    let rows = sqlx::query(&format!(
+        "SELECT {ENTRY_COLUMNS}
+         FROM ledger_entries WHERE user_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3"
+    ))
     .bind(user.as_str())
     .bind(before)
     .bind(page::fetch_size(limit))
@@ -346,6 +356,10 @@ pub async fn page(
         held: owner.held,
     })
 }
+
+/// What [`entry_from_row`] reads.
+pub(crate) const ENTRY_COLUMNS: &str =
+    "id, user_id, kind, amount, reason, actor, generation_id, payment_id, debt, created_at";
 
 pub(crate) fn entry_from_row(row: &AnyRow) -> Result<LedgerEntry, StoreError> {
     let corrupt = |e: &dyn std::fmt::Display| StoreError::corrupt("ledger_entries", e);

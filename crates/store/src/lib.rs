@@ -80,6 +80,7 @@ pub use webhook_deliveries::{DeliveryRecord, WebhookDelivery};
 
 /// Every queue a worker claims from, for [`Store::claim`] and [`Store::next_due`].
 pub mod queues {
+    pub use crate::mail::MAIL;
     pub use crate::media::MEDIA_COPIES;
     pub use crate::tracking::{DISPATCH, HD, RUNNING, UNRESOLVED};
     pub use crate::webhook_deliveries::WEBHOOKS;

@@ -25,11 +25,14 @@ use reelgate_domain::accounts::{Email, UserId};
 use reelgate_domain::generations::{Generation, Status};
 use reelgate_domain::ledger::LedgerEntry;
 use reelgate_domain::mail::{Language, MailTemplate};
+use reelgate_domain::payments::settle::Movement;
+use reelgate_domain::payments::{Payment, PaymentStatus};
 use serde_json::{json, Value};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use std::time::Duration;
 
+use crate::claim::Queue;
 use crate::time::{from_millis, from_millis_opt, now_millis, to_millis};
 use crate::{Store, StoreError};
 
@@ -64,6 +67,20 @@ pub struct OutboxMail {
 
 const COLUMNS: &str = "id, user_id, to_address, locale, template, vars, attempts, last_error, \
                        created_at, sent_at, gave_up_at";
+
+/// The outbox as a queue of the shared claim (`crate::claim`): a claim is a lease, so no other
+/// deliverer (or instance) takes a mail meanwhile, and a deliverer that dies lets it come back.
+pub const MAIL: Queue<OutboxMail> = Queue {
+    table: "mail_outbox",
+    key: "id",
+    due_at: "next_attempt_at",
+    waiting: "sent_at IS NULL AND gave_up_at IS NULL",
+    order: "next_attempt_at, id",
+    on_claim: ", attempts = attempts + 1",
+    columns: COLUMNS,
+    from_row: mail_from_row,
+    sorted_by: None,
+};
 
 fn new_id() -> String {
     format!("mail_{}", ulid::Ulid::new().to_string().to_lowercase())
@@ -183,6 +200,66 @@ pub(crate) async fn credits_added(
     Ok(())
 }
 
+/// "Your balance is below N credits": a hold just took the balance under the threshold the
+/// customer chose.
+pub(crate) async fn low_balance(
+    conn: &mut AnyConnection,
+    user: &UserId,
+    balance: i64,
+    threshold: i64,
+) -> Result<(), StoreError> {
+    let values = json!({ "balance": balance, "threshold": threshold });
+    enqueue_for(conn, user, MailTemplate::LowBalance, values).await?;
+    Ok(())
+}
+
+/// A receipt for each way money moved in one settling of a payment: a purchase credited, or
+/// credits taken back for a refund or a chargeback. Nothing for a dispute won (no template
+/// says it) or for a settling that moved nothing (a repeated event).
+pub(crate) async fn receipts(
+    conn: &mut AnyConnection,
+    payment: &Payment,
+    movements: &[Movement],
+) -> Result<(), StoreError> {
+    let purchased: i64 = movements
+        .iter()
+        .filter_map(|m| match m {
+            Movement::Purchase(c) => Some(c.get()),
+            _ => None,
+        })
+        .sum();
+    let taken_back: i64 = movements
+        .iter()
+        .filter_map(|m| match m {
+            Movement::Reversal(c) | Movement::Debt(c) => Some(c.get()),
+            _ => None,
+        })
+        .sum();
+    let receipt = |kind: &str, credits: i64, amount: String| {
+        json!({
+            "kind": kind,
+            "payment_id": payment.id.as_str(),
+            "package": payment.package_name,
+            "credits": credits,
+            "amount": amount,
+            "currency": payment.price.currency().code(),
+        })
+    };
+    if purchased > 0 {
+        let values = receipt("purchase", purchased, payment.price.amount_string());
+        enqueue_for(conn, &payment.user_id, MailTemplate::Receipt, values).await?;
+    }
+    if taken_back > 0 {
+        let (kind, amount) = match payment.status() {
+            PaymentStatus::Disputed => ("chargeback", payment.price.amount_string()),
+            _ => ("refund", payment.refunded.to_string()),
+        };
+        let values = receipt(kind, taken_back, amount);
+        enqueue_for(conn, &payment.user_id, MailTemplate::Receipt, values).await?;
+    }
+    Ok(())
+}
+
 /// "Your video is ready" / "could not be generated, credits returned", for a generation that
 /// has just ended, unless its owner switched these off.
 pub(crate) async fn generation_ended(
@@ -215,45 +292,18 @@ impl Store {
         crate::retry::in_transaction!(self, |conn| enqueue(conn, mail))
     }
 
-    /// Claims up to `limit` unsent mails that are due, for `lease`: no other deliverer (or
-    /// instance) takes them meanwhile, and a deliverer that dies lets them come back.
+    /// Claims up to `limit` unsent mails that are due, for `lease` (see [`MAIL`]).
     pub async fn claim_mail(
         &self,
         limit: u32,
         lease: Duration,
     ) -> Result<Vec<OutboxMail>, StoreError> {
-        let now = now_millis();
-        let lease = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX / 2);
-        let rows = crate::retry::on_contention(|| async {
-            Ok(sqlx::query(&format!(
-                "WITH picked (pick_id) AS (
-                     SELECT id FROM mail_outbox
-                     WHERE sent_at IS NULL AND gave_up_at IS NULL AND next_attempt_at <= $2
-                     ORDER BY next_attempt_at LIMIT $3 {skip_locked})
-                 UPDATE mail_outbox SET next_attempt_at = $1, attempts = attempts + 1
-                 FROM picked WHERE mail_outbox.id = picked.pick_id
-                 RETURNING {COLUMNS}",
-                skip_locked = self.backend.skip_locked(),
-            ))
-            .bind(now.saturating_add(lease))
-            .bind(now)
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await?)
-        })
-        .await?;
-        rows.iter().map(mail_from_row).collect()
+        self.claim(&MAIL, limit, lease).await
     }
 
     /// When the next unsent mail falls due.
     pub async fn next_mail_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
-        let next: Option<i64> = sqlx::query_scalar(
-            "SELECT MIN(next_attempt_at) FROM mail_outbox
-             WHERE sent_at IS NULL AND gave_up_at IS NULL",
-        )
-        .fetch_one(&self.pool)
-        .await?;
-        next.map(|ms| from_millis("mail_outbox", ms)).transpose()
+        self.next_due(&MAIL).await
     }
 
     /// The mail server took the mail. A mail that carried a secret link keeps no copy of it.
@@ -315,7 +365,19 @@ impl Store {
         rows.iter().map(mail_from_row).collect()
     }
 
-    /// Every mail to one address, oldest first (the account export, and tests).
+    /// Every mail about one account, whichever of its addresses it went to, oldest first
+    /// (the account export).
+    pub async fn mail_of(&self, user: &UserId) -> Result<Vec<OutboxMail>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM mail_outbox WHERE user_id = $1 ORDER BY created_at, id"
+        ))
+        .bind(user.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(mail_from_row).collect()
+    }
+
+    /// Every mail to one address, oldest first (tests).
     pub async fn mail_to(&self, address: &Email) -> Result<Vec<OutboxMail>, StoreError> {
         let rows = sqlx::query(&format!(
             "SELECT {COLUMNS} FROM mail_outbox WHERE to_address = $1 ORDER BY created_at, id"

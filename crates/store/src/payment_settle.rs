@@ -283,6 +283,7 @@ async fn settle_credits(
     for movement in &movements {
         write(conn, &payment.user_id, &payment.id, *movement).await?;
     }
+    crate::mail::receipts(conn, payment, &movements).await?;
     Ok(movements)
 }
 

@@ -4,7 +4,7 @@
 use reelgate_domain::accounts::{AccountToken, Email, Password, UserId};
 use reelgate_domain::mail::{Language, MailTemplate};
 use serde_json::json;
-use sqlx::AnyConnection;
+use sqlx::{AnyConnection, Row};
 use std::time::Duration;
 
 use crate::account_tokens::{self, Purpose};
@@ -56,6 +56,27 @@ async fn mail_confirmation(conn: &mut AnyConnection, user: &UserId) -> Result<()
     Ok(())
 }
 
+/// "Your address was changed to …", to the address the account had.
+async fn notify_old_address(
+    conn: &mut AnyConnection,
+    user: &UserId,
+    before: &sqlx::any::AnyRow,
+    new_email: &Email,
+) -> Result<(), StoreError> {
+    let corrupt = |e: &dyn std::fmt::Display| StoreError::corrupt("users", e);
+    let old = Email::parse(&before.try_get::<String, _>("email")?).map_err(|e| corrupt(&e))?;
+    let locale: String = before.try_get("locale")?;
+    let mail = NewMail {
+        to: old,
+        language: Language::parse(&locale).unwrap_or_default(),
+        template: MailTemplate::EmailChanged,
+        values: json!({ "new_email": new_email.as_str() }),
+        user: Some(user.clone()),
+    };
+    mail::enqueue(conn, &mail).await?;
+    Ok(())
+}
+
 impl Store {
     /// Sends the confirmation mail again (a new link; the old one stops working). Nothing for
     /// an address already confirmed.
@@ -103,6 +124,12 @@ impl Store {
                 .transpose()
                 .map_err(|e| StoreError::corrupt("account_tokens", e))?
                 .ok_or_else(|| StoreError::corrupt("account_tokens", "change without address"))?;
+            // The old address hears of it: a change it did not ask for is a stolen account.
+            let before =
+                sqlx::query("SELECT email, locale FROM users WHERE id = $1 AND closed_at IS NULL")
+                    .bind(used.user.as_str())
+                    .fetch_optional(&mut *conn)
+                    .await?;
             let changed = sqlx::query(
                 "UPDATE users SET email = $1, email_unverified_since = NULL
                  WHERE id = $2 AND closed_at IS NULL",
@@ -115,7 +142,12 @@ impl Store {
                 Err(e) if is_unique_violation(&e) => Err(StoreError::EmailTaken),
                 Err(e) => Err(e.into()),
                 Ok(done) if done.rows_affected() == 0 => Err(StoreError::InvalidToken),
-                Ok(_) => Ok(Confirmed::NewAddress(used.user, new_email)),
+                Ok(_) => {
+                    if let Some(before) = before {
+                        notify_old_address(conn, &used.user, &before, &new_email).await?;
+                    }
+                    Ok(Confirmed::NewAddress(used.user, new_email))
+                }
             }
         })?;
         if let Confirmed::NewAddress(user, _) = &confirmed {

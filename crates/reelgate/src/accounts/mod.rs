@@ -3,5 +3,7 @@
 
 pub mod recovery;
 pub mod throttle;
+pub mod verification;
 
-pub use recovery::{RecoveryError, Throttles};
+pub use recovery::RecoveryError;
+pub use verification::VerificationError;

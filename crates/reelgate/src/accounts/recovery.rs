@@ -4,31 +4,9 @@
 use reelgate_domain::accounts::{AccountToken, Email, Password, UserId};
 use reelgate_store::{Store, StoreError};
 use std::net::IpAddr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use super::throttle::AttemptThrottle;
-
-/// Links mailed to one address per hour: enough for a customer who lost one, too few to fill
-/// someone's mailbox.
-const PER_ADDRESS: (usize, Duration) = (3, Duration::from_secs(3600));
-/// Requests from one client per 15 minutes, whatever the addresses.
-const PER_CLIENT: (usize, Duration) = (10, Duration::from_secs(15 * 60));
-
-/// The reset and verification throttles, one set per process.
-#[derive(Debug)]
-pub struct Throttles {
-    per_address: AttemptThrottle,
-    per_client: AttemptThrottle,
-}
-
-impl Default for Throttles {
-    fn default() -> Self {
-        Throttles {
-            per_address: AttemptThrottle::new(PER_ADDRESS.0, PER_ADDRESS.1),
-            per_client: AttemptThrottle::new(PER_CLIENT.0, PER_CLIENT.1),
-        }
-    }
-}
+use super::throttle::{self, RESET_PER_ADDRESS, RESET_PER_CLIENT};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RecoveryError {
@@ -47,7 +25,6 @@ pub enum RecoveryError {
 /// address, and when the address has had its share of links (the mail is then not sent).
 pub async fn request_reset(
     store: &Store,
-    throttles: &Throttles,
     email: &str,
     client: Option<IpAddr>,
 ) -> Result<(), RecoveryError> {
@@ -55,13 +32,14 @@ pub async fn request_reset(
         field: "email",
         message: e.to_string(),
     })?;
-    let now = Instant::now();
     let client_key = client.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
-    throttles
-        .per_client
-        .reserve(&client_key, now)
+    throttle::reserve(store, &RESET_PER_CLIENT, &client_key)
+        .await?
         .map_err(RecoveryError::Throttled)?;
-    if throttles.per_address.reserve(email.as_str(), now).is_err() {
+    if throttle::reserve(store, &RESET_PER_ADDRESS, email.as_str())
+        .await?
+        .is_err()
+    {
         tracing::info!("password reset: this address has had its links for now; none sent");
         return Ok(());
     }

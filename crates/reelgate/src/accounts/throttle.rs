@@ -1,96 +1,43 @@
-//! Attempt throttles for mailing links: at most `limit` attempts per key within `window`,
-//! counted (reserved) before the work is done, under one lock, so concurrent requests cannot
-//! slip past the count.
+//! How often links may be mailed: per address and per client for password resets, per
+//! account for confirmation mails sent again.
 //!
-//! This is a seam: it keeps the counts in this process. The store-level attempt throttle of
-//! the sign-in hardening (shared by every instance on PostgreSQL) replaces the body of
-//! [`AttemptThrottle::reserve`] when it lands; callers do not change.
+//! Counted in the database (`reelgate_store::throttle`), reserved before the mail is queued,
+//! so concurrent requests cannot slip past the count and every instance on one PostgreSQL
+//! shares it — as the sign-in throttle (`web::throttle`) does.
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use reelgate_store::{Attempt, AttemptLimit, Store, StoreError};
+use std::time::Duration;
 
-/// Past this many tracked keys, expired ones are swept so the map cannot grow without bound.
-const SWEEP_ABOVE: usize = 10_000;
+/// Links mailed to one address per hour: enough for a customer who lost one, too few to fill
+/// someone's mailbox.
+pub const RESET_PER_ADDRESS: AttemptLimit = AttemptLimit {
+    name: "password_reset_address",
+    limit: 3,
+    window: Duration::from_secs(3600),
+};
 
-#[derive(Debug)]
-pub struct AttemptThrottle {
-    limit: usize,
-    window: Duration,
-    attempts: Mutex<HashMap<String, VecDeque<Instant>>>,
-}
+/// Reset requests from one client per 15 minutes, whatever the addresses.
+pub const RESET_PER_CLIENT: AttemptLimit = AttemptLimit {
+    name: "password_reset_client",
+    limit: 10,
+    window: Duration::from_secs(15 * 60),
+};
 
-impl AttemptThrottle {
-    pub fn new(limit: usize, window: Duration) -> Self {
-        AttemptThrottle {
-            limit,
-            window,
-            attempts: Mutex::default(),
-        }
-    }
+/// Confirmation mails an account may ask for again per hour.
+pub const VERIFY_PER_ACCOUNT: AttemptLimit = AttemptLimit {
+    name: "verify_email_account",
+    limit: 3,
+    window: Duration::from_secs(3600),
+};
 
-    /// Counts an attempt for `key`, or `Err(wait)` (counting nothing) while the key has used
-    /// up its attempts.
-    pub fn reserve(&self, key: &str, now: Instant) -> Result<(), Duration> {
-        // The map holds no invariant a panicking holder could have broken halfway.
-        let mut attempts = self.attempts.lock().unwrap_or_else(|p| p.into_inner());
-        if attempts.len() > SWEEP_ABOVE {
-            attempts.retain(|_, times| {
-                expire(times, now, self.window);
-                !times.is_empty()
-            });
-        }
-        let times = attempts.entry(key.to_owned()).or_default();
-        expire(times, now, self.window);
-        if times.len() >= self.limit {
-            let oldest = times.front().copied().unwrap_or(now);
-            return Err(self.window.saturating_sub(now.duration_since(oldest)));
-        }
-        times.push_back(now);
-        Ok(())
-    }
-}
-
-fn expire(times: &mut VecDeque<Instant>, now: Instant, window: Duration) {
-    while times
-        .front()
-        .is_some_and(|t| now.duration_since(*t) >= window)
-    {
-        times.pop_front();
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_attempt_past_the_limit_is_refused_until_the_window_passes() {
-        let throttle = AttemptThrottle::new(3, Duration::from_secs(60));
-        let start = Instant::now();
-        for _ in 0..3 {
-            assert!(throttle.reserve("a", start).is_ok());
-        }
-        assert_eq!(throttle.reserve("a", start), Err(Duration::from_secs(60)));
-        assert!(throttle.reserve("b", start).is_ok());
-        assert!(throttle
-            .reserve("a", start + Duration::from_secs(60))
-            .is_ok());
-    }
-
-    #[test]
-    fn concurrent_attempts_cannot_pass_the_count() {
-        let throttle = std::sync::Arc::new(AttemptThrottle::new(5, Duration::from_secs(60)));
-        let now = Instant::now();
-        let passed: usize = std::thread::scope(|s| {
-            let handles: Vec<_> = (0..50)
-                .map(|_| {
-                    let throttle = &throttle;
-                    s.spawn(move || usize::from(throttle.reserve("a", now).is_ok()))
-                })
-                .collect();
-            handles.into_iter().map(|h| h.join().unwrap()).sum()
-        });
-        assert_eq!(passed, 5);
-    }
+/// Reserves one attempt of `subject`: `Err(wait)` while it has used up its share.
+pub async fn reserve(
+    store: &Store,
+    limit: &AttemptLimit,
+    subject: &str,
+) -> Result<Result<(), Duration>, StoreError> {
+    Ok(match store.reserve_attempt(limit, subject).await? {
+        Attempt::Reserved(_) => Ok(()),
+        Attempt::Refused { retry_after } => Err(retry_after),
+    })
 }

@@ -1,6 +1,6 @@
 //! Telling the operator about the Kie balance by webhook (`REELGATE_OPERATOR_WEBHOOK_URL`):
 //! a JSON POST, signed the Standard Webhooks way when a secret is configured. Best effort,
-//! retried a few times; the log says the same in any case.
+//! retried a few times; the log says the same in any case, and `mail::operators` mails it.
 //!
 //! The operator configured this address, so unlike customers' webhooks it may be on a
 //! private network.
@@ -27,6 +27,27 @@ pub enum AlertKind {
 }
 
 impl AlertKind {
+    /// The alert in a line (a mail's subject).
+    pub fn subject(self) -> &'static str {
+        match self {
+            AlertKind::Low => "the Kie balance is low",
+            AlertKind::Stopped => "dispatch stopped: the Kie balance is below the stop threshold",
+            AlertKind::Resumed => "dispatch resumed",
+            AlertKind::Recovered => "the Kie balance is above the warning threshold again",
+        }
+    }
+
+    pub fn message(self) -> &'static str {
+        match self {
+            AlertKind::Low => "The Kie balance is below the warning threshold: top it up.",
+            AlertKind::Stopped => {
+                "The Kie balance is below the stop threshold: new generations wait queued until it is topped up."
+            }
+            AlertKind::Resumed => "The Kie balance was topped up: generations are sent again.",
+            AlertKind::Recovered => "The Kie balance is above the warning threshold again.",
+        }
+    }
+
     fn event_type(self) -> &'static str {
         match self {
             AlertKind::Low => "upstream.balance_low",
@@ -76,14 +97,7 @@ impl OperatorAlerts {
         let Some(url) = self.url.clone() else {
             return;
         };
-        let message = match kind {
-            AlertKind::Low => "The Kie balance is below the warning threshold: top it up.",
-            AlertKind::Stopped => {
-                "The Kie balance is below the stop threshold: new generations wait queued until it is topped up."
-            }
-            AlertKind::Resumed => "The Kie balance was topped up: generations are sent again.",
-            AlertKind::Recovered => "The Kie balance is above the warning threshold again.",
-        };
+        let message = kind.message();
         let alert = Alert {
             kind: kind.event_type(),
             message: message.to_owned(),

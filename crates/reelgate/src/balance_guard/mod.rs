@@ -9,6 +9,7 @@ pub mod settings;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::Serialize;
+use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use utoipa::ToSchema;
@@ -60,6 +61,8 @@ pub struct BalanceGuard {
     /// The balance read just after Kie refused for lack of credits: a read above it is a
     /// top-up, and dispatch resumes.
     refused_at: Mutex<Option<Decimal>>,
+    /// The keys refused at the last check, as the operator's mail says each.
+    refused_keys: Mutex<BTreeSet<String>>,
 }
 
 impl BalanceGuard {
@@ -82,6 +85,7 @@ impl BalanceGuard {
             }),
             checking: tokio::sync::Mutex::new(()),
             refused_at: Mutex::new(None),
+            refused_keys: Mutex::default(),
         })
     }
 
@@ -143,6 +147,7 @@ impl BalanceGuard {
                 }
             }
         }
+        self.mail_new_key_refusals().await;
         self.snapshot()
     }
 
@@ -212,6 +217,47 @@ impl BalanceGuard {
         }
         if level != Level::Stopped {
             self.after_kie_refusal(credits).await;
+        }
+    }
+
+    async fn mail_operators(&self, subject: &str, message: &str) {
+        let to = &self.settings.operator_emails;
+        if !to.is_empty() {
+            crate::mail::operators::alert(&self.lc.store, to, subject, message).await;
+            self.lc.wake.mail.notify_one();
+        }
+    }
+
+    /// Mails each key Kie refused since the last check (dispatch nudges the guard when it
+    /// refuses one), once per refusal: a key retried and refused again is not news.
+    async fn mail_new_key_refusals(&self) {
+        let views = self.lc.keys.views();
+        let refused: BTreeSet<&str> = views
+            .iter()
+            .filter(|key| key.state == "refused")
+            .map(|key| key.label.as_str())
+            .collect();
+        let new: Vec<String> = {
+            let Ok(mut known) = self.refused_keys.lock() else {
+                return;
+            };
+            let new = views
+                .iter()
+                .filter(|key| refused.contains(key.label.as_str()) && !known.contains(&key.label))
+                .map(|key| {
+                    format!(
+                        "Kie refused key {}: {}. New generations go to the other keys, or wait \
+                         queued if none is left, until the key works again.",
+                        key.label,
+                        key.reason.as_deref().unwrap_or("no reason given")
+                    )
+                })
+                .collect();
+            *known = refused.into_iter().map(str::to_owned).collect();
+            new
+        };
+        for message in new {
+            self.mail_operators("a Kie key was refused", &message).await;
         }
     }
 
@@ -289,6 +335,8 @@ impl BalanceGuard {
         };
         if let Some(kind) = kind {
             self.alerts.send(kind, credits, &self.settings);
+            let message = format!("{} Balance: {credits} Kie credits.", kind.message());
+            self.mail_operators(kind.subject(), &message).await;
         }
     }
 

@@ -6,6 +6,7 @@ use std::time::Duration;
 use url::Url;
 
 use crate::config::{ConfigError, Settings};
+use reelgate_domain::accounts::Email;
 
 #[derive(Debug, Clone)]
 pub struct GuardSettings {
@@ -22,6 +23,9 @@ pub struct GuardSettings {
     /// Signs them the Standard Webhooks way when set (`REELGATE_OPERATOR_WEBHOOK_SECRET`,
     /// `whsec_…`).
     pub operator_webhook_secret: Option<SecretString>,
+    /// The same alerts, and a Kie key refused, mailed to these addresses
+    /// (`REELGATE_OPERATOR_EMAILS`, comma-separated).
+    pub operator_emails: Vec<Email>,
 }
 
 impl Default for GuardSettings {
@@ -32,6 +36,7 @@ impl Default for GuardSettings {
             stop_below: Decimal::from(200),
             operator_webhook: None,
             operator_webhook_secret: None,
+            operator_emails: Vec::new(),
         }
     }
 }
@@ -94,12 +99,28 @@ impl GuardSettings {
             }
             None => None,
         };
+        let operator_emails = settings
+            .get("REELGATE_OPERATOR_EMAILS")
+            .map(|raw| {
+                raw.split(',')
+                    .map(str::trim)
+                    .filter(|a| !a.is_empty())
+                    .map(|address| {
+                        Email::parse(address).map_err(|e| {
+                            invalid("REELGATE_OPERATOR_EMAILS", format!("{address:?}: {e}"))
+                        })
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .transpose()?
+            .unwrap_or_default();
         Ok(GuardSettings {
             poll_every,
             warn_below,
             stop_below,
             operator_webhook,
             operator_webhook_secret,
+            operator_emails,
         })
     }
 }
@@ -120,12 +141,24 @@ mod tests {
         assert_eq!(s.warn_below.to_string(), "500.5");
         assert_eq!(s.stop_below, Decimal::from(100));
         assert_eq!(s.poll_every, Duration::from_secs(1));
+        assert!(s.operator_emails.is_empty());
+        let s = GuardSettings::from_settings(&Settings::default().with(
+            "REELGATE_OPERATOR_EMAILS",
+            "Ops@Example.com, cto@example.com,",
+        ))
+        .unwrap();
+        let emails: Vec<&str> = s.operator_emails.iter().map(Email::as_str).collect();
+        assert_eq!(emails, ["ops@example.com", "cto@example.com"]);
         for (key, value) in [
             ("REELGATE_BALANCE_STOP_CREDITS", "5000"),
             ("REELGATE_BALANCE_WARN_CREDITS", "-1"),
             ("REELGATE_BALANCE_POLL_SECS", "0"),
             ("REELGATE_OPERATOR_WEBHOOK_URL", "ftp://x"),
             ("REELGATE_OPERATOR_WEBHOOK_SECRET", "hunter2"),
+            (
+                "REELGATE_OPERATOR_EMAILS",
+                "ops@example.com, not an address",
+            ),
         ] {
             let err =
                 GuardSettings::from_settings(&Settings::default().with(key, value)).unwrap_err();

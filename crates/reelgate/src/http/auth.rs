@@ -65,6 +65,25 @@ impl FromRequestParts<ApiContext> for AdminUser {
     }
 }
 
+/// The web app's session the request came with, if it came with one (and no API key): the
+/// session a password change or "sign out everywhere" keeps signed in. Says nothing of
+/// whether the session is valid; `AuthUser` does that.
+#[derive(Debug, Clone)]
+pub struct CurrentSession(pub Option<SessionToken>);
+
+impl FromRequestParts<ApiContext> for CurrentSession {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, ctx: &ApiContext) -> Result<Self, ApiError> {
+        Ok(CurrentSession(
+            match credentials(parts, ctx.cookies.session) {
+                Ok(Credentials::Session(token)) => Some(token),
+                _ => None,
+            },
+        ))
+    }
+}
+
 enum Credentials {
     ApiKey(ApiKey),
     Session(SessionToken),

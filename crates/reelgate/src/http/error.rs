@@ -39,6 +39,13 @@ pub enum ApiError {
     /// 403 with its reason (a cross-site request carrying the session cookie).
     #[error("{message}")]
     ForbiddenBecause { code: &'static str, message: String },
+    /// 403 because of one field of the account (an address not yet confirmed).
+    #[error("{message}")]
+    ForbiddenField {
+        code: &'static str,
+        field: &'static str,
+        message: String,
+    },
     #[error("{0} not found")]
     NotFound(&'static str),
     /// 405: the path exists, the method does not (axum adds the `Allow` header).
@@ -149,7 +156,9 @@ impl ApiError {
             ApiError::InvalidInput(_) | ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::PaymentRequired { .. } => StatusCode::PAYMENT_REQUIRED,
-            ApiError::Forbidden | ApiError::ForbiddenBecause { .. } => StatusCode::FORBIDDEN,
+            ApiError::Forbidden
+            | ApiError::ForbiddenBecause { .. }
+            | ApiError::ForbiddenField { .. } => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
@@ -187,6 +196,14 @@ impl ApiError {
                     },
                 },
                 None => plain("invalid_request", "invalid request".into()),
+            },
+            ApiError::ForbiddenField {
+                code,
+                field,
+                message,
+            } => ErrorBody {
+                field: Some((*field).to_owned()),
+                ..plain(code, message.clone())
             },
             ApiError::BadRequest { code, message }
             | ApiError::PaymentRequired { code, message }

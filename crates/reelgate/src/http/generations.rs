@@ -70,6 +70,7 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
         (status = 202, description = "Accepted and queued; its price is held", body = GenerationView),
         (status = 400, description = "A field is wrong; nothing was charged", body = ErrorEnvelope),
         (status = 401, body = ErrorEnvelope),
+        (status = 403, description = "The operator requires a confirmed address and the caller's is not (`email_unverified`, `field`: `email`); nothing was charged", body = ErrorEnvelope),
         (status = 402, description = "The balance does not cover the price, or the daily spending cap is reached (`daily_spending_cap`)", body = ErrorEnvelope),
         (status = 409, description = "Idempotency-Key reused with another body", body = ErrorEnvelope),
         (status = 429, description = "A customer limit: too many generations queued or running (`too_many_active`), or submitted this minute (`rate_limited`, with `Retry-After` and `RateLimit-Limit`/`-Remaining`/`-Reset`)", body = ErrorEnvelope)))]
@@ -79,6 +80,8 @@ async fn create(
     headers: HeaderMap,
     ApiJson(body): ApiJson<Map<String, Value>>,
 ) -> Result<Response, ApiError> {
+    let required = ctx.mail.settings.require_verified_email;
+    crate::accounts::verification::may_generate(&ctx.store, required, &user.id).await?;
     let submission = Submission {
         body,
         idempotency_key: idempotency_key(&headers)?,

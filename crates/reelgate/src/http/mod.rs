@@ -2,6 +2,8 @@
 //! collected from the same routes, so it cannot drift from them.
 
 pub mod account;
+pub mod account_data;
+pub mod account_security;
 pub mod admin;
 mod admin_generations;
 pub mod admin_payments;
@@ -59,8 +61,6 @@ pub struct ApiContext {
     pub payments: Arc<crate::payments::Payments>,
     /// Outgoing mail: rendering, and whether it is sent or kept for the operator.
     pub mail: Arc<crate::mail::Mailer>,
-    /// How often links may be mailed, per address and per client.
-    pub throttles: Arc<crate::accounts::Throttles>,
     /// Signs and checks the CSRF tokens of both front ends.
     pub csrf: csrf::CsrfKey,
     /// The web app's cookie names (`__Host-` over https).
@@ -103,6 +103,8 @@ pub fn api(ctx: ApiContext) -> Router {
         .merge(callbacks::router())
         .merge(account::router())
         .merge(history::router())
+        .merge(account_security::router())
+        .merge(account_data::router())
         .merge(password_reset::router())
         .merge(api_keys::router())
         .merge(webhook_deliveries::router())

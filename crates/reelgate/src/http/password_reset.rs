@@ -1,16 +1,15 @@
 //! `POST /v1/auth/password-reset` and `/confirm`: getting back into an account by mail.
 
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::Extension;
 use reelgate_domain::text::Token;
 use serde::{Deserialize, Serialize};
-use std::net::SocketAddr;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{ApiContext, ApiError, ApiJson};
 use crate::accounts::{recovery, RecoveryError};
+use crate::client_addr::ClientAddr;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -60,11 +59,10 @@ impl From<RecoveryError> for ApiError {
         (status = 429, description = "too many requests from this client", body = super::error::ErrorEnvelope)))]
 async fn request(
     State(ctx): State<ApiContext>,
-    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    ClientAddr(client): ClientAddr,
     ApiJson(body): ApiJson<ResetRequest>,
 ) -> Result<(StatusCode, ApiJson<ResetAccepted>), ApiError> {
-    let client = peer.map(|Extension(ConnectInfo(addr))| addr.ip());
-    recovery::request_reset(&ctx.store, &ctx.throttles, &body.email, client).await?;
+    recovery::request_reset(&ctx.store, &body.email, client).await?;
     ctx.lifecycle.wake.mail.notify_one();
     Ok((
         StatusCode::ACCEPTED,

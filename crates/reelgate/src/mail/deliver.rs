@@ -5,56 +5,65 @@
 //! is sending; a deliverer that dies after the server took a mail and before recording it
 //! sends it once more, with the same Message-ID.
 
-use chrono::Utc;
-use reelgate_store::OutboxMail;
+use chrono::{DateTime, Utc};
+use reelgate_store::{queues, OutboxMail, StoreError};
 use std::sync::Arc;
+use tokio::sync::Notify;
 
 use super::Mailer;
 use crate::generations::lifecycle::Lifecycle;
-use crate::worker::{after, pause};
+use crate::worker::{after, Claimed, Worker};
 
-/// Mails claimed at once; they are sent side by side, each within the mail timeout, which is
-/// kept under the claim lease so that no claim runs out mid-send.
-const BATCH: u32 = 8;
+/// Sends the outbox's due mails, one of the background workers on the shared claim.
+pub struct MailDeliverer {
+    mailer: Arc<Mailer>,
+    lc: Arc<Lifecycle>,
+}
 
-pub async fn run(mailer: Arc<Mailer>, lc: Arc<Lifecycle>) {
-    match &mailer.settings.smtp {
-        None => {
-            tracing::warn!(
-                "mail is not configured (REELGATE_SMTP_URL): mails are kept in the outbox, \
-                 where the operator's mail page shows them"
-            );
-            return;
-        }
-        Some(url) => {
-            tracing::info!(server = %url.server(), security = url.security(), "sending mail")
-        }
-    }
-    let mut stop = lc.stopping();
-    while !*stop.borrow() {
-        if drain_once(&mailer, &lc).await > 0 {
-            continue;
-        }
-        let next_due = lc.store.next_mail_due().await.ok().flatten();
-        if !pause(next_due, &lc.wake.mail, &mut stop).await {
-            break;
+impl MailDeliverer {
+    /// `None` when no mail server is configured: the mail then stays in the outbox, where
+    /// the operator's mail page shows it, and nothing is claimed.
+    pub fn new(mailer: Arc<Mailer>, lc: Arc<Lifecycle>) -> Option<MailDeliverer> {
+        match &mailer.settings.smtp {
+            None => {
+                tracing::warn!(
+                    "mail is not configured (REELGATE_SMTP_URL): mails are kept in the outbox, \
+                     where the operator's mail page shows them"
+                );
+                None
+            }
+            Some(url) => {
+                tracing::info!(server = %url.server(), security = url.security(), "sending mail");
+                Some(MailDeliverer { mailer, lc })
+            }
         }
     }
 }
 
-/// Claims one batch of due mails and attempts each; returns how many were claimed.
-pub async fn drain_once(mailer: &Mailer, lc: &Lifecycle) -> usize {
-    match lc.store.claim_mail(BATCH, lc.settings.claim_lease).await {
-        Ok(claimed) => {
-            let n = claimed.len();
-            let attempts = claimed.into_iter().map(|mail| attempt(mailer, lc, mail));
-            futures::future::join_all(attempts).await;
-            n
-        }
-        Err(error) => {
-            tracing::error!(%error, "mail: cannot claim the outbox");
-            0
-        }
+impl Worker for MailDeliverer {
+    type Job = OutboxMail;
+    const NAME: &'static str = "mail";
+    /// Sent side by side, each within the mail timeout, which is kept under the claim lease
+    /// so that no claim runs out mid-send.
+    const PARALLEL: usize = 8;
+
+    async fn claim(&self, limit: u32) -> Result<Claimed<OutboxMail>, StoreError> {
+        let lease = self.lc.settings.claim_lease;
+        Ok(Claimed::Jobs(
+            self.lc.store.claim(&queues::MAIL, limit, lease).await?,
+        ))
+    }
+
+    async fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.lc.store.next_due(&queues::MAIL).await
+    }
+
+    fn nudge(&self) -> &Notify {
+        &self.lc.wake.mail
+    }
+
+    async fn work(&self, mail: OutboxMail) {
+        attempt(&self.mailer, &self.lc, mail).await;
     }
 }
 

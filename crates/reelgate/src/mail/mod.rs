@@ -3,6 +3,7 @@
 //! `REELGATE_SMTP_URL` it stays in the outbox, where the operator's mail page shows it.
 
 pub mod deliver;
+pub mod operators;
 pub mod render;
 pub mod settings;
 

@@ -138,7 +138,7 @@ fn link(mail: &OutboxMail, base: &Url) -> Result<String, RenderError> {
         MailTemplate::VerifyEmail | MailTemplate::ChangeEmail => {
             format!("confirm-email?token={}", token()?)
         }
-        MailTemplate::PasswordChanged => "password-reset".into(),
+        MailTemplate::PasswordChanged | MailTemplate::EmailChanged => "password-reset".into(),
         MailTemplate::VideoReady | MailTemplate::VideoFailed => "videos".into(),
         MailTemplate::CreditsAdded | MailTemplate::LowBalance | MailTemplate::Receipt => {
             "account".into()

@@ -40,6 +40,24 @@ pub async fn current_user(parts: &mut Parts, web: &WebContext) -> Result<Option<
     Ok(user)
 }
 
+/// The session cookie the request came with, if it holds a well-formed token (valid or not:
+/// `Viewer` says whether anyone is signed in).
+pub struct WebSession(pub Option<SessionToken>);
+
+impl FromRequestParts<WebContext> for WebSession {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        web: &WebContext,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(WebSession(
+            cookies::get(parts.headers.get_all(COOKIE), web.api.cookies.session)
+                .and_then(|raw| SessionToken::parse(&raw).ok()),
+        ))
+    }
+}
+
 /// A signed-in user (customer or operator).
 pub struct Viewer(pub User);
 

@@ -41,6 +41,14 @@ impl SuiteDatabase {
         }
     }
 
+    /// A database another app of the test already runs on.
+    pub fn shared(url: &str) -> SuiteDatabase {
+        SuiteDatabase {
+            url: url.to_owned(),
+            _store: None,
+        }
+    }
+
     /// `settings` on this database, with everything the app keeps in its data directory
     /// (media, the secret) in `dir`: on PostgreSQL that directory is `./data` otherwise.
     pub fn settings(&self, settings: Settings, dir: &std::path::Path) -> Settings {
@@ -51,11 +59,9 @@ impl SuiteDatabase {
                 dir.join("media").display().to_string(),
             );
         }
-        if Self::on_postgres() && settings.get("REELGATE_SECRET").is_none() {
-            settings = settings.with(
-                "REELGATE_SECRET",
-                format!("test-secret-{}", ulid::Ulid::new()),
-            );
+        // Instances sharing a database share the secret, as a deployment's do.
+        if self.url.starts_with("postgres") && settings.get("REELGATE_SECRET").is_none() {
+            settings = settings.with("REELGATE_SECRET", "a test secret of thirty-two chars!");
         }
         settings
     }
@@ -124,11 +130,17 @@ impl TestApp {
         tune: impl FnOnce(&mut Config),
     ) -> TestApp {
         let data_dir = tempfile::tempdir().expect("temp dir");
-        let database = SuiteDatabase::new(data_dir.path()).await;
+        // A test that shares one database between instances names it; else each app has its own.
+        let database = match settings.get("REELGATE_DATABASE_URL") {
+            Some(shared) => SuiteDatabase::shared(shared),
+            None => SuiteDatabase::new(data_dir.path()).await,
+        };
         let settings = database
             .settings(settings, data_dir.path())
             .with("REELGATE_LISTEN", "127.0.0.1:0");
         let mut config = Config::from_settings(&settings).expect("test config");
+        // On a server database the data directory would be `./data`.
+        config.data_dir = data_dir.path().to_owned();
         if let Upstream::Simulator(sim) = &mut config.upstream {
             **sim = sim_config;
         }

@@ -1,6 +1,8 @@
 //! Tests that start the real application on a free port and talk to it over HTTP.
 
 mod account;
+mod account_data;
+mod account_security;
 mod admin;
 mod admin_oversight;
 mod auth;
@@ -16,8 +18,10 @@ mod limits;
 mod mail;
 mod openapi;
 mod openapi_client;
+mod operator_mail;
 mod payments;
 mod queue_eta;
+mod receipts;
 mod reports;
 mod security;
 mod several_keys;

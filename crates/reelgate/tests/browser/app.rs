@@ -31,13 +31,30 @@ impl TestApp {
         tune: impl FnOnce(&mut kie_sim::SimConfig),
     ) -> TestApp {
         let data_dir = tempfile::tempdir().expect("temp dir");
-        let settings = settings
+        // Its own SQLite file, unless the test shares a database between instances; then the
+        // files a server database keeps under `./data` go to the temporary directory too.
+        let shared = settings.get("REELGATE_DATABASE_URL").map(str::to_owned);
+        let mut settings = settings
             .with(
                 "REELGATE_DATABASE_URL",
-                format!("sqlite://{}/reelgate.db", data_dir.path().display()),
+                shared.clone().unwrap_or_else(|| {
+                    format!("sqlite://{}/reelgate.db", data_dir.path().display())
+                }),
             )
             .with("REELGATE_LISTEN", "127.0.0.1:0");
+        if shared.is_some() {
+            settings = settings.with(
+                "REELGATE_MEDIA_DIR",
+                data_dir.path().join("media").display().to_string(),
+            );
+            if settings.get("REELGATE_SECRET").is_none() {
+                settings = settings.with("REELGATE_SECRET", "a test secret of thirty-two chars!");
+            }
+        }
         let mut config = Config::from_settings(&settings).expect("test config");
+        if shared.is_some() {
+            config.data_dir = data_dir.path().to_owned();
+        }
         if let Upstream::Simulator(sim) = &mut config.upstream {
             **sim = kie_sim::SimConfig::for_tests();
             tune(sim);

@@ -157,3 +157,33 @@ async fn without_trusted_proxies_a_forwarded_address_buys_no_more_guesses() {
     .await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
 }
+
+#[tokio::test]
+async fn instances_on_one_postgresql_share_the_sign_in_count() {
+    let db = reelgate_store::testing::postgres_store()
+        .await
+        .expect("the test PostgreSQL server (REELGATE_TEST_POSTGRES_URL) is reachable");
+    let url = match db.url() {
+        reelgate_store::DatabaseUrl::Postgres { url } => url.clone(),
+        other => panic!("not a PostgreSQL URL: {other}"),
+    };
+    // One deployment: one database and one secret, so a form from one instance posts to any.
+    let settings = || {
+        Settings::default()
+            .with("REELGATE_DATABASE_URL", url.as_str())
+            .with("REELGATE_SECRET", "0123456789abcdef0123456789abcdef")
+    };
+    let one = TestApp::spawn_with(settings(), |_| {}).await;
+    let two = TestApp::spawn_with(settings(), |_| {}).await;
+    one.create_user("lea@example.com", "leas real password", Role::Customer)
+        .await;
+    let (cookies, csrf) = form_credentials(&one).await;
+    for app in [&one, &two, &one, &two, &one] {
+        let status = sign_in_as(app, &cookies, &csrf, None, "lea@example.com", "guess").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    for app in [&one, &two] {
+        let status = sign_in_as(app, &cookies, &csrf, None, "lea@example.com", "guess").await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    }
+}

@@ -1,5 +1,6 @@
 //! The web app, end to end: scenarios in headless Chromium, and security checks over HTTP.
 
+mod account_security;
 mod accounts;
 mod app;
 mod browser;

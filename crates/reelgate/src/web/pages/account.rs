@@ -1,4 +1,5 @@
-//! The customer's account: balance, ledger history, vouchers, API keys, webhook secret.
+//! The customer's account: balance, ledger history, vouchers, API keys, webhook secret; its
+//! security and data forms are `account_security`'s.
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -6,16 +7,18 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use minijinja::context;
-use reelgate_domain::accounts::{ApiKeyId, User};
+use reelgate_domain::accounts::{ApiKeyId, SessionToken, User};
 use reelgate_domain::ledger::VoucherCode;
 use reelgate_store::StoreError;
 use serde::Deserialize;
 
 use super::Chrome;
+use crate::http::account::LedgerEntryView;
+use crate::http::account_security::{NotificationsView, SessionView};
 use crate::http::api_keys::ApiKeyView;
 use crate::http::webhook_deliveries::{DeliveryView, LOG_SIZE};
 use crate::web::error::{WebError, WebForm};
-use crate::web::session::Viewer;
+use crate::web::session::{Viewer, WebSession};
 use crate::web::WebContext;
 
 const LEDGER_PAGE: u32 = 25;
@@ -28,31 +31,49 @@ pub fn router() -> Router<WebContext> {
         .route("/account/api-keys/{id}/revoke", post(revoke_key))
         .route("/account/webhook-secret/rotate", post(rotate_secret))
         .route("/account/webhooks/{id}/resend", post(resend_webhook))
+        .merge(super::account_security::router())
 }
 
 #[derive(Debug, Default, Deserialize)]
 struct AccountQuery {
     cursor: Option<String>,
     notice: Option<String>,
+    /// Where the confirmation link of a mail sent us back from (`/confirm-email`).
+    reason: Option<String>,
     credits: Option<i64>,
+    /// Sessions ended by "sign out everywhere".
+    ended: Option<u64>,
 }
 
 /// What a POST adds to the page it re-renders.
 #[derive(Default)]
-struct Extras {
-    voucher_error: Option<&'static str>,
-    voucher_code: String,
-    new_key: Option<(String, String)>,
-    notice: Option<String>,
+pub(super) struct Extras {
+    pub(super) voucher_error: Option<&'static str>,
+    pub(super) voucher_code: String,
+    pub(super) new_key: Option<(String, String)>,
+    pub(super) notice: Option<String>,
+    /// A refused account-security form: its section's id and what was wrong.
+    pub(super) security_error: Option<(&'static str, String)>,
+    /// The session viewing the page, marked in the list of sessions.
+    pub(super) session: Option<SessionToken>,
 }
 
 async fn account_page(
     State(web): State<WebContext>,
     Viewer(user): Viewer,
     chrome: Chrome,
+    WebSession(session): WebSession,
     Query(query): Query<AccountQuery>,
 ) -> Result<Response, WebError> {
     let notice = match (query.notice.as_deref(), query.credits) {
+        (Some("signed_out_everywhere"), _) => Some(
+            chrome
+                .text("security.signed_out_everywhere")
+                .replace("{n}", &query.ended.unwrap_or(0).to_string()),
+        ),
+        (Some(notice), _) if super::account_security::NOTICES.contains(&notice) => {
+            Some(chrome.text(&format!("security.{notice}")).to_owned())
+        }
         (Some("voucher_redeemed"), Some(credits)) => Some(
             chrome
                 .text("account.voucher_redeemed")
@@ -61,10 +82,16 @@ async fn account_page(
         (Some("key_revoked"), _) => Some(chrome.text("account.key_revoked").to_owned()),
         (Some("secret_rotated"), _) => Some(chrome.text("account.secret_rotated").to_owned()),
         (Some("webhook_resent"), _) => Some(chrome.text("account.webhook_resent").to_owned()),
-        _ => None,
+        _ => match query.reason.as_deref() {
+            Some("email_confirmed") => Some(chrome.text("signin.email_confirmed").to_owned()),
+            Some("link_expired") => Some(chrome.text("signin.link_expired").to_owned()),
+            Some("email_taken") => Some(chrome.text("signup.email_taken").to_owned()),
+            _ => None,
+        },
     };
     let extras = Extras {
         notice,
+        session,
         ..Extras::default()
     };
     render(
@@ -78,7 +105,7 @@ async fn account_page(
     .await
 }
 
-async fn render(
+pub(super) async fn render(
     web: &WebContext,
     chrome: &Chrome,
     user: &User,
@@ -94,6 +121,9 @@ async fn render(
     let keys = store.list_api_keys(&user.id).await?;
     let secret = store.webhook_secret(&user.id).await?;
     let deliveries = store.webhook_log(&user.id, LOG_SIZE).await?;
+    let preferences = store.mail_preferences(&user.id).await?;
+    let sessions = store.sessions_of(&user.id, extras.session.as_ref()).await?;
+    let (error_section, security_error) = extras.security_error.unzip();
     let page = chrome.render(
         "account.html",
         "account",
@@ -110,6 +140,12 @@ async fn render(
             voucher_code => extras.voucher_code,
             new_key => extras.new_key.as_ref().map(|(name, key)| context! { name, key }),
             notice => extras.notice,
+            preferences => NotificationsView::from(&preferences),
+            sessions => sessions.iter().filter(|s| s.revoked_at.is_none())
+                .map(SessionView::from).collect::<Vec<_>>(),
+            require_verified => web.api.mail.settings.require_verified_email,
+            error_section => error_section,
+            security_error => security_error,
         },
     )?;
     Ok((status, page).into_response())
@@ -195,9 +231,9 @@ async fn create_key(
 }
 
 #[derive(Deserialize)]
-struct CsrfForm {
+pub(super) struct CsrfForm {
     #[serde(default)]
-    csrf: String,
+    pub(super) csrf: String,
 }
 
 async fn revoke_key(

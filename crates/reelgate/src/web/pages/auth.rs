@@ -61,6 +61,7 @@ async fn sign_in_page(
         Some("email_confirmed") => Some(chrome.text("signin.email_confirmed")),
         Some("link_expired") => Some(chrome.text("signin.link_expired")),
         Some("email_taken") => Some(chrome.text("signup.email_taken")),
+        Some("account_closed") => Some(chrome.text("security.account_closed")),
         _ => None,
     };
     let page = chrome.render(
@@ -84,6 +85,7 @@ async fn sign_in(
     State(web): State<WebContext>,
     chrome: Chrome,
     ClientAddr(client): ClientAddr,
+    headers: HeaderMap,
     WebForm(form): WebForm<SignInForm>,
 ) -> Result<Response, WebError> {
     chrome.csrf.check(&form.csrf)?;
@@ -131,6 +133,7 @@ async fn sign_in(
                 &web,
                 &user,
                 &safe_next(form.next.as_deref(), &web.api.config.public_url, &user),
+                &headers,
             )
             .await
         }
@@ -154,9 +157,22 @@ async fn sign_in(
 
 /// Signs `user` in: a new session, its cookie, and off to `next`.
 /// The CSRF nonce is replaced too, so that no token seen before signing in (one an attacker
-/// planted, say) works after.
-async fn start_session(web: &WebContext, user: &User, next: &str) -> Result<Response, WebError> {
-    let token: SessionToken = web.api.store.create_session(&user.id, SESSION_TTL).await?;
+/// planted, say) works after. The browser's User-Agent names the session in the account
+/// page's list of sessions.
+async fn start_session(
+    web: &WebContext,
+    user: &User,
+    next: &str,
+    headers: &HeaderMap,
+) -> Result<Response, WebError> {
+    let agent = headers
+        .get(axum::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok());
+    let token: SessionToken = web
+        .api
+        .store
+        .start_session(&user.id, SESSION_TTL, agent)
+        .await?;
     let names = web.api.cookies;
     let session = cookies::build(
         names.session,
@@ -193,6 +209,7 @@ struct SignUpForm {
 async fn sign_up(
     State(web): State<WebContext>,
     chrome: Chrome,
+    headers: HeaderMap,
     WebForm(form): WebForm<SignUpForm>,
 ) -> Result<Response, WebError> {
     chrome.csrf.check(&form.csrf)?;
@@ -224,7 +241,7 @@ async fn sign_up(
     match created {
         Ok(user) => {
             web.api.lifecycle.wake.mail.notify_one();
-            start_session(&web, &user, "/generate?welcome=1").await
+            start_session(&web, &user, "/generate?welcome=1", &headers).await
         }
         Err(StoreError::EmailTaken) => refuse("email", "signup.email_taken"),
         Err(other) => Err(other.into()),

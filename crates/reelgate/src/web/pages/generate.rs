@@ -308,6 +308,15 @@ async fn create(
             .filter(|s| !s.is_empty())
             .cloned(),
     };
+    let required = web.api.mail.settings.require_verified_email;
+    match crate::accounts::verification::may_generate(&web.api.store, required, &user.id).await {
+        Err(crate::accounts::VerificationError::Unverified) => {
+            let error = lang.text("generate.email_unverified").to_owned();
+            return refuse(state(Some(error), HashMap::new()), StatusCode::FORBIDDEN);
+        }
+        Err(crate::accounts::VerificationError::Store(error)) => return Err(error.into()),
+        Err(crate::accounts::VerificationError::Throttled(_)) | Ok(()) => {}
+    }
     match submit::submit(&web.api.lifecycle, &web.api.catalog, &user.id, submission).await {
         Ok(SubmitOutcome::Created(generation, _)) => {
             Ok(Redirect::to(&format!("/videos?submitted={}", generation.id)).into_response())

@@ -2,6 +2,7 @@
 //! a page (language, CSRF token, the signed-in user, simulator banner).
 
 mod account;
+mod account_security;
 mod admin;
 mod auth;
 mod buy;

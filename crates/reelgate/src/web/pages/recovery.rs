@@ -1,19 +1,19 @@
 //! Getting back in by mail (asking for a reset link, choosing a new password with it) and
 //! following the link that confirms an address.
 
-use axum::extract::{ConnectInfo, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
-use axum::{Extension, Router};
+use axum::Router;
 use minijinja::context;
 use reelgate_domain::accounts::AccountToken;
 use reelgate_store::StoreError;
 use serde::Deserialize;
-use std::net::SocketAddr;
 
 use super::Chrome;
 use crate::accounts::{recovery, RecoveryError};
+use crate::client_addr::ClientAddr;
 use crate::web::error::{WebError, WebForm};
 use crate::web::WebContext;
 
@@ -40,13 +40,11 @@ struct RequestForm {
 async fn request(
     State(web): State<WebContext>,
     chrome: Chrome,
-    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    ClientAddr(client): ClientAddr,
     WebForm(form): WebForm<RequestForm>,
 ) -> Result<Response, WebError> {
     chrome.csrf.check(&form.csrf)?;
-    let client = peer.map(|Extension(ConnectInfo(addr))| addr.ip());
-    let outcome =
-        recovery::request_reset(&web.api.store, &web.api.throttles, &form.email, client).await;
+    let outcome = recovery::request_reset(&web.api.store, &form.email, client).await;
     let refuse = |status: StatusCode, message: String| -> Result<Response, WebError> {
         let page = chrome.render(
             "password_reset.html",

@@ -36,6 +36,7 @@ const PUBLIC: &[(&str, &str)] = &[
     ("post", "/v1/quote"),
     ("post", "/v1/auth/password-reset"),
     ("post", "/v1/auth/password-reset/confirm"),
+    ("post", "/v1/auth/confirm-email"),
     ("get", "/v1/packages"),
     ("post", "/v1/payments/stripe/webhook"),
 ];

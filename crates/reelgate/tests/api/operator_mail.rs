@@ -1,0 +1,131 @@
+//! Operator alerts by mail (`REELGATE_OPERATOR_EMAILS`), read from a real SMTP server: the
+//! balance guard stopping dispatch reaches every operator address, once.
+
+use kie_sim::SimConfig;
+use reelgate::config::Settings;
+use rust_decimal::Decimal;
+use std::time::Duration;
+
+use crate::helpers::{SuiteDatabase, TestApp};
+use crate::smtp::SmtpServer;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dispatch_stopping_for_a_low_kie_balance_is_mailed_to_every_operator_address() {
+    let smtp = SmtpServer::start();
+    let _app = TestApp::spawn_tuned(
+        Settings::default()
+            .with("REELGATE_SMTP_URL", smtp.url())
+            .with("REELGATE_BALANCE_POLL_SECS", "1")
+            .with("REELGATE_BALANCE_WARN_CREDITS", "1000")
+            .with("REELGATE_BALANCE_STOP_CREDITS", "500")
+            .with(
+                "REELGATE_OPERATOR_EMAILS",
+                "ops@example.com, cto@example.com",
+            ),
+        SimConfig {
+            initial_balance: Decimal::from(100),
+            ..SimConfig::for_tests()
+        },
+        |config| config.mail.backoff = vec![Duration::from_millis(200)],
+    )
+    .await;
+
+    let mut mails = smtp.wait_for(2).await;
+    mails.sort_by(|a, b| a.rcpt_tos.cmp(&b.rcpt_tos));
+    assert_eq!(mails[0].rcpt_tos, ["cto@example.com"]);
+    assert_eq!(mails[1].rcpt_tos, ["ops@example.com"]);
+    for mail in &mails {
+        assert_eq!(
+            mail.header("subject"),
+            "reelgate: dispatch stopped: the Kie balance is below the stop threshold"
+        );
+        let text = mail.text.as_deref().unwrap();
+        assert!(text.contains("new generations wait queued"), "{text}");
+        assert!(text.contains("Balance: 100 Kie credits."), "{text}");
+        assert!(mail
+            .html
+            .as_deref()
+            .unwrap()
+            .contains("Balance: 100 Kie credits."));
+    }
+    // The guard reads every second; the level did not change again, so nothing more comes.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(smtp.received().len(), 2, "{:#?}", smtp.received());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kie_key_refused_is_mailed_once_naming_its_fingerprint_not_the_key() {
+    const KEY_A: &str = "kie-key-alpha-0001";
+    const KEY_B: &str = "kie-key-bravo-0002";
+    let smtp = SmtpServer::start();
+    let running = kie_sim::spawn(
+        SimConfig {
+            key_balances: vec![
+                (KEY_A.to_owned(), Decimal::ZERO),
+                (KEY_B.to_owned(), Decimal::from(1_000_000)),
+            ],
+            ..SimConfig::for_tests()
+        },
+        std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+    )
+    .await
+    .expect("simulator starts");
+    let data_dir = tempfile::tempdir().unwrap();
+    let database = SuiteDatabase::new(data_dir.path()).await;
+    let settings = database
+        .settings(Settings::default(), data_dir.path())
+        .with("REELGATE_LISTEN", "127.0.0.1:0")
+        .with("REELGATE_KIE_API_KEYS", format!("{KEY_A},{KEY_B}"))
+        .with("REELGATE_KIE_BASE_URL", running.base_url.clone())
+        .with("REELGATE_KIE_UPLOAD_URL", running.base_url.clone())
+        // Kie's own 402 refuses key A here, not the guard's threshold.
+        .with("REELGATE_BALANCE_WARN_CREDITS", "0")
+        .with("REELGATE_BALANCE_STOP_CREDITS", "0")
+        .with("REELGATE_SMTP_URL", smtp.url())
+        .with("REELGATE_OPERATOR_EMAILS", "ops@example.com");
+    let config = reelgate::config::Config::from_settings(&settings).unwrap();
+    let app = reelgate::app::Application::build(config).await.unwrap();
+    let address = format!("http://{}", app.local_addr());
+    let store = app.store().clone();
+    tokio::spawn(app.run_until_stopped());
+    let app = TestApp {
+        address,
+        database,
+        client: reqwest::Client::new(),
+        store,
+        sim: running.sim.clone(),
+        _data_dir: data_dir,
+    };
+    let (_, ada) = app.customer("ada", 1_000_000).await;
+    let kling =
+        serde_json::json!({"model": "kling-2.6/text-to-video", "prompt": "a red fox in snow"});
+    // Until dispatch has tried key A (it takes the keys in turn) and Kie refused it.
+    let mut ids = Vec::new();
+    while app.sim.stats().creates_unpaid == 0 {
+        assert!(ids.len() < 20, "key A was never tried");
+        let (status, body) = app.submit(&ada, kling.clone()).await;
+        assert_eq!(status, 202, "{body}");
+        ids.push(body["id"].as_str().unwrap().to_owned());
+        app.settled(&ada, ids.last().unwrap()).await;
+    }
+    for id in &ids {
+        assert_eq!(app.settled(&ada, id).await["status"], "succeeded");
+    }
+
+    // Ada hears of her videos; the operator of the key.
+    let to_ops = || {
+        smtp.received()
+            .into_iter()
+            .filter(|m| m.rcpt_tos == ["ops@example.com"])
+            .collect::<Vec<_>>()
+    };
+    crate::helpers::wait_until("the operator's mail", async || !to_ops().is_empty()).await;
+    let mail = to_ops().remove(0);
+    assert_eq!(mail.header("subject"), "reelgate: a Kie key was refused");
+    let text = mail.text.clone().unwrap();
+    let label = reelgate::generations::keys::fingerprint(KEY_A);
+    assert!(text.contains(&format!("Kie refused key {label}")), "{text}");
+    assert!(!text.contains(KEY_A) && !text.contains(KEY_B), "{text}");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(to_ops().len(), 1, "{:#?}", to_ops());
+}
