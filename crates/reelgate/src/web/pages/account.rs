@@ -13,7 +13,6 @@ use reelgate_store::StoreError;
 use serde::Deserialize;
 
 use super::Chrome;
-use crate::http::account::LedgerEntryView;
 use crate::http::account_security::{NotificationsView, SessionView};
 use crate::http::api_keys::ApiKeyView;
 use crate::http::webhook_deliveries::{DeliveryView, LOG_SIZE};
