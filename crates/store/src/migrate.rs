@@ -37,6 +37,7 @@ const SQLITE: &[Migration] = migrations!("sqlite":
     11 "0011_attempt_throttle",
     12 "0012_webhook_events",
     13 "0013_upstream_keys",
+    17 "0017_model_pauses",
 );
 const POSTGRES: &[Migration] = migrations!("postgres":
     1 "0001_accounts_and_ledger",
@@ -50,6 +51,7 @@ const POSTGRES: &[Migration] = migrations!("postgres":
     11 "0011_attempt_throttle",
     12 "0012_webhook_events",
     13 "0013_upstream_keys",
+    17 "0017_model_pauses",
 );
 
 /// The versions this build knows for `backend`, oldest first.

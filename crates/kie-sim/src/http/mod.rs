@@ -54,7 +54,11 @@ impl Simulator {
                 "/sim/faults",
                 get(control::faults).post(control::set_faults),
             )
-            .route("/sim/forget", post(control::forget));
+            .route("/sim/forget", post(control::forget))
+            .route(
+                "/sim/models",
+                get(control::withdrawn).post(control::withdraw),
+            );
         kie.merge(control)
             .fallback(unknown_route)
             .layer(from_fn_with_state(self.clone(), log_request))

@@ -3,6 +3,7 @@
 //! `sending` before it goes out, so after a crash we know which ones Kie may have.
 
 use chrono::{DateTime, Utc};
+use kie::KieError;
 use reelgate_domain::generations::Generation;
 use reelgate_store::{queues, Outcome, StoreError};
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use tokio::sync::Notify;
 use super::create_limit::{Slot, Slots};
 use super::decide::{self, AfterCreate, Failure};
 use super::lifecycle::{span, Lifecycle, UpstreamState};
+use super::model_pause;
 use super::stored_request::StoredRequest;
 use crate::worker::{after, Claimed, Worker, IDLE_TICK};
 use tracing::Instrument;
@@ -222,6 +224,19 @@ async fn send(lc: &Lifecycle, generation: Generation, slot: Slot, index: usize) 
             return;
         }
     };
+    match model_pause::may_send(lc, &generation).await {
+        Ok(true) => {}
+        Ok(false) => {
+            // Queued before its model was paused (on another instance, or a moment ago).
+            key.creates.give_back(vec![slot]).await;
+            let detail = format!("{} paused: not sent", generation.model);
+            settle_failed(lc, &generation, model_pause::failure(detail)).await;
+            return;
+        }
+        Err(error) => {
+            tracing::warn!(generation = %id, %error, "cannot read the paused models; sending");
+        }
+    }
     if lc.keys.is_several() {
         // Before the request goes out: a task whose answer is lost still belongs to this key.
         if let Err(error) = lc.store.record_sending_key(id, &key.label).await {
@@ -231,6 +246,10 @@ async fn send(lc: &Lifecycle, generation: Generation, slot: Slot, index: usize) 
         }
     }
     let callback = Some(lc.callback_url(id));
+    let wire_model = match &request {
+        StoredRequest::Veo(body) => body.model.wire_name().to_owned(),
+        StoredRequest::Jobs(body) => body.model.clone(),
+    };
     let answer = match request {
         StoredRequest::Veo(mut body) => {
             body.call_back_url = callback;
@@ -242,6 +261,19 @@ async fn send(lc: &Lifecycle, generation: Generation, slot: Slot, index: usize) 
         }
     };
     key.creates.answered(slot).await;
+    match &answer {
+        Ok(_) => model_pause::accepted(lc, &generation.model).await,
+        Err(error @ (KieError::FeatureDisabled { .. } | KieError::InvalidRequest { .. }))
+            if model_pause::refused(lc, &generation, error, &wire_model).await =>
+        {
+            // The service answered; only this model is gone.
+            upstream_works(lc).await;
+            key_works(lc, index).await;
+            settle_failed(lc, &generation, model_pause::failure(error.to_string())).await;
+            return;
+        }
+        Err(_) => {}
+    }
     let recorded = match decide::after_create(answer) {
         AfterCreate::Running(task_id) => {
             upstream_works(lc).await;

@@ -39,6 +39,8 @@ pub struct Lifecycle {
     pub webhook_circuits: crate::webhooks::circuit::Circuits,
     /// Each model's recent median run time, for the queue's estimates.
     pub(super) run_times: super::eta::RunTimes,
+    /// Models the upstream withdrew, paused for every instance (`model_pause.rs`).
+    pub model_pauses: super::model_pause::ModelPauses,
     refusal: std::sync::Mutex<Option<Refusal>>,
     /// Creates failed in a row for reasons that may pass; reset by any accepted create.
     faltering: std::sync::atomic::AtomicU32,
@@ -123,6 +125,7 @@ impl Lifecycle {
             upstream_log: Default::default(),
             webhook_circuits: Default::default(),
             run_times: Default::default(),
+            model_pauses: Default::default(),
             refusal: std::sync::Mutex::new(None),
             faltering: std::sync::atomic::AtomicU32::new(0),
             hold: std::sync::Mutex::new(None),

@@ -10,6 +10,7 @@ pub mod eta;
 mod hd;
 pub mod keys;
 pub mod lifecycle;
+pub mod model_pause;
 pub mod rate_limit;
 mod refusal;
 pub mod settings;

@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 use url::Url;
 
 use super::lifecycle::Lifecycle;
+use super::model_pause::{self, Admission};
 use super::stored_request::StoredRequest;
 use super::view::GenerationView;
 
@@ -27,6 +28,9 @@ pub enum SubmitError {
     /// One of the customer's limits (set by the operator) refuses it for now.
     #[error("customer limit reached")]
     LimitReached(Breach),
+    /// The upstream withdrew or disabled the model for now (`model_pause.rs`).
+    #[error("model temporarily unavailable")]
+    ModelUnavailable { retry_after: std::time::Duration },
     #[error(transparent)]
     Store(StoreError),
 }
@@ -92,8 +96,14 @@ pub async fn submit(
         .map_err(|errors| SubmitError::Invalid(errors.into_vec()))?;
     check_image_urls(lc, &request.params_json())?;
     let quote = request.quote().clone();
+    let id = GenerationId::new();
+    let model = request.model().as_str();
+    let admission = model_pause::admits(lc, model, &id).await?;
+    if let Admission::Refused { retry_after } = admission {
+        return Err(SubmitError::ModelUnavailable { retry_after });
+    }
     let new = NewGeneration {
-        id: GenerationId::new(),
+        id,
         user_id: user.clone(),
         model: request.model().as_str().to_owned(),
         params: request.params_json(),
@@ -103,11 +113,12 @@ pub async fn submit(
         webhook_url,
         idempotency,
     };
-    let outcome = match lc
-        .store
-        .submit_generation(&new, GenerationView::json)
-        .await?
-    {
+    let submitted = lc.store.submit_generation(&new, GenerationView::json).await;
+    if admission == Admission::Probe && !matches!(submitted, Ok(Submitted::Created(..))) {
+        // Not stored (or a replay): it will not probe, another may.
+        lc.store.give_back_model_probe(&new.model, &new.id).await?;
+    }
+    let outcome = match submitted? {
         Submitted::Created(generation, quota) => {
             tracing::info!(generation = %generation.id, model = %generation.model, credits = %generation.credits, "generation queued");
             lc.wake.dispatch.notify_one();

@@ -35,6 +35,9 @@ impl From<SubmitError> for ApiError {
                     .into(),
             },
             SubmitError::LimitReached(breach) => ApiError::Limit(breach),
+            SubmitError::ModelUnavailable { retry_after } => ApiError::ModelUnavailable {
+                retry_after_secs: retry_after.as_secs().max(1),
+            },
             SubmitError::Store(error) => ApiError::from(error),
         }
     }

@@ -21,6 +21,7 @@ pub mod generations;
 mod health;
 pub mod limits;
 pub mod media;
+pub mod model_pauses;
 mod operations;
 pub mod password_reset;
 pub mod payments;
@@ -112,6 +113,7 @@ pub fn api(ctx: ApiContext) -> Router {
         .merge(media::router())
         .merge(reports::router())
         .merge(upstream::router())
+        .merge(model_pauses::router())
         .merge(payments::router())
         .merge(admin_payments::router())
         .split_for_parts();

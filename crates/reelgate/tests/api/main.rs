@@ -28,3 +28,4 @@ mod upstream_recovery;
 mod videos;
 mod webhook_isolation;
 mod webhooks;
+mod withdrawn_models;

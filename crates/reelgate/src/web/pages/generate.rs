@@ -292,6 +292,13 @@ async fn create(
             let (error, status) = limit_text(lang, &breach);
             refuse(state(Some(error), HashMap::new()), status)
         }
+        Err(SubmitError::ModelUnavailable { .. }) => {
+            let error = lang.text("generate.paused").to_owned();
+            refuse(
+                state(Some(error), HashMap::new()),
+                StatusCode::SERVICE_UNAVAILABLE,
+            )
+        }
         Err(SubmitError::Store(error)) => Err(error.into()),
     }
 }
