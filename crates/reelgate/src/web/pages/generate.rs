@@ -43,6 +43,8 @@ struct ModelCard {
     description: String,
     mode: String,
     available: bool,
+    /// Withdrawn by the upstream for now (`generations/model_pause.rs`).
+    paused: bool,
     from_credits: Option<i64>,
 }
 
@@ -59,7 +61,7 @@ fn mode(model: &ModelView) -> String {
         .unwrap_or_default()
 }
 
-fn families(models: &[ModelView], lang: Locale) -> Vec<Family> {
+fn families(models: &[ModelView], paused: &[String], lang: Locale) -> Vec<Family> {
     let mut families: Vec<Family> = Vec::new();
     for m in models {
         let card = ModelCard {
@@ -69,6 +71,7 @@ fn families(models: &[ModelView], lang: Locale) -> Vec<Family> {
                 .unwrap_or_else(|| m.description.clone()),
             mode: mode(m),
             available: m.available,
+            paused: paused.iter().any(|p| p == m.id.as_str()),
             from_credits: m.prices.iter().map(|p| p.credits.get()).min(),
         };
         let name = family_text(lang, &m.family, "name").unwrap_or_else(|| m.family.clone());
@@ -109,7 +112,7 @@ async fn page(
     chrome: Chrome,
     Query(query): Query<PageQuery>,
 ) -> Result<Response, WebError> {
-    let models = web.api.catalog.view();
+    let (models, paused) = crate::http::catalog::offered(&web.api).await;
     let mut state = FormState {
         welcome: query.welcome.is_some(),
         ..FormState::default()
@@ -133,7 +136,11 @@ async fn page(
         }
     }
     let model = pick(&models, wanted.as_deref()).ok_or(WebError::NotFound)?;
-    render(&web, &chrome, &user, &models, model, state, StatusCode::OK)
+    let shown = Shown {
+        models: &models,
+        paused: &paused,
+    };
+    render(&web, &chrome, &user, shown, model, state, StatusCode::OK)
 }
 
 /// The model asked for, else the first one offered.
@@ -143,11 +150,18 @@ fn pick<'a>(models: &'a [ModelView], id: Option<&str>) -> Option<&'a ModelView> 
         .or_else(|| models.first())
 }
 
+/// The catalog as the page shows it: every model, and those paused for now.
+#[derive(Clone, Copy)]
+struct Shown<'a> {
+    models: &'a [ModelView],
+    paused: &'a [String],
+}
+
 fn render(
     web: &WebContext,
     chrome: &Chrome,
     user: &User,
-    models: &[ModelView],
+    shown: Shown<'_>,
     model: &ModelView,
     state: FormState,
     status: StatusCode,
@@ -169,7 +183,7 @@ fn render(
         "generate.html",
         "generate",
         context! {
-            families => families(models, lang),
+            families => families(shown.models, shown.paused, lang),
             model => context! {
                 id => model.id.as_str(),
                 title => model.title,
@@ -178,6 +192,7 @@ fn render(
                 mode => mode(model),
                 available => model.available,
                 reason => model.reason,
+                paused => shown.paused.iter().any(|p| p == model.id.as_str()),
             },
             params => compose::fields(model, &state.values, &state.errors, lang),
             price => price,
@@ -203,12 +218,16 @@ async fn create(
 ) -> Result<Response, WebError> {
     let form = upload::read(multipart).await?;
     chrome.csrf.check(form.csrf())?;
-    let models = web.api.catalog.view();
+    let (models, paused) = crate::http::catalog::offered(&web.api).await;
     let model =
         pick(&models, form.values.get("model").map(String::as_str)).ok_or(WebError::NotFound)?;
     let lang = chrome.lang;
+    let shown = Shown {
+        models: &models,
+        paused: &paused,
+    };
     let refuse = |state: FormState, status: StatusCode| {
-        render(&web, &chrome, &user, &models, model, state, status)
+        render(&web, &chrome, &user, shown, model, state, status)
     };
     let state = |error: Option<String>, errors: HashMap<String, String>| FormState {
         values: form.values.clone(),
