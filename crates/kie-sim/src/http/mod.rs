@@ -32,6 +32,7 @@ impl Simulator {
             .route("/api/v1/veo/record-info", get(veo::record_info))
             .route("/api/v1/veo/get-1080p-video", get(veo::hd_video))
             .route("/api/v1/veo/get-4k-video", post(veo::uhd_video))
+            .route("/api/v1/veo/extend", post(veo::extend))
             .route("/api/v1/jobs/createTask", post(jobs::create_task))
             .route("/api/v1/jobs/recordInfo", get(jobs::record_info))
             .route("/api/v1/jobs/getTaskDetails", get(jobs::record_info))

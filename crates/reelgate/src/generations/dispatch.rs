@@ -237,27 +237,37 @@ async fn send(lc: &Lifecycle, generation: Generation, slot: Slot, index: usize) 
             tracing::warn!(generation = %id, %error, "cannot read the paused models; sending");
         }
     }
+    // An extension goes with the key that made the task it continues; anything else with the
+    // key whose turn it is. (The rate slot is the turn's key's: one create's worth at most.)
+    let (client, label) = match &request {
+        StoredRequest::Extend(extension) => match lc.keys.for_task(extension.key.as_deref()) {
+            Some(client) => (client, extension.key.clone().unwrap_or(key.label.clone())),
+            None => (&key.client, key.label.clone()),
+        },
+        _ => (&key.client, key.label.clone()),
+    };
     if lc.keys.is_several() {
         // Before the request goes out: a task whose answer is lost still belongs to this key.
-        if let Err(error) = lc.store.record_sending_key(id, &key.label).await {
+        if let Err(error) = lc.store.record_sending_key(id, &label).await {
             tracing::error!(generation = %id, %error, "cannot record the key a create is sent with");
             key.creates.give_back(vec![slot]).await;
             return;
         }
     }
     let callback = Some(lc.callback_url(id));
-    let wire_model = match &request {
-        StoredRequest::Veo(body) => body.model.wire_name().to_owned(),
-        StoredRequest::Jobs(body) => body.model.clone(),
-    };
+    let wire_model = request.wire_model().to_owned();
     let answer = match request {
         StoredRequest::Veo(mut body) => {
             body.call_back_url = callback;
-            key.client.create_veo(&body).await
+            client.create_veo(&body).await
         }
         StoredRequest::Jobs(mut body) => {
             body.call_back_url = callback;
-            key.client.create_task(&body).await
+            client.create_task(&body).await
+        }
+        StoredRequest::Extend(mut extension) => {
+            extension.request.call_back_url = callback;
+            client.extend_veo(&extension.request).await
         }
     };
     key.creates.answered(slot).await;

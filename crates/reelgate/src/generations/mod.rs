@@ -7,6 +7,7 @@ pub mod create_limit;
 pub mod decide;
 mod dispatch;
 pub mod eta;
+pub mod extend;
 mod hd;
 pub mod keys;
 pub mod lifecycle;

@@ -96,14 +96,8 @@ pub async fn submit(
         .map_err(|errors| SubmitError::Invalid(errors.into_vec()))?;
     check_image_urls(lc, &request.params_json())?;
     let quote = request.quote().clone();
-    let id = GenerationId::new();
-    let model = request.model().as_str();
-    let admission = model_pause::admits(lc, model, &id).await?;
-    if let Admission::Refused { retry_after } = admission {
-        return Err(SubmitError::ModelUnavailable { retry_after });
-    }
     let new = NewGeneration {
-        id,
+        id: GenerationId::new(),
         user_id: user.clone(),
         model: request.model().as_str().to_owned(),
         params: request.params_json(),
@@ -113,6 +107,19 @@ pub async fn submit(
         webhook_url,
         idempotency,
     };
+    queue(lc, new).await
+}
+
+/// Holds a priced generation's credits and queues it, unless its model is paused (the pause
+/// may let it through as the model's probe). Shared by new generations and extensions.
+pub(super) async fn queue(
+    lc: &Lifecycle,
+    new: NewGeneration,
+) -> Result<SubmitOutcome, SubmitError> {
+    let admission = model_pause::admits(lc, &new.model, &new.id).await?;
+    if let Admission::Refused { retry_after } = admission {
+        return Err(SubmitError::ModelUnavailable { retry_after });
+    }
     let submitted = lc.store.submit_generation(&new, GenerationView::json).await;
     if admission == Admission::Probe && !matches!(submitted, Ok(Submitted::Created(..))) {
         // Not stored (or a replay): it will not probe, another may.
@@ -130,14 +137,14 @@ pub async fn submit(
 }
 
 /// A digest of the body, keys in order, to tell a retry from a different request.
-fn digest(body: &Map<String, Value>) -> String {
+pub(super) fn digest(body: &Map<String, Value>) -> String {
     // serde_json's map keeps keys sorted, so equal bodies serialise equally.
     hex::encode(Sha256::digest(
         Value::Object(body.clone()).to_string().as_bytes(),
     ))
 }
 
-async fn check_webhook_url(lc: &Lifecycle, raw: &str) -> Result<String, SubmitError> {
+pub(super) async fn check_webhook_url(lc: &Lifecycle, raw: &str) -> Result<String, SubmitError> {
     // The URL parser drops tabs and line breaks silently; a URL with one is refused.
     let raw = reelgate_domain::text::UrlText::parse(raw)
         .map_err(|e| invalid("webhook_url", format!("webhook_url {e}")))?;

@@ -58,7 +58,11 @@ pub(super) async fn succeed_in_4k(
     out_of_time: bool,
 ) -> Result<bool, StoreError> {
     let callback = lc.callback_url(&generation.id);
-    let asked = lc.kie.veo_4k(task_id, 0, Some(&callback)).await;
+    // Kie upgrades a task only for the account (key) that made it.
+    let asked = lc
+        .client_for(generation)
+        .veo_4k(task_id, 0, Some(&callback))
+        .await;
     let failure = |detail: String| {
         Failure::new(
             "upgrade_unavailable",

@@ -17,6 +17,7 @@ pub mod csrf;
 mod document;
 pub mod envelope;
 pub mod error;
+pub mod extensions;
 pub mod generations;
 mod health;
 pub mod limits;
@@ -114,6 +115,7 @@ pub fn api(ctx: ApiContext) -> Router {
         .merge(reports::router())
         .merge(upstream::router())
         .merge(model_pauses::router())
+        .merge(extensions::router())
         .merge(payments::router())
         .merge(admin_payments::router())
         .split_for_parts();

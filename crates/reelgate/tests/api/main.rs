@@ -7,6 +7,7 @@ mod auth;
 mod balance_guard;
 mod callback_races;
 mod catalog;
+mod extensions;
 mod fairness;
 mod generations;
 mod health;

@@ -1,0 +1,64 @@
+//! `POST /v1/generations/{id}/extend`: continues one of the caller's finished Veo videos as a
+//! new generation, quoted, held and settled like any other (`generations/extend.rs`).
+
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use serde_json::{Map, Value};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use super::auth::AuthUser;
+use super::error::ErrorEnvelope;
+use super::generations::{accepted, idempotency_key, parse_id};
+use super::{ApiContext, ApiError, ApiJson};
+use crate::generations::extend::{self, ExtendError};
+use crate::generations::GenerationView;
+
+impl From<ExtendError> for ApiError {
+    fn from(error: ExtendError) -> Self {
+        match error {
+            ExtendError::NotFound => ApiError::NotFound("generation"),
+            ExtendError::NotExtendable(why) => ApiError::Conflict {
+                code: "not_extendable",
+                message: why.to_owned(),
+            },
+            ExtendError::Submit(error) => ApiError::from(error),
+        }
+    }
+}
+
+/// Extends a finished Veo 3.1 video with a new prompt: a new generation (its own id, price and
+/// ledger rows) priced like a new video of the same model, refunded if it fails. Its
+/// `params.extends` names the original. A video upscaled to 4K, one not Veo, or one older
+/// than 14 days (Kie's retention) cannot be extended.
+#[utoipa::path(post, path = "/v1/generations/{id}/extend", tag = "generations", operation_id = "extend_generation", security(("api_key" = [])),
+    params(("id" = String, Path, description = "`gen_…`: a succeeded Veo generation of the caller's"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: 1 to 255 visible ASCII characters",
+        min_length = 1, max_length = 255, pattern = "^[!-~]+$")),
+    request_body(content = Object, description = "`prompt` (required), optional `seeds` (10000–99999) and `webhook_url`",
+        example = json!({"prompt": "the camera pulls back to show the whole valley"})),
+    responses(
+        (status = 202, description = "Queued; its price is held", body = GenerationView),
+        (status = 400, description = "A field is wrong; nothing was charged", body = ErrorEnvelope),
+        (status = 401, body = ErrorEnvelope),
+        (status = 402, body = ErrorEnvelope),
+        (status = 404, body = ErrorEnvelope),
+        (status = 409, description = "`not_extendable`: not a finished Veo video, upscaled to 4K, or older than 14 days", body = ErrorEnvelope),
+        (status = 503, description = "`model_unavailable`: the model is withdrawn upstream for now", body = ErrorEnvelope)))]
+async fn extend_one(
+    State(ctx): State<ApiContext>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<Map<String, Value>>,
+) -> Result<Response, ApiError> {
+    let original = parse_id(&id)?;
+    let key = idempotency_key(&headers)?;
+    let outcome =
+        extend::extend(&ctx.lifecycle, &ctx.catalog, &user.id, &original, body, key).await?;
+    Ok(accepted(outcome))
+}
+
+pub fn router() -> OpenApiRouter<ApiContext> {
+    OpenApiRouter::new().routes(routes!(extend_one))
+}

@@ -1,0 +1,175 @@
+//! Extending a finished Veo video through the real server and the simulator: a generation of
+//! its own, priced like a new video, charged once on success and refunded on failure; what
+//! cannot be extended is refused with nothing charged.
+
+use crate::helpers::{json, TestApp};
+use kie_sim::{Faults, SimConfig};
+use reelgate::config::Settings;
+use reelgate_domain::accounts::ApiKey;
+use serde_json::{json, Value};
+
+async fn finished(app: &TestApp, key: &ApiKey, body: Value) -> Value {
+    let (status, created) = app.submit(key, body).await;
+    assert_eq!(status, 202, "{created}");
+    let done = app.settled(key, created["id"].as_str().unwrap()).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    done
+}
+
+async fn extend(app: &TestApp, key: &ApiKey, id: &str, body: Value) -> (u16, Value) {
+    json(
+        app.post_as(key, &format!("/v1/generations/{id}/extend"), body)
+            .await,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_finished_veo_video_is_extended_as_a_generation_of_its_own_at_a_new_videos_price() {
+    let app = TestApp::spawn().await;
+    let (_, key) = app.customer("ada", 1000).await;
+    let original = finished(&app, &key, json!({"model": "veo3-fast", "prompt": "a fox"})).await;
+    let original_id = original["id"].as_str().unwrap();
+    let (quote_status, quote) = json(
+        app.post_as(
+            &key,
+            "/v1/quote",
+            json!({"model": "veo3-fast", "prompt": "x"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(quote_status, 200);
+
+    let (status, extension) = extend(
+        &app,
+        &key,
+        original_id,
+        json!({"prompt": "the fox leaps over the stream", "seeds": 12345}),
+    )
+    .await;
+    assert_eq!(status, 202, "{extension}");
+    assert_eq!(
+        extension["credits"], quote["credits"],
+        "priced like a new video"
+    );
+    assert_eq!(extension["model"], "veo3-fast");
+    assert_eq!(extension["params"]["extends"], original_id);
+    let id = extension["id"].as_str().unwrap();
+    assert_ne!(id, original_id);
+    let done = app.settled(&key, id).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert_eq!(done["videos"].as_array().unwrap().len(), 1, "{done}");
+
+    // Kie was asked to extend the original's task, with Kie's name for the model.
+    let tasks = app.sim.tasks();
+    let sent = tasks
+        .iter()
+        .find(|t| t.request.get("taskId").is_some())
+        .expect("an extend task");
+    // Tasks are listed oldest first: the original's is the first.
+    assert_eq!(sent.request["taskId"], tasks[0].task_id.as_str());
+    assert_eq!(sent.request["model"], "fast");
+    assert_eq!(sent.request["seeds"], 12345);
+    assert!(sent.callback_url.is_some());
+
+    // Its own ledger rows: held, then charged, once.
+    let credits = done["credits"].as_i64().unwrap();
+    let (sum, kinds) = app.ledger_sum(&key, id).await;
+    assert_eq!(sum, -credits, "{kinds:?}");
+    let (balance, held) = app.balance(&key).await;
+    assert_eq!(held, 0);
+    assert_eq!(balance, 1000 - 2 * credits);
+}
+
+#[tokio::test]
+async fn a_failed_extension_is_refunded_and_the_original_stays_charged() {
+    let app = TestApp::spawn().await;
+    let (_, key) = app.customer("ada", 1000).await;
+    let original = finished(&app, &key, json!({"model": "veo3-fast", "prompt": "a fox"})).await;
+    let price = original["credits"].as_i64().unwrap();
+    app.sim.set_faults(Faults {
+        failure_ratio: 1.0,
+        ..Faults::default()
+    });
+    let (status, extension) = extend(
+        &app,
+        &key,
+        original["id"].as_str().unwrap(),
+        json!({"prompt": "and then it rains"}),
+    )
+    .await;
+    assert_eq!(status, 202, "{extension}");
+    let id = extension["id"].as_str().unwrap();
+    let done = app.settled(&key, id).await;
+    assert_eq!(done["status"], "failed", "{done}");
+    assert_eq!(app.ledger_sum(&key, id).await.0, 0, "refunded exactly");
+    assert_eq!(app.balance(&key).await, (1000 - price, 0));
+}
+
+#[tokio::test]
+async fn what_cannot_be_extended_is_refused_and_nothing_is_charged() {
+    let app = TestApp::spawn_with_sim(Settings::default(), SimConfig::for_tests()).await;
+    let (_, key) = app.customer("ada", 1000).await;
+    let (_, other) = app.customer("bob", 1000).await;
+    let kling = finished(
+        &app,
+        &key,
+        json!({"model": "kling-2.6/text-to-video", "prompt": "a fox"}),
+    )
+    .await;
+    let veo = finished(&app, &key, json!({"model": "veo3-fast", "prompt": "a fox"})).await;
+    let uhd = finished(
+        &app,
+        &key,
+        json!({"model": "veo3-fast", "prompt": "a fox", "resolution": "4K"}),
+    )
+    .await;
+    let before = app.balance(&key).await;
+    let cases = [
+        (
+            &key,
+            kling["id"].clone(),
+            json!({"prompt": "more"}),
+            409,
+            "not_extendable",
+        ),
+        (
+            &key,
+            uhd["id"].clone(),
+            json!({"prompt": "more"}),
+            409,
+            "not_extendable",
+        ),
+        (
+            &other,
+            veo["id"].clone(),
+            json!({"prompt": "more"}),
+            404,
+            "not_found",
+        ),
+        (&key, veo["id"].clone(), json!({}), 400, "missing_parameter"),
+        (
+            &key,
+            veo["id"].clone(),
+            json!({"prompt": "more", "model": "veo3"}),
+            400,
+            "unknown_parameter",
+        ),
+        (
+            &key,
+            veo["id"].clone(),
+            json!({"prompt": "more", "seeds": 12}),
+            400,
+            "invalid_parameter",
+        ),
+    ];
+    for (who, id, body, want_status, want_code) in cases {
+        let (status, refused) = extend(&app, who, id.as_str().unwrap(), body.clone()).await;
+        assert_eq!(status, want_status, "{body} → {refused}");
+        assert_eq!(refused["error"]["code"], want_code, "{body} → {refused}");
+    }
+    assert_eq!(app.balance(&key).await, before, "nothing charged");
+    let (status, _) = extend(&app, &key, "gen_nope", json!({"prompt": "more"})).await;
+    assert_eq!(status, 404);
+}
