@@ -239,12 +239,12 @@ async fn send(lc: &Lifecycle, generation: Generation, slot: Slot, index: usize) 
     }
     // An extension goes with the key that made the task it continues; anything else with the
     // key whose turn it is. (The rate slot is the turn's key's: one create's worth at most.)
-    let (client, label) = match &request {
-        StoredRequest::Extend(extension) => match lc.keys.for_task(extension.key.as_deref()) {
-            Some(client) => (client, extension.key.clone().unwrap_or(key.label.clone())),
+    let (client, label) = match request.required_key() {
+        Some(wanted) => match lc.keys.for_task(wanted.as_deref()) {
+            Some(client) => (client, wanted.clone().unwrap_or(key.label.clone())),
             None => (&key.client, key.label.clone()),
         },
-        _ => (&key.client, key.label.clone()),
+        None => (&key.client, key.label.clone()),
     };
     if lc.keys.is_several() {
         // Before the request goes out: a task whose answer is lost still belongs to this key.
@@ -256,6 +256,13 @@ async fn send(lc: &Lifecycle, generation: Generation, slot: Slot, index: usize) 
     }
     let callback = Some(lc.callback_url(id));
     let wire_model = request.wire_model().to_owned();
+    // Only a create of the model itself says whether Kie still takes the model: a refused
+    // upgrade or extension is about that one video.
+    let tells_of_model = match &request {
+        StoredRequest::Veo(_) | StoredRequest::Jobs(_) => Some(true),
+        StoredRequest::Extend(_) => Some(false),
+        StoredRequest::Upscale(_) => None,
+    };
     let answer = match request {
         StoredRequest::Veo(mut body) => {
             body.call_back_url = callback;
@@ -269,12 +276,29 @@ async fn send(lc: &Lifecycle, generation: Generation, slot: Slot, index: usize) 
             extension.request.call_back_url = callback;
             client.extend_veo(&extension.request).await
         }
+        StoredRequest::Upscale(upscale) => {
+            // Kie makes the 4K version of the original task; the generation tracks that
+            // request under a task id of its own (one task is one generation's).
+            let original = kie::TaskId::from(upscale.task_id.clone());
+            client
+                .veo_4k(&original, 0, callback.as_deref())
+                .await
+                .map(|_| kie::TaskId::from(format!("{}:4k:{id}", upscale.task_id)))
+        }
     };
     key.creates.answered(slot).await;
     match &answer {
         Ok(_) => model_pause::accepted(lc, &generation.model).await,
         Err(error @ (KieError::FeatureDisabled { .. } | KieError::InvalidRequest { .. }))
-            if model_pause::refused(lc, &generation, error, &wire_model).await =>
+            if tells_of_model.is_some()
+                && model_pause::refused(
+                    lc,
+                    &generation,
+                    error,
+                    &wire_model,
+                    tells_of_model == Some(true),
+                )
+                .await =>
         {
             // The service answered; only this model is gone.
             upstream_works(lc).await;

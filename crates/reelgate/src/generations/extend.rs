@@ -20,41 +20,69 @@ const KIE_KEEPS_DAYS: i64 = 14;
 /// What an extension request takes besides the prompt.
 const FIELDS: &[&str] = &["prompt", "seeds", "webhook_url"];
 
+/// Why an extension or an upscale of a generation was not queued.
 #[derive(Debug, thiserror::Error)]
-pub enum ExtendError {
+pub enum FollowUpError {
     #[error("no such generation")]
     NotFound,
-    /// The generation exists but cannot be extended; the words are for the customer.
-    #[error("{0}")]
-    NotExtendable(&'static str),
+    /// The generation exists but cannot have this done to it: a stable code
+    /// (`not_extendable`, `not_upscalable`) and words for the customer.
+    #[error("{message}")]
+    Refused { code: &'static str, message: String },
     #[error(transparent)]
     Submit(#[from] SubmitError),
 }
 
-/// Why `original` cannot be extended, if it cannot; otherwise its Veo model's extend name.
-fn extendable(original: &Generation) -> Result<String, &'static str> {
+/// The caller's generation `id`, if it is theirs.
+pub(super) async fn original_of(
+    lc: &Lifecycle,
+    user: &UserId,
+    id: &GenerationId,
+) -> Result<Generation, FollowUpError> {
+    lc.store
+        .generation_of(user, id)
+        .await
+        .map_err(SubmitError::from)?
+        .ok_or(FollowUpError::NotFound)
+}
+
+/// Whether `original` is a finished Veo video Kie still keeps; `what` is done to it.
+pub(super) fn finished_veo(original: &Generation, what: &str) -> Result<(), String> {
     if original.status != Status::Succeeded || original.upstream_task_id.is_none() {
-        return Err("only a finished video can be extended");
+        return Err(format!("only a finished video can be {what}"));
     }
-    let model = match StoredRequest::decode(&original.upstream_request) {
-        Ok(StoredRequest::Veo(body)) => body.model.extend_name().to_owned(),
-        Ok(StoredRequest::Extend(extension)) => extension.request.model,
-        _ => return Err("only Veo 3.1 videos can be extended"),
-    };
-    let upscaled = original
+    let finished = original.finished_at.unwrap_or(original.created_at);
+    if Utc::now() - finished > chrono::Duration::days(KIE_KEEPS_DAYS) {
+        return Err(format!(
+            "the video service keeps a video for 14 days; this one can no longer be {what}"
+        ));
+    }
+    Ok(())
+}
+
+/// Whether `original` was sold in 4K.
+pub(super) fn in_4k(original: &Generation) -> bool {
+    original
         .params
         .get(VEO_RESOLUTION)
         .and_then(Value::as_str)
         .and_then(VeoResolution::from_wire)
-        == Some(VeoResolution::Uhd4k);
-    if upscaled {
-        return Err("a video upscaled to 4K cannot be extended");
-    }
-    let finished = original.finished_at.unwrap_or(original.created_at);
-    if Utc::now() - finished > chrono::Duration::days(KIE_KEEPS_DAYS) {
-        return Err(
-            "the video service keeps a video for 14 days; this one can no longer be extended",
-        );
+        == Some(VeoResolution::Uhd4k)
+}
+
+/// Why `original` cannot be extended, if it cannot; otherwise its Veo model's extend name.
+fn extendable(original: &Generation) -> Result<String, String> {
+    finished_veo(original, "extended")?;
+    let model = match StoredRequest::decode(&original.upstream_request) {
+        Ok(StoredRequest::Veo(body)) => body.model.extend_name().to_owned(),
+        Ok(StoredRequest::Extend(extension)) => extension.request.model,
+        Ok(StoredRequest::Upscale(_)) => {
+            return Err("a video upscaled to 4K cannot be extended".into())
+        }
+        _ => return Err("only Veo 3.1 videos can be extended".into()),
+    };
+    if in_4k(original) {
+        return Err("a video upscaled to 4K cannot be extended".into());
     }
     Ok(model)
 }
@@ -72,7 +100,7 @@ pub async fn extend(
     original_id: &GenerationId,
     mut body: Map<String, Value>,
     idempotency_key: Option<String>,
-) -> Result<SubmitOutcome, ExtendError> {
+) -> Result<SubmitOutcome, FollowUpError> {
     let idempotency = idempotency_key.map(|key| IdempotencyKey {
         request_hash: submit::digest(&body),
         key,
@@ -85,13 +113,11 @@ pub async fn extend(
         )
         .into());
     }
-    let original = lc
-        .store
-        .generation_of(user, original_id)
-        .await
-        .map_err(SubmitError::from)?
-        .ok_or(ExtendError::NotFound)?;
-    let model = extendable(&original).map_err(ExtendError::NotExtendable)?;
+    let original = original_of(lc, user, original_id).await?;
+    let model = extendable(&original).map_err(|message| FollowUpError::Refused {
+        code: "not_extendable",
+        message,
+    })?;
     let webhook_url = match body.remove("webhook_url") {
         None | Some(Value::Null) => None,
         Some(Value::String(raw)) => Some(submit::check_webhook_url(lc, &raw).await?),

@@ -19,6 +19,7 @@ pub mod stored_request;
 pub mod submit;
 mod track;
 mod upgrade;
+pub mod upscale;
 pub mod upstream_log;
 pub mod view;
 

@@ -229,15 +229,18 @@ pub async fn accepted(lc: &Lifecycle, model: &str) {
 
 /// A create of `generation` was refused: true if the refusal withdraws its model, which is
 /// then paused (everything queued for it failed and refunded). The caller fails this one.
+/// `counts_invalid`: whether a 422 counts towards the ones in a row that withdraw the model
+/// (not for an extension, which Kie may refuse for the video it continues).
 pub async fn refused(
     lc: &Lifecycle,
     generation: &Generation,
     error: &KieError,
     wire: &str,
+    counts_invalid: bool,
 ) -> bool {
     let model = generation.model.as_str();
     let withdrawn = withdraws(error, model, wire)
-        || (error.kie_code() == Some(422) && lc.model_pauses.note_invalid(model));
+        || (counts_invalid && error.kie_code() == Some(422) && lc.model_pauses.note_invalid(model));
     if !withdrawn {
         let paused = lc
             .model_pauses

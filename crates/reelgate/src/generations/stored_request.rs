@@ -13,6 +13,16 @@ pub enum StoredRequest {
     Jobs(TaskRequest),
     /// A finished Veo video continued (`POST /api/v1/veo/extend`).
     Extend(Extension),
+    /// The 4K version of a finished Veo video (`POST /api/v1/veo/get-4k-video`), sold after
+    /// the fact.
+    Upscale(Upscale),
+}
+
+/// The task whose 4K version is asked for, and the Kie key that made it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Upscale {
+    pub task_id: String,
+    pub key: Option<String>,
 }
 
 /// An extension's create body, and the Kie key (its fingerprint) that created the task it
@@ -44,7 +54,10 @@ impl StoredRequest {
 
     /// Whether its task is read on Veo's endpoints.
     pub fn is_veo(&self) -> bool {
-        matches!(self, StoredRequest::Veo(_) | StoredRequest::Extend(_))
+        matches!(
+            self,
+            StoredRequest::Veo(_) | StoredRequest::Extend(_) | StoredRequest::Upscale(_)
+        )
     }
 
     /// The model's name on the wire.
@@ -53,6 +66,16 @@ impl StoredRequest {
             StoredRequest::Veo(body) => body.model.wire_name(),
             StoredRequest::Jobs(body) => &body.model,
             StoredRequest::Extend(extension) => &extension.request.model,
+            StoredRequest::Upscale(_) => "get-4k-video",
+        }
+    }
+
+    /// The Kie key (fingerprint) that must send it: the one that made the task it builds on.
+    pub fn required_key(&self) -> Option<&Option<String>> {
+        match self {
+            StoredRequest::Extend(extension) => Some(&extension.key),
+            StoredRequest::Upscale(upscale) => Some(&upscale.key),
+            _ => None,
         }
     }
 }

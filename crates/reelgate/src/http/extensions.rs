@@ -1,5 +1,6 @@
-//! `POST /v1/generations/{id}/extend`: continues one of the caller's finished Veo videos as a
-//! new generation, quoted, held and settled like any other (`generations/extend.rs`).
+//! `POST /v1/generations/{id}/extend` and `…/upscale`: continue one of the caller's finished
+//! Veo videos, or order its 4K version, as a new generation, quoted, held and settled like any
+//! other (`generations/extend.rs`, `generations/upscale.rs`).
 
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
@@ -11,18 +12,16 @@ use super::auth::AuthUser;
 use super::error::ErrorEnvelope;
 use super::generations::{accepted, idempotency_key, parse_id};
 use super::{ApiContext, ApiError, ApiJson};
-use crate::generations::extend::{self, ExtendError};
+use crate::generations::extend::{self, FollowUpError};
+use crate::generations::upscale;
 use crate::generations::GenerationView;
 
-impl From<ExtendError> for ApiError {
-    fn from(error: ExtendError) -> Self {
+impl From<FollowUpError> for ApiError {
+    fn from(error: FollowUpError) -> Self {
         match error {
-            ExtendError::NotFound => ApiError::NotFound("generation"),
-            ExtendError::NotExtendable(why) => ApiError::Conflict {
-                code: "not_extendable",
-                message: why.to_owned(),
-            },
-            ExtendError::Submit(error) => ApiError::from(error),
+            FollowUpError::NotFound => ApiError::NotFound("generation"),
+            FollowUpError::Refused { code, message } => ApiError::Conflict { code, message },
+            FollowUpError::Submit(error) => ApiError::from(error),
         }
     }
 }
@@ -59,6 +58,38 @@ async fn extend_one(
     Ok(accepted(outcome))
 }
 
+/// Orders the 4K version of a finished Veo 3.1 video sold at 720p or 1080p: a new generation
+/// (its own id, price and ledger rows) priced at the 4K surcharge alone (Kie's $0.60, through
+/// the price rule), settled with the 4K video when Kie has made it (5 to 10 minutes) and
+/// refunded if Kie cannot. Its `params.upscales` names the original.
+#[utoipa::path(post, path = "/v1/generations/{id}/upscale", tag = "generations", operation_id = "upscale_generation", security(("api_key" = [])),
+    params(("id" = String, Path, description = "`gen_…`: a succeeded Veo generation of the caller's"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: 1 to 255 visible ASCII characters",
+        min_length = 1, max_length = 255, pattern = "^[!-~]+$")),
+    request_body(content = Object, description = "Optional `webhook_url`; `{}` otherwise", example = json!({})),
+    responses(
+        (status = 202, description = "Queued; its price is held", body = GenerationView),
+        (status = 400, body = ErrorEnvelope),
+        (status = 401, body = ErrorEnvelope),
+        (status = 402, body = ErrorEnvelope),
+        (status = 404, body = ErrorEnvelope),
+        (status = 409, description = "`not_upscalable`: not a finished Veo video, already in 4K, or older than 14 days", body = ErrorEnvelope)))]
+async fn upscale_one(
+    State(ctx): State<ApiContext>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<Map<String, Value>>,
+) -> Result<Response, ApiError> {
+    let original = parse_id(&id)?;
+    let key = idempotency_key(&headers)?;
+    let outcome =
+        upscale::upscale(&ctx.lifecycle, &ctx.catalog, &user.id, &original, body, key).await?;
+    Ok(accepted(outcome))
+}
+
 pub fn router() -> OpenApiRouter<ApiContext> {
-    OpenApiRouter::new().routes(routes!(extend_one))
+    OpenApiRouter::new()
+        .routes(routes!(extend_one))
+        .routes(routes!(upscale_one))
 }

@@ -173,3 +173,86 @@ async fn what_cannot_be_extended_is_refused_and_nothing_is_charged() {
     let (status, _) = extend(&app, &key, "gen_nope", json!({"prompt": "more"})).await;
     assert_eq!(status, 404);
 }
+
+async fn upscale(app: &TestApp, key: &ApiKey, id: &str) -> (u16, Value) {
+    json(
+        app.post_as(key, &format!("/v1/generations/{id}/upscale"), json!({}))
+            .await,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_finished_veo_video_is_upscaled_to_4k_as_a_generation_of_its_own_at_the_4k_surcharge() {
+    let app = TestApp::spawn_with_sim(
+        Settings::default(),
+        SimConfig {
+            uhd_delay: std::time::Duration::from_millis(400),
+            ..SimConfig::for_tests()
+        },
+    )
+    .await;
+    let (_, key) = app.customer("ada", 1000).await;
+    let original = finished(&app, &key, json!({"model": "veo3-fast", "prompt": "a fox"})).await;
+    let original_id = original["id"].as_str().unwrap();
+    let kie_before = app.sim.balance();
+
+    let (status, order) = upscale(&app, &key, original_id).await;
+    assert_eq!(status, 202, "{order}");
+    // Kie's $0.60 for get-4k-video through the rule: 0.60 × 1.5 × 108 = 97.2 → 95.
+    assert_eq!(order["credits"], 95, "{order}");
+    assert_eq!(order["params"]["upscales"], original_id);
+    let id = order["id"].as_str().unwrap();
+    let done = app.settled(&key, id).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    let videos = done["videos"].as_array().unwrap();
+    assert_eq!(videos.len(), 1, "{done}");
+    assert_eq!(videos[0]["resolution"], "4K", "{done}");
+    assert_eq!(app.ledger_sum(&key, id).await.0, -95);
+    assert_eq!(
+        kie_before - app.sim.balance(),
+        rust_decimal::Decimal::from(120),
+        "Kie charged the 4K upgrade once ($0.60 = 120 Kie credits)"
+    );
+
+    // An upscaled video cannot be extended: refused here for the 4K one, by Kie (and
+    // refunded) for the video it was made from.
+    let (status, refused) = extend(&app, &key, id, json!({"prompt": "more"})).await;
+    assert_eq!(status, 409, "{refused}");
+    assert_eq!(refused["error"]["code"], "not_extendable");
+    let (status, extension) = extend(&app, &key, original_id, json!({"prompt": "more"})).await;
+    assert_eq!(status, 202, "{extension}");
+    let extension_id = extension["id"].as_str().unwrap();
+    let failed = app.settled(&key, extension_id).await;
+    assert_eq!(failed["status"], "failed", "{failed}");
+    assert_eq!(app.ledger_sum(&key, extension_id).await.0, 0);
+    let (status, again) = upscale(&app, &key, id).await;
+    assert_eq!(status, 409, "{again}");
+    assert_eq!(again["error"]["code"], "not_upscalable");
+}
+
+#[tokio::test]
+async fn a_4k_version_kie_cannot_make_is_refunded() {
+    let app = TestApp::spawn().await;
+    let (_, key) = app.customer("ada", 1000).await;
+    let original = finished(&app, &key, json!({"model": "veo3-fast", "prompt": "a fox"})).await;
+    app.sim.set_faults(Faults {
+        upscale_failure_ratio: 1.0,
+        ..Faults::default()
+    });
+    let (status, order) = upscale(&app, &key, original["id"].as_str().unwrap()).await;
+    assert_eq!(status, 202, "{order}");
+    let id = order["id"].as_str().unwrap();
+    let done = app.settled(&key, id).await;
+    assert_eq!(done["status"], "failed", "{done}");
+    assert!(
+        done["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("4K version of this video could not be made"),
+        "{done}"
+    );
+    assert_eq!(app.ledger_sum(&key, id).await.0, 0, "refunded exactly");
+    let price = original["credits"].as_i64().unwrap();
+    assert_eq!(app.balance(&key).await, (1000 - price, 0));
+}
