@@ -188,3 +188,13 @@ pub async fn extend(
     };
     Ok(submit::queue(lc, new).await?)
 }
+
+/// What extending `original` costs now, if it can be extended (for the video's card).
+pub fn offer(catalog: &Catalog, original: &Generation) -> Option<i64> {
+    extendable(original).ok()?;
+    let mut priced = Map::new();
+    priced.insert("model".into(), Value::String(original.model.clone()));
+    priced.insert("prompt".into(), Value::String("price".into()));
+    let request = catalog.parse(&priced).ok()?;
+    Some(request.quote().credits.get())
+}

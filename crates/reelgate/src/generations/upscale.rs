@@ -49,6 +49,19 @@ fn surcharge(catalog: &Catalog, original: &Generation) -> Result<Quote, FollowUp
     })
 }
 
+/// What the 4K version of `original` costs now, if it can have one (for the video's card).
+pub fn offer(catalog: &Catalog, original: &Generation) -> Option<i64> {
+    finished_veo(original, "upscaled").ok()?;
+    let builds_on_veo = matches!(
+        StoredRequest::decode(&original.upstream_request),
+        Ok(StoredRequest::Veo(_) | StoredRequest::Extend(_))
+    );
+    if !builds_on_veo || in_4k(original) {
+        return None;
+    }
+    Some(surcharge(catalog, original).ok()?.credits.get())
+}
+
 /// Queues the 4K version of the customer's generation `original_id`; `body` may carry a
 /// `webhook_url`.
 pub async fn upscale(

@@ -4,6 +4,7 @@ mod accounts;
 mod app;
 mod browser;
 mod cross_site;
+mod follow_ups;
 mod generate;
 mod guessing;
 mod operator;
