@@ -58,12 +58,14 @@ pub(crate) struct State {
 }
 
 /// How Kie refuses a model it has withdrawn: `disabled` answers 505 ("feature disabled"),
-/// `unsupported` a 422 naming the model as not supported.
+/// `unsupported` a 422 naming the model as not supported, `invalid` Kie's bare 422
+/// ("parameter validation failed") that names nothing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Withdrawal {
     Disabled,
     Unsupported,
+    Invalid,
 }
 
 impl Withdrawal {
@@ -75,6 +77,7 @@ impl Withdrawal {
             Withdrawal::Unsupported => {
                 Rejection::invalid(format!("The model {model} is not supported"))
             }
+            Withdrawal::Invalid => Rejection::invalid("parameter validation failed"),
         }
     }
 }

@@ -219,3 +219,34 @@ async fn a_paused_model_is_probed_by_one_generation_after_a_doubling_pause_until
     let (status, created) = app.submit(&key, sora()).await;
     assert_eq!(status, 202, "{created}");
 }
+
+#[tokio::test]
+async fn kies_bare_422s_for_one_model_while_others_pass_pause_that_model_alone() {
+    let app =
+        TestApp::spawn_with(Settings::default().with("REELGATE_MODEL_PAUSE_SECS", "3600")).await;
+    let (_, key) = app.customer("ada", 10_000).await;
+    let (_, other) = app.submit(&key, kling()).await;
+    let other = app.settled(&key, other["id"].as_str().unwrap()).await;
+    assert_eq!(other["status"], "succeeded", "another model passes");
+    // Kie's answer names nothing: one or two could be this request's fault, three in a row
+    // for one model while another passes are the model.
+    app.sim.withdraw_model(SORA, Some(Withdrawal::Invalid));
+    let mut codes = Vec::new();
+    for _ in 0..3 {
+        let (status, created) = app.submit(&key, sora()).await;
+        assert_eq!(status, 202, "{created}");
+        let done = app.settled(&key, created["id"].as_str().unwrap()).await;
+        assert_eq!(done["status"], "failed", "{done}");
+        codes.push(done["error"]["code"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(
+        codes,
+        ["upstream_refused", "upstream_refused", "model_unavailable"]
+    );
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let (status, refused) = app.submit(&key, sora()).await;
+    assert_eq!(status, 503, "{refused}");
+    assert_eq!(model_entry(&app, SORA).await["available"], false);
+    let (status, created) = app.submit(&key, kling()).await;
+    assert_eq!(status, 202, "other models are untouched: {created}");
+}
