@@ -258,14 +258,19 @@ pub async fn refused(
     }
     let reason = error.to_string();
     match pause(lc, model, &reason).await {
-        Ok(for_how_long) => {
+        Ok((for_how_long, true)) => {
             tracing::error!(%model, %reason, pause = ?for_how_long,
                 "THE UPSTREAM WITHDREW OR DISABLED THIS MODEL: it is paused, its queued generations are refunded, one generation will probe it when the pause ends; the operator may resume it (POST /v1/admin/model-pauses/resume)");
             lc.upstream_log.record(
                 "model",
                 format!("{model} paused for {} s: {reason}", for_how_long.as_secs()),
             );
+            if let Some(alerts) = lc.operator_alerts() {
+                alerts.send_model_paused(model, &reason, crate::worker::after(for_how_long));
+            }
         }
+        // Refused again within the pause (a create already on its way): said already.
+        Ok((_, false)) => {}
         Err(error) => tracing::error!(%model, %error, "cannot pause a withdrawn model"),
     }
     if let Err(error) = fail_queued(lc, model, &generation.id).await {
@@ -279,8 +284,9 @@ pub fn failure(detail: impl Into<String>) -> Failure {
     Failure::new("model_unavailable", CUSTOMER_REASON, detail)
 }
 
-/// Starts or lengthens the model's pause; returns how long it now lasts.
-async fn pause(lc: &Lifecycle, model: &str, reason: &str) -> Result<Duration, StoreError> {
+/// Starts or lengthens the model's pause; returns how long it now lasts, and whether this
+/// refusal started or lengthened it.
+async fn pause(lc: &Lifecycle, model: &str, reason: &str) -> Result<(Duration, bool), StoreError> {
     let first = lc.settings.model_pause;
     // Another instance may write between our read and write: read again, a few times.
     for _ in 0..4 {
@@ -294,7 +300,7 @@ async fn pause(lc: &Lifecycle, model: &str, reason: &str) -> Result<Duration, St
         };
         if running {
             // Refused again within the pause (a create already on its way): nothing new.
-            return Ok(for_how_long);
+            return Ok((for_how_long, false));
         }
         let row = ModelPause {
             model: model.to_owned(),
@@ -306,11 +312,12 @@ async fn pause(lc: &Lifecycle, model: &str, reason: &str) -> Result<Duration, St
         };
         if lc.store.put_model_pause(&row, seen).await? {
             lc.model_pauses.forget();
-            return Ok(for_how_long);
+            return Ok((for_how_long, true));
         }
     }
+    // Another instance kept writing first: it said so.
     lc.model_pauses.forget();
-    Ok(first)
+    Ok((first, false))
 }
 
 /// Fails and refunds every queued generation of `model` not yet handed to a sender.

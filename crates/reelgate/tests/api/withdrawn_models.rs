@@ -40,10 +40,12 @@ async fn pauses(app: &TestApp, admin: &reelgate_domain::accounts::ApiKey) -> Vec
 async fn a_withdrawn_model_is_paused_and_refunded_while_others_run_and_the_operator_resumes_it() {
     // Two creates per two seconds, each answered after half a second: the first Sora and
     // Kling go out, the rest are still queued when Kie's refusal comes back.
+    let (webhook, inbox) = crate::balance_guard::operator_inbox().await;
     let app = TestApp::spawn_with_sim(
         Settings::default()
             .with("REELGATE_MODEL_PAUSE_SECS", "3600")
-            .with("REELGATE_UPSTREAM_RATE_LIMIT", "2/2"),
+            .with("REELGATE_UPSTREAM_RATE_LIMIT", "2/2")
+            .with("REELGATE_OPERATOR_WEBHOOK_URL", webhook),
         SimConfig {
             faults: Faults {
                 latency: Duration::from_millis(500),
@@ -123,6 +125,26 @@ async fn a_withdrawn_model_is_paused_and_refunded_while_others_run_and_the_opera
     assert_eq!(app.balance(&key).await, (balance_before, 0));
     let (status, created) = app.submit(&key, kling()).await;
     assert_eq!(status, 202, "{created}");
+
+    // The operator is told once, by the operator webhook, with Kie's words.
+    wait_until("the operator's alert", async || {
+        inbox
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|a| a["type"] == "upstream.model_paused")
+    })
+    .await;
+    let alerts: Vec<Value> = inbox
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|a| a["type"] == "upstream.model_paused")
+        .cloned()
+        .collect();
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(alerts[0]["model"], SORA);
+    assert!(alerts[0]["reason"].as_str().unwrap().contains("disabled"));
 
     // The operator sees why, and switches it back on once Kie takes it again.
     let paused = pauses(&app, &admin).await;
