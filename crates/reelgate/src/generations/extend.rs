@@ -6,7 +6,7 @@ use chrono::Utc;
 use reelgate_domain::accounts::UserId;
 use reelgate_domain::catalog::{Catalog, ErrorCode, FieldError};
 use reelgate_domain::generations::{Generation, GenerationId, Status};
-use reelgate_store::{IdempotencyKey, NewGeneration};
+use reelgate_store::NewGeneration;
 use serde_json::{Map, Value};
 
 use super::lifecycle::Lifecycle;
@@ -101,10 +101,7 @@ pub async fn extend(
     mut body: Map<String, Value>,
     idempotency_key: Option<String>,
 ) -> Result<SubmitOutcome, FollowUpError> {
-    let idempotency = idempotency_key.map(|key| IdempotencyKey {
-        request_hash: submit::digest(&body),
-        key,
-    });
+    let idempotency = submit::idempotency(&body, idempotency_key);
     if let Some(unknown) = body.keys().find(|k| !FIELDS.contains(&k.as_str())) {
         return Err(field_error(
             unknown,
@@ -118,14 +115,7 @@ pub async fn extend(
         code: "not_extendable",
         message,
     })?;
-    let webhook_url = match body.remove("webhook_url") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(raw)) => Some(submit::check_webhook_url(lc, &raw).await?),
-        Some(_) => {
-            let message = "webhook_url must be a string".to_owned();
-            return Err(field_error("webhook_url", ErrorCode::InvalidParameter, message).into());
-        }
-    };
+    let webhook_url = submit::webhook_url(lc, &mut body).await?;
     let seeds = match body.get("seeds") {
         None => None,
         Some(value) => Some(

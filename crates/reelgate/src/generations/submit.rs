@@ -75,22 +75,9 @@ pub async fn submit(
     user: &UserId,
     submission: Submission,
 ) -> Result<SubmitOutcome, SubmitError> {
-    // Only a retry-safe request needs its body's digest (it copies and hashes the body).
-    let idempotency = submission.idempotency_key.map(|key| IdempotencyKey {
-        request_hash: digest(&submission.body),
-        key,
-    });
+    let idempotency = idempotency(&submission.body, submission.idempotency_key);
     let mut body = submission.body;
-    let webhook_url = match body.remove("webhook_url") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(raw)) => Some(check_webhook_url(lc, &raw).await?),
-        Some(_) => {
-            return Err(invalid(
-                "webhook_url",
-                "webhook_url must be a string".into(),
-            ))
-        }
-    };
+    let webhook_url = webhook_url(lc, &mut body).await?;
     let request = catalog
         .parse(&body)
         .map_err(|errors| SubmitError::Invalid(errors.into_vec()))?;
@@ -136,15 +123,42 @@ pub(super) async fn queue(
     Ok(outcome)
 }
 
+/// An `Idempotency-Key` with the digest of the body it came with. Only a retry-safe request
+/// needs the digest (it copies and hashes the body).
+pub(super) fn idempotency(
+    body: &Map<String, Value>,
+    key: Option<String>,
+) -> Option<IdempotencyKey> {
+    key.map(|key| IdempotencyKey {
+        request_hash: digest(body),
+        key,
+    })
+}
+
+/// Takes the optional `webhook_url` out of a request body, checked.
+pub(super) async fn webhook_url(
+    lc: &Lifecycle,
+    body: &mut Map<String, Value>,
+) -> Result<Option<String>, SubmitError> {
+    match body.remove("webhook_url") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(raw)) => Ok(Some(check_webhook_url(lc, &raw).await?)),
+        Some(_) => Err(invalid(
+            "webhook_url",
+            "webhook_url must be a string".into(),
+        )),
+    }
+}
+
 /// A digest of the body, keys in order, to tell a retry from a different request.
-pub(super) fn digest(body: &Map<String, Value>) -> String {
+fn digest(body: &Map<String, Value>) -> String {
     // serde_json's map keeps keys sorted, so equal bodies serialise equally.
     hex::encode(Sha256::digest(
         Value::Object(body.clone()).to_string().as_bytes(),
     ))
 }
 
-pub(super) async fn check_webhook_url(lc: &Lifecycle, raw: &str) -> Result<String, SubmitError> {
+async fn check_webhook_url(lc: &Lifecycle, raw: &str) -> Result<String, SubmitError> {
     // The URL parser drops tabs and line breaks silently; a URL with one is refused.
     let raw = reelgate_domain::text::UrlText::parse(raw)
         .map_err(|e| invalid("webhook_url", format!("webhook_url {e}")))?;

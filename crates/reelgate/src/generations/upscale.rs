@@ -8,7 +8,7 @@ use reelgate_domain::accounts::UserId;
 use reelgate_domain::catalog::{Catalog, ErrorCode, FieldError, VEO_RESOLUTION};
 use reelgate_domain::generations::{Generation, GenerationId};
 use reelgate_domain::pricing::Quote;
-use reelgate_store::{IdempotencyKey, NewGeneration};
+use reelgate_store::NewGeneration;
 use serde_json::{Map, Value};
 
 use super::extend::{finished_veo, in_4k, original_of, FollowUpError};
@@ -72,10 +72,7 @@ pub async fn upscale(
     mut body: Map<String, Value>,
     idempotency_key: Option<String>,
 ) -> Result<SubmitOutcome, FollowUpError> {
-    let idempotency = idempotency_key.map(|key| IdempotencyKey {
-        request_hash: submit::digest(&body),
-        key,
-    });
+    let idempotency = submit::idempotency(&body, idempotency_key);
     if let Some(unknown) = body.keys().find(|k| k.as_str() != "webhook_url") {
         let message = format!("{unknown} is not a parameter of an upscale (it takes webhook_url)");
         let error = FieldError::new(unknown, ErrorCode::UnknownParameter, message);
@@ -93,15 +90,7 @@ pub async fn upscale(
     if in_4k(&original) {
         return Err(refused("this video is already in 4K"));
     }
-    let webhook_url = match body.remove("webhook_url") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(raw)) => Some(submit::check_webhook_url(lc, &raw).await?),
-        Some(_) => {
-            let message = "webhook_url must be a string".to_owned();
-            let error = FieldError::new("webhook_url", ErrorCode::InvalidParameter, message);
-            return Err(SubmitError::Invalid(vec![error]).into());
-        }
-    };
+    let webhook_url = submit::webhook_url(lc, &mut body).await?;
     let quote = surcharge(catalog, &original)?;
     let mut params = Map::new();
     params.insert("upscales".into(), Value::String(original.id.to_string()));
