@@ -33,8 +33,10 @@ const REFUSALS_IN_A_ROW: u32 = 3;
 const OTHERS_PASSED_WITHIN: Duration = Duration::from_secs(600);
 /// The longest pause, however many probes were refused.
 const LONGEST: Duration = Duration::from_secs(24 * 3600);
-/// Queued generations failed per statement when a model is paused.
+/// Queued generations failed per statement when a model is paused, and at most this many
+/// statements at once.
 const FAIL_BATCH: u32 = 200;
+const FAIL_ROUNDS: u32 = 50;
 
 /// What the customer reads, on the API and in the web app, for a paused model.
 pub const CUSTOMER_REASON: &str =
@@ -322,7 +324,9 @@ async fn pause(lc: &Lifecycle, model: &str, reason: &str) -> Result<(Duration, b
 
 /// Fails and refunds every queued generation of `model` not yet handed to a sender.
 async fn fail_queued(lc: &Lifecycle, model: &str, except: &GenerationId) -> Result<(), StoreError> {
-    loop {
+    // Bounded, so a settlement that keeps failing cannot spin here: whatever is left is
+    // failed the same way when the dispatcher claims it (`may_send`).
+    for _ in 0..FAIL_ROUNDS {
         let queued = lc.store.queued_unsent_of_model(model, FAIL_BATCH).await?;
         let queued: Vec<_> = queued.into_iter().filter(|g| &g.id != except).collect();
         if queued.is_empty() {
@@ -335,6 +339,7 @@ async fn fail_queued(lc: &Lifecycle, model: &str, except: &GenerationId) -> Resu
                 .await;
         }
     }
+    Ok(())
 }
 
 /// The operator switches a paused model back on; true if it was paused.
