@@ -256,3 +256,26 @@ async fn a_4k_version_kie_cannot_make_is_refunded() {
     let price = original["credits"].as_i64().unwrap();
     assert_eq!(app.balance(&key).await, (1000 - price, 0));
 }
+
+#[tokio::test]
+async fn a_4k_version_sold_after_the_fact_settles_on_kies_callback_without_waiting_for_a_poll() {
+    // Status reads a minute apart: only Kie's callbacks can settle anything within the test.
+    let minute = std::time::Duration::from_secs(60);
+    let app = TestApp::spawn_polling(
+        Settings::default(),
+        SimConfig {
+            uhd_delay: std::time::Duration::from_millis(300),
+            ..SimConfig::for_tests()
+        },
+        minute,
+        minute,
+    )
+    .await;
+    let (_, key) = app.customer("ada", 1000).await;
+    let original = finished(&app, &key, json!({"model": "veo3-fast", "prompt": "a fox"})).await;
+    let (status, order) = upscale(&app, &key, original["id"].as_str().unwrap()).await;
+    assert_eq!(status, 202, "{order}");
+    let done = app.settled(&key, order["id"].as_str().unwrap()).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert_eq!(done["videos"][0]["resolution"], "4K", "{done}");
+}
