@@ -5,7 +5,9 @@
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
+use serde::Serialize;
 use serde_json::{Map, Value};
+use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::auth::AuthUser;
@@ -88,8 +90,41 @@ async fn upscale_one(
     Ok(accepted(outcome))
 }
 
+/// What can be ordered for one of the caller's generations now, at what price: the quote of
+/// `…/extend` and `…/upscale` before either is asked for.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FollowUps {
+    /// Credits an extension costs now; absent when it cannot be extended.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extend_credits: Option<i64>,
+    /// Credits its 4K version costs now; absent when it cannot have one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upscale_credits: Option<i64>,
+}
+
+/// The prices of extending a generation and of its 4K version, charging nothing.
+#[utoipa::path(get, path = "/v1/generations/{id}/follow-ups", tag = "generations", operation_id = "quote_follow_ups", security(("api_key" = [])),
+    params(("id" = String, Path, description = "`gen_…`")),
+    responses((status = 200, body = FollowUps), (status = 401, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
+async fn follow_ups(
+    State(ctx): State<ApiContext>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<String>,
+) -> Result<ApiJson<FollowUps>, ApiError> {
+    let generation = ctx
+        .store
+        .generation_of(&user.id, &parse_id(&id)?)
+        .await?
+        .ok_or(ApiError::NotFound("generation"))?;
+    Ok(ApiJson(FollowUps {
+        extend_credits: extend::offer(&ctx.catalog, &generation),
+        upscale_credits: upscale::offer(&ctx.catalog, &generation),
+    }))
+}
+
 pub fn router() -> OpenApiRouter<ApiContext> {
     OpenApiRouter::new()
         .routes(routes!(extend_one))
         .routes(routes!(upscale_one))
+        .routes(routes!(follow_ups))
 }

@@ -41,6 +41,18 @@ async fn a_finished_veo_video_is_extended_as_a_generation_of_its_own_at_a_new_vi
     .await;
     assert_eq!(quote_status, 200);
 
+    // Quoted first, charging nothing.
+    let before = app.balance(&key).await;
+    let (status, offers) = json(
+        app.get_as(&key, &format!("/v1/generations/{original_id}/follow-ups"))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{offers}");
+    assert_eq!(offers["extend_credits"], quote["credits"], "{offers}");
+    assert_eq!(offers["upscale_credits"], 95, "{offers}");
+    assert_eq!(app.balance(&key).await, before);
+
     let (status, extension) = extend(
         &app,
         &key,
@@ -126,6 +138,18 @@ async fn what_cannot_be_extended_is_refused_and_nothing_is_charged() {
     )
     .await;
     let before = app.balance(&key).await;
+    let (_, offers) = json(
+        app.get_as(
+            &key,
+            &format!(
+                "/v1/generations/{}/follow-ups",
+                kling["id"].as_str().unwrap()
+            ),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(offers, json!({}), "a Kling video has no follow-ups");
     let cases = [
         (
             &key,
