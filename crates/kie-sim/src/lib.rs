@@ -40,7 +40,7 @@ mod validate;
 pub use args::{RateLimitArg, SimArgs};
 pub use config::{Durations, Faults, RateLimit, SimConfig};
 pub use server::{spawn, RunningSim};
-pub use simulator::{SimTask, Simulator};
+pub use simulator::{SimTask, Simulator, Withdrawal};
 pub use stats::SimStats;
 pub use task::TaskState;
 pub use validate::{

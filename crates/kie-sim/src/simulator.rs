@@ -53,6 +53,33 @@ pub(crate) struct State {
     pub upgrades: HashMap<u64, Upgrades>,
     limiter: RateLimiter,
     pub stats: SimStats,
+    /// Models Kie no longer takes, by wire name, and how it says so.
+    pub withdrawn: HashMap<String, Withdrawal>,
+}
+
+/// How Kie refuses a model it has withdrawn: `disabled` answers 505 ("feature disabled"),
+/// `unsupported` a 422 naming the model as not supported, `invalid` Kie's bare 422
+/// ("parameter validation failed") that names nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Withdrawal {
+    Disabled,
+    Unsupported,
+    Invalid,
+}
+
+impl Withdrawal {
+    fn rejection(self, model: &str) -> Rejection {
+        match self {
+            Withdrawal::Disabled => {
+                Rejection::new(505, format!("This feature is disabled: {model}"))
+            }
+            Withdrawal::Unsupported => {
+                Rejection::invalid(format!("The model {model} is not supported"))
+            }
+            Withdrawal::Invalid => Rejection::invalid("parameter validation failed"),
+        }
+    }
 }
 
 /// A file a customer uploaded for Kie to fetch.
@@ -156,6 +183,7 @@ impl Simulator {
             upgrades: HashMap::new(),
             limiter: RateLimiter::default(),
             stats: SimStats::default(),
+            withdrawn: HashMap::new(),
         };
         Self {
             shared: Arc::new(Shared {
@@ -239,6 +267,21 @@ impl Simulator {
 
     /// Deletes every result and uploaded file so far, as Kie does after 14 (results) and
     /// 3 (uploads) days. Task records stay: Kie keeps task logs for two months.
+    /// Kie stops taking `model` (a wire name: `sora-2-text-to-video`, `veo3_fast`), or, with
+    /// `None`, takes it again.
+    pub fn withdraw_model(&self, model: &str, how: Option<Withdrawal>) {
+        let mut st = self.lock();
+        match how {
+            Some(how) => st.withdrawn.insert(model.to_owned(), how),
+            None => st.withdrawn.remove(model),
+        };
+    }
+
+    /// The models withdrawn now, by wire name.
+    pub fn withdrawn_models(&self) -> HashMap<String, Withdrawal> {
+        self.lock().withdrawn.clone()
+    }
+
     pub fn forget_files(&self) {
         let mut st = self.lock();
         st.files_kept_from_seq = st.next_seq;
@@ -286,6 +329,14 @@ impl Simulator {
                 429,
                 "The request frequency is too high. Please try again later.",
             ));
+        }
+        let model = body
+            .get("model")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        if let Some(withdrawal) = st.withdrawn.get(model).copied() {
+            st.stats.creates_rejected += 1;
+            return Err(withdrawal.rejection(model));
         }
         let order = parsed.inspect_err(|_| st.stats.creates_rejected += 1)?;
         if st.balance_for(key) < order.cost {

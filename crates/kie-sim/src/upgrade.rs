@@ -39,6 +39,18 @@ pub(crate) const UHD_UNAVAILABLE: &str =
     "The 4K version of this video is unavailable. Please try a different video.";
 
 impl Simulator {
+    /// Whether a 4K version of the Veo task `id` was asked for (such a video cannot be
+    /// extended).
+    pub(crate) fn was_upscaled(&self, id: &str) -> bool {
+        let Some(id) = TaskId::parse(id) else {
+            return false;
+        };
+        self.lock()
+            .upgrades
+            .get(&id.number)
+            .is_some_and(|u| u.uhd.is_some())
+    }
+
     /// Charges the 1080p upgrade the first time its file is handed out.
     pub(crate) fn charge_hd_once(&self, number: u64) -> Result<(), Rejection> {
         let mut st = self.lock();

@@ -12,7 +12,7 @@ use url::Url;
 use crate::answer;
 use crate::config::{JobsStatusPath, KieConfig};
 use crate::error::KieError;
-use crate::request::{TaskRequest, VeoGenerateRequest};
+use crate::request::{TaskRequest, VeoExtendRequest, VeoGenerateRequest};
 use crate::response::UploadedFile;
 use crate::status::TaskStatus;
 use crate::task_id::TaskId;
@@ -22,6 +22,7 @@ const VEO_GENERATE: &str = "/api/v1/veo/generate";
 const VEO_RECORD_INFO: &str = "/api/v1/veo/record-info";
 const VEO_1080P: &str = "/api/v1/veo/get-1080p-video";
 const VEO_4K: &str = "/api/v1/veo/get-4k-video";
+const VEO_EXTEND: &str = "/api/v1/veo/extend";
 const JOBS_CREATE: &str = "/api/v1/jobs/createTask";
 const CREDIT: &str = "/api/v1/chat/credit";
 const FILE_STREAM_UPLOAD: &str = "/api/file-stream-upload";
@@ -106,6 +107,11 @@ impl KieClient {
     /// `POST /api/v1/veo/generate`. Never re-sent: see [`KieError::OutcomeUnknown`].
     pub async fn create_veo(&self, request: &VeoGenerateRequest) -> Result<TaskId, KieError> {
         self.create(VEO_GENERATE, request).await
+    }
+
+    /// `POST /api/v1/veo/extend`: a new task continuing a finished one. Never re-sent.
+    pub async fn extend_veo(&self, request: &VeoExtendRequest) -> Result<TaskId, KieError> {
+        self.create(VEO_EXTEND, request).await
     }
 
     /// `POST /api/v1/jobs/createTask` (Sora 2, Kling 2.6, Grok Imagine). Never re-sent.

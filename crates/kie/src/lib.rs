@@ -53,7 +53,8 @@ pub use config::{
 };
 pub use error::KieError;
 pub use request::{
-    AspectRatioField, TaskInput, TaskRequest, VeoGenerateRequest, VeoModel, VeoResolution,
+    AspectRatioField, TaskInput, TaskRequest, VeoExtendRequest, VeoGenerateRequest, VeoModel,
+    VeoResolution,
 };
 pub use response::UploadedFile;
 pub use status::{TaskState, TaskStatus};

@@ -28,6 +28,35 @@ impl VeoModel {
     pub fn from_wire(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|m| m.wire_name() == name)
     }
+
+    /// The name `POST /api/v1/veo/extend` takes for the model (Kie's page: `fast`, `quality`,
+    /// `lite`), not the one `generate` takes.
+    pub fn extend_name(self) -> &'static str {
+        match self {
+            VeoModel::Veo3 => "quality",
+            VeoModel::Veo3Fast => "fast",
+            VeoModel::Veo3Lite => "lite",
+        }
+    }
+}
+
+/// `POST /api/v1/veo/extend`: continues a finished Veo video (`task_id`) with a new prompt,
+/// as a new task priced like a new video.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VeoExtendRequest {
+    #[serde(rename = "taskId")]
+    pub task_id: String,
+    pub prompt: String,
+    /// [`VeoModel::extend_name`].
+    pub model: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seeds: Option<u32>,
+    #[serde(
+        rename = "callBackUrl",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub call_back_url: Option<String>,
 }
 
 /// The resolutions Kie makes a Veo video in: 720p by `generate`, the others by asking for an

@@ -142,9 +142,17 @@
 
     form.addEventListener("change", later);
     form.addEventListener("input", (event) => {
-      if (event.target.matches("input[type=number], textarea")) later();
+      if (event.target.matches("input[type=number], input[type=range], textarea")) later();
+      if (event.target.matches("input[type=range]")) slid(event.target);
       counter(event.target);
     });
+
+    // A slider shows its value as it moves ("12 s"), in the page's words for the unit.
+    function slid(input) {
+      const shown = $("[data-slider-value]", input.closest("[data-param]"));
+      if (!shown) return;
+      shown.textContent = (shown.dataset.template || "{n}").replace("{n}", input.value);
+    }
     form.addEventListener("submit", () => {
       submit.disabled = true;
       submit.classList.add("busy");

@@ -38,6 +38,7 @@ const SQLITE: &[Migration] = migrations!("sqlite":
     12 "0012_webhook_events",
     13 "0013_upstream_keys",
     14 "0014_key_balance_samples",
+    15 "0015_model_pauses",
 );
 const POSTGRES: &[Migration] = migrations!("postgres":
     1 "0001_accounts_and_ledger",
@@ -52,6 +53,7 @@ const POSTGRES: &[Migration] = migrations!("postgres":
     12 "0012_webhook_events",
     13 "0013_upstream_keys",
     14 "0014_key_balance_samples",
+    15 "0015_model_pauses",
 );
 
 /// The versions this build knows for `backend`, oldest first.

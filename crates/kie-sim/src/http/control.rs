@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::config::Faults;
-use crate::simulator::Simulator;
+use crate::simulator::{Simulator, Withdrawal};
 
 fn bad_request(msg: impl Into<String>) -> Response {
     (StatusCode::BAD_REQUEST, Json(json!({"error": msg.into()}))).into_response()
@@ -125,4 +125,31 @@ pub(super) async fn faults(State(sim): State<Simulator>) -> Response {
 pub(super) async fn forget(State(sim): State<Simulator>) -> Response {
     sim.forget_files();
     StatusCode::NO_CONTENT.into_response()
+}
+
+/// `{"model": "sora-2-text-to-video", "answer": "disabled" | "unsupported"}` withdraws a model
+/// (by its wire name); `"answer": null` (or left out) takes it back.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct WithdrawBody {
+    model: String,
+    #[serde(default)]
+    answer: Option<Withdrawal>,
+}
+
+pub(super) async fn withdraw(
+    State(sim): State<Simulator>,
+    body: Result<Json<WithdrawBody>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    match body {
+        Ok(Json(body)) => {
+            sim.withdraw_model(&body.model, body.answer);
+            Json(sim.withdrawn_models()).into_response()
+        }
+        Err(e) => bad_request(e.body_text()),
+    }
+}
+
+pub(super) async fn withdrawn(State(sim): State<Simulator>) -> Response {
+    Json(sim.withdrawn_models()).into_response()
 }

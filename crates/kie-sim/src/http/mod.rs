@@ -32,6 +32,7 @@ impl Simulator {
             .route("/api/v1/veo/record-info", get(veo::record_info))
             .route("/api/v1/veo/get-1080p-video", get(veo::hd_video))
             .route("/api/v1/veo/get-4k-video", post(veo::uhd_video))
+            .route("/api/v1/veo/extend", post(veo::extend))
             .route("/api/v1/jobs/createTask", post(jobs::create_task))
             .route("/api/v1/jobs/recordInfo", get(jobs::record_info))
             .route("/api/v1/jobs/getTaskDetails", get(jobs::record_info))
@@ -54,7 +55,11 @@ impl Simulator {
                 "/sim/faults",
                 get(control::faults).post(control::set_faults),
             )
-            .route("/sim/forget", post(control::forget));
+            .route("/sim/forget", post(control::forget))
+            .route(
+                "/sim/models",
+                get(control::withdrawn).post(control::withdraw),
+            );
         kie.merge(control)
             .fallback(unknown_route)
             .layer(from_fn_with_state(self.clone(), log_request))

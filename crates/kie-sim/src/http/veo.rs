@@ -8,8 +8,9 @@ use serde_json::json;
 use super::envelope::{self, json_body, not_found, task_id, Params};
 use crate::record::{hd_result_url, View};
 use crate::simulator::{now_ms, KeyHash, Simulator};
+use crate::task::TaskState;
 use crate::upgrade::UhdAnswer;
-use crate::validate::{parse_veo_generate, Fields, Rejection};
+use crate::validate::{parse_veo_extend, parse_veo_generate, Fields, Rejection};
 
 pub(super) async fn generate(
     State(sim): State<Simulator>,
@@ -18,6 +19,38 @@ pub(super) async fn generate(
 ) -> Result<Response, Rejection> {
     let body = json_body(&body)?;
     let id = sim.create(key, &body, parse_veo_generate)?;
+    Ok(envelope::ok(json!({"taskId": id.to_string()})))
+}
+
+/// `POST /api/v1/veo/extend`: a new task continuing a succeeded Veo task of this key's. An
+/// upscaled (4K) video cannot be extended, as Kie's page says.
+pub(super) async fn extend(
+    State(sim): State<Simulator>,
+    key: KeyHash,
+    body: Bytes,
+) -> Result<Response, Rejection> {
+    let body = json_body(&body)?;
+    // The body's own faults first, as Kie validates before it looks the task up.
+    parse_veo_extend(&body)?;
+    let original = body
+        .get("taskId")
+        .and_then(|v| v.as_str())
+        .unwrap_or_default();
+    let now = now_ms();
+    let state = sim
+        .with_task(key, original, true, |task, _| task.state(now))
+        .ok_or_else(|| not_found("task"))?;
+    if state != TaskState::Success {
+        return Err(Rejection::invalid(
+            "only a successfully generated video can be extended",
+        ));
+    }
+    if sim.was_upscaled(original) {
+        return Err(Rejection::invalid(
+            "an upscaled (4K) video cannot be extended",
+        ));
+    }
+    let id = sim.create(key, &body, parse_veo_extend)?;
     Ok(envelope::ok(json!({"taskId": id.to_string()})))
 }
 

@@ -82,6 +82,10 @@ pub(crate) fn parse_veo_generate(body: &Value) -> Result<Order, Rejection> {
     veo::parse(body)
 }
 
+pub(crate) fn parse_veo_extend(body: &Value) -> Result<Order, Rejection> {
+    veo::parse_extend(body)
+}
+
 pub(crate) fn parse_create_task(body: &Value) -> Result<Order, Rejection> {
     jobs::parse(body)
 }

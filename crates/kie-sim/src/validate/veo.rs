@@ -54,6 +54,30 @@ pub(super) fn parse(body: &Value) -> Result<Order, Rejection> {
     })
 }
 
+const EXTEND_FIELDS: &[&str] = &["taskId", "prompt", "model", "seeds", "callBackUrl"];
+
+/// `POST /api/v1/veo/extend`: continues a finished Veo video with a new prompt; Kie prices it
+/// like a new video of the model it names (`fast`, `quality`, `lite`). Whether the task may
+/// be extended is the caller's check (it needs the task).
+pub(super) fn parse_extend(body: &Value) -> Result<Order, Rejection> {
+    let f = Fields::body(body)?;
+    f.only(EXTEND_FIELDS, "veo/extend")?;
+    f.required_string("taskId")?;
+    f.prompt(true, None)?;
+    let model = match f.required_choice("model", &["fast", "quality", "lite"])? {
+        "quality" => Model::Veo3,
+        "lite" => Model::Veo3Lite,
+        _ => Model::Veo3Fast,
+    };
+    f.integer("seeds", 10_000..=99_999, false)?;
+    Ok(Order {
+        model,
+        cost: pricing::veo(model),
+        callback_url: f.url("callBackUrl")?,
+        hd_available: true,
+    })
+}
+
 /// Kie's pages spell the field both ways; either is accepted, but not two that disagree.
 fn aspect_ratio(f: &Fields) -> Result<&'static str, Rejection> {
     let camel = f.choice("aspectRatio", RATIOS)?;

@@ -1,11 +1,12 @@
-//! Telling the operator about the Kie balance by webhook (`REELGATE_OPERATOR_WEBHOOK_URL`):
+//! Telling the operator about the Kie balance, and about a model Kie withdrew, by webhook
+//! (`REELGATE_OPERATOR_WEBHOOK_URL`):
 //! a JSON POST, signed the Standard Webhooks way when a secret is configured. Best effort,
 //! retried a few times; the log says the same in any case, and `mail::operators` mails it.
 //!
 //! The operator configured this address, so unlike customers' webhooks it may be on a
 //! private network.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
@@ -71,6 +72,19 @@ struct Alert {
     at: chrono::DateTime<Utc>,
 }
 
+#[derive(Debug, Serialize)]
+struct ModelAlert {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    message: String,
+    model: String,
+    /// Kie's words.
+    reason: String,
+    probe_at: DateTime<Utc>,
+    simulated: bool,
+    at: DateTime<Utc>,
+}
+
 pub struct OperatorAlerts {
     url: Option<Url>,
     secret: Option<SecretString>,
@@ -108,7 +122,32 @@ impl OperatorAlerts {
             simulated: self.simulated,
             at: Utc::now(),
         };
-        let body = match serde_json::to_vec(&alert) {
+        self.post(url, &alert);
+    }
+
+    /// Kie refused `model` as withdrawn or disabled: it is paused until `probe_at` (or the
+    /// operator resumes it).
+    pub fn send_model_paused(&self, model: &str, reason: &str, probe_at: DateTime<Utc>) {
+        let Some(url) = self.url.clone() else {
+            return;
+        };
+        let alert = ModelAlert {
+            kind: "upstream.model_paused",
+            message: format!(
+                "Kie refuses {model} as withdrawn or disabled: it is paused, its queued generations are refunded, and one generation probes it at {probe_at}. Resume it on the dashboard once Kie takes it."
+            ),
+            model: model.to_owned(),
+            reason: reason.to_owned(),
+            probe_at,
+            simulated: self.simulated,
+            at: Utc::now(),
+        };
+        self.post(url, &alert);
+    }
+
+    /// Posts `alert` in the background, retried; never blocks the caller.
+    fn post(&self, url: Url, alert: &impl Serialize) {
+        let body = match serde_json::to_vec(alert) {
             Ok(body) => body,
             Err(error) => {
                 tracing::error!(%error, "cannot encode the operator alert");

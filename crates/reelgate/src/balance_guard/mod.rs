@@ -53,7 +53,7 @@ pub struct GuardSnapshot {
 pub struct BalanceGuard {
     settings: GuardSettings,
     lc: Arc<Lifecycle>,
-    alerts: OperatorAlerts,
+    alerts: Arc<OperatorAlerts>,
     snapshot: Mutex<GuardSnapshot>,
     /// One read at a time: the loop and the operator's "check now" must not both act on a
     /// change of level.
@@ -67,11 +67,13 @@ pub struct BalanceGuard {
 
 impl BalanceGuard {
     pub fn new(settings: GuardSettings, lc: Arc<Lifecycle>, simulated: bool) -> Arc<Self> {
-        let alerts = OperatorAlerts::new(
+        let alerts = Arc::new(OperatorAlerts::new(
             settings.operator_webhook.clone(),
             settings.operator_webhook_secret.clone(),
             simulated,
-        );
+        ));
+        // The workers tell the operator about withdrawn models through the same webhook.
+        lc.set_operator_alerts(Arc::clone(&alerts));
         Arc::new(BalanceGuard {
             settings,
             lc,

@@ -74,7 +74,17 @@ async fn receive_for(
         .ok_or(CallbackRefused::Unknown)?;
     match (generation.status, generation.dispatch) {
         (Status::Running, _) => {
-            if task_id.is_some() && task_id != generation.upstream_task_id {
+            // An upscale sold after the fact tracks the original's task under its own id
+            // (`<task>:4k:<generation>`); Kie's 4K callback names the original task.
+            let of_upscale = |named: &str| {
+                generation
+                    .upstream_task_id
+                    .as_deref()
+                    .is_some_and(|own| own.starts_with(&format!("{named}:4k:")))
+            };
+            if task_id.as_deref().is_some_and(|named| {
+                Some(named) != generation.upstream_task_id.as_deref() && !of_upscale(named)
+            }) {
                 tracing::warn!(generation = %id, "callback names another task; ignored");
                 return Ok(());
             }

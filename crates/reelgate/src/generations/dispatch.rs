@@ -3,6 +3,7 @@
 //! `sending` before it goes out, so after a crash we know which ones Kie may have.
 
 use chrono::{DateTime, Utc};
+use kie::KieError;
 use reelgate_domain::generations::Generation;
 use reelgate_store::{queues, Outcome, StoreError};
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use tokio::sync::Notify;
 use super::create_limit::{Slot, Slots};
 use super::decide::{self, AfterCreate, Failure};
 use super::lifecycle::{span, Lifecycle, UpstreamState};
+use super::model_pause;
 use super::stored_request::StoredRequest;
 use crate::worker::{after, Claimed, Worker, IDLE_TICK};
 use tracing::Instrument;
@@ -222,26 +224,90 @@ async fn send(lc: &Lifecycle, generation: Generation, slot: Slot, index: usize) 
             return;
         }
     };
+    match model_pause::may_send(lc, &generation).await {
+        Ok(true) => {}
+        Ok(false) => {
+            // Queued before its model was paused (on another instance, or a moment ago).
+            key.creates.give_back(vec![slot]).await;
+            let detail = format!("{} paused: not sent", generation.model);
+            settle_failed(lc, &generation, model_pause::failure(detail)).await;
+            return;
+        }
+        Err(error) => {
+            tracing::warn!(generation = %id, %error, "cannot read the paused models; sending");
+        }
+    }
+    // An extension goes with the key that made the task it continues; anything else with the
+    // key whose turn it is. (The rate slot is the turn's key's: one create's worth at most.)
+    let (client, label) = match request.required_key() {
+        Some(wanted) => match lc.keys.for_task(wanted.as_deref()) {
+            Some(client) => (client, wanted.clone().unwrap_or(key.label.clone())),
+            None => (&key.client, key.label.clone()),
+        },
+        None => (&key.client, key.label.clone()),
+    };
     if lc.keys.is_several() {
         // Before the request goes out: a task whose answer is lost still belongs to this key.
-        if let Err(error) = lc.store.record_sending_key(id, &key.label).await {
+        if let Err(error) = lc.store.record_sending_key(id, &label).await {
             tracing::error!(generation = %id, %error, "cannot record the key a create is sent with");
             key.creates.give_back(vec![slot]).await;
             return;
         }
     }
     let callback = Some(lc.callback_url(id));
+    let wire_model = request.wire_model().to_owned();
+    // Only a create of the model itself says whether Kie still takes the model: a refused
+    // upgrade or extension is about that one video.
+    let tells_of_model = match &request {
+        StoredRequest::Veo(_) | StoredRequest::Jobs(_) => Some(true),
+        StoredRequest::Extend(_) => Some(false),
+        StoredRequest::Upscale(_) => None,
+    };
     let answer = match request {
         StoredRequest::Veo(mut body) => {
             body.call_back_url = callback;
-            key.client.create_veo(&body).await
+            client.create_veo(&body).await
         }
         StoredRequest::Jobs(mut body) => {
             body.call_back_url = callback;
-            key.client.create_task(&body).await
+            client.create_task(&body).await
+        }
+        StoredRequest::Extend(mut extension) => {
+            extension.request.call_back_url = callback;
+            client.extend_veo(&extension.request).await
+        }
+        StoredRequest::Upscale(upscale) => {
+            // Kie makes the 4K version of the original task; the generation tracks that
+            // request under a task id of its own (one task is one generation's).
+            let original = kie::TaskId::from(upscale.task_id.clone());
+            client
+                .veo_4k(&original, 0, callback.as_deref())
+                .await
+                .map(|_| kie::TaskId::from(format!("{}:4k:{id}", upscale.task_id)))
         }
     };
     key.creates.answered(slot).await;
+    match &answer {
+        Ok(_) => model_pause::accepted(lc, &generation.model).await,
+        Err(error @ (KieError::FeatureDisabled { .. } | KieError::InvalidRequest { .. }))
+            if tells_of_model.is_some()
+                && model_pause::refused(
+                    lc,
+                    &generation,
+                    error,
+                    &wire_model,
+                    tells_of_model == Some(true),
+                )
+                .await =>
+        {
+            // The service answered; only this model is gone.
+            upstream_works(lc).await;
+            key_works(lc, index).await;
+            settle_failed(lc, &generation, model_pause::failure(error.to_string())).await;
+            return;
+        }
+        Err(_) => {}
+    }
     let recorded = match decide::after_create(answer) {
         AfterCreate::Running(task_id) => {
             upstream_works(lc).await;

@@ -39,6 +39,10 @@ pub struct Lifecycle {
     pub webhook_circuits: crate::webhooks::circuit::Circuits,
     /// Each model's recent median run time, for the queue's estimates.
     pub(super) run_times: super::eta::RunTimes,
+    /// Models the upstream withdrew, paused for every instance (`model_pause.rs`).
+    pub model_pauses: super::model_pause::ModelPauses,
+    /// The operator's webhook (set by the balance guard, which owns its settings).
+    operator_alerts: std::sync::OnceLock<Arc<crate::balance_guard::alerts::OperatorAlerts>>,
     refusal: std::sync::Mutex<Option<Refusal>>,
     /// Creates failed in a row for reasons that may pass; reset by any accepted create.
     faltering: std::sync::atomic::AtomicU32,
@@ -123,6 +127,8 @@ impl Lifecycle {
             upstream_log: Default::default(),
             webhook_circuits: Default::default(),
             run_times: Default::default(),
+            model_pauses: Default::default(),
+            operator_alerts: std::sync::OnceLock::new(),
             refusal: std::sync::Mutex::new(None),
             faltering: std::sync::atomic::AtomicU32::new(0),
             hold: std::sync::Mutex::new(None),
@@ -153,6 +159,15 @@ impl Lifecycle {
 
     pub(crate) fn stopping(&self) -> watch::Receiver<bool> {
         self.stop.subscribe()
+    }
+
+    pub fn set_operator_alerts(&self, alerts: Arc<crate::balance_guard::alerts::OperatorAlerts>) {
+        // Set once at start; a second guard (tests) keeps the first one's.
+        let _ = self.operator_alerts.set(alerts);
+    }
+
+    pub(crate) fn operator_alerts(&self) -> Option<&crate::balance_guard::alerts::OperatorAlerts> {
+        self.operator_alerts.get().map(|a| a.as_ref())
     }
 
     /// Since when and why upstream refuses new generations, if it does (for the operator).

@@ -1,6 +1,7 @@
 //! A refusal of new work — by the upstream as a whole, or by one of its keys — and the pause
 //! it imposes: work waits until the pause is over, then one generation probes, and each
-//! refused probe doubles the pause.
+//! refused probe doubles the pause. One model's pause (`model_pause.rs`) is the same
+//! arithmetic, stored.
 
 use chrono::{DateTime, Utc};
 use std::time::Duration;
@@ -13,6 +14,28 @@ pub(super) struct Refusal {
     pub reason: String,
     pub until: DateTime<Utc>,
     strikes: u32,
+}
+
+impl Refusal {
+    /// A refusal as stored (a model's pause lives in the database, shared by instances).
+    pub fn stored(
+        since: DateTime<Utc>,
+        reason: String,
+        until: DateTime<Utc>,
+        strikes: u32,
+    ) -> Self {
+        Refusal {
+            since,
+            reason,
+            until,
+            strikes,
+        }
+    }
+
+    /// Refused probes so far.
+    pub fn strikes(&self) -> u32 {
+        self.strikes
+    }
 }
 
 /// Records a refusal in `current`; returns the pause now in force. Creates already in flight

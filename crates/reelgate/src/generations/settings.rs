@@ -19,6 +19,9 @@ pub struct LifecycleSettings {
     /// How long a generation may wait queued while Kie refuses for reasons only the operator
     /// can fix (key, balance, spending cap) or is down (`REELGATE_UPSTREAM_WAIT_SECS`, 1800).
     pub upstream_wait: Duration,
+    /// The first pause of a model the upstream refuses as withdrawn or disabled
+    /// (`REELGATE_MODEL_PAUSE_SECS`, default 600); doubled per refused probe, at most a day.
+    pub model_pause: Duration,
     /// How long to wait for a callback to reveal a task whose create answer was lost
     /// (`REELGATE_UNCONFIRMED_WAIT_SECS`, default 900).
     pub unconfirmed_wait: Duration,
@@ -80,6 +83,7 @@ impl Default for LifecycleSettings {
             status_calls_per_minute: 600,
             max_running: Duration::from_secs(3600),
             upstream_wait: Duration::from_secs(1800),
+            model_pause: Duration::from_secs(600),
             unconfirmed_wait: Duration::from_secs(900),
             hd_wait: Duration::from_secs(300),
             allow_private_urls: false,
@@ -154,6 +158,16 @@ impl LifecycleSettings {
             )?,
             max_running: secs("REELGATE_MAX_RUNNING_SECS", defaults.max_running)?,
             upstream_wait: secs("REELGATE_UPSTREAM_WAIT_SECS", defaults.upstream_wait)?,
+            model_pause: match secs("REELGATE_MODEL_PAUSE_SECS", defaults.model_pause)? {
+                // Zero would probe with every generation: no pause at all.
+                zero if zero.is_zero() => {
+                    return Err(ConfigError::Invalid {
+                        setting: "REELGATE_MODEL_PAUSE_SECS",
+                        reason: "must be at least 1 (seconds)".into(),
+                    })
+                }
+                pause => pause,
+            },
             unconfirmed_wait: secs("REELGATE_UNCONFIRMED_WAIT_SECS", defaults.unconfirmed_wait)?,
             hd_wait: secs("REELGATE_HD_WAIT_SECS", defaults.hd_wait)?,
             allow_private_urls: settings

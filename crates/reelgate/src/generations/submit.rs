@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 use url::Url;
 
 use super::lifecycle::Lifecycle;
+use super::model_pause::{self, Admission};
 use super::stored_request::StoredRequest;
 use super::view::GenerationView;
 
@@ -27,6 +28,9 @@ pub enum SubmitError {
     /// One of the customer's limits (set by the operator) refuses it for now.
     #[error("customer limit reached")]
     LimitReached(Breach),
+    /// The upstream withdrew or disabled the model for now (`model_pause.rs`).
+    #[error("model temporarily unavailable")]
+    ModelUnavailable { retry_after: std::time::Duration },
     #[error(transparent)]
     Store(StoreError),
 }
@@ -71,22 +75,9 @@ pub async fn submit(
     user: &UserId,
     submission: Submission,
 ) -> Result<SubmitOutcome, SubmitError> {
-    // Only a retry-safe request needs its body's digest (it copies and hashes the body).
-    let idempotency = submission.idempotency_key.map(|key| IdempotencyKey {
-        request_hash: digest(&submission.body),
-        key,
-    });
+    let idempotency = idempotency(&submission.body, submission.idempotency_key);
     let mut body = submission.body;
-    let webhook_url = match body.remove("webhook_url") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(raw)) => Some(check_webhook_url(lc, &raw).await?),
-        Some(_) => {
-            return Err(invalid(
-                "webhook_url",
-                "webhook_url must be a string".into(),
-            ))
-        }
-    };
+    let webhook_url = webhook_url(lc, &mut body).await?;
     let request = catalog
         .parse(&body)
         .map_err(|errors| SubmitError::Invalid(errors.into_vec()))?;
@@ -103,11 +94,25 @@ pub async fn submit(
         webhook_url,
         idempotency,
     };
-    let outcome = match lc
-        .store
-        .submit_generation(&new, GenerationView::json)
-        .await?
-    {
+    queue(lc, new).await
+}
+
+/// Holds a priced generation's credits and queues it, unless its model is paused (the pause
+/// may let it through as the model's probe). Shared by new generations and extensions.
+pub(super) async fn queue(
+    lc: &Lifecycle,
+    new: NewGeneration,
+) -> Result<SubmitOutcome, SubmitError> {
+    let admission = model_pause::admits(lc, &new.model, &new.id).await?;
+    if let Admission::Refused { retry_after } = admission {
+        return Err(SubmitError::ModelUnavailable { retry_after });
+    }
+    let submitted = lc.store.submit_generation(&new, GenerationView::json).await;
+    if admission == Admission::Probe && !matches!(submitted, Ok(Submitted::Created(..))) {
+        // Not stored (or a replay): it will not probe, another may.
+        lc.store.give_back_model_probe(&new.model, &new.id).await?;
+    }
+    let outcome = match submitted? {
         Submitted::Created(generation, quota) => {
             tracing::info!(generation = %generation.id, model = %generation.model, credits = %generation.credits, "generation queued");
             lc.wake.dispatch.notify_one();
@@ -116,6 +121,33 @@ pub async fn submit(
         Submitted::Replayed { first_response } => SubmitOutcome::Replayed(first_response),
     };
     Ok(outcome)
+}
+
+/// An `Idempotency-Key` with the digest of the body it came with. Only a retry-safe request
+/// needs the digest (it copies and hashes the body).
+pub(super) fn idempotency(
+    body: &Map<String, Value>,
+    key: Option<String>,
+) -> Option<IdempotencyKey> {
+    key.map(|key| IdempotencyKey {
+        request_hash: digest(body),
+        key,
+    })
+}
+
+/// Takes the optional `webhook_url` out of a request body, checked.
+pub(super) async fn webhook_url(
+    lc: &Lifecycle,
+    body: &mut Map<String, Value>,
+) -> Result<Option<String>, SubmitError> {
+    match body.remove("webhook_url") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(raw)) => Ok(Some(check_webhook_url(lc, &raw).await?)),
+        Some(_) => Err(invalid(
+            "webhook_url",
+            "webhook_url must be a string".into(),
+        )),
+    }
 }
 
 /// A digest of the body, keys in order, to tell a retry from a different request.

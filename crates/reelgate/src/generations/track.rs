@@ -60,6 +60,30 @@ async fn check(lc: &Lifecycle, generation: Generation) {
     let request = StoredRequest::decode(&generation.upstream_request).ok();
     let is_veo = request.as_ref().is_some_and(StoredRequest::is_veo);
     lc.status_reads.acquire().await;
+    if let Some(StoredRequest::Upscale(upscale)) = &request {
+        // Sold after the fact: asking Kie for the 4K version again is how to wait for it.
+        let expected = lc.settings.expected.for_model(&generation.model);
+        let next_look = after(
+            lc.settings
+                .poll
+                .delay(expected, generation.status_checks + 1),
+        );
+        let original = TaskId::from(upscale.task_id.clone());
+        let out_of_time = ran_too_long(lc, &generation);
+        let recorded = succeed_in_4k(
+            lc,
+            &generation,
+            &original,
+            Vec::new(),
+            next_look,
+            out_of_time,
+        )
+        .await;
+        if let Err(error) = recorded {
+            tracing::error!(generation = %id, %error, "cannot record the 4K request");
+        }
+        return;
+    }
     let read = if is_veo {
         lc.client_for(&generation).veo_status(&task_id).await
     } else {

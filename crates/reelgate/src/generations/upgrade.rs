@@ -58,6 +58,7 @@ pub(super) async fn succeed_in_4k(
     out_of_time: bool,
 ) -> Result<bool, StoreError> {
     let callback = lc.callback_url(&generation.id);
+    // Kie upgrades a task only for the account (key) that made it.
     let asked = lc
         .client_for(generation)
         .veo_4k(task_id, 0, Some(&callback))

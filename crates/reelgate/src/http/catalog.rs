@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{ApiContext, ApiError, ApiJson};
+use crate::generations::model_pause;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ModelList {
@@ -19,12 +20,30 @@ pub struct ModelList {
 
 /// The catalog: every model, its parameters (type, allowed values or range, default, whether
 /// required) and the price in credits of every offered combination of the priced parameters.
+/// A model the upstream has withdrawn for now is listed with `available: false` and a reason.
 #[utoipa::path(get, path = "/v1/models", tag = "catalog",
     responses((status = 200, body = ModelList)))]
 async fn models(State(ctx): State<ApiContext>) -> ApiJson<ModelList> {
     ApiJson(ModelList {
-        models: ctx.catalog.view(),
+        models: offered(&ctx).await.0,
     })
+}
+
+/// The catalog as customers see it now, and the models in it paused because the upstream
+/// withdrew them (shown unavailable, in the customer's words: the operator's reason, Kie's
+/// words, stays on the operator's pages).
+pub async fn offered(ctx: &ApiContext) -> (Vec<ModelView>, Vec<String>) {
+    let mut models = ctx.catalog.view();
+    let lc = &ctx.lifecycle;
+    let paused = lc.model_pauses.refused_models(lc).await;
+    for model in models
+        .iter_mut()
+        .filter(|m| paused.iter().any(|p| p == m.id.as_str()))
+    {
+        model.available = false;
+        model.reason = Some(model_pause::CUSTOMER_REASON.to_owned());
+    }
+    (models, paused)
 }
 
 /// A generation request's price, as `POST /v1/generations` would charge it now.

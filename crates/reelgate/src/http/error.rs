@@ -81,6 +81,10 @@ pub enum ApiError {
     Limit(Breach),
     #[error("{0}")]
     Unavailable(String),
+    /// 503 for one model: the upstream withdrew or disabled it for now; retry after about
+    /// this long (when it is probed again).
+    #[error("model temporarily unavailable")]
+    ModelUnavailable { retry_after_secs: u64 },
     /// A bug or an infrastructure failure: logged in full, answered without detail.
     #[error("internal error: {0}")]
     Internal(String),
@@ -171,7 +175,9 @@ impl ApiError {
             ApiError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Limit(Breach::DailyCap { .. }) => StatusCode::PAYMENT_REQUIRED,
             ApiError::Limit(_) => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable(_) | ApiError::ModelUnavailable { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -242,6 +248,13 @@ impl ApiError {
             }
             ApiError::Limit(breach) => plain(breach_code(breach), breach_message(breach)),
             ApiError::Unavailable(message) => plain("unavailable", message.clone()),
+            ApiError::ModelUnavailable { .. } => ErrorBody {
+                field: Some("model".into()),
+                ..plain(
+                    "model_unavailable",
+                    crate::generations::model_pause::CUSTOMER_REASON.into(),
+                )
+            },
             ApiError::Internal(_) => plain("internal", "something went wrong on our side".into()),
         }
     }
@@ -276,6 +289,11 @@ impl IntoResponse for ApiError {
                 axum::http::header::RETRY_AFTER,
                 RETRY_UNAVAILABLE_SECS.into(),
             );
+        }
+        if let ApiError::ModelUnavailable { retry_after_secs } = &self {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
         }
         if let ApiError::RangeNotSatisfiable { len } = &self {
             if let Ok(value) = HeaderValue::try_from(format!("bytes */{len}")) {

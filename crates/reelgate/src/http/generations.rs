@@ -35,12 +35,15 @@ impl From<SubmitError> for ApiError {
                     .into(),
             },
             SubmitError::LimitReached(breach) => ApiError::Limit(breach),
+            SubmitError::ModelUnavailable { retry_after } => ApiError::ModelUnavailable {
+                retry_after_secs: retry_after.as_secs().max(1),
+            },
             SubmitError::Store(error) => ApiError::from(error),
         }
     }
 }
 
-fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+pub(super) fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     let Some(value) = headers.get("idempotency-key") else {
         return Ok(None);
     };
@@ -87,7 +90,12 @@ async fn create(
         idempotency_key: idempotency_key(&headers)?,
     };
     let outcome = submit::submit(&ctx.lifecycle, &ctx.catalog, &user.id, submission).await?;
-    Ok(match outcome {
+    Ok(accepted(outcome))
+}
+
+/// The 202 of a queued generation (or the first one's, replayed).
+pub(super) fn accepted(outcome: SubmitOutcome) -> Response {
+    match outcome {
         SubmitOutcome::Created(generation, quota) => {
             let mut response = (
                 StatusCode::ACCEPTED,
@@ -105,10 +113,10 @@ async fn create(
             first,
         )
             .into_response(),
-    })
+    }
 }
 
-fn parse_id(raw: &str) -> Result<GenerationId, ApiError> {
+pub(super) fn parse_id(raw: &str) -> Result<GenerationId, ApiError> {
     // A malformed id cannot be anyone's generation.
     raw.parse().map_err(|_| ApiError::NotFound("generation"))
 }

@@ -19,11 +19,13 @@ pub mod csrf;
 mod document;
 pub mod envelope;
 pub mod error;
+pub mod extensions;
 pub mod generations;
 mod health;
 pub mod history;
 pub mod limits;
 pub mod media;
+pub mod model_pauses;
 mod operations;
 pub mod password_reset;
 pub mod payments;
@@ -116,6 +118,8 @@ pub fn api(ctx: ApiContext) -> Router {
         .merge(media::router())
         .merge(reports::router())
         .merge(upstream::router())
+        .merge(model_pauses::router())
+        .merge(extensions::router())
         .merge(payments::router())
         .merge(admin_payments::router())
         .split_for_parts();

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
 
 /// A local operator endpoint that keeps what it is sent.
-async fn operator_inbox() -> (String, Arc<Mutex<Vec<Value>>>) {
+pub async fn operator_inbox() -> (String, Arc<Mutex<Vec<Value>>>) {
     let inbox = Arc::new(Mutex::new(Vec::new()));
     let kept = Arc::clone(&inbox);
     let router = axum::Router::new().route(

@@ -153,6 +153,8 @@ fn field(
         ("boolean", _) if is_toggle(p) => "toggle",
         (_, true) => "choice",
         ("string", false) => "text",
+        // A bounded whole number (Grok's 6–30 s): a slider, its price following as it moves.
+        ("integer", false) if p.minimum.is_some() && p.maximum.is_some() => "slider",
         ("integer", false) => "integer",
         _ => "number",
     };

@@ -44,10 +44,12 @@ struct ModelCard {
     description: String,
     mode: String,
     available: bool,
+    /// Withdrawn by the upstream for now (`generations/model_pause.rs`).
+    paused: bool,
     from_credits: Option<i64>,
 }
 
-fn families(models: &[ModelView], lang: Locale) -> Vec<Family> {
+fn families(models: &[ModelView], paused: &[String], lang: Locale) -> Vec<Family> {
     let mut families: Vec<Family> = Vec::new();
     for m in models {
         let card = ModelCard {
@@ -56,6 +58,7 @@ fn families(models: &[ModelView], lang: Locale) -> Vec<Family> {
             description: catalog_text::good_for(m, lang),
             mode: catalog_text::mode_tag(m).to_owned(),
             available: m.available,
+            paused: paused.iter().any(|p| p == m.id.as_str()),
             from_credits: cheapest(m),
         };
         let name = catalog_text::family_name(&m.family, lang);
@@ -100,7 +103,7 @@ async fn page(
     chrome: Chrome,
     Query(query): Query<PageQuery>,
 ) -> Result<Response, WebError> {
-    let models = web.api.catalog.view();
+    let (models, paused) = crate::http::catalog::offered(&web.api).await;
     let mut state = FormState {
         welcome: query.welcome.is_some(),
         ..FormState::default()
@@ -125,7 +128,11 @@ async fn page(
         }
     }
     let model = pick(&models, wanted.as_deref(), user.balance.get()).ok_or(WebError::NotFound)?;
-    render(&web, &chrome, &user, &models, model, state, StatusCode::OK)
+    let shown = Shown {
+        models: &models,
+        paused: &paused,
+    };
+    render(&web, &chrome, &user, shown, model, state, StatusCode::OK)
 }
 
 /// Kie's links of images reelgate uploaded are not offered again (they expire, and they name
@@ -163,11 +170,18 @@ fn pick<'a>(models: &'a [ModelView], id: Option<&str>, balance: i64) -> Option<&
         .or_else(|| models.first())
 }
 
+/// The catalog as the page shows it: every model, and those paused for now.
+#[derive(Clone, Copy)]
+struct Shown<'a> {
+    models: &'a [ModelView],
+    paused: &'a [String],
+}
+
 fn render(
     web: &WebContext,
     chrome: &Chrome,
     user: &User,
-    models: &[ModelView],
+    shown: Shown<'_>,
     model: &ModelView,
     state: FormState,
     status: StatusCode,
@@ -190,7 +204,7 @@ fn render(
         "generate.html",
         "generate",
         context! {
-            families => families(models, lang),
+            families => families(shown.models, shown.paused, lang),
             model => context! {
                 id => model.id.as_str(),
                 title => catalog_text::model_title(&model.title, lang),
@@ -199,6 +213,7 @@ fn render(
                 mode => catalog_text::mode_tag(model),
                 available => model.available,
                 reason => model.reason,
+                paused => shown.paused.iter().any(|p| p == model.id.as_str()),
             },
             params => compose::fields(model, &state.values, &state.errors, lang),
             price => price,
@@ -237,7 +252,7 @@ async fn create(
             }
         }
     }
-    let models = web.api.catalog.view();
+    let (models, paused) = crate::http::catalog::offered(&web.api).await;
     let model = pick(
         &models,
         form.values.get("model").map(String::as_str),
@@ -245,8 +260,12 @@ async fn create(
     )
     .ok_or(WebError::NotFound)?;
     let lang = chrome.lang;
+    let shown = Shown {
+        models: &models,
+        paused: &paused,
+    };
     let refuse = |state: FormState, status: StatusCode| {
-        render(&web, &chrome, &user, &models, model, state, status)
+        render(&web, &chrome, &user, shown, model, state, status)
     };
     let state = |error: Option<String>, errors: HashMap<String, String>| FormState {
         values: form.values.clone(),
@@ -338,6 +357,13 @@ async fn create(
         Err(SubmitError::LimitReached(breach)) => {
             let (error, status) = limit_text(lang, &breach);
             refuse(state(Some(error), HashMap::new()), status)
+        }
+        Err(SubmitError::ModelUnavailable { .. }) => {
+            let error = lang.text("generate.paused").to_owned();
+            refuse(
+                state(Some(error), HashMap::new()),
+                StatusCode::SERVICE_UNAVAILABLE,
+            )
         }
         Err(SubmitError::Store(error)) => Err(error.into()),
     }

@@ -7,6 +7,7 @@ mod admin;
 mod auth;
 mod buy;
 mod compose;
+mod follow_ups;
 mod generate;
 mod history;
 mod recovery;
@@ -32,6 +33,7 @@ pub fn router() -> Router<WebContext> {
         .merge(recovery::router())
         .merge(generate::router())
         .merge(videos::router())
+        .merge(follow_ups::router())
         .merge(account::router())
         .merge(buy::router())
         .merge(admin::router())

@@ -64,6 +64,10 @@ pub struct CardView {
     pub starts_in_min: Option<i64>,
     /// Minutes until its videos should be ready, while queued or running.
     pub ready_in_min: Option<i64>,
+    /// What extending it costs, if a finished Veo video that can be extended.
+    pub extend_credits: Option<i64>,
+    /// What its 4K version costs, if it can have one.
+    pub upscale_credits: Option<i64>,
 }
 
 impl CardView {
@@ -85,6 +89,8 @@ impl CardView {
         if let Some(model) = catalog.model(&g.model) {
             card.model_title = crate::web::catalog_text::model_title(&model.title, lang);
         }
+        card.extend_credits = crate::generations::extend::offer(catalog, g);
+        card.upscale_credits = crate::generations::upscale::offer(catalog, g);
         card.options = g
             .params
             .iter()
@@ -172,6 +178,8 @@ impl From<&Generation> for CardView {
             finished_at: g.finished_at,
             starts_in_min: None,
             ready_in_min: None,
+            extend_credits: None,
+            upscale_credits: None,
         }
     }
 }
@@ -236,6 +244,8 @@ struct ListQuery {
     status: Option<String>,
     /// The generation just submitted from the generate page.
     submitted: Option<String>,
+    /// Why an extension or an upscale asked for from a card was not queued.
+    refused: Option<String>,
 }
 
 async fn list(
@@ -278,6 +288,7 @@ async fn list(
                 status => status.map(Status::as_str),
                 statuses => Status::ALL.map(Status::as_str),
                 submitted => query.submitted,
+                refused => query.refused.filter(|r| super::follow_ups::REFUSALS.contains(&r.as_str())),
             },
         )?
         .into_response())

@@ -1,9 +1,9 @@
 //! Operator dashboard: today's business at a glance and the upstream's health.
 
-use axum::extract::State;
-use axum::response::{IntoResponse, Response};
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
 use chrono::Utc;
@@ -11,7 +11,8 @@ use reelgate_domain::generations::Status;
 use reelgate_domain::reports::{Grouping, MarginRow};
 use reelgate_store::GenerationFilter;
 
-use crate::web::error::WebError;
+use crate::generations::model_pause;
+use crate::web::error::{WebError, WebForm};
 use crate::web::pages::videos::AdminRow;
 use crate::web::pages::Chrome;
 use crate::web::session::Operator;
@@ -157,10 +158,16 @@ async fn money_today(
     Ok((money(&report.totals), lines))
 }
 
+#[derive(Debug, Default, Deserialize)]
+pub struct PageQuery {
+    resumed: Option<String>,
+}
+
 pub async fn page(
     State(web): State<WebContext>,
     _operator: Operator,
     chrome: Chrome,
+    Query(query): Query<PageQuery>,
 ) -> Result<Response, WebError> {
     let upstream = upstream_health(&web).await;
     let errors = GenerationFilter {
@@ -177,6 +184,23 @@ pub async fn page(
         .map(|g| AdminRow::new(g, &web.api.catalog, chrome.lang))
         .collect();
     let (money, by_model) = money_today(&web, chrome.lang).await?;
+    let paused_models: Vec<_> = web
+        .api
+        .store
+        .model_pauses()
+        .await?
+        .iter()
+        .map(|p| {
+            context! {
+                model => p.model,
+                title => web.api.catalog.model(&p.model).map_or(p.model.clone(), |m| m.title.clone()),
+                reason => p.reason,
+                since => p.since,
+                probe_at => p.probe_at,
+                refused_probes => p.strikes,
+            }
+        })
+        .collect();
     let refusal = web
         .api
         .lifecycle
@@ -194,7 +218,31 @@ pub async fn page(
                 money => money,
                 by_model => by_model,
                 refusal => refusal,
+                paused_models => paused_models,
+                resumed => query.resumed.is_some(),
             },
         )?
         .into_response())
+}
+
+#[derive(Deserialize)]
+pub struct ResumeForm {
+    #[serde(default)]
+    csrf: String,
+    model: String,
+}
+
+/// The operator's button on a model Kie withdrew: offer it again now.
+pub async fn resume_model(
+    State(web): State<WebContext>,
+    _operator: Operator,
+    chrome: Chrome,
+    WebForm(form): WebForm<ResumeForm>,
+) -> Result<Response, WebError> {
+    chrome.csrf.check(&form.csrf)?;
+    if web.api.catalog.model(form.model.trim()).is_none() {
+        return Err(WebError::NotFound);
+    }
+    model_pause::resume(&web.api.lifecycle, form.model.trim()).await?;
+    Ok(Redirect::to("/admin?resumed=1#paused-models").into_response())
 }

@@ -19,6 +19,7 @@ use crate::web::WebContext;
 pub fn router() -> Router<WebContext> {
     Router::new()
         .route("/admin", get(dashboard::page))
+        .route("/admin/model-pauses/resume", post(dashboard::resume_model))
         .route("/admin/users", get(users::list))
         .route("/admin/users/{id}", get(users::detail))
         .route("/admin/users/{id}/grants", post(users::grant))
