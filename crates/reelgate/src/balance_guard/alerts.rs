@@ -88,15 +88,18 @@ struct ModelAlert {
 pub struct OperatorAlerts {
     url: Option<Url>,
     secret: Option<SecretString>,
+    /// The operators' addresses (`REELGATE_OPERATOR_EMAILS`), for the alerts also mailed.
+    mail_to: Vec<reelgate_domain::accounts::Email>,
     simulated: bool,
     http: reqwest::Client,
 }
 
 impl OperatorAlerts {
-    pub fn new(url: Option<Url>, secret: Option<SecretString>, simulated: bool) -> Self {
+    pub fn new(settings: &GuardSettings, simulated: bool) -> Self {
         OperatorAlerts {
-            url,
-            secret,
+            url: settings.operator_webhook.clone(),
+            secret: settings.operator_webhook_secret.clone(),
+            mail_to: settings.operator_emails.clone(),
             simulated,
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(10))
@@ -133,9 +136,7 @@ impl OperatorAlerts {
         };
         let alert = ModelAlert {
             kind: "upstream.model_paused",
-            message: format!(
-                "Kie refuses {model} as withdrawn or disabled: it is paused, its queued generations are refunded, and one generation probes it at {probe_at}. Resume it on the dashboard once Kie takes it."
-            ),
+            message: model_paused_message(model, probe_at),
             model: model.to_owned(),
             reason: reason.to_owned(),
             probe_at,
@@ -143,6 +144,11 @@ impl OperatorAlerts {
             at: Utc::now(),
         };
         self.post(url, &alert);
+    }
+
+    /// Where the alerts that are also mailed go (none: not mailed).
+    pub fn mail_to(&self) -> &[reelgate_domain::accounts::Email] {
+        &self.mail_to
     }
 
     /// Posts `alert` in the background, retried; never blocks the caller.
@@ -208,4 +214,11 @@ async fn deliver(
     } else {
         Err(format!("HTTP {}", response.status()))
     }
+}
+
+/// What the operator is told of a model Kie withdrew, by webhook and by mail.
+pub fn model_paused_message(model: &str, probe_at: DateTime<Utc>) -> String {
+    format!(
+        "Kie refuses {model} as withdrawn or disabled: it is paused, its queued generations are refunded, and one generation probes it at {probe_at}. Resume it on the dashboard once Kie takes it."
+    )
 }

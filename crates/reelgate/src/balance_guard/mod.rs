@@ -67,11 +67,7 @@ pub struct BalanceGuard {
 
 impl BalanceGuard {
     pub fn new(settings: GuardSettings, lc: Arc<Lifecycle>, simulated: bool) -> Arc<Self> {
-        let alerts = Arc::new(OperatorAlerts::new(
-            settings.operator_webhook.clone(),
-            settings.operator_webhook_secret.clone(),
-            simulated,
-        ));
+        let alerts = Arc::new(OperatorAlerts::new(&settings, simulated));
         // The workers tell the operator about withdrawn models through the same webhook.
         lc.set_operator_alerts(Arc::clone(&alerts));
         Arc::new(BalanceGuard {

@@ -268,7 +268,16 @@ pub async fn refused(
                 format!("{model} paused for {} s: {reason}", for_how_long.as_secs()),
             );
             if let Some(alerts) = lc.operator_alerts() {
-                alerts.send_model_paused(model, &reason, crate::worker::after(for_how_long));
+                let probe_at = crate::worker::after(for_how_long);
+                alerts.send_model_paused(model, &reason, probe_at);
+                if !alerts.mail_to().is_empty() {
+                    let subject = format!("{model} is paused: Kie withdrew or disabled it");
+                    let message =
+                        crate::balance_guard::alerts::model_paused_message(model, probe_at);
+                    crate::mail::operators::alert(&lc.store, alerts.mail_to(), &subject, &message)
+                        .await;
+                    lc.wake.mail.notify_one();
+                }
             }
         }
         // Refused again within the pause (a create already on its way): said already.

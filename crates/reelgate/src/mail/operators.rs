@@ -1,5 +1,5 @@
 //! Operator alerts by mail (`REELGATE_OPERATOR_EMAILS`): what goes to the operator's webhook
-//! and the log — the Kie balance low or dispatch stopped, a Kie key refused — also queued in
+//! and the log — the Kie balance low or dispatch stopped, a Kie key refused, a model withdrawn — also queued in
 //! the outbox for each operator address, so a mail server that is down delays it and loses
 //! nothing.
 

@@ -24,7 +24,7 @@ async fn extend(app: &TestApp, key: &ApiKey, id: &str, body: Value) -> (u16, Val
     .await
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_finished_veo_video_is_extended_as_a_generation_of_its_own_at_a_new_videos_price() {
     let app = TestApp::spawn().await;
     let (_, key) = app.customer("ada", 1000).await;
@@ -94,7 +94,7 @@ async fn a_finished_veo_video_is_extended_as_a_generation_of_its_own_at_a_new_vi
     assert_eq!(balance, 1000 - 2 * credits);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_extension_is_refunded_and_the_original_stays_charged() {
     let app = TestApp::spawn().await;
     let (_, key) = app.customer("ada", 1000).await;
@@ -119,7 +119,7 @@ async fn a_failed_extension_is_refunded_and_the_original_stays_charged() {
     assert_eq!(app.balance(&key).await, (1000 - price, 0));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn what_cannot_be_extended_is_refused_and_nothing_is_charged() {
     let app = TestApp::spawn_with_sim(Settings::default(), SimConfig::for_tests()).await;
     let (_, key) = app.customer("ada", 1000).await;
@@ -206,7 +206,7 @@ async fn upscale(app: &TestApp, key: &ApiKey, id: &str) -> (u16, Value) {
     .await
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_finished_veo_video_is_upscaled_to_4k_as_a_generation_of_its_own_at_the_4k_surcharge() {
     let app = TestApp::spawn_with_sim(
         Settings::default(),
@@ -255,7 +255,7 @@ async fn a_finished_veo_video_is_upscaled_to_4k_as_a_generation_of_its_own_at_th
     assert_eq!(again["error"]["code"], "not_upscalable");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_4k_version_kie_cannot_make_is_refunded() {
     let app = TestApp::spawn().await;
     let (_, key) = app.customer("ada", 1000).await;
@@ -281,7 +281,7 @@ async fn a_4k_version_kie_cannot_make_is_refunded() {
     assert_eq!(app.balance(&key).await, (1000 - price, 0));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_4k_version_sold_after_the_fact_settles_on_kies_callback_without_waiting_for_a_poll() {
     // Status reads a minute apart: only Kie's callbacks can settle anything within the test.
     let minute = std::time::Duration::from_secs(60);

@@ -1,5 +1,6 @@
 //! Operator alerts by mail (`REELGATE_OPERATOR_EMAILS`), read from a real SMTP server: the
-//! balance guard stopping dispatch reaches every operator address, once.
+//! balance guard stopping dispatch, a Kie key refused and a model withdrawn reach every operator
+//! address, once.
 
 use kie_sim::SimConfig;
 use reelgate::config::Settings;
@@ -128,4 +129,43 @@ async fn a_kie_key_refused_is_mailed_once_naming_its_fingerprint_not_the_key() {
     assert!(!text.contains(KEY_A) && !text.contains(KEY_B), "{text}");
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(to_ops().len(), 1, "{:#?}", to_ops());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_model_kie_withdraws_is_mailed_to_the_operators_once() {
+    let smtp = SmtpServer::start();
+    let app = TestApp::spawn_tuned(
+        Settings::default()
+            .with("REELGATE_SMTP_URL", smtp.url())
+            .with("REELGATE_MODEL_PAUSE_SECS", "3600")
+            .with("REELGATE_OPERATOR_EMAILS", "ops@example.com"),
+        SimConfig::for_tests(),
+        |config| config.mail.backoff = vec![Duration::from_millis(200)],
+    )
+    .await;
+    let (_, ada) = app.customer("ada", 10_000).await;
+    app.sim
+        .withdraw_model("sora-2-text-to-video", Some(kie_sim::Withdrawal::Disabled));
+    let sora = serde_json::json!({"model": "sora-2-text-to-video", "prompt": "a lighthouse"});
+    let (status, created) = app.submit(&ada, sora.clone()).await;
+    assert_eq!(status, 202, "{created}");
+    let done = app.settled(&ada, created["id"].as_str().unwrap()).await;
+    assert_eq!(done["error"]["code"], "model_unavailable", "{done}");
+
+    let mails = smtp.wait_for(1).await;
+    assert_eq!(mails[0].rcpt_tos, ["ops@example.com"]);
+    assert_eq!(
+        mails[0].header("subject"),
+        "reelgate: sora-2-text-to-video is paused: Kie withdrew or disabled it"
+    );
+    let text = mails[0].text.as_deref().unwrap();
+    assert!(
+        text.contains("Kie refuses sora-2-text-to-video as withdrawn or disabled"),
+        "{text}"
+    );
+    // Refused at submission while paused: not news, nothing more is mailed.
+    let (status, refused) = app.submit(&ada, sora).await;
+    assert_eq!(status, 503, "{refused}");
+    assert_eq!(app.balance(&ada).await, (10_000, 0));
+    assert_eq!(smtp.received().len(), 1, "{:#?}", smtp.received());
 }

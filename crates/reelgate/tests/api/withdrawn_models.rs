@@ -36,7 +36,7 @@ async fn pauses(app: &TestApp, admin: &reelgate_domain::accounts::ApiKey) -> Vec
     body["paused"].as_array().unwrap().clone()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_withdrawn_model_is_paused_and_refunded_while_others_run_and_the_operator_resumes_it() {
     // Two creates per two seconds, each answered after half a second: the first Sora and
     // Kling go out, the rest are still queued when Kie's refusal comes back.
@@ -194,7 +194,7 @@ async fn a_withdrawn_model_is_paused_and_refunded_while_others_run_and_the_opera
     assert_eq!(status, 404, "not paused any more: {body}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_paused_model_is_probed_by_one_generation_after_a_doubling_pause_until_kie_takes_it() {
     let app = TestApp::spawn_with(Settings::default().with("REELGATE_MODEL_PAUSE_SECS", "1")).await;
     let (_, admin) = app.admin().await;
@@ -242,7 +242,7 @@ async fn a_paused_model_is_probed_by_one_generation_after_a_doubling_pause_until
     assert_eq!(status, 202, "{created}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kies_bare_422s_for_one_model_while_others_pass_pause_that_model_alone() {
     let app =
         TestApp::spawn_with(Settings::default().with("REELGATE_MODEL_PAUSE_SECS", "3600")).await;
