@@ -49,14 +49,15 @@ async fn the_queue_position_is_the_order_fair_dispatch_sends_in() {
     for _ in 0..6 {
         assert_eq!(app.submit(&a, kling()).await.0, 202);
     }
-    for _ in 0..2 {
-        assert_eq!(app.submit(&b, kling()).await.0, 202);
-    }
-    // The first window's two are sent at once; until then they are queued but held by nothing.
+    // The first window's two are A's, sent at once (until then they wait for nothing); B
+    // arrives behind the four of A's left.
     wait_until("the first window's two to be sent", async || {
         app.sim.tasks().len() == 2
     })
     .await;
+    for _ in 0..2 {
+        assert_eq!(app.submit(&b, kling()).await.0, 202);
+    }
     let mut queued: Vec<(u64, String, String)> = Vec::new();
     for (name, key) in [("a", &a), ("b", &b)] {
         for g in queued_of(&app, key).await {

@@ -250,9 +250,11 @@ fn audit_upstream(
                 }
                 if state == "success" && status == Status::Failed {
                     // Kie finished it, yet we refunded: only acceptable when we gave up on it
-                    // for running too long.
+                    // for running too long, or on the higher resolution it was sold at (the
+                    // 1080p or 4K version not ready within REELGATE_HD_WAIT_SECS): the customer
+                    // did not get what they paid for.
                     let code = generation.error.as_ref().map(|e| e.code.as_str());
-                    if code != Some("timed_out") {
+                    if !matches!(code, Some("timed_out" | "upgrade_unavailable")) {
                         audit.violation(format!(
                             "{id} failed ({code:?}) although its task succeeded"
                         ));
