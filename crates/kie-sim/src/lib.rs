@@ -1,4 +1,4 @@
-//! A faithful local stand-in for Kie AI (`shared/spec/kie-api.md`), so reelgate runs, demos
+//! A faithful local stand-in for Kie AI (`docs/UPSTREAM.md`), so reelgate runs, demos
 //! and is tested with no network and no key.
 //!
 //! It answers every endpoint reelgate uses with Kie's envelope and codes, validates requests
@@ -6,7 +6,7 @@
 //! states over time, serves real MP4 results (with byte ranges), posts callbacks, and injects
 //! faults from one seeded RNG.
 //!
-//! Where `kie-api.md` is silent, the simulator chooses, and clients should not rely on more:
+//! Where `docs/UPSTREAM.md` is silent, the simulator chooses, and clients should not rely on more:
 //! - Refusals are HTTP 200 with the code in the envelope (as Kie does, 401 included); only
 //!   injected server errors are HTTP 500 and unknown routes HTTP 404.
 //! - Any field a model's table does not list is refused with 422, on both APIs; the deprecated

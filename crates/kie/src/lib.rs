@@ -1,7 +1,7 @@
 //! A typed client for Kie AI's video generation API.
 //!
 //! This crate knows nothing of credits or customers: it speaks Kie's wire format
-//! (see `shared/spec/kie-api.md`) and nothing else, so it can be used on its own.
+//! (see `docs/UPSTREAM.md`) and nothing else, so it can be used on its own.
 //!
 //! - [`KieClient`] calls Kie: creates (never re-sent), status reads, 1080p, balance, upload.
 //! - [`answer`] decodes each endpoint's answer without I/O; [`Callback`] decodes callbacks.

@@ -1,4 +1,4 @@
-//! The command line of `product.md`.
+//! The command line of the README's "Running it".
 
 use clap::{Parser, Subcommand};
 

@@ -1,6 +1,6 @@
 //! Configuration from the environment, optionally layered over a TOML file with the same keys.
 //!
-//! Every setting of `product.md` is read here and nowhere else; a bad value stops start-up with
+//! Every setting of the README's "Configuration" is read here and nowhere else; a bad value stops start-up with
 //! an error that names the setting.
 
 use reelgate_store::DatabaseUrl;

@@ -40,7 +40,7 @@ use source::Texts;
 /// A request's parameter values by the parameters' own names.
 pub(crate) type Params = std::collections::BTreeMap<String, ParamValue>;
 
-/// The built-in catalog and price table (`pricing.md` and `kie-api.md` as data).
+/// The built-in catalog and price table (`pricing.md` and `docs/UPSTREAM.md` as data).
 pub const BUILTIN: &str = include_str!("default.toml");
 
 /// The loaded catalog: every model with its parameters and price points, and the price rule.

@@ -1,4 +1,4 @@
-//! A generation's life (product.md): queued → running → succeeded | failed, or queued →
+//! A generation's life (docs/API.md): queued → running → succeeded | failed, or queued →
 //! canceled. The rules here are pure; the workers that drive them live in the app crate.
 
 mod id;

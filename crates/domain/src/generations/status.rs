@@ -45,7 +45,7 @@ impl Status {
         matches!(self, Status::Succeeded | Status::Failed | Status::Canceled)
     }
 
-    /// The arrows of product.md's diagram. Everything else is a bug or a lost race.
+    /// The arrows of a generation's life (docs/API.md). Everything else is a bug or a lost race.
     pub fn can_become(self, next: Status) -> bool {
         use Status::*;
         matches!(

@@ -14,7 +14,7 @@ pub struct Grouping {
 }
 
 impl Grouping {
-    /// Per day and model, as `product.md` shows the operator by default.
+    /// Per day and model, as `docs/API.md` shows the operator by default.
     pub const DAY_MODEL: Grouping = Grouping {
         day: true,
         model: true,

@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 
 use crate::generations::Status;
 
-/// Kie sells its credits at $0.005 each (`kie-api.md`).
+/// Kie sells its credits at $0.005 each (`docs/UPSTREAM.md`).
 pub const KIE_CREDIT_USD: Decimal = Decimal::from_parts(5, 0, 0, false, 3);
 
 /// The Kie balance as polled at one moment.

@@ -1,4 +1,4 @@
-//! Kie's request validation, per model, as the tables in `kie-api.md` describe it.
+//! Kie's request validation, per model, as the tables in `docs/UPSTREAM.md` describe it.
 //!
 //! Parsing yields an [`Order`] (what to create and what it costs); the public `validate_*`
 //! functions expose the same checks so property tests can compare reelgate's catalog with it.

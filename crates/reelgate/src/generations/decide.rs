@@ -1,5 +1,5 @@
 //! What Kie's answers mean for a generation. Pure functions, so every branch of the table in
-//! `kie-api.md` is tested without a network.
+//! `docs/UPSTREAM.md` is tested without a network.
 
 use kie::{KieError, TaskId, TaskState};
 use std::time::Duration;

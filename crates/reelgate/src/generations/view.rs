@@ -1,4 +1,4 @@
-//! The generation object of `product.md`, as the API answers it and webhooks deliver it.
+//! The generation object of `docs/API.md`, as the API answers it and webhooks deliver it.
 
 use chrono::{DateTime, Utc};
 use reelgate_domain::generations::{Generation, GenerationError, Status, Video};

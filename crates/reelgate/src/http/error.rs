@@ -1,4 +1,4 @@
-//! The one error type of the HTTP layer and its mapping to the JSON envelope of `product.md`:
+//! The one error type of the HTTP layer and its mapping to the JSON envelope of `docs/API.md`:
 //! `{"error": {"code": …, "message": …, "field": …}}`. Every handler returns `Result<_, ApiError>`.
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};

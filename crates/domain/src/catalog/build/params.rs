@@ -13,7 +13,7 @@ use crate::catalog::source::{CatalogError, Origin};
 use crate::catalog::spec::{ParamKind, ParamSpec, ScalarType};
 use crate::catalog::value::ParamValue;
 
-/// The uniform names of `product.md`, in the order a customer reads them.
+/// The uniform names of `docs/API.md`, in the order a customer reads them.
 const PRESENTATION_ORDER: &[&str] = &[
     "prompt",
     "generation_type",
