@@ -68,11 +68,13 @@ impl TestApp {
         tune: impl FnOnce(&mut Config),
     ) -> TestApp {
         let data_dir = tempfile::tempdir().expect("temp dir");
+        // A test may bring its own database (PostgreSQL); otherwise a SQLite file of its own.
+        let database = settings
+            .get("REELGATE_DATABASE_URL")
+            .map(str::to_owned)
+            .unwrap_or_else(|| format!("sqlite://{}/reelgate.db", data_dir.path().display()));
         let settings = settings
-            .with(
-                "REELGATE_DATABASE_URL",
-                format!("sqlite://{}/reelgate.db", data_dir.path().display()),
-            )
+            .with("REELGATE_DATABASE_URL", database)
             .with("REELGATE_LISTEN", "127.0.0.1:0");
         let mut config = Config::from_settings(&settings).expect("test config");
         if let Upstream::Simulator(sim) = &mut config.upstream {

@@ -17,6 +17,7 @@ mod mail;
 mod openapi;
 mod openapi_client;
 mod payments;
+mod providers;
 mod queue_eta;
 mod reports;
 mod security;
