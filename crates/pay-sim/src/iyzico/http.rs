@@ -47,7 +47,7 @@ fn authorized(
     headers: &HeaderMap,
     path: &str,
     body: &str,
-) -> Result<Value, Response> {
+) -> Result<Value, Value> {
     let header = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
@@ -60,14 +60,9 @@ fn authorized(
         body,
     ) {
         sim.lock().refused_auth += 1;
-        return Err((
-            StatusCode::UNAUTHORIZED,
-            Json(failure("1000", "Geçersiz imza", None)),
-        )
-            .into_response());
+        return Err(failure("1000", "Geçersiz imza", None));
     }
-    serde_json::from_str(body)
-        .map_err(|_| Json(failure("11", "Geçersiz istek", None)).into_response())
+    serde_json::from_str(body).map_err(|_| failure("11", "Geçersiz istek", None))
 }
 
 fn text<'a>(request: &'a Value, field: &str) -> Option<&'a str> {
@@ -100,7 +95,7 @@ async fn initialize(
 ) -> Json<Value> {
     let request = match authorized(&sim, &headers, uri.path(), &body) {
         Ok(request) => request,
-        Err(_) => return Json(failure("1000", "Geçersiz imza", None)),
+        Err(refusal) => return Json(refusal),
     };
     let conversation = text(&request, "conversationId");
     let missing = |field: &str| {
@@ -200,7 +195,7 @@ async fn retrieve(
 ) -> Json<Value> {
     let request = match authorized(&sim, &headers, uri.path(), &body) {
         Ok(request) => request,
-        Err(_) => return Json(failure("1000", "Geçersiz imza", None)),
+        Err(refusal) => return Json(refusal),
     };
     let conversation = text(&request, "conversationId");
     let Some(form) = text(&request, "token").and_then(|t| sim.form(t)) else {
@@ -313,7 +308,7 @@ async fn refund_v1(
                 f.transaction_id.is_some() && f.transaction_id == id
             }))
         }
-        Err(_) => Json(failure("1000", "Geçersiz imza", None)),
+        Err(refusal) => Json(refusal),
     }
 }
 
@@ -330,7 +325,7 @@ async fn refund_v2(
                 f.payment_id.is_some() && f.payment_id == id
             }))
         }
-        Err(_) => Json(failure("1000", "Geçersiz imza", None)),
+        Err(refusal) => Json(refusal),
     }
 }
 
@@ -342,7 +337,7 @@ async fn cancel(
 ) -> Json<Value> {
     let request = match authorized(&sim, &headers, uri.path(), &body) {
         Ok(request) => request,
-        Err(_) => return Json(failure("1000", "Geçersiz imza", None)),
+        Err(refusal) => return Json(refusal),
     };
     let conversation = text(&request, "conversationId");
     let id = text(&request, "paymentId").map(str::to_owned);
