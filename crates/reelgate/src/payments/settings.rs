@@ -100,3 +100,64 @@ impl PaymentSettings {
         providers
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_provider_is_on_only_with_both_of_its_keys() {
+        let none = PaymentSettings::from_settings(&Settings::default()).unwrap();
+        assert!(none.stripe.is_none() && none.iyzico.is_none());
+        assert!(none.providers().is_empty(), "the demo provider then");
+
+        let both = Settings::default()
+            .with("REELGATE_STRIPE_SECRET_KEY", "sk_test_1")
+            .with("REELGATE_STRIPE_WEBHOOK_SECRET", "whsec_1")
+            .with("REELGATE_IYZICO_API_KEY", "sandbox-a")
+            .with("REELGATE_IYZICO_SECRET_KEY", "sandbox-b")
+            .with(
+                "REELGATE_IYZICO_BASE_URL",
+                "https://sandbox-api.iyzipay.com",
+            );
+        let on = PaymentSettings::from_settings(&both).unwrap();
+        assert_eq!(
+            on.stripe.unwrap().api_base.as_str(),
+            "https://api.stripe.com/"
+        );
+        assert_eq!(
+            on.iyzico.unwrap().base_url.as_str(),
+            "https://sandbox-api.iyzipay.com/"
+        );
+
+        let half = Settings::default().with("REELGATE_STRIPE_SECRET_KEY", "sk_test_1");
+        let err = PaymentSettings::from_settings(&half)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("REELGATE_STRIPE_WEBHOOK_SECRET"), "{err}");
+        let half = Settings::default().with("REELGATE_IYZICO_SECRET_KEY", "x");
+        let err = PaymentSettings::from_settings(&half)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("REELGATE_IYZICO_API_KEY"), "{err}");
+        let bad = Settings::default()
+            .with("REELGATE_IYZICO_API_KEY", "a")
+            .with("REELGATE_IYZICO_SECRET_KEY", "b")
+            .with("REELGATE_IYZICO_BASE_URL", "ftp://x");
+        let err = PaymentSettings::from_settings(&bad)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("REELGATE_IYZICO_BASE_URL"), "{err}");
+    }
+
+    #[test]
+    fn the_keys_never_print() {
+        let both = Settings::default()
+            .with("REELGATE_STRIPE_SECRET_KEY", "sk_live_very_secret")
+            .with("REELGATE_STRIPE_WEBHOOK_SECRET", "whsec_very_secret")
+            .with("REELGATE_IYZICO_API_KEY", "iyzico_api_very_secret")
+            .with("REELGATE_IYZICO_SECRET_KEY", "iyzico_very_secret");
+        let printed = format!("{:?}", PaymentSettings::from_settings(&both).unwrap());
+        assert!(!printed.contains("very_secret"), "{printed}");
+    }
+}
