@@ -25,8 +25,8 @@ pub(crate) fn router(sim: IyzicoSim) -> Router {
         .route(INITIALIZE, post(initialize))
         .route(INITIALIZE_SHORT, post(initialize))
         .route(RETRIEVE, post(retrieve))
-        .route("/payment/refund", post(refund_v1))
-        .route("/v2/payment/refund", post(refund_v2))
+        .route("/payment/refund", post(refund_request))
+        .route("/v2/payment/refund", post(refund_request))
         .route("/payment/cancel", post(cancel))
         .route("/pay/{token}", get(page).post(choose))
         .with_state(sim)
@@ -295,38 +295,33 @@ fn refund(sim: &IyzicoSim, request: &Value, find: impl Fn(&Form) -> bool) -> Val
     })
 }
 
-async fn refund_v1(
+/// `/payment/refund` names the basket item's `paymentTransactionId`; `/v2/payment/refund`
+/// the whole payment's `paymentId`.
+async fn refund_request(
     State(sim): State<IyzicoSim>,
     headers: HeaderMap,
     uri: axum::http::Uri,
     body: String,
 ) -> Json<Value> {
-    match authorized(&sim, &headers, uri.path(), &body) {
-        Ok(request) => {
-            let id = text(&request, "paymentTransactionId").map(str::to_owned);
-            Json(refund(&sim, &request, |f| {
-                f.transaction_id.is_some() && f.transaction_id == id
-            }))
-        }
-        Err(refusal) => Json(refusal),
-    }
-}
-
-async fn refund_v2(
-    State(sim): State<IyzicoSim>,
-    headers: HeaderMap,
-    uri: axum::http::Uri,
-    body: String,
-) -> Json<Value> {
-    match authorized(&sim, &headers, uri.path(), &body) {
-        Ok(request) => {
-            let id = text(&request, "paymentId").map(str::to_owned);
-            Json(refund(&sim, &request, |f| {
-                f.payment_id.is_some() && f.payment_id == id
-            }))
-        }
-        Err(refusal) => Json(refusal),
-    }
+    let request = match authorized(&sim, &headers, uri.path(), &body) {
+        Ok(request) => request,
+        Err(refusal) => return Json(refusal),
+    };
+    let by_payment = uri.path().starts_with("/v2/");
+    let field = if by_payment {
+        "paymentId"
+    } else {
+        "paymentTransactionId"
+    };
+    let id = text(&request, field).map(str::to_owned);
+    Json(refund(&sim, &request, |f| {
+        let theirs = if by_payment {
+            &f.payment_id
+        } else {
+            &f.transaction_id
+        };
+        theirs.is_some() && *theirs == id
+    }))
 }
 
 async fn cancel(
