@@ -7,6 +7,7 @@ mod cross_site;
 mod generate;
 mod guessing;
 mod operator;
+mod purchase;
 mod queue_wait;
 mod recovery;
 mod security;
