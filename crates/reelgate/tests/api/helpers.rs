@@ -69,14 +69,27 @@ impl TestApp {
     ) -> TestApp {
         let data_dir = tempfile::tempdir().expect("temp dir");
         // A test may bring its own database (PostgreSQL); otherwise a SQLite file of its own.
-        let database = settings
-            .get("REELGATE_DATABASE_URL")
-            .map(str::to_owned)
-            .unwrap_or_else(|| format!("sqlite://{}/reelgate.db", data_dir.path().display()));
-        let settings = settings
-            .with("REELGATE_DATABASE_URL", database)
-            .with("REELGATE_LISTEN", "127.0.0.1:0");
+        // With a server database the data directory would be `./data`: keep it, the secret
+        // and the media in the test's own directory instead.
+        let own_database = settings.get("REELGATE_DATABASE_URL").is_some();
+        let mut settings = settings.with("REELGATE_LISTEN", "127.0.0.1:0");
+        if own_database {
+            settings = settings
+                .with("REELGATE_SECRET", "test-secret-of-at-least-32-characters!!")
+                .with(
+                    "REELGATE_MEDIA_DIR",
+                    data_dir.path().join("media").display().to_string(),
+                );
+        } else {
+            settings = settings.with(
+                "REELGATE_DATABASE_URL",
+                format!("sqlite://{}/reelgate.db", data_dir.path().display()),
+            );
+        }
         let mut config = Config::from_settings(&settings).expect("test config");
+        if own_database {
+            config.data_dir = data_dir.path().to_owned();
+        }
         if let Upstream::Simulator(sim) = &mut config.upstream {
             **sim = sim_config;
         }
