@@ -129,7 +129,7 @@ impl Application {
         let payments = Arc::new(crate::payments::Payments::new(
             store.clone(),
             config.public_url.clone(),
-            Vec::new(),
+            config.payments.providers(),
         ));
         let ctx = ApiContext {
             csrf: http::csrf::CsrfKey::from_secret(&config.secret),

@@ -87,6 +87,8 @@ pub struct Config {
     /// How long a request, its body included, may take before it is answered 408
     /// (`REELGATE_REQUEST_TIMEOUT_SECS`).
     pub request_timeout: std::time::Duration,
+    /// Stripe and iyzico, each on when its keys are set; neither: the demo provider.
+    pub payments: crate::payments::settings::PaymentSettings,
 }
 
 /// A slow client cannot hold a connection and a task longer than this by default.
@@ -258,7 +260,9 @@ impl Config {
             None => stored_secret(&data_dir)?,
         };
         let mail = crate::mail::MailSettings::from_settings(settings, &public_url)?;
+        let payments = crate::payments::settings::PaymentSettings::from_settings(settings)?;
         Ok(Config {
+            payments,
             database_url,
             listen,
             public_url,
@@ -296,7 +300,7 @@ impl Config {
     }
 }
 
-fn parse_http_url(setting: &'static str, raw: &str) -> Result<Url, ConfigError> {
+pub(crate) fn parse_http_url(setting: &'static str, raw: &str) -> Result<Url, ConfigError> {
     let url = Url::parse(raw.trim()).map_err(|e| invalid(setting, format!("{raw:?}: {e}")))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(invalid(setting, format!("{raw:?}: must be an http(s) URL")));

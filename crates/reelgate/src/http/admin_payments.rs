@@ -328,6 +328,9 @@ pub struct AdminPaymentView {
 pub struct AdminPaymentList {
     pub payments: Vec<AdminPaymentView>,
     pub next_cursor: Option<String>,
+    /// On the first page: the latest notifications that name no payment of ours — forged,
+    /// expired or unreadable ones, and events of other integrations — newest first.
+    pub unmatched_events: Vec<PaymentEventView>,
 }
 
 async fn admin_view(
@@ -378,9 +381,22 @@ async fn admin_list_payments(
     for payment in &page.items {
         payments.push(admin_view(&ctx, payment).await?);
     }
+    let unmatched_events = if query.cursor.is_none() {
+        ctx.store
+            .payment_events(None, 200)
+            .await?
+            .iter()
+            .filter(|e| e.payment_id.is_none())
+            .take(50)
+            .map(PaymentEventView::from)
+            .collect()
+    } else {
+        Vec::new()
+    };
     Ok(ApiJson(AdminPaymentList {
         payments,
         next_cursor: page.next_cursor,
+        unmatched_events,
     }))
 }
 

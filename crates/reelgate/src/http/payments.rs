@@ -127,6 +127,12 @@ impl From<PaymentError> for ApiError {
                 "provider_not_configured",
                 format!("the payment provider {kind} is not configured on this server"),
             ),
+            PaymentError::Provider(e @ crate::payments::provider::ProviderError::Mismatch(..)) => {
+                ApiError::BadRequest {
+                    code: "payment_mismatch",
+                    message: format!("nothing was credited: {e}"),
+                }
+            }
             PaymentError::Provider(e) => {
                 tracing::warn!(error = %e, "payment provider failed");
                 ApiError::Unavailable(format!(
@@ -341,6 +347,43 @@ async fn stripe_webhook(
     notification(&ctx, ProviderKind::Stripe, &headers, &body).await
 }
 
+/// iyzico returns the customer's browser here with the form's token (a form post). The token
+/// is only a hint: the result is retrieved from iyzico and checked before anything is
+/// credited; the browser then goes on to the payment's live page.
+#[utoipa::path(post, path = "/v1/payments/iyzico/callback", tag = "payments",
+    request_body(content = String, description = "`token=…`, form-encoded, as iyzico posts it",
+        content_type = "application/x-www-form-urlencoded"),
+    responses((status = 303, description = "to the payment's page"),
+        (status = 400, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
+async fn iyzico_callback(
+    State(ctx): State<ApiContext>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let settled = match ctx
+        .payments
+        .notification(ProviderKind::Iyzico, &headers, &body)
+        .await
+    {
+        Ok(settled) => settled,
+        Err(PaymentError::NotConfigured(_)) => return Err(ApiError::NotFound("payment provider")),
+        Err(PaymentError::Refused(e)) => {
+            return Err(ApiError::field("token", "invalid_parameter", e.to_string()))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let Some(settled) = settled else {
+        return Err(ApiError::field(
+            "token",
+            "invalid_parameter",
+            "the token names no payment of this server",
+        ));
+    };
+    let page = ctx.payments.return_url(&settled.payment.id);
+    Ok(axum::response::Redirect::to(page.as_str()).into_response())
+}
+
 async fn notification(
     ctx: &ApiContext,
     kind: ProviderKind,
@@ -430,5 +473,6 @@ pub fn router() -> OpenApiRouter<ApiContext> {
         .routes(routes!(list_payments))
         .routes(routes!(get_payment))
         .routes(routes!(stripe_webhook))
+        .routes(routes!(iyzico_callback))
         .routes(routes!(demo_choice))
 }

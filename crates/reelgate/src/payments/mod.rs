@@ -3,7 +3,10 @@
 //! (`reelgate_store::Store::apply_payment_facts`); nothing here touches the ledger directly.
 
 pub mod demo;
+pub mod iyzico;
 pub mod provider;
+pub mod settings;
+pub mod stripe;
 
 use reelgate_domain::accounts::UserId;
 use reelgate_domain::payments::{Fact, PackageId, Payment, PaymentId, ProviderKind};
@@ -125,7 +128,8 @@ impl Payments {
         Ok((payment, checkout.redirect_url))
     }
 
-    /// Asks the payment's provider what happened and settles accordingly.
+    /// Asks the payment's provider what happened and settles accordingly. An answer that does
+    /// not match the payment is recorded for the operator, with what did not match.
     pub async fn confirm(
         &self,
         payment: &Payment,
@@ -133,7 +137,26 @@ impl Payments {
         mut facts: Vec<Fact>,
     ) -> Result<Settled, PaymentError> {
         let provider = self.provider(payment.provider)?;
-        let mut confirmed = provider.confirm(payment).await?;
+        let mut confirmed = match provider.confirm(payment).await {
+            Ok(confirmed) => confirmed,
+            Err(error @ ProviderError::Mismatch(..)) => {
+                tracing::warn!(payment = %payment.id, %error, "provider answer refused");
+                let refused = NewPaymentEvent {
+                    provider: payment.provider,
+                    event_id: None,
+                    event_type: event
+                        .map_or("confirmation", |e| e.event_type.as_str())
+                        .into(),
+                    payment_id: Some(payment.id.clone()),
+                    payload: event.map(|e| e.payload.clone()).unwrap_or_default(),
+                };
+                self.store
+                    .record_payment_event(&refused, &format!("refused: {error}"), "none")
+                    .await?;
+                return Err(error.into());
+            }
+            Err(error) => return Err(error.into()),
+        };
         confirmed.append(&mut facts);
         let settled = self
             .store
@@ -179,7 +202,15 @@ impl Payments {
         };
         let payment = match &notification.target {
             Target::Payment(id) => self.store.payment(id).await,
-            Target::ProviderRef(reference) => self.store.payment_by_ref(kind, reference).await,
+            Target::ProviderRef(reference) => {
+                match self.store.payment_by_ref(kind, reference).await {
+                    Err(StoreError::PaymentNotFound) => match provider.locate(reference).await? {
+                        Some(id) => self.store.payment(&id).await,
+                        None => Err(StoreError::PaymentNotFound),
+                    },
+                    found => found,
+                }
+            }
             Target::Nothing => Err(StoreError::PaymentNotFound),
         };
         let payment = match payment {

@@ -106,4 +106,13 @@ pub trait PaymentProvider: Send + Sync {
         payment: &'a Payment,
         amount: Decimal,
     ) -> BoxFuture<'a, Result<Vec<Fact>, ProviderError>>;
+
+    /// Our payment behind a provider reference we have not recorded yet (a refund event for a
+    /// payment intent that arrived before the payment's own completion), from the provider.
+    fn locate<'a>(
+        &'a self,
+        _reference: &'a str,
+    ) -> BoxFuture<'a, Result<Option<PaymentId>, ProviderError>> {
+        futures::FutureExt::boxed(async { Ok(None) })
+    }
 }

@@ -35,6 +35,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("account.html", include_str!("../../templates/account.html")),
     ("buy.html", include_str!("../../templates/buy.html")),
+    (
+        "to_provider.html",
+        include_str!("../../templates/to_provider.html"),
+    ),
     ("payment.html", include_str!("../../templates/payment.html")),
     (
         "pay_demo.html",

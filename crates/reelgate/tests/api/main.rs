@@ -21,6 +21,7 @@ mod openapi;
 mod openapi_client;
 mod operator_mail;
 mod payments;
+mod providers;
 mod queue_eta;
 mod receipts;
 mod reports;

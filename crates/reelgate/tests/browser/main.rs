@@ -15,6 +15,7 @@ mod newcomer;
 mod operator;
 mod operator_limits;
 mod paused_model;
+mod purchase;
 mod queue_wait;
 mod recovery;
 mod security;

@@ -93,7 +93,18 @@ async fn checkout(
         .checkout(&user.id, &package, provider)
         .await
     {
-        Ok((_, redirect)) => Ok(Redirect::to(redirect.as_str()).into_response()),
+        Ok((_, redirect)) if provider == ProviderKind::Demo => {
+            Ok(Redirect::to(redirect.as_str()).into_response())
+        }
+        // The page's `form-action 'self'` forbids a form post to end on another origin, so
+        // the provider's page is reached from a page of ours rather than by redirect.
+        Ok((_, redirect)) => Ok(chrome
+            .render(
+                "to_provider.html",
+                "buy",
+                context! { url => redirect.as_str() },
+            )?
+            .into_response()),
         Err(PaymentError::Store(e)) => Err(e.into()),
         Err(e) => {
             let message = format!("{} ({e})", chrome.text("buy.provider_failed"));

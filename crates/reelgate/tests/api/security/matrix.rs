@@ -39,6 +39,8 @@ const PUBLIC: &[(&str, &str)] = &[
     ("post", "/v1/auth/confirm-email"),
     ("get", "/v1/packages"),
     ("post", "/v1/payments/stripe/webhook"),
+    // The customer's browser, sent back by iyzico; the token is only a hint (docs/PAYMENTS.md).
+    ("post", "/v1/payments/iyzico/callback"),
 ];
 
 /// Credentials optional: a signed link may stand in for them.

@@ -1,0 +1,243 @@
+//! iyzico Checkout Form through the stand-in: the callback is only a hint, the retrieved
+//! result's signature, amount, currency and conversation id decide; refunds through iyzico.
+
+use pay_sim::iyzico::Tamper;
+use rust_decimal::Decimal;
+use serde_json::Value;
+
+use super::{Db, Shop};
+use crate::helpers::json;
+
+/// The customer's browser posting iyzico's token to our callback; the status and where to.
+async fn callback(shop: &Shop, token: &str) -> (u16, Option<String>, Value) {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let response = client
+        .post(shop.app.url("/v1/payments/iyzico/callback"))
+        .form(&[("token", token)])
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let location = response
+        .headers()
+        .get("location")
+        .map(|l| l.to_str().unwrap().to_owned());
+    let body = response.json::<Value>().await.unwrap_or(Value::Null);
+    (status, location, body)
+}
+
+async fn purchase_is_credited_once(db: Db) {
+    let shop = Shop::open(db).await;
+    let (_, key) = shop.app.customer("ada", 0).await;
+    let (payment, token) = shop.checkout(&key, &shop.starter, "iyzico").await;
+    let form = shop.iyzico.sim.form(&token).expect("a form");
+    assert_eq!(form.conversation_id, payment);
+    assert_eq!(
+        (form.paid_price, form.currency.as_str()),
+        (Decimal::new(14990, 2), "TRY")
+    );
+    assert!(form.callback_url.ends_with("/v1/payments/iyzico/callback"));
+
+    // Back before paying: nothing.
+    let (status, _, _) = callback(&shop, &token).await;
+    assert_eq!(status, 303);
+    assert_eq!(shop.wallet(&key).await, (0, 0));
+
+    let payment_id = shop.iyzico.sim.pay(&token).unwrap();
+    for _ in 0..3 {
+        let (status, location, _) = callback(&shop, &token).await;
+        assert_eq!(status, 303);
+        assert!(location
+            .unwrap()
+            .ends_with(&format!("/buy/payments/{payment}")));
+    }
+    let paid = shop.payment(&key, &payment).await;
+    assert_eq!(paid["status"], "paid", "{paid}");
+    assert_eq!(shop.wallet(&key).await, (550, 0));
+    assert_eq!(shop.purchases(&key, &payment).await, 1);
+    assert_eq!(
+        shop.operator_view(&payment).await["provider_payment_id"],
+        payment_id.as_str()
+    );
+    assert_eq!(
+        shop.iyzico.sim.refused_auth(),
+        0,
+        "every request carried a valid IYZWSv2"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_iyzico_purchase_is_credited_once() {
+    purchase_is_credited_once(Db::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_iyzico_purchase_is_credited_once_on_postgres() {
+    purchase_is_credited_once(Db::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payment_is_credited_even_if_the_customer_never_comes_back() {
+    let shop = Shop::open(Db::Sqlite).await;
+    let (_, key) = shop.app.customer("ada", 0).await;
+    let (payment, token) = shop.checkout(&key, &shop.starter, "iyzico").await;
+    shop.iyzico.sim.pay(&token).unwrap();
+    // The return page asks iyzico itself.
+    assert_eq!(shop.payment(&key, &payment).await["status"], "paid");
+    assert_eq!(shop.wallet(&key).await, (550, 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_concurrent_iyzico_callbacks_make_one_purchase() {
+    let shop = Shop::open(Db::Sqlite).await;
+    let (_, key) = shop.app.customer("ada", 0).await;
+    let (payment, token) = shop.checkout(&key, &shop.starter, "iyzico").await;
+    shop.iyzico.sim.pay(&token).unwrap();
+    let answers = futures::future::join_all((0..50).map(|_| callback(&shop, &token))).await;
+    assert!(answers.iter().all(|(status, _, _)| *status == 303));
+    assert_eq!(shop.purchases(&key, &payment).await, 1);
+    assert_eq!(shop.wallet(&key).await, (550, 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_declined_card_fails_the_payment_with_the_reason() {
+    let shop = Shop::open(Db::Sqlite).await;
+    let (_, key) = shop.app.customer("ada", 0).await;
+    let (payment, token) = shop.checkout(&key, &shop.starter, "iyzico").await;
+    assert!(shop.iyzico.sim.decline(&token));
+    assert_eq!(callback(&shop, &token).await.0, 303);
+    let failed = shop.payment(&key, &payment).await;
+    assert_eq!(failed["status"], "failed");
+    assert!(
+        failed["failure"]
+            .as_str()
+            .unwrap()
+            .contains("yetersiz bakiye"),
+        "{failed}"
+    );
+    assert_eq!(shop.wallet(&key).await, (0, 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_result_of_another_conversation_amount_currency_or_signature_credits_nothing() {
+    let shop = Shop::open(Db::Sqlite).await;
+    let (_, key) = shop.app.customer("ada", 0).await;
+    let tampers = [
+        Tamper {
+            conversation_id: Some("pay_01hzzzzzzzzzzzzzzzzzzzzzzz".into()),
+            ..Default::default()
+        },
+        Tamper {
+            paid_price: Some(Decimal::new(100, 2)),
+            ..Default::default()
+        },
+        Tamper {
+            currency: Some("USD".into()),
+            ..Default::default()
+        },
+        Tamper {
+            bad_signature: true,
+            ..Default::default()
+        },
+    ];
+    for tamper in tampers {
+        let (payment, token) = shop.checkout(&key, &shop.starter, "iyzico").await;
+        shop.iyzico.sim.pay(&token).unwrap();
+        shop.iyzico.sim.tamper(&token, tamper.clone());
+        let (status, _, refused) = callback(&shop, &token).await;
+        assert_eq!(
+            (status, refused["error"]["code"].as_str()),
+            (400, Some("payment_mismatch")),
+            "{tamper:?}: {refused}"
+        );
+        assert_eq!(shop.payment(&key, &payment).await["status"], "pending");
+        let view = shop.operator_view(&payment).await;
+        assert!(view["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["verification"].as_str().unwrap().starts_with("refused")));
+    }
+    // A token this server never handed out.
+    let (status, _, refused) = callback(&shop, "not-a-token-of-ours").await;
+    assert_eq!(
+        (status, refused["error"]["field"].as_str()),
+        (400, Some("token"))
+    );
+    let (status, _, refused) = callback(&shop, "").await;
+    assert_eq!(
+        (status, refused["error"]["field"].as_str()),
+        (400, Some("token"))
+    );
+    assert_eq!(shop.wallet(&key).await, (0, 0));
+}
+
+async fn refund_after_spending(db: Db) {
+    let shop = Shop::open(db).await;
+    let (_, key) = shop.app.customer("ada", 0).await;
+    let (payment, token) = shop.checkout(&key, &shop.small, "iyzico").await;
+    shop.iyzico.sim.pay(&token).unwrap();
+    callback(&shop, &token).await;
+    let (status, created) = shop.generate(&key).await;
+    assert_eq!(status, 202, "{created}");
+    let spent = created["credits"].as_i64().unwrap();
+
+    let (status, refunded) = shop.operator_refund(&payment, None).await;
+    assert_eq!(
+        (status, refunded["status"].as_str()),
+        (200, Some("refunded")),
+        "{refunded}"
+    );
+    assert_eq!(
+        shop.iyzico.sim.form(&token).unwrap().refunded,
+        Decimal::new(1000, 2)
+    );
+    assert_eq!(shop.wallet(&key).await, (0, spent));
+    let (status, refused) = shop.generate(&key).await;
+    assert_eq!(
+        (status, refused["error"]["code"].as_str()),
+        (402, Some("in_debt"))
+    );
+
+    let (_, token) = shop.checkout(&key, &shop.small, "iyzico").await;
+    shop.iyzico.sim.pay(&token).unwrap();
+    callback(&shop, &token).await;
+    assert_eq!(shop.wallet(&key).await, (100 - spent, 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_iyzico_refund_after_spending_leaves_debt_and_the_next_purchase_repays_it() {
+    refund_after_spending(Db::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_iyzico_refund_after_spending_leaves_debt_and_the_next_purchase_repays_it_on_postgres() {
+    refund_after_spending(Db::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn iyzico_refuses_a_refund_beyond_what_is_left_and_nothing_moves() {
+    let shop = Shop::open(Db::Sqlite).await;
+    let (_, key) = shop.app.customer("ada", 0).await;
+    let (payment, token) = shop.checkout(&key, &shop.small, "iyzico").await;
+    shop.iyzico.sim.pay(&token).unwrap();
+    callback(&shop, &token).await;
+    // Refunded in iyzico's panel meanwhile: reelgate does not know, iyzico refuses the rest.
+    shop.iyzico
+        .sim
+        .refund_in_panel(&token, Decimal::new(600, 2));
+    let (status, refused) = shop.operator_refund(&payment, Some("5.00")).await;
+    assert_eq!(status, 503, "{refused}");
+    assert_eq!(shop.wallet(&key).await, (100, 0));
+    let (status, partial) = shop.operator_refund(&payment, Some("4.00")).await;
+    assert_eq!(
+        (status, partial["status"].as_str()),
+        (200, Some("partially_refunded")),
+        "{partial}"
+    );
+    assert_eq!(shop.wallet(&key).await, (60, 0));
+    let _ = json;
+}
