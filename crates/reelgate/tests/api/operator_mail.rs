@@ -152,13 +152,17 @@ async fn a_model_kie_withdraws_is_mailed_to_the_operators_once() {
     let done = app.settled(&ada, created["id"].as_str().unwrap()).await;
     assert_eq!(done["error"]["code"], "model_unavailable", "{done}");
 
-    let mails = smtp.wait_for(1).await;
-    assert_eq!(mails[0].rcpt_tos, ["ops@example.com"]);
+    // Ada is told her video could not be made; the operator, that the model is paused.
+    let mut mails = smtp.wait_for(2).await;
+    mails.sort_by(|a, b| a.rcpt_tos.cmp(&b.rcpt_tos));
+    assert_eq!(mails[0].rcpt_tos, ["ada@example.com"]);
+    assert_eq!(mails[1].rcpt_tos, ["ops@example.com"]);
+    let alert = &mails[1];
     assert_eq!(
-        mails[0].header("subject"),
+        alert.header("subject"),
         "reelgate: sora-2-text-to-video is paused: Kie withdrew or disabled it"
     );
-    let text = mails[0].text.as_deref().unwrap();
+    let text = alert.text.as_deref().unwrap();
     assert!(
         text.contains("Kie refuses sora-2-text-to-video as withdrawn or disabled"),
         "{text}"
@@ -167,5 +171,5 @@ async fn a_model_kie_withdraws_is_mailed_to_the_operators_once() {
     let (status, refused) = app.submit(&ada, sora).await;
     assert_eq!(status, 503, "{refused}");
     assert_eq!(app.balance(&ada).await, (10_000, 0));
-    assert_eq!(smtp.received().len(), 1, "{:#?}", smtp.received());
+    assert_eq!(smtp.received().len(), 2, "{:#?}", smtp.received());
 }
