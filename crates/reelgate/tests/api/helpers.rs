@@ -49,6 +49,14 @@ impl SuiteDatabase {
         }
     }
 
+    /// The app's configuration from `settings`, its data directory `dir` (on a server
+    /// database it would be `./data`, where the media copier keeps its temporary files).
+    pub fn config(settings: &Settings, dir: &std::path::Path) -> Config {
+        let mut config = Config::from_settings(settings).expect("test config");
+        config.data_dir = dir.to_owned();
+        config
+    }
+
     /// `settings` on this database, with everything the app keeps in its data directory
     /// (media, the secret) in `dir`: on PostgreSQL that directory is `./data` otherwise.
     pub fn settings(&self, settings: Settings, dir: &std::path::Path) -> Settings {
@@ -138,9 +146,7 @@ impl TestApp {
         let settings = database
             .settings(settings, data_dir.path())
             .with("REELGATE_LISTEN", "127.0.0.1:0");
-        let mut config = Config::from_settings(&settings).expect("test config");
-        // On a server database the data directory would be `./data`.
-        config.data_dir = data_dir.path().to_owned();
+        let mut config = SuiteDatabase::config(&settings, data_dir.path());
         if let Upstream::Simulator(sim) = &mut config.upstream {
             **sim = sim_config;
         }

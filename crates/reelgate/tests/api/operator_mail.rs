@@ -84,7 +84,7 @@ async fn a_kie_key_refused_is_mailed_once_naming_its_fingerprint_not_the_key() {
         .with("REELGATE_BALANCE_STOP_CREDITS", "0")
         .with("REELGATE_SMTP_URL", smtp.url())
         .with("REELGATE_OPERATOR_EMAILS", "ops@example.com");
-    let config = reelgate::config::Config::from_settings(&settings).unwrap();
+    let config = SuiteDatabase::config(&settings, data_dir.path());
     let app = reelgate::app::Application::build(config).await.unwrap();
     let address = format!("http://{}", app.local_addr());
     let store = app.store().clone();

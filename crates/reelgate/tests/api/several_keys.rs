@@ -4,7 +4,7 @@
 
 use futures::StreamExt;
 use reelgate::app::Application;
-use reelgate::config::{Config, Settings};
+use reelgate::config::Settings;
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 use std::net::SocketAddr;
@@ -65,7 +65,7 @@ async fn app_on_keys(key_balances: Vec<(String, Decimal)>) -> (TestApp, kie_sim:
         .with("REELGATE_BALANCE_WARN_CREDITS", "0")
         .with("REELGATE_BALANCE_STOP_CREDITS", "0")
         .with("REELGATE_BALANCE_POLL_SECS", "1");
-    let mut config = Config::from_settings(&settings).expect("test config");
+    let mut config = SuiteDatabase::config(&settings, data_dir.path());
     config.lifecycle.poll.min_interval = Duration::from_millis(50);
     config.lifecycle.poll.max_interval = Duration::from_millis(300);
     let app = Application::build(config).await.expect("app builds");
