@@ -168,6 +168,36 @@ impl TestApp {
         }
     }
 
+    /// The app buying from a simulator of the test's own (several Kie keys, each an account
+    /// there), on these settings, then `tune` applied to the configuration they make.
+    pub async fn on_simulator(
+        running: &kie_sim::RunningSim,
+        settings: Settings,
+        tune: impl FnOnce(&mut Config),
+    ) -> TestApp {
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        let database = SuiteDatabase::new(data_dir.path()).await;
+        let settings = database
+            .settings(settings, data_dir.path())
+            .with("REELGATE_LISTEN", "127.0.0.1:0")
+            .with("REELGATE_KIE_BASE_URL", running.base_url.clone())
+            .with("REELGATE_KIE_UPLOAD_URL", running.base_url.clone());
+        let mut config = SuiteDatabase::config(&settings, data_dir.path());
+        tune(&mut config);
+        let app = Application::build(config).await.expect("app builds");
+        let address = format!("http://{}", app.local_addr());
+        let store = app.store().clone();
+        tokio::spawn(app.run_until_stopped());
+        TestApp {
+            address,
+            database,
+            client: reqwest::Client::new(),
+            store,
+            sim: running.sim.clone(),
+            _data_dir: data_dir,
+        }
+    }
+
     /// Where the app keeps its copies of the videos (the default local storage).
     pub fn media_dir(&self) -> std::path::PathBuf {
         self._data_dir.path().join("media")

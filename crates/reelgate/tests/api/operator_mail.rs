@@ -7,7 +7,7 @@ use reelgate::config::Settings;
 use rust_decimal::Decimal;
 use std::time::Duration;
 
-use crate::helpers::{SuiteDatabase, TestApp};
+use crate::helpers::TestApp;
 use crate::smtp::SmtpServer;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -71,32 +71,14 @@ async fn a_kie_key_refused_is_mailed_once_naming_its_fingerprint_not_the_key() {
     )
     .await
     .expect("simulator starts");
-    let data_dir = tempfile::tempdir().unwrap();
-    let database = SuiteDatabase::new(data_dir.path()).await;
-    let settings = database
-        .settings(Settings::default(), data_dir.path())
-        .with("REELGATE_LISTEN", "127.0.0.1:0")
+    let settings = Settings::default()
         .with("REELGATE_KIE_API_KEYS", format!("{KEY_A},{KEY_B}"))
-        .with("REELGATE_KIE_BASE_URL", running.base_url.clone())
-        .with("REELGATE_KIE_UPLOAD_URL", running.base_url.clone())
         // Kie's own 402 refuses key A here, not the guard's threshold.
         .with("REELGATE_BALANCE_WARN_CREDITS", "0")
         .with("REELGATE_BALANCE_STOP_CREDITS", "0")
         .with("REELGATE_SMTP_URL", smtp.url())
         .with("REELGATE_OPERATOR_EMAILS", "ops@example.com");
-    let config = SuiteDatabase::config(&settings, data_dir.path());
-    let app = reelgate::app::Application::build(config).await.unwrap();
-    let address = format!("http://{}", app.local_addr());
-    let store = app.store().clone();
-    tokio::spawn(app.run_until_stopped());
-    let app = TestApp {
-        address,
-        database,
-        client: reqwest::Client::new(),
-        store,
-        sim: running.sim.clone(),
-        _data_dir: data_dir,
-    };
+    let app = TestApp::on_simulator(&running, settings, |_| {}).await;
     let (_, ada) = app.customer("ada", 1_000_000).await;
     let kling =
         serde_json::json!({"model": "kling-2.6/text-to-video", "prompt": "a red fox in snow"});

@@ -3,14 +3,13 @@
 //! could be sent fails, and every task is read with the key that created it.
 
 use futures::StreamExt;
-use reelgate::app::Application;
 use reelgate::config::Settings;
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use crate::helpers::{json, wait_until, SuiteDatabase, TestApp};
+use crate::helpers::{json, wait_until, TestApp};
 
 const KEY_A: &str = "kie-key-alpha-0001";
 const KEY_B: &str = "kie-key-bravo-0002";
@@ -52,34 +51,18 @@ async fn app_on_keys(key_balances: Vec<(String, Decimal)>) -> (TestApp, kie_sim:
     )
     .await
     .expect("simulator starts");
-    let data_dir = tempfile::tempdir().expect("temp dir");
-    let database = SuiteDatabase::new(data_dir.path()).await;
-    let settings = database
-        .settings(Settings::default(), data_dir.path())
-        .with("REELGATE_LISTEN", "127.0.0.1:0")
+    let settings = Settings::default()
         .with("REELGATE_KIE_API_KEYS", format!("{KEY_A},{KEY_B}"))
-        .with("REELGATE_KIE_BASE_URL", running.base_url.clone())
-        .with("REELGATE_KIE_UPLOAD_URL", running.base_url.clone())
         .with("REELGATE_UPSTREAM_RATE_LIMIT", "4/2")
         // Kie's own 402 is what stops key A here, not the guard's threshold.
         .with("REELGATE_BALANCE_WARN_CREDITS", "0")
         .with("REELGATE_BALANCE_STOP_CREDITS", "0")
         .with("REELGATE_BALANCE_POLL_SECS", "1");
-    let mut config = SuiteDatabase::config(&settings, data_dir.path());
-    config.lifecycle.poll.min_interval = Duration::from_millis(50);
-    config.lifecycle.poll.max_interval = Duration::from_millis(300);
-    let app = Application::build(config).await.expect("app builds");
-    let address = format!("http://{}", app.local_addr());
-    let store = app.store().clone();
-    tokio::spawn(app.run_until_stopped());
-    let test_app = TestApp {
-        address,
-        database,
-        client: reqwest::Client::new(),
-        store,
-        sim: running.sim.clone(),
-        _data_dir: data_dir,
-    };
+    let test_app = TestApp::on_simulator(&running, settings, |config| {
+        config.lifecycle.poll.min_interval = Duration::from_millis(50);
+        config.lifecycle.poll.max_interval = Duration::from_millis(300);
+    })
+    .await;
     (test_app, running)
 }
 
