@@ -3,6 +3,7 @@
 //! many upstream calls each cost, and the server's peak memory.
 
 use bytes::Bytes;
+use reelgate_domain::generations::Status;
 use reelgate_store::Backend;
 use std::time::{Duration, Instant};
 
@@ -71,11 +72,7 @@ pub async fn run(
         submitted.first_error.as_deref().unwrap_or("?")
     );
     loop {
-        let unsettled: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM generations WHERE status IN ('queued', 'running')",
-        )
-        .fetch_one(stack.store.pool())
-        .await?;
+        let unsettled = stack.count(|status| !status.is_final()).await?;
         if unsettled == 0 {
             break;
         }
@@ -90,15 +87,20 @@ pub async fn run(
     let cpu = (stack.server.cpu_time()? - cpu_before).as_secs_f64();
     let children_cpu = (stack.server.children_cpu_time()? - children_before).as_secs_f64();
 
-    let (last_finished, failed, veo): (Option<i64>, i64, i64) = sqlx::query_as(
-        "SELECT MAX(finished_at), SUM(CASE WHEN status <> 'succeeded' THEN 1 ELSE 0 END),
-                SUM(CASE WHEN model LIKE 'veo%' THEN 1 ELSE 0 END)
-         FROM generations",
-    )
-    .fetch_one(stack.store.pool())
-    .await?;
+    let last_finished = stack.store.last_finished_at().await?;
+    let failed = stack.count(|status| status != Status::Succeeded).await?;
+    let veo: i64 = stack
+        .store
+        .figures()
+        .await?
+        .generations
+        .iter()
+        .filter(|tally| tally.model.starts_with("veo"))
+        .map(|tally| tally.count)
+        .sum();
     let sim_done = sim_finished_ms(&stack).await?;
-    let lag_s = (last_finished.unwrap_or(0) - sim_done) as f64 / 1000.0;
+    let last_finished_ms = last_finished.map_or(0, |at| at.timestamp_millis());
+    let lag_s = (last_finished_ms - sim_done) as f64 / 1000.0;
 
     let stats = stack.sim_stats().await?;
     let calls = |route: &str| stats["requests"][route].as_f64().unwrap_or(0.0);

@@ -208,9 +208,7 @@ pub async fn by_stored_rows(
     let owner = &stack.customers[0].id;
     let mut points = Vec::new();
     for &size in sizes {
-        let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM generations")
-            .fetch_one(stack.store.pool())
-            .await?;
+        let stored = stack.count(|_| true).await?;
         let missing = size.saturating_sub(usize::try_from(stored)?);
         let started = std::time::Instant::now();
         seed::bulk_generations(&stack.store, catalog, owner, missing, &BulkState::Succeeded)

@@ -8,6 +8,7 @@
 
 use kie::{KieClient, KieConfig, SecretString, TaskRequest};
 use reelgate_domain::catalog::{Catalog, UpstreamRequest};
+use reelgate_domain::generations::Status;
 use reelgate_store::Backend;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -96,10 +97,7 @@ pub async fn run(
     let cpu = (stack.server.cpu_time()? - cpu_before).as_secs_f64() / watched * 100.0;
     let reads = (stack.sim_requests(STATUS_ROUTE).await? - reads_before) as f64;
     let memory = stack.server.memory()?;
-    let still_running: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM generations WHERE status = 'running'")
-            .fetch_one(stack.store.pool())
-            .await?;
+    let still_running = stack.count(|status| status == Status::Running).await?;
 
     let rows = vec![
         Row::single("generations running upstream", "", still_running as f64),

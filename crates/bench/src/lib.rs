@@ -1,8 +1,9 @@
-//! `reelgate bench`: the performance figures of `docs/PERFORMANCE.md`, from one command.
+//! `reelgate-bench`: the performance figures of `docs/PERFORMANCE.md`, from one command.
 //!
-//! It starts what it measures as child processes of this same binary — `reelgate sim` with no
-//! generation time and no rate limit, and `reelgate serve` on a fresh database bought from
-//! it — loads them over loopback, and prints a table: each figure the median of several runs,
+//! It lives outside the product so that the `reelgate` binary carries no benchmark code, no
+//! direct database access and no test-store helpers. It starts what it measures as child
+//! processes — `reelgate sim` with no generation time and no rate limit, and `reelgate serve` on
+//! a fresh database seeded through the store's `bulk` API — loads them over loopback, and prints a table: each figure the median of several runs,
 //! next to a baseline measured in the same runs, with the ratio and the target it is held
 //! to. It also writes the table and two SVG charts (cost against concurrency and against the
 //! number of stored generations) into `--out`.
@@ -55,11 +56,16 @@ pub enum Scenario {
     InFlight,
 }
 
-/// Flags of `reelgate bench`. PostgreSQL runs use a fresh schema on the server named by
+/// Flags of `reelgate-bench`. PostgreSQL runs use a fresh schema on the server named by
 /// `REELGATE_TEST_POSTGRES_URL` (`scripts/bench.sh`: `postgres://postgres@127.0.0.1:5432/test`
 /// unless set), or else on the test suite's temporary server, which runs without fsync: its
 /// figures are not comparable with a real server's.
-#[derive(Debug, Clone, clap::Args)]
+#[derive(Debug, Clone, clap::Parser)]
+#[command(
+    name = "reelgate-bench",
+    version,
+    about = "Measure reelgate's throughput, latency and cost (docs/PERFORMANCE.md)"
+)]
 pub struct BenchArgs {
     /// Databases to measure, in order; sweeps run on the first only.
     #[arg(
@@ -114,7 +120,8 @@ pub struct BenchArgs {
     /// `--server-env REELGATE_FFMPEG=none` measures without poster images.
     #[arg(long, value_parser = key_value)]
     pub server_env: Vec<(String, String)>,
-    /// The reelgate binary to start as server and simulator (default: this one).
+    /// A reelgate binary to start as server and simulator, e.g. an older build to compare
+    /// with (default: this binary, which contains the product it was built with).
     #[arg(long)]
     pub binary: Option<PathBuf>,
 }
@@ -143,6 +150,9 @@ fn key_value(raw: &str) -> Result<(String, String), String> {
         .ok_or_else(|| format!("expected KEY=VALUE, got {raw:?}"))
 }
 
+/// The first argument that makes `reelgate-bench` run as `reelgate` (see `main.rs`).
+pub const AS_REELGATE: &str = "reelgate";
+
 /// Kie credits the simulators start with: enough for every task a benchmark creates.
 pub const SIM_BALANCE: &str = "1000000000000";
 
@@ -162,6 +172,10 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             // Absolute: the children run in the logs folder.
             Some(binary) => std::path::absolute(binary)?,
             None => std::env::current_exe()?,
+        },
+        prefix: match &args.binary {
+            Some(_) => Vec::new(),
+            None => vec![AS_REELGATE.into()],
         },
         logs: procs::logs_dir(&args.out)?,
         server_env: args.server_env.clone(),

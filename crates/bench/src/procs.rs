@@ -1,5 +1,5 @@
-//! The processes a benchmark measures: `reelgate sim` and `reelgate serve`, started from this
-//! same binary as children, so the server's memory and CPU are its own and can be read from
+//! The processes a benchmark measures: `reelgate sim` and `reelgate serve`, started as
+//! children (of this binary, run as `reelgate`, unless `--binary` names another), so the server's memory and CPU are its own and can be read from
 //! `/proc`.
 
 use anyhow::Context;
@@ -89,6 +89,8 @@ pub struct Memory {
 /// Where the children come from and where their logs go.
 pub struct Launcher {
     pub binary: PathBuf,
+    /// Arguments before the command (`reelgate` when the binary is this benchmark).
+    pub prefix: Vec<std::ffi::OsString>,
     pub logs: PathBuf,
     /// Settings given to every server, over the scenario's own.
     pub server_env: Vec<(String, String)>,
@@ -123,6 +125,7 @@ impl Launcher {
     fn command(&self, name: &str) -> anyhow::Result<Command> {
         let log = std::fs::File::create(self.logs.join(format!("{name}.log")))?;
         let mut command = Command::new(&self.binary);
+        command.args(&self.prefix);
         // Only what the benchmark sets: an operator's REELGATE_* in the shell must not leak in.
         command
             .env_clear()

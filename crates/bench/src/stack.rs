@@ -1,6 +1,7 @@
 //! One system under test: a fresh database (a new SQLite file, or a new schema on the
 //! PostgreSQL server), customers in it, a `reelgate sim` and a `reelgate serve` bought from it.
 
+use reelgate_domain::generations::Status;
 use reelgate_store::testing::{postgres_store, sqlite_store, TestStore};
 use reelgate_store::{Backend, DatabaseUrl};
 
@@ -51,6 +52,17 @@ impl Stack {
             sim,
             server,
         })
+    }
+
+    /// Generations stored, of the statuses `which` picks.
+    pub async fn count(&self, which: impl Fn(Status) -> bool) -> anyhow::Result<i64> {
+        let counts = self.store.count_generations(None).await?;
+        let n: u64 = counts
+            .into_iter()
+            .filter(|(status, _)| which(*status))
+            .map(|(_, n)| n)
+            .sum();
+        Ok(i64::try_from(n)?)
     }
 
     /// The simulator's counters (`/sim/stats`) as JSON.

@@ -1,14 +1,13 @@
-//! `reelgate bench` in miniature, so that it keeps working: tiny counts and short runs, every
+//! `reelgate-bench` in miniature, so that it keeps working: tiny counts and short runs, every
 //! scenario, and checks that the table and the charts come out. No timing is asserted: the
 //! figures of a debug build on a shared CI machine mean nothing.
 
 use std::process::Command;
 
-const BIN: &str = env!("CARGO_BIN_EXE_reelgate");
+const BIN: &str = env!("CARGO_BIN_EXE_reelgate-bench");
 
 fn bench(out: &std::path::Path, args: &[&str]) -> String {
     let output = Command::new(BIN)
-        .arg("bench")
         .args(args)
         .args(["--runs", "1", "--seconds", "0.3", "--clients", "2"])
         .args(["--concurrency", "1,2", "--stored", "50,100"])
@@ -31,7 +30,7 @@ fn bench(out: &std::path::Path, args: &[&str]) -> String {
         .arg("--out")
         .arg(out)
         .output()
-        .expect("reelgate bench starts");
+        .expect("reelgate-bench starts");
     assert!(
         output.status.success(),
         "bench failed:\n{}",

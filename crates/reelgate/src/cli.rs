@@ -26,8 +26,6 @@ pub enum Command {
     Admin(AdminCommand),
     /// Print the effective price list.
     Prices,
-    /// Measure throughput, latency and cost (see docs/PERFORMANCE.md).
-    Bench(Box<crate::bench::BenchArgs>),
     /// Copy the SQLite database, consistently, while `serve` runs.
     Backup {
         /// The file to write; it must not exist yet.

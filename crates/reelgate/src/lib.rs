@@ -4,9 +4,9 @@
 pub mod accounts;
 pub mod app;
 pub mod balance_guard;
-pub mod bench;
 pub mod cli;
 pub mod client_addr;
+pub mod commands;
 pub mod config;
 pub mod generations;
 pub mod http;

@@ -9,6 +9,8 @@ mod account_tokens;
 mod accounts;
 mod api_keys;
 mod backend;
+#[cfg(feature = "bulk")]
+mod bulk;
 mod claim;
 mod closing;
 mod error;
@@ -38,6 +40,7 @@ mod reports;
 mod retry;
 mod secrets;
 mod sessions;
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 mod throttle;
 mod time;
@@ -49,6 +52,8 @@ mod webhook_deliveries;
 
 pub use accounts::NewUser;
 pub use backend::{Backend, DatabaseUrl, PoolSettings};
+#[cfg(feature = "bulk")]
+pub use bulk::{BulkState, BulkTemplate};
 pub use claim::Queue;
 pub use closing::{AccountExport, Closed};
 pub use error::StoreError;
