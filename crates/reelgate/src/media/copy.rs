@@ -15,7 +15,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use super::{thumbnail, Media, MediaError};
+use super::{Media, MediaError};
 use crate::generations::lifecycle::Lifecycle;
 use crate::worker::{Claimed, Worker};
 
@@ -215,8 +215,8 @@ async fn store_copy(
 ) -> Result<StoredMedia, MediaError> {
     let (size, content_type) = download(media, &copy.source_url, video_file).await?;
     let (video_key, poster_key) = object_keys(copy, &content_type);
-    let poster = match &media.ffmpeg {
-        Some(ffmpeg) => match thumbnail::first_frame(ffmpeg, video_file, poster_file).await {
+    let poster = match &media.posters {
+        Some(posters) => match posters.first_frame(video_file, poster_file).await {
             Ok(()) => Some(poster_key),
             Err(error) => {
                 tracing::warn!(generation = %copy.generation_id, %error, "no poster image for this video");

@@ -49,7 +49,7 @@ pub struct Media {
     pub links: MediaLinks,
     pub settings: MediaSettings,
     /// ffmpeg, when it runs here.
-    ffmpeg: Option<PathBuf>,
+    posters: Option<thumbnail::Posters>,
     /// Downloads land here before they are stored (and before ffmpeg reads them).
     temp_dir: PathBuf,
     http: reqwest::Client,
@@ -61,7 +61,7 @@ impl std::fmt::Debug for Media {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Media")
             .field("storage", &self.described)
-            .field("thumbnails", &self.ffmpeg.is_some())
+            .field("thumbnails", &self.posters.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -77,11 +77,13 @@ impl Media {
         data_dir: &Path,
     ) -> Result<Arc<Self>, MediaError> {
         let (store, described) = storage::open(&settings.storage)?;
-        let ffmpeg = match &settings.ffmpeg {
-            Some(path) if thumbnail::available(path).await => Some(path.clone()),
+        let posters = match &settings.ffmpeg {
             Some(path) => {
-                tracing::info!(ffmpeg = %path.display(), "ffmpeg not found: videos get no poster images");
-                None
+                let found = thumbnail::Posters::find(path).await;
+                if found.is_none() {
+                    tracing::info!(ffmpeg = %path.display(), "ffmpeg not found: videos get no poster images");
+                }
+                found
             }
             None => None,
         };
@@ -96,13 +98,13 @@ impl Media {
             .redirect(reqwest::redirect::Policy::limited(5))
             .build()
             .map_err(|e| MediaError::Download(e.to_string()))?;
-        tracing::info!(storage = %described, thumbnails = ffmpeg.is_some(), "videos are kept in reelgate's own storage");
+        tracing::info!(storage = %described, thumbnails = posters.is_some(), "videos are kept in reelgate's own storage");
         Ok(Arc::new(Media {
             store,
             described,
             links,
             settings,
-            ffmpeg,
+            posters,
             temp_dir,
             http,
             wake: Notify::new(),
@@ -115,7 +117,7 @@ impl Media {
     }
 
     pub fn makes_thumbnails(&self) -> bool {
-        self.ffmpeg.is_some()
+        self.posters.is_some()
     }
 
     /// The stored object's size in bytes.
