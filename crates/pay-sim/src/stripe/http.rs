@@ -164,6 +164,7 @@ async fn retrieve_session(
     uri: axum::http::Uri,
 ) -> Answer {
     authorize(&sim, &headers)?;
+    sim.pass_hold().await;
     let session = sim.session(&id).ok_or_else(|| {
         error(
             StatusCode::NOT_FOUND,
