@@ -178,6 +178,7 @@ async fn initialize(
         refunded: Decimal::ZERO,
         cancelled: false,
         tamper: Tamper::default(),
+        refuse_refunds: None,
     });
     Json(json!({
         "status": "success", "locale": text(&request, "locale").unwrap_or("tr"),
@@ -279,6 +280,9 @@ fn refund(sim: &IyzicoSim, request: &Value, find: impl Fn(&Form) -> bool) -> Val
     else {
         return failure("5092", "Ödeme bulunamadı", conversation);
     };
+    if let Some((code, message)) = &form.refuse_refunds {
+        return failure(code, message, conversation);
+    }
     if form.refunded + amount > form.paid_price {
         return failure(
             "5093",
@@ -344,6 +348,9 @@ async fn cancel(
     else {
         return Json(failure("5092", "Ödeme bulunamadı", conversation));
     };
+    if let Some((code, message)) = &form.refuse_refunds {
+        return Json(failure(code, message, conversation));
+    }
     if form.refunded > Decimal::ZERO || form.cancelled {
         return Json(failure(
             "5094",

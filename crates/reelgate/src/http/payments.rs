@@ -146,6 +146,10 @@ impl From<PaymentError> for ApiError {
                 code: "invalid_signature",
                 message: format!("notification refused: {e}"),
             },
+            PaymentError::RefundRefused(e) => ApiError::Conflict {
+                code: "refund_refused",
+                message: format!("nothing was refunded: {e}"),
+            },
         }
     }
 }

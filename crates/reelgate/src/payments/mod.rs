@@ -30,6 +30,10 @@ pub enum PaymentError {
     NotRefundable(String),
     #[error("notification refused: {0}")]
     Refused(#[from] NotificationError),
+    /// The provider said no to the operator's refund (already refunded in its panel, an
+    /// amount above what it still holds…): nothing moved, and the refusal is on the payment.
+    #[error("{0}")]
+    RefundRefused(ProviderError),
 }
 
 /// The providers this server takes payments through, and the way to them.
@@ -270,7 +274,6 @@ impl Payments {
             )));
         }
         let provider = self.provider(payment.provider)?;
-        let facts = provider.refund(&payment, amount).await?;
         let event = NewPaymentEvent {
             provider: payment.provider,
             event_id: None,
@@ -282,6 +285,24 @@ impl Payments {
                 "operator": operator.as_str(),
             })
             .to_string(),
+        };
+        let facts = match provider.refund(&payment, amount).await {
+            Ok(facts) => facts,
+            Err(error) => {
+                // The operator reads why on the payment; the ledger is untouched.
+                tracing::warn!(payment = %payment.id, %error, "refund not made");
+                let verification = match &error {
+                    ProviderError::Refused(..) => format!("refused: {error}"),
+                    _ => format!("failed: {error}"),
+                };
+                self.store
+                    .record_payment_event(&event, &verification, "none")
+                    .await?;
+                return Err(match error {
+                    refused @ ProviderError::Refused(..) => PaymentError::RefundRefused(refused),
+                    other => PaymentError::Provider(other),
+                });
+            }
         };
         let settled = self
             .store

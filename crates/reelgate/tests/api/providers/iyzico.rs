@@ -218,6 +218,28 @@ async fn an_iyzico_refund_after_spending_leaves_debt_and_the_next_purchase_repay
     refund_after_spending(Db::Postgres).await;
 }
 
+/// The refusal the operator gets, and the refusal recorded on the payment.
+async fn refused_refund(shop: &Shop, payment: &str, amount: Option<&str>, code: &str) -> Value {
+    let (status, refused) = shop.operator_refund(payment, amount).await;
+    assert_eq!(
+        (status, refused["error"]["code"].as_str()),
+        (409, Some("refund_refused")),
+        "{refused}"
+    );
+    assert_eq!(refused["error"]["field"], Value::Null, "{refused}");
+    let message = refused["error"]["message"].as_str().unwrap();
+    assert!(message.contains(&format!("errorCode {code}")), "{message}");
+    let view = shop.operator_view(payment).await;
+    let last = view["events"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["event_type"], "operator.refund", "{view}");
+    let verification = last["verification"].as_str().unwrap();
+    assert!(
+        verification.starts_with("refused") && verification.contains(code),
+        "{verification}"
+    );
+    refused
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn iyzico_refuses_a_refund_beyond_what_is_left_and_nothing_moves() {
     let shop = Shop::open(Db::Sqlite).await;
@@ -229,9 +251,16 @@ async fn iyzico_refuses_a_refund_beyond_what_is_left_and_nothing_moves() {
     shop.iyzico
         .sim
         .refund_in_panel(&token, Decimal::new(600, 2));
-    let (status, refused) = shop.operator_refund(&payment, Some("5.00")).await;
-    assert_eq!(status, 503, "{refused}");
+    let refused = refused_refund(&shop, &payment, Some("5.00"), "5093").await;
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("İade tutarı, ödeme tutarından büyük olamaz"),
+        "{refused}"
+    );
     assert_eq!(shop.wallet(&key).await, (100, 0));
+    assert_eq!(shop.payment(&key, &payment).await["status"], "paid");
     let (status, partial) = shop.operator_refund(&payment, Some("4.00")).await;
     assert_eq!(
         (status, partial["status"].as_str()),
@@ -239,5 +268,45 @@ async fn iyzico_refuses_a_refund_beyond_what_is_left_and_nothing_moves() {
         "{partial}"
     );
     assert_eq!(shop.wallet(&key).await, (60, 0));
-    let _ = json;
+}
+
+async fn a_refused_refund_changes_nothing(db: Db) {
+    let shop = Shop::open(db).await;
+    let (_, key) = shop.app.customer("ada", 0).await;
+    let (payment, token) = shop.checkout(&key, &shop.small, "iyzico").await;
+    shop.iyzico.sim.pay(&token).unwrap();
+    callback(&shop, &token).await;
+    let (_, before) = json(shop.app.get_as(&key, "/v1/account/ledger?limit=100").await).await;
+    assert!(shop
+        .iyzico
+        .sim
+        .refuse_refunds(&token, "10093", "İade işlemi şu an yapılamıyor"));
+    for amount in [None, Some("2.50")] {
+        refused_refund(&shop, &payment, amount, "10093").await;
+    }
+    let (_, after) = json(shop.app.get_as(&key, "/v1/account/ledger?limit=100").await).await;
+    assert_eq!(
+        before["entries"], after["entries"],
+        "no ledger row was written"
+    );
+    assert_eq!(shop.wallet(&key).await, (100, 0));
+    let read = shop.payment(&key, &payment).await;
+    assert_eq!(
+        (read["status"].as_str(), read["refunded"].as_str()),
+        (Some("paid"), Some("0.00"))
+    );
+    assert_eq!(
+        shop.iyzico.sim.form(&token).unwrap().refunded,
+        Decimal::ZERO
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refund_iyzico_refuses_is_a_409_with_its_reason_and_changes_nothing() {
+    a_refused_refund_changes_nothing(Db::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refund_iyzico_refuses_is_a_409_with_its_reason_and_changes_nothing_on_postgres() {
+    a_refused_refund_changes_nothing(Db::Postgres).await;
 }
