@@ -53,6 +53,8 @@ pub struct Form {
     pub tamper: Tamper,
     /// iyzico's `(errorCode, errorMessage)` for every refund or cancel asked of this form.
     pub refuse_refunds: Option<(String, String)>,
+    /// The `buyer` object the form was initialized with, as sent.
+    pub buyer: serde_json::Value,
 }
 
 /// What retrieving a form answers instead of the truth (still signed by "iyzico", unless

@@ -310,3 +310,63 @@ async fn a_refund_iyzico_refuses_is_a_409_with_its_reason_and_changes_nothing() 
 async fn a_refund_iyzico_refuses_is_a_409_with_its_reason_and_changes_nothing_on_postgres() {
     a_refused_refund_changes_nothing(Db::Postgres).await;
 }
+
+/// A checkout as the customer's browser sends it through the reverse proxy, which names the
+/// client in `X-Forwarded-For` (after whatever the client itself wrote there).
+async fn checkout_via_proxy(
+    shop: &Shop,
+    key: &reelgate_domain::accounts::ApiKey,
+    package: &str,
+    provider: &str,
+    forwarded_for: &str,
+) -> String {
+    let response = shop
+        .app
+        .client
+        .post(shop.app.url("/v1/checkout"))
+        .bearer_auth(key.expose())
+        .header("x-forwarded-for", forwarded_for)
+        .json(&serde_json::json!({"package": package, "provider": provider}))
+        .send()
+        .await
+        .unwrap();
+    let (status, checkout) = json(response).await;
+    assert_eq!(status, 201, "{checkout}");
+    let redirect = checkout["redirect_url"].as_str().unwrap();
+    redirect.rsplit('/').next().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_form_names_the_buyer_by_the_accounts_email_and_the_clients_address() {
+    let shop = Shop::open_with(Db::Sqlite, |settings| {
+        settings.with("REELGATE_TRUSTED_PROXIES", "127.0.0.1")
+    })
+    .await;
+    let (user, key) = shop.app.customer("ada", 0).await;
+    let email = user.email.as_str();
+    // The proxy (trusted) names 203.0.113.9; the entry the client wrote itself is not believed.
+    let token = checkout_via_proxy(
+        &shop,
+        &key,
+        &shop.starter,
+        "iyzico",
+        "10.9.9.9, 203.0.113.9",
+    )
+    .await;
+    let buyer = shop.iyzico.sim.form(&token).unwrap().buyer;
+    assert_eq!(buyer["email"], email, "{buyer}");
+    assert_eq!(buyer["ip"], "203.0.113.9", "{buyer}");
+    assert_eq!(buyer["id"], user.id.as_str(), "{buyer}");
+    // What reelgate does not ask its customers for: the documented placeholders.
+    assert_eq!(buyer["identityNumber"], "11111111111", "{buyer}");
+    // Straight from the client (no proxy in between): its own address.
+    let (_, token) = shop.checkout(&key, &shop.starter, "iyzico").await;
+    assert_eq!(
+        shop.iyzico.sim.form(&token).unwrap().buyer["ip"],
+        "127.0.0.1"
+    );
+    // Stripe's page is prefilled with the same address.
+    let session = checkout_via_proxy(&shop, &key, &shop.small, "stripe", "203.0.113.9").await;
+    let session = shop.stripe.sim.session(&session).unwrap();
+    assert_eq!(session.customer_email.as_deref(), Some(email));
+}
