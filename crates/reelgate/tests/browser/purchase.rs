@@ -13,6 +13,29 @@ use crate::browser::Browser;
 
 const CUSTOMER: (&str, &str) = ("deniz@example.com", "deniz's password");
 
+#[derive(Clone, Copy)]
+enum Db {
+    Sqlite,
+    Postgres,
+}
+
+/// `settings` on the database: the app's own SQLite file, or a fresh PostgreSQL schema (kept
+/// as long as the returned store lives).
+async fn on(db: Db, settings: Settings) -> (Settings, Option<reelgate_store::testing::TestStore>) {
+    match db {
+        Db::Sqlite => (settings, None),
+        Db::Postgres => {
+            let store = reelgate_store::testing::empty_postgres_store()
+                .await
+                .expect("a PostgreSQL schema");
+            let reelgate_store::DatabaseUrl::Postgres { url } = store.url().clone() else {
+                unreachable!("a PostgreSQL store has a PostgreSQL URL")
+            };
+            (settings.with("REELGATE_DATABASE_URL", url), Some(store))
+        }
+    }
+}
+
 async fn status_becomes(b: &Browser, status: &str) {
     let script = "const s = document.getElementById('payment-status'); \
                   return s ? s.dataset.status : null;";
@@ -22,7 +45,7 @@ async fn status_becomes(b: &Browser, status: &str) {
     .await;
 }
 
-async fn buy_through(provider: &str) {
+async fn buy_through(provider: &str, db: Db) {
     let iyzico = pay_sim::iyzico::spawn(Default::default()).await.unwrap();
     let stripe = pay_sim::stripe::spawn(Default::default()).await.unwrap();
     let keys = stripe.sim.config();
@@ -36,6 +59,7 @@ async fn buy_through(provider: &str) {
         .with("REELGATE_STRIPE_SECRET_KEY", keys.secret_key)
         .with("REELGATE_STRIPE_WEBHOOK_SECRET", keys.webhook_secret)
         .with("REELGATE_STRIPE_API_BASE", stripe.base_url.clone());
+    let (settings, _postgres) = on(db, settings).await;
     let app = TestApp::spawn_with(settings, |_| {}).await;
     stripe
         .sim
@@ -79,12 +103,22 @@ async fn buy_through(provider: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_customer_buys_credits_through_the_iyzico_stand_in_in_chromium() {
-    buy_through("iyzico").await;
+    buy_through("iyzico", Db::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_customer_buys_credits_through_the_iyzico_stand_in_in_chromium_on_postgres() {
+    buy_through("iyzico", Db::Postgres).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_customer_buys_credits_through_the_stripe_stand_in_in_chromium() {
-    buy_through("stripe").await;
+    buy_through("stripe", Db::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_customer_buys_credits_through_the_stripe_stand_in_in_chromium_on_postgres() {
+    buy_through("stripe", Db::Postgres).await;
 }
 
 /// The element's whole text, its runs of white space as one space (the header lays the
@@ -120,8 +154,18 @@ async fn payment_on_page(b: &Browser) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_customer_buys_credits_on_the_demo_provider_in_chromium() {
+    buy_on_the_demo_provider(Db::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_customer_buys_credits_on_the_demo_provider_in_chromium_on_postgres() {
+    buy_on_the_demo_provider(Db::Postgres).await;
+}
+
+async fn buy_on_the_demo_provider(db: Db) {
     // `reelgate serve` on its defaults: no provider configured, so the demo provider.
-    let app = TestApp::spawn().await;
+    let (settings, _postgres) = on(db, Settings::default()).await;
+    let app = TestApp::spawn_with(settings, |_| {}).await;
     let package = app
         .store
         .create_package(&NewPackage {
