@@ -368,3 +368,46 @@ async fn the_operators_stripe_refund_goes_through_stripe_and_its_events_change_n
     );
     let _ = intent;
 }
+
+/// Every event of a disputed payment three times, newest first: the dispute's end, its
+/// opening, then the payment's completion; it settles as the dispute ended.
+async fn dispute_events_backwards(won: bool) {
+    let shop = Shop::open(Db::Sqlite).await;
+    shop.stripe.sim.set_auto_deliver(false);
+    let (_, key) = shop.app.customer("ada", 0).await;
+    let (payment, session) = shop.checkout(&key, &shop.starter, "stripe").await;
+    let intent = shop.stripe.sim.pay(&session).await.unwrap();
+    shop.stripe.sim.dispute(&intent).await.unwrap();
+    shop.stripe.sim.close_dispute(&intent, won).await.unwrap();
+    let mut order = events_of(&shop, "charge.dispute.closed");
+    order.extend(events_of(&shop, "charge.dispute.created"));
+    order.extend(events_of(&shop, "checkout.session.completed"));
+    assert_eq!(order.len(), 3);
+    for event in &order {
+        for _ in 0..3 {
+            assert_eq!(deliver(&shop, event).await, 200, "{event}");
+        }
+    }
+    let read = shop.payment(&key, &payment).await;
+    let view = shop.operator_view(&payment).await;
+    if won {
+        assert_eq!(read["status"], "paid", "{read}");
+        assert_eq!(shop.wallet(&key).await, (550, 0));
+        assert_eq!(view["dispute"], "won", "{view}");
+    } else {
+        assert_eq!(read["status"], "disputed", "{read}");
+        assert_eq!(shop.wallet(&key).await, (0, 0));
+        assert_eq!(view["dispute"], "lost", "{view}");
+    }
+    assert_eq!(shop.purchases(&key, &payment).await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dispute_events_three_times_and_backwards_settle_as_a_won_dispute() {
+    dispute_events_backwards(true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dispute_events_three_times_and_backwards_settle_as_a_lost_dispute() {
+    dispute_events_backwards(false).await;
+}
