@@ -36,6 +36,36 @@ async fn on(db: Db, settings: Settings) -> (Settings, Option<reelgate_store::tes
     }
 }
 
+/// A 500+50-credit package at 149.90 TRY named `name` on sale, and the customer's account.
+async fn open_shop(app: &TestApp, name: &str) -> reelgate_domain::payments::Package {
+    let package = app
+        .store
+        .create_package(&NewPackage {
+            name: PackageName::parse(name).unwrap(),
+            credits: Credits(500),
+            bonus_credits: Credits(50),
+            price: Money::parse("149.90", "TRY").unwrap(),
+            active: true,
+            position: 0,
+        })
+        .await
+        .unwrap();
+    app.create_user(CUSTOMER.0, CUSTOMER.1, Role::Customer)
+        .await;
+    package
+}
+
+/// Chromium with the customer signed in, on the generate page.
+async fn signed_in(app: &TestApp) -> Browser {
+    let b = Browser::start(&app.address).await;
+    b.goto("/signin").await;
+    b.fill("#email", CUSTOMER.0).await;
+    b.fill("#password", CUSTOMER.1).await;
+    b.click("form[action='/signin'] button[type=submit]").await;
+    b.wait_for_path("/generate").await;
+    b
+}
+
 async fn status_becomes(b: &Browser, status: &str) {
     let script = "const s = document.getElementById('payment-status'); \
                   return s ? s.dataset.status : null;";
@@ -64,27 +94,9 @@ async fn buy_through(provider: &str, db: Db) {
     stripe
         .sim
         .set_webhook_url(Some(app.url("/v1/payments/stripe/webhook")));
-    let package = app
-        .store
-        .create_package(&NewPackage {
-            name: PackageName::parse("Başlangıç").unwrap(),
-            credits: Credits(500),
-            bonus_credits: Credits(50),
-            price: Money::parse("149.90", "TRY").unwrap(),
-            active: true,
-            position: 0,
-        })
-        .await
-        .unwrap();
-    app.create_user(CUSTOMER.0, CUSTOMER.1, Role::Customer)
-        .await;
+    let package = open_shop(&app, "Başlangıç").await;
 
-    let b = Browser::start(&app.address).await;
-    b.goto("/signin").await;
-    b.fill("#email", CUSTOMER.0).await;
-    b.fill("#password", CUSTOMER.1).await;
-    b.click("form[action='/signin'] button[type=submit]").await;
-    b.wait_for_path("/generate").await;
+    let b = signed_in(&app).await;
     b.goto("/buy").await;
     b.click(&format!(
         "form:has(input[name=provider][value={provider}]) button[data-buy='{}']",
@@ -166,31 +178,13 @@ async fn buy_on_the_demo_provider(db: Db) {
     // `reelgate serve` on its defaults: no provider configured, so the demo provider.
     let (settings, _postgres) = on(db, Settings::default()).await;
     let app = TestApp::spawn_with(settings, |_| {}).await;
-    let package = app
-        .store
-        .create_package(&NewPackage {
-            name: PackageName::parse("Starter").unwrap(),
-            credits: Credits(500),
-            bonus_credits: Credits(50),
-            price: Money::parse("149.90", "TRY").unwrap(),
-            active: true,
-            position: 0,
-        })
-        .await
-        .unwrap();
-    app.create_user(CUSTOMER.0, CUSTOMER.1, Role::Customer)
-        .await;
+    let package = open_shop(&app, "Starter").await;
     let buy = format!(
         "form:has(input[name=provider][value=demo]) button[data-buy='{}']",
         package.id
     );
 
-    let b = Browser::start(&app.address).await;
-    b.goto("/signin").await;
-    b.fill("#email", CUSTOMER.0).await;
-    b.fill("#password", CUSTOMER.1).await;
-    b.click("form[action='/signin'] button[type=submit]").await;
-    b.wait_for_path("/generate").await;
+    let b = signed_in(&app).await;
     text_is(&b, "[data-balance-pill]", "0 credits").await;
     b.click("nav.mainnav a[href='/buy']").await;
     b.wait_for_path("/buy").await;

@@ -22,6 +22,15 @@ async fn deliver(shop: &Shop, event: &str) -> u16 {
     shop.stripe.sim.deliver(event).await.expect("delivered")
 }
 
+/// Each event three times over, in this order; reelgate takes every copy (200).
+async fn deliver_three_times(shop: &Shop, order: &[String]) {
+    for event in order {
+        for _ in 0..3 {
+            assert_eq!(deliver(shop, event).await, 200, "{event}");
+        }
+    }
+}
+
 async fn purchase_is_credited_once(db: Db) {
     let shop = Shop::open(db).await;
     let (_, key) = shop.app.customer("ada", 0).await;
@@ -88,11 +97,7 @@ async fn events_three_times_and_reordered(db: Db) {
     order.extend(events_of(&shop, "checkout.session.completed"));
     assert_eq!(order.len(), 3);
     // The refund arrives before the payment's completion, and everything three times.
-    for event in &order {
-        for _ in 0..3 {
-            assert_eq!(deliver(&shop, event).await, 200, "{event}");
-        }
-    }
+    deliver_three_times(&shop, &order).await;
     let read = shop.payment(&key, &payment).await;
     assert_eq!(read["status"], "partially_refunded", "{read}");
     assert_eq!(shop.wallet(&key).await, (275, 0));
@@ -383,11 +388,7 @@ async fn dispute_events_backwards(won: bool) {
     order.extend(events_of(&shop, "charge.dispute.created"));
     order.extend(events_of(&shop, "checkout.session.completed"));
     assert_eq!(order.len(), 3);
-    for event in &order {
-        for _ in 0..3 {
-            assert_eq!(deliver(&shop, event).await, 200, "{event}");
-        }
-    }
+    deliver_three_times(&shop, &order).await;
     let read = shop.payment(&key, &payment).await;
     let view = shop.operator_view(&payment).await;
     if won {
