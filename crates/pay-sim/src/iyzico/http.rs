@@ -139,18 +139,39 @@ async fn initialize(
             return missing(&format!("buyer.{field}"));
         }
     }
-    if request
+    let billing = request
         .get("billingAddress")
-        .and_then(|a| text(a, "address"))
-        .is_none()
-    {
-        return missing("billingAddress");
+        .cloned()
+        .unwrap_or(Value::Null);
+    for field in ["contactName", "city", "country", "address"] {
+        if text(&billing, field).is_none() {
+            return missing(&format!("billingAddress.{field}"));
+        }
     }
     let items = request
         .get("basketItems")
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default();
+    for item in &items {
+        for field in ["id", "name", "category1", "itemType"] {
+            if text(item, field).is_none() {
+                return missing(&format!("basketItems.{field}"));
+            }
+        }
+    }
+    // A physical good is shipped somewhere; a virtual one (reelgate's credits) needs no address.
+    let physical = items
+        .iter()
+        .any(|i| text(i, "itemType") == Some("PHYSICAL"));
+    if physical
+        && request
+            .get("shippingAddress")
+            .and_then(|a| text(a, "address"))
+            .is_none()
+    {
+        return missing("shippingAddress");
+    }
     let basket_total: Option<Decimal> = items.iter().map(|i| price(i.get("price"))).sum();
     if items.is_empty() || basket_total != Some(price_value) {
         return Json(failure(
@@ -178,6 +199,8 @@ async fn initialize(
         refunded: Decimal::ZERO,
         cancelled: false,
         tamper: Tamper::default(),
+        refuse_refunds: None,
+        buyer,
     });
     Json(json!({
         "status": "success", "locale": text(&request, "locale").unwrap_or("tr"),
@@ -279,6 +302,9 @@ fn refund(sim: &IyzicoSim, request: &Value, find: impl Fn(&Form) -> bool) -> Val
     else {
         return failure("5092", "Ödeme bulunamadı", conversation);
     };
+    if let Some((code, message)) = &form.refuse_refunds {
+        return failure(code, message, conversation);
+    }
     if form.refunded + amount > form.paid_price {
         return failure(
             "5093",
@@ -344,6 +370,9 @@ async fn cancel(
     else {
         return Json(failure("5092", "Ödeme bulunamadı", conversation));
     };
+    if let Some((code, message)) = &form.refuse_refunds {
+        return Json(failure(code, message, conversation));
+    }
     if form.refunded > Decimal::ZERO || form.cancelled {
         return Json(failure(
             "5094",
@@ -397,4 +426,79 @@ async fn choose(
         html_escape(&token)
     ))
     .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::iyzico::{authorization, spawn, IyzicoConfig};
+
+    fn form_request() -> Value {
+        let address = json!({"contactName": "Jane Doe", "city": "Istanbul", "country": "Turkey",
+                             "address": "Nidakule Göztepe"});
+        json!({
+            "locale": "tr", "conversationId": "c1", "price": "10.0", "paidPrice": "10.0",
+            "currency": "TRY", "basketId": "b1", "paymentGroup": "PRODUCT",
+            "callbackUrl": "https://merchant.example/callback",
+            "buyer": {"id": "u1", "name": "Jane", "surname": "Doe", "email": "jane@example.com",
+                      "identityNumber": "74300864791", "registrationAddress": "Nidakule Göztepe",
+                      "ip": "85.34.78.112", "city": "Istanbul", "country": "Turkey"},
+            "billingAddress": address,
+            "basketItems": [{"id": "i1", "name": "Credits", "category1": "Credits",
+                             "itemType": "VIRTUAL", "price": "10.0"}],
+        })
+    }
+
+    async fn initialize_with(request: &Value) -> Value {
+        let running = spawn(IyzicoConfig::default()).await.unwrap();
+        let config = &running.sim.config;
+        let body = request.to_string();
+        let header = authorization(
+            &config.api_key,
+            &config.secret_key,
+            "rnd",
+            INITIALIZE,
+            &body,
+        );
+        reqwest::Client::new()
+            .post(format!("{}{INITIALIZE}", running.base_url))
+            .header("authorization", header)
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_form_without_a_required_buyer_or_address_field_is_refused_like_iyzico_does() {
+        assert_eq!(initialize_with(&form_request()).await["status"], "success");
+        let removals: [(&str, &str); 5] = [
+            ("buyer", "identityNumber"),
+            ("buyer", "email"),
+            ("buyer", "ip"),
+            ("billingAddress", "contactName"),
+            ("billingAddress", "city"),
+        ];
+        for (object, field) in removals {
+            let mut request = form_request();
+            request[object].as_object_mut().unwrap().remove(field);
+            let answer = initialize_with(&request).await;
+            assert_eq!(answer["status"], "failure", "{object}.{field}: {answer}");
+            let message = answer["errorMessage"].as_str().unwrap();
+            assert!(
+                message.contains(&format!("{object}.{field}")),
+                "{object}.{field}: {message}"
+            );
+        }
+        let mut request = form_request();
+        request["basketItems"][0]["itemType"] = json!("PHYSICAL");
+        let answer = initialize_with(&request).await;
+        assert_eq!(
+            answer["errorMessage"],
+            "shippingAddress gönderilmesi zorunludur"
+        );
+    }
 }

@@ -51,6 +51,10 @@ pub struct Form {
     pub refunded: Decimal,
     pub cancelled: bool,
     pub tamper: Tamper,
+    /// iyzico's `(errorCode, errorMessage)` for every refund or cancel asked of this form.
+    pub refuse_refunds: Option<(String, String)>,
+    /// The `buyer` object the form was initialized with, as sent.
+    pub buyer: serde_json::Value,
 }
 
 /// What retrieving a form answers instead of the truth (still signed by "iyzico", unless
@@ -140,6 +144,15 @@ impl IyzicoSim {
 
     pub fn tamper(&self, token: &str, tamper: Tamper) -> bool {
         self.with_form(token, |form| form.tamper = tamper).is_some()
+    }
+
+    /// From now on iyzico refuses refunds and cancels of this form with this code and
+    /// message, as it does when the bank or its own rules say no.
+    pub fn refuse_refunds(&self, token: &str, code: &str, message: &str) -> bool {
+        self.with_form(token, |form| {
+            form.refuse_refunds = Some((code.to_owned(), message.to_owned()))
+        })
+        .is_some()
     }
 
     /// A refund or cancel made in iyzico's merchant panel rather than through the API.

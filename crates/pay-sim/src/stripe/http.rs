@@ -116,6 +116,7 @@ async fn create_session(State(sim): State<StripeSim>, headers: HeaderMap, body: 
         amount_total: unit_amount * quantity,
         currency,
         client_reference_id: get("client_reference_id"),
+        customer_email: get("customer_email"),
         metadata: prefixed(&f, "metadata["),
         intent_metadata: prefixed(&f, "payment_intent_data[metadata]["),
         product_name,
@@ -164,6 +165,7 @@ async fn retrieve_session(
     uri: axum::http::Uri,
 ) -> Answer {
     authorize(&sim, &headers)?;
+    sim.pass_hold().await;
     let session = sim.session(&id).ok_or_else(|| {
         error(
             StatusCode::NOT_FOUND,

@@ -72,11 +72,22 @@ pub(crate) struct State {
     pub deliveries: Vec<(String, u16)>,
 }
 
+/// Whether answers to session retrieves are held back, and how many are waiting.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Hold {
+    pub holding: bool,
+    pub waiting: usize,
+}
+
 /// The stand-in's state and controls; cheap to clone.
 #[derive(Clone)]
 pub struct StripeSim {
     pub(crate) config: Arc<Mutex<StripeConfig>>,
     pub(crate) state: Arc<Mutex<State>>,
+    /// Retrieving a session is how a merchant confirms a payment; holding its answer opens
+    /// the moment between Stripe's confirmation and the merchant's credit for a test to
+    /// stop the merchant in, without any hook in the merchant.
+    pub(crate) hold: Arc<tokio::sync::watch::Sender<Hold>>,
     http: reqwest::Client,
 }
 
@@ -85,6 +96,7 @@ pub async fn spawn(config: StripeConfig) -> std::io::Result<Running<StripeSim>> 
     let sim = StripeSim {
         config: Arc::new(Mutex::new(config)),
         state: Arc::default(),
+        hold: Arc::new(tokio::sync::watch::channel(Hold::default()).0),
         http: reqwest::Client::new(),
     };
     let running = Running::serve(sim.clone(), http::router(sim.clone())).await?;
@@ -309,6 +321,67 @@ impl StripeSim {
     /// What reelgate answered to each delivery, in order.
     pub fn deliveries(&self) -> Vec<(String, u16)> {
         self.lock().deliveries.clone()
+    }
+
+    /// Stripe's retry: every event whose latest delivery was not answered 2xx (or not at
+    /// all) is delivered again, oldest first; what reelgate answered this time.
+    pub async fn retry_failed(&self) -> Vec<(String, u16)> {
+        let failed: Vec<String> = {
+            let state = self.lock();
+            state
+                .events
+                .iter()
+                .filter(|event| {
+                    let last = state.deliveries.iter().rev().find(|d| d.0 == event.id);
+                    last.is_some_and(|(_, status)| !(200..300).contains(status))
+                })
+                .map(|event| event.id.clone())
+                .collect()
+        };
+        let mut answers = Vec::new();
+        for id in failed {
+            if let Ok(status) = self.deliver(&id).await {
+                answers.push((id, status));
+            }
+        }
+        answers
+    }
+
+    /// From now on, answers to session retrieves wait until [`StripeSim::release_retrieves`].
+    pub fn hold_retrieves(&self) {
+        self.hold.send_modify(|hold| hold.holding = true);
+    }
+
+    /// Lets held and later retrieves be answered.
+    pub fn release_retrieves(&self) {
+        self.hold.send_modify(|hold| hold.holding = false);
+    }
+
+    /// Waits until a session retrieve is being held: the merchant is asking Stripe to
+    /// confirm a payment and waits for the answer.
+    pub async fn retrieve_held(&self) {
+        let mut hold = self.hold.subscribe();
+        // The sender lives as long as `self`, so waiting cannot fail.
+        let _ = hold.wait_for(|hold| hold.waiting > 0).await;
+    }
+
+    /// Called by a retrieve before it answers: returns once retrieves are not held.
+    pub(crate) async fn pass_hold(&self) {
+        let mut hold = self.hold.subscribe();
+        if !hold.borrow().holding {
+            return;
+        }
+        /// Counts the wait out again even when the merchant hangs up mid-wait (the
+        /// request's future is then dropped).
+        struct Waiting<'a>(&'a tokio::sync::watch::Sender<Hold>);
+        impl Drop for Waiting<'_> {
+            fn drop(&mut self) {
+                self.0.send_modify(|hold| hold.waiting -= 1);
+            }
+        }
+        self.hold.send_modify(|hold| hold.waiting += 1);
+        let _waiting = Waiting(&self.hold);
+        let _ = hold.wait_for(|hold| !hold.holding).await;
     }
 
     async fn auto_deliver(&self, events: &[String]) {

@@ -9,6 +9,8 @@ pub struct Session {
     /// Lowercase ISO code, as Stripe writes it.
     pub currency: String,
     pub client_reference_id: Option<String>,
+    /// `customer_email`, as the merchant prefilled it.
+    pub customer_email: Option<String>,
     pub metadata: Map<String, Value>,
     /// Copied onto the payment intent (`payment_intent_data[metadata]`).
     pub intent_metadata: Map<String, Value>,
@@ -30,6 +32,7 @@ impl Session {
             "id": self.id, "object": "checkout.session", "amount_subtotal": self.amount_total,
             "amount_total": self.amount_total, "cancel_url": self.cancel_url,
             "client_reference_id": self.client_reference_id, "created": self.created,
+            "customer_email": self.customer_email,
             "currency": self.currency, "livemode": false, "metadata": self.metadata,
             "mode": "payment", "payment_intent": self.payment_intent,
             "payment_status": self.payment_status, "status": self.status,

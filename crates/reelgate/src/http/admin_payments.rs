@@ -442,7 +442,9 @@ pub struct RefundRequest {
     params(("id" = String, Path, description = "the payment's id (`pay_…`)")),
     request_body = RefundRequest,
     responses((status = 200, body = AdminPaymentView), (status = 400, body = ErrorEnvelope),
-        (status = 404, body = ErrorEnvelope), (status = 503, body = ErrorEnvelope)))]
+        (status = 404, body = ErrorEnvelope),
+        (status = 409, description = "the provider refused the refund (`refund_refused`, its code and reason in the message); nothing moved", body = ErrorEnvelope),
+        (status = 503, body = ErrorEnvelope)))]
 async fn refund_payment(
     State(ctx): State<ApiContext>,
     AdminUser(admin): AdminUser,

@@ -16,6 +16,7 @@ use super::account::{page_limit, PageQuery};
 use super::auth::AuthUser;
 use super::error::ErrorEnvelope;
 use super::{ApiContext, ApiError, ApiJson, ApiPath, ApiQuery};
+use crate::client_addr::ClientAddr;
 use crate::payments::demo::DemoChoice;
 use crate::payments::PaymentError;
 
@@ -146,6 +147,10 @@ impl From<PaymentError> for ApiError {
                 code: "invalid_signature",
                 message: format!("notification refused: {e}"),
             },
+            PaymentError::RefundRefused(e) => ApiError::Conflict {
+                code: "refund_refused",
+                message: format!("nothing was refunded: {e}"),
+            },
         }
     }
 }
@@ -239,12 +244,13 @@ fn unknown_package() -> ApiError {
 async fn checkout(
     State(ctx): State<ApiContext>,
     AuthUser(user): AuthUser,
+    ClientAddr(client): ClientAddr,
     ApiJson(request): ApiJson<CheckoutRequest>,
 ) -> Result<(StatusCode, ApiJson<CheckoutView>), ApiError> {
     let (package, provider) = parse_checkout(&ctx, &request)?;
     let (payment, redirect) = ctx
         .payments
-        .checkout(&user.id, &package, provider)
+        .checkout(&user, client, &package, provider)
         .await
         .map_err(|e| match e {
             PaymentError::Store(reelgate_store::StoreError::PackageNotFound) => unknown_package(),

@@ -12,7 +12,7 @@ use std::sync::Mutex;
 use url::Url;
 
 use super::provider::{
-    Checkout, Notification, NotificationError, PaymentProvider, ProviderError, ReturnUrls,
+    Buyer, Checkout, Notification, NotificationError, PaymentProvider, ProviderError, ReturnUrls,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,6 +55,7 @@ impl PaymentProvider for Demo {
     fn create_checkout<'a>(
         &'a self,
         payment: &'a Payment,
+        _buyer: &'a Buyer,
         _urls: &'a ReturnUrls,
     ) -> BoxFuture<'a, Result<Checkout, ProviderError>> {
         let url = self

@@ -8,7 +8,7 @@ pub mod provider;
 pub mod settings;
 pub mod stripe;
 
-use reelgate_domain::accounts::UserId;
+use reelgate_domain::accounts::{User, UserId};
 use reelgate_domain::payments::{Fact, PackageId, Payment, PaymentId, ProviderKind};
 use reelgate_store::{NewPaymentEvent, Settled, Store, StoreError};
 use rust_decimal::Decimal;
@@ -16,7 +16,7 @@ use std::sync::Arc;
 use url::Url;
 
 use demo::Demo;
-use provider::{NotificationError, PaymentProvider, ProviderError, ReturnUrls, Target};
+use provider::{Buyer, NotificationError, PaymentProvider, ProviderError, ReturnUrls, Target};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PaymentError {
@@ -30,6 +30,10 @@ pub enum PaymentError {
     NotRefundable(String),
     #[error("notification refused: {0}")]
     Refused(#[from] NotificationError),
+    /// The provider said no to the operator's refund (already refunded in its panel, an
+    /// amount above what it still holds…): nothing moved, and the refusal is on the payment.
+    #[error("{0}")]
+    RefundRefused(ProviderError),
 }
 
 /// The providers this server takes payments through, and the way to them.
@@ -93,15 +97,21 @@ impl Payments {
     }
 
     /// Opens a payment for the package (its price and credits captured now) and the
-    /// provider's checkout; returns where to send the customer.
+    /// provider's checkout for `user`, whose request came from `ip`; returns where to send
+    /// the customer.
     pub async fn checkout(
         &self,
-        user: &UserId,
+        user: &User,
+        ip: Option<std::net::IpAddr>,
         package: &PackageId,
         kind: ProviderKind,
     ) -> Result<(Payment, Url), PaymentError> {
         let provider = self.provider(kind)?;
-        let payment = self.store.open_payment(user, package, kind).await?;
+        let payment = self.store.open_payment(&user.id, package, kind).await?;
+        let buyer = Buyer {
+            email: user.email.clone(),
+            ip,
+        };
         let urls = ReturnUrls {
             done: self.return_url(&payment.id),
             callback: self
@@ -109,7 +119,7 @@ impl Payments {
                 .join("v1/payments/iyzico/callback")
                 .unwrap_or_else(|_| self.public_url.clone()),
         };
-        let checkout = match provider.create_checkout(&payment, &urls).await {
+        let checkout = match provider.create_checkout(&payment, &buyer, &urls).await {
             Ok(checkout) => checkout,
             Err(error) => {
                 tracing::warn!(payment = %payment.id, %error, "could not open a checkout");
@@ -270,7 +280,6 @@ impl Payments {
             )));
         }
         let provider = self.provider(payment.provider)?;
-        let facts = provider.refund(&payment, amount).await?;
         let event = NewPaymentEvent {
             provider: payment.provider,
             event_id: None,
@@ -282,6 +291,24 @@ impl Payments {
                 "operator": operator.as_str(),
             })
             .to_string(),
+        };
+        let facts = match provider.refund(&payment, amount).await {
+            Ok(facts) => facts,
+            Err(error) => {
+                // The operator reads why on the payment; the ledger is untouched.
+                tracing::warn!(payment = %payment.id, %error, "refund not made");
+                let verification = match &error {
+                    ProviderError::Refused(..) => format!("refused: {error}"),
+                    _ => format!("failed: {error}"),
+                };
+                self.store
+                    .record_payment_event(&event, &verification, "none")
+                    .await?;
+                return Err(match error {
+                    refused @ ProviderError::Refused(..) => PaymentError::RefundRefused(refused),
+                    other => PaymentError::Provider(other),
+                });
+            }
         };
         let settled = self
             .store

@@ -4,9 +4,22 @@
 //! or Lemon Squeezy is one more implementation of this trait.
 
 use futures::future::BoxFuture;
+use reelgate_domain::accounts::Email;
 use reelgate_domain::payments::{Fact, Payment, PaymentId, ProviderKind};
 use rust_decimal::Decimal;
+use std::net::IpAddr;
 use url::Url;
+
+/// Who is buying, as far as reelgate knows: its customers give an email address and nothing
+/// else, and the checkout request comes from an address. A provider that wants more (iyzico's
+/// buyer) says in its module what it sends for the rest.
+#[derive(Debug, Clone)]
+pub struct Buyer {
+    pub email: Email,
+    /// The customer's address as the trusted-proxy logic resolved it (`client_addr`); none
+    /// only for a request that did not come through the server.
+    pub ip: Option<IpAddr>,
+}
 
 /// Where the provider sends the customer back to.
 #[derive(Debug, Clone)]
@@ -80,10 +93,11 @@ pub enum NotificationError {
 pub trait PaymentProvider: Send + Sync {
     fn kind(&self) -> ProviderKind;
 
-    /// Opens a checkout for the payment at the price it captured.
+    /// Opens a checkout for the payment at the price it captured, for this buyer.
     fn create_checkout<'a>(
         &'a self,
         payment: &'a Payment,
+        buyer: &'a Buyer,
         urls: &'a ReturnUrls,
     ) -> BoxFuture<'a, Result<Checkout, ProviderError>>;
 

@@ -6,6 +6,7 @@ mod children;
 mod cli;
 mod graceful;
 mod logs;
+mod purchase_crash;
 mod soak;
 
 use reelgate_store::testing::{postgres_store, sqlite_store};

@@ -90,9 +90,14 @@ pub fn refusal(answer: &Value) -> Option<String> {
     if text(answer, "status") == Some("success") {
         return None;
     }
+    // iyzico writes its codes as strings ("5093"); a number is read the same.
+    let code = match answer.get("errorCode") {
+        Some(Value::String(code)) => code.clone(),
+        Some(Value::Number(code)) => code.to_string(),
+        _ => "none".into(),
+    };
     Some(format!(
-        "{} ({})",
+        "{} (errorCode {code})",
         text(answer, "errorMessage").unwrap_or("no reason given"),
-        text(answer, "errorCode").unwrap_or("no code")
     ))
 }

@@ -19,7 +19,8 @@ use std::str::FromStr;
 use url::Url;
 
 use super::provider::{
-    Checkout, Notification, NotificationError, PaymentProvider, ProviderError, ReturnUrls, Target,
+    Buyer, Checkout, Notification, NotificationError, PaymentProvider, ProviderError, ReturnUrls,
+    Target,
 };
 use client::{refusal, text, IyzicoClient};
 use sign::{signed_price, verify_response};
@@ -71,14 +72,33 @@ fn price(answer: &Value, field: &str) -> Option<Decimal> {
     }
 }
 
-/// The initialize request. iyzico requires a buyer with an identity number and addresses;
-/// reelgate sells a digital good and asks its customers for neither, so those are the
-/// documented placeholders for a digital sale and the payment's ids.
-fn initialize_request(payment: &Payment, callback: &Url) -> Value {
+/// What the buyer's name, identity number and addresses are sent as: reelgate sells a
+/// digital good and asks its customers for none of them (an account is an email address and
+/// a password), while iyzico requires every one on each form. docs/PAYMENTS.md says what a
+/// live merchant must agree with iyzico about these.
+const NAME: &str = "reelgate";
+const SURNAME: &str = "customer";
+/// The placeholder identity number iyzico's own samples and integrations use when a buyer
+/// has given none.
+const IDENTITY_NUMBER: &str = "11111111111";
+const ADDRESS: &str = "digital delivery";
+const CITY: &str = "Istanbul";
+const COUNTRY: &str = "Turkey";
+/// Where no client's address is known: a checkout that did not come through the server, and
+/// refunds (made by this server, not by a customer's browser).
+const NO_CLIENT_IP: &str = "127.0.0.1";
+
+/// The initialize request: the price captured on the payment, the payment's ids, and the
+/// buyer as far as reelgate knows them — the account's email and the address the checkout
+/// request came from (through the trusted-proxy logic), the rest the placeholders above.
+fn initialize_request(payment: &Payment, buyer: &Buyer, callback: &Url) -> Value {
     let amount = payment.price.amount_string();
+    let ip = buyer
+        .ip
+        .map_or_else(|| NO_CLIENT_IP.to_owned(), |ip| ip.to_string());
+    let contact = format!("{NAME} {SURNAME}");
     let address = json!({
-        "contactName": "reelgate customer", "city": "Istanbul", "country": "Turkey",
-        "address": "digital delivery",
+        "contactName": contact, "city": CITY, "country": COUNTRY, "address": ADDRESS,
     });
     json!({
         "locale": "tr",
@@ -91,10 +111,9 @@ fn initialize_request(payment: &Payment, callback: &Url) -> Value {
         "callbackUrl": callback.as_str(),
         "enabledInstallments": [1, 2, 3, 6, 9],
         "buyer": {
-            "id": payment.user_id.as_str(), "name": "reelgate", "surname": "customer",
-            "email": format!("{}@customers.invalid", payment.user_id.as_str()),
-            "identityNumber": "11111111111", "registrationAddress": "digital delivery",
-            "ip": "127.0.0.1", "city": "Istanbul", "country": "Turkey",
+            "id": payment.user_id.as_str(), "name": NAME, "surname": SURNAME,
+            "email": buyer.email.as_str(), "identityNumber": IDENTITY_NUMBER,
+            "registrationAddress": ADDRESS, "ip": ip, "city": CITY, "country": COUNTRY,
         },
         "billingAddress": address,
         "basketItems": [{
@@ -182,12 +201,16 @@ impl PaymentProvider for Iyzico {
     fn create_checkout<'a>(
         &'a self,
         payment: &'a Payment,
+        buyer: &'a Buyer,
         urls: &'a ReturnUrls,
     ) -> BoxFuture<'a, Result<Checkout, ProviderError>> {
         async move {
             let answer = self
                 .client
-                .post(INITIALIZE, &initialize_request(payment, &urls.callback))
+                .post(
+                    INITIALIZE,
+                    &initialize_request(payment, buyer, &urls.callback),
+                )
                 .await?;
             if let Some(why) = refusal(&answer) {
                 return Err(refused(why));
@@ -265,7 +288,7 @@ impl PaymentProvider for Iyzico {
             let request = json!({
                 "locale": "tr", "conversationId": payment.id.as_str(),
                 "paymentId": payment_id, "price": amount.to_string(),
-                "currency": payment.price.currency().code(), "ip": "127.0.0.1",
+                "currency": payment.price.currency().code(), "ip": NO_CLIENT_IP,
             });
             let answer = self.client.post(REFUND, &request).await?;
             if let Some(why) = refusal(&answer) {

@@ -19,7 +19,7 @@ use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
 use super::provider::{
-    Checkout, Notification, NotificationError, PaymentProvider, ProviderError, ReturnUrls,
+    Buyer, Checkout, Notification, NotificationError, PaymentProvider, ProviderError, ReturnUrls,
 };
 use client::{Expandable, Session, StripeClient};
 
@@ -129,6 +129,7 @@ impl PaymentProvider for Stripe {
     fn create_checkout<'a>(
         &'a self,
         payment: &'a Payment,
+        buyer: &'a Buyer,
         urls: &'a ReturnUrls,
     ) -> BoxFuture<'a, Result<Checkout, ProviderError>> {
         async move {
@@ -144,6 +145,8 @@ impl PaymentProvider for Stripe {
                 ("success_url".into(), urls.done.to_string()),
                 ("cancel_url".into(), urls.done.to_string()),
                 ("client_reference_id".into(), id.clone()),
+                // Prefills the hosted page and is where Stripe sends its own receipt.
+                ("customer_email".into(), buyer.email.as_str().to_owned()),
                 (format!("metadata[{PAYMENT_KEY}]"), id.clone()),
                 (
                     format!("payment_intent_data[metadata][{PAYMENT_KEY}]"),

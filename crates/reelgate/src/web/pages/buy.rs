@@ -10,6 +10,7 @@ use reelgate_domain::payments::{PackageId, Payment, PaymentId, PaymentStatus, Pr
 use serde::Deserialize;
 
 use super::Chrome;
+use crate::client_addr::ClientAddr;
 use crate::http::payments::{PackageView, PaymentView};
 use crate::payments::demo::DemoChoice;
 use crate::payments::PaymentError;
@@ -78,6 +79,7 @@ struct CheckoutForm {
 async fn checkout(
     State(web): State<WebContext>,
     Viewer(user): Viewer,
+    ClientAddr(client): ClientAddr,
     chrome: Chrome,
     WebForm(form): WebForm<CheckoutForm>,
 ) -> Result<Response, WebError> {
@@ -90,7 +92,7 @@ async fn checkout(
     match web
         .api
         .payments
-        .checkout(&user.id, &package, provider)
+        .checkout(&user, client, &package, provider)
         .await
     {
         Ok((_, redirect)) if provider == ProviderKind::Demo => {

@@ -218,6 +218,28 @@ async fn an_iyzico_refund_after_spending_leaves_debt_and_the_next_purchase_repay
     refund_after_spending(Db::Postgres).await;
 }
 
+/// The refusal the operator gets, and the refusal recorded on the payment.
+async fn refused_refund(shop: &Shop, payment: &str, amount: Option<&str>, code: &str) -> Value {
+    let (status, refused) = shop.operator_refund(payment, amount).await;
+    assert_eq!(
+        (status, refused["error"]["code"].as_str()),
+        (409, Some("refund_refused")),
+        "{refused}"
+    );
+    assert_eq!(refused["error"]["field"], Value::Null, "{refused}");
+    let message = refused["error"]["message"].as_str().unwrap();
+    assert!(message.contains(&format!("errorCode {code}")), "{message}");
+    let view = shop.operator_view(payment).await;
+    let last = view["events"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["event_type"], "operator.refund", "{view}");
+    let verification = last["verification"].as_str().unwrap();
+    assert!(
+        verification.starts_with("refused") && verification.contains(code),
+        "{verification}"
+    );
+    refused
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn iyzico_refuses_a_refund_beyond_what_is_left_and_nothing_moves() {
     let shop = Shop::open(Db::Sqlite).await;
@@ -229,9 +251,16 @@ async fn iyzico_refuses_a_refund_beyond_what_is_left_and_nothing_moves() {
     shop.iyzico
         .sim
         .refund_in_panel(&token, Decimal::new(600, 2));
-    let (status, refused) = shop.operator_refund(&payment, Some("5.00")).await;
-    assert_eq!(status, 503, "{refused}");
+    let refused = refused_refund(&shop, &payment, Some("5.00"), "5093").await;
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("İade tutarı, ödeme tutarından büyük olamaz"),
+        "{refused}"
+    );
     assert_eq!(shop.wallet(&key).await, (100, 0));
+    assert_eq!(shop.payment(&key, &payment).await["status"], "paid");
     let (status, partial) = shop.operator_refund(&payment, Some("4.00")).await;
     assert_eq!(
         (status, partial["status"].as_str()),
@@ -239,5 +268,105 @@ async fn iyzico_refuses_a_refund_beyond_what_is_left_and_nothing_moves() {
         "{partial}"
     );
     assert_eq!(shop.wallet(&key).await, (60, 0));
-    let _ = json;
+}
+
+async fn a_refused_refund_changes_nothing(db: Db) {
+    let shop = Shop::open(db).await;
+    let (_, key) = shop.app.customer("ada", 0).await;
+    let (payment, token) = shop.checkout(&key, &shop.small, "iyzico").await;
+    shop.iyzico.sim.pay(&token).unwrap();
+    callback(&shop, &token).await;
+    let (_, before) = json(shop.app.get_as(&key, "/v1/account/ledger?limit=100").await).await;
+    assert!(shop
+        .iyzico
+        .sim
+        .refuse_refunds(&token, "10093", "İade işlemi şu an yapılamıyor"));
+    for amount in [None, Some("2.50")] {
+        refused_refund(&shop, &payment, amount, "10093").await;
+    }
+    let (_, after) = json(shop.app.get_as(&key, "/v1/account/ledger?limit=100").await).await;
+    assert_eq!(
+        before["entries"], after["entries"],
+        "no ledger row was written"
+    );
+    assert_eq!(shop.wallet(&key).await, (100, 0));
+    let read = shop.payment(&key, &payment).await;
+    assert_eq!(
+        (read["status"].as_str(), read["refunded"].as_str()),
+        (Some("paid"), Some("0.00"))
+    );
+    assert_eq!(
+        shop.iyzico.sim.form(&token).unwrap().refunded,
+        Decimal::ZERO
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refund_iyzico_refuses_is_a_409_with_its_reason_and_changes_nothing() {
+    a_refused_refund_changes_nothing(Db::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refund_iyzico_refuses_is_a_409_with_its_reason_and_changes_nothing_on_postgres() {
+    a_refused_refund_changes_nothing(Db::Postgres).await;
+}
+
+/// A checkout as the customer's browser sends it through the reverse proxy, which names the
+/// client in `X-Forwarded-For` (after whatever the client itself wrote there).
+async fn checkout_via_proxy(
+    shop: &Shop,
+    key: &reelgate_domain::accounts::ApiKey,
+    package: &str,
+    provider: &str,
+    forwarded_for: &str,
+) -> String {
+    let response = shop
+        .app
+        .client
+        .post(shop.app.url("/v1/checkout"))
+        .bearer_auth(key.expose())
+        .header("x-forwarded-for", forwarded_for)
+        .json(&serde_json::json!({"package": package, "provider": provider}))
+        .send()
+        .await
+        .unwrap();
+    let (status, checkout) = json(response).await;
+    assert_eq!(status, 201, "{checkout}");
+    let redirect = checkout["redirect_url"].as_str().unwrap();
+    redirect.rsplit('/').next().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_form_names_the_buyer_by_the_accounts_email_and_the_clients_address() {
+    let shop = Shop::open_with(Db::Sqlite, |settings| {
+        settings.with("REELGATE_TRUSTED_PROXIES", "127.0.0.1")
+    })
+    .await;
+    let (user, key) = shop.app.customer("ada", 0).await;
+    let email = user.email.as_str();
+    // The proxy (trusted) names 203.0.113.9; the entry the client wrote itself is not believed.
+    let token = checkout_via_proxy(
+        &shop,
+        &key,
+        &shop.starter,
+        "iyzico",
+        "10.9.9.9, 203.0.113.9",
+    )
+    .await;
+    let buyer = shop.iyzico.sim.form(&token).unwrap().buyer;
+    assert_eq!(buyer["email"], email, "{buyer}");
+    assert_eq!(buyer["ip"], "203.0.113.9", "{buyer}");
+    assert_eq!(buyer["id"], user.id.as_str(), "{buyer}");
+    // What reelgate does not ask its customers for: the documented placeholders.
+    assert_eq!(buyer["identityNumber"], "11111111111", "{buyer}");
+    // Straight from the client (no proxy in between): its own address.
+    let (_, token) = shop.checkout(&key, &shop.starter, "iyzico").await;
+    assert_eq!(
+        shop.iyzico.sim.form(&token).unwrap().buyer["ip"],
+        "127.0.0.1"
+    );
+    // Stripe's page is prefilled with the same address.
+    let session = checkout_via_proxy(&shop, &key, &shop.small, "stripe", "203.0.113.9").await;
+    let session = shop.stripe.sim.session(&session).unwrap();
+    assert_eq!(session.customer_email.as_deref(), Some(email));
 }

@@ -35,6 +35,11 @@ pub struct Shop {
 
 impl Shop {
     pub async fn open(db: Db) -> Shop {
+        Self::open_with(db, |settings| settings).await
+    }
+
+    /// With settings of the test's own on top of the providers'.
+    pub async fn open_with(db: Db, tune: impl FnOnce(Settings) -> Settings) -> Shop {
         let stripe = pay_sim::stripe::spawn(StripeConfig::default())
             .await
             .expect("Stripe stand-in");
@@ -65,7 +70,7 @@ impl Shop {
                 Some(store)
             }
         };
-        let app = TestApp::spawn_with(settings).await;
+        let app = TestApp::spawn_with(tune(settings)).await;
         stripe
             .sim
             .set_webhook_url(Some(app.url("/v1/payments/stripe/webhook")));

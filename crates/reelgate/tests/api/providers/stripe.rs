@@ -22,6 +22,15 @@ async fn deliver(shop: &Shop, event: &str) -> u16 {
     shop.stripe.sim.deliver(event).await.expect("delivered")
 }
 
+/// Each event three times over, in this order; reelgate takes every copy (200).
+async fn deliver_three_times(shop: &Shop, order: &[String]) {
+    for event in order {
+        for _ in 0..3 {
+            assert_eq!(deliver(shop, event).await, 200, "{event}");
+        }
+    }
+}
+
 async fn purchase_is_credited_once(db: Db) {
     let shop = Shop::open(db).await;
     let (_, key) = shop.app.customer("ada", 0).await;
@@ -88,11 +97,7 @@ async fn events_three_times_and_reordered(db: Db) {
     order.extend(events_of(&shop, "checkout.session.completed"));
     assert_eq!(order.len(), 3);
     // The refund arrives before the payment's completion, and everything three times.
-    for event in &order {
-        for _ in 0..3 {
-            assert_eq!(deliver(&shop, event).await, 200, "{event}");
-        }
-    }
+    deliver_three_times(&shop, &order).await;
     let read = shop.payment(&key, &payment).await;
     assert_eq!(read["status"], "partially_refunded", "{read}");
     assert_eq!(shop.wallet(&key).await, (275, 0));
@@ -367,4 +372,43 @@ async fn the_operators_stripe_refund_goes_through_stripe_and_its_events_change_n
         "{nothing}"
     );
     let _ = intent;
+}
+
+/// Every event of a disputed payment three times, newest first: the dispute's end, its
+/// opening, then the payment's completion; it settles as the dispute ended.
+async fn dispute_events_backwards(won: bool) {
+    let shop = Shop::open(Db::Sqlite).await;
+    shop.stripe.sim.set_auto_deliver(false);
+    let (_, key) = shop.app.customer("ada", 0).await;
+    let (payment, session) = shop.checkout(&key, &shop.starter, "stripe").await;
+    let intent = shop.stripe.sim.pay(&session).await.unwrap();
+    shop.stripe.sim.dispute(&intent).await.unwrap();
+    shop.stripe.sim.close_dispute(&intent, won).await.unwrap();
+    let mut order = events_of(&shop, "charge.dispute.closed");
+    order.extend(events_of(&shop, "charge.dispute.created"));
+    order.extend(events_of(&shop, "checkout.session.completed"));
+    assert_eq!(order.len(), 3);
+    deliver_three_times(&shop, &order).await;
+    let read = shop.payment(&key, &payment).await;
+    let view = shop.operator_view(&payment).await;
+    if won {
+        assert_eq!(read["status"], "paid", "{read}");
+        assert_eq!(shop.wallet(&key).await, (550, 0));
+        assert_eq!(view["dispute"], "won", "{view}");
+    } else {
+        assert_eq!(read["status"], "disputed", "{read}");
+        assert_eq!(shop.wallet(&key).await, (0, 0));
+        assert_eq!(view["dispute"], "lost", "{view}");
+    }
+    assert_eq!(shop.purchases(&key, &payment).await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dispute_events_three_times_and_backwards_settle_as_a_won_dispute() {
+    dispute_events_backwards(true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dispute_events_three_times_and_backwards_settle_as_a_lost_dispute() {
+    dispute_events_backwards(false).await;
 }
