@@ -135,7 +135,10 @@ async fn claim(lc: &Arc<Lifecycle>, limit: u32) -> Result<Claimed<Job>, StoreErr
         let Some(key) = lc.keys.get(index).filter(|_| lc.keys.usable(index)) else {
             continue;
         };
-        let in_flight = lc.store.in_flight_upstream_with(&key.label, cap).await?;
+        let in_flight = lc
+            .store
+            .in_flight_upstream_with(&key.label, index == 0, cap)
+            .await?;
         let probe = state == UpstreamState::Probing || lc.keys.probing(index);
         let batch = if probe { 1 } else { limit };
         match take_and_claim(lc, index, batch, in_flight).await? {
