@@ -65,7 +65,7 @@ impl From<KeyChangeError> for ApiError {
 /// Every Kie key: configured and entered, by fingerprint, with its state on this instance.
 #[utoipa::path(get, path = "/v1/admin/upstream/keys", tag = "admin", security(("api_key" = [])),
     responses((status = 200, body = KeyList), (status = 403, body = ErrorEnvelope)))]
-async fn list(
+async fn list_upstream_keys(
     State(ctx): State<ApiContext>,
     _admin: AdminUser,
 ) -> Result<ApiJson<KeyList>, ApiError> {
@@ -82,7 +82,7 @@ async fn list(
     responses((status = 201, body = KeyView), (status = 400, body = ErrorEnvelope),
         (status = 403, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope),
         (status = 503, body = ErrorEnvelope, description = "Kie could not be asked; nothing stored")))]
-async fn add(
+async fn add_upstream_key(
     State(ctx): State<ApiContext>,
     _admin: AdminUser,
     ApiJson(body): ApiJson<AddKeyBody>,
@@ -109,7 +109,7 @@ pub async fn add_key(
     responses((status = 200, body = KeyView), (status = 403, body = ErrorEnvelope),
         (status = 404, body = ErrorEnvelope),
         (status = 409, body = ErrorEnvelope, description = "A key from configuration")))]
-async fn disable(
+async fn disable_upstream_key(
     State(ctx): State<ApiContext>,
     _admin: AdminUser,
     Path(id): Path<String>,
@@ -124,7 +124,7 @@ async fn disable(
     responses((status = 200, body = KeyView), (status = 403, body = ErrorEnvelope),
         (status = 404, body = ErrorEnvelope),
         (status = 409, body = ErrorEnvelope, description = "A key from configuration")))]
-async fn enable(
+async fn enable_upstream_key(
     State(ctx): State<ApiContext>,
     _admin: AdminUser,
     Path(id): Path<String>,
@@ -141,7 +141,7 @@ async fn enable(
     params(("id" = String, Path, description = "The key's id, or its fingerprint")),
     responses((status = 204, description = "Deleted"), (status = 403, body = ErrorEnvelope),
         (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
-async fn delete(
+async fn delete_upstream_key(
     State(ctx): State<ApiContext>,
     _admin: AdminUser,
     Path(id): Path<String>,
@@ -152,8 +152,8 @@ async fn delete(
 
 pub fn router() -> OpenApiRouter<ApiContext> {
     OpenApiRouter::new()
-        .routes(routes!(list, add))
-        .routes(routes!(disable))
-        .routes(routes!(enable))
-        .routes(routes!(delete))
+        .routes(routes!(list_upstream_keys, add_upstream_key))
+        .routes(routes!(disable_upstream_key))
+        .routes(routes!(enable_upstream_key))
+        .routes(routes!(delete_upstream_key))
 }

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use crate::helpers::{json, wait_until, TestApp};
+use crate::helpers::{json, wait_until, SuiteDatabase, TestApp};
 
 const CONFIGURED: &str = "kie-configured-key-0001";
 const ADDED: &str = "kie-added-key-0002-secret";
@@ -75,7 +75,11 @@ async fn an_added_key_is_checked_with_kie_listed_by_fingerprint_and_never_shown(
 
     // A key Kie refuses: the field is named, nothing is stored.
     let response = app
-        .post_as(&admin, "/v1/admin/upstream/keys", json!({"name": "old", "key": WRONG}))
+        .post_as(
+            &admin,
+            "/v1/admin/upstream/keys",
+            json!({"name": "old", "key": WRONG}),
+        )
         .await;
     let (status, body) = json(response).await;
     assert_eq!(status, 400, "{body}");
@@ -83,7 +87,11 @@ async fn an_added_key_is_checked_with_kie_listed_by_fingerprint_and_never_shown(
     assert_eq!(body["error"]["code"], "invalid_key", "{body}");
     assert!(!body.to_string().contains(WRONG), "{body}");
     let response = app
-        .post_as(&admin, "/v1/admin/upstream/keys", json!({"name": " ", "key": ADDED}))
+        .post_as(
+            &admin,
+            "/v1/admin/upstream/keys",
+            json!({"name": " ", "key": ADDED}),
+        )
         .await;
     let (status, body) = json(response).await;
     assert_eq!(status, 400, "{body}");
@@ -103,7 +111,10 @@ async fn an_added_key_is_checked_with_kie_listed_by_fingerprint_and_never_shown(
     assert_eq!(added["source"], "operator");
     assert_eq!(added["name"], "second account");
     assert_eq!(added["state"], "active");
-    assert_eq!(added["balance_credits"], "2000000", "read when it was checked");
+    assert_eq!(
+        added["balance_credits"], "2000000",
+        "read when it was checked"
+    );
     let label = added["label"].as_str().unwrap();
     assert!(label.starts_with("kie-") && label.len() == 12, "{label}");
     let listed = keys(&app, &admin).await;
@@ -112,7 +123,11 @@ async fn an_added_key_is_checked_with_kie_listed_by_fingerprint_and_never_shown(
 
     // The same key twice, and the configured key: both refused, clearly.
     let response = app
-        .post_as(&admin, "/v1/admin/upstream/keys", json!({"name": "again", "key": ADDED}))
+        .post_as(
+            &admin,
+            "/v1/admin/upstream/keys",
+            json!({"name": "again", "key": ADDED}),
+        )
         .await;
     let (status, body) = json(response).await;
     assert_eq!(status, 409, "{body}");
@@ -176,7 +191,10 @@ async fn dispatch_uses_an_added_key_at_once_and_a_disabled_one_only_for_its_own_
     let (status, first) = app.submit(&ada, kling()).await;
     assert_eq!(status, 202, "{first}");
     let first = first["id"].as_str().unwrap().to_owned();
-    wait_until("the first generation to run", async || running(&first).await).await;
+    wait_until("the first generation to run", async || {
+        running(&first).await
+    })
+    .await;
     assert_eq!(app.sim.tasks_created_with(CONFIGURED), 1);
 
     let response = app
@@ -193,8 +211,15 @@ async fn dispatch_uses_an_added_key_at_once_and_a_disabled_one_only_for_its_own_
     let (status, second) = app.submit(&ada, kling()).await;
     assert_eq!(status, 202, "{second}");
     let second = second["id"].as_str().unwrap().to_owned();
-    wait_until("the second generation to run", async || running(&second).await).await;
-    assert_eq!(app.sim.tasks_created_with(ADDED), 1, "sent with the added key");
+    wait_until("the second generation to run", async || {
+        running(&second).await
+    })
+    .await;
+    assert_eq!(
+        app.sim.tasks_created_with(ADDED),
+        1,
+        "sent with the added key"
+    );
     assert_eq!(app.sim.tasks_created_with(CONFIGURED), 1);
 
     // Disabled while its task runs: it cannot be deleted yet.
@@ -205,7 +230,10 @@ async fn dispatch_uses_an_added_key_at_once_and_a_disabled_one_only_for_its_own_
     let delete = format!("/v1/admin/upstream/keys/{id}");
     let (status, refused) = json(app.delete_as(&admin, &delete).await).await;
     assert_eq!(status, 409, "{refused}");
-    assert_eq!(refused["error"]["code"], "key_has_unsettled_work", "{refused}");
+    assert_eq!(
+        refused["error"]["code"], "key_has_unsettled_work",
+        "{refused}"
+    );
 
     // New work goes to the configured key only; the added key's task is read with it.
     let (status, third) = app.submit(&ada, kling()).await;
@@ -215,12 +243,90 @@ async fn dispatch_uses_an_added_key_at_once_and_a_disabled_one_only_for_its_own_
         let settled = app.settled(&ada, id).await;
         assert_eq!(settled["status"], "succeeded", "{settled}");
     }
-    assert_eq!(app.sim.tasks_created_with(ADDED), 1, "nothing new on a disabled key");
+    assert_eq!(
+        app.sim.tasks_created_with(ADDED),
+        1,
+        "nothing new on a disabled key"
+    );
     assert_eq!(app.sim.tasks_created_with(CONFIGURED), 2);
-    assert_eq!(app.sim.stats().foreign_key_reads, 0, "each task read with its own key");
+    assert_eq!(
+        app.sim.stats().foreign_key_reads,
+        0,
+        "each task read with its own key"
+    );
 
     // Settled now: the key can go.
     let response = app.delete_as(&admin, &delete).await;
     assert_eq!(response.status(), 204);
     assert_eq!(keys(&app, &admin).await.len(), 1);
+}
+
+/// A second instance of `app`, on its database and simulator (PostgreSQL: instances share it).
+async fn second_instance(app: &TestApp, running: &kie_sim::RunningSim) -> TestApp {
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    let database = SuiteDatabase::shared(&app.database.url);
+    let settings = database
+        .settings(Settings::default(), data_dir.path())
+        .with("REELGATE_KIE_API_KEY", CONFIGURED)
+        .with("REELGATE_LISTEN", "127.0.0.1:0")
+        .with("REELGATE_KIE_BASE_URL", running.base_url.clone())
+        .with("REELGATE_KIE_UPLOAD_URL", running.base_url.clone());
+    let config = SuiteDatabase::config(&settings, data_dir.path());
+    let instance = reelgate::app::Application::build(config)
+        .await
+        .expect("app builds");
+    let address = format!("http://{}", instance.local_addr());
+    let store = instance.store().clone();
+    tokio::spawn(instance.run_until_stopped());
+    TestApp {
+        address,
+        database,
+        client: reqwest::Client::new(),
+        store,
+        sim: running.sim.clone(),
+        _data_dir: data_dir,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_instance_follows_the_keys_added_disabled_and_deleted_on_one() {
+    if !SuiteDatabase::on_postgres() {
+        return; // One SQLite file is one instance.
+    }
+    let (app, running) = app_on_one_key(Duration::ZERO, Settings::default()).await;
+    let other = second_instance(&app, &running).await;
+    let (_, admin) = app.admin().await;
+    let response = app
+        .post_as(
+            &admin,
+            "/v1/admin/upstream/keys",
+            json!({"name": "second account", "key": ADDED}),
+        )
+        .await;
+    let (status, added) = json(response).await;
+    assert_eq!(status, 201, "{added}");
+    let id = added["id"].as_str().unwrap().to_owned();
+    let state_there = async || {
+        let listed = keys(&other, &admin).await;
+        listed
+            .iter()
+            .find(|k| k["id"] == id.as_str())
+            .map(|k| k["state"].as_str().unwrap_or_default().to_owned())
+    };
+    wait_until("the other instance to list the added key", async || {
+        state_there().await.as_deref() == Some("active")
+    })
+    .await;
+    let path = format!("/v1/admin/upstream/keys/{id}/disable");
+    assert_eq!(app.post_as(&admin, &path, json!({})).await.status(), 200);
+    wait_until("the other instance to see it disabled", async || {
+        state_there().await.as_deref() == Some("disabled")
+    })
+    .await;
+    let path = format!("/v1/admin/upstream/keys/{id}");
+    assert_eq!(app.delete_as(&admin, &path).await.status(), 204);
+    wait_until("the other instance to drop it", async || {
+        state_there().await.is_none()
+    })
+    .await;
 }
