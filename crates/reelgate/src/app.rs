@@ -9,10 +9,10 @@ use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
 use crate::balance_guard::BalanceGuard;
-use crate::generations::key_seal::KeySeal;
-use crate::generations::keys::KeySetup;
 use crate::config::Config;
 use crate::generations::callback_token::CallbackTokens;
+use crate::generations::key_seal::KeySeal;
+use crate::generations::keys::KeySetup;
 use crate::generations::Lifecycle;
 use crate::http::{self, ApiContext};
 use crate::mail::Mailer;
@@ -253,9 +253,9 @@ impl Application {
             tokio::task::JoinSet::new()
         };
         // Every role lists the keys; the workers' role sends with them.
-        workers.spawn(crate::generations::operator_keys::keep_in_sync(
-            Arc::clone(&self.lifecycle),
-        ));
+        workers.spawn(crate::generations::operator_keys::keep_in_sync(Arc::clone(
+            &self.lifecycle,
+        )));
         let router = if role.serves_api() {
             self.router
         } else {

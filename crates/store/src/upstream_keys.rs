@@ -119,7 +119,11 @@ impl Store {
     }
 
     /// How many generations sent with the key `fingerprint` are not settled, up to `up_to`.
-    pub async fn unsettled_with_key(&self, fingerprint: &str, up_to: u32) -> Result<u64, StoreError> {
+    pub async fn unsettled_with_key(
+        &self,
+        fingerprint: &str,
+        up_to: u32,
+    ) -> Result<u64, StoreError> {
         let n: i64 = sqlx::query_scalar(&format!(
             "SELECT COUNT(*) FROM (SELECT 1 AS one FROM generations WHERE {UNSETTLED} LIMIT $2) AS busy"
         ))

@@ -409,7 +409,10 @@ async fn key_refused(
     index: usize,
     reason: &str,
 ) -> Result<(), StoreError> {
-    let label = lc.keys.get(index).map_or_else(|| "?".to_owned(), |k| k.label.clone());
+    let label = lc
+        .keys
+        .get(index)
+        .map_or_else(|| "?".to_owned(), |k| k.label.clone());
     let pause = lc.keys.refuse(index, reason);
     tracing::error!(generation = %generation.id, key = %label, %reason, ?pause,
         "KIE REFUSES THIS KEY (bad key, no credit or spending cap): new generations go to the other keys until the operator acts");
@@ -429,7 +432,10 @@ async fn key_refused(
 /// One of several keys answered as a working account does: back in the rotation.
 async fn key_works(lc: &Lifecycle, index: usize) {
     if lc.keys.is_several() && lc.keys.works(index) {
-        let label = lc.keys.get(index).map_or_else(|| "?".to_owned(), |k| k.label.clone());
+        let label = lc
+            .keys
+            .get(index)
+            .map_or_else(|| "?".to_owned(), |k| k.label.clone());
         tracing::info!(key = %label, "Kie takes work with this key again");
         if lc.dispatch_hold().is_none() && lc.upstream_refusal().is_none() {
             if let Err(error) = lc.store.clear_queued_blocked().await {

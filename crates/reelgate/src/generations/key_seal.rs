@@ -98,7 +98,11 @@ mod tests {
         let key = secret("kie-live-key-0123456789");
         let sealed = seal.seal(&key, "kie-aaaa").unwrap();
         assert!(!sealed.contains("0123456789"), "{sealed}");
-        assert_ne!(sealed, seal.seal(&key, "kie-aaaa").unwrap(), "a fresh nonce each time");
+        assert_ne!(
+            sealed,
+            seal.seal(&key, "kie-aaaa").unwrap(),
+            "a fresh nonce each time"
+        );
         let opened = seal.open(&sealed, "kie-aaaa").unwrap();
         assert_eq!(opened.expose_secret(), key.expose_secret());
         assert!(matches!(

@@ -240,7 +240,9 @@ impl KeyPool {
         let mut loads = Vec::with_capacity(keys.len());
         for (i, key) in keys.into_iter().enumerate() {
             let in_flight = if several {
-                store.in_flight_upstream_with(&key.label, i == 0, cap).await?
+                store
+                    .in_flight_upstream_with(&key.label, i == 0, cap)
+                    .await?
             } else {
                 store.in_flight_upstream(cap).await?
             };

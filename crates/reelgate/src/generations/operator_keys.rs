@@ -152,9 +152,7 @@ impl KeyPool {
         match self.store.delete_upstream_key(&id).await? {
             KeyDeletion::Deleted => {}
             KeyDeletion::NotFound => return Err(KeyChangeError::NotFound),
-            KeyDeletion::Busy(unsettled) => {
-                return Err(KeyChangeError::Busy { label, unsettled })
-            }
+            KeyDeletion::Busy(unsettled) => return Err(KeyChangeError::Busy { label, unsettled }),
         }
         tracing::info!(key = %label, "Kie key deleted by the operator");
         self.sync().await?;

@@ -158,7 +158,9 @@ async fn margin(
     // With one key no fingerprint is stored: what was sent then went with the first key.
     if let Some(first) = ctx.lifecycle.keys.get(0) {
         for group in &mut groups {
-            group.upstream_key.get_or_insert_with(|| first.label.clone());
+            group
+                .upstream_key
+                .get_or_insert_with(|| first.label.clone());
         }
     }
     let report = MarginReport::build(&groups, grouping, rule);

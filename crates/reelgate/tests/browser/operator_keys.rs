@@ -60,11 +60,13 @@ async fn the_operator_adds_a_kie_key_on_the_upstream_page() {
     br.fill("#key-name", "old account").await;
     br.fill("#key-secret", WRONG).await;
     br.click("#add-key-form button[type=submit]").await;
-    br.wait_for_text("#add-key-error", "Kie refused this key").await;
+    br.wait_for_text("#add-key-error", "Kie refused this key")
+        .await;
     let html = br.eval("return document.documentElement.outerHTML;").await;
     assert!(!html.as_str().unwrap_or_default().contains(WRONG));
     assert_eq!(
-        br.eval("return document.querySelector('#key-name').value;").await,
+        br.eval("return document.querySelector('#key-name').value;")
+            .await,
         "old account"
     );
     assert_eq!(
@@ -78,11 +80,17 @@ async fn the_operator_adds_a_kie_key_on_the_upstream_page() {
     br.click("#add-key-form button[type=submit]").await;
     br.wait_for_text("#notice", "The key was checked with Kie and added.")
         .await;
-    assert_eq!(br.text(&row(&added, "key-name")).await.trim(), "second account");
+    assert_eq!(
+        br.text(&row(&added, "key-name")).await.trim(),
+        "second account"
+    );
     assert!(br.text(&row(&added, "key-state")).await.contains("active"));
     assert_eq!(br.text(&row(&added, "key-balance")).await.trim(), "2,500");
     let html = br.eval("return document.documentElement.outerHTML;").await;
-    assert!(!html.as_str().unwrap_or_default().contains(ADDED), "a key on the page");
+    assert!(
+        !html.as_str().unwrap_or_default().contains(ADDED),
+        "a key on the page"
+    );
     br.screenshot("operator-add-kie-key").await;
 
     // The dashboard's card: each key's balance, and the sum.
@@ -94,12 +102,19 @@ async fn the_operator_adds_a_kie_key_on_the_upstream_page() {
         .contains("2,500"));
 
     br.goto("/admin/upstream").await;
-    br.click(&format!("[data-key='{added}'] form[action$='/disable'] button"))
-        .await;
+    br.click(&format!(
+        "[data-key='{added}'] form[action$='/disable'] button"
+    ))
+    .await;
     br.wait_for_text("#notice", "The key was disabled").await;
-    assert!(br.text(&row(&added, "key-state")).await.contains("disabled"));
-    br.click(&format!("[data-key='{added}'] form[action$='/delete'] button"))
-        .await;
+    assert!(br
+        .text(&row(&added, "key-state"))
+        .await
+        .contains("disabled"));
+    br.click(&format!(
+        "[data-key='{added}'] form[action$='/delete'] button"
+    ))
+    .await;
     br.wait_for_text("#notice", "The key was deleted.").await;
     assert_eq!(
         br.eval("return document.querySelectorAll('#upstream-keys tbody tr').length;")

@@ -137,7 +137,9 @@ pub async fn add(
     WebForm(form): WebForm<AddForm>,
 ) -> Result<Response, WebError> {
     chrome.csrf.check(&form.csrf)?;
-    let key = form.key.unwrap_or_else(|| SecretString::from(String::new()));
+    let key = form
+        .key
+        .unwrap_or_else(|| SecretString::from(String::new()));
     match add_key(&web.api, &form.name, &key).await {
         Ok(_) => Ok(Redirect::to("/admin/upstream?notice=added").into_response()),
         Err(error) => {
