@@ -99,6 +99,8 @@ pub async fn add_key(
 ) -> Result<KeyView, KeyChangeError> {
     let view = ctx.lifecycle.keys.add(name, key.expose_secret()).await?;
     ctx.lifecycle.wake.dispatch.notify_one();
+    // With a second key the guard reads each key's balance: now, not at its next poll.
+    ctx.lifecycle.wake.guard.notify_one();
     Ok(view)
 }
 
