@@ -5,6 +5,7 @@
 //! settled. Keys from configuration cannot be changed here.
 
 use reelgate::config::Settings;
+use reelgate_domain::accounts::ApiKey;
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 use std::net::SocketAddr;
@@ -56,7 +57,20 @@ fn kling() -> Value {
     json!({"model": "kling-2.6/text-to-video", "prompt": "a red fox running through snow"})
 }
 
-async fn keys(app: &TestApp, admin: &reelgate_domain::accounts::ApiKey) -> Vec<Value> {
+/// Adds `key` as `name` through the admin API.
+async fn add(app: &TestApp, admin: &ApiKey, name: &str, key: &str) -> (u16, Value) {
+    let body = json!({"name": name, "key": key});
+    json(app.post_as(admin, "/v1/admin/upstream/keys", body).await).await
+}
+
+/// Adds the second account's key; its id.
+async fn add_second(app: &TestApp, admin: &ApiKey) -> String {
+    let (status, added) = add(app, admin, "second account", ADDED).await;
+    assert_eq!(status, 201, "{added}");
+    added["id"].as_str().unwrap().to_owned()
+}
+
+async fn keys(app: &TestApp, admin: &ApiKey) -> Vec<Value> {
     let (status, body) = json(app.get_as(admin, "/v1/admin/upstream/keys").await).await;
     assert_eq!(status, 200, "{body}");
     assert!(!body.to_string().contains(ADDED), "{body}");
@@ -74,38 +88,17 @@ async fn an_added_key_is_checked_with_kie_listed_by_fingerprint_and_never_shown(
     let configured = listed[0]["label"].as_str().unwrap().to_owned();
 
     // A key Kie refuses: the field is named, nothing is stored.
-    let response = app
-        .post_as(
-            &admin,
-            "/v1/admin/upstream/keys",
-            json!({"name": "old", "key": WRONG}),
-        )
-        .await;
-    let (status, body) = json(response).await;
+    let (status, body) = add(&app, &admin, "old", WRONG).await;
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["error"]["field"], "key", "{body}");
     assert_eq!(body["error"]["code"], "invalid_key", "{body}");
     assert!(!body.to_string().contains(WRONG), "{body}");
-    let response = app
-        .post_as(
-            &admin,
-            "/v1/admin/upstream/keys",
-            json!({"name": " ", "key": ADDED}),
-        )
-        .await;
-    let (status, body) = json(response).await;
+    let (status, body) = add(&app, &admin, " ", ADDED).await;
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["error"]["field"], "name", "{body}");
     assert_eq!(keys(&app, &admin).await.len(), 1, "nothing stored");
 
-    let response = app
-        .post_as(
-            &admin,
-            "/v1/admin/upstream/keys",
-            json!({"name": "second account", "key": ADDED}),
-        )
-        .await;
-    let (status, added) = json(response).await;
+    let (status, added) = add(&app, &admin, "second account", ADDED).await;
     assert_eq!(status, 201, "{added}");
     assert!(!added.to_string().contains(ADDED), "{added}");
     assert_eq!(added["source"], "operator");
@@ -122,24 +115,10 @@ async fn an_added_key_is_checked_with_kie_listed_by_fingerprint_and_never_shown(
     assert_eq!(listed[1]["id"], added["id"]);
 
     // The same key twice, and the configured key: both refused, clearly.
-    let response = app
-        .post_as(
-            &admin,
-            "/v1/admin/upstream/keys",
-            json!({"name": "again", "key": ADDED}),
-        )
-        .await;
-    let (status, body) = json(response).await;
+    let (status, body) = add(&app, &admin, "again", ADDED).await;
     assert_eq!(status, 409, "{body}");
     assert_eq!(body["error"]["code"], "key_exists", "{body}");
-    let response = app
-        .post_as(
-            &admin,
-            "/v1/admin/upstream/keys",
-            json!({"name": "again", "key": CONFIGURED}),
-        )
-        .await;
-    assert_eq!(response.status(), 409);
+    assert_eq!(add(&app, &admin, "again", CONFIGURED).await.0, 409);
     for path in [
         format!("/v1/admin/upstream/keys/{configured}/disable"),
         format!("/v1/admin/upstream/keys/{configured}/enable"),
@@ -197,16 +176,7 @@ async fn dispatch_uses_an_added_key_at_once_and_a_disabled_one_only_for_its_own_
     .await;
     assert_eq!(app.sim.tasks_created_with(CONFIGURED), 1);
 
-    let response = app
-        .post_as(
-            &admin,
-            "/v1/admin/upstream/keys",
-            json!({"name": "second account", "key": ADDED}),
-        )
-        .await;
-    let (status, added) = json(response).await;
-    assert_eq!(status, 201, "{added}");
-    let id = added["id"].as_str().unwrap().to_owned();
+    let id = add_second(&app, &admin).await;
 
     let (status, second) = app.submit(&ada, kling()).await;
     assert_eq!(status, 202, "{second}");
@@ -261,51 +231,16 @@ async fn dispatch_uses_an_added_key_at_once_and_a_disabled_one_only_for_its_own_
     assert_eq!(keys(&app, &admin).await.len(), 1);
 }
 
-/// A second instance of `app`, on its database and simulator (PostgreSQL: instances share it).
-async fn second_instance(app: &TestApp, running: &kie_sim::RunningSim) -> TestApp {
-    let data_dir = tempfile::tempdir().expect("temp dir");
-    let database = SuiteDatabase::shared(&app.database.url);
-    let settings = database
-        .settings(Settings::default(), data_dir.path())
-        .with("REELGATE_KIE_API_KEY", CONFIGURED)
-        .with("REELGATE_LISTEN", "127.0.0.1:0")
-        .with("REELGATE_KIE_BASE_URL", running.base_url.clone())
-        .with("REELGATE_KIE_UPLOAD_URL", running.base_url.clone());
-    let config = SuiteDatabase::config(&settings, data_dir.path());
-    let instance = reelgate::app::Application::build(config)
-        .await
-        .expect("app builds");
-    let address = format!("http://{}", instance.local_addr());
-    let store = instance.store().clone();
-    tokio::spawn(instance.run_until_stopped());
-    TestApp {
-        address,
-        database,
-        client: reqwest::Client::new(),
-        store,
-        sim: running.sim.clone(),
-        _data_dir: data_dir,
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn another_instance_follows_the_keys_added_disabled_and_deleted_on_one() {
     if !SuiteDatabase::on_postgres() {
         return; // One SQLite file is one instance.
     }
     let (app, running) = app_on_one_key(Duration::ZERO, Settings::default()).await;
-    let other = second_instance(&app, &running).await;
+    let settings = Settings::default().with("REELGATE_KIE_API_KEY", CONFIGURED);
+    let other = app.beside(&running, settings).await;
     let (_, admin) = app.admin().await;
-    let response = app
-        .post_as(
-            &admin,
-            "/v1/admin/upstream/keys",
-            json!({"name": "second account", "key": ADDED}),
-        )
-        .await;
-    let (status, added) = json(response).await;
-    assert_eq!(status, 201, "{added}");
-    let id = added["id"].as_str().unwrap().to_owned();
+    let id = add_second(&app, &admin).await;
     let state_there = async || {
         let listed = keys(&other, &admin).await;
         listed
