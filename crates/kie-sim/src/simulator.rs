@@ -55,6 +55,8 @@ pub(crate) struct State {
     pub stats: SimStats,
     /// Models Kie no longer takes, by wire name, and how it says so.
     pub withdrawn: HashMap<String, Withdrawal>,
+    /// Keys Kie answers 401 to (wrong or revoked), by key hash.
+    pub revoked: std::collections::HashSet<u64>,
 }
 
 /// How Kie refuses a model it has withdrawn: `disabled` answers 505 ("feature disabled"),
@@ -183,6 +185,7 @@ impl Simulator {
             upgrades: HashMap::new(),
             limiter: RateLimiter::default(),
             stats: SimStats::default(),
+            revoked: Default::default(),
             withdrawn: HashMap::new(),
         };
         Self {
@@ -244,6 +247,11 @@ impl Simulator {
     /// Gives `key` an account of its own with this balance (several Kie accounts).
     pub fn set_key_balance(&self, key: &str, credits: Decimal) {
         self.lock().key_balances.insert(KeyHash::of(key).0, credits);
+    }
+
+    /// Kie answers every request with `key` 401, as it does a wrong or revoked key.
+    pub fn revoke_key(&self, key: &str) {
+        self.lock().revoked.insert(KeyHash::of(key).0);
     }
 
     /// The balance `key` sees: its own account's, or the shared one.

@@ -11,6 +11,8 @@ use tower_http::trace::TraceLayer;
 use crate::balance_guard::BalanceGuard;
 use crate::config::Config;
 use crate::generations::callback_token::CallbackTokens;
+use crate::generations::key_seal::KeySeal;
+use crate::generations::keys::KeySetup;
 use crate::generations::Lifecycle;
 use crate::http::{self, ApiContext};
 use crate::mail::Mailer;
@@ -105,14 +107,22 @@ impl Application {
         }
         let lifecycle = Lifecycle::new(
             store.clone(),
-            upstream.first_key.clone(),
-            upstream.more_keys.clone(),
+            KeySetup {
+                first: upstream.first_key.clone(),
+                more: upstream.more_keys.clone(),
+                template: upstream.template.clone(),
+                seal: KeySeal::new(&config.secret),
+            },
             settings,
             CallbackTokens::new(config.secret.clone())
                 .with_kie_webhook_key(config.kie_webhook_key.clone()),
             config.public_url.clone(),
             upstream.upload_base_url.clone(),
         );
+        // The keys the operator entered, before any worker or request needs them.
+        if let Err(error) = lifecycle.keys.sync().await {
+            tracing::error!(%error, "cannot read the operator's Kie keys; retrying in the background");
+        }
         let guard = BalanceGuard::new(
             config.guard.clone(),
             Arc::clone(&lifecycle),
@@ -242,6 +252,10 @@ impl Application {
         } else {
             tokio::task::JoinSet::new()
         };
+        // Every role lists the keys; the workers' role sends with them.
+        workers.spawn(crate::generations::operator_keys::keep_in_sync(Arc::clone(
+            &self.lifecycle,
+        )));
         let router = if role.serves_api() {
             self.router
         } else {

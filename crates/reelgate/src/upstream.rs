@@ -29,6 +29,8 @@ pub struct Upstream {
     pub first_key: UpstreamKey,
     /// With several Kie keys, the others, in the order configured.
     pub more_keys: Vec<UpstreamKey>,
+    /// The first key's client settings: a key the operator adds is used with the same ones.
+    pub template: KieConfig,
     /// Where files uploaded through Kie's upload API are served from.
     pub upload_base_url: String,
     simulator: Option<Arc<RunningSim>>,
@@ -43,7 +45,7 @@ impl Upstream {
                 api_key,
                 more_keys,
             } => {
-                let key = |api_key: &SecretString| -> Result<UpstreamKey, UpstreamError> {
+                let config = |api_key: &SecretString| {
                     let mut kie = KieConfig::new(api_key.clone());
                     kie.base_url = base_url.clone();
                     if let Some(url) = upload_url {
@@ -51,6 +53,10 @@ impl Upstream {
                     }
                     kie.request_timeout = timeout;
                     kie.connect_timeout = kie.connect_timeout.min(timeout);
+                    kie
+                };
+                let key = |api_key: &SecretString| -> Result<UpstreamKey, UpstreamError> {
+                    let kie = config(api_key);
                     Ok(UpstreamKey {
                         label: fingerprint(api_key.expose_secret()),
                         client: KieClient::new(kie).map_err(UpstreamError::Client)?,
@@ -73,6 +79,7 @@ impl Upstream {
                         .to_string(),
                     first_key,
                     more_keys,
+                    template: config(api_key),
                     simulator: None,
                 })
             }
@@ -98,8 +105,9 @@ impl Upstream {
             KieConfig::for_single_host(base_url, SecretString::from("simulator".to_owned()));
         kie.request_timeout = timeout;
         kie.connect_timeout = kie.connect_timeout.min(timeout);
-        let client = KieClient::new(kie).map_err(UpstreamError::Client)?;
+        let client = KieClient::new(kie.clone()).map_err(UpstreamError::Client)?;
         Ok(Upstream {
+            template: kie,
             first_key: UpstreamKey {
                 label: fingerprint("simulator"),
                 client: client.clone(),

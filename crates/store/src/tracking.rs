@@ -79,17 +79,26 @@ impl Store {
     }
 
     /// Of the generations holding an upstream slot, those sent with the key labelled `key`
-    /// (several Kie keys: each has its own cap). Counts no further than `up_to`.
-    pub async fn in_flight_upstream_with(&self, key: &str, up_to: u32) -> Result<u64, StoreError> {
+    /// (several Kie keys: each has its own cap). Counts no further than `up_to`. The first
+    /// key also counts those with no key recorded (`or_unlabelled`): they were sent with it
+    /// while it was the only one.
+    pub async fn in_flight_upstream_with(
+        &self,
+        key: &str,
+        or_unlabelled: bool,
+        up_to: u32,
+    ) -> Result<u64, StoreError> {
         let n: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM (
                  SELECT 1 AS one FROM generations
-                 WHERE upstream_key = $1 AND (status = 'running'
+                 WHERE (upstream_key = $1 OR ($3 = 1 AND upstream_key IS NULL))
+                     AND (status = 'running'
                      OR (status = 'queued' AND dispatch IN ('sending', 'unknown')))
                  LIMIT $2) AS in_flight",
         )
         .bind(key)
         .bind(i64::from(up_to))
+        .bind(i64::from(or_unlabelled))
         .fetch_one(&self.pool)
         .await?;
         Ok(u64::try_from(n).unwrap_or(0))

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
 
-use crate::simulator::KeyHash;
+use crate::simulator::{KeyHash, Simulator};
 use crate::validate::Rejection;
 
 pub(crate) fn ok(data: Value) -> Response {
@@ -34,11 +34,15 @@ pub(crate) fn not_found(what: &str) -> Rejection {
     Rejection::new(404, format!("{what} not found"))
 }
 
-/// Any non-empty bearer key is accepted; the handler only ever sees its hash.
-impl<S: Send + Sync> FromRequestParts<S> for KeyHash {
+/// Any non-empty bearer key is accepted, unless revoked (`Simulator::revoke_key`); the
+/// handler only ever sees its hash.
+impl FromRequestParts<Simulator> for KeyHash {
     type Rejection = Rejection;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        sim: &Simulator,
+    ) -> Result<Self, Self::Rejection> {
         let key = parts
             .headers
             .get(header::AUTHORIZATION)
@@ -50,7 +54,11 @@ impl<S: Send + Sync> FromRequestParts<S> for KeyHash {
         let Some(key) = key else {
             return Err(Rejection::new(401, "You do not have access permissions"));
         };
-        Ok(KeyHash::of(key))
+        let hash = KeyHash::of(key);
+        if sim.lock().revoked.contains(&hash.0) {
+            return Err(Rejection::new(401, "You do not have access permissions"));
+        }
+        Ok(hash)
     }
 }
 

@@ -157,12 +157,12 @@ impl BalanceGuard {
         let mut total = Decimal::ZERO;
         let mut last_error = None;
         let mut read_any = false;
-        for (index, key) in self.lc.keys.iter().enumerate() {
+        for key in self.lc.keys.entries() {
             match key.client.credit_balance().await {
                 Ok(credits) => {
                     read_any = true;
                     total += credits;
-                    self.lc.keys.record_balance(index, credits);
+                    key.record_balance(credits);
                     // Each account's own samples: the reconciliation per key.
                     let sample = self
                         .lc
@@ -172,13 +172,13 @@ impl BalanceGuard {
                     if let Err(error) = sample {
                         tracing::error!(key = %key.label, %error, "cannot record this Kie key's balance sample");
                     }
-                    if credits < self.settings.stop_below {
+                    if credits < self.settings.stop_below && key.is_enabled() {
                         let reason = format!(
                             "the balance of key {} ({credits} credits) is below the operator's stop threshold ({})",
                             key.label, self.settings.stop_below
                         );
                         tracing::error!(key = %key.label, %credits, "KIE KEY BALANCE BELOW THE STOP THRESHOLD: new generations go to the other keys");
-                        self.lc.keys.refuse(index, &reason);
+                        key.refuse(&reason);
                     }
                 }
                 Err(error) => {

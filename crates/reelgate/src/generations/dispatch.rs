@@ -135,7 +135,10 @@ async fn claim(lc: &Arc<Lifecycle>, limit: u32) -> Result<Claimed<Job>, StoreErr
         let Some(key) = lc.keys.get(index).filter(|_| lc.keys.usable(index)) else {
             continue;
         };
-        let in_flight = lc.store.in_flight_upstream_with(&key.label, cap).await?;
+        let in_flight = lc
+            .store
+            .in_flight_upstream_with(&key.label, index == 0, cap)
+            .await?;
         let probe = state == UpstreamState::Probing || lc.keys.probing(index);
         let batch = if probe { 1 } else { limit };
         match take_and_claim(lc, index, batch, in_flight).await? {
@@ -242,9 +245,9 @@ async fn send(lc: &Lifecycle, generation: Generation, slot: Slot, index: usize) 
     let (client, label) = match request.required_key() {
         Some(wanted) => match lc.keys.for_task(wanted.as_deref()) {
             Some(client) => (client, wanted.clone().unwrap_or(key.label.clone())),
-            None => (&key.client, key.label.clone()),
+            None => (key.client.clone(), key.label.clone()),
         },
-        None => (&key.client, key.label.clone()),
+        None => (key.client.clone(), key.label.clone()),
     };
     if lc.keys.is_several() {
         // Before the request goes out: a task whose answer is lost still belongs to this key.
@@ -406,7 +409,10 @@ async fn key_refused(
     index: usize,
     reason: &str,
 ) -> Result<(), StoreError> {
-    let label = lc.keys.get(index).map_or("?", |k| k.label.as_str());
+    let label = lc
+        .keys
+        .get(index)
+        .map_or_else(|| "?".to_owned(), |k| k.label.clone());
     let pause = lc.keys.refuse(index, reason);
     tracing::error!(generation = %generation.id, key = %label, %reason, ?pause,
         "KIE REFUSES THIS KEY (bad key, no credit or spending cap): new generations go to the other keys until the operator acts");
@@ -426,7 +432,10 @@ async fn key_refused(
 /// One of several keys answered as a working account does: back in the rotation.
 async fn key_works(lc: &Lifecycle, index: usize) {
     if lc.keys.is_several() && lc.keys.works(index) {
-        let label = lc.keys.get(index).map_or("?", |k| k.label.as_str());
+        let label = lc
+            .keys
+            .get(index)
+            .map_or_else(|| "?".to_owned(), |k| k.label.clone());
         tracing::info!(key = %label, "Kie takes work with this key again");
         if lc.dispatch_hold().is_none() && lc.upstream_refusal().is_none() {
             if let Err(error) = lc.store.clear_queued_blocked().await {

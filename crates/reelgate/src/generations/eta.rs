@@ -40,7 +40,7 @@ impl Lifecycle {
     /// key's rate: later estimates err late, never early.)
     async fn free_create_slots(&self) -> Option<Vec<Instant>> {
         let mut slots = Vec::new();
-        for key in self.keys.iter() {
+        for key in self.keys.entries().iter().filter(|k| k.is_enabled()) {
             slots.extend(key.creates.free_at().await?);
         }
         slots.sort();

@@ -11,7 +11,7 @@ use tokio::task::JoinSet;
 use url::Url;
 
 use super::callback_token::CallbackTokens;
-use super::keys::{KeyPool, UpstreamKey};
+use super::keys::{KeyPool, KeySetup};
 use super::rate_limit::{RateLimit, SlidingWindow};
 use super::refusal::{self, Refusal};
 use super::settings::LifecycleSettings;
@@ -96,8 +96,7 @@ pub struct Wake {
 impl Lifecycle {
     pub fn new(
         store: Store,
-        first_key: UpstreamKey,
-        more_keys: Vec<UpstreamKey>,
+        keys: KeySetup,
         settings: LifecycleSettings,
         tokens: CallbackTokens,
         public_url: Url,
@@ -110,8 +109,7 @@ impl Lifecycle {
             requests: settings.status_calls_per_minute,
             per: Duration::from_secs(60),
         };
-        let kie = first_key.client.clone();
-        let keys = std::iter::once(first_key).chain(more_keys).collect();
+        let kie = keys.first.client.clone();
         let keys = KeyPool::new(keys, &store, &settings);
         Arc::new(Lifecycle {
             kie,
@@ -290,12 +288,12 @@ impl Lifecycle {
     /// The client of the key that created `generation`'s task: Kie shows a task only to the
     /// account that created it. A key no longer configured falls back to the first one,
     /// which Kie will answer "not found", and says so.
-    pub fn client_for(&self, generation: &Generation) -> &KieClient {
+    pub fn client_for(&self, generation: &Generation) -> KieClient {
         let label = generation.upstream_key.as_deref();
         self.keys.for_task(label).unwrap_or_else(|| {
             tracing::warn!(generation = %generation.id, key = ?label,
                 "the Kie key that created this task is no longer configured");
-            &self.kie
+            self.kie.clone()
         })
     }
 

@@ -31,6 +31,7 @@ pub mod password_reset;
 pub mod payments;
 pub mod reports;
 pub mod upstream;
+pub mod upstream_keys;
 pub mod webhook_deliveries;
 
 use axum::routing::get;
@@ -118,6 +119,7 @@ pub fn api(ctx: ApiContext) -> Router {
         .merge(media::router())
         .merge(reports::router())
         .merge(upstream::router())
+        .merge(upstream_keys::router())
         .merge(model_pauses::router())
         .merge(extensions::router())
         .merge(payments::router())

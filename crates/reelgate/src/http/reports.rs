@@ -155,12 +155,12 @@ async fn margin(
     let as_csv = wants_csv(query.format.as_deref())?;
     let rule = ctx.catalog.rule();
     let mut groups = ctx.store.settled_groups(from, to).await?;
-    if !ctx.lifecycle.keys.is_several() {
-        // One key stores no fingerprint: everything that was sent went with it.
-        if let Some(only) = ctx.lifecycle.keys.get(0) {
-            for group in &mut groups {
-                group.upstream_key.get_or_insert_with(|| only.label.clone());
-            }
+    // With one key no fingerprint is stored: what was sent then went with the first key.
+    if let Some(first) = ctx.lifecycle.keys.get(0) {
+        for group in &mut groups {
+            group
+                .upstream_key
+                .get_or_insert_with(|| first.label.clone());
         }
     }
     let report = MarginReport::build(&groups, grouping, rule);
@@ -320,7 +320,7 @@ async fn reconciliation(
     let reconciliation = reconcile_account(&ctx.store, from, to, None).await?;
     let mut keys = Vec::new();
     if ctx.lifecycle.keys.is_several() {
-        for key in ctx.lifecycle.keys.iter() {
+        for key in ctx.lifecycle.keys.entries() {
             keys.push(KeyReconciliation {
                 upstream_key: key.label.clone(),
                 reconciliation: reconcile_account(&ctx.store, from, to, Some(&key.label)).await?,

@@ -177,6 +177,24 @@ impl TestApp {
     ) -> TestApp {
         let data_dir = tempfile::tempdir().expect("temp dir");
         let database = SuiteDatabase::new(data_dir.path()).await;
+        Self::start_on(database, data_dir, running, settings, tune).await
+    }
+
+    /// Another instance beside this app: on its database and `running`, with `settings`
+    /// (on PostgreSQL, instances sharing a database as a deployment's do).
+    pub async fn beside(&self, running: &kie_sim::RunningSim, settings: Settings) -> TestApp {
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        let database = SuiteDatabase::shared(&self.database.url);
+        Self::start_on(database, data_dir, running, settings, |_| {}).await
+    }
+
+    async fn start_on(
+        database: SuiteDatabase,
+        data_dir: tempfile::TempDir,
+        running: &kie_sim::RunningSim,
+        settings: Settings,
+        tune: impl FnOnce(&mut Config),
+    ) -> TestApp {
         let settings = database
             .settings(settings, data_dir.path())
             .with("REELGATE_LISTEN", "127.0.0.1:0")

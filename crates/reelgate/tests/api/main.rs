@@ -30,6 +30,7 @@ mod several_keys;
 #[path = "../support/smtp.rs"]
 mod smtp;
 mod upgrades;
+mod upstream_keys;
 mod upstream_recovery;
 mod videos;
 mod webhook_isolation;

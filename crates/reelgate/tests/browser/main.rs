@@ -13,6 +13,7 @@ mod history;
 mod languages;
 mod newcomer;
 mod operator;
+mod operator_keys;
 mod operator_limits;
 mod paused_model;
 mod purchase;

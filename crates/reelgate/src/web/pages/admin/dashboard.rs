@@ -24,24 +24,85 @@ const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(3);
 #[derive(Serialize)]
 struct UpstreamHealth {
     simulated: bool,
-    /// Kie credits left, as Kie reports them.
+    /// Kie credits left, as Kie reports them: with several keys, the sum of those read.
     balance: Option<String>,
-    /// Why the balance could not be read.
+    /// Why the balance could not be read (with several keys: why none could).
+    error: Option<String>,
+    /// With several keys, each one's balance; empty with one.
+    keys: Vec<KeyBalance>,
+    /// Several keys, and some could not be read: the sum leaves them out.
+    partial: bool,
+}
+
+#[derive(Serialize)]
+struct KeyBalance {
+    label: String,
+    name: Option<String>,
+    disabled: bool,
+    balance: Option<String>,
     error: Option<String>,
 }
 
+async fn balance_of(client: &kie::KieClient) -> Result<rust_decimal::Decimal, String> {
+    match tokio::time::timeout(UPSTREAM_TIMEOUT, client.credit_balance()).await {
+        Ok(Ok(balance)) => Ok(balance),
+        Ok(Err(error)) => Err(error.to_string()),
+        Err(_) => Err("no answer within 3 seconds".to_owned()),
+    }
+}
+
+/// Every key's balance, read at once (each within the timeout), and their sum.
 async fn upstream_health(web: &WebContext) -> UpstreamHealth {
-    let upstream = &web.api.upstream;
-    let answer = tokio::time::timeout(UPSTREAM_TIMEOUT, upstream.client.credit_balance()).await;
-    let (balance, error) = match answer {
-        Ok(Ok(balance)) => (Some(balance.normalize().to_string()), None),
-        Ok(Err(error)) => (None, Some(error.to_string())),
-        Err(_) => (None, Some("no answer within 3 seconds".to_owned())),
-    };
+    let simulated = web.api.upstream.is_simulated();
+    let pool = &web.api.lifecycle.keys;
+    if !pool.is_several() {
+        let (balance, error) = match balance_of(&web.api.upstream.client).await {
+            Ok(balance) => (Some(balance.normalize().to_string()), None),
+            Err(error) => (None, Some(error)),
+        };
+        return UpstreamHealth {
+            simulated,
+            balance,
+            error,
+            keys: Vec::new(),
+            partial: false,
+        };
+    }
+    let entries = pool.entries();
+    let reads = futures::future::join_all(entries.iter().map(|key| balance_of(&key.client))).await;
+    let mut total = rust_decimal::Decimal::ZERO;
+    let mut keys = Vec::with_capacity(entries.len());
+    let mut last_error = None;
+    for (key, read) in entries.iter().zip(reads) {
+        let name = match key.origin() {
+            crate::generations::keys::KeyOrigin::Operator { name, .. } => Some(name),
+            crate::generations::keys::KeyOrigin::Configured => None,
+        };
+        let (balance, error) = match read {
+            Ok(credits) => {
+                total += credits;
+                (Some(credits.normalize().to_string()), None)
+            }
+            Err(error) => {
+                last_error = Some(error.clone());
+                (None, Some(error))
+            }
+        };
+        keys.push(KeyBalance {
+            label: key.label.clone(),
+            name,
+            disabled: !key.is_enabled(),
+            balance,
+            error,
+        });
+    }
+    let read_any = keys.iter().any(|k| k.balance.is_some());
     UpstreamHealth {
-        simulated: upstream.is_simulated(),
-        balance,
-        error,
+        simulated,
+        balance: read_any.then(|| total.normalize().to_string()),
+        error: if read_any { None } else { last_error },
+        partial: read_any && keys.iter().any(|k| k.error.is_some()),
+        keys,
     }
 }
 

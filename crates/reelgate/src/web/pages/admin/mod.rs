@@ -30,6 +30,8 @@ pub fn router() -> Router<WebContext> {
             get(limits::defaults_page).post(limits::set_defaults),
         )
         .route("/admin/upstream", get(upstream::page))
+        .route("/admin/upstream/keys", post(upstream::add))
+        .route("/admin/upstream/keys/{id}/{action}", post(upstream::change))
         .route(
             "/admin/vouchers",
             get(vouchers::list).post(vouchers::create),
