@@ -9,6 +9,7 @@ mod account_tokens;
 mod accounts;
 mod api_keys;
 mod backend;
+mod cash;
 mod claim;
 mod closing;
 mod error;

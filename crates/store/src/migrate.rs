@@ -39,6 +39,7 @@ const SQLITE: &[Migration] = migrations!("sqlite":
     13 "0013_upstream_keys",
     14 "0014_key_balance_samples",
     15 "0015_model_pauses",
+    17 "0017_cash",
 );
 const POSTGRES: &[Migration] = migrations!("postgres":
     1 "0001_accounts_and_ledger",
@@ -54,6 +55,7 @@ const POSTGRES: &[Migration] = migrations!("postgres":
     13 "0013_upstream_keys",
     14 "0014_key_balance_samples",
     15 "0015_model_pauses",
+    17 "0017_cash",
 );
 
 /// The versions this build knows for `backend`, oldest first.
