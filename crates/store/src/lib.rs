@@ -85,6 +85,7 @@ pub use webhook_deliveries::{DeliveryRecord, WebhookDelivery};
 pub mod queues {
     pub use crate::mail::MAIL;
     pub use crate::media::MEDIA_COPIES;
+    pub use crate::payments::PENDING_PAYMENTS;
     pub use crate::tracking::{DISPATCH, HD, RUNNING, UNRESOLVED};
     pub use crate::webhook_deliveries::WEBHOOKS;
 }

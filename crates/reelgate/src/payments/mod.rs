@@ -3,6 +3,7 @@
 //! (`reelgate_store::Store::apply_payment_facts`); nothing here touches the ledger directly.
 
 pub mod demo;
+pub mod expiry;
 pub mod iyzico;
 pub mod provider;
 pub mod settings;

@@ -1,4 +1,6 @@
--- The cash report: every movement of money, by day (PostgreSQL).
+-- The cash report: every movement of money, by day; and when a pending payment is next
+-- checked with its provider, to be credited or expired (PostgreSQL).
+--
 -- Every movement of money a provider confirmed: the price received when a payment is paid,
 -- each increase of what was refunded, and a chargeback (negative when a won dispute gave the
 -- money back). Amounts are exact decimal strings in the payment's currency; a payment's own
@@ -24,3 +26,8 @@ INSERT INTO cash_movements (payment_id, kind, amount, currency, at)
 INSERT INTO cash_movements (payment_id, kind, amount, currency, at)
     SELECT id, 'charged_back', amount, currency, updated_at FROM payments
     WHERE paid_at IS NOT NULL AND dispute IN ('open', 'lost') AND refunded IN ('0', '0.00');
+
+-- When the expiry worker next asks the provider about a pending payment (milliseconds since
+-- the epoch). 0, the default, is due at once: the worker then schedules the first real check.
+ALTER TABLE payments ADD COLUMN check_at BIGINT NOT NULL DEFAULT 0;
+CREATE INDEX payments_to_check ON payments (check_at) WHERE status = 'pending';

@@ -2,6 +2,7 @@
 //! the real provider clients, the providers' wire formats and signatures; on SQLite and on
 //! PostgreSQL.
 
+mod expiry;
 mod iyzico;
 mod stripe;
 
