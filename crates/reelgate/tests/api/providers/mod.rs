@@ -4,6 +4,7 @@
 
 mod expiry;
 mod iyzico;
+mod iyzico_webhook;
 mod stripe;
 
 use pay_sim::iyzico::{IyzicoConfig, IyzicoSim};
