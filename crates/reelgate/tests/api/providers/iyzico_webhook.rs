@@ -183,6 +183,41 @@ async fn panel_refunds_take_credits_back(db: Db) {
         (400, Some("amount"))
     );
     assert_eq!(shop.iyzico.sim.refused_auth(), 0);
+
+    // The cash report has the panel's refunds as cash given back, and the debt.
+    let today = chrono::Utc::now().date_naive();
+    let tomorrow = today.succ_opt().unwrap();
+    let (status, report) = json(
+        shop.app
+            .get_as(
+                &shop.admin,
+                &format!("/v1/admin/reports/cash?from={today}&to={tomorrow}"),
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{report}");
+    let try_total = &report["totals"][0];
+    assert_eq!(
+        (
+            try_total["currency"].as_str(),
+            try_total["cash_received"].as_str(),
+            try_total["cash_refunded"].as_str(),
+            try_total["cash_net"].as_str(),
+            try_total["credits_sold"].as_i64()
+        ),
+        (
+            Some("TRY"),
+            Some("149.90"),
+            Some("149.90"),
+            Some("0.00"),
+            Some(550)
+        ),
+        "{report}"
+    );
+    let last = report["days"].as_array().unwrap().last().unwrap();
+    assert_eq!(last["debt_outstanding"], price, "{report}");
+    assert_eq!(last["unspent_credits"], 0, "{report}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
