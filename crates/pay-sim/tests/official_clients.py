@@ -78,6 +78,17 @@ def iyzico_check():
         {"locale": "tr", "conversationId": "conv-123", "paymentTransactionId": transaction,
          "price": "10", "currency": "TRY", "ip": "85.34.78.112"}, options))
     assert refund_v1["status"] == "success", refund_v1
+    # The reporting read reelgate uses to learn refunds made anywhere (a GET, signed by the
+    # client over its path and the body it sends).
+    details = json.load(plain(iyzipay.RetrievePaymentDetails()).retrieve(
+        {"paymentId": str(result["paymentId"]), "paymentConversationId": "conv-123"}, options))
+    assert details["status"] == "success", details
+    payment = details["payments"][0]
+    assert payment["paymentConversationId"] == "conv-123", details
+    assert payment["paymentRefundStatus"] == "PARTIALLY_REFUNDED", details
+    refunded = sum(r["refundPrice"] for item in payment["itemTransactions"]
+                   for r in item["refunds"])
+    assert refunded == 60, details
     too_much = json.load(plain(iyzipay.Payment()).refund(
         {"locale": "tr", "conversationId": "conv-123", "paymentId": result["paymentId"],
          "price": "100", "ip": "85.34.78.112"}, options))

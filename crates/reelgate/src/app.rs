@@ -80,6 +80,8 @@ pub struct Application {
     guard: Arc<BalanceGuard>,
     media: Arc<Media>,
     mailer: Arc<Mailer>,
+    /// Pending payments are checked with their provider, then credited or expired.
+    payment_expiry: Arc<crate::payments::expiry::PaymentExpiry>,
 }
 
 impl Application {
@@ -141,6 +143,12 @@ impl Application {
             config.public_url.clone(),
             config.payments.providers(),
         ));
+        let payment_expiry = Arc::new(crate::payments::expiry::PaymentExpiry::new(
+            Arc::clone(&payments),
+            store.clone(),
+            config.payments.expiry,
+            config.lifecycle.claim_lease,
+        ));
         let ctx = ApiContext {
             csrf: http::csrf::CsrfKey::from_secret(&config.secret),
             cookies: http::csrf::CookieNames::for_public_url(&config.public_url),
@@ -187,6 +195,7 @@ impl Application {
             guard,
             media,
             mailer,
+            payment_expiry,
         })
     }
 
@@ -246,6 +255,10 @@ impl Application {
             );
             workers.spawn(crate::worker::run(
                 Arc::new(deliverer),
+                self.lifecycle.stopping(),
+            ));
+            workers.spawn(crate::worker::run(
+                Arc::clone(&self.payment_expiry),
                 self.lifecycle.stopping(),
             ));
             workers

@@ -11,6 +11,7 @@ mod api_keys;
 mod backend;
 #[cfg(feature = "bulk")]
 mod bulk;
+mod cash;
 mod claim;
 mod closing;
 mod error;
@@ -91,6 +92,7 @@ pub use webhook_deliveries::{DeliveryRecord, WebhookDelivery};
 pub mod queues {
     pub use crate::mail::MAIL;
     pub use crate::media::MEDIA_COPIES;
+    pub use crate::payments::PENDING_PAYMENTS;
     pub use crate::tracking::{DISPATCH, HD, RUNNING, UNRESOLVED};
     pub use crate::webhook_deliveries::WEBHOOKS;
 }

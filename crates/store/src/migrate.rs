@@ -40,6 +40,7 @@ const SQLITE: &[Migration] = migrations!("sqlite":
     14 "0014_key_balance_samples",
     15 "0015_model_pauses",
     16 "0016_operator_upstream_keys",
+    17 "0017_cash",
 );
 const POSTGRES: &[Migration] = migrations!("postgres":
     1 "0001_accounts_and_ledger",
@@ -56,6 +57,7 @@ const POSTGRES: &[Migration] = migrations!("postgres":
     14 "0014_key_balance_samples",
     15 "0015_model_pauses",
     16 "0016_operator_upstream_keys",
+    17 "0017_cash",
 );
 
 /// The versions this build knows for `backend`, oldest first.

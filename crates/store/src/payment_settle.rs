@@ -243,6 +243,7 @@ async fn apply(
         return Err(StoreError::PaymentNotFound);
     }
     let mut payment = payment_on(&mut *conn, id).await?;
+    let before = payment.clone();
     let now = chrono::Utc::now();
     let mut changed = false;
     for fact in facts {
@@ -250,6 +251,7 @@ async fn apply(
     }
     if changed {
         save(&mut *conn, &payment).await?;
+        crate::cash::record(conn, &before, &payment).await?;
     }
     let movements = settle_credits(conn, &payment).await?;
     Ok(Settled {

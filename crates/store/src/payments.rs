@@ -11,6 +11,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use std::str::FromStr;
 
+use crate::claim::Queue;
 use crate::page::{self, Page};
 use crate::retry::in_transaction;
 use crate::time::{from_millis, from_millis_opt, now_millis, to_millis};
@@ -65,6 +66,20 @@ pub(crate) fn payment_from_row(row: &AnyRow) -> Result<Payment, StoreError> {
         updated_at: from_millis("payments", row.try_get("updated_at")?)?,
     })
 }
+
+/// Pending payments, each due when the expiry worker should next ask its provider about it
+/// (`check_at`; 0 at first, so the worker schedules its first check).
+pub const PENDING_PAYMENTS: Queue<Payment> = Queue {
+    table: "payments",
+    key: "id",
+    due_at: "check_at",
+    waiting: "status = 'pending'",
+    order: "check_at, id",
+    on_claim: "",
+    columns: COLUMNS,
+    from_row: payment_from_row,
+    sorted_by: None,
+};
 
 fn unpaid_columns(unpaid: &Unpaid) -> (&'static str, Option<&str>) {
     match unpaid {
@@ -234,6 +249,39 @@ impl Store {
             .map(payment_from_row)
             .collect::<Result<Vec<_>, _>>()?;
         Ok(page::finish(items, limit, |p| p.id.to_string(), "payments"))
+    }
+
+    /// Schedules the next check of a pending payment: when it has been pending as long again
+    /// as it has so far (at least `min_interval`), but no later than when it is `expiry`
+    /// old. Computed from the row's own `created_at`, so a claim that read an older copy
+    /// cannot schedule it wrong; a payment no longer pending is left alone.
+    pub async fn schedule_payment_check(
+        &self,
+        id: &PaymentId,
+        min_interval: std::time::Duration,
+        expiry: std::time::Duration,
+    ) -> Result<(), StoreError> {
+        let ms = |d: std::time::Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 4);
+        let (min_interval, expiry) = (ms(min_interval), ms(expiry));
+        crate::retry::on_contention(|| async {
+            sqlx::query(
+                "UPDATE payments SET check_at = CASE
+                     WHEN created_at + $2 <= $3 + CASE WHEN $3 - created_at > $4
+                                                       THEN $3 - created_at ELSE $4 END
+                     THEN created_at + $2
+                     ELSE $3 + CASE WHEN $3 - created_at > $4 THEN $3 - created_at ELSE $4 END
+                 END
+                 WHERE id = $1 AND status = 'pending'",
+            )
+            .bind(id.as_str())
+            .bind(expiry)
+            .bind(now_millis())
+            .bind(min_interval)
+            .execute(&self.pool)
+            .await?;
+            Ok(())
+        })
+        .await
     }
 
     /// Pending payments opened before `cutoff_millis` ago, oldest first (to expire or re-ask).

@@ -1,15 +1,18 @@
 //! The iyzico stand-in: Checkout Form initialize and retrieve, refund (v1 and v2) and cancel,
+//! the reporting read of a payment's refunds, merchant notifications (`notify.rs`),
 //! every request checked for iyzico's `IYZWSv2` authorization and answers signed as iyzico
 //! signs them (HMAC-SHA256 of the documented fields joined with `:`). Prices are JSON numbers
 //! and currencies upper case, as on iyzico's wire.
 
 mod http;
+mod notify;
 mod sign;
 
 use rust_decimal::Decimal;
 use std::sync::{Arc, Mutex};
 
 use crate::{random_id, Running};
+pub use notify::SentNotification;
 pub use sign::{authorization, response_signature, signed_price};
 
 #[derive(Debug, Clone)]
@@ -73,6 +76,8 @@ pub(crate) struct State {
     pub forms: Vec<Form>,
     /// Requests whose `IYZWSv2` authorization did not verify.
     pub refused_auth: u32,
+    /// Merchant notifications (`notify.rs`).
+    pub notifier: notify::Notifier,
 }
 
 #[derive(Clone)]
@@ -87,7 +92,8 @@ pub async fn spawn(config: IyzicoConfig) -> std::io::Result<Running<IyzicoSim>> 
         config,
         state: Arc::default(),
     };
-    let running = Running::serve(sim.clone(), http::router(sim.clone())).await?;
+    let router = http::router(sim.clone()).merge(notify::router(sim.clone()));
+    let running = Running::serve(sim.clone(), router).await?;
     sim.lock().base_url.clone_from(&running.base_url);
     Ok(running)
 }

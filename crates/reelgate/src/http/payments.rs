@@ -353,6 +353,31 @@ async fn stripe_webhook(
     notification(&ctx, ProviderKind::Stripe, &headers, &body).await
 }
 
+/// iyzico's merchant notifications (an addition to the contract of product.md): verified by
+/// `X-IYZ-SIGNATURE-V3`, then the payment is retrieved from iyzico before anything changes;
+/// a repeated notification (the same `iyziReferenceCode`) changes nothing. Answered 200
+/// once handled (also for a payment of no one here), 400 when refused, 5xx when iyzico or
+/// the database could not be asked — iyzico then sends it again.
+#[utoipa::path(post, path = "/v1/payments/iyzico/webhook", tag = "payments",
+    request_body(content = String, description = "an iyzico merchant notification", content_type = "application/json"),
+    responses((status = 200, description = "received"), (status = 400, body = ErrorEnvelope),
+        (status = 404, body = ErrorEnvelope)))]
+async fn iyzico_webhook(
+    State(ctx): State<ApiContext>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<StatusCode, ApiError> {
+    match ctx
+        .payments
+        .webhook(ProviderKind::Iyzico, &headers, &body)
+        .await
+    {
+        Ok(_) => Ok(StatusCode::OK),
+        Err(PaymentError::NotConfigured(_)) => Err(ApiError::NotFound("payment provider")),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// iyzico returns the customer's browser here with the form's token (a form post). The token
 /// is only a hint: the result is retrieved from iyzico and checked before anything is
 /// credited; the browser then goes on to the payment's live page.
@@ -480,5 +505,6 @@ pub fn router() -> OpenApiRouter<ApiContext> {
         .routes(routes!(get_payment))
         .routes(routes!(stripe_webhook))
         .routes(routes!(iyzico_callback))
+        .routes(routes!(iyzico_webhook))
         .routes(routes!(demo_choice))
 }

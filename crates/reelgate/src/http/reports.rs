@@ -1,12 +1,12 @@
-//! The operator's reports: revenue and margin (JSON or CSV), and the reconciliation of
-//! reelgate's computed upstream spend with the Kie balance.
+//! The operator's reports: revenue and margin, cash and unspent credits (JSON or CSV), and
+//! the reconciliation of reelgate's computed upstream spend with the Kie balance.
 
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use chrono::{NaiveDate, Utc};
 use reelgate_domain::reports::{
-    reconcile, Grouping, MarginReport, MarginRow, Reconciliation, KIE_CREDIT_USD,
+    reconcile, CashReport, Grouping, MarginReport, MarginRow, Reconciliation, KIE_CREDIT_USD,
 };
 use reelgate_store::Store;
 use rust_decimal::Decimal;
@@ -32,7 +32,7 @@ pub struct PeriodQuery {
     /// Last UTC day, included (default: today).
     #[param(inline)]
     pub to: Option<reelgate_domain::text::Choice>,
-    /// `json` (default) or `csv` (one line for all keys, then one per Kie key).
+    /// `json` (default) or `csv`.
     #[param(inline)]
     pub format: Option<reelgate_domain::text::Choice>,
 }
@@ -256,6 +256,104 @@ fn cell(text: &str) -> String {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+pub struct CashReportView {
+    #[schema(value_type = String, format = Date)]
+    pub from: NaiveDate,
+    #[schema(value_type = String, format = Date)]
+    pub to: NaiveDate,
+    #[serde(flatten)]
+    pub report: CashReport,
+}
+
+/// Money taken and given back per UTC day and currency (payments confirmed paid, refunds,
+/// chargebacks), the credits it bought, the credits generations consumed, and the unspent
+/// credits outstanding at the end of each day — every account's balance plus its held
+/// credits, what the business still owes its customers (see docs/PAYMENTS.md for how it is
+/// derived from the ledger). Amounts are exact decimal strings; currencies are never added
+/// together. Demo payments count as cash, as the demo provider's page says nothing moves.
+#[utoipa::path(get, path = "/v1/admin/reports/cash", tag = "admin", security(("api_key" = [])),
+    params(PeriodQuery),
+    responses((status = 200, description = "The report; with `format=csv`, one line per day and currency, then the day's `all` line with its credits",
+            content((CashReportView = "application/json"), (String = "text/csv"))),
+        (status = 400, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope)))]
+async fn cash(
+    State(ctx): State<ApiContext>,
+    _admin: AdminUser,
+    ApiQuery(query): ApiQuery<PeriodQuery>,
+) -> Result<Response, ApiError> {
+    let (from, to) = period(query.from.as_deref(), query.to.as_deref())?;
+    let as_csv = wants_csv(query.format.as_deref())?;
+    let report = ctx.store.cash_report(from, to).await?;
+    if as_csv {
+        return Ok(csv_response("cash", from, to, cash_csv(&report)));
+    }
+    Ok(ApiJson(CashReportView { from, to, report }).into_response())
+}
+
+/// The cash report as CSV: per day, a line per currency with its money and the credits it
+/// bought, then an `all` line with the day's credits (which have no currency) and no money
+/// (currencies do not add up). Summing a column over the `all` lines, or over one currency's
+/// lines, never counts anything twice.
+pub fn cash_csv(report: &CashReport) -> String {
+    let header = [
+        "day",
+        "currency",
+        "payments",
+        "cash_received",
+        "cash_refunded",
+        "cash_charged_back",
+        "cash_net",
+        "credits_sold",
+        "credits_granted",
+        "credits_consumed",
+        "credits_taken_back",
+        "unspent_credits",
+        "debt_outstanding",
+    ];
+    let mut out = header.join(",");
+    out.push_str("\r\n");
+    for day in &report.days {
+        for line in &day.currencies {
+            let cells = [
+                day.day.to_string(),
+                cell(&line.currency),
+                line.payments.to_string(),
+                line.cash_received.to_string(),
+                line.cash_refunded.to_string(),
+                line.cash_charged_back.to_string(),
+                line.cash_net.to_string(),
+                line.credits_sold.to_string(),
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+            ];
+            out.push_str(&cells.join(","));
+            out.push_str("\r\n");
+        }
+        let cells = [
+            day.day.to_string(),
+            "all".to_owned(),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+            day.credits_sold.to_string(),
+            day.credits_granted.to_string(),
+            day.credits_consumed.to_string(),
+            day.credits_taken_back.to_string(),
+            day.unspent_credits.to_string(),
+            day.debt_outstanding.to_string(),
+        ];
+        out.push_str(&cells.join(","));
+        out.push_str("\r\n");
+    }
+    out
+}
+
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ReconciliationView {
     #[schema(value_type = String, format = Date)]
     pub from: NaiveDate,
@@ -401,6 +499,7 @@ pub fn reconciliation_csv(view: &ReconciliationView) -> String {
 pub fn router() -> OpenApiRouter<ApiContext> {
     OpenApiRouter::new()
         .routes(routes!(margin))
+        .routes(routes!(cash))
         .routes(routes!(reconciliation))
 }
 

@@ -3,6 +3,7 @@
 //! (`reelgate_store::Store::apply_payment_facts`); nothing here touches the ledger directly.
 
 pub mod demo;
+pub mod expiry;
 pub mod iyzico;
 pub mod provider;
 pub mod settings;
@@ -185,8 +186,32 @@ impl Payments {
         body: &[u8],
     ) -> Result<Option<Settled>, PaymentError> {
         let provider = self.provider(kind)?;
+        self.act_on(kind, provider.parse_notification(headers, body), body)
+            .await
+    }
+
+    /// A notification posted to the provider's webhook endpoint (iyzico's merchant
+    /// notifications; Stripe's events), handled as [`Payments::notification`].
+    pub async fn webhook(
+        &self,
+        kind: ProviderKind,
+        headers: &http::HeaderMap,
+        body: &[u8],
+    ) -> Result<Option<Settled>, PaymentError> {
+        let provider = self.provider(kind)?;
+        self.act_on(kind, provider.parse_webhook(headers, body), body)
+            .await
+    }
+
+    async fn act_on(
+        &self,
+        kind: ProviderKind,
+        parsed: Result<provider::Notification, NotificationError>,
+        body: &[u8],
+    ) -> Result<Option<Settled>, PaymentError> {
+        let provider = self.provider(kind)?;
         let payload = String::from_utf8_lossy(body).into_owned();
-        let notification = match provider.parse_notification(headers, body) {
+        let notification = match parsed {
             Ok(notification) => notification,
             Err(error) => {
                 tracing::warn!(provider = %kind, %error, "payment notification refused");

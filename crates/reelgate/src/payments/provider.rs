@@ -107,7 +107,7 @@ pub trait PaymentProvider: Send + Sync {
         payment: &'a Payment,
     ) -> BoxFuture<'a, Result<Vec<Fact>, ProviderError>>;
 
-    /// Checks a notification's signature and reads it.
+    /// Checks a notification's signature and reads it (iyzico: its callback's token).
     fn parse_notification(
         &self,
         headers: &http::HeaderMap,
@@ -123,6 +123,17 @@ pub trait PaymentProvider: Send + Sync {
 
     /// Our payment behind a provider reference we have not recorded yet (a refund event for a
     /// payment intent that arrived before the payment's own completion), from the provider.
+    /// Checks and reads a notification the provider posts to its webhook endpoint; for a
+    /// provider whose notifications all arrive there (Stripe), the same as
+    /// `parse_notification`.
+    fn parse_webhook(
+        &self,
+        headers: &http::HeaderMap,
+        body: &[u8],
+    ) -> Result<Notification, NotificationError> {
+        self.parse_notification(headers, body)
+    }
+
     fn locate<'a>(
         &'a self,
         _reference: &'a str,

@@ -1,15 +1,37 @@
 //! The payment providers' settings (product.md): each is on when its keys are set.
 
 use secrecy::SecretString;
+use std::time::Duration;
 
 use super::iyzico::{IyzicoSettings, DEFAULT_BASE_URL};
 use super::stripe::{StripeSettings, DEFAULT_API_BASE};
 use crate::config::{parse_http_url, ConfigError, Settings};
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct PaymentSettings {
     pub stripe: Option<StripeSettings>,
     pub iyzico: Option<IyzicoSettings>,
+    /// A payment still pending this long after its checkout opened, and not paid by its
+    /// provider's word, becomes `expired` (`REELGATE_PAYMENT_EXPIRY_SECS`, default a day).
+    pub expiry: Duration,
+}
+
+/// A day: as long as a Stripe Checkout session stays payable by default, so that a payment
+/// is rarely expired here while its provider's page still takes money (it would then be
+/// credited anyway, as docs/PAYMENTS.md says).
+pub const DEFAULT_EXPIRY: Duration = Duration::from_secs(86_400);
+
+/// Below this an expiry would race customers still on the provider's page.
+const MIN_EXPIRY_SECS: u64 = 60;
+
+impl Default for PaymentSettings {
+    fn default() -> Self {
+        PaymentSettings {
+            stripe: None,
+            iyzico: None,
+            expiry: DEFAULT_EXPIRY,
+        }
+    }
 }
 
 fn secret(settings: &Settings, name: &'static str) -> Result<Option<SecretString>, ConfigError> {
@@ -85,7 +107,21 @@ impl PaymentSettings {
             }
             (None, None) => None,
         };
-        Ok(PaymentSettings { stripe, iyzico })
+        let expiry = match settings.parse::<u64>("REELGATE_PAYMENT_EXPIRY_SECS")? {
+            Some(secs) if secs < MIN_EXPIRY_SECS => {
+                return Err(ConfigError::Invalid {
+                    setting: "REELGATE_PAYMENT_EXPIRY_SECS",
+                    reason: format!("must be at least {MIN_EXPIRY_SECS} (seconds)"),
+                })
+            }
+            Some(secs) => Duration::from_secs(secs),
+            None => DEFAULT_EXPIRY,
+        };
+        Ok(PaymentSettings {
+            stripe,
+            iyzico,
+            expiry,
+        })
     }
 
     /// The providers these settings turn on, iyzico first.
@@ -148,6 +184,24 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("REELGATE_IYZICO_BASE_URL"), "{err}");
+    }
+
+    #[test]
+    fn pending_payments_expire_after_a_day_unless_configured() {
+        let default = PaymentSettings::from_settings(&Settings::default()).unwrap();
+        assert_eq!(default.expiry, Duration::from_secs(86_400));
+        let hour = Settings::default().with("REELGATE_PAYMENT_EXPIRY_SECS", "3600");
+        assert_eq!(
+            PaymentSettings::from_settings(&hour).unwrap().expiry,
+            Duration::from_secs(3600)
+        );
+        for bad in ["5", "soon", "-1"] {
+            let settings = Settings::default().with("REELGATE_PAYMENT_EXPIRY_SECS", bad);
+            let err = PaymentSettings::from_settings(&settings)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("REELGATE_PAYMENT_EXPIRY_SECS"), "{bad}: {err}");
+        }
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod admin_oversight;
 mod auth;
 mod balance_guard;
 mod callback_races;
+mod cash_report;
 mod catalog;
 mod extensions;
 mod fairness;

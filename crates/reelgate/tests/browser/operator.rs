@@ -149,6 +149,13 @@ async fn operator_pages_show_customers_generations_vouchers_and_prices() {
         dashboard.body.contains("id=\"kpi-total\">1<"),
         "one generation today"
     );
+    // The cash card: nothing bought today, the 200 granted credits still owed (balance and
+    // held, or less what the generation consumed if it already finished), and the CSV.
+    assert!(dashboard.body.contains("No money has moved today yet."));
+    assert!(dashboard.body.contains("id=\"cash-unspent\""));
+    assert!(dashboard
+        .body
+        .contains("href=\"/v1/admin/reports/cash?format=csv\""));
 
     let users = ops.get("/admin/users?q=kim").await;
     assert!(users.body.contains("kim@example.com"));

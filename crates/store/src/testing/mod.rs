@@ -195,6 +195,22 @@ pub async fn set_generation_times(
     Ok(())
 }
 
+/// Makes a payment `by` older than it is and due for the expiry worker's check now, so that
+/// expiry can be tested without waiting for it.
+pub async fn age_payment(
+    store: &Store,
+    id: &reelgate_domain::payments::PaymentId,
+    by: std::time::Duration,
+) -> Result<(), StoreError> {
+    let by = i64::try_from(by.as_millis()).unwrap_or(i64::MAX / 4);
+    sqlx::query("UPDATE payments SET created_at = created_at - $1, check_at = 0 WHERE id = $2")
+        .bind(by)
+        .bind(id.as_str())
+        .execute(store.pool())
+        .await?;
+    Ok(())
+}
+
 /// Applies the migrations up to `version` only: the schema an older build left behind.
 pub async fn migrate_to(store: &Store, version: i64) -> Result<Vec<i64>, StoreError> {
     crate::migrate::run_up_to(store.pool(), store.backend(), version).await

@@ -39,12 +39,28 @@ impl IyzicoClient {
 
     /// Posts `request` to `path`; iyzico's answer, whatever its `status`.
     pub async fn post(&self, path: &str, request: &Value) -> Result<Value, ProviderError> {
+        self.send(reqwest::Method::POST, path, request.to_string())
+            .await
+    }
+
+    /// Gets `path` (with its query) — the reporting API's reads. Signed as `post` signs, the
+    /// path without its query followed by the (empty) body.
+    pub async fn get(&self, path_and_query: &str) -> Result<Value, ProviderError> {
+        self.send(reqwest::Method::GET, path_and_query, String::new())
+            .await
+    }
+
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: String,
+    ) -> Result<Value, ProviderError> {
         let unavailable = |e: String| ProviderError::Unavailable(ProviderKind::Iyzico, e);
         let url = self
             .base_url
             .join(path.trim_start_matches('/'))
             .map_err(|e| ProviderError::Refused(ProviderKind::Iyzico, e.to_string()))?;
-        let body = request.to_string();
         let random: String = rand::thread_rng()
             .sample_iter(&Alphanumeric)
             .take(8)
@@ -57,14 +73,18 @@ impl IyzicoClient {
             url.path(),
             &body,
         );
-        let response = self
+        let mut request = self
             .http
-            .post(url)
+            .request(method, url)
             .header("Authorization", header)
             .header("x-iyzi-rnd", &random)
-            .header("Accept", "application/json")
-            .header("Content-Type", "application/json")
-            .body(body)
+            .header("Accept", "application/json");
+        if !body.is_empty() {
+            request = request
+                .header("Content-Type", "application/json")
+                .body(body);
+        }
+        let response = request
             .send()
             .await
             .map_err(|e| unavailable(e.without_url().to_string()))?;

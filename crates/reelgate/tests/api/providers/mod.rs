@@ -2,7 +2,9 @@
 //! the real provider clients, the providers' wire formats and signatures; on SQLite and on
 //! PostgreSQL.
 
+mod expiry;
 mod iyzico;
+mod iyzico_webhook;
 mod stripe;
 
 use pay_sim::iyzico::{IyzicoConfig, IyzicoSim};

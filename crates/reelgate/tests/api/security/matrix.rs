@@ -41,6 +41,8 @@ const PUBLIC: &[(&str, &str)] = &[
     ("post", "/v1/payments/stripe/webhook"),
     // The customer's browser, sent back by iyzico; the token is only a hint (docs/PAYMENTS.md).
     ("post", "/v1/payments/iyzico/callback"),
+    // iyzico's merchant notifications, proved by their signature (docs/PAYMENTS.md).
+    ("post", "/v1/payments/iyzico/webhook"),
 ];
 
 /// Credentials optional: a signed link may stand in for them.

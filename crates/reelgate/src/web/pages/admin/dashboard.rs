@@ -1,4 +1,5 @@
-//! Operator dashboard: today's business at a glance and the upstream's health.
+//! Operator dashboard: today's business at a glance (margin, cash, credits owed) and the
+//! upstream's health.
 
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -219,6 +220,58 @@ async fn money_today(
     Ok((money(&report.totals), lines))
 }
 
+#[derive(Serialize)]
+struct CashLine {
+    currency: String,
+    payments: u64,
+    received: String,
+    refunded: String,
+    charged_back: String,
+    net: String,
+    credits_sold: i64,
+}
+
+#[derive(Serialize)]
+struct CashToday {
+    lines: Vec<CashLine>,
+    credits_consumed: i64,
+    /// At the end of today so far: what the business owes its customers, in credits.
+    unspent_credits: i64,
+    debt_outstanding: i64,
+}
+
+/// Today's cash report (UTC): money per currency, credits consumed, credits still unspent.
+async fn cash_today(web: &WebContext) -> Result<CashToday, WebError> {
+    let today = Utc::now().date_naive();
+    let report = web.api.store.cash_report(today, today).await?;
+    let day = report.days.into_iter().next_back();
+    let lines = day
+        .as_ref()
+        .map(|d| {
+            d.currencies
+                .iter()
+                .map(|c| CashLine {
+                    currency: c.currency.clone(),
+                    payments: c.payments,
+                    received: c.cash_received.to_string(),
+                    refunded: c.cash_refunded.to_string(),
+                    charged_back: c.cash_charged_back.to_string(),
+                    net: c.cash_net.to_string(),
+                    credits_sold: c.credits_sold,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(CashToday {
+        lines,
+        credits_consumed: day.as_ref().map_or(0, |d| d.credits_consumed),
+        unspent_credits: day
+            .as_ref()
+            .map_or(report.opening_unspent_credits, |d| d.unspent_credits),
+        debt_outstanding: day.as_ref().map_or(0, |d| d.debt_outstanding),
+    })
+}
+
 #[derive(Debug, Default, Deserialize)]
 pub struct PageQuery {
     resumed: Option<String>,
@@ -278,6 +331,7 @@ pub async fn page(
                 recent_errors => recent_errors,
                 money => money,
                 by_model => by_model,
+                cash => cash_today(&web).await?,
                 refusal => refusal,
                 paused_models => paused_models,
                 resumed => query.resumed.is_some(),
