@@ -306,6 +306,26 @@ impl TestApp {
         }
     }
 
+    /// How many times reelgate has read Kie's balance from the simulator: the balance guard's
+    /// own clock, for tests that show something does not happen over so many of its rounds
+    /// instead of over a sleep.
+    pub fn kie_balance_reads(&self) -> u64 {
+        self.sim
+            .stats()
+            .requests
+            .get("GET /api/v1/chat/credit")
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Waits until reelgate has read Kie's balance `n` more times than `since`.
+    pub async fn balance_reads_after(&self, since: u64, n: u64) {
+        wait_until(&format!("{n} more reads of Kie's balance"), async || {
+            self.kie_balance_reads() >= since + n
+        })
+        .await;
+    }
+
     /// The caller's balance and held credits, as the account API shows them.
     pub async fn balance(&self, key: &ApiKey) -> (i64, i64) {
         let (_, account) = json(self.get_as(key, "/v1/account").await).await;

@@ -87,19 +87,7 @@ async fn after_kie_refuses_for_lack_of_credits_a_top_up_resumes_dispatch_within_
     .await;
     // Held, Kie is not asked again for longer than the first pause a probe would follow (5 s):
     // counted by the server's own reads of the balance, every 2 s while held, not by a sleep.
-    let reads = || {
-        app.sim
-            .stats()
-            .requests
-            .get("GET /api/v1/chat/credit")
-            .copied()
-            .unwrap_or(0)
-    };
-    let reads_at_refusal = reads();
-    wait_until("four more reads of Kie's balance while held", async || {
-        reads() >= reads_at_refusal + 4
-    })
-    .await;
+    app.balance_reads_after(app.kie_balance_reads(), 4).await;
     let (_, waiting) = json(app.get_as(&key, &path).await).await;
     assert_eq!(waiting["status"], "queued", "{waiting}");
     assert!(waiting["waiting_for"].is_string(), "{waiting}");
