@@ -213,9 +213,8 @@ impl Browser {
     /// Waits until the elements matching `css`, in page order, read exactly `expected` (each
     /// one's whole text, trimmed).
     pub async fn wait_for_texts(&self, css: &str, expected: &[&str]) {
-        let script = format!(
-            "return [...document.querySelectorAll({css:?})].map(e => e.innerText.trim());"
-        );
+        let script =
+            format!("return [...document.querySelectorAll({css:?})].map(e => e.innerText.trim());");
         self.wait_until(&format!("{css} read exactly {expected:?}"), || async {
             self.eval(&script).await == serde_json::json!(expected)
         })

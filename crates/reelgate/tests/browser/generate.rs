@@ -94,7 +94,8 @@ async fn customer_sees_the_price_change_generates_watches_it_finish_and_plays_th
     .await;
     b.wait_for_text(".video-card", "A red fox running").await;
     b.wait_for_text(".video-card .chips", "9:16").await;
-    b.wait_for_exact_text(".video-card .meta strong", "45").await;
+    b.wait_for_exact_text(".video-card .meta strong", "45")
+        .await;
     b.find(".video-card a[download]").await;
     b.wait_for_exact_text("[data-balance-pill] [data-balance]", "55")
         .await;
