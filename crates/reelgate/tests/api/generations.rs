@@ -191,7 +191,7 @@ async fn duplicated_and_late_callbacks_settle_nothing_twice() {
         .await
         .unwrap();
     assert_eq!(replay.status(), 200);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.after_a_round_of_the_workers(&key).await;
     let (sum, kinds) = app.ledger_sum(&key, &id).await;
     assert_eq!(sum, -done["credits"].as_i64().unwrap());
     assert_eq!(kinds.len(), 2, "one hold and one charge: {kinds:?}");

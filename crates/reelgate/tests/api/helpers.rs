@@ -326,6 +326,20 @@ impl TestApp {
         .await;
     }
 
+    /// Submits one more Kling video as `key`'s owner and waits for it to end: the dispatcher
+    /// and the tracker have each worked a round since, so whatever an earlier request woke
+    /// them to do is done. For tests that show something did not happen, instead of a sleep.
+    pub async fn after_a_round_of_the_workers(&self, key: &ApiKey) {
+        let (status, created) = self
+            .submit(
+                key,
+                serde_json::json!({"model": "kling-2.6/text-to-video", "prompt": "one more"}),
+            )
+            .await;
+        assert_eq!(status, 202, "{created}");
+        self.settled(key, created["id"].as_str().unwrap()).await;
+    }
+
     /// The caller's balance and held credits, as the account API shows them.
     pub async fn balance(&self, key: &ApiKey) -> (i64, i64) {
         let (_, account) = json(self.get_as(key, "/v1/account").await).await;
