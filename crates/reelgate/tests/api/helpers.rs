@@ -349,6 +349,44 @@ impl TestApp {
         )
     }
 
+    /// A generation's ledger rows as `(kind, amount)`, from the customer's ledger, sorted.
+    pub async fn ledger_rows(&self, key: &ApiKey, generation: &str) -> Vec<(String, i64)> {
+        let (_, page) = json(self.get_as(key, "/v1/account/ledger?limit=200").await).await;
+        let mut rows: Vec<(String, i64)> = page["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["generation_id"] == generation)
+            .map(|e| {
+                (
+                    e["kind"].as_str().unwrap().to_owned(),
+                    e["amount"].as_i64().unwrap(),
+                )
+            })
+            .collect();
+        rows.sort();
+        rows
+    }
+
+    /// Charged once, by the ledger's kinds and not only their sum: a hold of the price, then a
+    /// charge of 0, and nothing else (a 0-credit refund would sum the same).
+    pub async fn assert_charged(&self, key: &ApiKey, generation: &str, price: i64) {
+        assert_eq!(
+            self.ledger_rows(key, generation).await,
+            [("charge".to_owned(), 0), ("hold".to_owned(), -price)],
+            "{generation}: held and charged once"
+        );
+    }
+
+    /// Refunded once: a hold of the price, then a refund of it, and nothing else.
+    pub async fn assert_refunded(&self, key: &ApiKey, generation: &str, price: i64) {
+        assert_eq!(
+            self.ledger_rows(key, generation).await,
+            [("hold".to_owned(), -price), ("refund".to_owned(), price)],
+            "{generation}: held and refunded once"
+        );
+    }
+
     /// The signed sum of a generation's ledger rows, from the customer's ledger.
     pub async fn ledger_sum(&self, key: &ApiKey, generation: &str) -> (i64, Vec<String>) {
         let (_, page) = json(self.get_as(key, "/v1/account/ledger?limit=200").await).await;
