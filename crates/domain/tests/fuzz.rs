@@ -10,6 +10,7 @@
 mod common;
 
 use proptest::prelude::*;
+use proptest::test_runner::FileFailurePersistence;
 use reelgate_domain::catalog::Catalog;
 use serde_json::{Map, Value};
 use std::sync::LazyLock;
@@ -247,8 +248,21 @@ fn check_pricing(text: &str) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+/// Proptest's settings with `cases`, keeping every shrunk failure in this crate's
+/// `proptest-regressions/fuzz.txt` (committed): each later run tries those cases first.
+fn config(cases: u32) -> ProptestConfig {
+    ProptestConfig {
+        cases,
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/proptest-regressions/fuzz.txt"
+        )))),
+        ..ProptestConfig::default()
+    }
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(cases()))]
+    #![proptest_config(config(cases()))]
 
     #[test]
     fn request_parsing_survives_arbitrary_bodies(body in body()) {
@@ -257,7 +271,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(cases() / 4))]
+    #![proptest_config(config(cases() / 4))]
 
     #[test]
     fn pricing_files_survive_arbitrary_text(text in ".{0,400}") {

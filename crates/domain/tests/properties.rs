@@ -5,6 +5,7 @@
 mod common;
 
 use proptest::prelude::*;
+use proptest::test_runner::FileFailurePersistence;
 use reelgate_domain::catalog::{Catalog, GenerationRequest, ParamKind, UpstreamRequest};
 use reelgate_domain::reports::KIE_CREDIT_USD;
 use rust_decimal::Decimal;
@@ -227,8 +228,21 @@ fn assert_sellable(catalog: &Catalog, request: &GenerationRequest) -> Result<(),
     Ok(())
 }
 
+/// Proptest's settings with `cases`, keeping every shrunk failure in this crate's
+/// `proptest-regressions/properties.txt` (committed): each later run tries those cases first.
+fn config(cases: u32) -> ProptestConfig {
+    ProptestConfig {
+        cases,
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/proptest-regressions/properties.txt"
+        )))),
+        ..ProptestConfig::default()
+    }
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(400))]
+    #![proptest_config(config(400))]
 
     #[test]
     fn advertised_requests_are_accepted_here_and_by_kie(
@@ -328,7 +342,7 @@ fn any_body() -> impl Strategy<Value = Map<String, Value>> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(2000))]
+    #![proptest_config(config(2000))]
 
     #[test]
     fn every_answer_is_a_sellable_request_or_names_its_fields(body in any_body()) {
@@ -365,7 +379,7 @@ fn wrong_value() -> impl Strategy<Value = Value> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(400))]
+    #![proptest_config(config(400))]
 
     /// One field of a sellable request spoiled (or a required one left out): the refusal names
     /// that field, and only it.

@@ -8,6 +8,7 @@
 
 use kie::{answer, Callback};
 use proptest::prelude::*;
+use proptest::test_runner::FileFailurePersistence;
 use serde_json::{json, Map, Value};
 
 fn cases() -> u32 {
@@ -203,8 +204,21 @@ fn decode_all(http_status: u16, body: &[u8]) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+/// Proptest's settings with `cases`, keeping every shrunk failure in this crate's
+/// `proptest-regressions/fuzz.txt` (committed): each later run tries those cases first.
+fn config(cases: u32) -> ProptestConfig {
+    ProptestConfig {
+        cases,
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/proptest-regressions/fuzz.txt"
+        )))),
+        ..ProptestConfig::default()
+    }
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(cases()))]
+    #![proptest_config(config(cases()))]
 
     #[test]
     fn decoders_survive_arbitrary_bytes(http_status in status(), body in prop::collection::vec(any::<u8>(), 0..2048)) {

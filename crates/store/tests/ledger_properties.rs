@@ -348,13 +348,15 @@ async fn run_case(store: &TestStore, n: u32, ops: &[Op]) -> Result<(), TestCaseE
 }
 
 fn run_on(store: TestStore, runtime: &tokio::runtime::Runtime, cases: u32) {
-    // A shrunk failure is kept in proptest-regressions/ and tried first on every later run,
-    // as the proptest! macro does.
+    // A shrunk failure is kept in this crate's proptest-regressions/ledger_properties.txt
+    // (committed) and tried first on every later run.
     let mut runner = TestRunner::new(Config {
         cases,
-        source_file: Some(file!()),
         failure_persistence: Some(Box::new(
-            proptest::test_runner::FileFailurePersistence::SourceParallel("proptest-regressions"),
+            proptest::test_runner::FileFailurePersistence::Direct(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/proptest-regressions/ledger_properties.txt"
+            )),
         )),
         ..Config::default()
     });

@@ -6,7 +6,7 @@ mod common;
 use futures::future::join_all;
 use reelgate_store::testing::TestStore;
 use reelgate_store::{RateSlots, RateWindow, Store};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 on_both_backends!(
     slots_run_out_at_the_limit_and_say_when_one_frees,
@@ -66,61 +66,70 @@ async fn unused_slots_come_back_at_once(store: &TestStore) {
     assert_eq!(taken(store.take_rate_slots(&w, 2).await.unwrap()).len(), 2);
 }
 
-/// The time step of the tests that wait for a window to pass: long enough that a loaded
-/// machine's late wake-up (hundreds of ms) cannot carry a check past the moment it is about.
-const STEP: Duration = Duration::from_millis(400);
+/// How long a window lasts in the tests that wait for one to pass: seconds, so that a loaded
+/// machine's late wake-ups (hundreds of ms) cannot decide the result. Those tests never sleep
+/// and then look: they poll for the moment the slot frees, and bound that moment on both
+/// sides (lateness only moves it later, so the lower bound never fails on a slow machine).
+const WINDOW: Duration = Duration::from_secs(2);
+
+/// Polls until a slot of `w` can be taken (it takes it), and says how long after `since` that
+/// was; fails if none frees within ten windows.
+async fn first_free_slot(store: &TestStore, w: &RateWindow, since: Instant) -> Duration {
+    let deadline = since + 10 * WINDOW;
+    loop {
+        if let RateSlots::Taken(_) = store.take_rate_slots(w, 1).await.unwrap() {
+            return since.elapsed();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no slot freed within {:?}",
+            10 * WINDOW
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The database keeps whole milliseconds; a slot may free this much before the test's clock
+/// says a window has passed.
+const CLOCK_SLACK: Duration = Duration::from_millis(20);
 
 async fn an_answered_slot_counts_one_window_from_its_answer(store: &TestStore) {
     let w = RateWindow {
         unanswered_for: Duration::from_secs(60),
-        ..window(1, 3 * STEP.as_millis() as u64)
+        ..window(1, WINDOW.as_millis() as u64)
     };
     let id = taken(store.take_rate_slots(&w, 1).await.unwrap())[0];
-    tokio::time::sleep(2 * STEP).await;
+    // Answered a window after it was taken: a slot counted from its taking would be free at
+    // once.
+    tokio::time::sleep(WINDOW).await;
+    let before_answer = Instant::now();
     store.answered_rate_slot(&w, id).await.unwrap();
-    let answered = std::time::Instant::now();
-    tokio::time::sleep(STEP).await;
-    let still_counted = matches!(
-        store.take_rate_slots(&w, 1).await.unwrap(),
-        RateSlots::Full(_)
+    let freed = first_free_slot(store, &w, before_answer).await;
+    assert!(
+        freed + CLOCK_SLACK >= WINDOW,
+        "the slot freed {freed:?} after its answer; it counts a whole window ({WINDOW:?}) from it"
     );
-    // Only a check made within the window after the answer says anything.
-    if answered.elapsed() < 3 * STEP {
-        assert!(
-            still_counted,
-            "3 steps after taking but 1 after its answer, the slot still counts"
-        );
-    }
-    tokio::time::sleep(3 * STEP).await;
-    assert_eq!(taken(store.take_rate_slots(&w, 1).await.unwrap()).len(), 1);
 }
 
 async fn an_unanswered_slot_counts_until_it_could_no_longer_arrive(store: &TestStore) {
     // A taker that died never answers: its slot still frees, after the longest wait plus a window.
     let w = RateWindow {
-        unanswered_for: 2 * STEP,
-        ..window(1, 2 * STEP.as_millis() as u64)
+        unanswered_for: WINDOW,
+        ..window(1, WINDOW.as_millis() as u64)
     };
+    let before_take = Instant::now();
     taken(store.take_rate_slots(&w, 1).await.unwrap());
-    let took = std::time::Instant::now();
     match store.take_rate_slots(&w, 1).await.unwrap() {
         RateSlots::Full(wait) => assert!(wait <= Duration::from_millis(100), "{wait:?}"),
         RateSlots::Taken(_) => panic!("an unanswered slot must count"),
     }
-    // Past its wait for an answer, within the window after it: still counted.
-    tokio::time::sleep(2 * STEP + STEP / 2).await;
-    let still_counted = matches!(
-        store.take_rate_slots(&w, 1).await.unwrap(),
-        RateSlots::Full(_)
+    let freed = first_free_slot(store, &w, before_take).await;
+    assert!(
+        freed + CLOCK_SLACK >= 2 * WINDOW,
+        "the unanswered slot freed {freed:?} after it was taken; it counts for its wait for an \
+         answer and a window after it ({:?})",
+        2 * WINDOW
     );
-    if took.elapsed() < 4 * STEP {
-        assert!(
-            still_counted,
-            "an unanswered slot counts for a window past its wait"
-        );
-    }
-    tokio::time::sleep(2 * STEP).await;
-    assert_eq!(taken(store.take_rate_slots(&w, 1).await.unwrap()).len(), 1);
 }
 
 async fn a_refusal_fills_the_window(store: &TestStore) {

@@ -89,8 +89,9 @@ async fn a_low_balance_holds_generations_queued_until_it_is_topped_up() {
         json(app.get_as(&ada, &path).await).await.1["waiting_for"].is_string()
     })
     .await;
-    // Two more polls of the balance: still held, nothing sent, nothing refused by Kie.
-    tokio::time::sleep(std::time::Duration::from_millis(2200)).await;
+    // Over two more of the guard's rounds (three reads of the balance: two whole rounds after
+    // the first): still held, nothing sent, nothing refused by Kie.
+    app.balance_reads_after(app.kie_balance_reads(), 3).await;
     let (_, waiting) = json(app.get_as(&ada, &path).await).await;
     assert_eq!(waiting["status"], "queued");
     assert!(

@@ -87,8 +87,7 @@ async fn a_finished_veo_video_is_extended_as_a_generation_of_its_own_at_a_new_vi
 
     // Its own ledger rows: held, then charged, once.
     let credits = done["credits"].as_i64().unwrap();
-    let (sum, kinds) = app.ledger_sum(&key, id).await;
-    assert_eq!(sum, -credits, "{kinds:?}");
+    app.assert_charged(&key, id, credits).await;
     let (balance, held) = app.balance(&key).await;
     assert_eq!(held, 0);
     assert_eq!(balance, 1000 - 2 * credits);
@@ -115,7 +114,8 @@ async fn a_failed_extension_is_refunded_and_the_original_stays_charged() {
     let id = extension["id"].as_str().unwrap();
     let done = app.settled(&key, id).await;
     assert_eq!(done["status"], "failed", "{done}");
-    assert_eq!(app.ledger_sum(&key, id).await.0, 0, "refunded exactly");
+    app.assert_refunded(&key, id, done["credits"].as_i64().unwrap())
+        .await;
     assert_eq!(app.balance(&key).await, (1000 - price, 0));
 }
 
@@ -232,7 +232,7 @@ async fn a_finished_veo_video_is_upscaled_to_4k_as_a_generation_of_its_own_at_th
     let videos = done["videos"].as_array().unwrap();
     assert_eq!(videos.len(), 1, "{done}");
     assert_eq!(videos[0]["resolution"], "4K", "{done}");
-    assert_eq!(app.ledger_sum(&key, id).await.0, -95);
+    app.assert_charged(&key, id, 95).await;
     assert_eq!(
         kie_before - app.sim.balance(),
         rust_decimal::Decimal::from(120),
@@ -249,7 +249,8 @@ async fn a_finished_veo_video_is_upscaled_to_4k_as_a_generation_of_its_own_at_th
     let extension_id = extension["id"].as_str().unwrap();
     let failed = app.settled(&key, extension_id).await;
     assert_eq!(failed["status"], "failed", "{failed}");
-    assert_eq!(app.ledger_sum(&key, extension_id).await.0, 0);
+    app.assert_refunded(&key, extension_id, failed["credits"].as_i64().unwrap())
+        .await;
     let (status, again) = upscale(&app, &key, id).await;
     assert_eq!(status, 409, "{again}");
     assert_eq!(again["error"]["code"], "not_upscalable");
@@ -276,7 +277,8 @@ async fn a_4k_version_kie_cannot_make_is_refunded() {
             .contains("4K version of this video could not be made"),
         "{done}"
     );
-    assert_eq!(app.ledger_sum(&key, id).await.0, 0, "refunded exactly");
+    app.assert_refunded(&key, id, done["credits"].as_i64().unwrap())
+        .await;
     let price = original["credits"].as_i64().unwrap();
     assert_eq!(app.balance(&key).await, (1000 - price, 0));
 }

@@ -324,6 +324,40 @@ impl TestApp {
         }
     }
 
+    /// How many times reelgate has read Kie's balance from the simulator: the balance guard's
+    /// own clock, for tests that show something does not happen over so many of its rounds
+    /// instead of over a sleep.
+    pub fn kie_balance_reads(&self) -> u64 {
+        self.sim
+            .stats()
+            .requests
+            .get("GET /api/v1/chat/credit")
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Waits until reelgate has read Kie's balance `n` more times than `since`.
+    pub async fn balance_reads_after(&self, since: u64, n: u64) {
+        wait_until(&format!("{n} more reads of Kie's balance"), async || {
+            self.kie_balance_reads() >= since + n
+        })
+        .await;
+    }
+
+    /// Submits one more Kling video as `key`'s owner and waits for it to end: the dispatcher
+    /// and the tracker have each worked a round since, so whatever an earlier request woke
+    /// them to do is done. For tests that show something did not happen, instead of a sleep.
+    pub async fn after_a_round_of_the_workers(&self, key: &ApiKey) {
+        let (status, created) = self
+            .submit(
+                key,
+                serde_json::json!({"model": "kling-2.6/text-to-video", "prompt": "one more"}),
+            )
+            .await;
+        assert_eq!(status, 202, "{created}");
+        self.settled(key, created["id"].as_str().unwrap()).await;
+    }
+
     /// The caller's balance and held credits, as the account API shows them.
     pub async fn balance(&self, key: &ApiKey) -> (i64, i64) {
         let (_, account) = json(self.get_as(key, "/v1/account").await).await;
@@ -331,6 +365,44 @@ impl TestApp {
             account["balance"].as_i64().unwrap(),
             account["held"].as_i64().unwrap(),
         )
+    }
+
+    /// A generation's ledger rows as `(kind, amount)`, from the customer's ledger, sorted.
+    pub async fn ledger_rows(&self, key: &ApiKey, generation: &str) -> Vec<(String, i64)> {
+        let (_, page) = json(self.get_as(key, "/v1/account/ledger?limit=200").await).await;
+        let mut rows: Vec<(String, i64)> = page["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["generation_id"] == generation)
+            .map(|e| {
+                (
+                    e["kind"].as_str().unwrap().to_owned(),
+                    e["amount"].as_i64().unwrap(),
+                )
+            })
+            .collect();
+        rows.sort();
+        rows
+    }
+
+    /// Charged once, by the ledger's kinds and not only their sum: a hold of the price, then a
+    /// charge of 0, and nothing else (a 0-credit refund would sum the same).
+    pub async fn assert_charged(&self, key: &ApiKey, generation: &str, price: i64) {
+        assert_eq!(
+            self.ledger_rows(key, generation).await,
+            [("charge".to_owned(), 0), ("hold".to_owned(), -price)],
+            "{generation}: held and charged once"
+        );
+    }
+
+    /// Refunded once: a hold of the price, then a refund of it, and nothing else.
+    pub async fn assert_refunded(&self, key: &ApiKey, generation: &str, price: i64) {
+        assert_eq!(
+            self.ledger_rows(key, generation).await,
+            [("hold".to_owned(), -price), ("refund".to_owned(), price)],
+            "{generation}: held and refunded once"
+        );
     }
 
     /// The signed sum of a generation's ledger rows, from the customer's ledger.

@@ -7,13 +7,13 @@ use reelgate::config::Settings;
 use rust_decimal::Decimal;
 use std::time::Duration;
 
-use crate::helpers::TestApp;
+use crate::helpers::{wait_until, TestApp};
 use crate::smtp::SmtpServer;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dispatch_stopping_for_a_low_kie_balance_is_mailed_to_every_operator_address() {
     let smtp = SmtpServer::start();
-    let _app = TestApp::spawn_tuned(
+    let app = TestApp::spawn_tuned(
         Settings::default()
             .with("REELGATE_SMTP_URL", smtp.url())
             .with("REELGATE_BALANCE_POLL_SECS", "1")
@@ -49,8 +49,13 @@ async fn dispatch_stopping_for_a_low_kie_balance_is_mailed_to_every_operator_add
             .unwrap()
             .contains("Balance: 100 Kie credits."));
     }
-    // The guard reads every second; the level did not change again, so nothing more comes.
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    // The level did not change again, so nothing more comes: over three more of the guard's
+    // reads of the balance, after which nothing is left in the outbox to send.
+    app.balance_reads_after(app.kie_balance_reads(), 3).await;
+    wait_until("the outbox to be empty", async || {
+        app.store.next_mail_due().await.unwrap().is_none()
+    })
+    .await;
     assert_eq!(smtp.received().len(), 2, "{:#?}", smtp.received());
 }
 
@@ -109,7 +114,11 @@ async fn a_kie_key_refused_is_mailed_once_naming_its_fingerprint_not_the_key() {
     let label = reelgate::generations::keys::fingerprint(KEY_A);
     assert!(text.contains(&format!("Kie refused key {label}")), "{text}");
     assert!(!text.contains(KEY_A) && !text.contains(KEY_B), "{text}");
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Once: nothing else waits in the outbox, though Ada's mails went through it too.
+    wait_until("the outbox to be empty", async || {
+        app.store.next_mail_due().await.unwrap().is_none()
+    })
+    .await;
     assert_eq!(to_ops().len(), 1, "{:#?}", to_ops());
 }
 

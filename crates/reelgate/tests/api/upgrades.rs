@@ -57,11 +57,7 @@ async fn a_veo_video_sold_in_4k_settles_with_its_4k_version_at_the_4k_price() {
     let uhd = done["videos"][1]["url"].as_str().unwrap();
     let file = app.client.get(uhd).send().await.unwrap();
     assert_eq!(file.status(), 200, "the 4K video plays from reelgate");
-    let (sum, kinds) = app.ledger_sum(&key, id).await;
-    assert_eq!(
-        (sum, kinds.iter().filter(|k| *k == "charge").count()),
-        (-145, 1)
-    );
+    app.assert_charged(&key, id, 145).await;
     assert_eq!(app.balance(&key).await, (1000 - 145, 0));
     // Kie was paid the video and the upgrade, once each: 60 + 120 Kie credits ($0.90).
     assert_eq!(kie_before - app.sim.balance(), Decimal::from(180));
@@ -94,9 +90,7 @@ async fn a_4k_upgrade_kie_cannot_make_fails_the_generation_and_refunds_it() {
     let message = done["error"]["message"].as_str().unwrap();
     assert!(message.contains("4K version"), "{message}");
     assert!(message.contains("credits have been returned"), "{message}");
-    let (sum, kinds) = app.ledger_sum(&key, id).await;
-    assert_eq!(sum, 0, "{kinds:?}");
-    assert_eq!(kinds.iter().filter(|k| *k == "refund").count(), 1);
+    app.assert_refunded(&key, id, 120).await;
     assert_eq!(app.balance(&key).await, (1000, 0));
 }
 

@@ -81,7 +81,8 @@ async fn a_withdrawn_model_is_paused_and_refunded_while_others_run_and_the_opera
             !message.contains("disabled"),
             "Kie's words are the operator's: {message}"
         );
-        assert_eq!(app.ledger_sum(&key, id).await.0, 0, "refunded exactly");
+        app.assert_refunded(&key, id, done["credits"].as_i64().unwrap())
+            .await;
     }
     for id in &klings {
         let done = app.settled(&key, id).await;

@@ -165,7 +165,7 @@ async fn with_verification_required_a_new_customer_generates_once_the_mailed_lin
 
     let generate = async || {
         b.goto("/generate?model=kling-2.6%2Ftext-to-video").await;
-        b.wait_for_text("#price", "45").await;
+        b.wait_for_exact_text("#price", "45").await;
         b.fill("#p-prompt", "A red fox running through fresh snow")
             .await;
         b.click("#submit").await;

@@ -56,7 +56,8 @@ async fn customer_signs_up_operator_grants_credits_customer_redeems_a_voucher_an
     b.fill("#password", CUSTOMER.1).await;
     b.click("form[action='/signup'] button[type=submit]").await;
     b.wait_for_path("/generate").await;
-    b.wait_for_text("[data-balance]", "0").await;
+    b.wait_for_exact_text("[data-balance-pill] [data-balance]", "0")
+        .await;
     sign_out(&b).await;
 
     // The operator finds the customer and grants 500 credits, and makes a voucher.
@@ -70,7 +71,8 @@ async fn customer_signs_up_operator_grants_credits_customer_redeems_a_voucher_an
     b.click("form[action$='/grants'] button[type=submit]").await;
     b.wait_for_text("#notice", "The credits were applied.")
         .await;
-    b.wait_for_text("#customer-balance", "500").await;
+    b.wait_for_exact_text("#customer-balance", "500 credits")
+        .await;
     b.screenshot("admin-user").await;
     b.goto("/admin/vouchers").await;
     b.fill("#v-code", "WELCOME-250").await;
@@ -83,13 +85,14 @@ async fn customer_signs_up_operator_grants_credits_customer_redeems_a_voucher_an
 
     // The customer sees the credits, redeems the voucher (once), creates an API key.
     sign_in(&b, CUSTOMER).await;
-    b.wait_for_text("[data-balance]", "500").await;
+    b.wait_for_exact_text("[data-balance-pill] [data-balance]", "500")
+        .await;
     b.goto("/account").await;
     b.fill("#voucher-code", "welcome-250").await;
     b.click("form[action='/account/vouchers'] button[type=submit]")
         .await;
     b.wait_for_text("#notice", "250 credits were added").await;
-    b.wait_for_text("#balance", "750").await;
+    b.wait_for_exact_text("#balance", "750 credits").await;
     b.fill("#voucher-code", "WELCOME-250").await;
     b.click("form[action='/account/vouchers'] button[type=submit]")
         .await;

@@ -198,7 +198,31 @@ impl Browser {
         }
     }
 
-    /// Waits until the element's text contains `needle`.
+    /// Waits until the element's whole text, trimmed, is `expected`: for numbers and other
+    /// values a containment check would pass wrongly (a balance of 10 for "0", 155 for "55").
+    pub async fn wait_for_exact_text(&self, css: &str, expected: &str) {
+        self.wait_until(&format!("{css} reads exactly {expected:?}"), || async {
+            match self.client.find(Locator::Css(css)).await {
+                Ok(element) => element.text().await.is_ok_and(|t| t.trim() == expected),
+                Err(_) => false,
+            }
+        })
+        .await
+    }
+
+    /// Waits until the elements matching `css`, in page order, read exactly `expected` (each
+    /// one's whole text, trimmed).
+    pub async fn wait_for_texts(&self, css: &str, expected: &[&str]) {
+        let script =
+            format!("return [...document.querySelectorAll({css:?})].map(e => e.innerText.trim());");
+        self.wait_until(&format!("{css} read exactly {expected:?}"), || async {
+            self.eval(&script).await == serde_json::json!(expected)
+        })
+        .await
+    }
+
+    /// Waits until the element's text contains `needle`: for sentences, whose words a test
+    /// names without repeating the whole text.
     pub async fn wait_for_text(&self, css: &str, needle: &str) {
         self.wait_until(&format!("{css} shows {needle:?}"), || async {
             match self.client.find(Locator::Css(css)).await {

@@ -1,6 +1,7 @@
 //! Another site cannot make a signed-in browser change anything through the JSON API: the
 //! session cookie alone does not authorise a write; the web app's own calls carry the page's
-//! CSRF token, which is bound to the session and replaced at sign-in.
+//! CSRF token, which is bound to the session and replaced at sign-in. Over HTTP: a browser
+//! sends what these requests send.
 
 use reelgate_domain::accounts::Role;
 use reqwest::StatusCode;

@@ -43,7 +43,7 @@ async fn a_finished_veo_video_is_extended_from_its_card_and_grok_takes_its_durat
 
     // Grok's duration: a slider from 6 to 30 s, the price following it.
     b.goto("/generate?model=grok-imagine%2Ftext-to-video").await;
-    b.wait_for_text("#price", "15").await;
+    b.wait_for_exact_text("#price", "15").await;
     b.eval(
         "const s = document.querySelector('[data-param=duration] input[type=range]');
          s.value = 12; s.dispatchEvent(new Event('input', {bubbles: true}));",
@@ -53,17 +53,23 @@ async fn a_finished_veo_video_is_extended_from_its_card_and_grok_takes_its_durat
         .await;
     b.wait_until("the price to follow the slider", || async {
         let price = b.text("#price").await;
-        !price.is_empty() && !price.contains("15")
+        !price.is_empty() && price.trim() != "15"
     })
     .await;
 
     // The finished Veo video offers both, with their prices.
     b.goto("/videos").await;
     let card = format!("article[id='{original}']");
-    b.wait_for_text(&format!("{card} [data-extend] summary"), "50")
-        .await;
-    b.wait_for_text(&format!("{card} [data-upscale] button"), "95")
-        .await;
+    b.wait_for_exact_text(
+        &format!("{card} [data-extend] summary"),
+        "Extend · 50 credits",
+    )
+    .await;
+    b.wait_for_exact_text(
+        &format!("{card} [data-upscale] button"),
+        "Upscale to 4K · 95 credits",
+    )
+    .await;
     b.screenshot("video-card-follow-ups").await;
     b.click(&format!("{card} [data-extend] summary")).await;
     b.fill(

@@ -36,15 +36,15 @@ async fn customer_sees_the_price_change_generates_watches_it_finish_and_plays_th
     // Image to video takes links and files from the device.
     b.goto("/generate?model=kling-2.6%2Fimage-to-video").await;
     b.find("[data-param='image_urls'] input[type=file]").await;
-    b.wait_for_text("#price", "45").await;
+    b.wait_for_exact_text("#price", "45").await;
     b.screenshot("generate-image").await;
 
     // The form shows Kling's parameters and its price, live.
     b.goto(KLING).await;
     b.wait_for_text("#model-title", "Kling 2.6").await;
-    b.wait_for_text("#price", "45").await;
+    b.wait_for_exact_text("#price", "45").await;
     choose(&b, "duration", "10").await;
-    b.wait_for_text("#price", "90").await;
+    b.wait_for_exact_text("#price", "90").await;
     let short = b.find("#short").await;
     assert!(
         !short.is_displayed().await.unwrap(),
@@ -53,14 +53,14 @@ async fn customer_sees_the_price_change_generates_watches_it_finish_and_plays_th
 
     // Sound doubles it to 180: more than the balance, said before submitting.
     b.click("[data-param='sound'] .switch").await;
-    b.wait_for_text("#price", "180").await;
+    b.wait_for_exact_text("#price", "180").await;
     b.wait_for_text("#short", "you need 80 more").await;
     assert!(!b.find("#submit").await.is_enabled().await.unwrap());
 
     b.click("[data-param='sound'] .switch").await;
     choose(&b, "duration", "5").await;
     choose(&b, "aspect_ratio", "9:16").await;
-    b.wait_for_text("#price", "45").await;
+    b.wait_for_exact_text("#price", "45").await;
     assert!(b.find("#submit").await.is_enabled().await.unwrap());
     b.fill(
         "#p-prompt",
@@ -94,9 +94,11 @@ async fn customer_sees_the_price_change_generates_watches_it_finish_and_plays_th
     .await;
     b.wait_for_text(".video-card", "A red fox running").await;
     b.wait_for_text(".video-card .chips", "9:16").await;
-    b.wait_for_text(".video-card .meta", "45").await;
+    b.wait_for_exact_text(".video-card .meta strong", "45")
+        .await;
     b.find(".video-card a[download]").await;
-    b.wait_for_text("[data-balance]", "55").await;
+    b.wait_for_exact_text("[data-balance-pill] [data-balance]", "55")
+        .await;
 
     // The video actually plays.
     b.eval(
@@ -147,10 +149,10 @@ async fn customer_sees_the_price_change_generates_watches_it_finish_and_plays_th
     b.click("form[action='/signin'] button[type=submit]").await;
     // An operator's work starts on the dashboard.
     b.wait_for_path("/admin").await;
-    b.wait_for_text("#kpi-total", "1").await;
-    b.wait_for_text("#kpi-credits", "45").await;
+    b.wait_for_exact_text("#kpi-total", "1").await;
+    b.wait_for_exact_text("#kpi-credits", "45").await;
     // Kie's $0.275, to the cent.
-    b.wait_for_text("#kpi-cost", "$0.28").await;
+    b.wait_for_exact_text("#kpi-cost", "$0.28").await;
     b.screenshot("admin-dashboard").await;
     b.goto("/admin/generations?status=succeeded").await;
     b.wait_for_text("table", CUSTOMER.0).await;

@@ -1,5 +1,6 @@
 //! Password guessing against the sign-in form: guesses sent all at once are counted like
 //! guesses sent one by one, and behind a trusted proxy each client is counted on its own.
+//! Over HTTP: what is checked is the server's answer to each form post.
 
 use futures::future::join_all;
 use reelgate::config::Settings;

@@ -61,12 +61,13 @@ async fn a_turkish_customer_reads_their_history_at_a_glance() {
     })
     .await;
     sign_in(&b, CUSTOMER, "/generate").await;
-    b.wait_for_text("[data-balance]", "1.045").await;
+    b.wait_for_exact_text("[data-balance-pill] [data-balance]", "1.045")
+        .await;
 
     b.goto("/generate?model=kling-2.6%2Ftext-to-video").await;
     b.wait_for_text("#model-title", "Kling 2.6 — metinden videoya")
         .await;
-    b.wait_for_text("#price", "45").await;
+    b.wait_for_exact_text("#price", "45").await;
     // Brand names are uppercased by the style sheet as English, not as Turkish ("KLİNG").
     let headings = b
         .eval("return [...document.querySelectorAll('.family h3, .eyebrow')].map(h => h.innerText).join(' ');")
@@ -102,8 +103,8 @@ async fn a_turkish_customer_reads_their_history_at_a_glance() {
     b.wait_for_text("#ledger", "karlı bir ormanda koşan kızıl bir tilki")
         .await;
     b.wait_for_text("#ledger", "Hoş geldiniz kredisi").await;
-    b.wait_for_text("#ledger", "+1.045").await;
-    b.wait_for_text("#ledger", "−45").await;
+    // Newest first: the video's price, then the welcome credit.
+    b.wait_for_texts("#ledger td.num", &["−45", "+1.045"]).await;
     let lines = b
         .eval("return document.querySelectorAll('#ledger .history-line').length;")
         .await;

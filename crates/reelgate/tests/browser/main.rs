@@ -4,6 +4,7 @@ mod account_security;
 mod accounts;
 mod app;
 mod browser;
+mod cancel;
 mod cross_site;
 mod follow_ups;
 mod generate;

@@ -204,60 +204,6 @@ async fn operator_pages_show_customers_generations_vouchers_and_prices() {
 }
 
 #[tokio::test]
-async fn a_queued_generation_can_be_canceled_from_its_card_and_its_credits_come_back() {
-    // One upstream task an hour: the second generation waits in the queue.
-    let settings =
-        reelgate::config::Settings::default().with("REELGATE_UPSTREAM_RATE_LIMIT", "1/3600");
-    let app = TestApp::spawn_with(settings, |_| {}).await;
-    let user = app
-        .create_user("uma@example.com", "uma password", Role::Customer)
-        .await;
-    app.grant(&user, 100).await;
-    let mut uma = Visitor::new(&app);
-    uma.sign_in("uma@example.com", "uma password").await;
-    let mut locations = Vec::new();
-    for _ in 0..2 {
-        let csrf = uma.get("/generate").await.csrf();
-        let form = Form::new()
-            .text("csrf", csrf)
-            .text("model", "kling-2.6/text-to-video")
-            .text("prompt", "a fox");
-        let page = uma.post_multipart("/generate", form).await;
-        assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
-        locations.push(page.location().unwrap().to_owned());
-    }
-    let second = locations[1]
-        .trim_start_matches("/videos?submitted=")
-        .to_owned();
-    let videos = uma.get("/videos").await;
-    let cancel = format!("action=\"/videos/{second}/cancel\"");
-    assert!(
-        videos.body.contains(&cancel),
-        "the waiting one offers Cancel"
-    );
-
-    let canceled = uma
-        .post(
-            &format!("/videos/{second}/cancel"),
-            &[("csrf", &videos.csrf())],
-        )
-        .await;
-    assert_eq!(canceled.status, StatusCode::SEE_OTHER);
-    let card = uma.get(&format!("/videos/{second}/card")).await;
-    assert!(
-        card.body.contains("data-status=\"canceled\""),
-        "{}",
-        card.body
-    );
-    assert!(card
-        .body
-        .contains("45 credits were returned to your balance."));
-    let account = uma.get("/v1/account").await;
-    let account: serde_json::Value = serde_json::from_str(&account.body).unwrap();
-    assert_eq!(account["balance"], 55, "only the first one's 45 stay held");
-}
-
-#[tokio::test]
 async fn a_failed_generation_says_why_in_plain_words_and_that_the_credits_came_back() {
     let app = TestApp::spawn_with_sim(|sim| sim.faults.failure_ratio = 1.0).await;
     let user = app

@@ -105,11 +105,24 @@ async fn buy_through(provider: &str, db: Db) {
     .await;
     // The provider's own page, on the stand-in.
     b.wait_for_path("/pay/").await;
-    b.wait_for_text("#amount", "149.9").await;
+    // The whole amount, whichever way the provider writes its decimals (149.90 or 149.9).
+    b.wait_until(
+        "the provider's page to ask for exactly 149.90 TRY",
+        || async {
+            let text = b.text("#amount").await;
+            let words: Vec<&str> = text.split_whitespace().collect();
+            let amount = words
+                .first()
+                .and_then(|a| a.parse::<rust_decimal::Decimal>().ok());
+            amount == Some(rust_decimal::Decimal::new(14990, 2))
+                && words.get(1..) == Some(&["TRY"][..])
+        },
+    )
+    .await;
     b.click("#pay").await;
     b.wait_for_path("/buy/payments/").await;
     status_becomes(&b, "paid").await;
-    b.wait_for_text("#receipt-credits", "550").await;
+    b.wait_for_exact_text("#receipt-credits", "550").await;
     b.quit().await;
 }
 

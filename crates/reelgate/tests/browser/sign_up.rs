@@ -1,4 +1,5 @@
-//! Addresses that look like another on screen are not a second account.
+//! Addresses that look like another on screen are not a second account (over HTTP: the
+//! server's answer to the sign-up form).
 
 use reqwest::StatusCode;
 

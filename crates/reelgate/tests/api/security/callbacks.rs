@@ -46,7 +46,7 @@ async fn a_genuine_callback_replayed_after_settlement_changes_nothing() {
             "a replay is acknowledged, and ignored"
         );
     }
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    app.after_a_round_of_the_workers(&key).await;
     let after = app.get_as(&key, &format!("/v1/generations/{id}")).await;
     let after: serde_json::Value = after.json().await.unwrap();
     assert_eq!(after["status"], "succeeded");

@@ -9,7 +9,7 @@
 //! resolving to private addresses (`*.localtest.me`, DNS rebinding) need a resolver we do not
 //! have here; the delivery path re-resolves and re-checks each time for that reason.
 
-use crate::helpers::{json, TestApp};
+use crate::helpers::{json, wait_until, TestApp};
 use reelgate::config::Settings;
 use serde_json::json;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -154,7 +154,13 @@ async fn webhook_deliveries_never_follow_redirects() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Once the attempt is recorded it is over: a redirect followed would have reached the
+    // target before then.
+    wait_until("the delivery attempt to be recorded", async || {
+        let (_, log) = json(app.get_as(&key, "/v1/account/webhook-deliveries").await).await;
+        log["deliveries"][0]["attempts"].as_u64() >= Some(1)
+    })
+    .await;
     assert_eq!(
         target_hits.load(Ordering::SeqCst),
         0,

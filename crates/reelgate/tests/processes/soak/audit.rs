@@ -195,14 +195,24 @@ fn audit_one(audit: &mut Audit, generation: &Generation, rows: Vec<&LedgerEntry>
     );
     let sum: i64 = rows.iter().map(|r| r.amount.get()).sum();
     let price = generation.credits.get();
-    let expected = if generation.status == Status::Succeeded {
-        -price
+    let succeeded = generation.status == Status::Succeeded;
+    let expected = if succeeded { -price } else { 0 };
+    // The kinds, not only the sum: a hold of −price, then a charge of 0 on success or a refund
+    // of +price otherwise, and nothing else (a success settled by a 0-credit "refund" sums
+    // right too).
+    let others = rows.len() - holds - charges - refunds;
+    let hold_is_the_price = rows
+        .iter()
+        .filter(|r| r.kind == EntryKind::Hold)
+        .all(|r| r.amount.get() == -price);
+    let settled_by_its_kind = if succeeded {
+        (charges, refunds) == (1, 0)
     } else {
-        0
+        (charges, refunds) == (0, 1)
     };
-    if holds != 1 || charges + refunds != 1 || sum != expected {
+    if holds != 1 || !settled_by_its_kind || others != 0 || !hold_is_the_price || sum != expected {
         audit.violation(format!(
-            "{id} ({}, {price} credits): {holds} holds, {charges} charges, {refunds} refunds, rows sum to {sum}, expected {expected}",
+            "{id} ({}, {price} credits): {holds} holds, {charges} charges, {refunds} refunds, {others} other rows, rows sum to {sum}, expected {expected}",
             generation.status
         ));
     }

@@ -170,8 +170,12 @@ impl Load {
             if let Ok(response) = request.send().await {
                 let status = response.status().as_u16();
                 if !matches!(status, 408 | 429 | 500..=599) {
-                    let body = response.json().await.unwrap_or(Value::Null);
-                    return (attempts, Answer::Done(status, body));
+                    // A body cut off (the server killed between the status line and the end
+                    // of the body) is no answer: a client sends the request again, with its
+                    // Idempotency-Key, as for any other lost answer.
+                    if let Ok(body) = response.json::<Value>().await {
+                        return (attempts, Answer::Done(status, body));
+                    }
                 }
             }
             if Instant::now() > deadline {
