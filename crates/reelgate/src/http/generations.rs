@@ -23,18 +23,6 @@ impl From<SubmitError> for ApiError {
             SubmitError::Invalid(errors) => {
                 ApiError::InvalidInput(errors.into_iter().map(FieldProblem::from).collect())
             }
-            SubmitError::InsufficientCredits { balance, needed } => ApiError::PaymentRequired {
-                code: "insufficient_credits",
-                message: format!(
-                    "this generation costs {needed} credits; your balance is {balance}"
-                ),
-            },
-            SubmitError::IdempotencyConflict => ApiError::Conflict {
-                code: "idempotency_conflict",
-                message: "this Idempotency-Key was already used with a different request body"
-                    .into(),
-            },
-            SubmitError::LimitReached(breach) => ApiError::Limit(breach),
             SubmitError::ModelUnavailable { retry_after } => ApiError::ModelUnavailable {
                 retry_after_secs: retry_after.as_secs().max(1),
             },

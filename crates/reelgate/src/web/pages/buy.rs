@@ -195,6 +195,6 @@ async fn demo_choice(
     };
     crate::http::payments::demo_decide(&web.api, &payment, choice)
         .await
-        .map_err(|e| WebError::Internal(e.to_string()))?;
+        .map_err(WebError::internal)?;
     Ok(Redirect::to(&format!("/buy/payments/{}", payment.id)).into_response())
 }

@@ -24,6 +24,7 @@ use crate::web::error::WebError;
 use crate::web::i18n::Locale;
 use crate::web::session::Viewer;
 use crate::web::WebContext;
+use reelgate_store::StoreError;
 
 mod upload;
 
@@ -345,16 +346,18 @@ async fn create(
             let (general, by_field) = field_errors(model, errors);
             refuse(state(general, by_field), StatusCode::BAD_REQUEST)
         }
-        Err(SubmitError::Store(reelgate_store::StoreError::InDebt { .. })) => {
+        Err(SubmitError::Store(StoreError::InDebt { .. })) => {
             let error = lang.text("generate.in_debt").to_owned();
             refuse(wanting(error), StatusCode::PAYMENT_REQUIRED)
         }
-        Err(SubmitError::InsufficientCredits { balance, needed }) => {
+        Err(SubmitError::Store(StoreError::InsufficientCredits { balance, needed })) => {
             let error = need_more(lang, needed.get() - balance.get());
             refuse(wanting(error), StatusCode::PAYMENT_REQUIRED)
         }
-        Err(SubmitError::IdempotencyConflict) => Ok(Redirect::to("/videos").into_response()),
-        Err(SubmitError::LimitReached(breach)) => {
+        Err(SubmitError::Store(StoreError::IdempotencyConflict)) => {
+            Ok(Redirect::to("/videos").into_response())
+        }
+        Err(SubmitError::Store(StoreError::LimitReached(breach))) => {
             let (error, status) = limit_text(lang, &breach);
             refuse(state(Some(error), HashMap::new()), status)
         }
