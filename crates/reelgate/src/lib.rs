@@ -8,6 +8,7 @@ pub mod bench;
 pub mod cli;
 pub mod client_addr;
 pub mod config;
+pub mod front;
 pub mod generations;
 pub mod http;
 pub mod http_server;

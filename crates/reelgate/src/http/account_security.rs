@@ -3,11 +3,10 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use chrono::{DateTime, Utc};
 use reelgate_domain::accounts::{AccountToken, Email, Password};
 use reelgate_domain::text::Token;
 use reelgate_domain::Credits;
-use reelgate_store::{Confirmed, MailPreferences, SessionInfo, StoreError};
+use reelgate_store::{Confirmed, StoreError};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -16,6 +15,7 @@ use super::auth::{AuthUser, CurrentSession};
 use super::error::ErrorEnvelope;
 use super::{ApiContext, ApiError, ApiJson};
 use crate::accounts::{verification, VerificationError};
+pub use crate::front::views::account::{NotificationsView, SessionView};
 
 impl From<VerificationError> for ApiError {
     fn from(error: VerificationError) -> Self {
@@ -182,34 +182,6 @@ async fn confirm_email(
     Ok(ApiJson(EmailConfirmed { email, changed }))
 }
 
-/// One place the account is signed in to the web app.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct SessionView {
-    /// Tells sessions apart; opens none.
-    pub id: String,
-    pub user_agent: Option<String>,
-    pub created_at: DateTime<Utc>,
-    pub last_used_at: Option<DateTime<Utc>>,
-    pub expires_at: DateTime<Utc>,
-    pub revoked_at: Option<DateTime<Utc>>,
-    /// The session this request came with.
-    pub current: bool,
-}
-
-impl From<&SessionInfo> for SessionView {
-    fn from(s: &SessionInfo) -> Self {
-        SessionView {
-            id: s.id.clone(),
-            user_agent: s.user_agent.clone(),
-            created_at: s.created_at,
-            last_used_at: s.last_used_at,
-            expires_at: s.expires_at,
-            revoked_at: s.revoked_at,
-            current: s.current,
-        }
-    }
-}
-
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SessionList {
     /// Newest first; sessions that have not expired, ended ones included.
@@ -251,29 +223,6 @@ async fn sign_out_everywhere(
         .sign_out_everywhere(&user.id, session.as_ref())
         .await?;
     Ok(ApiJson(SignedOut { ended }))
-}
-
-/// What the caller wants mailed.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct NotificationsView {
-    /// `en` or `tr`: the language of every mail.
-    pub language: String,
-    pub email_verified: bool,
-    /// "Your video is ready" / "could not be generated, credits returned".
-    pub notify_generations: bool,
-    /// Mail once when the balance falls below this; `null`: never.
-    pub low_balance_below: Option<i64>,
-}
-
-impl From<&MailPreferences> for NotificationsView {
-    fn from(p: &MailPreferences) -> Self {
-        NotificationsView {
-            language: p.language.code().to_owned(),
-            email_verified: p.email_verified,
-            notify_generations: p.notify_generations,
-            low_balance_below: p.low_balance_below.map(Credits::get),
-        }
-    }
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -10,9 +10,7 @@ use reelgate_store::{ErrorKind, StoreError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-/// How long a client should wait before retrying a 503 (an API answer or a web page alike):
-/// long enough for a burst that exhausted the database pool to drain.
-pub const RETRY_UNAVAILABLE_SECS: u32 = 5;
+pub use crate::front::RETRY_UNAVAILABLE_SECS;
 
 /// One problem with one field of a request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]

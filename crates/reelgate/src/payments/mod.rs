@@ -4,6 +4,7 @@
 
 pub mod demo;
 pub mod iyzico;
+mod pending;
 pub mod provider;
 pub mod settings;
 pub mod stripe;

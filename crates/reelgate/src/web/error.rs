@@ -140,7 +140,7 @@ pub async fn localize(request: Request, next: Next) -> Response {
             if pending.status == StatusCode::SERVICE_UNAVAILABLE {
                 page.headers_mut().insert(
                     axum::http::header::RETRY_AFTER,
-                    crate::http::error::RETRY_UNAVAILABLE_SECS.into(),
+                    crate::front::RETRY_UNAVAILABLE_SECS.into(),
                 );
             }
             page

@@ -13,9 +13,8 @@ use reelgate_store::StoreError;
 use serde::Deserialize;
 
 use super::Chrome;
-use crate::http::account_security::{NotificationsView, SessionView};
-use crate::http::api_keys::ApiKeyView;
-use crate::http::webhook_deliveries::{DeliveryView, LOG_SIZE};
+use crate::front::views::account::{ApiKeyView, NotificationsView, SessionView};
+use crate::front::views::webhooks::{DeliveryView, LOG_SIZE};
 use crate::web::error::{WebError, WebForm};
 use crate::web::session::{Viewer, WebSession};
 use crate::web::WebContext;

@@ -16,7 +16,7 @@ use serde::Deserialize;
 use super::account::{render, CsrfForm, Extras};
 use super::Chrome;
 use crate::accounts::{verification, VerificationError};
-use crate::web::cookies;
+use crate::front::cookies;
 use crate::web::error::{WebError, WebForm};
 use crate::web::session::{Viewer, WebSession};
 use crate::web::WebContext;

@@ -18,6 +18,7 @@ use std::collections::HashMap;
 
 use super::compose::{self, Values};
 use super::Chrome;
+use crate::generations::model_pause;
 use crate::generations::submit::{self, Submission, SubmitError, SubmitOutcome};
 use crate::web::catalog_text;
 use crate::web::error::WebError;
@@ -104,7 +105,7 @@ async fn page(
     chrome: Chrome,
     Query(query): Query<PageQuery>,
 ) -> Result<Response, WebError> {
-    let (models, paused) = crate::http::catalog::offered(&web.api).await;
+    let (models, paused) = model_pause::offered(&web.api.lifecycle, &web.api.catalog).await;
     let mut state = FormState {
         welcome: query.welcome.is_some(),
         ..FormState::default()
@@ -253,7 +254,7 @@ async fn create(
             }
         }
     }
-    let (models, paused) = crate::http::catalog::offered(&web.api).await;
+    let (models, paused) = model_pause::offered(&web.api.lifecycle, &web.api.catalog).await;
     let model = pick(
         &models,
         form.values.get("model").map(String::as_str),
