@@ -19,6 +19,7 @@ pub mod operator;
 pub mod outbound;
 pub mod payments;
 pub mod prices;
+pub mod signing;
 pub mod telemetry;
 pub mod upstream;
 pub mod web;

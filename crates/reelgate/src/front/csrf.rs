@@ -4,47 +4,24 @@
 //! nonce). The web app checks it on every form (`web/csrf.rs`), the API on every write
 //! authenticated by the session cookie (`http/csrf.rs`).
 
-use hmac::{Hmac, Mac};
-use secrecy::ExposeSecret;
-use sha2::Sha256;
+use crate::signing::{Purpose, Signer};
 
-/// The HMAC key, derived from `REELGATE_SECRET` so tokens survive restarts.
-#[derive(Clone)]
-pub struct CsrfKey(Hmac<Sha256>);
+/// The CSRF tokens' signer, keyed by `REELGATE_SECRET` so tokens survive restarts.
+#[derive(Clone, Debug)]
+pub struct CsrfKey(Signer);
 
 impl CsrfKey {
     pub fn from_secret(secret: &secrecy::SecretString) -> CsrfKey {
-        // HMAC accepts keys of any length, so this cannot fail.
-        let mac = Hmac::<Sha256>::new_from_slice(secret.expose_secret().as_bytes())
-            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
-        CsrfKey(mac)
-    }
-
-    fn mac(&self, nonce: &str, session: Option<&str>) -> Hmac<Sha256> {
-        let mut mac = self.0.clone();
-        mac.update(b"reelgate csrf v2:");
-        mac.update(nonce.as_bytes());
-        mac.update(b":");
-        mac.update(session.unwrap_or("").as_bytes());
-        mac
+        CsrfKey(Signer::new(secret, Purpose::CSRF))
     }
 
     pub fn token(&self, nonce: &str, session: Option<&str>) -> String {
-        hex::encode(self.mac(nonce, session).finalize().into_bytes())
+        self.0.sign(&[nonce, session.unwrap_or("")])
     }
 
     /// Constant-time comparison.
     pub fn verify(&self, nonce: &str, session: Option<&str>, token: &str) -> bool {
-        match hex::decode(token.trim()) {
-            Ok(bytes) => self.mac(nonce, session).verify_slice(&bytes).is_ok(),
-            Err(_) => false,
-        }
-    }
-}
-
-impl std::fmt::Debug for CsrfKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("CsrfKey([redacted])")
+        self.0.verify(&[nonce, session.unwrap_or("")], token.trim())
     }
 }
 
