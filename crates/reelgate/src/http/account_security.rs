@@ -14,7 +14,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::auth::{AuthUser, CurrentSession};
 use super::error::ErrorEnvelope;
 use super::{ApiContext, ApiError, ApiJson};
-use crate::accounts::{verification, VerificationError};
+use crate::accounts::{security, verification, VerificationError};
 pub use crate::front::views::account::{NotificationsView, SessionView};
 
 impl From<VerificationError> for ApiError {
@@ -71,11 +71,10 @@ async fn change_password(
     let current = password("current_password", &body.current_password)
         .map_err(|_| wrong_password("current_password", StoreError::InvalidCredentials))?;
     let new = password("new_password", &body.new_password)?;
-    ctx.store
-        .change_password(&user.id, &current, &new, session.as_ref())
+    let mail = &ctx.lifecycle.wake.mail;
+    security::change_password(&ctx.store, mail, &user.id, &current, &new, session.as_ref())
         .await
         .map_err(|e| wrong_password("current_password", e))?;
-    ctx.lifecycle.wake.mail.notify_one();
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -111,11 +110,10 @@ async fn change_email(
         .map_err(|e| ApiError::field("new_email", "invalid_parameter", e.to_string()))?;
     let password = password("password", &body.password)
         .map_err(|_| wrong_password("password", StoreError::InvalidCredentials))?;
-    ctx.store
-        .request_email_change(&user.id, &password, &new_email)
+    let mail = &ctx.lifecycle.wake.mail;
+    security::request_email_change(&ctx.store, mail, &user.id, &password, &new_email)
         .await
         .map_err(|e| wrong_password("password", e))?;
-    ctx.lifecycle.wake.mail.notify_one();
     Ok((
         StatusCode::ACCEPTED,
         ApiJson(EmailChangeAccepted {
@@ -142,8 +140,7 @@ async fn resend_confirmation(
     State(ctx): State<ApiContext>,
     AuthUser(user): AuthUser,
 ) -> Result<(StatusCode, ApiJson<ResendView>), ApiError> {
-    let sent = verification::resend(&ctx.store, &user.id).await?;
-    ctx.lifecycle.wake.mail.notify_one();
+    let sent = verification::resend(&ctx.store, &ctx.lifecycle.wake.mail, &user.id).await?;
     Ok((StatusCode::ACCEPTED, ApiJson(ResendView { sent })))
 }
 

@@ -42,10 +42,10 @@ async fn resend(
     AuthUser(user): AuthUser,
     ApiPath(id): ApiPath<String>,
 ) -> Result<axum::http::StatusCode, ApiError> {
-    if !ctx.store.resend_webhook(&user.id, &id).await? {
+    let deliverer = &ctx.lifecycle.wake.webhooks;
+    if !crate::webhooks::resend::resend(&ctx.store, deliverer, &user.id, &id).await? {
         return Err(ApiError::NotFound("webhook delivery"));
     }
-    ctx.lifecycle.wake.webhooks.notify_one();
     Ok(axum::http::StatusCode::ACCEPTED)
 }
 

@@ -270,9 +270,9 @@ async fn resend_webhook(
     WebForm(form): WebForm<CsrfForm>,
 ) -> Result<Response, WebError> {
     chrome.csrf.check(&form.csrf)?;
-    if !web.api.store.resend_webhook(&user.id, &id).await? {
+    let deliverer = &web.api.lifecycle.wake.webhooks;
+    if !crate::webhooks::resend::resend(&web.api.store, deliverer, &user.id, &id).await? {
         return Err(WebError::NotFound);
     }
-    web.api.lifecycle.wake.webhooks.notify_one();
     Ok(Redirect::to("/account?notice=webhook_resent#webhooks").into_response())
 }
