@@ -91,3 +91,27 @@ fn the_check_sees_every_way_of_naming_the_other() {
                 use crate::{config, webhooks};\n";
     assert_eq!(lines_naming(text, "web"), vec![1, 4, 5, 7]);
 }
+
+/// Handlers do not wake workers: the application call that queued the work does, so a front
+/// end cannot forget to (and two cannot disagree about which worker to wake).
+#[test]
+fn no_handler_wakes_a_worker() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut found = Vec::new();
+    for dir in ["http", "web"] {
+        for file in sources(&src.join(dir)) {
+            let text = std::fs::read_to_string(&file).unwrap();
+            for (n, line) in text.lines().enumerate() {
+                if line.contains("notify_one") || line.contains("notify_waiters") {
+                    let shown = file.strip_prefix(&src).unwrap().display();
+                    found.push(format!("{shown}:{}: {}", n + 1, line.trim()));
+                }
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "handlers waking workers:\n{}",
+        found.join("\n")
+    );
+}

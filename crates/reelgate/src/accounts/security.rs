@@ -1,9 +1,10 @@
-//! Changing what keeps an account safe, for both front ends. Each change queues its mail (or
+//! Opening an account and changing what keeps it safe, for both front ends. Each change queues its mail (or
 //! marks files to delete) in the store's own transaction; the worker that acts on it is woken
 //! here, once it is committed, so no handler has to.
 
-use reelgate_domain::accounts::{Email, Password, SessionToken, UserId};
-use reelgate_store::{Closed, Store, StoreError};
+use reelgate_domain::accounts::{Email, Password, SessionToken, User, UserId};
+use reelgate_domain::mail::Language;
+use reelgate_store::{Closed, NewUser, Store, StoreError};
 use tokio::sync::Notify;
 
 /// A new password, proving the current one; every session but `keep` ends, and the owner is
@@ -46,4 +47,16 @@ pub async fn close_account(
     let closed = store.close_account(user, password).await?;
     media.notify_one();
     Ok(closed)
+}
+
+/// A customer signing up themselves: the account, and the mail confirming its address.
+pub async fn sign_up(
+    store: &Store,
+    mail: &Notify,
+    new: NewUser,
+    language: Language,
+) -> Result<User, StoreError> {
+    let user = store.sign_up(new, language).await?;
+    mail.notify_one();
+    Ok(user)
 }
