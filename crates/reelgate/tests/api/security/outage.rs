@@ -2,6 +2,7 @@
 //! volume), its PostgreSQL database renamed away (as a restore does) — is a 503 with
 //! `Retry-After` on both front ends, never a 500, and the app comes back by itself with it.
 
+use super::overload::unavailable_on_both;
 use crate::helpers::{wait_until, SuiteDatabase, TestApp};
 use reelgate::config::Settings;
 use reelgate::http::auth::SESSION_COOKIE;
@@ -171,18 +172,7 @@ async fn a_database_that_went_away_is_503_on_the_api_and_the_web_until_it_is_bac
     place.take_away(&app).await;
     let api = app.get_as(&key, "/v1/account").await;
     let web = page().await.unwrap();
-    for (what, response) in [("api", &api), ("web", &web)] {
-        assert_eq!(response.status(), 503, "{what}");
-        let retry: u64 = response.headers()["retry-after"]
-            .to_str()
-            .unwrap()
-            .parse()
-            .unwrap();
-        assert!(retry >= 1, "{what}: Retry-After {retry}");
-    }
-    let body: serde_json::Value = api.json().await.unwrap();
-    assert_eq!(body["error"]["code"], "unavailable", "{body}");
-    assert!(web.text().await.unwrap().contains("try again"));
+    unavailable_on_both(api, web).await;
 
     place.bring_back().await;
     wait_until("the app is back with its database", async || {
