@@ -10,11 +10,12 @@ use tower_http::trace::TraceLayer;
 
 use crate::balance_guard::BalanceGuard;
 use crate::config::Config;
+use crate::front::AppState;
 use crate::generations::callback_token::CallbackTokens;
 use crate::generations::key_seal::KeySeal;
 use crate::generations::keys::KeySetup;
 use crate::generations::Lifecycle;
-use crate::http::{self, ApiContext};
+use crate::http;
 use crate::mail::Mailer;
 use crate::media::{Media, MediaError, MediaLinks};
 use crate::monitoring;
@@ -44,6 +45,22 @@ pub enum StartError {
     Media(#[from] MediaError),
     #[error(transparent)]
     Mail(#[from] crate::mail::MailStartError),
+}
+
+/// A path no route takes: a person's browser gets the web app's page, a program the JSON
+/// envelope. Here, where both front ends are composed, so that neither needs the other.
+async fn not_found(headers: axum::http::HeaderMap) -> axum::response::Response {
+    crate::web::not_found_page(&headers).unwrap_or_else(|| {
+        axum::response::IntoResponse::into_response(http::ApiError::NotFound("route"))
+    })
+}
+
+/// A method a path does not take, answered the same way for every route of the app (axum
+/// gives each route this fallback once it is set on the merged router).
+async fn method_not_allowed(headers: axum::http::HeaderMap) -> axum::response::Response {
+    crate::web::method_not_allowed_page(&headers).unwrap_or_else(|| {
+        axum::response::IntoResponse::into_response(http::ApiError::MethodNotAllowed)
+    })
 }
 
 /// What a `serve` process runs. Every instance may run everything; splitting lets the API
@@ -149,9 +166,9 @@ impl Application {
             config.payments.expiry,
             config.lifecycle.claim_lease,
         ));
-        let ctx = ApiContext {
-            csrf: http::csrf::CsrfKey::from_secret(&config.secret),
-            cookies: http::csrf::CookieNames::for_public_url(&config.public_url),
+        let ctx = AppState {
+            csrf: crate::front::csrf::CsrfKey::from_secret(&config.secret),
+            cookies: crate::front::cookies::CookieNames::for_public_url(&config.public_url),
             config: Arc::new(config),
             store: store.clone(),
             upstream,
@@ -175,7 +192,8 @@ impl Application {
             .layer(client_addr.clone());
         let router = http::api(ctx.clone())
             .merge(crate::web::router(ctx))
-            .method_not_allowed_fallback(http::method_not_allowed)
+            .fallback(not_found)
+            .method_not_allowed_fallback(method_not_allowed)
             .layer(axum::middleware::from_fn(monitoring::track_http))
             .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
             .layer(axum::middleware::from_fn_with_state(

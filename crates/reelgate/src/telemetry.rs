@@ -19,3 +19,45 @@ pub fn init() {
         builder.try_init()
     };
 }
+
+/// An error and its causes on one line (`a: b: c`), each said once: a wrapper's message often
+/// repeats its source's (`database error: {0}` over the sqlx error), which is then skipped.
+pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut line = error.to_string();
+    let mut next = error.source();
+    while let Some(cause) = next {
+        let text = cause.to_string();
+        if !line.contains(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+        next = cause.source();
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::error_chain;
+
+    #[derive(Debug, thiserror::Error)]
+    enum Outer {
+        #[error("cannot read the video")]
+        Read(#[source] std::io::Error),
+        #[error("database error: {0}")]
+        Repeats(#[source] std::io::Error),
+    }
+
+    #[test]
+    fn the_chain_names_every_cause_once() {
+        let io = || std::io::Error::other("disk on fire");
+        assert_eq!(
+            error_chain(&Outer::Read(io())),
+            "cannot read the video: disk on fire"
+        );
+        assert_eq!(
+            error_chain(&Outer::Repeats(io())),
+            "database error: disk on fire"
+        );
+    }
+}

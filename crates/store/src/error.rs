@@ -114,11 +114,76 @@ impl StoreError {
     }
 }
 
+/// What kind of failure a [`StoreError`] is: the one classification both front ends (and the
+/// application layer) answer by, so a database outage is the same 503 everywhere and a new
+/// variant cannot fall through to a 500 by being forgotten in one of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// What was asked for does not exist (or is not the caller's to see).
+    NotFound,
+    /// The request clashes with what is stored: a taken address, a used-up voucher, an
+    /// `Idempotency-Key` reused with another body, an account with work in flight.
+    Conflict,
+    /// A rule refuses this request as it stands: not enough credits, a limit, a wrong
+    /// password, an expired link, a value out of range. Nothing was changed.
+    Refused,
+    /// The database cannot be used for now (unreachable, out of connections, shutting down,
+    /// out of disk); the same request may succeed later. Nothing was changed.
+    Unavailable,
+    /// A bug, a corrupt row or a misconfiguration: nothing the caller can do about it.
+    Bug,
+}
+
+impl StoreError {
+    /// Which [`ErrorKind`] this is. Exhaustive on purpose: a new variant must be classified.
+    pub fn kind(&self) -> ErrorKind {
+        use StoreError as E;
+        match self {
+            E::UserNotFound
+            | E::ApiKeyNotFound
+            | E::PackageNotFound
+            | E::PaymentNotFound
+            | E::VoucherNotFound => ErrorKind::NotFound,
+            E::EmailTaken
+            | E::AccountBusy(_)
+            | E::IdempotencyConflict
+            | E::VoucherUsedUp
+            | E::VoucherAlreadyRedeemed
+            | E::VoucherCodeTaken => ErrorKind::Conflict,
+            E::InvalidCredentials
+            | E::AccountDisabled
+            | E::InvalidToken
+            | E::AccountClosed
+            | E::InsufficientCredits { .. }
+            | E::InDebt { .. }
+            | E::InvalidAmount(_)
+            | E::LimitReached(_)
+            | E::InvalidCursor
+            | E::VoucherExpired
+            | E::InvalidVoucher(_)
+            | E::Unsupported(_)
+            | E::BackupTargetExists(_) => ErrorKind::Refused,
+            // The process is stopping: another instance (or this one, restarted) will answer.
+            E::WriterStopped => ErrorKind::Unavailable,
+            E::Database(_) if self.is_unavailable() => ErrorKind::Unavailable,
+            E::InvalidDatabaseUrl(_)
+            | E::CreateDataDir { .. }
+            | E::MigrationChanged { .. }
+            | E::DatabaseTooNew { .. }
+            | E::DuplicateHold(_)
+            | E::NoHold(_)
+            | E::Corrupt { .. }
+            | E::PasswordHash
+            | E::Database(_) => ErrorKind::Bug,
+        }
+    }
+}
+
 impl StoreError {
     /// Whether the database could not be used at all for now — unreachable, out of
     /// connections, shutting down, or out of disk space — rather than refusing this request.
     /// Such failures pass by themselves when the database comes back: callers answer 503.
-    pub fn is_unavailable(&self) -> bool {
+    pub(crate) fn is_unavailable(&self) -> bool {
         let StoreError::Database(error) = self else {
             return false;
         };
@@ -139,8 +204,13 @@ impl StoreError {
                     matches!(primary, Ok(8 | 10 | 13 | 14))
                 } else {
                     // Class 08 connection exceptions, 53 insufficient resources (disk full,
-                    // out of memory, too many connections), 57P0x the server shutting down.
-                    code.starts_with("08") || code.starts_with("53") || code.starts_with("57P0")
+                    // out of memory, too many connections), 57P0x the server shutting down,
+                    // 3D000 the database itself gone (dropped, or renamed for a restore):
+                    // only a new connection can meet it, and the store was open before.
+                    code.starts_with("08")
+                        || code.starts_with("53")
+                        || code.starts_with("57P0")
+                        || code == "3D000"
                 }
             }
             _ => false,
@@ -151,4 +221,44 @@ impl StoreError {
 /// Whether a database error is a unique-constraint violation (same on both backends).
 pub(crate) fn is_unique_violation(err: &sqlx::Error) -> bool {
     matches!(err, sqlx::Error::Database(e) if e.is_unique_violation())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_outage_is_unavailable_and_a_bad_query_a_bug() {
+        for outage in [
+            sqlx::Error::PoolTimedOut,
+            sqlx::Error::PoolClosed,
+            sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionRefused)),
+        ] {
+            assert_eq!(StoreError::from(outage).kind(), ErrorKind::Unavailable);
+        }
+        assert_eq!(StoreError::WriterStopped.kind(), ErrorKind::Unavailable);
+        for bug in [
+            StoreError::Database(sqlx::Error::RowNotFound),
+            StoreError::Database(sqlx::Error::ColumnNotFound("credits".into())),
+            StoreError::corrupt("generations", "status 'lost'"),
+            StoreError::NoHold(GenerationId::new()),
+        ] {
+            assert_eq!(bug.kind(), ErrorKind::Bug, "{bug}");
+        }
+    }
+
+    #[test]
+    fn refusals_are_the_callers_to_fix() {
+        assert_eq!(StoreError::UserNotFound.kind(), ErrorKind::NotFound);
+        assert_eq!(StoreError::VoucherNotFound.kind(), ErrorKind::NotFound);
+        assert_eq!(StoreError::EmailTaken.kind(), ErrorKind::Conflict);
+        assert_eq!(StoreError::IdempotencyConflict.kind(), ErrorKind::Conflict);
+        let short = StoreError::InsufficientCredits {
+            balance: Credits(1),
+            needed: Credits(2),
+        };
+        assert_eq!(short.kind(), ErrorKind::Refused);
+        assert_eq!(StoreError::InvalidCredentials.kind(), ErrorKind::Refused);
+        assert_eq!(StoreError::VoucherExpired.kind(), ErrorKind::Refused);
+    }
 }

@@ -58,7 +58,7 @@ pub use backend::{Backend, DatabaseUrl, PoolSettings};
 pub use bulk::{BulkState, BulkTemplate};
 pub use claim::Queue;
 pub use closing::{AccountExport, Closed};
-pub use error::StoreError;
+pub use error::{ErrorKind, StoreError};
 pub use generations::{Canceled, IdempotencyKey, NewGeneration, Outcome, Submitted};
 pub use history::{GenerationLine, HistoryLine, HistoryPage};
 pub use key_cache::{KEY_CACHE_CAPACITY, KEY_CACHE_TTL};

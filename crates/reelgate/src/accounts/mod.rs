@@ -2,6 +2,7 @@
 //! pages): getting back in by mail, confirming addresses, their data.
 
 pub mod recovery;
+pub mod security;
 pub mod throttle;
 pub mod verification;
 

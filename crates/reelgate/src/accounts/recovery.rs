@@ -5,6 +5,7 @@ use reelgate_domain::accounts::{AccountToken, Email, Password, UserId};
 use reelgate_store::{Store, StoreError};
 use std::net::IpAddr;
 use std::time::Duration;
+use tokio::sync::Notify;
 
 use super::throttle::{self, RESET_PER_ADDRESS, RESET_PER_CLIENT};
 
@@ -23,8 +24,10 @@ pub enum RecoveryError {
 
 /// Asks for a reset link to `email`. Succeeds the same whether or not an account has the
 /// address, and when the address has had its share of links (the mail is then not sent).
+/// `mail` is the mail deliverer, woken once the link is queued.
 pub async fn request_reset(
     store: &Store,
+    mail: &Notify,
     email: &str,
     client: Option<IpAddr>,
 ) -> Result<(), RecoveryError> {
@@ -45,12 +48,15 @@ pub async fn request_reset(
     }
     let mailed = store.request_password_reset(&email).await?;
     tracing::info!(mailed, "password reset requested");
+    mail.notify_one();
     Ok(())
 }
 
-/// Sets a new password with a mailed link; every session of the account ends.
+/// Sets a new password with a mailed link; every session of the account ends, and the owner
+/// is mailed (`mail` is the deliverer, woken once it is queued).
 pub async fn confirm_reset(
     store: &Store,
+    mail: &Notify,
     token: &str,
     password: &str,
 ) -> Result<UserId, RecoveryError> {
@@ -63,7 +69,10 @@ pub async fn confirm_reset(
         message: e.to_string(),
     })?;
     match store.reset_password(&token, &password).await {
-        Ok(user) => Ok(user),
+        Ok(user) => {
+            mail.notify_one();
+            Ok(user)
+        }
         Err(StoreError::InvalidToken) => Err(RecoveryError::Invalid {
             field: "token",
             message: StoreError::InvalidToken.to_string(),

@@ -4,6 +4,7 @@
 use reelgate_domain::accounts::UserId;
 use reelgate_store::{Store, StoreError};
 use std::time::Duration;
+use tokio::sync::Notify;
 
 use super::throttle::{self, VERIFY_PER_ACCOUNT};
 
@@ -33,10 +34,18 @@ pub async fn may_generate(
 }
 
 /// Mails a new confirmation link (the old one stops working); false when the address is
-/// confirmed already.
-pub async fn resend(store: &Store, user: &UserId) -> Result<bool, VerificationError> {
+/// confirmed already. `mail` is the mail deliverer, woken once the link is queued.
+pub async fn resend(
+    store: &Store,
+    mail: &Notify,
+    user: &UserId,
+) -> Result<bool, VerificationError> {
     throttle::reserve(store, &VERIFY_PER_ACCOUNT, user.as_str())
         .await?
         .map_err(VerificationError::Throttled)?;
-    Ok(store.resend_confirmation(user).await?)
+    let sent = store.resend_confirmation(user).await?;
+    if sent {
+        mail.notify_one();
+    }
+    Ok(sent)
 }

@@ -3,17 +3,16 @@
 //! without the right token is refused before it touches the database. When the operator turns
 //! on Kie's webhook verification (`REELGATE_KIE_WEBHOOK_KEY`), Kie's signature is required too.
 
-use hmac::{Hmac, Mac};
 use reelgate_domain::generations::GenerationId;
 use secrecy::{ExposeSecret, SecretString};
-use sha2::Sha256;
 
-/// 128 bits of the MAC, hex-encoded: unguessable, and short enough for a URL path.
-const TOKEN_BYTES: usize = 16;
+use crate::signing::{Purpose, Signer};
 
 #[derive(Clone)]
 pub struct CallbackTokens {
-    secret: SecretString,
+    /// Not stored anywhere: Kie holds the URL it was given, so the signer must keep
+    /// computing the same token for a generation in flight (`signing.rs`).
+    signer: Signer,
     kie_webhook_key: Option<SecretString>,
 }
 
@@ -26,7 +25,7 @@ impl std::fmt::Debug for CallbackTokens {
 impl CallbackTokens {
     pub fn new(secret: SecretString) -> Self {
         CallbackTokens {
-            secret,
+            signer: Signer::new(&secret, Purpose::KIE_CALLBACK),
             kie_webhook_key: None,
         }
     }
@@ -56,27 +55,13 @@ impl CallbackTokens {
         }
     }
 
-    fn mac(&self, id: &GenerationId) -> Hmac<Sha256> {
-        // HMAC takes keys of any length; this cannot fail.
-        let mut mac = Hmac::<Sha256>::new_from_slice(self.secret.expose_secret().as_bytes())
-            .unwrap_or_else(|_| unreachable!("HMAC accepts any key length"));
-        mac.update(b"kie-callback:");
-        mac.update(id.as_str().as_bytes());
-        mac
-    }
-
     pub fn token(&self, id: &GenerationId) -> String {
-        hex::encode(&self.mac(id).finalize().into_bytes()[..TOKEN_BYTES])
+        self.signer.sign(&[id.as_str()])
     }
 
     /// Constant-time comparison, so timing does not reveal a token byte by byte.
     pub fn verify(&self, id: &GenerationId, token: &str) -> bool {
-        match hex::decode(token) {
-            Ok(bytes) if bytes.len() == TOKEN_BYTES => {
-                self.mac(id).verify_truncated_left(&bytes).is_ok()
-            }
-            _ => false,
-        }
+        self.signer.verify(&[id.as_str()], token)
     }
 }
 
@@ -99,5 +84,14 @@ mod tests {
         assert!(!tokens("another-secret-of-thirty-two-chars-long").verify(&a, &token));
         assert!(!ours.verify(&a, &token[..30]));
         assert!(!ours.verify(&a, "not hex at all"));
+    }
+
+    #[test]
+    fn a_generation_in_flight_keeps_the_token_kie_was_given_before_the_upgrade() {
+        // As the code before the shared signer made it; Kie holds it in the callback URL.
+        let id: GenerationId = "gen_01j00000000000000000000000".parse().unwrap();
+        let ours = tokens("a-secret-of-at-least-thirty-two-chars!!");
+        assert_eq!(ours.token(&id), "9e3a4a68b35eb1b1b37641792ab63ff5");
+        assert!(ours.verify(&id, "9e3a4a68b35eb1b1b37641792ab63ff5"));
     }
 }

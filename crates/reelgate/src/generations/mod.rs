@@ -3,6 +3,7 @@
 
 pub mod callback;
 pub mod callback_token;
+pub mod cancel;
 pub mod create_limit;
 pub mod decide;
 mod dispatch;

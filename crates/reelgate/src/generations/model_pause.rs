@@ -363,6 +363,25 @@ pub async fn resume(lc: &Lifecycle, model: &str) -> Result<bool, StoreError> {
     Ok(resumed)
 }
 
+/// The catalog as customers see it now, and the models in it paused because the upstream
+/// withdrew them (shown unavailable, in the customer's words: the operator's reason, Kie's
+/// words, stays on the operator's pages).
+pub async fn offered(
+    lc: &Lifecycle,
+    catalog: &reelgate_domain::catalog::Catalog,
+) -> (Vec<reelgate_domain::catalog::ModelView>, Vec<String>) {
+    let mut models = catalog.view();
+    let paused = lc.model_pauses.refused_models(lc).await;
+    for model in models
+        .iter_mut()
+        .filter(|m| paused.iter().any(|p| p == m.id.as_str()))
+    {
+        model.available = false;
+        model.reason = Some(CUSTOMER_REASON.to_owned());
+    }
+    (models, paused)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

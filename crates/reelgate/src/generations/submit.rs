@@ -5,8 +5,7 @@
 use reelgate_domain::accounts::UserId;
 use reelgate_domain::catalog::{Catalog, FieldError};
 use reelgate_domain::generations::{Generation, GenerationId};
-use reelgate_domain::limits::{Breach, Quota};
-use reelgate_domain::Credits;
+use reelgate_domain::limits::Quota;
 use reelgate_store::{IdempotencyKey, NewGeneration, StoreError, Submitted};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
@@ -17,35 +16,18 @@ use super::model_pause::{self, Admission};
 use super::stored_request::StoredRequest;
 use super::view::GenerationView;
 
+/// Why a submission was not queued. The store's refusals (credits, debt, a customer limit,
+/// an `Idempotency-Key` reused with another body) stay `StoreError`s: its `kind()` says what
+/// they are, and each front end answers them the way it answers every store error.
 #[derive(Debug, thiserror::Error)]
 pub enum SubmitError {
     #[error("invalid request")]
     Invalid(Vec<FieldError>),
-    #[error("not enough credits: {needed} needed, {balance} available")]
-    InsufficientCredits { balance: Credits, needed: Credits },
-    #[error("this Idempotency-Key was already used with a different request")]
-    IdempotencyConflict,
-    /// One of the customer's limits (set by the operator) refuses it for now.
-    #[error("customer limit reached")]
-    LimitReached(Breach),
     /// The upstream withdrew or disabled the model for now (`model_pause.rs`).
     #[error("model temporarily unavailable")]
     ModelUnavailable { retry_after: std::time::Duration },
     #[error(transparent)]
-    Store(StoreError),
-}
-
-impl From<StoreError> for SubmitError {
-    fn from(error: StoreError) -> Self {
-        match error {
-            StoreError::InsufficientCredits { balance, needed } => {
-                SubmitError::InsufficientCredits { balance, needed }
-            }
-            StoreError::IdempotencyConflict => SubmitError::IdempotencyConflict,
-            StoreError::LimitReached(breach) => SubmitError::LimitReached(breach),
-            other => SubmitError::Store(other),
-        }
-    }
+    Store(#[from] StoreError),
 }
 
 fn invalid(field: &str, message: String) -> SubmitError {

@@ -1,9 +1,7 @@
 //! The caller's own account: balance, ledger, webhook secret, and redeeming vouchers.
 
 use axum::extract::State;
-use chrono::{DateTime, Utc};
-use reelgate_domain::accounts::User;
-use reelgate_domain::ledger::{LedgerEntry, VoucherCode};
+use reelgate_domain::ledger::VoucherCode;
 use reelgate_store::{LedgerPage, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -11,74 +9,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::auth::AuthUser;
 use super::{ApiContext, ApiError, ApiJson, ApiQuery};
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AccountView {
-    pub id: String,
-    pub email: String,
-    /// `customer` or `admin`.
-    pub role: String,
-    /// Spendable credits.
-    pub balance: i64,
-    /// Credits held by generations not yet finished (not included in `balance`).
-    pub held: i64,
-    /// Credits owed after a refunded or disputed purchase had been spent; while above zero,
-    /// new generations are refused (402) and the next purchase pays it first.
-    pub debt: i64,
-    pub disabled: bool,
-    pub created_at: DateTime<Utc>,
-}
-
-impl From<&User> for AccountView {
-    fn from(user: &User) -> Self {
-        AccountView {
-            id: user.id.to_string(),
-            email: user.email.to_string(),
-            role: user.role.to_string(),
-            balance: user.balance.get(),
-            held: user.held.get(),
-            debt: user.debt.get(),
-            disabled: user.is_disabled(),
-            created_at: user.created_at,
-        }
-    }
-}
-
-/// One credit movement.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct LedgerEntryView {
-    pub id: i64,
-    /// `grant`, `voucher`, `hold`, `charge`, `refund`, `adjustment`, `purchase`, `reversal`,
-    /// `debt`, `debt_repayment` or `reinstatement`.
-    pub kind: String,
-    /// Signed: negative amounts leave the balance.
-    pub amount: i64,
-    pub reason: String,
-    /// `system`, `cli`, or the id of the user who caused it.
-    pub actor: String,
-    pub generation_id: Option<String>,
-    /// The payment a purchase, reversal, debt or repayment belongs to.
-    pub payment_id: Option<String>,
-    /// The change to the account's debt (debt and repayment rows).
-    pub debt: i64,
-    pub created_at: DateTime<Utc>,
-}
-
-impl From<&LedgerEntry> for LedgerEntryView {
-    fn from(entry: &LedgerEntry) -> Self {
-        LedgerEntryView {
-            id: entry.id,
-            kind: entry.kind.to_string(),
-            amount: entry.amount.get(),
-            reason: entry.reason.clone(),
-            actor: entry.actor.to_string(),
-            generation_id: entry.generation_id.as_ref().map(ToString::to_string),
-            payment_id: entry.payment_id.as_ref().map(ToString::to_string),
-            debt: entry.debt.get(),
-            created_at: entry.created_at,
-        }
-    }
-}
+pub use crate::front::views::account::{AccountView, LedgerEntryView};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct LedgerPageView {

@@ -17,6 +17,7 @@ use super::auth::AuthUser;
 use super::error::ErrorEnvelope;
 use super::payments::PaymentView;
 use super::{ApiContext, ApiError, ApiJson};
+use crate::accounts::security;
 use crate::generations::view::GenerationView;
 
 /// A mail we sent (or are sending) to the account; secret links are not kept.
@@ -139,12 +140,11 @@ async fn close(
             ),
         ));
     }
-    let closed = match ctx.store.close_account(&user.id, &password).await {
-        Err(StoreError::InvalidCredentials) => return Err(wrong()),
-        other => other?,
-    };
-    // The copier removes the deleted videos' files when it wakes.
-    ctx.media.wake.notify_one();
+    let closed =
+        match security::close_account(&ctx.store, &ctx.media.wake, &user.id, &password).await {
+            Err(StoreError::InvalidCredentials) => return Err(wrong()),
+            other => other?,
+        };
     tracing::info!(user = %user.id, forfeited = %closed.forfeited, "account closed by its owner");
     Ok(ApiJson(ClosedView {
         closed: true,

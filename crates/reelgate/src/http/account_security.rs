@@ -3,11 +3,10 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use chrono::{DateTime, Utc};
 use reelgate_domain::accounts::{AccountToken, Email, Password};
 use reelgate_domain::text::Token;
 use reelgate_domain::Credits;
-use reelgate_store::{Confirmed, MailPreferences, SessionInfo, StoreError};
+use reelgate_store::{Confirmed, StoreError};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -15,7 +14,8 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::auth::{AuthUser, CurrentSession};
 use super::error::ErrorEnvelope;
 use super::{ApiContext, ApiError, ApiJson};
-use crate::accounts::{verification, VerificationError};
+use crate::accounts::{security, verification, VerificationError};
+pub use crate::front::views::account::{NotificationsView, SessionView};
 
 impl From<VerificationError> for ApiError {
     fn from(error: VerificationError) -> Self {
@@ -71,11 +71,10 @@ async fn change_password(
     let current = password("current_password", &body.current_password)
         .map_err(|_| wrong_password("current_password", StoreError::InvalidCredentials))?;
     let new = password("new_password", &body.new_password)?;
-    ctx.store
-        .change_password(&user.id, &current, &new, session.as_ref())
+    let mail = &ctx.lifecycle.wake.mail;
+    security::change_password(&ctx.store, mail, &user.id, &current, &new, session.as_ref())
         .await
         .map_err(|e| wrong_password("current_password", e))?;
-    ctx.lifecycle.wake.mail.notify_one();
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -111,11 +110,10 @@ async fn change_email(
         .map_err(|e| ApiError::field("new_email", "invalid_parameter", e.to_string()))?;
     let password = password("password", &body.password)
         .map_err(|_| wrong_password("password", StoreError::InvalidCredentials))?;
-    ctx.store
-        .request_email_change(&user.id, &password, &new_email)
+    let mail = &ctx.lifecycle.wake.mail;
+    security::request_email_change(&ctx.store, mail, &user.id, &password, &new_email)
         .await
         .map_err(|e| wrong_password("password", e))?;
-    ctx.lifecycle.wake.mail.notify_one();
     Ok((
         StatusCode::ACCEPTED,
         ApiJson(EmailChangeAccepted {
@@ -142,8 +140,7 @@ async fn resend_confirmation(
     State(ctx): State<ApiContext>,
     AuthUser(user): AuthUser,
 ) -> Result<(StatusCode, ApiJson<ResendView>), ApiError> {
-    let sent = verification::resend(&ctx.store, &user.id).await?;
-    ctx.lifecycle.wake.mail.notify_one();
+    let sent = verification::resend(&ctx.store, &ctx.lifecycle.wake.mail, &user.id).await?;
     Ok((StatusCode::ACCEPTED, ApiJson(ResendView { sent })))
 }
 
@@ -180,34 +177,6 @@ async fn confirm_email(
     };
     let email = ctx.store.user(&user).await?.email.to_string();
     Ok(ApiJson(EmailConfirmed { email, changed }))
-}
-
-/// One place the account is signed in to the web app.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct SessionView {
-    /// Tells sessions apart; opens none.
-    pub id: String,
-    pub user_agent: Option<String>,
-    pub created_at: DateTime<Utc>,
-    pub last_used_at: Option<DateTime<Utc>>,
-    pub expires_at: DateTime<Utc>,
-    pub revoked_at: Option<DateTime<Utc>>,
-    /// The session this request came with.
-    pub current: bool,
-}
-
-impl From<&SessionInfo> for SessionView {
-    fn from(s: &SessionInfo) -> Self {
-        SessionView {
-            id: s.id.clone(),
-            user_agent: s.user_agent.clone(),
-            created_at: s.created_at,
-            last_used_at: s.last_used_at,
-            expires_at: s.expires_at,
-            revoked_at: s.revoked_at,
-            current: s.current,
-        }
-    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -251,29 +220,6 @@ async fn sign_out_everywhere(
         .sign_out_everywhere(&user.id, session.as_ref())
         .await?;
     Ok(ApiJson(SignedOut { ended }))
-}
-
-/// What the caller wants mailed.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct NotificationsView {
-    /// `en` or `tr`: the language of every mail.
-    pub language: String,
-    pub email_verified: bool,
-    /// "Your video is ready" / "could not be generated, credits returned".
-    pub notify_generations: bool,
-    /// Mail once when the balance falls below this; `null`: never.
-    pub low_balance_below: Option<i64>,
-}
-
-impl From<&MailPreferences> for NotificationsView {
-    fn from(p: &MailPreferences) -> Self {
-        NotificationsView {
-            language: p.language.code().to_owned(),
-            email_verified: p.email_verified,
-            notify_generations: p.notify_generations,
-            low_balance_below: p.low_balance_below.map(Credits::get),
-        }
-    }
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

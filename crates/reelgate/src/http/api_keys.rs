@@ -2,8 +2,7 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use chrono::{DateTime, Utc};
-use reelgate_domain::accounts::{ApiKeyId, ApiKeyInfo};
+use reelgate_domain::accounts::ApiKeyId;
 use reelgate_domain::text::Name;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -11,30 +10,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::auth::AuthUser;
 use super::{ApiContext, ApiError, ApiJson};
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ApiKeyView {
-    pub id: String,
-    pub name: String,
-    /// The key's first characters, to tell keys apart; never the whole key.
-    pub prefix: String,
-    pub created_at: DateTime<Utc>,
-    pub last_used_at: Option<DateTime<Utc>>,
-    pub revoked_at: Option<DateTime<Utc>>,
-}
-
-impl From<&ApiKeyInfo> for ApiKeyView {
-    fn from(key: &ApiKeyInfo) -> Self {
-        ApiKeyView {
-            id: key.id.to_string(),
-            name: key.name.clone(),
-            prefix: key.prefix.clone(),
-            created_at: key.created_at,
-            last_used_at: key.last_used_at,
-            revoked_at: key.revoked_at,
-        }
-    }
-}
+pub use crate::front::views::account::ApiKeyView;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ApiKeyList {

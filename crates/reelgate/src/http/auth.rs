@@ -14,8 +14,7 @@ use reelgate_store::StoreError;
 
 use super::{ApiContext, ApiError};
 
-/// The name of the web app's session cookie.
-pub const SESSION_COOKIE: &str = "reelgate_session";
+pub use crate::front::cookies::SESSION_COOKIE;
 
 /// A signed-in, enabled user (customer or operator). Signed in by API key, it may come from
 /// the store's key cache: its `balance`, `held` and `debt` may be up to

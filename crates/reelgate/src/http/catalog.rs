@@ -25,25 +25,8 @@ pub struct ModelList {
     responses((status = 200, body = ModelList)))]
 async fn models(State(ctx): State<ApiContext>) -> ApiJson<ModelList> {
     ApiJson(ModelList {
-        models: offered(&ctx).await.0,
+        models: model_pause::offered(&ctx.lifecycle, &ctx.catalog).await.0,
     })
-}
-
-/// The catalog as customers see it now, and the models in it paused because the upstream
-/// withdrew them (shown unavailable, in the customer's words: the operator's reason, Kie's
-/// words, stays on the operator's pages).
-pub async fn offered(ctx: &ApiContext) -> (Vec<ModelView>, Vec<String>) {
-    let mut models = ctx.catalog.view();
-    let lc = &ctx.lifecycle;
-    let paused = lc.model_pauses.refused_models(lc).await;
-    for model in models
-        .iter_mut()
-        .filter(|m| paused.iter().any(|p| p == m.id.as_str()))
-    {
-        model.available = false;
-        model.reason = Some(model_pause::CUSTOMER_REASON.to_owned());
-    }
-    (models, paused)
 }
 
 /// A generation request's price, as `POST /v1/generations` would charge it now.

@@ -14,88 +14,18 @@
 use axum::http::header::{COOKIE, ORIGIN};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method};
-use hmac::{Hmac, Mac};
-use secrecy::ExposeSecret;
-use sha2::Sha256;
 use url::Url;
 
 use super::ApiError;
+pub use crate::front::cookies::CookieNames;
+pub use crate::front::csrf::CsrfKey;
 
 /// The header carrying the token on the web app's own API calls.
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
-/// The names of the web app's cookies. Over https they carry the `__Host-` prefix, which
-/// browsers accept only from this host, with `Secure` and `Path=/`: a sibling subdomain cannot
-/// plant a session or a CSRF nonce of its choosing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CookieNames {
-    pub session: &'static str,
-    pub csrf: &'static str,
-    /// Whether cookies get `Secure` (served over https).
-    pub secure: bool,
-}
-
-impl CookieNames {
-    pub fn for_public_url(public: &Url) -> CookieNames {
-        if public.scheme() == "https" {
-            CookieNames {
-                session: "__Host-reelgate_session",
-                csrf: "__Host-reelgate_csrf",
-                secure: true,
-            }
-        } else {
-            CookieNames {
-                session: super::auth::SESSION_COOKIE,
-                csrf: "reelgate_csrf",
-                secure: false,
-            }
-        }
-    }
-}
-
-/// The HMAC key, derived from `REELGATE_SECRET` so tokens survive restarts.
-#[derive(Clone)]
-pub struct CsrfKey(Hmac<Sha256>);
-
-impl CsrfKey {
-    pub fn from_secret(secret: &secrecy::SecretString) -> CsrfKey {
-        // HMAC accepts keys of any length, so this cannot fail.
-        let mac = Hmac::<Sha256>::new_from_slice(secret.expose_secret().as_bytes())
-            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
-        CsrfKey(mac)
-    }
-
-    fn mac(&self, nonce: &str, session: Option<&str>) -> Hmac<Sha256> {
-        let mut mac = self.0.clone();
-        mac.update(b"reelgate csrf v2:");
-        mac.update(nonce.as_bytes());
-        mac.update(b":");
-        mac.update(session.unwrap_or("").as_bytes());
-        mac
-    }
-
-    pub fn token(&self, nonce: &str, session: Option<&str>) -> String {
-        hex::encode(self.mac(nonce, session).finalize().into_bytes())
-    }
-
-    /// Constant-time comparison.
-    pub fn verify(&self, nonce: &str, session: Option<&str>, token: &str) -> bool {
-        match hex::decode(token.trim()) {
-            Ok(bytes) => self.mac(nonce, session).verify_slice(&bytes).is_ok(),
-            Err(_) => false,
-        }
-    }
-}
-
-impl std::fmt::Debug for CsrfKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("CsrfKey([redacted])")
-    }
-}
-
 /// The value of the cookie `name` among the request's `Cookie` headers.
 pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    crate::web::cookies::get(headers.get_all(COOKIE), name)
+    crate::front::cookies::get(headers.get_all(COOKIE), name)
 }
 
 fn refused(message: &str) -> ApiError {
@@ -140,49 +70,5 @@ pub fn check_cookie_request(
         _ => Err(refused(
             "send the page's CSRF token as X-CSRF-Token, or use an API key",
         )),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn key(secret: &str) -> CsrfKey {
-        CsrfKey::from_secret(&secrecy::SecretString::from(secret.to_owned()))
-    }
-
-    #[test]
-    fn a_token_verifies_for_its_own_nonce_and_session_only() {
-        let k = key("0123456789abcdef0123456789abcdef");
-        let token = k.token("aaaa", Some("rgs_1"));
-        assert!(k.verify("aaaa", Some("rgs_1"), &token));
-        assert!(!k.verify("bbbb", Some("rgs_1"), &token));
-        assert!(!k.verify("aaaa", Some("rgs_2"), &token));
-        assert!(!k.verify("aaaa", None, &token));
-        assert!(!k.verify("aaaa", Some("rgs_1"), ""));
-        assert!(!k.verify("aaaa", Some("rgs_1"), "not hex"));
-    }
-
-    #[test]
-    fn a_token_from_another_secret_is_refused() {
-        let ours = key("0123456789abcdef0123456789abcdef");
-        let theirs = key("fedcba9876543210fedcba9876543210");
-        assert!(!ours.verify("aaaa", None, &theirs.token("aaaa", None)));
-    }
-
-    #[test]
-    fn the_key_does_not_print() {
-        let k = key("0123456789abcdef0123456789abcdef");
-        assert!(!format!("{k:?}").contains("0123"));
-    }
-
-    #[test]
-    fn cookies_are_host_prefixed_over_https_only() {
-        let https = CookieNames::for_public_url(&Url::parse("https://v.example").unwrap());
-        assert_eq!(https.session, "__Host-reelgate_session");
-        assert!(https.secure);
-        let http = CookieNames::for_public_url(&Url::parse("http://127.0.0.1:8080").unwrap());
-        assert_eq!(http.session, "reelgate_session");
-        assert!(!http.secure);
     }
 }

@@ -6,13 +6,11 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use reelgate_domain::limits::{Breach, Quota};
-use reelgate_store::StoreError;
+use reelgate_store::{ErrorKind, StoreError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-/// How long a client should wait before retrying a 503 (an API answer or a web page alike):
-/// long enough for a burst that exhausted the database pool to drain.
-pub const RETRY_UNAVAILABLE_SECS: u32 = 5;
+pub use crate::front::RETRY_UNAVAILABLE_SECS;
 
 /// One problem with one field of a request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
@@ -85,9 +83,10 @@ pub enum ApiError {
     /// this long (when it is probed again).
     #[error("model temporarily unavailable")]
     ModelUnavailable { retry_after_secs: u64 },
-    /// A bug or an infrastructure failure: logged in full, answered without detail.
+    /// A bug or an infrastructure failure: logged with its whole chain of causes, answered
+    /// without detail.
     #[error("internal error: {0}")]
-    Internal(String),
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 impl ApiError {
@@ -99,8 +98,19 @@ impl ApiError {
         }])
     }
 
-    pub fn internal(error: impl std::fmt::Display) -> Self {
-        ApiError::Internal(error.to_string())
+    /// Any failure the client cannot act on (an error, or a sentence saying what broke).
+    pub fn internal(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        ApiError::Internal(error.into())
+    }
+
+    /// The database (or another service we need) cannot be used for now: a 503 the client
+    /// may retry; the cause is logged, not answered.
+    pub fn unavailable(error: &(dyn std::error::Error + 'static)) -> Self {
+        tracing::error!(
+            error = %crate::telemetry::error_chain(error),
+            "the database is unavailable"
+        );
+        ApiError::Unavailable("the service is temporarily unavailable; please retry shortly".into())
     }
 
     /// The envelope for an answer something other than our handlers gave (axum's rejections,
@@ -126,7 +136,7 @@ impl ApiError {
                 "the service is temporarily unavailable; please retry shortly",
             )),
             StatusCode::INTERNAL_SERVER_ERROR => {
-                ApiError::Internal(message("an error without detail"))
+                ApiError::Internal(message("an error without detail").into())
             }
             StatusCode::URI_TOO_LONG => ApiError::Protocol {
                 status,
@@ -280,8 +290,8 @@ pub struct ErrorEnvelope {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
-        if let ApiError::Internal(detail) = &self {
-            tracing::error!(error = %detail, "request failed");
+        if let ApiError::Internal(source) = &self {
+            tracing::error!(error = %crate::telemetry::error_chain(source.as_ref()), "request failed");
         }
         let mut response = (status, Json(ErrorEnvelope { error: self.body() })).into_response();
         if status == StatusCode::SERVICE_UNAVAILABLE {
@@ -547,68 +557,69 @@ impl From<reelgate_domain::catalog::FieldErrors> for ApiError {
     }
 }
 
-/// How the store's refusals reach the client; anything else is a 500 with the detail logged.
+/// How the store's failures reach the client: by their kind, so an outage is a 503 and a bug
+/// a 500 whatever the variant; each refusal with the code `docs/API.md` gives it.
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
-        let message = error.to_string();
-        match error {
-            StoreError::InsufficientCredits { .. } => ApiError::PaymentRequired {
-                code: "insufficient_credits",
-                message,
-            },
-            StoreError::InDebt { .. } => ApiError::PaymentRequired {
-                code: "in_debt",
-                message,
-            },
-            StoreError::PackageNotFound => ApiError::NotFound("package"),
-            StoreError::PaymentNotFound => ApiError::NotFound("payment"),
-            StoreError::LimitReached(breach) => ApiError::Limit(breach),
-            StoreError::UserNotFound => ApiError::NotFound("user"),
-            StoreError::ApiKeyNotFound => ApiError::NotFound("API key"),
-            StoreError::VoucherNotFound => ApiError::NotFound("voucher"),
-            StoreError::EmailTaken => ApiError::Conflict {
-                code: "email_taken",
-                message,
-            },
-            StoreError::VoucherCodeTaken => ApiError::Conflict {
-                code: "voucher_code_taken",
-                message,
-            },
-            StoreError::VoucherUsedUp => ApiError::Conflict {
-                code: "voucher_used_up",
-                message,
-            },
-            StoreError::VoucherAlreadyRedeemed => ApiError::Conflict {
-                code: "voucher_already_redeemed",
-                message,
-            },
-            StoreError::VoucherExpired => ApiError::Unprocessable {
-                code: "voucher_expired",
-                message,
-            },
-            StoreError::InvalidCredentials => ApiError::Unauthorized,
-            StoreError::InvalidToken => ApiError::field("token", "invalid_token", message),
-            StoreError::AccountClosed => ApiError::Forbidden,
-            StoreError::AccountBusy(_) => ApiError::Conflict {
-                code: "account_busy",
-                message,
-            },
-            StoreError::AccountDisabled => ApiError::Forbidden,
-            StoreError::InvalidAmount(_) => {
-                ApiError::field("credits", "invalid_parameter", message)
-            }
-            StoreError::InvalidCursor => ApiError::field("cursor", "invalid_parameter", message),
-            StoreError::InvalidVoucher(reason) => {
-                ApiError::field("max_redemptions", "invalid_parameter", reason)
-            }
-            other if other.is_unavailable() => {
-                tracing::error!(error = %other, "the database is unavailable");
-                ApiError::Unavailable(
-                    "the service is temporarily unavailable; please retry shortly".into(),
-                )
-            }
-            other => ApiError::internal(other),
+        match error.kind() {
+            ErrorKind::Unavailable => ApiError::unavailable(&error),
+            ErrorKind::Bug => ApiError::internal(error),
+            ErrorKind::NotFound | ErrorKind::Conflict | ErrorKind::Refused => refusal(error),
         }
+    }
+}
+
+/// A store refusal (not found, conflict, refused) as the API's status and code.
+fn refusal(error: StoreError) -> ApiError {
+    let kind = error.kind();
+    let message = error.to_string();
+    let conflict = |code| ApiError::Conflict {
+        code,
+        message: message.clone(),
+    };
+    match error {
+        StoreError::InsufficientCredits { balance, needed } => ApiError::PaymentRequired {
+            code: "insufficient_credits",
+            // Only a generation's hold can find the balance short.
+            message: format!("this generation costs {needed} credits; your balance is {balance}"),
+        },
+        StoreError::InDebt { .. } => ApiError::PaymentRequired {
+            code: "in_debt",
+            message,
+        },
+        StoreError::LimitReached(breach) => ApiError::Limit(breach),
+        StoreError::PackageNotFound => ApiError::NotFound("package"),
+        StoreError::PaymentNotFound => ApiError::NotFound("payment"),
+        StoreError::UserNotFound => ApiError::NotFound("user"),
+        StoreError::ApiKeyNotFound => ApiError::NotFound("API key"),
+        StoreError::VoucherNotFound => ApiError::NotFound("voucher"),
+        StoreError::EmailTaken => conflict("email_taken"),
+        StoreError::VoucherCodeTaken => conflict("voucher_code_taken"),
+        StoreError::VoucherUsedUp => conflict("voucher_used_up"),
+        StoreError::VoucherAlreadyRedeemed => conflict("voucher_already_redeemed"),
+        StoreError::IdempotencyConflict => conflict("idempotency_conflict"),
+        StoreError::AccountBusy(_) => conflict("account_busy"),
+        StoreError::VoucherExpired => ApiError::Unprocessable {
+            code: "voucher_expired",
+            message,
+        },
+        StoreError::InvalidCredentials => ApiError::Unauthorized,
+        StoreError::AccountClosed | StoreError::AccountDisabled => ApiError::Forbidden,
+        StoreError::InvalidToken => ApiError::field("token", "invalid_token", message),
+        StoreError::InvalidAmount(_) => ApiError::field("credits", "invalid_parameter", message),
+        StoreError::InvalidCursor => ApiError::field("cursor", "invalid_parameter", message),
+        StoreError::InvalidVoucher(reason) => {
+            ApiError::field("max_redemptions", "invalid_parameter", reason)
+        }
+        // A refusal no request of the API meets today: answered by its kind.
+        _ => match kind {
+            ErrorKind::NotFound => ApiError::NotFound("resource"),
+            ErrorKind::Conflict => conflict("conflict"),
+            _ => ApiError::Unprocessable {
+                code: "refused",
+                message,
+            },
+        },
     }
 }
 
@@ -639,6 +650,47 @@ mod tests {
             serde_json::json!({"error": {"code": "invalid_parameter",
                 "message": "aspect_ratio must be one of 16:9, 9:16, 1:1", "field": "aspect_ratio"}})
         );
+    }
+
+    #[tokio::test]
+    async fn store_failures_map_by_their_kind() {
+        let (status, body) = envelope(StoreError::WriterStopped.into()).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(body["error"]["code"], "unavailable");
+        let bug = StoreError::Corrupt {
+            table: "generations",
+            detail: "status 'lost'".into(),
+        };
+        let (status, body) = envelope(bug.into()).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(body["error"]["code"], "internal");
+        let (status, body) = envelope(StoreError::VoucherNotFound.into()).await;
+        assert_eq!(
+            (status, &body["error"]["code"]),
+            (StatusCode::NOT_FOUND, &"not_found".into())
+        );
+        let (status, body) = envelope(StoreError::IdempotencyConflict.into()).await;
+        assert_eq!(status, StatusCode::CONFLICT);
+        assert_eq!(body["error"]["code"], "idempotency_conflict");
+        let (status, _) = envelope(StoreError::Unsupported("backups of PostgreSQL").into()).await;
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "a refusal, never a 500"
+        );
+    }
+
+    #[test]
+    fn an_internal_error_keeps_its_causes() {
+        let error = ApiError::from(StoreError::CreateDataDir {
+            path: "/data".into(),
+            source: std::io::Error::other("read-only file system"),
+        });
+        let ApiError::Internal(source) = &error else {
+            panic!("a bug is internal: {error:?}");
+        };
+        let cause = source.source().map(ToString::to_string);
+        assert_eq!(cause.as_deref(), Some("read-only file system"));
     }
 
     #[tokio::test]

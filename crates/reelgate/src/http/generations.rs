@@ -4,7 +4,6 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use reelgate_domain::generations::{GenerationId, Status};
-use reelgate_store::Canceled;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
@@ -13,6 +12,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::auth::AuthUser;
 use super::error::{ErrorEnvelope, FieldProblem};
 use super::{ApiContext, ApiError, ApiJson, ApiQuery};
+use crate::generations::cancel::{self, Cancel};
 use crate::generations::submit::{self, Submission, SubmitError, SubmitOutcome};
 use crate::generations::GenerationView;
 use crate::media;
@@ -23,18 +23,6 @@ impl From<SubmitError> for ApiError {
             SubmitError::Invalid(errors) => {
                 ApiError::InvalidInput(errors.into_iter().map(FieldProblem::from).collect())
             }
-            SubmitError::InsufficientCredits { balance, needed } => ApiError::PaymentRequired {
-                code: "insufficient_credits",
-                message: format!(
-                    "this generation costs {needed} credits; your balance is {balance}"
-                ),
-            },
-            SubmitError::IdempotencyConflict => ApiError::Conflict {
-                code: "idempotency_conflict",
-                message: "this Idempotency-Key was already used with a different request body"
-                    .into(),
-            },
-            SubmitError::LimitReached(breach) => ApiError::Limit(breach),
             SubmitError::ModelUnavailable { retry_after } => ApiError::ModelUnavailable {
                 retry_after_secs: retry_after.as_secs().max(1),
             },
@@ -207,19 +195,16 @@ async fn cancel(
     Path(id): Path<String>,
 ) -> Result<ApiJson<GenerationView>, ApiError> {
     let id = parse_id(&id)?;
-    match ctx.store.cancel_generation(&user.id, &id, crate::webhooks::event::payload).await? {
-        Some(Canceled::Now(generation)) => {
-            ctx.lifecycle.wake.webhooks.notify_one();
-            Ok(ApiJson(GenerationView::from(&generation)))
-        }
-        Some(Canceled::TooLate(generation)) => Err(ApiError::Conflict {
+    match cancel::cancel(&ctx.lifecycle, &user.id, &id).await? {
+        Cancel::Done(generation) => Ok(ApiJson(GenerationView::from(generation.as_ref()))),
+        Cancel::TooLate(generation) => Err(ApiError::Conflict {
             code: "not_cancelable",
             message: format!(
                 "this generation is {} and can no longer be canceled: only generations not yet sent upstream can",
                 generation.status
             ),
         }),
-        None => Err(ApiError::NotFound("generation")),
+        Cancel::NotFound => Err(ApiError::NotFound("generation")),
     }
 }
 

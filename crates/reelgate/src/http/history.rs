@@ -13,6 +13,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::account::{page_limit, PageQuery};
 use super::auth::AuthUser;
 use super::{ApiContext, ApiError, ApiJson, ApiQuery};
+pub use crate::front::views::text_start;
 
 /// How much of a prompt a line shows.
 const PROMPT_START_CHARS: usize = 80;
@@ -52,15 +53,6 @@ pub struct HistoryGenerationView {
     pub prompt_start: Option<String>,
     /// `queued`, `running`, `succeeded`, `failed` or `canceled`.
     pub status: String,
-}
-
-/// The first `max` characters of `text`, with `…` when there were more.
-pub fn text_start(text: &str, max: usize) -> String {
-    let text = text.trim();
-    match text.char_indices().nth(max) {
-        Some((cut, _)) => format!("{}…", text[..cut].trim_end()),
-        None => text.to_owned(),
-    }
 }
 
 impl HistoryLineView {

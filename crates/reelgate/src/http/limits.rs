@@ -3,37 +3,16 @@
 
 use axum::extract::{Path, State};
 use reelgate_domain::accounts::UserId;
-use reelgate_domain::limits::{LimitSettings, Limits};
+use reelgate_domain::limits::LimitSettings;
 use reelgate_store::LimitScope;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::auth::AdminUser;
 use super::error::ErrorEnvelope;
 use super::{ApiContext, ApiError, ApiJson};
-
-/// Limits at one level. A field left out or `null` is not set here: a customer then has the
-/// default, and a default then means no limit.
-#[derive(Debug, Default, Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct LimitsBody {
-    /// Generations queued or running at once; more are refused with 429 `too_many_active`.
-    #[schema(minimum = 1)]
-    pub max_active: Option<u32>,
-    /// Submissions per minute (sliding); more are refused with 429 `rate_limited`,
-    /// `Retry-After` and `RateLimit-*` headers.
-    #[schema(minimum = 1)]
-    pub submissions_per_minute: Option<u32>,
-    /// Credits held or spent per UTC day; a generation that would pass it is refused with
-    /// 402 `daily_spending_cap`.
-    #[schema(minimum = 1)]
-    pub daily_credits: Option<i64>,
-    /// The customer's share of dispatch when several have work queued (tier): 1 by default,
-    /// e.g. 4 for a paying partner, at most 100.
-    #[schema(minimum = 1, maximum = 100)]
-    pub weight: Option<u32>,
-}
+pub use crate::front::views::limits::LimitsBody;
 
 impl LimitsBody {
     fn parse(self) -> Result<LimitSettings, ApiError> {
@@ -44,28 +23,6 @@ impl LimitsBody {
             self.weight,
         )
         .map_err(|e| ApiError::field(e.field(), "invalid_parameter", e.to_string()))
-    }
-}
-
-impl From<&LimitSettings> for LimitsBody {
-    fn from(s: &LimitSettings) -> Self {
-        LimitsBody {
-            max_active: s.max_active,
-            submissions_per_minute: s.submissions_per_minute,
-            daily_credits: s.daily_credits.map(|c| c.get()),
-            weight: s.weight.map(|w| w.get()),
-        }
-    }
-}
-
-impl From<&Limits> for LimitsBody {
-    fn from(l: &Limits) -> Self {
-        LimitsBody {
-            max_active: l.max_active,
-            submissions_per_minute: l.submissions_per_minute,
-            daily_credits: l.daily_credits.map(|c| c.get()),
-            weight: Some(l.weight.get()),
-        }
     }
 }
 

@@ -197,11 +197,9 @@ async fn delete_videos(
     Path(id): Path<String>,
 ) -> Result<ApiJson<GenerationView>, ApiError> {
     let id: GenerationId = id.parse().map_err(|_| ApiError::NotFound("generation"))?;
-    ctx.store
-        .delete_media_of(&user.id, &id)
-        .await?
-        .ok_or(ApiError::NotFound("generation"))?;
-    ctx.media.wake.notify_one();
+    if !ctx.media.delete_of(&ctx.store, &user.id, &id).await? {
+        return Err(ApiError::NotFound("generation"));
+    }
     let (generation, copies) = ctx
         .store
         .generation_with_media_of(&user.id, &id)
@@ -308,7 +306,7 @@ async fn retry(
     super::ApiPath((id, index)): super::ApiPath<(String, u32)>,
 ) -> Result<ApiJson<MediaCopyView>, ApiError> {
     let id = parse_id(&id)?;
-    if !ctx.store.retry_media(&id, index).await? {
+    if !ctx.media.retry(&ctx.store, &id, index).await? {
         let copy = ctx.store.media_copy(&id, index).await?;
         return Err(match copy {
             None => ApiError::NotFound("video"),
@@ -318,7 +316,6 @@ async fn retry(
             },
         });
     }
-    ctx.media.wake.notify_one();
     let copy = ctx
         .store
         .media_copy(&id, index)

@@ -40,35 +40,10 @@ use std::sync::Arc;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::config::Config;
-use crate::upstream::Upstream;
 pub use error::{ApiError, ApiJson, ApiPath, ApiQuery};
-use reelgate_domain::catalog::Catalog;
-use reelgate_store::Store;
 
-/// What every handler may use. Cheap to clone.
-#[derive(Clone)]
-pub struct ApiContext {
-    pub config: Arc<Config>,
-    pub store: Store,
-    pub upstream: Upstream,
-    /// The models, their parameters and prices, as loaded at start.
-    pub catalog: Arc<Catalog>,
-    /// The generation lifecycle: submissions wake its workers; callbacks feed them.
-    pub lifecycle: Arc<crate::generations::Lifecycle>,
-    /// Watches the Kie balance; holds dispatch when it runs low.
-    pub guard: Arc<crate::balance_guard::BalanceGuard>,
-    /// reelgate's copies of the videos.
-    pub media: Arc<crate::media::Media>,
-    /// Selling credits through the configured payment providers (or the demo one).
-    pub payments: Arc<crate::payments::Payments>,
-    /// Outgoing mail: rendering, and whether it is sent or kept for the operator.
-    pub mail: Arc<crate::mail::Mailer>,
-    /// Signs and checks the CSRF tokens of both front ends.
-    pub csrf: csrf::CsrfKey,
-    /// The web app's cookie names (`__Host-` over https).
-    pub cookies: csrf::CookieNames,
-}
+/// The application state, under the name the API's handlers know it by.
+pub type ApiContext = crate::front::AppState;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -134,20 +109,9 @@ pub fn api(ctx: ApiContext) -> Router {
             "/openapi.json",
             get(move || async move { Json(document.as_ref().clone()) }),
         )
-        .fallback(|headers: axum::http::HeaderMap| async move {
-            // A person's browser gets the web app's page; programs get the JSON envelope.
-            crate::web::not_found_page(&headers).unwrap_or_else(|| {
-                axum::response::IntoResponse::into_response(ApiError::NotFound("route"))
-            })
-        })
+        // The fallbacks (a page for a browser, the envelope for a program) are set where the
+        // web app's routes are merged in: `app.rs`.
         .with_state(ctx)
-}
-
-/// The answer to a method a path does not take, for every route of the app (set once the web
-/// pages are merged in: axum gives each route this fallback when it is set).
-pub async fn method_not_allowed(headers: axum::http::HeaderMap) -> axum::response::Response {
-    crate::web::method_not_allowed_page(&headers)
-        .unwrap_or_else(|| axum::response::IntoResponse::into_response(ApiError::MethodNotAllowed))
 }
 
 /// Only the probes and metrics: what a workers-only instance serves.

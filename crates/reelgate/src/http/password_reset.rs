@@ -62,8 +62,7 @@ async fn request(
     ClientAddr(client): ClientAddr,
     ApiJson(body): ApiJson<ResetRequest>,
 ) -> Result<(StatusCode, ApiJson<ResetAccepted>), ApiError> {
-    recovery::request_reset(&ctx.store, &body.email, client).await?;
-    ctx.lifecycle.wake.mail.notify_one();
+    recovery::request_reset(&ctx.store, &ctx.lifecycle.wake.mail, &body.email, client).await?;
     Ok((
         StatusCode::ACCEPTED,
         ApiJson(ResetAccepted {
@@ -83,8 +82,8 @@ async fn confirm(
     State(ctx): State<ApiContext>,
     ApiJson(body): ApiJson<ResetConfirm>,
 ) -> Result<StatusCode, ApiError> {
-    recovery::confirm_reset(&ctx.store, body.token.as_str(), &body.password).await?;
-    ctx.lifecycle.wake.mail.notify_one();
+    let mail = &ctx.lifecycle.wake.mail;
+    recovery::confirm_reset(&ctx.store, mail, body.token.as_str(), &body.password).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

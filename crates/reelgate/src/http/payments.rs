@@ -4,8 +4,7 @@
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use chrono::{DateTime, Utc};
-use reelgate_domain::payments::{Package, PackageId, Payment, PaymentId, ProviderKind};
+use reelgate_domain::payments::{PackageId, Payment, PaymentId, ProviderKind};
 use reelgate_domain::text::Choice;
 use reelgate_store::PaymentFilter;
 use serde::{Deserialize, Serialize};
@@ -17,106 +16,15 @@ use super::auth::AuthUser;
 use super::error::ErrorEnvelope;
 use super::{ApiContext, ApiError, ApiJson, ApiPath, ApiQuery};
 use crate::client_addr::ClientAddr;
+pub use crate::front::views::payments::{PackageView, PaymentPackage, PaymentView, PriceView};
 use crate::payments::demo::DemoChoice;
 use crate::payments::PaymentError;
-
-/// An exact amount of money.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct PriceView {
-    /// Exact decimal string in the currency's major unit, e.g. `"149.90"`.
-    pub amount: String,
-    /// ISO 4217: `TRY`, `USD`, `EUR` or `GBP`.
-    pub currency: String,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PackageView {
-    pub id: String,
-    pub name: String,
-    pub credits: i64,
-    pub bonus_credits: i64,
-    pub price: PriceView,
-    pub active: bool,
-    /// Lower first on the page.
-    pub position: i64,
-}
-
-impl From<&Package> for PackageView {
-    fn from(p: &Package) -> Self {
-        PackageView {
-            id: p.id.to_string(),
-            name: p.name.to_string(),
-            credits: p.credits.get(),
-            bonus_credits: p.bonus_credits.get(),
-            price: PriceView {
-                amount: p.price.amount_string(),
-                currency: p.price.currency().code().to_owned(),
-            },
-            active: p.active,
-            position: p.position,
-        }
-    }
-}
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PackageList {
     pub packages: Vec<PackageView>,
     /// The providers a checkout may name on this server.
     pub providers: Vec<String>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PaymentPackage {
-    pub id: String,
-    pub name: String,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PaymentView {
-    pub id: String,
-    /// `pending`, `paid`, `failed`, `expired`, `refunded`, `partially_refunded` or `disputed`.
-    pub status: String,
-    pub package: PaymentPackage,
-    /// Credits the payment buys (package credits plus bonus), as captured at checkout.
-    pub credits: i64,
-    pub bonus_credits: i64,
-    /// The price captured at checkout: exact decimal string.
-    pub amount: String,
-    pub currency: String,
-    /// Refunded so far, same currency.
-    pub refunded: String,
-    /// `iyzico`, `stripe` or `demo`.
-    pub provider: String,
-    /// Why it failed, for a failed payment.
-    pub failure: Option<String>,
-    pub created_at: DateTime<Utc>,
-    pub paid_at: Option<DateTime<Utc>>,
-    pub updated_at: DateTime<Utc>,
-}
-
-impl From<&Payment> for PaymentView {
-    fn from(p: &Payment) -> Self {
-        let mut refunded = p.refunded;
-        refunded.rescale(p.price.currency().minor_digits());
-        PaymentView {
-            id: p.id.to_string(),
-            status: p.status().to_string(),
-            package: PaymentPackage {
-                id: p.package_id.to_string(),
-                name: p.package_name.clone(),
-            },
-            credits: p.total_credits().get(),
-            bonus_credits: p.bonus_credits.get(),
-            amount: p.price.amount_string(),
-            currency: p.price.currency().code().to_owned(),
-            refunded: refunded.to_string(),
-            provider: p.provider.to_string(),
-            failure: p.failure().map(str::to_owned),
-            created_at: p.created_at,
-            paid_at: p.paid_at,
-            updated_at: p.updated_at,
-        }
-    }
 }
 
 impl From<PaymentError> for ApiError {
@@ -323,22 +231,8 @@ async fn get_payment(
     ApiPath(id): ApiPath<String>,
 ) -> Result<ApiJson<PaymentView>, ApiError> {
     let payment = own_payment(&ctx, &user, &id).await?;
-    let payment = refresh(&ctx, payment).await;
+    let payment = ctx.payments.refresh(payment).await;
     Ok(ApiJson(PaymentView::from(&payment)))
-}
-
-/// A pending payment as its provider sees it now; unchanged if the provider cannot say.
-pub async fn refresh(ctx: &ApiContext, payment: Payment) -> Payment {
-    if payment.paid_at.is_some() || payment.provider_ref.is_none() {
-        return payment;
-    }
-    match ctx.payments.confirm(&payment, None, Vec::new()).await {
-        Ok(settled) => settled.payment,
-        Err(error) => {
-            tracing::debug!(payment = %payment.id, %error, "could not refresh a pending payment");
-            payment
-        }
-    }
 }
 
 /// Stripe's events: verified by `Stripe-Signature`, acted on once per event id.
@@ -430,30 +324,6 @@ async fn notification(
     }
 }
 
-/// The demo provider's page reports the customer's choice; the payment is then confirmed the
-/// way any provider's is (the demo "bank" says what was chosen).
-pub async fn demo_decide(
-    ctx: &ApiContext,
-    payment: &Payment,
-    choice: Option<DemoChoice>,
-) -> Result<Payment, ApiError> {
-    let demo = ctx
-        .payments
-        .demo()
-        .ok_or_else(|| ApiError::from(PaymentError::NotConfigured(ProviderKind::Demo)))?;
-    if payment.provider != ProviderKind::Demo {
-        return Err(ApiError::NotFound("payment"));
-    }
-    if let Some(choice) = choice {
-        demo.choose(&payment.id, choice);
-    }
-    Ok(ctx
-        .payments
-        .confirm(payment, None, Vec::new())
-        .await?
-        .payment)
-}
-
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DemoChoiceRequest {
@@ -493,7 +363,7 @@ async fn demo_choice(
             ))
         }
     };
-    let payment = demo_decide(&ctx, &payment, choice).await?;
+    let payment = ctx.payments.demo_decide(&payment, choice).await?;
     Ok(ApiJson(PaymentView::from(&payment)))
 }
 

@@ -3,15 +3,12 @@
 //! `<video src>` or a customer's own site can use them without sending headers.
 
 use chrono::{DateTime, Utc};
-use hmac::{Hmac, Mac};
 use reelgate_domain::generations::GenerationId;
-use secrecy::{ExposeSecret, SecretString};
-use sha2::Sha256;
+use secrecy::SecretString;
 use std::time::Duration;
 use url::Url;
 
-/// 128 bits of the MAC, hex-encoded.
-const SIGNATURE_BYTES: usize = 16;
+use crate::signing::{Purpose, Signer};
 /// Expiry times are rounded up to this, so that the same link comes back for a while and
 /// browsers can cache what it points at.
 const ROUND_TO_SECS: i64 = 3600;
@@ -42,7 +39,7 @@ pub enum LinkError {
 
 #[derive(Clone)]
 pub struct MediaLinks {
-    secret: SecretString,
+    signer: Signer,
     public_url: Url,
     ttl: Duration,
 }
@@ -59,7 +56,7 @@ impl std::fmt::Debug for MediaLinks {
 impl MediaLinks {
     pub fn new(secret: SecretString, public_url: Url, ttl: Duration) -> Self {
         MediaLinks {
-            secret,
+            signer: Signer::new(&secret, Purpose::MEDIA_LINK),
             public_url,
             ttl,
         }
@@ -84,12 +81,7 @@ impl MediaLinks {
         let ttl = i64::try_from(self.ttl.as_secs()).unwrap_or(i64::MAX / 4);
         let wanted = now.timestamp().saturating_add(ttl);
         let expires = wanted.saturating_add(ROUND_TO_SECS - 1) / ROUND_TO_SECS * ROUND_TO_SECS;
-        let signature = hex::encode(
-            &self
-                .mac(generation, index, asset, expires)
-                .finalize()
-                .into_bytes()[..SIGNATURE_BYTES],
-        );
+        let signature = self.sign(generation, index, asset, expires);
         let base = self.public_url.as_str().trim_end_matches('/');
         let url = format!(
             "{base}{}?expires={expires}&signature={signature}",
@@ -109,33 +101,37 @@ impl MediaLinks {
         signature: &str,
         now: DateTime<Utc>,
     ) -> Result<(), LinkError> {
-        let bytes = hex::decode(signature).map_err(|_| LinkError::Invalid)?;
-        if bytes.len() != SIGNATURE_BYTES {
+        let parts = Self::signed_parts(generation, index, asset, expires);
+        if !self
+            .signer
+            .verify(&parts.each_ref().map(String::as_str), signature)
+        {
             return Err(LinkError::Invalid);
         }
-        self.mac(generation, index, asset, expires)
-            .verify_truncated_left(&bytes)
-            .map_err(|_| LinkError::Invalid)?;
         if expires <= now.timestamp() {
             return Err(LinkError::Expired);
         }
         Ok(())
     }
 
-    fn mac(
-        &self,
+    fn sign(&self, generation: &GenerationId, index: u32, asset: Asset, expires: i64) -> String {
+        let parts = Self::signed_parts(generation, index, asset, expires);
+        self.signer.sign(&parts.each_ref().map(String::as_str))
+    }
+
+    /// What a link's signature covers: `media-link:{generation}:{index}:{asset}:{expires}`.
+    fn signed_parts(
         generation: &GenerationId,
         index: u32,
         asset: Asset,
         expires: i64,
-    ) -> Hmac<Sha256> {
-        // HMAC takes keys of any length; this cannot fail.
-        let mut mac = Hmac::<Sha256>::new_from_slice(self.secret.expose_secret().as_bytes())
-            .unwrap_or_else(|_| unreachable!("HMAC accepts any key length"));
-        mac.update(
-            format!("media-link:{generation}:{index}:{}:{expires}", asset.name()).as_bytes(),
-        );
-        mac
+    ) -> [String; 4] {
+        [
+            generation.to_string(),
+            index.to_string(),
+            asset.name().to_owned(),
+            expires.to_string(),
+        ]
     }
 }
 

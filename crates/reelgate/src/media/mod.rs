@@ -11,6 +11,7 @@ pub mod copy;
 pub mod inputs;
 pub mod links;
 pub mod present;
+mod requests;
 pub mod settings;
 mod storage;
 pub mod thumbnail;

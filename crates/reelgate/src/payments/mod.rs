@@ -5,6 +5,7 @@
 pub mod demo;
 pub mod expiry;
 pub mod iyzico;
+mod pending;
 pub mod provider;
 pub mod settings;
 pub mod stripe;

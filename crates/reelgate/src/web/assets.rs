@@ -62,7 +62,8 @@ pub fn url(name: &str) -> String {
 
 pub async fn serve(Path(name): Path<String>, headers: HeaderMap) -> Response {
     let Some((asset, hash)) = find(&name) else {
-        return crate::http::ApiError::NotFound("static file").into_response();
+        // A bare 404: the envelope layer gives it the JSON body, as for any missing route.
+        return StatusCode::NOT_FOUND.into_response();
     };
     let etag = format!("\"{hash}\"");
     let cache = HeaderValue::from_static("public, max-age=31536000, immutable");

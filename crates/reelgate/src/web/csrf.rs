@@ -4,12 +4,12 @@
 //! can make the browser send the cookies but can neither read them nor compute the HMAC
 //! without our secret. It works before sign-in too, so the sign-in form itself cannot be
 //! forged; signing in starts a new nonce and session, so no token from before still works.
-//! The token is made and checked by `http::csrf`, which the JSON API shares.
+//! The token is made and checked by `front::csrf`, which the JSON API shares.
 
 use super::cookies;
 use super::error::WebError;
 use super::WebContext;
-use crate::http::csrf::CsrfKey;
+use crate::front::csrf::CsrfKey;
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::header::{COOKIE, SET_COOKIE};
 use axum::http::request::Parts;

@@ -8,6 +8,8 @@ use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 use minijinja::context;
 
+use reelgate_store::{ErrorKind, StoreError};
+
 use super::i18n::Locale;
 use super::templates;
 
@@ -23,18 +25,24 @@ pub enum WebError {
     /// The form's CSRF token did not match the browser's cookie (an old tab, or a forgery).
     #[error("form token mismatch")]
     BadCsrf,
+    /// A store refusal no page handles in its own words (a conflict, a rule): this page
+    /// cannot do it as things stand. Nothing was changed.
+    #[error("refused: {0}")]
+    Refused(String),
     /// The database could not be used for now (out of connections under a burst, or
     /// unreachable): a 503 with `Retry-After`, as the JSON API answers.
     #[error("unavailable: {0}")]
     Unavailable(String),
-    /// A bug or an infrastructure failure: logged in full, shown without detail.
+    /// A bug or an infrastructure failure: logged with its whole chain of causes, shown
+    /// without detail.
     #[error("internal error: {0}")]
-    Internal(String),
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 impl WebError {
-    pub fn internal(error: impl std::fmt::Display) -> WebError {
-        WebError::Internal(error.to_string())
+    /// Any failure the visitor cannot act on (an error, or a sentence saying what broke).
+    pub fn internal(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> WebError {
+        WebError::Internal(error.into())
     }
 
     fn status(&self) -> StatusCode {
@@ -42,6 +50,7 @@ impl WebError {
             WebError::NotFound => StatusCode::NOT_FOUND,
             WebError::BadForm(_) => StatusCode::BAD_REQUEST,
             WebError::Forbidden | WebError::BadCsrf => StatusCode::FORBIDDEN,
+            WebError::Refused(_) => StatusCode::CONFLICT,
             WebError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -54,18 +63,22 @@ impl WebError {
             WebError::BadForm(_) => "error.bad_form",
             WebError::Forbidden => "error.forbidden",
             WebError::BadCsrf => "error.bad_csrf",
+            WebError::Refused(_) => "error.refused",
             WebError::Unavailable(_) => "error.unavailable",
             WebError::Internal(_) => "error.internal",
         }
     }
 }
 
-impl From<reelgate_store::StoreError> for WebError {
-    fn from(error: reelgate_store::StoreError) -> Self {
-        if error.is_unavailable() {
-            WebError::Unavailable(error.to_string())
-        } else {
-            WebError::internal(error)
+/// The store's failures by their kind, as the JSON API maps them: an outage is a 503 page
+/// on both front ends.
+impl From<StoreError> for WebError {
+    fn from(error: StoreError) -> Self {
+        match error.kind() {
+            ErrorKind::NotFound => WebError::NotFound,
+            ErrorKind::Conflict | ErrorKind::Refused => WebError::Refused(error.to_string()),
+            ErrorKind::Unavailable => WebError::Unavailable(crate::telemetry::error_chain(&error)),
+            ErrorKind::Bug => WebError::internal(error),
         }
     }
 }
@@ -84,7 +97,7 @@ pub struct WebForm<T>(pub T);
 impl From<minijinja::Error> for WebError {
     fn from(error: minijinja::Error) -> Self {
         // `{:#}` includes the template name and line.
-        WebError::Internal(format!("{error:#}"))
+        WebError::Internal(format!("{error:#}").into())
     }
 }
 
@@ -98,7 +111,10 @@ struct Pending {
 impl IntoResponse for WebError {
     fn into_response(self) -> Response {
         match &self {
-            WebError::Internal(detail) => tracing::error!(error = %detail, "page failed"),
+            WebError::Internal(source) => tracing::error!(
+                error = %crate::telemetry::error_chain(source.as_ref()),
+                "page failed"
+            ),
             WebError::Unavailable(detail) => {
                 tracing::error!(error = %detail, "the database is unavailable")
             }
@@ -124,7 +140,7 @@ pub async fn localize(request: Request, next: Next) -> Response {
             if pending.status == StatusCode::SERVICE_UNAVAILABLE {
                 page.headers_mut().insert(
                     axum::http::header::RETRY_AFTER,
-                    crate::http::error::RETRY_UNAVAILABLE_SECS.into(),
+                    crate::front::RETRY_UNAVAILABLE_SECS.into(),
                 );
             }
             page
@@ -144,5 +160,40 @@ pub fn error_page(locale: Locale, status: StatusCode, key: &str) -> Response {
             tracing::error!(error = %format!("{error:#}"), "error page failed to render");
             (status, locale.text(key)).into_response()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_failures_map_by_their_kind() {
+        let status = |error: StoreError| WebError::from(error).status();
+        assert_eq!(
+            status(StoreError::WriterStopped),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        assert_eq!(status(StoreError::UserNotFound), StatusCode::NOT_FOUND);
+        assert_eq!(status(StoreError::VoucherUsedUp), StatusCode::CONFLICT);
+        assert_eq!(status(StoreError::AccountDisabled), StatusCode::CONFLICT);
+        let bug = StoreError::Corrupt {
+            table: "users",
+            detail: "role 'owner'".into(),
+        };
+        assert_eq!(status(bug), StatusCode::INTERNAL_SERVER_ERROR);
+    }
+
+    #[test]
+    fn an_internal_error_keeps_its_causes() {
+        let error = WebError::from(StoreError::CreateDataDir {
+            path: "/data".into(),
+            source: std::io::Error::other("read-only file system"),
+        });
+        let WebError::Internal(source) = &error else {
+            panic!("a bug is internal: {error:?}");
+        };
+        let cause = source.source().map(ToString::to_string);
+        assert_eq!(cause.as_deref(), Some("read-only file system"));
     }
 }

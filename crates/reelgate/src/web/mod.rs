@@ -7,7 +7,6 @@
 
 mod assets;
 pub(crate) mod catalog_text;
-pub(crate) mod cookies;
 mod csrf;
 mod error;
 pub mod first_run;
@@ -23,18 +22,19 @@ use axum::extract::FromRef;
 use axum::routing::get;
 use axum::{middleware, Router};
 
-use crate::http::ApiContext;
+use crate::front::{cookies, AppState};
 
 pub use i18n::Locale;
 
 /// What page handlers share. Cheap to clone.
 #[derive(Clone)]
 pub struct WebContext {
-    pub api: ApiContext,
+    /// The application state the JSON API's handlers get too.
+    pub api: AppState,
 }
 
-impl FromRef<WebContext> for ApiContext {
-    fn from_ref(web: &WebContext) -> ApiContext {
+impl FromRef<WebContext> for AppState {
+    fn from_ref(web: &WebContext) -> AppState {
         web.api.clone()
     }
 }
@@ -79,7 +79,7 @@ fn browser_error_page(
 }
 
 /// Every page and asset of the web app.
-pub fn router(api: ApiContext) -> Router {
+pub fn router(api: AppState) -> Router {
     let web = WebContext { api };
     pages::router()
         .route("/static/{name}", get(assets::serve))

@@ -4,5 +4,6 @@
 pub mod circuit;
 pub mod deliver;
 pub mod event;
+pub mod resend;
 pub mod share;
 pub mod signature;

@@ -13,9 +13,8 @@ use reelgate_store::StoreError;
 use serde::Deserialize;
 
 use super::Chrome;
-use crate::http::account_security::{NotificationsView, SessionView};
-use crate::http::api_keys::ApiKeyView;
-use crate::http::webhook_deliveries::{DeliveryView, LOG_SIZE};
+use crate::front::views::account::{ApiKeyView, NotificationsView, SessionView};
+use crate::front::views::webhooks::{DeliveryView, LOG_SIZE};
 use crate::web::error::{WebError, WebForm};
 use crate::web::session::{Viewer, WebSession};
 use crate::web::WebContext;
@@ -271,9 +270,9 @@ async fn resend_webhook(
     WebForm(form): WebForm<CsrfForm>,
 ) -> Result<Response, WebError> {
     chrome.csrf.check(&form.csrf)?;
-    if !web.api.store.resend_webhook(&user.id, &id).await? {
+    let deliverer = &web.api.lifecycle.wake.webhooks;
+    if !crate::webhooks::resend::resend(&web.api.store, deliverer, &user.id, &id).await? {
         return Err(WebError::NotFound);
     }
-    web.api.lifecycle.wake.webhooks.notify_one();
     Ok(Redirect::to("/account?notice=webhook_resent#webhooks").into_response())
 }

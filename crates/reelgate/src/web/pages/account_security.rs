@@ -15,8 +15,8 @@ use serde::Deserialize;
 
 use super::account::{render, CsrfForm, Extras};
 use super::Chrome;
-use crate::accounts::{verification, VerificationError};
-use crate::web::cookies;
+use crate::accounts::{security, verification, VerificationError};
+use crate::front::cookies;
 use crate::web::error::{WebError, WebForm};
 use crate::web::session::{Viewer, WebSession};
 use crate::web::WebContext;
@@ -105,18 +105,14 @@ async fn change_email(
     };
     let outcome = match Password::parse(&form.password) {
         Ok(password) => {
-            web.api
-                .store
-                .request_email_change(&user.id, &password, &new_email)
+            let mail = &web.api.lifecycle.wake.mail;
+            security::request_email_change(&web.api.store, mail, &user.id, &password, &new_email)
                 .await
         }
         Err(_) => Err(StoreError::InvalidCredentials),
     };
     match outcome {
-        Ok(()) => {
-            web.api.lifecycle.wake.mail.notify_one();
-            Ok(to_account("email_change_sent", "email"))
-        }
+        Ok(()) => Ok(to_account("email_change_sent", "email")),
         Err(error) => refused(&web, &chrome, &user, "email", error).await,
     }
 }
@@ -128,11 +124,8 @@ async fn resend_confirmation(
     WebForm(form): WebForm<CsrfForm>,
 ) -> Result<Response, WebError> {
     chrome.csrf.check(&form.csrf)?;
-    match verification::resend(&web.api.store, &user.id).await {
-        Ok(true) => {
-            web.api.lifecycle.wake.mail.notify_one();
-            Ok(to_account("confirmation_sent", "email"))
-        }
+    match verification::resend(&web.api.store, &web.api.lifecycle.wake.mail, &user.id).await {
+        Ok(true) => Ok(to_account("confirmation_sent", "email")),
         Ok(false) => Ok(to_account("already_confirmed", "email")),
         Err(VerificationError::Throttled(_)) => {
             let status = StatusCode::TOO_MANY_REQUESTS;
@@ -196,18 +189,21 @@ async fn change_password(
     };
     let outcome = match Password::parse(&form.current_password) {
         Ok(current) => {
-            web.api
-                .store
-                .change_password(&user.id, &current, &new, session.as_ref())
-                .await
+            let mail = &web.api.lifecycle.wake.mail;
+            security::change_password(
+                &web.api.store,
+                mail,
+                &user.id,
+                &current,
+                &new,
+                session.as_ref(),
+            )
+            .await
         }
         Err(_) => Err(StoreError::InvalidCredentials),
     };
     match outcome {
-        Ok(()) => {
-            web.api.lifecycle.wake.mail.notify_one();
-            Ok(to_account("password_changed_here", "password"))
-        }
+        Ok(()) => Ok(to_account("password_changed_here", "password")),
         Err(error) => refused(&web, &chrome, &user, "password", error).await,
     }
 }
@@ -301,12 +297,13 @@ async fn close(
         .await;
     }
     let outcome = match Password::parse(&form.password) {
-        Ok(password) => web.api.store.close_account(&user.id, &password).await,
+        Ok(password) => {
+            security::close_account(&web.api.store, &web.api.media.wake, &user.id, &password).await
+        }
         Err(_) => Err(StoreError::InvalidCredentials),
     };
     match outcome {
         Ok(closed) => {
-            web.api.media.wake.notify_one();
             tracing::info!(user = %user.id, forfeited = %closed.forfeited,
                 "account closed by its owner");
             let cookie = cookies::clear(web.api.cookies.session, web.api.cookies.secure);

@@ -13,6 +13,7 @@ use serde::Deserialize;
 use std::time::Duration;
 
 use super::Chrome;
+use crate::accounts::security;
 use crate::client_addr::ClientAddr;
 use crate::web::error::{WebError, WebForm};
 use crate::web::i18n::{Locale, LANG_COOKIE};
@@ -237,12 +238,10 @@ async fn sign_up(
         role: Role::Customer,
         signup_bonus: web.api.config.signup_bonus,
     };
-    let created = web.api.store.sign_up(new, chrome.lang.language()).await;
+    let mail = &web.api.lifecycle.wake.mail;
+    let created = security::sign_up(&web.api.store, mail, new, chrome.lang.language()).await;
     match created {
-        Ok(user) => {
-            web.api.lifecycle.wake.mail.notify_one();
-            start_session(&web, &user, "/generate?welcome=1", &headers).await
-        }
+        Ok(user) => start_session(&web, &user, "/generate?welcome=1", &headers).await,
         Err(StoreError::EmailTaken) => refuse("email", "signup.email_taken"),
         Err(other) => Err(other.into()),
     }

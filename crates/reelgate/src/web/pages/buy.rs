@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::Chrome;
 use crate::client_addr::ClientAddr;
-use crate::http::payments::{PackageView, PaymentView};
+use crate::front::views::payments::{PackageView, PaymentView};
 use crate::payments::demo::DemoChoice;
 use crate::payments::PaymentError;
 use crate::web::error::{WebError, WebForm};
@@ -136,7 +136,7 @@ async fn payment_page(
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
     let payment = own(&web, &user, &id).await?;
-    let payment = crate::http::payments::refresh(&web.api, payment).await;
+    let payment = web.api.payments.refresh(payment).await;
     let status = payment.status();
     Ok(chrome
         .render(
@@ -195,8 +195,13 @@ async fn demo_choice(
         "later" => None,
         _ => return Err(WebError::BadForm("choice".into())),
     };
-    crate::http::payments::demo_decide(&web.api, &payment, choice)
+    web.api
+        .payments
+        .demo_decide(&payment, choice)
         .await
-        .map_err(|e| WebError::Internal(e.to_string()))?;
+        .map_err(|e| match e {
+            PaymentError::Store(e) => WebError::from(e),
+            other => WebError::internal(other),
+        })?;
     Ok(Redirect::to(&format!("/buy/payments/{}", payment.id)).into_response())
 }

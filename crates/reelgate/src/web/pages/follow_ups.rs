@@ -16,6 +16,7 @@ use crate::generations::upscale;
 use crate::web::error::{WebError, WebForm};
 use crate::web::session::Viewer;
 use crate::web::WebContext;
+use reelgate_store::StoreError;
 
 /// The reasons the videos page explains (`videos.refused_…`), by the `refused` query value.
 pub const REFUSALS: &[&str] = &["credits", "prompt", "not_possible", "unavailable", "limit"];
@@ -59,12 +60,15 @@ fn after(
         Err(FollowUpError::NotFound) => Err(WebError::NotFound),
         Err(FollowUpError::Refused { .. }) => refused("not_possible"),
         Err(FollowUpError::Submit(error)) => match error {
-            SubmitError::InsufficientCredits { .. } => refused("credits"),
-            SubmitError::Store(reelgate_store::StoreError::InDebt { .. }) => refused("credits"),
+            SubmitError::Store(
+                StoreError::InsufficientCredits { .. } | StoreError::InDebt { .. },
+            ) => refused("credits"),
             SubmitError::Invalid(_) => refused("prompt"),
             SubmitError::ModelUnavailable { .. } => refused("unavailable"),
-            SubmitError::LimitReached(_) => refused("limit"),
-            SubmitError::IdempotencyConflict => Ok(Redirect::to("/videos").into_response()),
+            SubmitError::Store(StoreError::LimitReached(_)) => refused("limit"),
+            SubmitError::Store(StoreError::IdempotencyConflict) => {
+                Ok(Redirect::to("/videos").into_response())
+            }
             SubmitError::Store(error) => Err(error.into()),
         },
     }

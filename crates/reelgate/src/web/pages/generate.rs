@@ -18,12 +18,14 @@ use std::collections::HashMap;
 
 use super::compose::{self, Values};
 use super::Chrome;
+use crate::generations::model_pause;
 use crate::generations::submit::{self, Submission, SubmitError, SubmitOutcome};
 use crate::web::catalog_text;
 use crate::web::error::WebError;
 use crate::web::i18n::Locale;
 use crate::web::session::Viewer;
 use crate::web::WebContext;
+use reelgate_store::StoreError;
 
 mod upload;
 
@@ -103,7 +105,7 @@ async fn page(
     chrome: Chrome,
     Query(query): Query<PageQuery>,
 ) -> Result<Response, WebError> {
-    let (models, paused) = crate::http::catalog::offered(&web.api).await;
+    let (models, paused) = model_pause::offered(&web.api.lifecycle, &web.api.catalog).await;
     let mut state = FormState {
         welcome: query.welcome.is_some(),
         ..FormState::default()
@@ -252,7 +254,7 @@ async fn create(
             }
         }
     }
-    let (models, paused) = crate::http::catalog::offered(&web.api).await;
+    let (models, paused) = model_pause::offered(&web.api.lifecycle, &web.api.catalog).await;
     let model = pick(
         &models,
         form.values.get("model").map(String::as_str),
@@ -345,16 +347,18 @@ async fn create(
             let (general, by_field) = field_errors(model, errors);
             refuse(state(general, by_field), StatusCode::BAD_REQUEST)
         }
-        Err(SubmitError::Store(reelgate_store::StoreError::InDebt { .. })) => {
+        Err(SubmitError::Store(StoreError::InDebt { .. })) => {
             let error = lang.text("generate.in_debt").to_owned();
             refuse(wanting(error), StatusCode::PAYMENT_REQUIRED)
         }
-        Err(SubmitError::InsufficientCredits { balance, needed }) => {
+        Err(SubmitError::Store(StoreError::InsufficientCredits { balance, needed })) => {
             let error = need_more(lang, needed.get() - balance.get());
             refuse(wanting(error), StatusCode::PAYMENT_REQUIRED)
         }
-        Err(SubmitError::IdempotencyConflict) => Ok(Redirect::to("/videos").into_response()),
-        Err(SubmitError::LimitReached(breach)) => {
+        Err(SubmitError::Store(StoreError::IdempotencyConflict)) => {
+            Ok(Redirect::to("/videos").into_response())
+        }
+        Err(SubmitError::Store(StoreError::LimitReached(breach))) => {
             let (error, status) = limit_text(lang, &breach);
             refuse(state(Some(error), HashMap::new()), status)
         }

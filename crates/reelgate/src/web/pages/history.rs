@@ -7,7 +7,7 @@ use reelgate_domain::ledger::LedgerEntry;
 use reelgate_store::{HistoryLine, HistoryPage};
 use serde::Serialize;
 
-use crate::http::history::text_start;
+use crate::front::views::text_start;
 use crate::web::catalog_text;
 use crate::web::i18n::Locale;
 

@@ -44,7 +44,13 @@ async fn request(
     WebForm(form): WebForm<RequestForm>,
 ) -> Result<Response, WebError> {
     chrome.csrf.check(&form.csrf)?;
-    let outcome = recovery::request_reset(&web.api.store, &form.email, client).await;
+    let outcome = recovery::request_reset(
+        &web.api.store,
+        &web.api.lifecycle.wake.mail,
+        &form.email,
+        client,
+    )
+    .await;
     let refuse = |status: StatusCode, message: String| -> Result<Response, WebError> {
         let page = chrome.render(
             "password_reset.html",
@@ -54,12 +60,9 @@ async fn request(
         Ok((status, page).into_response())
     };
     match outcome {
-        Ok(()) => {
-            web.api.lifecycle.wake.mail.notify_one();
-            Ok(chrome
-                .render("password_reset.html", "signin", context! { sent => true })?
-                .into_response())
-        }
+        Ok(()) => Ok(chrome
+            .render("password_reset.html", "signin", context! { sent => true })?
+            .into_response()),
         Err(RecoveryError::Invalid { .. }) => refuse(
             StatusCode::BAD_REQUEST,
             chrome.text("signup.bad_email").into(),
@@ -111,11 +114,15 @@ async fn confirm(
     WebForm(form): WebForm<ConfirmForm>,
 ) -> Result<Response, WebError> {
     chrome.csrf.check(&form.csrf)?;
-    match recovery::confirm_reset(&web.api.store, &form.token, &form.password).await {
-        Ok(_) => {
-            web.api.lifecycle.wake.mail.notify_one();
-            Ok(Redirect::to("/signin?reason=password_changed").into_response())
-        }
+    match recovery::confirm_reset(
+        &web.api.store,
+        &web.api.lifecycle.wake.mail,
+        &form.token,
+        &form.password,
+    )
+    .await
+    {
+        Ok(_) => Ok(Redirect::to("/signin?reason=password_changed").into_response()),
         Err(RecoveryError::Invalid { field, .. }) => {
             let (key, bad_token) = match field {
                 "token" => ("reset.bad_token", true),

@@ -9,11 +9,12 @@ use axum::Router;
 use chrono::{DateTime, Utc};
 use minijinja::context;
 use reelgate_domain::generations::{Generation, GenerationId, Status};
-use reelgate_store::{Canceled, StoreError};
+use reelgate_store::StoreError;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::Chrome;
+use crate::generations::cancel::{self, Cancel};
 use crate::generations::view::VideoView;
 use crate::generations::GenerationView;
 use crate::media::present;
@@ -341,15 +342,9 @@ async fn cancel(
 ) -> Result<Response, WebError> {
     chrome.csrf.check(&form.csrf)?;
     let id: GenerationId = id.parse().map_err(|_| WebError::NotFound)?;
-    match web
-        .api
-        .store
-        .cancel_generation(&user.id, &id, crate::webhooks::event::payload)
-        .await?
-    {
-        Some(Canceled::Now(_)) => web.api.lifecycle.wake.webhooks.notify_one(),
-        Some(Canceled::TooLate(_)) => {}
-        None => return Err(WebError::NotFound),
+    match cancel::cancel(&web.api.lifecycle, &user.id, &id).await? {
+        Cancel::Done(_) | Cancel::TooLate(_) => {}
+        Cancel::NotFound => return Err(WebError::NotFound),
     }
     Ok(Redirect::to(&format!("/videos#{id}")).into_response())
 }

@@ -6,6 +6,7 @@ mod envelope;
 mod input;
 mod limits;
 mod matrix;
+mod outage;
 mod overload;
 mod routes;
 mod ssrf;

@@ -35,6 +35,15 @@ async fn a_saturated_pool_is_503_with_retry_after_on_the_api_and_the_web() {
         .send();
     let (api, web) = tokio::join!(api, web);
     let (api, web) = (api.unwrap(), web.unwrap());
+    unavailable_on_both(api, web).await;
+    drop(held);
+    // And it passes by itself once the burst is over.
+    assert_eq!(app.get_as(&key, "/v1/account").await.status(), 200);
+}
+
+/// A 503 with `Retry-After` on both front ends: the API's envelope says `unavailable`, the
+/// web's page asks to try again.
+pub(super) async fn unavailable_on_both(api: reqwest::Response, web: reqwest::Response) {
     for (what, response) in [("api", &api), ("web", &web)] {
         assert_eq!(response.status(), 503, "{what}");
         let retry: u64 = response.headers()["retry-after"]
@@ -45,9 +54,6 @@ async fn a_saturated_pool_is_503_with_retry_after_on_the_api_and_the_web() {
         assert!(retry >= 1, "{what}: Retry-After {retry}");
     }
     let body: serde_json::Value = api.json().await.unwrap();
-    assert_eq!(body["error"]["code"], "unavailable");
+    assert_eq!(body["error"]["code"], "unavailable", "{body}");
     assert!(web.text().await.unwrap().contains("try again"));
-    drop(held);
-    // And it passes by itself once the burst is over.
-    assert_eq!(app.get_as(&key, "/v1/account").await.status(), 200);
 }

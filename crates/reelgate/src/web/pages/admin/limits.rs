@@ -10,7 +10,7 @@ use reelgate_domain::limits::LimitSettings;
 use reelgate_store::{LimitScope, StoreError};
 use serde::{Deserialize, Serialize};
 
-use crate::http::limits::LimitsBody;
+use crate::front::views::limits::LimitsBody;
 use crate::web::error::{WebError, WebForm};
 use crate::web::pages::Chrome;
 use crate::web::session::Operator;

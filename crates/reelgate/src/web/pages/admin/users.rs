@@ -12,7 +12,7 @@ use reelgate_store::StoreError;
 use serde::Deserialize;
 
 use super::limits::Refusal;
-use crate::http::account::{AccountView, LedgerEntryView};
+use crate::front::views::account::{AccountView, LedgerEntryView};
 use crate::web::error::{WebError, WebForm};
 use crate::web::pages::videos::AdminRow;
 use crate::web::pages::Chrome;

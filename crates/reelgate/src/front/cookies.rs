@@ -1,8 +1,42 @@
-//! Reading and writing the web app's cookies, all with the same safe attributes.
+//! The web app's cookies — the session's, which the API accepts too, and the CSRF nonce's —
+//! their names, and reading and writing them, all with the same safe attributes.
 
 use axum::http::header::GetAll;
 use axum::http::HeaderValue;
 use std::time::Duration;
+use url::Url;
+
+/// The name of the web app's session cookie (over plain http).
+pub const SESSION_COOKIE: &str = "reelgate_session";
+
+/// The names of the web app's cookies. Over https they carry the `__Host-` prefix, which
+/// browsers accept only from this host, with `Secure` and `Path=/`: a sibling subdomain cannot
+/// plant a session or a CSRF nonce of its choosing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CookieNames {
+    pub session: &'static str,
+    pub csrf: &'static str,
+    /// Whether cookies get `Secure` (served over https).
+    pub secure: bool,
+}
+
+impl CookieNames {
+    pub fn for_public_url(public: &Url) -> CookieNames {
+        if public.scheme() == "https" {
+            CookieNames {
+                session: "__Host-reelgate_session",
+                csrf: "__Host-reelgate_csrf",
+                secure: true,
+            }
+        } else {
+            CookieNames {
+                session: SESSION_COOKIE,
+                csrf: "reelgate_csrf",
+                secure: false,
+            }
+        }
+    }
+}
 
 /// The value of the cookie `name` among the request's `Cookie` headers.
 pub fn get(headers: GetAll<'_, HeaderValue>, name: &str) -> Option<String> {
@@ -55,5 +89,15 @@ mod tests {
         assert_eq!(c, "s=v; Path=/; HttpOnly; SameSite=Lax");
         let secure = build("s", "v", true, Some(Duration::from_secs(60)));
         assert!(secure.ends_with("; Max-Age=60; Secure"), "{secure}");
+    }
+
+    #[test]
+    fn cookies_are_host_prefixed_over_https_only() {
+        let https = CookieNames::for_public_url(&Url::parse("https://v.example").unwrap());
+        assert_eq!(https.session, "__Host-reelgate_session");
+        assert!(https.secure);
+        let http = CookieNames::for_public_url(&Url::parse("http://127.0.0.1:8080").unwrap());
+        assert_eq!(http.session, "reelgate_session");
+        assert!(!http.secure);
     }
 }
