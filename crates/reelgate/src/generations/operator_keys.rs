@@ -264,6 +264,41 @@ impl KeyPool {
     }
 }
 
+/// The operator's changes, from the API and the operator's page alike; each wakes the workers
+/// it concerns, so neither front end has to.
+impl Lifecycle {
+    /// Adds a key (checked with Kie first) and wakes dispatch for it.
+    pub async fn add_upstream_key(
+        &self,
+        name: &str,
+        key: &SecretString,
+    ) -> Result<KeyView, KeyChangeError> {
+        let view = self.keys.add(name, key.expose_secret()).await?;
+        self.wake.dispatch.notify_one();
+        // With a second key the guard reads each key's balance: now, not at its next poll.
+        self.wake.guard.notify_one();
+        Ok(view)
+    }
+
+    /// Disables or enables an entered key; an enabled one may take queued work at once.
+    pub async fn set_upstream_key_enabled(
+        &self,
+        id: &str,
+        enabled: bool,
+    ) -> Result<KeyView, KeyChangeError> {
+        let view = self.keys.set_enabled(id, enabled).await?;
+        if enabled {
+            self.wake.dispatch.notify_one();
+        }
+        Ok(view)
+    }
+
+    /// Deletes an entered key that has no unsettled work.
+    pub async fn delete_upstream_key(&self, id: &str) -> Result<(), KeyChangeError> {
+        self.keys.delete(id).await
+    }
+}
+
 /// Reads the operator's keys every [`KEY_SYNC`] until the lifecycle stops.
 pub async fn keep_in_sync(lc: Arc<Lifecycle>) {
     let mut stop = lc.stopping();

@@ -5,7 +5,7 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -87,21 +87,11 @@ async fn add_upstream_key(
     _admin: AdminUser,
     ApiJson(body): ApiJson<AddKeyBody>,
 ) -> Result<(StatusCode, ApiJson<KeyView>), ApiError> {
-    let view = add_key(&ctx, &body.name, &body.key).await?;
+    let view = ctx
+        .lifecycle
+        .add_upstream_key(&body.name, &body.key)
+        .await?;
     Ok((StatusCode::CREATED, ApiJson(view)))
-}
-
-/// Adds a key for the API and the operator's page alike, and wakes dispatch for it.
-pub async fn add_key(
-    ctx: &ApiContext,
-    name: &str,
-    key: &SecretString,
-) -> Result<KeyView, KeyChangeError> {
-    let view = ctx.lifecycle.keys.add(name, key.expose_secret()).await?;
-    ctx.lifecycle.wake.dispatch.notify_one();
-    // With a second key the guard reads each key's balance: now, not at its next poll.
-    ctx.lifecycle.wake.guard.notify_one();
-    Ok(view)
 }
 
 /// Stops new work on an entered key; what it created is still read with it until settled.
@@ -116,7 +106,9 @@ async fn disable_upstream_key(
     _admin: AdminUser,
     Path(id): Path<String>,
 ) -> Result<ApiJson<KeyView>, ApiError> {
-    Ok(ApiJson(ctx.lifecycle.keys.set_enabled(&id, false).await?))
+    Ok(ApiJson(
+        ctx.lifecycle.set_upstream_key_enabled(&id, false).await?,
+    ))
 }
 
 /// Puts a disabled key back in the rotation.
@@ -131,9 +123,9 @@ async fn enable_upstream_key(
     _admin: AdminUser,
     Path(id): Path<String>,
 ) -> Result<ApiJson<KeyView>, ApiError> {
-    let view = ctx.lifecycle.keys.set_enabled(&id, true).await?;
-    ctx.lifecycle.wake.dispatch.notify_one();
-    Ok(ApiJson(view))
+    Ok(ApiJson(
+        ctx.lifecycle.set_upstream_key_enabled(&id, true).await?,
+    ))
 }
 
 /// Deletes an entered key. 409 while generations it created are not settled (disable it
@@ -148,7 +140,7 @@ async fn delete_upstream_key(
     _admin: AdminUser,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    ctx.lifecycle.keys.delete(&id).await?;
+    ctx.lifecycle.delete_upstream_key(&id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -11,7 +11,6 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 use crate::generations::operator_keys::KeyChangeError;
-use crate::http::upstream_keys::add_key;
 use crate::web::error::{WebError, WebForm};
 use crate::web::pages::Chrome;
 use crate::web::session::Operator;
@@ -140,7 +139,7 @@ pub async fn add(
     let key = form
         .key
         .unwrap_or_else(|| SecretString::from(String::new()));
-    match add_key(&web.api, &form.name, &key).await {
+    match web.api.lifecycle.add_upstream_key(&form.name, &key).await {
         Ok(_) => Ok(Redirect::to("/admin/upstream?notice=added").into_response()),
         Err(error) => {
             let refusal = refusal(&chrome, error)?;
@@ -164,18 +163,27 @@ pub async fn change(
     WebForm(form): WebForm<CsrfForm>,
 ) -> Result<Response, WebError> {
     chrome.csrf.check(&form.csrf)?;
-    let keys = &web.api.lifecycle.keys;
+    let lifecycle = &web.api.lifecycle;
     let (done, notice) = match action.as_str() {
-        "disable" => (keys.set_enabled(&id, false).await.map(drop), "disabled"),
-        "enable" => (keys.set_enabled(&id, true).await.map(drop), "enabled"),
-        "delete" => (keys.delete(&id).await, "deleted"),
+        "disable" => (
+            lifecycle
+                .set_upstream_key_enabled(&id, false)
+                .await
+                .map(drop),
+            "disabled",
+        ),
+        "enable" => (
+            lifecycle
+                .set_upstream_key_enabled(&id, true)
+                .await
+                .map(drop),
+            "enabled",
+        ),
+        "delete" => (lifecycle.delete_upstream_key(&id).await, "deleted"),
         _ => return Err(WebError::NotFound),
     };
     match done {
-        Ok(()) => {
-            web.api.lifecycle.wake.dispatch.notify_one();
-            Ok(Redirect::to(&format!("/admin/upstream?notice={notice}")).into_response())
-        }
+        Ok(()) => Ok(Redirect::to(&format!("/admin/upstream?notice={notice}")).into_response()),
         Err(error) => {
             let refusal = refusal(&chrome, error)?;
             render(&web, &chrome, None, Some(&refusal), "").await
