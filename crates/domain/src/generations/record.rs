@@ -3,7 +3,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::str::FromStr;
 
-use super::{GenerationId, Status};
+use super::{GenerationId, IllegalState, State, Status};
 use crate::accounts::UserId;
 use crate::Credits;
 
@@ -141,4 +141,11 @@ pub struct Generation {
     pub finished_at: Option<DateTime<Utc>>,
     /// Its place in the fair order of dispatch (lowest first; see `limits::Weight::stride`).
     pub fair_key: i64,
+}
+
+impl Generation {
+    /// Which state of the lifecycle (`lifecycle.rs`) its columns say it is in.
+    pub fn state(&self) -> Result<State, IllegalState> {
+        State::from_parts(self.status, self.dispatch, self.hd)
+    }
 }
