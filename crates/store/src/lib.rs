@@ -15,6 +15,7 @@ mod error;
 mod generation_read;
 mod generations;
 mod group_commit;
+mod guards;
 pub mod history;
 mod key_cache;
 pub mod ledger;

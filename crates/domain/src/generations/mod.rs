@@ -9,7 +9,7 @@ mod schedule;
 mod status;
 
 pub use id::{GenerationId, ParseGenerationIdError};
-pub use lifecycle::{Effect, Event, IllegalState, IllegalTransition, State, Why};
+pub use lifecycle::{Effect, Event, IllegalState, IllegalTransition, Queued, State, Why};
 pub use record::{Dispatch, Generation, GenerationError, HdFetch, Video};
 pub use schedule::PollSchedule;
 pub use status::{ParseStatusError, Status};
