@@ -121,8 +121,9 @@ pub enum Why {
     NeverConfirmed,
     /// Kie's task failed, or Kie lost it (404 time after time).
     TaskFailed,
-    /// It ran longer than allowed, or its 4K version could not be made.
+    /// It ran longer than allowed (its 4K version included).
     TooSlow,
+    /// Kie cannot make the 4K version it was sold with.
     UpgradeRefused,
 }
 

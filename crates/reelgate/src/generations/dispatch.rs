@@ -4,8 +4,8 @@
 
 use chrono::{DateTime, Utc};
 use kie::KieError;
-use reelgate_domain::generations::Generation;
-use reelgate_store::{queues, Outcome, StoreError};
+use reelgate_domain::generations::{Dispatch, Generation, Why};
+use reelgate_store::{queues, StoreError};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -14,6 +14,7 @@ use super::create_limit::{Slot, Slots};
 use super::decide::{self, AfterCreate, Failure};
 use super::lifecycle::{span, Lifecycle, UpstreamState};
 use super::model_pause;
+use super::settle;
 use super::stored_request::StoredRequest;
 use crate::worker::{after, Claimed, Worker, IDLE_TICK};
 use tracing::Instrument;
@@ -220,7 +221,7 @@ async fn send(lc: &Lifecycle, generation: Generation, slot: Slot, index: usize) 
                 error.to_string(),
             );
             key.creates.give_back(vec![slot]).await;
-            settle_failed(lc, &generation, failure).await;
+            settle::fail(lc, &generation, Why::Refused, failure).await;
             return;
         }
     };
@@ -230,7 +231,13 @@ async fn send(lc: &Lifecycle, generation: Generation, slot: Slot, index: usize) 
             // Queued before its model was paused (on another instance, or a moment ago).
             key.creates.give_back(vec![slot]).await;
             let detail = format!("{} paused: not sent", generation.model);
-            settle_failed(lc, &generation, model_pause::failure(detail)).await;
+            settle::fail(
+                lc,
+                &generation,
+                Why::ModelPaused,
+                model_pause::failure(detail),
+            )
+            .await;
             return;
         }
         Err(error) => {
@@ -303,7 +310,8 @@ async fn send(lc: &Lifecycle, generation: Generation, slot: Slot, index: usize) 
             // The service answered; only this model is gone.
             upstream_works(lc).await;
             key_works(lc, index).await;
-            settle_failed(lc, &generation, model_pause::failure(error.to_string())).await;
+            let failure = model_pause::failure(error.to_string());
+            settle::fail(lc, &generation, Why::ModelPaused, failure).await;
             return;
         }
         Err(_) => {}
@@ -377,7 +385,7 @@ async fn send(lc: &Lifecycle, generation: Generation, slot: Slot, index: usize) 
             tracing::info!(generation = %id, reason = %failure.detail, "upstream refused the generation");
             upstream_works(lc).await;
             key_works(lc, index).await;
-            settle_failed(lc, &generation, failure).await;
+            settle::fail(lc, &generation, Why::Refused, failure).await;
             Ok(())
         }
         AfterCreate::Unknown { reason } => {
@@ -483,9 +491,14 @@ async fn fail_long_blocked(lc: &Lifecycle) -> Result<(), StoreError> {
         - chrono::Duration::from_std(lc.settings.upstream_wait).unwrap_or(chrono::Duration::MAX);
     for generation in lc.store.blocked_before(before, 100).await? {
         let reason = generation.blocked_reason.clone().unwrap_or_default();
-        settle_failed(lc, &generation, Failure::no_capacity(reason))
-            .instrument(span(&generation.id))
-            .await;
+        settle::fail(
+            lc,
+            &generation,
+            Why::WaitedTooLong,
+            Failure::no_capacity(reason),
+        )
+        .instrument(span(&generation.id))
+        .await;
     }
     Ok(())
 }
@@ -493,7 +506,7 @@ async fn fail_long_blocked(lc: &Lifecycle) -> Result<(), StoreError> {
 async fn resolve(lc: &Lifecycle, generation: &Generation) -> Result<(), StoreError> {
     match generation.dispatch {
         // The worker sending it stopped (a crash, a kill) before recording Kie's answer.
-        reelgate_domain::generations::Dispatch::Sending => {
+        Dispatch::Sending => {
             tracing::warn!(generation = %generation.id,
                 "found a create sent by a stopped worker; waiting for a callback to reveal it");
             lc.store
@@ -504,18 +517,10 @@ async fn resolve(lc: &Lifecycle, generation: &Generation) -> Result<(), StoreErr
                 )
                 .await?;
         }
-        _ => settle_failed(lc, generation, Failure::never_confirmed()).await,
+        _ => {
+            let failure = Failure::never_confirmed();
+            settle::fail(lc, generation, Why::NeverConfirmed, failure).await;
+        }
     }
     Ok(())
-}
-
-pub(super) async fn settle_failed(lc: &Lifecycle, generation: &Generation, failure: Failure) {
-    let outcome = Outcome::Failed {
-        error: reelgate_domain::generations::GenerationError {
-            code: failure.code.to_owned(),
-            message: failure.message,
-        },
-        upstream_error: Some(failure.detail),
-    };
-    lc.settle(generation, outcome).await;
 }

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use kie::KieClient;
 use reelgate_domain::generations::{Generation, GenerationId};
-use reelgate_store::{Outcome, Store};
+use reelgate_store::Store;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{watch, Notify};
@@ -303,41 +303,6 @@ impl Lifecycle {
     pub fn callback_url(&self, id: &GenerationId) -> String {
         let base = self.public_url.as_str().trim_end_matches('/');
         format!("{base}/callbacks/kie/{id}/{}", self.tokens.token(id))
-    }
-
-    /// Ends a generation (charging or refunding it once) and wakes whoever cares.
-    pub async fn settle(&self, generation: &Generation, outcome: Outcome) -> Option<Generation> {
-        match self
-            .store
-            .settle_generation_from(
-                &generation.id,
-                Some(generation.status),
-                &outcome,
-                crate::webhooks::event::payload,
-            )
-            .await
-        {
-            Ok(Some(settled)) => {
-                tracing::info!(generation = %settled.id, status = %settled.status, "generation settled");
-                metrics::counter!("reelgate_generations_settled_total",
-                    "status" => settled.status.to_string(), "model" => settled.model.clone())
-                .increment(1);
-                self.wake.webhooks.notify_one();
-                self.wake.dispatch.notify_one();
-                if settled.hd == reelgate_domain::generations::HdFetch::Pending {
-                    self.wake.hd.notify_one();
-                }
-                Some(settled)
-            }
-            Ok(None) => {
-                tracing::debug!(generation = %generation.id, "already settled");
-                None
-            }
-            Err(error) => {
-                tracing::error!(generation = %generation.id, %error, "cannot settle; will retry");
-                None
-            }
-        }
     }
 }
 

@@ -15,6 +15,7 @@ pub mod model_pause;
 pub mod rate_limit;
 mod refusal;
 pub mod settings;
+mod settle;
 pub mod stored_request;
 pub mod submit;
 mod track;
