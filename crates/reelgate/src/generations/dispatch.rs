@@ -12,12 +12,15 @@ use tokio::sync::Notify;
 
 use super::create_limit::{Slot, Slots};
 use super::decide::{self, AfterCreate, Failure};
-use super::lifecycle::{span, Lifecycle, UpstreamState};
+use super::lifecycle::{span, Lifecycle};
 use super::model_pause;
 use super::settle;
 use super::stored_request::StoredRequest;
 use crate::worker::{after, Claimed, Worker, IDLE_TICK};
 use tracing::Instrument;
+
+pub mod gate;
+pub use gate::{Passage, UpstreamGate};
 
 /// A create that failed for a passing reason waits this long per attempt so far.
 const RETRY_BACKOFF: Duration = Duration::from_secs(1);
@@ -97,18 +100,18 @@ impl Worker for Resolver {
 }
 
 async fn claim(lc: &Arc<Lifecycle>, limit: u32) -> Result<Claimed<Job>, StoreError> {
-    let state = lc.upstream_state();
-    if state != UpstreamState::Accepting {
-        // Generations submitted while the balance guard holds dispatch wait like the others.
-        if let Some((_, reason)) = lc.dispatch_hold() {
+    let passage = lc.gate.passage();
+    if passage != Passage::Open {
+        // Generations submitted while the balance guard suspends dispatch wait like the others.
+        if let Some((_, reason)) = lc.gate.suspension() {
             lc.store.mark_queued_blocked(&reason).await?;
         }
         fail_long_blocked(lc).await?;
-        if state == UpstreamState::Refusing {
-            // A hold ends when the guard releases it (a nudge); a pause at a known time, when
-            // the probe must go out and not up to an idle tick later. Either way the loop looks
-            // again within a tick, to fail the generations whose wait is over.
-            return Ok(match (lc.dispatch_hold(), lc.pause_left()) {
+        if passage == Passage::Closed {
+            // A suspension ends when the guard resumes dispatch (a nudge); a pause at a known
+            // time, when the probe must go out and not up to an idle tick later. Either way the
+            // loop looks again within a tick, to fail the generations whose wait is over.
+            return Ok(match (lc.gate.suspension(), lc.gate.pause_left()) {
                 (None, Some(left)) => Claimed::WaitFor(left.min(IDLE_TICK)),
                 _ => Claimed::Blocked,
             });
@@ -117,7 +120,7 @@ async fn claim(lc: &Arc<Lifecycle>, limit: u32) -> Result<Claimed<Job>, StoreErr
     let cap = lc.settings.max_concurrent_tasks;
     if !lc.keys.is_several() {
         let in_flight = lc.store.in_flight_upstream(cap).await?;
-        let batch = if state == UpstreamState::Probing {
+        let batch = if passage == Passage::Probing {
             1
         } else {
             limit
@@ -137,7 +140,7 @@ async fn claim(lc: &Arc<Lifecycle>, limit: u32) -> Result<Claimed<Job>, StoreErr
             continue;
         };
         let in_flight = lc.store.in_flight_upstream_with(&key.label, cap).await?;
-        let probe = state == UpstreamState::Probing || lc.keys.probing(index);
+        let probe = passage == Passage::Probing || lc.keys.probing(index);
         let batch = if probe { 1 } else { limit };
         match take_and_claim(lc, index, batch, in_flight).await? {
             Claimed::WaitFor(wait) => soonest = Some(soonest.map_or(wait, |s| s.min(wait))),
@@ -185,7 +188,7 @@ async fn take_and_claim(
     // Upstream may have refused while this claim was under way (a create was answered 402 or
     // 5xx meanwhile, and the row it put back is due at once): what was claimed goes back
     // unsent rather than into a refusal. (Under load this sent a second create into Kie's 402.)
-    if !claimed.is_empty() && lc.upstream_state() == UpstreamState::Refusing {
+    if !claimed.is_empty() && lc.gate.passage() == Passage::Closed {
         for generation in &claimed {
             let reason = generation.blocked_reason.as_deref();
             lc.store
@@ -351,7 +354,7 @@ async fn send(lc: &Lifecycle, generation: Generation, slot: Slot, index: usize) 
         } => {
             tracing::warn!(generation = %id, %reason, "upstream unavailable; will retry");
             lc.upstream_log.record("create", &reason);
-            if lc.upstream_faltered() {
+            if lc.gate.faltered() {
                 refused_for_now(lc, &generation, &reason).await
             } else {
                 let backoff = RETRY_BACKOFF.saturating_mul(generation.dispatch_attempts.min(6));
@@ -375,9 +378,9 @@ async fn send(lc: &Lifecycle, generation: Generation, slot: Slot, index: usize) 
         }
         AfterCreate::OutOfCredits { reason } => {
             tracing::error!(generation = %id, %reason,
-                "KIE REFUSES NEW GENERATIONS FOR LACK OF CREDITS: dispatch held until its balance is topped up");
+                "KIE REFUSES NEW GENERATIONS FOR LACK OF CREDITS: dispatch suspended until its balance is topped up");
             lc.upstream_log.record("create", &reason);
-            lc.hold_dispatch_for_kie_refusal(&reason);
+            lc.gate.suspend_for_kie_refusal(&reason);
             lc.wake.guard.notify_one();
             keep_queued(lc, &generation, &reason).await
         }
@@ -436,7 +439,7 @@ async fn key_works(lc: &Lifecycle, index: usize) {
     if lc.keys.is_several() && lc.keys.works(index) {
         let label = lc.keys.get(index).map_or("?", |k| k.label.as_str());
         tracing::info!(key = %label, "Kie takes work with this key again");
-        if lc.dispatch_hold().is_none() && lc.upstream_refusal().is_none() {
+        if lc.gate.suspension().is_none() && lc.gate.refusal().is_none() {
             if let Err(error) = lc.store.clear_queued_blocked().await {
                 tracing::error!(%error, "cannot clear the waiting-for-capacity marks");
             }
@@ -451,7 +454,7 @@ async fn refused_for_now(
     generation: &Generation,
     reason: &str,
 ) -> Result<(), StoreError> {
-    let pause_for = lc.upstream_refused(reason);
+    let pause_for = lc.gate.refused(reason);
     tracing::warn!(pause = ?pause_for, "dispatch paused; one generation will probe when it ends");
     keep_queued(lc, generation, reason).await
 }
@@ -463,7 +466,7 @@ async fn keep_queued(
     generation: &Generation,
     reason: &str,
 ) -> Result<(), StoreError> {
-    // Due again at once: the pause or the hold, not the row, decides when it goes out.
+    // Due again at once: the pause or the suspension, not the row, decides when it goes out.
     lc.store
         .record_not_sent(&generation.id, Utc::now(), Some(reason))
         .await?;
@@ -474,9 +477,9 @@ async fn keep_queued(
 /// the pause (not only one that creates a task: a probe refused for its own content says
 /// just as much).
 async fn upstream_works(lc: &Lifecycle) {
-    if lc.upstream_accepting() {
+    if lc.gate.works() {
         tracing::info!("upstream accepts new generations again");
-        if lc.dispatch_hold().is_none() {
+        if lc.gate.suspension().is_none() {
             if let Err(error) = lc.store.clear_queued_blocked().await {
                 tracing::error!(%error, "cannot clear the waiting-for-capacity marks");
             }
