@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Utc};
 use kie::KieClient;
-use reelgate_store::{Store, StoreError};
+use reelgate_store::{CreateLimiter, Store, StoreError};
 use rust_decimal::Decimal;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -14,7 +14,6 @@ use std::sync::Mutex;
 use std::time::Duration;
 use utoipa::ToSchema;
 
-use super::create_limit::CreateLimiter;
 use super::refusal::{self, Refusal};
 use super::settings::LifecycleSettings;
 
@@ -111,7 +110,7 @@ impl KeyPool {
                     format!("{SINGLE_WINDOW}:{}", key.label)
                 };
                 PoolKey {
-                    creates: CreateLimiter::for_store(store, settings, &window),
+                    creates: store.create_limiter(settings.create_window(window)),
                     label: key.label,
                     client: key.client,
                     refusal: Mutex::new(None),

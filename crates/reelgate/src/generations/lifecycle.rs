@@ -11,9 +11,9 @@ use url::Url;
 
 use super::callback_token::CallbackTokens;
 use super::keys::{KeyPool, UpstreamKey};
-use super::rate_limit::{RateLimit, SlidingWindow};
 use super::settings::LifecycleSettings;
 use crate::outbound::OutboundPolicy;
+use reelgate_store::{RateLimit, SlidingWindow};
 
 /// Everything the workers share. One per process; cheap to clone behind an `Arc`.
 pub struct Lifecycle {

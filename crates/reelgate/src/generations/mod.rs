@@ -3,7 +3,6 @@
 
 pub mod callback;
 pub mod callback_token;
-pub mod create_limit;
 pub mod decide;
 mod dispatch;
 pub mod eta;
@@ -12,7 +11,6 @@ mod hd;
 pub mod keys;
 pub mod lifecycle;
 pub mod model_pause;
-pub mod rate_limit;
 mod refusal;
 pub mod settings;
 mod settle;
