@@ -67,18 +67,8 @@ mod tests {
     async fn selected(pool: &sqlx::AnyPool, predicate: &str) -> Vec<State> {
         let mut rows = Vec::new();
         for status in Status::ALL {
-            for dispatch in [
-                Dispatch::Waiting,
-                Dispatch::Sending,
-                Dispatch::Unknown,
-                Dispatch::Accepted,
-            ] {
-                for hd in [
-                    HdFetch::None,
-                    HdFetch::Pending,
-                    HdFetch::Done,
-                    HdFetch::GaveUp,
-                ] {
+            for dispatch in Dispatch::ALL {
+                for hd in HdFetch::ALL {
                     rows.push(format!(
                         "('{}', '{}', '{}')",
                         status.as_str(),

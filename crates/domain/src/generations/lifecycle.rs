@@ -350,18 +350,8 @@ mod tests {
     fn every_legal_state_round_trips_through_its_columns_and_no_other_combination_exists() {
         let mut legal = 0;
         for status in Status::ALL {
-            for dispatch in [
-                Dispatch::Waiting,
-                Dispatch::Sending,
-                Dispatch::Unknown,
-                Dispatch::Accepted,
-            ] {
-                for hd in [
-                    HdFetch::None,
-                    HdFetch::Pending,
-                    HdFetch::Done,
-                    HdFetch::GaveUp,
-                ] {
+            for dispatch in Dispatch::ALL {
+                for hd in HdFetch::ALL {
                     if let Ok(state) = State::from_parts(status, dispatch, hd) {
                         assert_eq!(state.parts(), (status, dispatch, hd));
                         legal += 1;

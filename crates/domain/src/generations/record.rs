@@ -23,6 +23,13 @@ pub enum Dispatch {
 }
 
 impl Dispatch {
+    pub const ALL: [Dispatch; 4] = [
+        Dispatch::Waiting,
+        Dispatch::Sending,
+        Dispatch::Unknown,
+        Dispatch::Accepted,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Dispatch::Waiting => "waiting",
@@ -36,15 +43,10 @@ impl Dispatch {
 impl FromStr for Dispatch {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        [
-            Dispatch::Waiting,
-            Dispatch::Sending,
-            Dispatch::Unknown,
-            Dispatch::Accepted,
-        ]
-        .into_iter()
-        .find(|d| d.as_str() == s)
-        .ok_or_else(|| format!("unknown dispatch state {s:?}"))
+        Dispatch::ALL
+            .into_iter()
+            .find(|d| d.as_str() == s)
+            .ok_or_else(|| format!("unknown dispatch state {s:?}"))
     }
 }
 
@@ -60,6 +62,13 @@ pub enum HdFetch {
 }
 
 impl HdFetch {
+    pub const ALL: [HdFetch; 4] = [
+        HdFetch::None,
+        HdFetch::Pending,
+        HdFetch::Done,
+        HdFetch::GaveUp,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             HdFetch::None => "none",
@@ -73,15 +82,10 @@ impl HdFetch {
 impl FromStr for HdFetch {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        [
-            HdFetch::None,
-            HdFetch::Pending,
-            HdFetch::Done,
-            HdFetch::GaveUp,
-        ]
-        .into_iter()
-        .find(|h| h.as_str() == s)
-        .ok_or_else(|| format!("unknown hd state {s:?}"))
+        HdFetch::ALL
+            .into_iter()
+            .find(|h| h.as_str() == s)
+            .ok_or_else(|| format!("unknown hd state {s:?}"))
     }
 }
 
