@@ -4,7 +4,7 @@
 
 use reelgate_domain::accounts::UserId;
 use reelgate_domain::generations::{
-    Dispatch, Generation, GenerationError, GenerationId, HdFetch, Status, Video,
+    Dispatch, Event, Generation, GenerationError, GenerationId, HdFetch, Status, Video,
 };
 use reelgate_domain::limits::Quota;
 use reelgate_domain::Credits;
@@ -12,8 +12,10 @@ use rust_decimal::Decimal;
 use serde_json::{Map, Value};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
+use std::sync::LazyLock;
 
 use crate::group_commit::{Answer, Job};
+use crate::guards::guard;
 use crate::limits::Admitted;
 use crate::retry::in_transaction;
 use crate::time::{from_millis, from_millis_opt, now_millis};
@@ -298,18 +300,22 @@ impl Store {
     ) -> Result<Option<Canceled>, StoreError> {
         let now = now_millis();
         let webhook_payload = &webhook_payload;
-        let canceled = in_transaction!(self, |conn| async {
-            let row = sqlx::query(&format!(
+        static SQL: LazyLock<String> = LazyLock::new(|| {
+            format!(
                 "UPDATE generations SET status = 'canceled', finished_at = $1, updated_at = $1,
                      error_code = 'canceled', error_message = 'Canceled before it was sent. Your credits have been returned.'
-                 WHERE id = $2 AND user_id = $3 AND status = 'queued' AND dispatch = 'waiting'
-                 RETURNING {GENERATION_COLUMNS}"
-            ))
-            .bind(now)
-            .bind(id.as_str())
-            .bind(user.as_str())
-            .fetch_optional(&mut *conn)
-            .await?;
+                 WHERE id = $2 AND user_id = $3 AND {}
+                 RETURNING {GENERATION_COLUMNS}",
+                guard(Event::Canceled)
+            )
+        });
+        let canceled = in_transaction!(self, |conn| async {
+            let row = sqlx::query(&SQL)
+                .bind(now)
+                .bind(id.as_str())
+                .bind(user.as_str())
+                .fetch_optional(&mut *conn)
+                .await?;
             let Some(row) = row else {
                 return Ok::<_, StoreError>(None);
             };
@@ -465,38 +471,55 @@ async fn settle(
     outcome: &Outcome,
     now: i64,
 ) -> Result<Option<Generation>, StoreError> {
+    // Both kinds of success, and every kind of failure, come from the same states.
+    static SUCCEEDED: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "UPDATE generations SET status = 'succeeded', videos = $1, hd = $2, hd_next_at = $3,
+                 finished_at = $3, updated_at = $3, blocked_since = NULL, blocked_reason = NULL
+             WHERE id = $4 AND {}
+             RETURNING {GENERATION_COLUMNS}",
+            guard(Event::TaskSucceeded { hd_pending: true })
+        )
+    });
+    static FAILED: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "UPDATE generations SET status = 'failed', error_code = $1, error_message = $2,
+                 upstream_error = COALESCE($3, upstream_error), finished_at = $4, updated_at = $4
+             WHERE id = $5 AND {} AND status = COALESCE($6, status)
+             RETURNING {GENERATION_COLUMNS}",
+            crate::guards::any_failure()
+        )
+    });
     let row = match outcome {
         Outcome::Succeeded { videos, hd_pending } => {
-            let videos = serde_json::to_string(videos).map_err(|e| StoreError::corrupt("generations", e))?;
-            let hd = if *hd_pending { HdFetch::Pending } else { HdFetch::None };
-            sqlx::query(&format!(
-                "UPDATE generations SET status = 'succeeded', videos = $1, hd = $2, hd_next_at = $3,
-                     finished_at = $3, updated_at = $3, blocked_since = NULL, blocked_reason = NULL
-                 WHERE id = $4 AND status = 'running'
-                 RETURNING {GENERATION_COLUMNS}"
-            ))
-            .bind(videos)
-            .bind(hd.as_str())
-            .bind(now)
-            .bind(id.as_str())
-            .fetch_optional(&mut *conn)
-            .await?
+            let videos =
+                serde_json::to_string(videos).map_err(|e| StoreError::corrupt("generations", e))?;
+            let hd = if *hd_pending {
+                HdFetch::Pending
+            } else {
+                HdFetch::None
+            };
+            sqlx::query(&SUCCEEDED)
+                .bind(videos)
+                .bind(hd.as_str())
+                .bind(now)
+                .bind(id.as_str())
+                .fetch_optional(&mut *conn)
+                .await?
         }
-        Outcome::Failed { error, upstream_error } => {
-            sqlx::query(&format!(
-                "UPDATE generations SET status = 'failed', error_code = $1, error_message = $2,
-                     upstream_error = COALESCE($3, upstream_error), finished_at = $4, updated_at = $4
-                 WHERE id = $5 AND status IN ('queued', 'running') AND status = COALESCE($6, status)
-                 RETURNING {GENERATION_COLUMNS}"
-            ))
-            .bind(&error.code)
-            .bind(&error.message)
-            .bind(upstream_error.as_deref())
-            .bind(now)
-            .bind(id.as_str())
-            .bind(seen.map(Status::as_str))
-            .fetch_optional(&mut *conn)
-            .await?
+        Outcome::Failed {
+            error,
+            upstream_error,
+        } => {
+            sqlx::query(&FAILED)
+                .bind(&error.code)
+                .bind(&error.message)
+                .bind(upstream_error.as_deref())
+                .bind(now)
+                .bind(id.as_str())
+                .bind(seen.map(Status::as_str))
+                .fetch_optional(&mut *conn)
+                .await?
         }
     };
     row.as_ref().map(generation_from_row).transpose()

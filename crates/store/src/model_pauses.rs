@@ -198,8 +198,9 @@ impl Store {
     ) -> Result<Vec<Generation>, StoreError> {
         let rows = sqlx::query(&format!(
             "SELECT {GENERATION_COLUMNS} FROM generations
-             WHERE status = 'queued' AND dispatch = 'waiting' AND model = $1
-             ORDER BY id LIMIT $2"
+             WHERE {unsent} AND model = $1
+             ORDER BY id LIMIT $2",
+            unsent = crate::tracking::UNSENT,
         ))
         .bind(model)
         .bind(i64::from(limit))

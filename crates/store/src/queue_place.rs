@@ -49,11 +49,12 @@ impl Store {
                     AND (o.fair_key < g.fair_key OR o.id < g.id)) AS ahead,
                  (SELECT COUNT(*) FROM (
                      SELECT 1 AS one FROM generations
-                     WHERE status = 'running' OR (status = 'queued' AND dispatch IN ('sending', 'unknown'))
+                     WHERE {holding}
                      LIMIT $1) AS flying) AS in_flight
              FROM generations g
              WHERE g.status = 'queued' AND g.dispatch = 'waiting' AND g.id IN ({})",
-            placeholders.join(", ")
+            placeholders.join(", "),
+            holding = crate::tracking::HOLDS_UPSTREAM_SLOT,
         );
         let mut query = sqlx::query(&sql).bind(i64::from(in_flight_up_to));
         for id in generations {

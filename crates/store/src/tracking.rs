@@ -2,13 +2,16 @@
 //! about, to fetch 1080p for) and recording what upstream said.
 //!
 //! The queues are claimed as every queue is (`claim.rs`); each later write is conditional on
-//! the state the claim saw.
+//! the state the claim saw, in the states the domain's lifecycle allows its event from
+//! (`guards.rs`, which also checks the predicates written out here).
 
 use chrono::{DateTime, Utc};
-use reelgate_domain::generations::{Generation, GenerationId, Video};
+use reelgate_domain::generations::{Event, Generation, GenerationId, Video};
+use std::sync::LazyLock;
 
 use crate::claim::Queue;
 use crate::generations::{generation_from_row, GENERATION_COLUMNS};
+use crate::guards::guard;
 use crate::time::{now_millis, to_millis};
 use crate::{Store, StoreError};
 
@@ -45,6 +48,14 @@ pub const HD: Queue<Generation> = Queue {
     ..generations("", "")
 };
 
+/// Generations holding an upstream slot: running, or sent and not yet answered.
+pub(crate) const HOLDS_UPSTREAM_SLOT: &str =
+    "(status = 'running' OR (status = 'queued' AND dispatch IN ('sending', 'unknown')))";
+/// Queued and not sent: what an upstream refusal marks as waiting for capacity.
+pub(crate) const UNSENT: &str = "status = 'queued' AND dispatch = 'waiting'";
+/// Queued, sent or not.
+pub(crate) const QUEUED: &str = "status = 'queued'";
+
 const fn generations(waiting: &'static str, on_claim: &'static str) -> Queue<Generation> {
     Queue {
         table: "generations",
@@ -66,12 +77,11 @@ impl Store {
     /// know): with 100,000 tasks running, a full count on every dispatch round cost more than
     /// the round itself.
     pub async fn in_flight_upstream(&self, up_to: u32) -> Result<u64, StoreError> {
-        let n: i64 = sqlx::query_scalar(
+        let n: i64 = sqlx::query_scalar(&format!(
             "SELECT COUNT(*) FROM (
-                 SELECT 1 AS one FROM generations
-                 WHERE status = 'running' OR (status = 'queued' AND dispatch IN ('sending', 'unknown'))
-                 LIMIT $1) AS in_flight",
-        )
+                 SELECT 1 AS one FROM generations WHERE {HOLDS_UPSTREAM_SLOT}
+                 LIMIT $1) AS in_flight"
+        ))
         .bind(i64::from(up_to))
         .fetch_one(&self.pool)
         .await?;
@@ -88,14 +98,13 @@ impl Store {
         or_unlabelled: bool,
         up_to: u32,
     ) -> Result<u64, StoreError> {
-        let n: i64 = sqlx::query_scalar(
+        let n: i64 = sqlx::query_scalar(&format!(
             "SELECT COUNT(*) FROM (
                  SELECT 1 AS one FROM generations
                  WHERE (upstream_key = $1 OR ($3 = 1 AND upstream_key IS NULL))
-                     AND (status = 'running'
-                     OR (status = 'queued' AND dispatch IN ('sending', 'unknown')))
-                 LIMIT $2) AS in_flight",
-        )
+                     AND {HOLDS_UPSTREAM_SLOT}
+                 LIMIT $2) AS in_flight"
+        ))
         .bind(key)
         .bind(i64::from(up_to))
         .bind(i64::from(or_unlabelled))
@@ -111,12 +120,14 @@ impl Store {
         id: &GenerationId,
         key: &str,
     ) -> Result<bool, StoreError> {
-        self.update_one(
-            "UPDATE generations SET upstream_key = $1
-             WHERE id = $2 AND status = 'queued' AND dispatch = 'sending'",
-            |q| q.bind(key).bind(id.as_str()),
-        )
-        .await
+        static SQL: LazyLock<String> = LazyLock::new(|| {
+            format!(
+                "UPDATE generations SET upstream_key = $1 WHERE id = $2 AND {}",
+                guard(Event::KeyChosen)
+            )
+        });
+        self.update_one(&SQL, |q| q.bind(key).bind(id.as_str()))
+            .await
     }
 
     /// Kie accepted the create request (or a callback revealed the task of one whose answer
@@ -127,14 +138,22 @@ impl Store {
         task_id: &str,
         first_check_at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
+        static SQL: LazyLock<String> = LazyLock::new(|| {
+            format!(
+                "UPDATE generations SET status = 'running', dispatch = 'accepted', upstream_task_id = $1,
+                     next_check_at = $2, dispatched_at = $3, updated_at = $3,
+                     blocked_since = NULL, blocked_reason = NULL
+                 WHERE id = $4 AND {}",
+                guard(Event::UpstreamAccepted)
+            )
+        });
         let now = now_millis();
-        self.update_one(
-            "UPDATE generations SET status = 'running', dispatch = 'accepted', upstream_task_id = $1,
-                 next_check_at = $2, dispatched_at = $3, updated_at = $3,
-                 blocked_since = NULL, blocked_reason = NULL
-             WHERE id = $4 AND status = 'queued' AND dispatch IN ('sending', 'unknown')",
-            |q| q.bind(task_id).bind(to_millis(first_check_at)).bind(now).bind(id.as_str()),
-        )
+        self.update_one(&SQL, |q| {
+            q.bind(task_id)
+                .bind(to_millis(first_check_at))
+                .bind(now)
+                .bind(id.as_str())
+        })
         .await
     }
 
@@ -147,14 +166,22 @@ impl Store {
         retry_at: DateTime<Utc>,
         blocked: Option<&str>,
     ) -> Result<bool, StoreError> {
+        static SQL: LazyLock<String> = LazyLock::new(|| {
+            format!(
+                "UPDATE generations SET dispatch = 'waiting', next_check_at = $1, updated_at = $2,
+                     blocked_since = CASE WHEN $3 IS NULL THEN NULL ELSE COALESCE(blocked_since, $2) END,
+                     blocked_reason = $3
+                 WHERE id = $4 AND {}",
+                guard(Event::NotSent)
+            )
+        });
         let now = now_millis();
-        self.update_one(
-            "UPDATE generations SET dispatch = 'waiting', next_check_at = $1, updated_at = $2,
-                 blocked_since = CASE WHEN $3 IS NULL THEN NULL ELSE COALESCE(blocked_since, $2) END,
-                 blocked_reason = $3
-             WHERE id = $4 AND status = 'queued' AND dispatch = 'sending'",
-            |q| q.bind(to_millis(retry_at)).bind(now).bind(blocked).bind(id.as_str()),
-        )
+        self.update_one(&SQL, |q| {
+            q.bind(to_millis(retry_at))
+                .bind(now)
+                .bind(blocked)
+                .bind(id.as_str())
+        })
         .await
     }
 
@@ -166,18 +193,21 @@ impl Store {
         reason: &str,
         give_up_at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
+        static SQL: LazyLock<String> = LazyLock::new(|| {
+            format!(
+                "UPDATE generations SET dispatch = 'unknown', next_check_at = $1, updated_at = $2,
+                     upstream_error = $3
+                 WHERE id = $4 AND {}",
+                guard(Event::AnswerLost)
+            )
+        });
         let now = now_millis();
-        self.update_one(
-            "UPDATE generations SET dispatch = 'unknown', next_check_at = $1, updated_at = $2,
-                 upstream_error = $3
-             WHERE id = $4 AND status = 'queued' AND dispatch IN ('sending', 'unknown')",
-            |q| {
-                q.bind(to_millis(give_up_at))
-                    .bind(now)
-                    .bind(reason)
-                    .bind(id.as_str())
-            },
-        )
+        self.update_one(&SQL, |q| {
+            q.bind(to_millis(give_up_at))
+                .bind(now)
+                .bind(reason)
+                .bind(id.as_str())
+        })
         .await
     }
 
@@ -186,11 +216,11 @@ impl Store {
     pub async fn mark_queued_blocked(&self, reason: &str) -> Result<(), StoreError> {
         let now = now_millis();
         crate::retry::on_contention(|| async {
-            sqlx::query(
+            sqlx::query(&format!(
                 "UPDATE generations SET blocked_since = COALESCE(blocked_since, $1), blocked_reason = $2
-                 WHERE status = 'queued' AND dispatch = 'waiting'
-                   AND (blocked_since IS NULL OR blocked_reason IS NULL OR blocked_reason <> $2)",
-            )
+                 WHERE {UNSENT}
+                   AND (blocked_since IS NULL OR blocked_reason IS NULL OR blocked_reason <> $2)"
+            ))
             .bind(now)
             .bind(reason)
             .execute(&self.pool)
@@ -203,10 +233,10 @@ impl Store {
     /// Upstream takes work again: nothing queued is blocked any more.
     pub async fn clear_queued_blocked(&self) -> Result<(), StoreError> {
         crate::retry::on_contention(|| async {
-            sqlx::query(
+            sqlx::query(&format!(
                 "UPDATE generations SET blocked_since = NULL, blocked_reason = NULL
-                 WHERE status = 'queued' AND blocked_since IS NOT NULL",
-            )
+                 WHERE {QUEUED} AND blocked_since IS NOT NULL"
+            ))
             .execute(&self.pool)
             .await?;
             Ok(())
@@ -222,7 +252,7 @@ impl Store {
     ) -> Result<Vec<Generation>, StoreError> {
         let rows = sqlx::query(&format!(
             "SELECT {GENERATION_COLUMNS} FROM generations
-             WHERE status = 'queued' AND dispatch = 'waiting' AND blocked_since <= $1
+             WHERE {UNSENT} AND blocked_since <= $1
              ORDER BY blocked_since LIMIT $2"
         ))
         .bind(to_millis(before))
@@ -239,30 +269,36 @@ impl Store {
         next_check_at: DateTime<Utc>,
         not_found: bool,
     ) -> Result<bool, StoreError> {
+        static SQL: LazyLock<String> = LazyLock::new(|| {
+            format!(
+                "UPDATE generations SET next_check_at = $1, updated_at = $2,
+                     status_checks = status_checks + 1,
+                     not_found_checks = CASE WHEN $3 = 1 THEN not_found_checks + 1 ELSE 0 END
+                 WHERE id = $4 AND {}",
+                guard(Event::StillRunning)
+            )
+        });
         let now = now_millis();
-        self.update_one(
-            "UPDATE generations SET next_check_at = $1, updated_at = $2,
-                 status_checks = status_checks + 1,
-                 not_found_checks = CASE WHEN $3 = 1 THEN not_found_checks + 1 ELSE 0 END
-             WHERE id = $4 AND status = 'running'",
-            |q| {
-                q.bind(to_millis(next_check_at))
-                    .bind(now)
-                    .bind(i64::from(not_found))
-                    .bind(id.as_str())
-            },
-        )
+        self.update_one(&SQL, |q| {
+            q.bind(to_millis(next_check_at))
+                .bind(now)
+                .bind(i64::from(not_found))
+                .bind(id.as_str())
+        })
         .await
     }
 
     /// A callback says the task changed: look now instead of at the scheduled time.
     pub async fn check_now(&self, id: &GenerationId) -> Result<bool, StoreError> {
+        static SQL: LazyLock<String> = LazyLock::new(|| {
+            format!(
+                "UPDATE generations SET next_check_at = $1 WHERE id = $2 AND {} AND next_check_at > $1",
+                guard(Event::CallbackHint)
+            )
+        });
         let now = now_millis();
-        self.update_one(
-            "UPDATE generations SET next_check_at = $1 WHERE id = $2 AND status = 'running' AND next_check_at > $1",
-            |q| q.bind(now).bind(id.as_str()),
-        )
-        .await
+        self.update_one(&SQL, |q| q.bind(now).bind(id.as_str()))
+            .await
     }
 
     /// Adds the 1080p video, or (with `None`) gives up on it; or, with `retry_at`, asks again.
@@ -272,13 +308,26 @@ impl Store {
         video: Option<Video>,
         retry_at: Option<DateTime<Utc>>,
     ) -> Result<bool, StoreError> {
+        static NOT_YET: LazyLock<String> = LazyLock::new(|| {
+            format!(
+                "UPDATE generations SET hd_next_at = $1 WHERE id = $2 AND {}",
+                guard(Event::HdNotYet)
+            )
+        });
+        // Arrived and given up on come from the same state.
+        static ENDED: LazyLock<String> = LazyLock::new(|| {
+            format!(
+                "UPDATE generations SET hd = $1, videos = $2, hd_next_at = NULL, updated_at = $3
+                 WHERE id = $4 AND {}",
+                guard(Event::HdArrived)
+            )
+        });
         let now = now_millis();
         if let Some(at) = retry_at {
             return self
-                .update_one(
-                    "UPDATE generations SET hd_next_at = $1 WHERE id = $2 AND hd = 'pending'",
-                    |q| q.bind(to_millis(at)).bind(generation.id.as_str()),
-                )
+                .update_one(&NOT_YET, |q| {
+                    q.bind(to_millis(at)).bind(generation.id.as_str())
+                })
                 .await;
         }
         let mut updated = generation.clone();
@@ -293,16 +342,13 @@ impl Store {
             .map_err(|e| StoreError::corrupt("generations", e))?;
         let (updated, videos) = (&updated, &videos);
         crate::retry::in_transaction!(self, |conn| async {
-            let done = sqlx::query(
-                "UPDATE generations SET hd = $1, videos = $2, hd_next_at = NULL, updated_at = $3
-                 WHERE id = $4 AND hd = 'pending'",
-            )
-            .bind(hd)
-            .bind(videos.as_str())
-            .bind(now)
-            .bind(updated.id.as_str())
-            .execute(&mut *conn)
-            .await?;
+            let done = sqlx::query(&ENDED)
+                .bind(hd)
+                .bind(videos.as_str())
+                .bind(now)
+                .bind(updated.id.as_str())
+                .execute(&mut *conn)
+                .await?;
             let recorded = done.rows_affected() == 1;
             // The 1080p video is copied like the others, queued with its arrival, and the
             // customer's webhook hears of it once that copy is made.

@@ -3,7 +3,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::str::FromStr;
 
-use super::{GenerationId, Status};
+use super::{GenerationId, IllegalState, State, Status};
 use crate::accounts::UserId;
 use crate::Credits;
 
@@ -23,6 +23,13 @@ pub enum Dispatch {
 }
 
 impl Dispatch {
+    pub const ALL: [Dispatch; 4] = [
+        Dispatch::Waiting,
+        Dispatch::Sending,
+        Dispatch::Unknown,
+        Dispatch::Accepted,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Dispatch::Waiting => "waiting",
@@ -36,15 +43,10 @@ impl Dispatch {
 impl FromStr for Dispatch {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        [
-            Dispatch::Waiting,
-            Dispatch::Sending,
-            Dispatch::Unknown,
-            Dispatch::Accepted,
-        ]
-        .into_iter()
-        .find(|d| d.as_str() == s)
-        .ok_or_else(|| format!("unknown dispatch state {s:?}"))
+        Dispatch::ALL
+            .into_iter()
+            .find(|d| d.as_str() == s)
+            .ok_or_else(|| format!("unknown dispatch state {s:?}"))
     }
 }
 
@@ -60,6 +62,13 @@ pub enum HdFetch {
 }
 
 impl HdFetch {
+    pub const ALL: [HdFetch; 4] = [
+        HdFetch::None,
+        HdFetch::Pending,
+        HdFetch::Done,
+        HdFetch::GaveUp,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             HdFetch::None => "none",
@@ -73,15 +82,10 @@ impl HdFetch {
 impl FromStr for HdFetch {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        [
-            HdFetch::None,
-            HdFetch::Pending,
-            HdFetch::Done,
-            HdFetch::GaveUp,
-        ]
-        .into_iter()
-        .find(|h| h.as_str() == s)
-        .ok_or_else(|| format!("unknown hd state {s:?}"))
+        HdFetch::ALL
+            .into_iter()
+            .find(|h| h.as_str() == s)
+            .ok_or_else(|| format!("unknown hd state {s:?}"))
     }
 }
 
@@ -141,4 +145,11 @@ pub struct Generation {
     pub finished_at: Option<DateTime<Utc>>,
     /// Its place in the fair order of dispatch (lowest first; see `limits::Weight::stride`).
     pub fair_key: i64,
+}
+
+impl Generation {
+    /// Which state of the lifecycle (`lifecycle.rs`) its columns say it is in.
+    pub fn state(&self) -> Result<State, IllegalState> {
+        State::from_parts(self.status, self.dispatch, self.hd)
+    }
 }

@@ -45,17 +45,19 @@ impl Status {
         matches!(self, Status::Succeeded | Status::Failed | Status::Canceled)
     }
 
-    /// The arrows of a generation's life (docs/API.md). Everything else is a bug or a lost race.
+    /// The arrows of a generation's life (docs/API.md), as the state machine draws them
+    /// (`lifecycle.rs`). Everything else is a bug or a lost race.
     pub fn can_become(self, next: Status) -> bool {
-        use Status::*;
-        matches!(
-            (self, next),
-            (Queued, Running)
-                | (Queued, Failed)
-                | (Queued, Canceled)
-                | (Running, Succeeded)
-                | (Running, Failed)
-        )
+        self != next
+            && super::lifecycle::State::ALL
+                .into_iter()
+                .filter(|state| state.status() == self)
+                .any(|state| {
+                    super::lifecycle::Event::all().into_iter().any(|event| {
+                        super::lifecycle::transition(state, event)
+                            .is_ok_and(|(to, _)| to.status() == next)
+                    })
+                })
     }
 }
 

@@ -1,6 +1,6 @@
 //! The upstream balance guard: reads Kie's credit balance on an interval, records it (the
 //! reconciliation's evidence), warns the operator below one threshold and, below a second,
-//! holds dispatch so generations wait queued ("waiting for capacity") instead of being
+//! suspends dispatch so generations wait queued ("waiting for capacity") instead of being
 //! refused by Kie, until the balance is topped up.
 
 pub mod alerts;
@@ -19,7 +19,7 @@ use crate::worker::pause_for;
 use alerts::{AlertKind, OperatorAlerts};
 pub use settings::GuardSettings;
 
-/// How often the balance is read while dispatch is held for it, so that a top-up resumes
+/// How often the balance is read while dispatch is suspended for it, so that a top-up resumes
 /// dispatch within seconds (not at the next regular read, minutes later).
 pub const HELD_POLL: Duration = Duration::from_secs(2);
 
@@ -32,7 +32,7 @@ pub enum Level {
     Ok,
     /// Below the warning threshold: the operator has been told.
     Low,
-    /// Below the stop threshold: dispatch is held.
+    /// Below the stop threshold: dispatch is suspended.
     Stopped,
 }
 
@@ -259,11 +259,11 @@ impl BalanceGuard {
         }
     }
 
-    /// While dispatch is held because Kie refused for lack of credits: the first read is the
+    /// While dispatch is suspended because Kie refused for lack of credits: the first read is the
     /// level Kie refused at, and dispatch resumes once a read is above it (a top-up), or
     /// after a regular interval anyway, when one generation finds out whether Kie takes work.
     async fn after_kie_refusal(&self, credits: Decimal) {
-        let Some(since) = self.lc.held_for_kie_refusal() else {
+        let Some(since) = self.lc.gate.suspended_for_kie_refusal() else {
             self.forget_refusal();
             return;
         };
@@ -273,8 +273,8 @@ impl BalanceGuard {
             };
             *refused_at.get_or_insert(credits)
         };
-        let held_for = (Utc::now() - since).to_std().unwrap_or_default();
-        if credits <= refused_at && held_for < self.settings.poll_every {
+        let suspended_for = (Utc::now() - since).to_std().unwrap_or_default();
+        if credits <= refused_at && suspended_for < self.settings.poll_every {
             return;
         }
         tracing::info!(%credits, %refused_at, "Kie balance topped up after its refusal: dispatch resumes");
@@ -289,8 +289,10 @@ impl BalanceGuard {
     }
 
     async fn resume_dispatch(&self) {
-        self.lc.release_dispatch_hold();
-        if self.lc.upstream_refusal().is_none() {
+        if self.lc.gate.resume() {
+            self.lc.wake.dispatch.notify_one();
+        }
+        if self.lc.gate.refusal().is_none() {
             if let Err(error) = self.lc.store.clear_queued_blocked().await {
                 tracing::error!(%error, "cannot clear the waiting-for-capacity marks");
             }
@@ -315,7 +317,7 @@ impl BalanceGuard {
                 "the Kie balance ({credits} credits) is below the operator's stop threshold ({})",
                 self.settings.stop_below
             );
-            self.lc.hold_dispatch(&reason);
+            self.lc.gate.suspend(&reason);
             if let Err(error) = self.lc.store.mark_queued_blocked(&reason).await {
                 tracing::error!(%error, "cannot mark queued generations as waiting");
             }
@@ -338,13 +340,13 @@ impl BalanceGuard {
         }
     }
 
-    /// Reads on the interval, every few seconds while dispatch is held, and at once when Kie
+    /// Reads on the interval, every few seconds while dispatch is suspended, and at once when Kie
     /// refused for lack of credits, until the lifecycle stops.
     pub async fn run(self: Arc<Self>) {
         let mut stop = self.lc.stopping();
         loop {
             self.check_now().await;
-            let every = if self.lc.dispatch_hold().is_some() {
+            let every = if self.lc.gate.suspension().is_some() {
                 HELD_POLL.min(self.settings.poll_every)
             } else {
                 self.settings.poll_every

@@ -3,7 +3,8 @@
 
 use chrono::Utc;
 use kie::Callback;
-use reelgate_domain::generations::{Dispatch, GenerationId, Status};
+use reelgate_domain::generations::lifecycle::transition;
+use reelgate_domain::generations::{Event, GenerationId};
 use reelgate_store::StoreError;
 
 use super::lifecycle::Lifecycle;
@@ -72,41 +73,44 @@ async fn receive_for(
         .generation(&id)
         .await?
         .ok_or(CallbackRefused::Unknown)?;
-    match (generation.status, generation.dispatch) {
-        (Status::Running, _) => {
-            // An upscale sold after the fact tracks the original's task under its own id
-            // (`<task>:4k:<generation>`); Kie's 4K callback names the original task.
-            let of_upscale = |named: &str| {
-                generation
-                    .upstream_task_id
-                    .as_deref()
-                    .is_some_and(|own| own.starts_with(&format!("{named}:4k:")))
-            };
-            if task_id.as_deref().is_some_and(|named| {
-                Some(named) != generation.upstream_task_id.as_deref() && !of_upscale(named)
-            }) {
-                tracing::warn!(generation = %id, "callback names another task; ignored");
-                return Ok(());
-            }
-            lc.store.check_now(&id).await?;
-            lc.wake.track.notify_one();
+    let can = |event| {
+        generation
+            .state()
+            .is_ok_and(|state| transition(state, event).is_ok())
+    };
+    if can(Event::CallbackHint) {
+        // An upscale sold after the fact tracks the original's task under its own id
+        // (`<task>:4k:<generation>`); Kie's 4K callback names the original task.
+        let of_upscale = |named: &str| {
+            generation
+                .upstream_task_id
+                .as_deref()
+                .is_some_and(|own| own.starts_with(&format!("{named}:4k:")))
+        };
+        if task_id.as_deref().is_some_and(|named| {
+            Some(named) != generation.upstream_task_id.as_deref() && !of_upscale(named)
+        }) {
+            tracing::warn!(generation = %id, "callback names another task; ignored");
+            return Ok(());
         }
+        lc.store.check_now(&id).await?;
+        lc.wake.track.notify_one();
+    } else if can(Event::UpstreamAccepted) {
         // The create's answer was lost (or is still on its way), and Kie tells us the task:
         // adopt it; the tracker confirms its state before settling.
-        (Status::Queued, Dispatch::Sending | Dispatch::Unknown) => {
-            if let Some(task_id) = task_id {
-                if lc.store.record_accepted(&id, &task_id, Utc::now()).await? {
-                    tracing::info!(generation = %id, task = %task_id, "a callback revealed the upstream task");
-                } else {
-                    // The dispatcher recorded Kie's answer in the meantime, with a first look
-                    // scheduled near the model's usual duration: the task has ended already.
-                    lc.store.check_now(&id).await?;
-                }
-                lc.wake.track.notify_one();
+        if let Some(task_id) = task_id {
+            if lc.store.record_accepted(&id, &task_id, Utc::now()).await? {
+                tracing::info!(generation = %id, task = %task_id, "a callback revealed the upstream task");
+            } else {
+                // The dispatcher recorded Kie's answer in the meantime, with a first look
+                // scheduled near the model's usual duration: the task has ended already.
+                lc.store.check_now(&id).await?;
             }
+            lc.wake.track.notify_one();
         }
+    } else {
         // Late or duplicated: the generation has already moved on.
-        _ => tracing::debug!(generation = %id, status = %generation.status, "callback ignored"),
+        tracing::debug!(generation = %id, status = %generation.status, "callback ignored");
     }
     if let Err(error) = callback {
         tracing::debug!(generation = %id, %error, "callback body not understood; treated as a hint");

@@ -70,7 +70,7 @@ pub enum AfterCreate {
         reason: String,
     },
     /// Kie's account has too few credits (402): nothing is accepted until it is topped up,
-    /// which the balance guard sees, so dispatch is held rather than probed.
+    /// which the balance guard sees, so dispatch is suspended rather than probed.
     OutOfCredits {
         reason: String,
     },

@@ -4,19 +4,23 @@
 
 use chrono::{DateTime, Utc};
 use kie::KieError;
-use reelgate_domain::generations::Generation;
-use reelgate_store::{queues, Outcome, StoreError};
+use reelgate_domain::generations::{Dispatch, Generation, Why};
+use reelgate_store::{queues, StoreError};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
 
-use super::create_limit::{Slot, Slots};
 use super::decide::{self, AfterCreate, Failure};
-use super::lifecycle::{span, Lifecycle, UpstreamState};
+use super::lifecycle::{span, Lifecycle};
 use super::model_pause;
+use super::settle;
 use super::stored_request::StoredRequest;
 use crate::worker::{after, Claimed, Worker, IDLE_TICK};
+use reelgate_store::{Slot, Slots};
 use tracing::Instrument;
+
+pub mod gate;
+pub use gate::{Passage, UpstreamGate};
 
 /// A create that failed for a passing reason waits this long per attempt so far.
 const RETRY_BACKOFF: Duration = Duration::from_secs(1);
@@ -96,18 +100,18 @@ impl Worker for Resolver {
 }
 
 async fn claim(lc: &Arc<Lifecycle>, limit: u32) -> Result<Claimed<Job>, StoreError> {
-    let state = lc.upstream_state();
-    if state != UpstreamState::Accepting {
-        // Generations submitted while the balance guard holds dispatch wait like the others.
-        if let Some((_, reason)) = lc.dispatch_hold() {
+    let passage = lc.gate.passage();
+    if passage != Passage::Open {
+        // Generations submitted while the balance guard suspends dispatch wait like the others.
+        if let Some((_, reason)) = lc.gate.suspension() {
             lc.store.mark_queued_blocked(&reason).await?;
         }
         fail_long_blocked(lc).await?;
-        if state == UpstreamState::Refusing {
-            // A hold ends when the guard releases it (a nudge); a pause at a known time, when
-            // the probe must go out and not up to an idle tick later. Either way the loop looks
-            // again within a tick, to fail the generations whose wait is over.
-            return Ok(match (lc.dispatch_hold(), lc.pause_left()) {
+        if passage == Passage::Closed {
+            // A suspension ends when the guard resumes dispatch (a nudge); a pause at a known
+            // time, when the probe must go out and not up to an idle tick later. Either way the
+            // loop looks again within a tick, to fail the generations whose wait is over.
+            return Ok(match (lc.gate.suspension(), lc.gate.pause_left()) {
                 (None, Some(left)) => Claimed::WaitFor(left.min(IDLE_TICK)),
                 _ => Claimed::Blocked,
             });
@@ -116,7 +120,7 @@ async fn claim(lc: &Arc<Lifecycle>, limit: u32) -> Result<Claimed<Job>, StoreErr
     let cap = lc.settings.max_concurrent_tasks;
     if !lc.keys.is_several() {
         let in_flight = lc.store.in_flight_upstream(cap).await?;
-        let batch = if state == UpstreamState::Probing {
+        let batch = if passage == Passage::Probing {
             1
         } else {
             limit
@@ -139,7 +143,7 @@ async fn claim(lc: &Arc<Lifecycle>, limit: u32) -> Result<Claimed<Job>, StoreErr
             .store
             .in_flight_upstream_with(&key.label, index == 0, cap)
             .await?;
-        let probe = state == UpstreamState::Probing || lc.keys.probing(index);
+        let probe = passage == Passage::Probing || lc.keys.probing(index);
         let batch = if probe { 1 } else { limit };
         match take_and_claim(lc, index, batch, in_flight).await? {
             Claimed::WaitFor(wait) => soonest = Some(soonest.map_or(wait, |s| s.min(wait))),
@@ -187,7 +191,7 @@ async fn take_and_claim(
     // Upstream may have refused while this claim was under way (a create was answered 402 or
     // 5xx meanwhile, and the row it put back is due at once): what was claimed goes back
     // unsent rather than into a refusal. (Under load this sent a second create into Kie's 402.)
-    if !claimed.is_empty() && lc.upstream_state() == UpstreamState::Refusing {
+    if !claimed.is_empty() && lc.gate.passage() == Passage::Closed {
         for generation in &claimed {
             let reason = generation.blocked_reason.as_deref();
             lc.store
@@ -223,7 +227,7 @@ async fn send(lc: &Lifecycle, generation: Generation, slot: Slot, index: usize) 
                 error.to_string(),
             );
             key.creates.give_back(vec![slot]).await;
-            settle_failed(lc, &generation, failure).await;
+            settle::fail(lc, &generation, Why::Refused, failure).await;
             return;
         }
     };
@@ -233,7 +237,13 @@ async fn send(lc: &Lifecycle, generation: Generation, slot: Slot, index: usize) 
             // Queued before its model was paused (on another instance, or a moment ago).
             key.creates.give_back(vec![slot]).await;
             let detail = format!("{} paused: not sent", generation.model);
-            settle_failed(lc, &generation, model_pause::failure(detail)).await;
+            settle::fail(
+                lc,
+                &generation,
+                Why::ModelPaused,
+                model_pause::failure(detail),
+            )
+            .await;
             return;
         }
         Err(error) => {
@@ -306,7 +316,8 @@ async fn send(lc: &Lifecycle, generation: Generation, slot: Slot, index: usize) 
             // The service answered; only this model is gone.
             upstream_works(lc).await;
             key_works(lc, index).await;
-            settle_failed(lc, &generation, model_pause::failure(error.to_string())).await;
+            let failure = model_pause::failure(error.to_string());
+            settle::fail(lc, &generation, Why::ModelPaused, failure).await;
             return;
         }
         Err(_) => {}
@@ -346,7 +357,7 @@ async fn send(lc: &Lifecycle, generation: Generation, slot: Slot, index: usize) 
         } => {
             tracing::warn!(generation = %id, %reason, "upstream unavailable; will retry");
             lc.upstream_log.record("create", &reason);
-            if lc.upstream_faltered() {
+            if lc.gate.faltered() {
                 refused_for_now(lc, &generation, &reason).await
             } else {
                 let backoff = RETRY_BACKOFF.saturating_mul(generation.dispatch_attempts.min(6));
@@ -370,9 +381,9 @@ async fn send(lc: &Lifecycle, generation: Generation, slot: Slot, index: usize) 
         }
         AfterCreate::OutOfCredits { reason } => {
             tracing::error!(generation = %id, %reason,
-                "KIE REFUSES NEW GENERATIONS FOR LACK OF CREDITS: dispatch held until its balance is topped up");
+                "KIE REFUSES NEW GENERATIONS FOR LACK OF CREDITS: dispatch suspended until its balance is topped up");
             lc.upstream_log.record("create", &reason);
-            lc.hold_dispatch_for_kie_refusal(&reason);
+            lc.gate.suspend_for_kie_refusal(&reason);
             lc.wake.guard.notify_one();
             keep_queued(lc, &generation, &reason).await
         }
@@ -380,7 +391,7 @@ async fn send(lc: &Lifecycle, generation: Generation, slot: Slot, index: usize) 
             tracing::info!(generation = %id, reason = %failure.detail, "upstream refused the generation");
             upstream_works(lc).await;
             key_works(lc, index).await;
-            settle_failed(lc, &generation, failure).await;
+            settle::fail(lc, &generation, Why::Refused, failure).await;
             Ok(())
         }
         AfterCreate::Unknown { reason } => {
@@ -437,7 +448,7 @@ async fn key_works(lc: &Lifecycle, index: usize) {
             .get(index)
             .map_or_else(|| "?".to_owned(), |k| k.label.clone());
         tracing::info!(key = %label, "Kie takes work with this key again");
-        if lc.dispatch_hold().is_none() && lc.upstream_refusal().is_none() {
+        if lc.gate.suspension().is_none() && lc.gate.refusal().is_none() {
             if let Err(error) = lc.store.clear_queued_blocked().await {
                 tracing::error!(%error, "cannot clear the waiting-for-capacity marks");
             }
@@ -452,7 +463,7 @@ async fn refused_for_now(
     generation: &Generation,
     reason: &str,
 ) -> Result<(), StoreError> {
-    let pause_for = lc.upstream_refused(reason);
+    let pause_for = lc.gate.refused(reason);
     tracing::warn!(pause = ?pause_for, "dispatch paused; one generation will probe when it ends");
     keep_queued(lc, generation, reason).await
 }
@@ -464,7 +475,7 @@ async fn keep_queued(
     generation: &Generation,
     reason: &str,
 ) -> Result<(), StoreError> {
-    // Due again at once: the pause or the hold, not the row, decides when it goes out.
+    // Due again at once: the pause or the suspension, not the row, decides when it goes out.
     lc.store
         .record_not_sent(&generation.id, Utc::now(), Some(reason))
         .await?;
@@ -475,9 +486,9 @@ async fn keep_queued(
 /// the pause (not only one that creates a task: a probe refused for its own content says
 /// just as much).
 async fn upstream_works(lc: &Lifecycle) {
-    if lc.upstream_accepting() {
+    if lc.gate.works() {
         tracing::info!("upstream accepts new generations again");
-        if lc.dispatch_hold().is_none() {
+        if lc.gate.suspension().is_none() {
             if let Err(error) = lc.store.clear_queued_blocked().await {
                 tracing::error!(%error, "cannot clear the waiting-for-capacity marks");
             }
@@ -492,9 +503,14 @@ async fn fail_long_blocked(lc: &Lifecycle) -> Result<(), StoreError> {
         - chrono::Duration::from_std(lc.settings.upstream_wait).unwrap_or(chrono::Duration::MAX);
     for generation in lc.store.blocked_before(before, 100).await? {
         let reason = generation.blocked_reason.clone().unwrap_or_default();
-        settle_failed(lc, &generation, Failure::no_capacity(reason))
-            .instrument(span(&generation.id))
-            .await;
+        settle::fail(
+            lc,
+            &generation,
+            Why::WaitedTooLong,
+            Failure::no_capacity(reason),
+        )
+        .instrument(span(&generation.id))
+        .await;
     }
     Ok(())
 }
@@ -502,7 +518,7 @@ async fn fail_long_blocked(lc: &Lifecycle) -> Result<(), StoreError> {
 async fn resolve(lc: &Lifecycle, generation: &Generation) -> Result<(), StoreError> {
     match generation.dispatch {
         // The worker sending it stopped (a crash, a kill) before recording Kie's answer.
-        reelgate_domain::generations::Dispatch::Sending => {
+        Dispatch::Sending => {
             tracing::warn!(generation = %generation.id,
                 "found a create sent by a stopped worker; waiting for a callback to reveal it");
             lc.store
@@ -513,18 +529,10 @@ async fn resolve(lc: &Lifecycle, generation: &Generation) -> Result<(), StoreErr
                 )
                 .await?;
         }
-        _ => settle_failed(lc, generation, Failure::never_confirmed()).await,
+        _ => {
+            let failure = Failure::never_confirmed();
+            settle::fail(lc, generation, Why::NeverConfirmed, failure).await;
+        }
     }
     Ok(())
-}
-
-pub(super) async fn settle_failed(lc: &Lifecycle, generation: &Generation, failure: Failure) {
-    let outcome = Outcome::Failed {
-        error: reelgate_domain::generations::GenerationError {
-            code: failure.code.to_owned(),
-            message: failure.message,
-        },
-        upstream_error: Some(failure.detail),
-    };
-    lc.settle(generation, outcome).await;
 }

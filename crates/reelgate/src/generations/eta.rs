@@ -10,7 +10,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 use tokio::time::Instant;
 
-use super::lifecycle::UpstreamState;
+use super::dispatch::Passage;
 use super::Lifecycle;
 
 /// Medians are read again after this long: a read of a queued generation stays one query.
@@ -61,8 +61,8 @@ impl Lifecycle {
         let cap = self.settings.max_concurrent_tasks;
         let places = self.store.queue_places(&waiting, cap).await?;
         let free_at = self.free_create_slots().await;
-        // A hold or a pause the dispatcher has not yet marked on every queued row.
-        let refusing = self.upstream_state() != UpstreamState::Accepting;
+        // A suspension or a pause the dispatcher has not yet marked on every queued row.
+        let refusing = self.gate.passage() != Passage::Open;
         let (now, instant_now) = (Utc::now(), Instant::now());
         let mut waits = HashMap::new();
         for g in generations {

@@ -10,7 +10,7 @@
 
 use chrono::{DateTime, Utc};
 use kie::KieClient;
-use reelgate_store::{Store, StoreError};
+use reelgate_store::{CreateLimiter, Store, StoreError};
 use rust_decimal::Decimal;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -19,7 +19,6 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 use utoipa::ToSchema;
 
-use super::create_limit::CreateLimiter;
 use super::key_seal::KeySeal;
 use super::refusal::{self, Refusal};
 use super::settings::LifecycleSettings;
@@ -145,7 +144,7 @@ impl PoolKey {
             format!("{SINGLE_WINDOW}:{}", key.label)
         };
         PoolKey {
-            creates: CreateLimiter::for_store(store, settings, &window),
+            creates: store.create_limiter(settings.create_window(window)),
             label: key.label,
             client: key.client,
             origin: Mutex::new(origin),

@@ -1,9 +1,8 @@
 //! The shared state of the background workers, and how they are started and stopped.
 
-use chrono::{DateTime, Utc};
 use kie::KieClient;
 use reelgate_domain::generations::{Generation, GenerationId};
-use reelgate_store::{Outcome, Store};
+use reelgate_store::Store;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{watch, Notify};
@@ -12,10 +11,9 @@ use url::Url;
 
 use super::callback_token::CallbackTokens;
 use super::keys::{KeyPool, KeySetup};
-use super::rate_limit::{RateLimit, SlidingWindow};
-use super::refusal::{self, Refusal};
 use super::settings::LifecycleSettings;
 use crate::outbound::OutboundPolicy;
+use reelgate_store::{RateLimit, SlidingWindow};
 
 /// Everything the workers share. One per process; cheap to clone behind an `Arc`.
 pub struct Lifecycle {
@@ -41,44 +39,12 @@ pub struct Lifecycle {
     pub(super) run_times: super::eta::RunTimes,
     /// Models the upstream withdrew, paused for every instance (`model_pause.rs`).
     pub model_pauses: super::model_pause::ModelPauses,
+    /// Whether creates may go out at all: dispatch's, which the balance guard suspends.
+    pub gate: super::dispatch::UpstreamGate,
     /// The operator's webhook (set by the balance guard, which owns its settings).
     operator_alerts: std::sync::OnceLock<Arc<crate::balance_guard::alerts::OperatorAlerts>>,
-    refusal: std::sync::Mutex<Option<Refusal>>,
-    /// Creates failed in a row for reasons that may pass; reset by any accepted create.
-    faltering: std::sync::atomic::AtomicU32,
-    /// Dispatch stopped until Kie's balance is topped up (the balance guard releases it).
-    hold: std::sync::Mutex<Option<Hold>>,
     stop: watch::Sender<bool>,
 }
-
-/// Dispatch held for lack of Kie credits: since when, why, and whether Kie itself refused
-/// (a 402) rather than the balance falling below the operator's threshold.
-#[derive(Debug, Clone)]
-struct Hold {
-    since: DateTime<Utc>,
-    reason: String,
-    kie_refused: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum UpstreamState {
-    Accepting,
-    /// Refusing, and the pause is not over.
-    Refusing,
-    /// Refusing, and the pause is over: try one.
-    Probing,
-}
-
-const FIRST_PAUSE: Duration = Duration::from_secs(5);
-/// This many creates failing in a row (5xx, maintenance, connection errors) is an outage, not
-/// bad luck: dispatch pauses as it does for account problems.
-const OUTAGE_AFTER: u32 = 5;
-const LONGEST_PAUSE: Duration = Duration::from_secs(300);
-/// The pause is also at most this fraction of `REELGATE_UPSTREAM_WAIT_SECS`, so every queued
-/// generation sees several probes before its wait runs out, the last one near its end.
-const PROBES_PER_WAIT: u32 = 5;
-/// Shortest pause, whatever the wait.
-const SHORTEST_PAUSE: Duration = Duration::from_millis(200);
 
 /// Nudges that make a worker look at the database now instead of at its next tick.
 #[derive(Default)]
@@ -111,6 +77,7 @@ impl Lifecycle {
         };
         let kie = keys.first.client.clone();
         let keys = KeyPool::new(keys, &store, &settings);
+        let gate = super::dispatch::UpstreamGate::new(settings.upstream_wait);
         Arc::new(Lifecycle {
             kie,
             keys,
@@ -126,10 +93,8 @@ impl Lifecycle {
             webhook_circuits: Default::default(),
             run_times: Default::default(),
             model_pauses: Default::default(),
+            gate,
             operator_alerts: std::sync::OnceLock::new(),
-            refusal: std::sync::Mutex::new(None),
-            faltering: std::sync::atomic::AtomicU32::new(0),
-            hold: std::sync::Mutex::new(None),
             stop: watch::channel(false).0,
         })
     }
@@ -168,123 +133,6 @@ impl Lifecycle {
         self.operator_alerts.get().map(|a| a.as_ref())
     }
 
-    /// Since when and why upstream refuses new generations, if it does (for the operator).
-    pub fn upstream_refusal(&self) -> Option<(DateTime<Utc>, String)> {
-        self.refusal
-            .lock()
-            .ok()?
-            .as_ref()
-            .map(|r| (r.since, r.reason.clone()))
-    }
-
-    /// Stops dispatch until [`Lifecycle::release_dispatch_hold`]: unlike a refusal, nothing is
-    /// probed meanwhile, since the balance guard knows when Kie will take work again.
-    pub fn hold_dispatch(&self, reason: &str) {
-        self.set_hold(reason, false);
-    }
-
-    /// Kie refused a create for lack of credits (402): holds dispatch like
-    /// [`Lifecycle::hold_dispatch`] until the balance guard sees the balance rise.
-    pub fn hold_dispatch_for_kie_refusal(&self, reason: &str) {
-        self.set_hold(reason, true);
-    }
-
-    fn set_hold(&self, reason: &str, kie_refused: bool) {
-        if let Ok(mut hold) = self.hold.lock() {
-            let since = hold.as_ref().map_or_else(Utc::now, |h| h.since);
-            *hold = Some(Hold {
-                since,
-                reason: reason.to_owned(),
-                kie_refused,
-            });
-        }
-    }
-
-    /// Since when dispatch is held because Kie itself refused for lack of credits, if it is.
-    pub fn held_for_kie_refusal(&self) -> Option<DateTime<Utc>> {
-        self.hold
-            .lock()
-            .ok()?
-            .as_ref()
-            .filter(|h| h.kie_refused)
-            .map(|h| h.since)
-    }
-
-    /// Lets dispatch run again; true if it was held.
-    pub fn release_dispatch_hold(&self) -> bool {
-        let released = self.hold.lock().ok().and_then(|mut h| h.take()).is_some();
-        if released {
-            self.wake.dispatch.notify_one();
-        }
-        released
-    }
-
-    /// Since when and why dispatch is held by the balance guard, if it is.
-    pub fn dispatch_hold(&self) -> Option<(DateTime<Utc>, String)> {
-        self.hold
-            .lock()
-            .ok()?
-            .as_ref()
-            .map(|h| (h.since, h.reason.clone()))
-    }
-
-    /// How long the current refusal's pause still lasts, if dispatch is paused by one.
-    pub(super) fn pause_left(&self) -> Option<Duration> {
-        let until = self.refusal.lock().ok()?.as_ref()?.until;
-        (until - Utc::now()).to_std().ok()
-    }
-
-    pub(super) fn upstream_state(&self) -> UpstreamState {
-        if self.dispatch_hold().is_some() {
-            return UpstreamState::Refusing;
-        }
-        match self
-            .refusal
-            .lock()
-            .ok()
-            .and_then(|r| r.as_ref().map(|r| r.until))
-        {
-            None => UpstreamState::Accepting,
-            Some(until) if until > Utc::now() => UpstreamState::Refusing,
-            Some(_) => UpstreamState::Probing,
-        }
-    }
-
-    /// Records a refusal; returns how long dispatch now pauses.
-    pub(super) fn upstream_refused(&self, reason: &str) -> Duration {
-        let Ok(mut refusal) = self.refusal.lock() else {
-            return FIRST_PAUSE;
-        };
-        let probes_apart = self.settings.upstream_wait / PROBES_PER_WAIT;
-        refusal::refuse(&mut refusal, reason, FIRST_PAUSE, |pause| {
-            pause
-                .min(LONGEST_PAUSE)
-                .min(probes_apart)
-                .max(SHORTEST_PAUSE)
-        })
-    }
-
-    /// A create failed for a reason that may be passing (a 5xx, maintenance, a dropped
-    /// connection). Returns true when enough have failed in a row to call it an outage.
-    pub(super) fn upstream_faltered(&self) -> bool {
-        self.faltering
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-            .saturating_add(1)
-            >= OUTAGE_AFTER
-    }
-
-    /// Upstream answered a create as a working service does (took it, refused that request, or
-    /// asked us to slow down): dispatch runs normally again. True if it had been refusing.
-    pub(super) fn upstream_accepting(&self) -> bool {
-        self.faltering
-            .store(0, std::sync::atomic::Ordering::Relaxed);
-        self.refusal
-            .lock()
-            .ok()
-            .and_then(|mut r| r.take())
-            .is_some()
-    }
-
     /// The client of the key that created `generation`'s task: Kie shows a task only to the
     /// account that created it. A key no longer configured falls back to the first one,
     /// which Kie will answer "not found", and says so.
@@ -301,41 +149,6 @@ impl Lifecycle {
     pub fn callback_url(&self, id: &GenerationId) -> String {
         let base = self.public_url.as_str().trim_end_matches('/');
         format!("{base}/callbacks/kie/{id}/{}", self.tokens.token(id))
-    }
-
-    /// Ends a generation (charging or refunding it once) and wakes whoever cares.
-    pub async fn settle(&self, generation: &Generation, outcome: Outcome) -> Option<Generation> {
-        match self
-            .store
-            .settle_generation_from(
-                &generation.id,
-                Some(generation.status),
-                &outcome,
-                crate::webhooks::event::payload,
-            )
-            .await
-        {
-            Ok(Some(settled)) => {
-                tracing::info!(generation = %settled.id, status = %settled.status, "generation settled");
-                metrics::counter!("reelgate_generations_settled_total",
-                    "status" => settled.status.to_string(), "model" => settled.model.clone())
-                .increment(1);
-                self.wake.webhooks.notify_one();
-                self.wake.dispatch.notify_one();
-                if settled.hd == reelgate_domain::generations::HdFetch::Pending {
-                    self.wake.hd.notify_one();
-                }
-                Some(settled)
-            }
-            Ok(None) => {
-                tracing::debug!(generation = %generation.id, "already settled");
-                None
-            }
-            Err(error) => {
-                tracing::error!(generation = %generation.id, %error, "cannot settle; will retry");
-                None
-            }
-        }
     }
 }
 

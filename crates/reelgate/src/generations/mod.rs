@@ -4,7 +4,6 @@
 pub mod callback;
 pub mod callback_token;
 pub mod cancel;
-pub mod create_limit;
 pub mod decide;
 mod dispatch;
 pub mod eta;
@@ -15,9 +14,9 @@ pub mod keys;
 pub mod lifecycle;
 pub mod model_pause;
 pub mod operator_keys;
-pub mod rate_limit;
 mod refusal;
 pub mod settings;
+mod settle;
 pub mod stored_request;
 pub mod submit;
 mod track;

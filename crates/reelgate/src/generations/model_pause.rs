@@ -11,7 +11,7 @@
 
 use chrono::Utc;
 use kie::KieError;
-use reelgate_domain::generations::{Generation, GenerationId};
+use reelgate_domain::generations::{Generation, GenerationId, Why};
 use reelgate_store::{ModelPause, StoreError};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -343,7 +343,7 @@ async fn fail_queued(lc: &Lifecycle, model: &str, except: &GenerationId) -> Resu
         }
         for generation in &queued {
             let detail = format!("{model} paused: the upstream withdrew or disabled it");
-            super::dispatch::settle_failed(lc, generation, failure(detail))
+            super::settle::fail(lc, generation, Why::ModelPaused, failure(detail))
                 .instrument(span(&generation.id))
                 .await;
         }

@@ -2,9 +2,19 @@
 
 use std::time::Duration;
 
-use super::rate_limit::RateLimit;
 use crate::config::{ConfigError, Settings};
 use reelgate_domain::generations::PollSchedule;
+use reelgate_store::{RateLimit, RateWindow};
+
+/// Kie's published limit: 20 new generation requests per 10 seconds.
+pub const KIE_RATE_LIMIT: RateLimit = RateLimit {
+    requests: 20,
+    per: Duration::from_secs(10),
+};
+
+/// Between taking a create's rate slot and sending its request: claiming the row, starting
+/// the send.
+const SEND_MARGIN: Duration = Duration::from_secs(5);
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct LifecycleSettings {
@@ -78,7 +88,7 @@ impl ExpectedDurations {
 impl Default for LifecycleSettings {
     fn default() -> Self {
         LifecycleSettings {
-            rate_limit: RateLimit::KIE,
+            rate_limit: KIE_RATE_LIMIT,
             max_concurrent_tasks: 100,
             status_calls_per_minute: 600,
             max_running: Duration::from_secs(3600),
@@ -97,6 +107,17 @@ impl Default for LifecycleSettings {
 }
 
 impl LifecycleSettings {
+    /// The rate window of the creates sent with one Kie key, its rows named `name` in a
+    /// shared database (every instance names a key's window alike).
+    pub fn create_window(&self, name: String) -> RateWindow {
+        RateWindow {
+            name,
+            requests: self.rate_limit.requests,
+            per: self.rate_limit.per,
+            unanswered_for: self.upstream_timeout + SEND_MARGIN,
+        }
+    }
+
     pub fn from_settings(settings: &Settings) -> Result<Self, ConfigError> {
         let defaults = LifecycleSettings::default();
         let secs = |setting: &'static str, default: Duration| -> Result<Duration, ConfigError> {

@@ -4,15 +4,15 @@
 
 use chrono::{DateTime, Utc};
 use kie::TaskId;
-use reelgate_domain::generations::{Generation, Video};
-use reelgate_store::{queues, Outcome, StoreError};
+use reelgate_domain::generations::{Generation, Video, Why};
+use reelgate_store::{queues, StoreError};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
 
 use super::decide::{self, AfterStatus, Failure};
-use super::dispatch::settle_failed;
 use super::lifecycle::{span, Lifecycle};
+use super::settle;
 use super::stored_request::StoredRequest;
 use super::upgrade::{succeed_in_4k, Upgrade};
 use crate::worker::{after, Claimed, Worker};
@@ -117,11 +117,11 @@ async fn check(lc: &Lifecycle, generation: Generation) {
             Ok(true)
         }
         AfterStatus::Failed(failure) => {
-            settle_failed(lc, &generation, failure).await;
+            settle::fail(lc, &generation, Why::TaskFailed, failure).await;
             Ok(true)
         }
         AfterStatus::NotFound if generation.not_found_checks + 1 >= NOT_FOUND_LIMIT => {
-            settle_failed(lc, &generation, Failure::lost()).await;
+            settle::fail(lc, &generation, Why::TaskFailed, Failure::lost()).await;
             Ok(true)
         }
         AfterStatus::NotFound => {
@@ -130,7 +130,8 @@ async fn check(lc: &Lifecycle, generation: Generation) {
                 .await
         }
         AfterStatus::StillRunning if ran_too_long(lc, &generation) => {
-            settle_failed(lc, &generation, Failure::too_slow(lc.settings.max_running)).await;
+            let failure = Failure::too_slow(lc.settings.max_running);
+            settle::fail(lc, &generation, Why::TooSlow, failure).await;
             Ok(true)
         }
         AfterStatus::StillRunning => lc.store.record_still_running(id, next_look, false).await,
@@ -182,6 +183,5 @@ async fn succeed(
             resolution: Some("1080p".to_owned()),
         });
     }
-    lc.settle(generation, Outcome::Succeeded { videos, hd_pending })
-        .await;
+    settle::succeed(lc, generation, videos, hd_pending).await;
 }

@@ -7,12 +7,12 @@
 
 use kie::{KieError, TaskId, VeoResolution};
 use reelgate_domain::catalog::VEO_RESOLUTION;
-use reelgate_domain::generations::{Generation, Video};
-use reelgate_store::{Outcome, StoreError};
+use reelgate_domain::generations::{Generation, Video, Why};
+use reelgate_store::StoreError;
 
 use super::decide::Failure;
-use super::dispatch::settle_failed;
 use super::lifecycle::Lifecycle;
+use super::settle;
 use super::stored_request::StoredRequest;
 
 /// What a succeeded Veo task still needs before (or after) it is settled.
@@ -83,21 +83,18 @@ pub(super) async fn succeed_in_4k(
                 url,
                 resolution: Some("4K".to_owned()),
             });
-            let outcome = Outcome::Succeeded {
-                videos,
-                hd_pending: false,
-            };
-            lc.settle(generation, outcome).await;
+            settle::succeed(lc, generation, videos, false).await;
             Ok(true)
         }
         Err(error) if refused_for_good(&error) => {
             tracing::info!(generation = %generation.id, %error, "Kie cannot make the 4K version");
-            settle_failed(lc, generation, failure(error.to_string())).await;
+            let failure = failure(error.to_string());
+            settle::fail(lc, generation, Why::UpgradeRefused, failure).await;
             Ok(true)
         }
         _ if out_of_time => {
             let detail = "the 4K version was not made in the time allowed".to_owned();
-            settle_failed(lc, generation, failure(detail)).await;
+            settle::fail(lc, generation, Why::TooSlow, failure(detail)).await;
             Ok(true)
         }
         Ok(None) => {

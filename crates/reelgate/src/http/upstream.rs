@@ -64,7 +64,7 @@ pub struct UpstreamView {
 fn view(ctx: &ApiContext, snapshot: GuardSnapshot) -> UpstreamView {
     let settings = ctx.guard.settings();
     let lc = &ctx.lifecycle;
-    let dispatch = match (lc.dispatch_hold(), lc.upstream_refusal()) {
+    let dispatch = match (lc.gate.suspension(), lc.gate.refusal()) {
         (Some((since, reason)), _) => DispatchView {
             state: "held",
             since: Some(since),

@@ -318,7 +318,8 @@ pub async fn page(
     let refusal = web
         .api
         .lifecycle
-        .upstream_refusal()
+        .gate
+        .refusal()
         .map(|(since, reason)| context! { since => since, reason => reason });
     Ok(chrome
         .render(

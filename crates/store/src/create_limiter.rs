@@ -1,15 +1,12 @@
 //! The upstream's limit on new tasks is one limit per API key, however many reelgate
-//! instances send with that key. One instance (SQLite) counts in memory; instances sharing a
-//! PostgreSQL database count in it, so that together they keep to the limit.
+//! instances send with that key. The store offers the limiter its database calls for
+//! ([`Store::create_limiter`]): one instance (SQLite) counts in memory; instances sharing a
+//! PostgreSQL database count in it (`rate_slots.rs`), so that together they keep to the limit.
 
-use reelgate_store::{Backend, RateSlots, RateWindow, Store, StoreError};
 use std::time::Duration;
 
-use super::rate_limit::SlidingWindow;
-use super::settings::LifecycleSettings;
-
-/// Between taking a slot and sending its request: claiming the row, starting the send.
-const SEND_MARGIN: Duration = Duration::from_secs(5);
+use crate::sliding_window::{RateLimit, SlidingWindow};
+use crate::{Backend, RateSlots, RateWindow, Store, StoreError};
 
 pub enum CreateLimiter {
     /// Counted in this process.
@@ -28,24 +25,25 @@ pub enum Slots {
     Wait(Duration),
 }
 
-impl CreateLimiter {
-    /// Shared on PostgreSQL (the database of several instances), local on SQLite. `window`
-    /// names the key's window in the database: every instance must name a key alike.
-    pub fn for_store(store: &Store, settings: &LifecycleSettings, window: &str) -> Self {
-        match store.backend() {
-            Backend::Sqlite => CreateLimiter::Local(SlidingWindow::new(settings.rate_limit)),
+impl Store {
+    /// The limiter of `window` for this database: shared on PostgreSQL (the database of
+    /// several instances), in this process on SQLite (one instance). The window's name is
+    /// its rows' in the database: every instance must name a key's window alike.
+    pub fn create_limiter(&self, window: RateWindow) -> CreateLimiter {
+        match self.backend() {
+            Backend::Sqlite => CreateLimiter::Local(SlidingWindow::new(RateLimit {
+                requests: window.requests,
+                per: window.per,
+            })),
             Backend::Postgres => CreateLimiter::Shared {
-                store: store.clone(),
-                window: RateWindow {
-                    name: window.to_owned(),
-                    requests: settings.rate_limit.requests,
-                    per: settings.rate_limit.per,
-                    unanswered_for: settings.upstream_timeout + SEND_MARGIN,
-                },
+                store: self.clone(),
+                window,
             },
         }
     }
+}
 
+impl CreateLimiter {
     /// Takes up to `n` slots now.
     pub async fn take_up_to(&self, n: usize) -> Result<Slots, StoreError> {
         match self {

@@ -1,6 +1,7 @@
-//! Kie allows N new generations per window per API key and does not queue the excess: a
-//! request past the limit is refused (429) and lost. So reelgate never sends faster than the
-//! configured limit; bursts wait in `queued`.
+//! A rate limit counted in this process: the upstream's limit on new tasks when one instance
+//! sends (SQLite: [`crate::CreateLimiter`]), and budgets like the status reads'. The upstream
+//! does not queue the excess — a request past its limit is refused (429) and lost — so
+//! reelgate never sends faster than the configured limit; bursts wait in `queued`.
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -11,14 +12,6 @@ use tokio::time::Instant;
 pub struct RateLimit {
     pub requests: u32,
     pub per: Duration,
-}
-
-impl RateLimit {
-    /// Kie's published limit: 20 new generation requests per 10 seconds.
-    pub const KIE: RateLimit = RateLimit {
-        requests: 20,
-        per: Duration::from_secs(10),
-    };
 }
 
 /// A sliding window over the times of the last `requests` creates.
