@@ -18,6 +18,13 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
   debootstrap --variant=minbase --include=gcc,libc6-dev,ca-certificates "$suite" "$root" \
     http://deb.debian.org/debian
 cp /etc/resolv.conf "$root/etc/resolv.conf"
+# The network's own certificate authorities (an egress proxy's, say): a machine on this network
+# has them whatever it runs, so the root gets them too — they are the network's, not the project's.
+if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
+  mkdir -p "$root/usr/local/share/ca-certificates"
+  cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/"
+  chroot "$root" update-ca-certificates >/dev/null
+fi
 printf '127.0.0.1 localhost\n::1 localhost ip6-localhost\n' >"$root/etc/hosts"
 
 mounted=()
