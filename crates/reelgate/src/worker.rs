@@ -11,7 +11,7 @@
 //! Adding a worker, after adding its queue to the store (see `reelgate_store::Queue`):
 //!
 //! ```ignore
-//! pub struct Reminders { lc: Arc<Lifecycle> }
+//! pub struct Reminders { lifecycle: Arc<Lifecycle> }
 //!
 //! impl Worker for Reminders {
 //!     type Job = Reminder;
@@ -19,21 +19,21 @@
 //!     const PARALLEL: usize = 4;
 //!
 //!     async fn claim(&self, limit: u32) -> Result<Claimed<Reminder>, StoreError> {
-//!         let lease = self.lc.settings.claim_lease;
-//!         Ok(Claimed::Jobs(self.lc.store.claim(&queues::REMINDERS, limit, lease).await?))
+//!         let lease = self.lifecycle.settings.claim_lease;
+//!         Ok(Claimed::Jobs(self.lifecycle.store.claim(&queues::REMINDERS, limit, lease).await?))
 //!     }
 //!
 //!     async fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
-//!         self.lc.store.next_due(&queues::REMINDERS).await
+//!         self.lifecycle.store.next_due(&queues::REMINDERS).await
 //!     }
 //!
 //!     fn nudge(&self) -> &Notify {
-//!         &self.lc.wake.reminders
+//!         &self.lifecycle.wake.reminders
 //!     }
 //!
 //!     async fn work(&self, reminder: Reminder) {
 //!         let sent = send(&reminder).await;
-//!         if let Err(error) = self.lc.store.record_reminder(&reminder.id, sent).await {
+//!         if let Err(error) = self.lifecycle.store.record_reminder(&reminder.id, sent).await {
 //!             tracing::error!(%error, "reminders: cannot record");
 //!         }
 //!     }
@@ -41,7 +41,7 @@
 //! ```
 //!
 //! and start it beside the others in `Lifecycle::start`:
-//! `workers.spawn(worker::run(Arc::new(Reminders { lc }), self.stopping()))`.
+//! `workers.spawn(worker::run(Arc::new(Reminders { lifecycle }), self.stopping()))`.
 
 use chrono::{DateTime, Utc};
 use reelgate_store::StoreError;

@@ -20,18 +20,18 @@ pub enum Cancel {
 
 /// Cancels the customer's generation `id` if it has not been sent upstream yet.
 pub async fn cancel(
-    lc: &Lifecycle,
+    lifecycle: &Lifecycle,
     user: &UserId,
     id: &GenerationId,
 ) -> Result<Cancel, StoreError> {
-    let canceled = lc
+    let canceled = lifecycle
         .store
         .cancel_generation(user, id, crate::webhooks::event::payload)
         .await?;
     Ok(match canceled {
         Some(Canceled::Now(generation)) => {
-            lc.wake.webhooks.notify_one();
-            lc.wake.mail.notify_one();
+            lifecycle.wake.webhooks.notify_one();
+            lifecycle.wake.mail.notify_one();
             Cancel::Done(Box::new(generation))
         }
         Some(Canceled::TooLate(generation)) => Cancel::TooLate(Box::new(generation)),

@@ -17,14 +17,14 @@ use super::lifecycle::Lifecycle;
 
 /// The task succeeded with `videos`; `hd_pending`: its 1080p video is still to be fetched.
 pub(super) async fn succeed(
-    lc: &Lifecycle,
+    lifecycle: &Lifecycle,
     generation: &Generation,
     videos: Vec<Video>,
     hd_pending: bool,
 ) -> Option<Generation> {
     let event = Event::TaskSucceeded { hd_pending };
     settle(
-        lc,
+        lifecycle,
         generation,
         event,
         Outcome::Succeeded { videos, hd_pending },
@@ -34,7 +34,7 @@ pub(super) async fn succeed(
 
 /// The generation failed, for `why`; its credits go back.
 pub(super) async fn fail(
-    lc: &Lifecycle,
+    lifecycle: &Lifecycle,
     generation: &Generation,
     why: Why,
     failure: Failure,
@@ -46,11 +46,11 @@ pub(super) async fn fail(
         },
         upstream_error: Some(failure.detail),
     };
-    settle(lc, generation, Event::Failed(why), outcome).await
+    settle(lifecycle, generation, Event::Failed(why), outcome).await
 }
 
 async fn settle(
-    lc: &Lifecycle,
+    lifecycle: &Lifecycle,
     generation: &Generation,
     event: Event,
     outcome: Outcome,
@@ -68,7 +68,7 @@ async fn settle(
             &[Effect::Webhook, Effect::FetchHd]
         }
     };
-    let settled = lc
+    let settled = lifecycle
         .store
         .settle_generation_from(
             id,
@@ -84,13 +84,13 @@ async fn settle(
                 "status" => settled.status.to_string(), "model" => settled.model.clone())
             .increment(1);
             if effects.contains(&Effect::Webhook) {
-                lc.wake.webhooks.notify_one();
+                lifecycle.wake.webhooks.notify_one();
             }
             if effects.contains(&Effect::FetchHd) {
-                lc.wake.hd.notify_one();
+                lifecycle.wake.hd.notify_one();
             }
             // A slot upstream, or a place in the queue, is free.
-            lc.wake.dispatch.notify_one();
+            lifecycle.wake.dispatch.notify_one();
             Some(settled)
         }
         Ok(None) => {
