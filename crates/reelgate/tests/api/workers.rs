@@ -117,3 +117,18 @@ async fn a_worker_of_thirty_lines_works_its_queue_and_each_job_once() {
         "{outbox:?}"
     );
 }
+
+#[test]
+fn the_architecture_doc_shows_this_very_worker() {
+    let here = include_str!("workers.rs");
+    let example = here
+        .split_once("// --- the example (docs/ARCHITECTURE.md, \"Adding a worker\") ---\n")
+        .and_then(|(_, rest)| rest.split_once("// --- end of the example ---"))
+        .expect("the example's markers")
+        .0;
+    let doc = include_str!("../../../../docs/ARCHITECTURE.md");
+    assert!(
+        doc.contains(&format!("```rust\n{example}```")),
+        "docs/ARCHITECTURE.md's worker example differs from tests/api/workers.rs"
+    );
+}
