@@ -62,13 +62,7 @@ async fn check(lifecycle: &Lifecycle, generation: Generation) {
     lifecycle.status_reads.acquire().await;
     if let Some(StoredRequest::Upscale(upscale)) = &request {
         // Sold after the fact: asking Kie for the 4K version again is how to wait for it.
-        let expected = lifecycle.settings.expected.for_model(&generation.model);
-        let next_look = after(
-            lifecycle
-                .settings
-                .poll
-                .delay(expected, generation.status_checks + 1),
-        );
+        let next_look = next_look_at(lifecycle, &generation);
         let original = TaskId::from(upscale.task_id.clone());
         let out_of_time = ran_too_long(lifecycle, &generation);
         let recorded = succeed_in_4k(
@@ -93,13 +87,7 @@ async fn check(lifecycle: &Lifecycle, generation: Generation) {
             .task_status(&task_id)
             .await
     };
-    let expected = lifecycle.settings.expected.for_model(&generation.model);
-    let next_look = after(
-        lifecycle
-            .settings
-            .poll
-            .delay(expected, generation.status_checks + 1),
-    );
+    let next_look = next_look_at(lifecycle, &generation);
     let recorded = match decide::after_status(read.map(|status| status.state)) {
         AfterStatus::Succeeded { videos, .. }
             if Upgrade::of(&generation, request.as_ref()) == Upgrade::Uhd =>
@@ -166,6 +154,16 @@ async fn check(lifecycle: &Lifecycle, generation: Generation) {
     if let Err(error) = recorded {
         tracing::error!(generation = %id, %error, "cannot record the task status");
     }
+}
+
+/// When to look at a running task again, after this look.
+fn next_look_at(lifecycle: &Lifecycle, generation: &Generation) -> DateTime<Utc> {
+    let expected = lifecycle.settings.expected.for_model(&generation.model);
+    let delay = lifecycle
+        .settings
+        .poll
+        .delay(expected, generation.status_checks + 1);
+    after(delay)
 }
 
 fn ran_too_long(lifecycle: &Lifecycle, generation: &Generation) -> bool {
