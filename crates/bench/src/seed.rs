@@ -65,7 +65,7 @@ pub async fn customers(store: &Store, n: usize) -> anyhow::Result<Vec<Customer>>
         store
             .grant(
                 &user.id,
-                Credits(CREDITS_EACH),
+                Credits::new(CREDITS_EACH),
                 "benchmark credits",
                 &Actor::Cli,
             )

@@ -9,12 +9,18 @@ use std::fmt;
     Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
 )]
 #[serde(transparent)]
-pub struct Credits(pub i64);
+pub struct Credits(i64);
 
 impl Credits {
     pub const ZERO: Credits = Credits(0);
 
-    pub fn get(self) -> i64 {
+    /// A number of credits, as stored or as given (a ledger amount, a request's field, a
+    /// setting); which values are acceptable is for the caller's context to decide.
+    pub const fn new(credits: i64) -> Credits {
+        Credits(credits)
+    }
+
+    pub const fn get(self) -> i64 {
         self.0
     }
 

@@ -102,7 +102,7 @@ impl LimitSettings {
                     field: "daily_credits",
                 })
             }
-            other => other.map(Credits),
+            other => other.map(Credits::new),
         };
         Ok(LimitSettings {
             max_active: positive(max_active, "max_active")?,
@@ -264,7 +264,7 @@ mod tests {
             active: 0,
             last_minute: 0,
             oldest_in_minute: None,
-            spent_today: Credits(0),
+            spent_today: Credits::new(0),
         }
     }
 
@@ -279,7 +279,7 @@ mod tests {
         let effective = partner.over(defaults);
         assert_eq!(effective.max_active, Some(100));
         assert_eq!(effective.submissions_per_minute, Some(30));
-        assert_eq!(effective.daily_credits, Some(Credits(5000)));
+        assert_eq!(effective.daily_credits, Some(Credits::new(5000)));
         assert_eq!(effective.weight.get(), 4);
         let plain = LimitSettings::default().over(LimitSettings::default());
         assert_eq!(plain.weight, Weight::DEFAULT);
@@ -302,10 +302,10 @@ mod tests {
         let limits = limits(LimitSettings::new(Some(3), None, None, None).unwrap());
         let mut u = usage("2026-12-01T10:00:00Z");
         u.active = 2;
-        assert_eq!(admit(&limits, &u, Credits(10)), Ok(None));
+        assert_eq!(admit(&limits, &u, Credits::new(10)), Ok(None));
         u.active = 3;
         assert_eq!(
-            admit(&limits, &u, Credits(10)),
+            admit(&limits, &u, Credits::new(10)),
             Err(Breach::TooManyActive { limit: 3 })
         );
     }
@@ -315,7 +315,7 @@ mod tests {
         let limits = limits(LimitSettings::new(None, Some(2), None, None).unwrap());
         let mut u = usage("2026-12-01T10:00:40Z");
         assert_eq!(
-            admit(&limits, &u, Credits(1)),
+            admit(&limits, &u, Credits::new(1)),
             Ok(Some(Quota {
                 limit: 2,
                 remaining: 1,
@@ -325,7 +325,7 @@ mod tests {
         u.last_minute = 1;
         u.oldest_in_minute = Some(at("2026-12-01T10:00:10.500Z"));
         assert_eq!(
-            admit(&limits, &u, Credits(1)),
+            admit(&limits, &u, Credits::new(1)),
             Ok(Some(Quota {
                 limit: 2,
                 remaining: 0,
@@ -334,7 +334,7 @@ mod tests {
         );
         u.last_minute = 2;
         assert_eq!(
-            admit(&limits, &u, Credits(1)),
+            admit(&limits, &u, Credits::new(1)),
             Err(Breach::TooManyPerMinute {
                 quota: Quota {
                     limit: 2,
@@ -349,14 +349,14 @@ mod tests {
     fn the_daily_cap_takes_the_price_into_account_and_resets_at_midnight_utc() {
         let limits = limits(LimitSettings::new(None, None, Some(100), None).unwrap());
         let mut u = usage("2026-12-01T22:15:00Z");
-        u.spent_today = Credits(60);
-        assert_eq!(admit(&limits, &u, Credits(40)), Ok(None));
+        u.spent_today = Credits::new(60);
+        assert_eq!(admit(&limits, &u, Credits::new(40)), Ok(None));
         assert_eq!(
-            admit(&limits, &u, Credits(41)),
+            admit(&limits, &u, Credits::new(41)),
             Err(Breach::DailyCap {
-                cap: Credits(100),
-                spent: Credits(60),
-                price: Credits(41),
+                cap: Credits::new(100),
+                spent: Credits::new(60),
+                price: Credits::new(41),
                 resets_at: at("2026-12-02T00:00:00Z"),
             })
         );

@@ -39,8 +39,14 @@ fn the_example_file_parses_and_does_what_it_says() {
     let catalog = load(EXAMPLE);
     let kling = |duration: u32, sound: bool| json!({"model": "kling-2.6/text-to-video", "prompt": "p", "duration": duration, "sound": sound});
     // 0.60 × 1.5 × 108 / 5 = 19.44 → 95; the other rows keep their built-in cost.
-    assert_eq!(price(&catalog, kling(10, false)), (Credits(95), dec!(0.60)));
-    assert_eq!(price(&catalog, kling(5, false)), (Credits(45), dec!(0.275)));
+    assert_eq!(
+        price(&catalog, kling(10, false)),
+        (Credits::new(95), dec!(0.60))
+    );
+    assert_eq!(
+        price(&catalog, kling(5, false)),
+        (Credits::new(45), dec!(0.275))
+    );
     // A note describes the cost next to it: the built-in note does not stick to a new cost.
     let notes: Vec<Option<String>> = catalog
         .price_list()
@@ -57,12 +63,12 @@ fn the_example_file_parses_and_does_what_it_says() {
     // The fixed promotion keeps the upstream cost for the margin report.
     assert_eq!(
         price(&catalog, json!({"model": "veo3-fast", "prompt": "p"})),
-        (Credits(40), dec!(0.30))
+        (Credits::new(40), dec!(0.30))
     );
     // Image to video: its own row where it has one, the text-to-video rows elsewhere.
     let image = |duration: u32| json!({"model": "kling-2.6/image-to-video", "prompt": "p", "image_urls": ["https://x.example/a.png"], "duration": duration});
-    assert_eq!(price(&catalog, image(5)), (Credits(50), dec!(0.30)));
-    assert_eq!(price(&catalog, image(10)), (Credits(95), dec!(0.60)));
+    assert_eq!(price(&catalog, image(5)), (Credits::new(50), dec!(0.30)));
+    assert_eq!(price(&catalog, image(10)), (Credits::new(95), dec!(0.60)));
 
     assert_eq!(
         refusal(
@@ -81,21 +87,27 @@ fn the_example_file_parses_and_does_what_it_says() {
 
     let grok = |duration: u32, quality: &str| json!({"model": "grok-imagine/text-to-video", "prompt": "p", "duration": duration, "quality": quality});
     // 720p at the file's $0.02 per second: 6 s is $0.12 (19.44 → 20 credits), 30 s $0.60.
-    assert_eq!(price(&catalog, grok(6, "high")), (Credits(20), dec!(0.12)));
-    assert_eq!(price(&catalog, grok(30, "high")), (Credits(95), dec!(0.60)));
+    assert_eq!(
+        price(&catalog, grok(6, "high")),
+        (Credits::new(20), dec!(0.12))
+    );
+    assert_eq!(
+        price(&catalog, grok(30, "high")),
+        (Credits::new(95), dec!(0.60))
+    );
     // 480p: the file's own 10 s cost, and 11 s built on it with the built-in $0.008 per second;
     // below 10 s the built-in 6 s row still anchors.
     assert_eq!(
         price(&catalog, grok(10, "standard")),
-        (Credits(30), dec!(0.20))
+        (Credits::new(30), dec!(0.20))
     );
     assert_eq!(
         price(&catalog, grok(11, "standard")),
-        (Credits(35), dec!(0.208))
+        (Credits::new(35), dec!(0.208))
     );
     assert_eq!(
         price(&catalog, grok(9, "standard")),
-        (Credits(20), dec!(0.124))
+        (Credits::new(20), dec!(0.124))
     );
     let request = catalog.parse(grok(6, "high").as_object().unwrap()).unwrap();
     assert_eq!(
@@ -104,7 +116,10 @@ fn the_example_file_parses_and_does_what_it_says() {
     );
 
     let long = json!({"model": "grok-imagine/image-to-video", "image_urls": ["https://x.example/a.png"], "duration": 15});
-    assert_eq!(price(&catalog, long.clone()), (Credits(50), dec!(0.30)));
+    assert_eq!(
+        price(&catalog, long.clone()),
+        (Credits::new(50), dec!(0.30))
+    );
     assert_eq!(
         catalog
             .parse(long.as_object().unwrap())
@@ -122,7 +137,7 @@ fn the_example_file_parses_and_does_what_it_says() {
                 .unwrap(),
         )
         .unwrap();
-    assert_eq!(silent.quote().credits, Credits(90));
+    assert_eq!(silent.quote().credits, Credits::new(90));
     assert_eq!(
         silent.to_upstream(None).to_json(),
         json!({"model": "kling-2.6/text-to-video", "input": {"prompt": "p", "aspect_ratio": "16:9", "duration": "10", "sound": false}})
@@ -154,7 +169,7 @@ fn the_rule_is_the_operators_to_change() {
             json!({"model": "kling-2.6/text-to-video", "prompt": "p"})
         )
         .0,
-        Credits(55)
+        Credits::new(55)
     );
     let catalog = load("[pricing]\nstep = 10\n");
     // 0.10 × 1.5 × 108 / 10 = 1.62 → 20.
@@ -164,7 +179,7 @@ fn the_rule_is_the_operators_to_change() {
             json!({"model": "grok-imagine/text-to-video", "prompt": "p"})
         )
         .0,
-        Credits(20)
+        Credits::new(20)
     );
 }
 

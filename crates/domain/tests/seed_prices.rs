@@ -70,7 +70,7 @@ fn every_row_of_the_seed_table_is_quoted_exactly() {
         ),
     ];
     for (body, cost, credits) in rows {
-        let expected = (Credits(credits), cost.parse::<Decimal>().unwrap());
+        let expected = (Credits::new(credits), cost.parse::<Decimal>().unwrap());
         assert_eq!(quote(body.clone()), expected, "{body}");
     }
 }
@@ -79,16 +79,16 @@ fn every_row_of_the_seed_table_is_quoted_exactly() {
 fn defaults_price_the_cheapest_seed_variant() {
     assert_eq!(
         quote(json!({"model": "kling-2.6/text-to-video", "prompt": "a fox"})),
-        (Credits(45), dec!(0.275))
+        (Credits::new(45), dec!(0.275))
     );
     assert_eq!(
         quote(json!({"model": "sora-2-text-to-video", "prompt": "a city"})),
-        (Credits(120), dec!(0.75))
+        (Credits::new(120), dec!(0.75))
     );
     // Sora 2 Pro's default quality is high.
     assert_eq!(
         quote(json!({"model": "sora-2-pro-text-to-video", "prompt": "a city"})),
-        (Credits(265), dec!(1.65))
+        (Credits::new(265), dec!(1.65))
     );
 }
 
@@ -97,15 +97,15 @@ fn variants_the_seed_does_not_price_use_kies_list() {
     // Veo 3.1 Quality: $1.25 × 1.5 × 108 / 5 = 40.5 → 41 steps.
     assert_eq!(
         quote(json!({"model": "veo3", "prompt": "a dog"})),
-        (Credits(205), dec!(1.25))
+        (Credits::new(205), dec!(1.25))
     );
     let standard = |duration: u32| {
         quote(
             json!({"model": "sora-2-pro-text-to-video", "prompt": "a city", "duration": duration, "quality": "standard"}),
         )
     };
-    assert_eq!(standard(10), (Credits(120), dec!(0.75)));
-    assert_eq!(standard(15), (Credits(220), dec!(1.35)));
+    assert_eq!(standard(10), (Credits::new(120), dec!(0.75)));
+    assert_eq!(standard(15), (Credits::new(220), dec!(1.35)));
 }
 
 #[test]

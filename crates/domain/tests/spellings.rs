@@ -83,7 +83,7 @@ fn the_stored_request_keeps_the_preferred_spelling() {
         json!({"prompt": "p", "image_urls": [IMG], "aspect_ratio": "9:16", "duration": 15,
                "quality": "high", "remove_watermark": true})
     );
-    assert_eq!(request.quote().credits.0, 510);
+    assert_eq!(request.quote().credits.get(), 510);
     let grok = parse(
         &json!({"model": "grok-imagine/image-to-video", "image_url": IMG, "resolution": "480p"}),
     );

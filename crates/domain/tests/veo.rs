@@ -47,7 +47,7 @@ fn every_model_and_resolution_is_priced_exactly_by_the_rule() {
     for (model, resolution, cost, credits) in table {
         let body = json!({"model": model, "prompt": "a dog", "resolution": resolution});
         let quote = catalog.quote(body.as_object().unwrap()).unwrap();
-        let expected = (Credits(credits), cost.parse::<Decimal>().unwrap());
+        let expected = (Credits::new(credits), cost.parse::<Decimal>().unwrap());
         assert_eq!(
             (quote.credits, quote.upstream_cost_usd),
             expected,
@@ -62,7 +62,7 @@ fn every_model_and_resolution_is_priced_exactly_by_the_rule() {
                 .unwrap(),
         )
         .unwrap();
-    assert_eq!(fast.credits, Credits(50));
+    assert_eq!(fast.credits, Credits::new(50));
 }
 
 #[test]

@@ -270,7 +270,7 @@ impl Config {
             pricing_file,
             secret,
             kie_webhook_key,
-            signup_bonus: reelgate_domain::Credits(
+            signup_bonus: reelgate_domain::Credits::new(
                 settings
                     .parse::<u32>("REELGATE_SIGNUP_BONUS")?
                     .unwrap_or(0)

@@ -58,7 +58,12 @@ pub async fn run(
                 return Err(OperatorError::ZeroCredits);
             }
             let entry = store
-                .operator_grant(&user.id, Credits(credits), reason.as_deref(), &Actor::Cli)
+                .operator_grant(
+                    &user.id,
+                    Credits::new(credits),
+                    reason.as_deref(),
+                    &Actor::Cli,
+                )
                 .await?;
             let balance = store.user(&user.id).await?.balance;
             writeln!(

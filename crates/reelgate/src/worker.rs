@@ -8,40 +8,10 @@
 //! on stop lets the jobs in hand finish. Tests drain a queue with [`work_once`] instead, with
 //! no loop and no sleeping.
 //!
-//! Adding a worker, after adding its queue to the store (see `reelgate_store::Queue`):
-//!
-//! ```ignore
-//! pub struct Reminders { lc: Arc<Lifecycle> }
-//!
-//! impl Worker for Reminders {
-//!     type Job = Reminder;
-//!     const NAME: &'static str = "reminders";
-//!     const PARALLEL: usize = 4;
-//!
-//!     async fn claim(&self, limit: u32) -> Result<Claimed<Reminder>, StoreError> {
-//!         let lease = self.lc.settings.claim_lease;
-//!         Ok(Claimed::Jobs(self.lc.store.claim(&queues::REMINDERS, limit, lease).await?))
-//!     }
-//!
-//!     async fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
-//!         self.lc.store.next_due(&queues::REMINDERS).await
-//!     }
-//!
-//!     fn nudge(&self) -> &Notify {
-//!         &self.lc.wake.reminders
-//!     }
-//!
-//!     async fn work(&self, reminder: Reminder) {
-//!         let sent = send(&reminder).await;
-//!         if let Err(error) = self.lc.store.record_reminder(&reminder.id, sent).await {
-//!             tracing::error!(%error, "reminders: cannot record");
-//!         }
-//!     }
-//! }
-//! ```
-//!
-//! and start it beside the others in `Lifecycle::start`:
-//! `workers.spawn(worker::run(Arc::new(Reminders { lc }), self.stopping()))`.
+//! Adding a worker is implementing [`Worker`] and spawning [`run`] with it beside the others
+//! (`Lifecycle::start`, `Application::run_until_stopped_as`). A whole one, about thirty lines, is in
+//! `docs/ARCHITECTURE.md` ("Adding a worker"); `tests/api/workers.rs` compiles and runs that
+//! same code on a real queue, so the example cannot drift from this trait.
 
 use chrono::{DateTime, Utc};
 use reelgate_store::StoreError;

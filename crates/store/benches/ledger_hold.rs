@@ -29,7 +29,7 @@ async fn rich_customer(store: &Store) -> UserId {
     store
         .grant(
             &user.id,
-            Credits(ledger::MAX_BALANCE.get() / 2),
+            Credits::new(ledger::MAX_BALANCE.get() / 2),
             "bench",
             &Actor::Cli,
         )
@@ -48,7 +48,7 @@ fn new_generation(user: &UserId) -> NewGeneration {
         params: params.as_object().cloned().unwrap_or_default(),
         upstream_request: json!({"api": "jobs", "body": {"model": "kling-2.6/text-to-video",
                                  "input": params}}),
-        credits: Credits(45),
+        credits: Credits::new(45),
         upstream_cost_usd: Decimal::new(28, 2),
         webhook_url: None,
         idempotency: None,
@@ -62,9 +62,15 @@ fn bench_backend(c: &mut Criterion, rt: &Runtime, name: &str, store: &TestStore)
         b.iter(|| {
             rt.block_on(async {
                 let mut tx = store.begin().await.expect("begin");
-                ledger::hold(&mut tx, &user, &GenerationId::new(), Credits(45), "bench")
-                    .await
-                    .expect("held");
+                ledger::hold(
+                    &mut tx,
+                    &user,
+                    &GenerationId::new(),
+                    Credits::new(45),
+                    "bench",
+                )
+                .await
+                .expect("held");
                 tx.commit().await.expect("commit");
             })
         })

@@ -33,9 +33,9 @@ pub(crate) fn user_from_row(row: &AnyRow) -> Result<User, StoreError> {
             .try_get::<String, _>("role")?
             .parse()
             .map_err(|e| corrupt(&e))?,
-        balance: Credits(row.try_get("balance")?),
-        held: Credits(row.try_get("held")?),
-        debt: Credits(row.try_get("debt")?),
+        balance: Credits::new(row.try_get("balance")?),
+        held: Credits::new(row.try_get("held")?),
+        debt: Credits::new(row.try_get("debt")?),
         created_at: from_millis("users", row.try_get("created_at")?)?,
         disabled_at: from_millis_opt("users", row.try_get("disabled_at")?)?,
     })

@@ -131,7 +131,7 @@ impl Store {
                     None => StoreError::UserNotFound,
                 });
             };
-            let balance = Credits(row.try_get("balance")?);
+            let balance = Credits::new(row.try_get("balance")?);
             if balance.is_positive() {
                 ledger::credit(
                     conn,

@@ -254,8 +254,8 @@ mod tests {
         assert_eq!(StoreError::EmailTaken.kind(), ErrorKind::Conflict);
         assert_eq!(StoreError::IdempotencyConflict.kind(), ErrorKind::Conflict);
         let short = StoreError::InsufficientCredits {
-            balance: Credits(1),
-            needed: Credits(2),
+            balance: Credits::new(1),
+            needed: Credits::new(2),
         };
         assert_eq!(short.kind(), ErrorKind::Refused);
         assert_eq!(StoreError::InvalidCredentials.kind(), ErrorKind::Refused);

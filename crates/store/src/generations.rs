@@ -56,7 +56,7 @@ pub(crate) fn generation_from_row(row: &AnyRow) -> Result<Generation, StoreError
         model: row.try_get("model")?,
         params,
         upstream_request: json("upstream_request")?,
-        credits: Credits(row.try_get("credits")?),
+        credits: Credits::new(row.try_get("credits")?),
         upstream_cost_usd: row
             .try_get::<String, _>("upstream_cost_usd")?
             .parse::<Decimal>()

@@ -154,7 +154,7 @@ async fn generations(
                 .parse()
                 .map_err(|e| corrupt(&e))?,
         };
-        out.insert(id, (line, Credits(0)));
+        out.insert(id, (line, Credits::new(0)));
     }
 
     // Summed here rather than in SQL: PostgreSQL's SUM of BIGINT is NUMERIC, which the
@@ -173,7 +173,7 @@ async fn generations(
             .parse()
             .map_err(|e| StoreError::corrupt("ledger_entries", &e))?;
         if let Some((_, total)) = out.get_mut(&id) {
-            *total = Credits(total.get() + row.try_get::<i64, _>("amount")?);
+            *total = Credits::new(total.get() + row.try_get::<i64, _>("amount")?);
         }
     }
     Ok(out)

@@ -117,9 +117,9 @@ mod tests {
             id: UserId::generate(),
             email: Email::parse(&format!("{name}@example.com")).unwrap(),
             role: Role::Customer,
-            balance: Credits(0),
-            held: Credits(0),
-            debt: Credits(0),
+            balance: Credits::new(0),
+            held: Credits::new(0),
+            debt: Credits::new(0),
             created_at: Utc::now(),
             disabled_at: None,
         }

@@ -22,7 +22,7 @@ use crate::{error::is_unique_violation, Store, StoreError};
 
 /// No balance may exceed this (a million billion credits), so sums can never overflow an i64,
 /// which on SQLite would silently turn into a float.
-pub const MAX_BALANCE: Credits = Credits(1_000_000_000_000_000);
+pub const MAX_BALANCE: Credits = Credits::new(1_000_000_000_000_000);
 
 /// A page of a user's ledger, newest first, with where their balance stands now.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -247,7 +247,7 @@ async fn current_balance(conn: &mut AnyConnection, user: &UserId) -> Result<Cred
         .fetch_optional(conn)
         .await?
         .ok_or(StoreError::UserNotFound)?;
-    Ok(Credits(row.try_get("balance")?))
+    Ok(Credits::new(row.try_get("balance")?))
 }
 
 struct Entry<'a> {
@@ -302,7 +302,7 @@ pub async fn settlement(
     for row in &rows {
         let kind: String = row.try_get("kind")?;
         match kind.as_str() {
-            "hold" => price = Some(-Credits(row.try_get("amount")?)),
+            "hold" => price = Some(-Credits::new(row.try_get("amount")?)),
             "charge" | "refund" => settled = Some(kind),
             other => return Err(StoreError::corrupt("ledger_entries", other)),
         }
@@ -370,7 +370,7 @@ pub(crate) fn entry_from_row(row: &AnyRow) -> Result<LedgerEntry, StoreError> {
             .try_get::<String, _>("kind")?
             .parse()
             .map_err(|e| corrupt(&e))?,
-        amount: Credits(row.try_get("amount")?),
+        amount: Credits::new(row.try_get("amount")?),
         reason: row.try_get("reason")?,
         actor: row
             .try_get::<String, _>("actor")?
@@ -386,7 +386,7 @@ pub(crate) fn entry_from_row(row: &AnyRow) -> Result<LedgerEntry, StoreError> {
             .map(|id| id.parse())
             .transpose()
             .map_err(|e| corrupt(&e))?,
-        debt: Credits(row.try_get("debt")?),
+        debt: Credits::new(row.try_get("debt")?),
         created_at: from_millis("ledger_entries", row.try_get("created_at")?)?,
     })
 }
@@ -433,9 +433,9 @@ pub async fn audit(conn: &mut AnyConnection, user: &UserId) -> Result<BalanceAud
         cached_balance: owner.balance,
         cached_held: owner.held,
         cached_debt: owner.debt,
-        debt_sum: Credits(row.try_get("debt_sum")?),
-        row_sum: Credits(row.try_get("row_sum")?),
-        unsettled_holds: Credits(row.try_get("unsettled")?),
+        debt_sum: Credits::new(row.try_get("debt_sum")?),
+        row_sum: Credits::new(row.try_get("row_sum")?),
+        unsettled_holds: Credits::new(row.try_get("unsettled")?),
     })
 }
 

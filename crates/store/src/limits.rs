@@ -174,7 +174,7 @@ async fn usage(
         active: count("active")?,
         last_minute: count("last_minute")?,
         oldest_in_minute: from_millis_opt("generations", row.try_get("oldest")?)?,
-        spent_today: Credits(row.try_get("spent")?),
+        spent_today: Credits::new(row.try_get("spent")?),
     })
 }
 

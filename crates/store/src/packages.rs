@@ -43,8 +43,8 @@ pub(crate) fn package_from_row(row: &AnyRow) -> Result<Package, StoreError> {
             .parse()
             .map_err(|e| corrupt(&e))?,
         name: PackageName::parse(&row.try_get::<String, _>("name")?).map_err(|e| corrupt(&e))?,
-        credits: Credits(row.try_get("credits")?),
-        bonus_credits: Credits(row.try_get("bonus_credits")?),
+        credits: Credits::new(row.try_get("credits")?),
+        bonus_credits: Credits::new(row.try_get("bonus_credits")?),
         price: Money::parse(&amount, &currency).map_err(|e| corrupt(&e))?,
         active: row.try_get::<i64, _>("active")? == 1,
         position: row.try_get("position")?,

@@ -277,8 +277,8 @@ async fn settle_credits(
         .fetch_one(&mut *conn)
         .await?;
     let wallet = Wallet {
-        balance: Credits(wallet_row.try_get("balance")?),
-        debt: Credits(wallet_row.try_get("debt")?),
+        balance: Credits::new(wallet_row.try_get("balance")?),
+        debt: Credits::new(wallet_row.try_get("debt")?),
     };
     let so_far = payment_credits(conn, &payment.id).await?;
     let movements = settle::movements(payment, so_far, wallet);
@@ -309,7 +309,7 @@ pub(crate) async fn payment_credits(
     .await?;
     Ok(PaymentCredits {
         credited: row.try_get::<i64, _>("purchases")? > 0,
-        taken_back: Credits(row.try_get("taken_back")?),
+        taken_back: Credits::new(row.try_get("taken_back")?),
     })
 }
 
@@ -353,7 +353,7 @@ async fn write(
     .await?
     .rows_affected();
     if updated == 0 {
-        return Err(StoreError::InvalidAmount(Credits(amount)));
+        return Err(StoreError::InvalidAmount(Credits::new(amount)));
     }
     sqlx::query(
         "INSERT INTO ledger_entries (user_id, kind, amount, reason, actor, payment_id, debt,

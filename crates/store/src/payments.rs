@@ -46,8 +46,8 @@ pub(crate) fn payment_from_row(row: &AnyRow) -> Result<Payment, StoreError> {
             .parse()
             .map_err(|e| corrupt(&e))?,
         package_name: row.try_get("package_name")?,
-        credits: Credits(row.try_get("credits")?),
-        bonus_credits: Credits(row.try_get("bonus_credits")?),
+        credits: Credits::new(row.try_get("credits")?),
+        bonus_credits: Credits::new(row.try_get("bonus_credits")?),
         price: Money::parse(&amount, &currency).map_err(|e| corrupt(&e))?,
         provider: row
             .try_get::<String, _>("provider")?

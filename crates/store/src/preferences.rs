@@ -39,7 +39,7 @@ impl Store {
             notify_generations: row.try_get::<i64, _>("notify_generations")? != 0,
             low_balance_below: row
                 .try_get::<Option<i64>, _>("low_balance_below")?
-                .map(Credits),
+                .map(Credits::new),
         })
     }
 

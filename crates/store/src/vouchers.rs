@@ -29,7 +29,7 @@ fn voucher_from_row(row: &AnyRow) -> Result<Voucher, StoreError> {
     let corrupt = |e: &dyn std::fmt::Display| StoreError::corrupt("vouchers", e);
     Ok(Voucher {
         code: VoucherCode::parse(&row.try_get::<String, _>("code")?).map_err(|e| corrupt(&e))?,
-        credits: Credits(row.try_get("credits")?),
+        credits: Credits::new(row.try_get("credits")?),
         max_redemptions: row.try_get("max_redemptions")?,
         redemptions: row.try_get("redemptions")?,
         expires_at: from_millis_opt("vouchers", row.try_get("expires_at")?)?,
@@ -154,7 +154,7 @@ async fn redeem(
     let Some(credits) = credits else {
         return Err(why_not_redeemable(conn, user, code, now).await?);
     };
-    let credits = Credits(credits.try_get("credits")?);
+    let credits = Credits::new(credits.try_get("credits")?);
     let reason = format!("voucher {code}");
     let entry = ledger::credit(
         conn,

@@ -27,7 +27,7 @@ on_both_backends!(
 
 async fn signup_bonus_is_a_ledger_grant(store: &TestStore) {
     let user = user_with(store, "ada", Role::Customer, 25).await;
-    assert_eq!(user.balance, Credits(25));
+    assert_eq!(user.balance, Credits::new(25));
     let page = store.ledger_page(&user.id, None, 10).await.unwrap();
     assert_eq!(page.entries.len(), 1);
     assert_eq!(page.entries[0].kind, EntryKind::Grant);
@@ -49,7 +49,7 @@ async fn an_email_has_one_account_whatever_its_case(store: &TestStore) {
             email: reelgate_domain::accounts::Email::parse(" ADA@Example.com").unwrap(),
             password: Password::parse("another password").unwrap(),
             role: Role::Admin,
-            signup_bonus: Credits(0),
+            signup_bonus: Credits::new(0),
         })
         .await;
     assert!(matches!(again, Err(StoreError::EmailTaken)), "{again:?}");

@@ -39,7 +39,7 @@ fn new_generation(user: &reelgate_domain::accounts::User, credits: i64) -> NewGe
             .cloned()
             .unwrap(),
         upstream_request: serde_json::json!({"endpoint": "jobs", "body": {}}),
-        credits: Credits(credits),
+        credits: Credits::new(credits),
         upstream_cost_usd: Decimal::new(28, 2),
         webhook_url: Some("https://hooks.example.com/x".into()),
         idempotency: None,

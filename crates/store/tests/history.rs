@@ -31,7 +31,7 @@ async fn submit(
             .cloned()
             .unwrap(),
         upstream_request: serde_json::json!({"endpoint": "jobs", "body": {}}),
-        credits: Credits(45),
+        credits: Credits::new(45),
         upstream_cost_usd: Decimal::new(28, 2),
         webhook_url: None,
         idempotency: None,
@@ -125,7 +125,10 @@ async fn a_generation_is_one_line_with_its_final_amount(store: &TestStore) {
     // The raw ledger still has every row: 3 holds, a charge, a refund and the grant.
     let raw = store.ledger_page(&user.id, None, 50).await.unwrap();
     assert_eq!(raw.entries.len(), 6);
-    assert_eq!((page.balance, page.held), (Credits(110), Credits(45)));
+    assert_eq!(
+        (page.balance, page.held),
+        (Credits::new(110), Credits::new(45))
+    );
 }
 
 async fn history_pages_lose_and_repeat_no_line(store: &TestStore) {
@@ -134,7 +137,7 @@ async fn history_pages_lose_and_repeat_no_line(store: &TestStore) {
     for n in 0..5 {
         made.push(submit(store, &user, &format!("video {n}")).await);
         store
-            .grant(&user.id, Credits(1), "a credit", &Actor::Cli)
+            .grant(&user.id, Credits::new(1), "a credit", &Actor::Cli)
             .await
             .unwrap();
     }

@@ -26,11 +26,11 @@ on_both_backends!(
 async fn grants_add_to_the_balance(store: &TestStore) {
     let user = customer(store, "ada", 0).await;
     store
-        .grant(&user.id, Credits(70), "welcome", &Actor::Cli)
+        .grant(&user.id, Credits::new(70), "welcome", &Actor::Cli)
         .await
         .unwrap();
     store
-        .grant(&user.id, Credits(30), "top-up", &Actor::Cli)
+        .grant(&user.id, Credits::new(30), "top-up", &Actor::Cli)
         .await
         .unwrap();
     assert_eq!(consistent_balance(store, &user).await, (100, 0));
@@ -39,32 +39,32 @@ async fn grants_add_to_the_balance(store: &TestStore) {
 async fn hold_moves_the_price_from_balance_to_held(store: &TestStore) {
     let user = customer(store, "ada", 100).await;
     let entry = store
-        .hold(&user.id, &gen(1), Credits(45), "kling")
+        .hold(&user.id, &gen(1), Credits::new(45), "kling")
         .await
         .unwrap();
     assert_eq!(entry.kind, EntryKind::Hold);
-    assert_eq!(entry.amount, Credits(-45));
+    assert_eq!(entry.amount, Credits::new(-45));
     assert_eq!(entry.generation_id, Some(gen(1)));
     assert_eq!(consistent_balance(store, &user).await, (55, 45));
     assert_eq!(
         store.settlement(&gen(1)).await.unwrap(),
-        Settlement::Held { price: Credits(45) }
+        Settlement::Held {
+            price: Credits::new(45)
+        }
     );
 }
 
 async fn hold_fails_without_enough_credits_and_changes_nothing(store: &TestStore) {
     let user = customer(store, "ada", 40).await;
     let err = store
-        .hold(&user.id, &gen(1), Credits(45), "kling")
+        .hold(&user.id, &gen(1), Credits::new(45), "kling")
         .await
         .unwrap_err();
     assert!(
         matches!(
             err,
-            StoreError::InsufficientCredits {
-                balance: Credits(40),
-                needed: Credits(45)
-            }
+            StoreError::InsufficientCredits { balance, needed }
+                if balance == Credits::new(40) && needed == Credits::new(45)
         ),
         "{err:?}"
     );
@@ -78,14 +78,16 @@ async fn hold_fails_without_enough_credits_and_changes_nothing(store: &TestStore
 async fn captured_generation_sums_to_minus_its_price(store: &TestStore) {
     let user = customer(store, "ada", 100).await;
     store
-        .hold(&user.id, &gen(1), Credits(45), "kling")
+        .hold(&user.id, &gen(1), Credits::new(45), "kling")
         .await
         .unwrap();
     assert!(store.capture(&gen(1)).await.unwrap());
     assert_eq!(consistent_balance(store, &user).await, (55, 0));
     assert_eq!(
         store.settlement(&gen(1)).await.unwrap(),
-        Settlement::Captured { price: Credits(45) }
+        Settlement::Captured {
+            price: Credits::new(45)
+        }
     );
     let page = store.ledger_page(&user.id, None, 10).await.unwrap();
     let generation_sum: i64 = page
@@ -96,26 +98,28 @@ async fn captured_generation_sums_to_minus_its_price(store: &TestStore) {
         .sum();
     assert_eq!(generation_sum, -45);
     assert_eq!(page.entries[0].kind, EntryKind::Charge);
-    assert_eq!(page.entries[0].amount, Credits(0));
+    assert_eq!(page.entries[0].amount, Credits::new(0));
 }
 
 async fn released_generation_sums_to_zero(store: &TestStore) {
     let user = customer(store, "ada", 100).await;
     store
-        .hold(&user.id, &gen(1), Credits(45), "kling")
+        .hold(&user.id, &gen(1), Credits::new(45), "kling")
         .await
         .unwrap();
     assert!(store.release(&gen(1), "upstream failed").await.unwrap());
     assert_eq!(consistent_balance(store, &user).await, (100, 0));
     assert_eq!(
         store.settlement(&gen(1)).await.unwrap(),
-        Settlement::Released { price: Credits(45) }
+        Settlement::Released {
+            price: Credits::new(45)
+        }
     );
     let page = store.ledger_page(&user.id, None, 10).await.unwrap();
     let refund = &page.entries[0];
     assert_eq!(
         (refund.kind, refund.amount),
-        (EntryKind::Refund, Credits(45))
+        (EntryKind::Refund, Credits::new(45))
     );
     assert_eq!(refund.reason, "upstream failed");
     assert_eq!(refund.actor, Actor::System);
@@ -124,7 +128,7 @@ async fn released_generation_sums_to_zero(store: &TestStore) {
 async fn capture_and_release_settle_a_generation_at_most_once(store: &TestStore) {
     let user = customer(store, "ada", 100).await;
     store
-        .hold(&user.id, &gen(1), Credits(45), "kling")
+        .hold(&user.id, &gen(1), Credits::new(45), "kling")
         .await
         .unwrap();
     assert!(store.release(&gen(1), "canceled").await.unwrap());
@@ -133,7 +137,7 @@ async fn capture_and_release_settle_a_generation_at_most_once(store: &TestStore)
     assert_eq!(consistent_balance(store, &user).await, (100, 0));
 
     store
-        .hold(&user.id, &gen(2), Credits(30), "kling")
+        .hold(&user.id, &gen(2), Credits::new(30), "kling")
         .await
         .unwrap();
     assert!(store.capture(&gen(2)).await.unwrap());
@@ -162,11 +166,11 @@ async fn settling_an_unknown_generation_is_an_error(store: &TestStore) {
 async fn a_generation_can_be_held_only_once(store: &TestStore) {
     let user = customer(store, "ada", 100).await;
     store
-        .hold(&user.id, &gen(1), Credits(10), "kling")
+        .hold(&user.id, &gen(1), Credits::new(10), "kling")
         .await
         .unwrap();
     let err = store
-        .hold(&user.id, &gen(1), Credits(10), "kling")
+        .hold(&user.id, &gen(1), Credits::new(10), "kling")
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::DuplicateHold(_)), "{err:?}");
@@ -176,33 +180,30 @@ async fn a_generation_can_be_held_only_once(store: &TestStore) {
 async fn adjustments_may_not_take_the_balance_below_zero(store: &TestStore) {
     let user = customer(store, "ada", 50).await;
     let entry = store
-        .adjust(&user.id, Credits(-20), "chargeback", &Actor::Cli)
+        .adjust(&user.id, Credits::new(-20), "chargeback", &Actor::Cli)
         .await
         .unwrap();
     assert_eq!(
         (entry.kind, entry.amount),
-        (EntryKind::Adjustment, Credits(-20))
+        (EntryKind::Adjustment, Credits::new(-20))
     );
     let err = store
-        .adjust(&user.id, Credits(-31), "too much", &Actor::Cli)
+        .adjust(&user.id, Credits::new(-31), "too much", &Actor::Cli)
         .await
         .unwrap_err();
     assert!(
         matches!(
             err,
-            StoreError::InsufficientCredits {
-                balance: Credits(30),
-                ..
-            }
+            StoreError::InsufficientCredits { balance, .. } if balance == Credits::new(30)
         ),
         "{err:?}"
     );
     store
-        .adjust(&user.id, Credits(-30), "all of it", &Actor::Cli)
+        .adjust(&user.id, Credits::new(-30), "all of it", &Actor::Cli)
         .await
         .unwrap();
     store
-        .adjust(&user.id, Credits(5), "goodwill", &Actor::Cli)
+        .adjust(&user.id, Credits::new(5), "goodwill", &Actor::Cli)
         .await
         .unwrap();
     assert_eq!(consistent_balance(store, &user).await, (5, 0));
@@ -214,7 +215,7 @@ async fn the_most_extreme_adjustments_are_refused_not_panicked_on(store: &TestSt
     let user = customer(store, "ada", 10).await;
     for amount in [i64::MIN, i64::MIN + 1, i64::MAX] {
         let err = store
-            .operator_grant(&user.id, Credits(amount), Some("x"), &Actor::Cli)
+            .operator_grant(&user.id, Credits::new(amount), Some("x"), &Actor::Cli)
             .await
             .unwrap_err();
         assert!(matches!(err, StoreError::InvalidAmount(_)), "{err:?}");
@@ -226,7 +227,7 @@ async fn grants_must_be_positive(store: &TestStore) {
     let user = customer(store, "ada", 0).await;
     for amount in [0, -5] {
         let err = store
-            .grant(&user.id, Credits(amount), "x", &Actor::Cli)
+            .grant(&user.id, Credits::new(amount), "x", &Actor::Cli)
             .await
             .unwrap_err();
         assert!(matches!(err, StoreError::InvalidAmount(_)), "{err:?}");
@@ -241,13 +242,13 @@ async fn grants_must_be_positive(store: &TestStore) {
         .await;
     assert!(err.is_ok());
     let err = store
-        .grant(&user.id, Credits(1), "one too many", &Actor::Cli)
+        .grant(&user.id, Credits::new(1), "one too many", &Actor::Cli)
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::InvalidAmount(_)), "{err:?}");
     let nobody = reelgate_domain::accounts::UserId::generate();
     let err = store
-        .grant(&nobody, Credits(5), "x", &Actor::Cli)
+        .grant(&nobody, Credits::new(5), "x", &Actor::Cli)
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::UserNotFound), "{err:?}");
@@ -257,12 +258,17 @@ async fn ledger_pages_newest_first_with_cursors(store: &TestStore) {
     let user = customer(store, "ada", 0).await;
     for n in 1..=7 {
         store
-            .grant(&user.id, Credits(n), &format!("grant {n}"), &Actor::Cli)
+            .grant(
+                &user.id,
+                Credits::new(n),
+                &format!("grant {n}"),
+                &Actor::Cli,
+            )
             .await
             .unwrap();
     }
     let first = store.ledger_page(&user.id, None, 3).await.unwrap();
-    assert_eq!(first.balance, Credits(28));
+    assert_eq!(first.balance, Credits::new(28));
     let amounts = |p: &reelgate_store::LedgerPage| {
         p.entries.iter().map(|e| e.amount.get()).collect::<Vec<_>>()
     };
@@ -304,14 +310,14 @@ async fn hold_and_insert_in_one_transaction_roll_back_together(store: &TestStore
     let user = customer(store, "ada", 100).await;
     {
         let mut tx = store.begin().await.unwrap();
-        reelgate_store::ledger::hold(&mut tx, &user.id, &gen(1), Credits(60), "kling")
+        reelgate_store::ledger::hold(&mut tx, &user.id, &gen(1), Credits::new(60), "kling")
             .await
             .unwrap();
         // Dropped without commit, as when the generation insert after it fails.
     }
     assert_eq!(consistent_balance(store, &user).await, (100, 0));
     let mut tx = store.begin().await.unwrap();
-    reelgate_store::ledger::hold(&mut tx, &user.id, &gen(1), Credits(60), "kling")
+    reelgate_store::ledger::hold(&mut tx, &user.id, &gen(1), Credits::new(60), "kling")
         .await
         .unwrap();
     tx.commit().await.unwrap();

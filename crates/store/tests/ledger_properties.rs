@@ -150,14 +150,14 @@ async fn apply(
     match *op {
         Op::Grant(amount) => {
             let outcome = store
-                .grant(user, Credits(amount), "grant", &Actor::Cli)
+                .grant(user, Credits::new(amount), "grant", &Actor::Cli)
                 .await;
             check(outcome.is_ok(), format!("grant failed: {outcome:?}"))?;
             model.balance += amount;
         }
         Op::Hold { generation, price } => {
             let outcome = store
-                .hold(user, &gen_id(generation), Credits(price), "hold")
+                .hold(user, &gen_id(generation), Credits::new(price), "hold")
                 .await;
             match (model.settlement(generation), outcome) {
                 (Settlement::NotHeld, Err(StoreError::InDebt { debt })) if model.debt > 0 => {
@@ -168,7 +168,7 @@ async fn apply(
                     model.generations.insert(
                         generation,
                         Settlement::Held {
-                            price: Credits(price),
+                            price: Credits::new(price),
                         },
                     );
                 }
@@ -211,7 +211,7 @@ async fn apply(
         }
         Op::Adjust(amount) => {
             let outcome = store
-                .adjust(user, Credits(amount), "adjust", &Actor::Cli)
+                .adjust(user, Credits::new(amount), "adjust", &Actor::Cli)
                 .await;
             match outcome {
                 Ok(_) if model.balance + amount >= 0 => model.balance += amount,
@@ -223,7 +223,7 @@ async fn apply(
             let package = store
                 .create_package(&NewPackage {
                     name: PackageName::parse("p").unwrap(),
-                    credits: Credits(credits),
+                    credits: Credits::new(credits),
                     bonus_credits: Credits::ZERO,
                     price: Money::parse("4", "TRY").unwrap(),
                     active: true,

@@ -37,7 +37,7 @@ fn new_generation(user: &User, credits: i64) -> NewGeneration {
             .cloned()
             .unwrap(),
         upstream_request: serde_json::json!({"endpoint": "jobs", "body": {}}),
-        credits: Credits(credits),
+        credits: Credits::new(credits),
         upstream_cost_usd: Decimal::new(28, 2),
         webhook_url: None,
         idempotency: None,
@@ -143,7 +143,7 @@ async fn the_daily_cap_counts_what_is_held_or_spent_not_what_was_refunded(store:
     };
     assert_eq!(
         (cap, spent, price),
-        (Credits(100), Credits(60), Credits(50))
+        (Credits::new(100), Credits::new(60), Credits::new(50))
     );
     submit(store, &ada, 40).await.unwrap();
     store

@@ -210,12 +210,17 @@ async fn an_unknown_address_gets_no_mail(store: &TestStore) {
 async fn grants_and_vouchers_mail_credits_added(store: &TestStore) {
     let ada = customer(store, "ada", 0).await;
     store
-        .operator_grant(&ada.id, Credits(150), Some("welcome gift"), &Actor::Cli)
+        .operator_grant(
+            &ada.id,
+            Credits::new(150),
+            Some("welcome gift"),
+            &Actor::Cli,
+        )
         .await
         .unwrap();
     // A correction taking credits away is not news to celebrate.
     store
-        .operator_grant(&ada.id, Credits(-50), None, &Actor::Cli)
+        .operator_grant(&ada.id, Credits::new(-50), None, &Actor::Cli)
         .await
         .unwrap();
     let mails = store.mail_to(&ada.email).await.unwrap();

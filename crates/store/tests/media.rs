@@ -32,7 +32,7 @@ async fn submitted(store: &Store, user: &User) -> Generation {
         model: "veo3-fast".into(),
         params: serde_json::Map::new(),
         upstream_request: serde_json::json!({"endpoint": "veo", "body": {}}),
-        credits: Credits(50),
+        credits: Credits::new(50),
         upstream_cost_usd: "0.30".parse().unwrap(),
         webhook_url: None,
         idempotency: None,

@@ -23,7 +23,7 @@ fn new_generation(
         model: model.into(),
         params: serde_json::Map::new(),
         upstream_request: serde_json::json!({"endpoint": "jobs", "body": {}}),
-        credits: Credits(credits),
+        credits: Credits::new(credits),
         upstream_cost_usd: Decimal::new(28, 2),
         webhook_url: Some("https://hooks.example.com/x".into()),
         idempotency: None,

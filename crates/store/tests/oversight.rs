@@ -27,7 +27,7 @@ async fn submit(
         model: model.into(),
         params: serde_json::Map::new(),
         upstream_request: serde_json::json!({"endpoint": "jobs", "body": {}}),
-        credits: Credits(10),
+        credits: Credits::new(10),
         upstream_cost_usd: Decimal::new(5, 2),
         webhook_url: None,
         idempotency: None,

@@ -17,8 +17,8 @@ async fn package(store: &Store, credits: i64, bonus: i64, price: &str) -> Packag
     store
         .create_package(&NewPackage {
             name: PackageName::parse("Starter").unwrap(),
-            credits: Credits(credits),
-            bonus_credits: Credits(bonus),
+            credits: Credits::new(credits),
+            bonus_credits: Credits::new(bonus),
             price: Money::parse(price, "TRY").unwrap(),
             active: true,
             position: 1,
@@ -108,7 +108,7 @@ async fn the_price_at_checkout_is_the_price_paid(store: &Store) {
     let pkg = package(store, 500, 0, "149.90").await;
     let payment = checkout(store, &user, &pkg).await;
     let change = PackageChange {
-        credits: Some(Credits(100)),
+        credits: Some(Credits::new(100)),
         price: Some(Money::parse("999.00", "TRY").unwrap()),
         ..PackageChange::default()
     };
@@ -151,7 +151,7 @@ async fn a_refund_after_spending_leaves_debt_that_the_next_purchase_pays(store: 
         .unwrap();
     // 70 of the 100 are spent on a generation.
     store
-        .hold(&user.id, &gen(1), Credits(70), "gen")
+        .hold(&user.id, &gen(1), Credits::new(70), "gen")
         .await
         .unwrap();
     store.capture(&gen(1)).await.unwrap();
@@ -162,9 +162,9 @@ async fn a_refund_after_spending_leaves_debt_that_the_next_purchase_pays(store: 
     assert_eq!(settled.payment.status(), PaymentStatus::Refunded);
     let owner = store.user(&user.id).await.unwrap();
     assert_eq!((owner.balance.get(), owner.debt.get()), (0, 70));
-    let refused = store.hold(&user.id, &gen(2), Credits(0), "gen").await;
+    let refused = store.hold(&user.id, &gen(2), Credits::new(0), "gen").await;
     assert!(
-        matches!(refused, Err(StoreError::InDebt { debt }) if debt == Credits(70)),
+        matches!(refused, Err(StoreError::InDebt { debt }) if debt == Credits::new(70)),
         "{refused:?}"
     );
 
@@ -187,7 +187,7 @@ async fn a_refund_after_spending_leaves_debt_that_the_next_purchase_pays(store: 
         ]
     );
     store
-        .hold(&user.id, &gen(3), Credits(30), "gen")
+        .hold(&user.id, &gen(3), Credits::new(30), "gen")
         .await
         .unwrap();
 }
@@ -228,7 +228,7 @@ async fn a_dispute_takes_credits_back_and_a_won_one_returns_them(store: &Store) 
         .await
         .unwrap();
     store
-        .hold(&user.id, &gen(1), Credits(50), "gen")
+        .hold(&user.id, &gen(1), Credits::new(50), "gen")
         .await
         .unwrap();
     let settled = store
@@ -393,7 +393,7 @@ async fn upgrading_keeps_the_ledger_and_its_voucher_redemptions(
     let grant = store
         .grant(
             &user,
-            Credits(5),
+            Credits::new(5),
             "after",
             &reelgate_domain::ledger::Actor::Cli,
         )

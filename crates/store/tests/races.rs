@@ -22,7 +22,7 @@ async fn parallel_holds_accept_exactly_what_the_balance_covers(store: &TestStore
     let holds = (0..64).map(|n| {
         let store = Store::clone(store);
         let user = user.id.clone();
-        tokio::spawn(async move { store.hold(&user, &gen(n), Credits(7), "race").await })
+        tokio::spawn(async move { store.hold(&user, &gen(n), Credits::new(7), "race").await })
     });
     let mut accepted = 0;
     for outcome in join_all(holds).await {
@@ -44,7 +44,7 @@ async fn racing_capture_and_release_settle_once(store: &TestStore) {
     for n in 0..8 {
         let generation = gen(n);
         store
-            .hold(&user.id, &generation, Credits(10), "race")
+            .hold(&user.id, &generation, Credits::new(10), "race")
             .await
             .unwrap();
         let attempts = (0..8).map(|i| {
@@ -79,7 +79,7 @@ async fn racing_redemptions_respect_the_voucher_limit(store: &TestStore) {
     store
         .create_voucher(NewVoucher {
             code: Some(code.clone()),
-            credits: Credits(10),
+            credits: Credits::new(10),
             max_redemptions: 5,
             expires_at: None,
             created_by: Actor::Cli,
@@ -125,7 +125,9 @@ async fn a_second_process_can_write_while_the_first_is_busy(store: &TestStore) {
         let user = user.id.clone();
         tokio::spawn(async move {
             let generation = gen(n);
-            store.hold(&user, &generation, Credits(5), "busy").await?;
+            store
+                .hold(&user, &generation, Credits::new(5), "busy")
+                .await?;
             store.capture(&generation).await
         })
     });
@@ -133,7 +135,7 @@ async fn a_second_process_can_write_while_the_first_is_busy(store: &TestStore) {
         let cli = cli.clone();
         let user = user.id.clone();
         tokio::spawn(async move {
-            cli.grant(&user, Credits(3), "cli grant", &Actor::Cli)
+            cli.grant(&user, Credits::new(3), "cli grant", &Actor::Cli)
                 .await
                 .map(|_| true)
         })

@@ -20,7 +20,7 @@ on_both_backends!(
 fn voucher(code: Option<&str>, credits: i64, max: i64) -> NewVoucher {
     NewVoucher {
         code: code.map(|c| VoucherCode::parse(c).unwrap()),
-        credits: Credits(credits),
+        credits: Credits::new(credits),
         max_redemptions: max,
         expires_at: None,
         created_by: Actor::Cli,
@@ -43,7 +43,7 @@ async fn redeeming_a_voucher_adds_its_credits_once(store: &TestStore) {
         .unwrap();
     assert_eq!(
         (entry.kind, entry.amount),
-        (EntryKind::Voucher, Credits(100))
+        (EntryKind::Voucher, Credits::new(100))
     );
     let again = store.redeem_voucher(&ada.id, &code("WELCOME")).await;
     assert!(

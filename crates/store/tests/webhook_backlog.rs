@@ -32,7 +32,7 @@ async fn failed_with_webhook(store: &TestStore, user: &User, url: &str) -> Gener
             .cloned()
             .unwrap(),
         upstream_request: serde_json::json!({"endpoint": "jobs", "body": {}}),
-        credits: Credits(1),
+        credits: Credits::new(1),
         upstream_cost_usd: Decimal::new(28, 2),
         webhook_url: Some(url.into()),
         idempotency: None,

@@ -25,7 +25,7 @@ pub struct Package {
 impl Package {
     /// What a customer receives for it.
     pub fn total_credits(&self) -> Credits {
-        Credits(self.credits.get() + self.bonus_credits.get())
+        Credits::new(self.credits.get() + self.bonus_credits.get())
     }
 }
 
@@ -72,7 +72,7 @@ pub enum PackageCreditsError {
 
 pub fn check_credits(credits: i64) -> Result<Credits, PackageCreditsError> {
     if (1..=MAX_PACKAGE_CREDITS).contains(&credits) {
-        Ok(Credits(credits))
+        Ok(Credits::new(credits))
     } else {
         Err(PackageCreditsError::Credits)
     }
@@ -80,7 +80,7 @@ pub fn check_credits(credits: i64) -> Result<Credits, PackageCreditsError> {
 
 pub fn check_bonus(bonus: i64) -> Result<Credits, PackageCreditsError> {
     if (0..=MAX_PACKAGE_CREDITS).contains(&bonus) {
-        Ok(Credits(bonus))
+        Ok(Credits::new(bonus))
     } else {
         Err(PackageCreditsError::Bonus)
     }

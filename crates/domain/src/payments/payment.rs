@@ -177,7 +177,7 @@ pub struct Payment {
 
 impl Payment {
     pub fn total_credits(&self) -> Credits {
-        Credits(self.credits.get() + self.bonus_credits.get())
+        Credits::new(self.credits.get() + self.bonus_credits.get())
     }
 
     pub fn status(&self) -> PaymentStatus {

@@ -65,7 +65,7 @@ pub fn credits_to_take_back(payment: &Payment) -> Credits {
     // of a 100-credit package takes 50. Cumulative, so two partial refunds of half take all.
     let share = (Decimal::from(total.get()) * payment.refunded / price)
         .round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero);
-    Credits(
+    Credits::new(
         i64::try_from(share)
             .unwrap_or(total.get())
             .clamp(0, total.get()),
@@ -80,14 +80,14 @@ pub fn movements(payment: &Payment, so_far: PaymentCredits, wallet: Wallet) -> V
     let pay_in = |credits: i64, rows: &mut Vec<Movement>, balance: &mut i64, debt: &mut i64| {
         let repaid = credits.min(*debt);
         if repaid > 0 {
-            rows.push(Movement::DebtRepayment(Credits(repaid)));
+            rows.push(Movement::DebtRepayment(Credits::new(repaid)));
         }
         *debt -= repaid;
         *balance += credits - repaid;
     };
     if payment.paid_at.is_some() && !so_far.credited {
         let total = payment.total_credits().get();
-        rows.push(Movement::Purchase(Credits(total)));
+        rows.push(Movement::Purchase(Credits::new(total)));
         pay_in(total, &mut rows, &mut balance, &mut debt);
     }
     let target = credits_to_take_back(payment).get();
@@ -95,13 +95,13 @@ pub fn movements(payment: &Payment, so_far: PaymentCredits, wallet: Wallet) -> V
     if change > 0 {
         let taken = change.min(balance);
         if taken > 0 {
-            rows.push(Movement::Reversal(Credits(taken)));
+            rows.push(Movement::Reversal(Credits::new(taken)));
         }
         if change > taken {
-            rows.push(Movement::Debt(Credits(change - taken)));
+            rows.push(Movement::Debt(Credits::new(change - taken)));
         }
     } else if change < 0 {
-        rows.push(Movement::Reinstatement(Credits(-change)));
+        rows.push(Movement::Reinstatement(Credits::new(-change)));
         pay_in(-change, &mut rows, &mut balance, &mut debt);
     }
     rows

@@ -79,7 +79,7 @@ impl PriceRule {
             .round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero)
             .to_i64()?
             .max(1);
-        steps.checked_mul(self.step).map(Credits)
+        steps.checked_mul(self.step).map(Credits::new)
     }
 }
 
@@ -107,19 +107,19 @@ mod tests {
     #[test]
     fn rule_rounds_to_the_nearest_step() {
         // The two worked examples of pricing.md.
-        assert_eq!(seed_rule().credits_for(dec!(0.10)), Some(Credits(15)));
-        assert_eq!(seed_rule().credits_for(dec!(0.75)), Some(Credits(120)));
+        assert_eq!(seed_rule().credits_for(dec!(0.10)), Some(Credits::new(15)));
+        assert_eq!(seed_rule().credits_for(dec!(0.75)), Some(Credits::new(120)));
     }
 
     #[test]
     fn exact_halves_round_up() {
         // 1.25 × 1.5 × 108 / 5 = 40.5 exactly.
-        assert_eq!(seed_rule().credits_for(dec!(1.25)), Some(Credits(205)));
+        assert_eq!(seed_rule().credits_for(dec!(1.25)), Some(Credits::new(205)));
     }
 
     #[test]
     fn a_tiny_cost_still_costs_one_step() {
-        assert_eq!(seed_rule().credits_for(dec!(0.001)), Some(Credits(5)));
+        assert_eq!(seed_rule().credits_for(dec!(0.001)), Some(Credits::new(5)));
     }
 
     #[test]

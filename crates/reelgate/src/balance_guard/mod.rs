@@ -52,7 +52,7 @@ pub struct GuardSnapshot {
 
 pub struct BalanceGuard {
     settings: GuardSettings,
-    lc: Arc<Lifecycle>,
+    lifecycle: Arc<Lifecycle>,
     alerts: Arc<OperatorAlerts>,
     snapshot: Mutex<GuardSnapshot>,
     /// One read at a time: the loop and the operator's "check now" must not both act on a
@@ -66,13 +66,13 @@ pub struct BalanceGuard {
 }
 
 impl BalanceGuard {
-    pub fn new(settings: GuardSettings, lc: Arc<Lifecycle>, simulated: bool) -> Arc<Self> {
+    pub fn new(settings: GuardSettings, lifecycle: Arc<Lifecycle>, simulated: bool) -> Arc<Self> {
         let alerts = Arc::new(OperatorAlerts::new(&settings, simulated));
         // The workers tell the operator about withdrawn models through the same webhook.
-        lc.set_operator_alerts(Arc::clone(&alerts));
+        lifecycle.set_operator_alerts(Arc::clone(&alerts));
         Arc::new(BalanceGuard {
             settings,
-            lc,
+            lifecycle,
             alerts,
             snapshot: Mutex::new(GuardSnapshot {
                 level: Level::Unknown,
@@ -112,10 +112,10 @@ impl BalanceGuard {
     /// Reads the balance now, records it and acts on a change of level.
     pub async fn check_now(&self) -> GuardSnapshot {
         let _one_at_a_time = self.checking.lock().await;
-        let read = if self.lc.keys.is_several() {
+        let read = if self.lifecycle.keys.is_several() {
             self.read_every_key().await
         } else {
-            self.lc.kie.credit_balance().await.map(|c| (c, true))
+            self.lifecycle.kie.credit_balance().await.map(|c| (c, true))
         };
         match read {
             Ok((credits, every_key)) => {
@@ -123,7 +123,7 @@ impl BalanceGuard {
                 // A total missing a key would read as a drop then a top-up: the reconciliation
                 // would count it as spent. Each key that was read has its own sample.
                 let recorded = if every_key {
-                    self.lc
+                    self.lifecycle
                         .store
                         .record_balance_sample(now, None, credits)
                         .await
@@ -139,7 +139,7 @@ impl BalanceGuard {
             Err(error) => {
                 let message = error.to_string();
                 tracing::warn!(error = %message, "cannot read the Kie balance");
-                self.lc.upstream_log.record("balance", &message);
+                self.lifecycle.upstream_log.record("balance", &message);
                 if let Ok(mut snapshot) = self.snapshot.lock() {
                     snapshot.last_error = Some(message);
                 }
@@ -157,7 +157,7 @@ impl BalanceGuard {
         let mut total = Decimal::ZERO;
         let mut last_error = None;
         let mut read_any = false;
-        for key in self.lc.keys.entries() {
+        for key in self.lifecycle.keys.entries() {
             match key.client.credit_balance().await {
                 Ok(credits) => {
                     read_any = true;
@@ -165,7 +165,7 @@ impl BalanceGuard {
                     key.record_balance(credits);
                     // Each account's own samples: the reconciliation per key.
                     let sample = self
-                        .lc
+                        .lifecycle
                         .store
                         .record_balance_sample(Utc::now(), Some(&key.label), credits)
                         .await;
@@ -221,15 +221,15 @@ impl BalanceGuard {
     async fn mail_operators(&self, subject: &str, message: &str) {
         let to = &self.settings.operator_emails;
         if !to.is_empty() {
-            crate::mail::operators::alert(&self.lc.store, to, subject, message).await;
-            self.lc.wake.mail.notify_one();
+            crate::mail::operators::alert(&self.lifecycle.store, to, subject, message).await;
+            self.lifecycle.wake.mail.notify_one();
         }
     }
 
     /// Mails each key Kie refused since the last check (dispatch nudges the guard when it
     /// refuses one), once per refusal: a key retried and refused again is not news.
     async fn mail_new_key_refusals(&self) {
-        let views = self.lc.keys.views();
+        let views = self.lifecycle.keys.views();
         let refused: BTreeSet<&str> = views
             .iter()
             .filter(|key| key.state == "refused")
@@ -263,7 +263,7 @@ impl BalanceGuard {
     /// level Kie refused at, and dispatch resumes once a read is above it (a top-up), or
     /// after a regular interval anyway, when one generation finds out whether Kie takes work.
     async fn after_kie_refusal(&self, credits: Decimal) {
-        let Some(since) = self.lc.gate.suspended_for_kie_refusal() else {
+        let Some(since) = self.lifecycle.gate.suspended_for_kie_refusal() else {
             self.forget_refusal();
             return;
         };
@@ -289,11 +289,11 @@ impl BalanceGuard {
     }
 
     async fn resume_dispatch(&self) {
-        if self.lc.gate.resume() {
-            self.lc.wake.dispatch.notify_one();
+        if self.lifecycle.gate.resume() {
+            self.lifecycle.wake.dispatch.notify_one();
         }
-        if self.lc.gate.refusal().is_none() {
-            if let Err(error) = self.lc.store.clear_queued_blocked().await {
+        if self.lifecycle.gate.refusal().is_none() {
+            if let Err(error) = self.lifecycle.store.clear_queued_blocked().await {
                 tracing::error!(%error, "cannot clear the waiting-for-capacity marks");
             }
         }
@@ -317,8 +317,8 @@ impl BalanceGuard {
                 "the Kie balance ({credits} credits) is below the operator's stop threshold ({})",
                 self.settings.stop_below
             );
-            self.lc.gate.suspend(&reason);
-            if let Err(error) = self.lc.store.mark_queued_blocked(&reason).await {
+            self.lifecycle.gate.suspend(&reason);
+            if let Err(error) = self.lifecycle.store.mark_queued_blocked(&reason).await {
                 tracing::error!(%error, "cannot mark queued generations as waiting");
             }
         } else if before == Level::Stopped {
@@ -343,15 +343,15 @@ impl BalanceGuard {
     /// Reads on the interval, every few seconds while dispatch is suspended, and at once when Kie
     /// refused for lack of credits, until the lifecycle stops.
     pub async fn run(self: Arc<Self>) {
-        let mut stop = self.lc.stopping();
+        let mut stop = self.lifecycle.stopping();
         loop {
             self.check_now().await;
-            let every = if self.lc.gate.suspension().is_some() {
+            let every = if self.lifecycle.gate.suspension().is_some() {
                 HELD_POLL.min(self.settings.poll_every)
             } else {
                 self.settings.poll_every
             };
-            if !pause_for(every, &self.lc.wake.guard, &mut stop).await {
+            if !pause_for(every, &self.lifecycle.wake.guard, &mut stop).await {
                 break;
             }
         }

@@ -30,7 +30,7 @@ pub struct KieSignature<'a> {
 }
 
 pub async fn receive(
-    lc: &Lifecycle,
+    lifecycle: &Lifecycle,
     id: &str,
     token: &str,
     signed: KieSignature<'_>,
@@ -38,19 +38,19 @@ pub async fn receive(
 ) -> Result<(), CallbackRefused> {
     let id: GenerationId = id.parse().map_err(|_| CallbackRefused::Unknown)?;
     let span = super::lifecycle::span(&id);
-    receive_for(lc, id, token, signed, body)
+    receive_for(lifecycle, id, token, signed, body)
         .instrument(span)
         .await
 }
 
 async fn receive_for(
-    lc: &Lifecycle,
+    lifecycle: &Lifecycle,
     id: GenerationId,
     token: &str,
     signed: KieSignature<'_>,
     body: &[u8],
 ) -> Result<(), CallbackRefused> {
-    if !lc.tokens.verify(&id, token) {
+    if !lifecycle.tokens.verify(&id, token) {
         tracing::warn!(generation = %id, "refused a callback with a wrong token");
         return Err(CallbackRefused::Forged);
     }
@@ -61,14 +61,14 @@ async fn receive_for(
         .map(|c| c.task_id.as_str().to_owned());
     // The signature covers the task id, not the body: it proves Kie sent a callback about
     // that task, and nothing more, so the outcome is still read from Kie.
-    if !lc
+    if !lifecycle
         .tokens
         .kie_signature_holds(task_id.as_deref(), signed.timestamp, signed.signature)
     {
         tracing::warn!(generation = %id, "refused a callback without Kie's valid signature");
         return Err(CallbackRefused::Unsigned);
     }
-    let generation = lc
+    let generation = lifecycle
         .store
         .generation(&id)
         .await?
@@ -93,20 +93,24 @@ async fn receive_for(
             tracing::warn!(generation = %id, "callback names another task; ignored");
             return Ok(());
         }
-        lc.store.check_now(&id).await?;
-        lc.wake.track.notify_one();
+        lifecycle.store.check_now(&id).await?;
+        lifecycle.wake.track.notify_one();
     } else if can(Event::UpstreamAccepted) {
         // The create's answer was lost (or is still on its way), and Kie tells us the task:
         // adopt it; the tracker confirms its state before settling.
         if let Some(task_id) = task_id {
-            if lc.store.record_accepted(&id, &task_id, Utc::now()).await? {
+            if lifecycle
+                .store
+                .record_accepted(&id, &task_id, Utc::now())
+                .await?
+            {
                 tracing::info!(generation = %id, task = %task_id, "a callback revealed the upstream task");
             } else {
                 // The dispatcher recorded Kie's answer in the meantime, with a first look
                 // scheduled near the model's usual duration: the task has ended already.
-                lc.store.check_now(&id).await?;
+                lifecycle.store.check_now(&id).await?;
             }
-            lc.wake.track.notify_one();
+            lifecycle.wake.track.notify_one();
         }
     } else {
         // Late or duplicated: the generation has already moved on.

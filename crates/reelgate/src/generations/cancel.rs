@@ -1,12 +1,14 @@
 //! Canceling a generation not yet sent upstream: refunded, its webhook and mail queued, in
 //! one transaction (`Store::cancel_generation`). Called by the JSON API and the web page
-//! alike; it wakes the workers that deliver what it queued, so no front end has to.
+//! alike. It ends the generation the way every end goes (`settle::cancel`), which wakes the
+//! workers that deliver what it queued, so no front end has to.
 
 use reelgate_domain::accounts::UserId;
 use reelgate_domain::generations::{Generation, GenerationId};
 use reelgate_store::{Canceled, StoreError};
 
 use super::lifecycle::Lifecycle;
+use super::settle;
 
 /// What became of a cancel.
 pub enum Cancel {
@@ -20,20 +22,12 @@ pub enum Cancel {
 
 /// Cancels the customer's generation `id` if it has not been sent upstream yet.
 pub async fn cancel(
-    lc: &Lifecycle,
+    lifecycle: &Lifecycle,
     user: &UserId,
     id: &GenerationId,
 ) -> Result<Cancel, StoreError> {
-    let canceled = lc
-        .store
-        .cancel_generation(user, id, crate::webhooks::event::payload)
-        .await?;
-    Ok(match canceled {
-        Some(Canceled::Now(generation)) => {
-            lc.wake.webhooks.notify_one();
-            lc.wake.mail.notify_one();
-            Cancel::Done(Box::new(generation))
-        }
+    Ok(match settle::cancel(lifecycle, user, id).await? {
+        Some(Canceled::Now(generation)) => Cancel::Done(Box::new(generation)),
         Some(Canceled::TooLate(generation)) => Cancel::TooLate(Box::new(generation)),
         None => Cancel::NotFound,
     })

@@ -58,15 +58,15 @@ impl Worker for Dispatcher {
 
 /// Settles creates sent without a recorded answer, once their wait is over.
 pub(super) struct Resolver {
-    lc: Arc<Lifecycle>,
+    lifecycle: Arc<Lifecycle>,
     /// Nothing nudges it: these rows fall due only after a claim lease or the unconfirmed wait.
     never: Notify,
 }
 
 impl Resolver {
-    pub(super) fn new(lc: Arc<Lifecycle>) -> Resolver {
+    pub(super) fn new(lifecycle: Arc<Lifecycle>) -> Resolver {
         Resolver {
-            lc,
+            lifecycle,
             never: Notify::new(),
         }
     }
@@ -78,13 +78,16 @@ impl Worker for Resolver {
     const PARALLEL: usize = 16;
 
     async fn claim(&self, limit: u32) -> Result<Claimed<Generation>, StoreError> {
-        let lease = self.lc.settings.claim_lease;
-        let claimed = self.lc.store.claim(&queues::UNRESOLVED, limit, lease);
+        let lease = self.lifecycle.settings.claim_lease;
+        let claimed = self
+            .lifecycle
+            .store
+            .claim(&queues::UNRESOLVED, limit, lease);
         Ok(Claimed::Jobs(claimed.await?))
     }
 
     async fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
-        self.lc.store.next_due(&queues::UNRESOLVED).await
+        self.lifecycle.store.next_due(&queues::UNRESOLVED).await
     }
 
     fn nudge(&self) -> &Notify {
@@ -93,59 +96,65 @@ impl Worker for Resolver {
 
     async fn work(&self, generation: Generation) {
         let span = span(&generation.id);
-        if let Err(error) = resolve(&self.lc, &generation).instrument(span).await {
+        if let Err(error) = resolve(&self.lifecycle, &generation).instrument(span).await {
             tracing::error!(generation = %generation.id, %error, "cannot record an unanswered create");
         }
     }
 }
 
-async fn claim(lc: &Arc<Lifecycle>, limit: u32) -> Result<Claimed<Job>, StoreError> {
-    let passage = lc.gate.passage();
+async fn claim(lifecycle: &Arc<Lifecycle>, limit: u32) -> Result<Claimed<Job>, StoreError> {
+    let passage = lifecycle.gate.passage();
     if passage != Passage::Open {
         // Generations submitted while the balance guard suspends dispatch wait like the others.
-        if let Some((_, reason)) = lc.gate.suspension() {
-            lc.store.mark_queued_blocked(&reason).await?;
+        if let Some((_, reason)) = lifecycle.gate.suspension() {
+            lifecycle.store.mark_queued_blocked(&reason).await?;
         }
-        fail_long_blocked(lc).await?;
+        fail_long_blocked(lifecycle).await?;
         if passage == Passage::Closed {
             // A suspension ends when the guard resumes dispatch (a nudge); a pause at a known
             // time, when the probe must go out and not up to an idle tick later. Either way the
             // loop looks again within a tick, to fail the generations whose wait is over.
-            return Ok(match (lc.gate.suspension(), lc.gate.pause_left()) {
-                (None, Some(left)) => Claimed::WaitFor(left.min(IDLE_TICK)),
-                _ => Claimed::Blocked,
-            });
+            return Ok(
+                match (lifecycle.gate.suspension(), lifecycle.gate.pause_left()) {
+                    (None, Some(left)) => Claimed::WaitFor(left.min(IDLE_TICK)),
+                    _ => Claimed::Blocked,
+                },
+            );
         }
     }
-    let cap = lc.settings.max_concurrent_tasks;
-    if !lc.keys.is_several() {
-        let in_flight = lc.store.in_flight_upstream(cap).await?;
+    let cap = lifecycle.settings.max_concurrent_tasks;
+    if !lifecycle.keys.is_several() {
+        let in_flight = lifecycle.store.in_flight_upstream(cap).await?;
         let batch = if passage == Passage::Probing {
             1
         } else {
             limit
         };
-        return take_and_claim(lc, 0, batch, in_flight).await;
+        return take_and_claim(lifecycle, 0, batch, in_flight).await;
     }
     // Several keys: the first (in turn) that can take work gets this round's batch; the cap
     // and the rate window are each key's own.
-    if lc.keys.none_usable() {
-        fail_long_blocked(lc).await?;
-        let left = lc.keys.next_retry().unwrap_or(IDLE_TICK);
+    if lifecycle.keys.none_usable() {
+        fail_long_blocked(lifecycle).await?;
+        let left = lifecycle.keys.next_retry().unwrap_or(IDLE_TICK);
         return Ok(Claimed::WaitFor(left.min(IDLE_TICK)));
     }
     let mut soonest: Option<Duration> = None;
-    for index in lc.keys.round() {
-        let Some(key) = lc.keys.get(index).filter(|_| lc.keys.usable(index)) else {
+    for index in lifecycle.keys.round() {
+        let Some(key) = lifecycle
+            .keys
+            .get(index)
+            .filter(|_| lifecycle.keys.usable(index))
+        else {
             continue;
         };
-        let in_flight = lc
+        let in_flight = lifecycle
             .store
             .in_flight_upstream_with(&key.label, index == 0, cap)
             .await?;
-        let probe = passage == Passage::Probing || lc.keys.probing(index);
+        let probe = passage == Passage::Probing || lifecycle.keys.probing(index);
         let batch = if probe { 1 } else { limit };
-        match take_and_claim(lc, index, batch, in_flight).await? {
+        match take_and_claim(lifecycle, index, batch, in_flight).await? {
             Claimed::WaitFor(wait) => soonest = Some(soonest.map_or(wait, |s| s.min(wait))),
             Claimed::Blocked => {}
             claimed => return Ok(claimed),
@@ -157,15 +166,15 @@ async fn claim(lc: &Arc<Lifecycle>, limit: u32) -> Result<Claimed<Job>, StoreErr
 /// Takes up to `batch` slots of key `index`'s window (no more than its cap leaves free) and
 /// claims as many queued generations.
 async fn take_and_claim(
-    lc: &Lifecycle,
+    lifecycle: &Lifecycle,
     index: usize,
     batch: u32,
     in_flight: u64,
 ) -> Result<Claimed<Job>, StoreError> {
-    let Some(key) = lc.keys.get(index) else {
+    let Some(key) = lifecycle.keys.get(index) else {
         return Ok(Claimed::Blocked);
     };
-    let free = u64::from(lc.settings.max_concurrent_tasks).saturating_sub(in_flight);
+    let free = u64::from(lifecycle.settings.max_concurrent_tasks).saturating_sub(in_flight);
     if free == 0 {
         return Ok(Claimed::Blocked);
     }
@@ -177,9 +186,9 @@ async fn take_and_claim(
         Slots::Wait(wait) => return Ok(Claimed::WaitFor(wait)),
     };
     let count = u32::try_from(slots.len()).unwrap_or(batch);
-    let claimed = match lc
+    let claimed = match lifecycle
         .store
-        .claim(&queues::DISPATCH, count, lc.settings.claim_lease)
+        .claim(&queues::DISPATCH, count, lifecycle.settings.claim_lease)
         .await
     {
         Ok(claimed) => claimed,
@@ -191,10 +200,11 @@ async fn take_and_claim(
     // Upstream may have refused while this claim was under way (a create was answered 402 or
     // 5xx meanwhile, and the row it put back is due at once): what was claimed goes back
     // unsent rather than into a refusal. (Under load this sent a second create into Kie's 402.)
-    if !claimed.is_empty() && lc.gate.passage() == Passage::Closed {
+    if !claimed.is_empty() && lifecycle.gate.passage() == Passage::Closed {
         for generation in &claimed {
             let reason = generation.blocked_reason.as_deref();
-            lc.store
+            lifecycle
+                .store
                 .record_not_sent(&generation.id, Utc::now(), reason)
                 .await?;
         }
@@ -212,9 +222,9 @@ async fn take_and_claim(
     ))
 }
 
-async fn send(lc: &Lifecycle, generation: Generation, slot: Slot, index: usize) {
+async fn send(lifecycle: &Lifecycle, generation: Generation, slot: Slot, index: usize) {
     let id = &generation.id;
-    let Some(key) = lc.keys.get(index) else {
+    let Some(key) = lifecycle.keys.get(index) else {
         return;
     };
     let request = match StoredRequest::decode(&generation.upstream_request) {
@@ -227,18 +237,18 @@ async fn send(lc: &Lifecycle, generation: Generation, slot: Slot, index: usize) 
                 error.to_string(),
             );
             key.creates.give_back(vec![slot]).await;
-            settle::fail(lc, &generation, Why::Refused, failure).await;
+            settle::fail(lifecycle, &generation, Why::Refused, failure).await;
             return;
         }
     };
-    match model_pause::may_send(lc, &generation).await {
+    match model_pause::may_send(lifecycle, &generation).await {
         Ok(true) => {}
         Ok(false) => {
             // Queued before its model was paused (on another instance, or a moment ago).
             key.creates.give_back(vec![slot]).await;
             let detail = format!("{} paused: not sent", generation.model);
             settle::fail(
-                lc,
+                lifecycle,
                 &generation,
                 Why::ModelPaused,
                 model_pause::failure(detail),
@@ -253,21 +263,21 @@ async fn send(lc: &Lifecycle, generation: Generation, slot: Slot, index: usize) 
     // An extension goes with the key that made the task it continues; anything else with the
     // key whose turn it is. (The rate slot is the turn's key's: one create's worth at most.)
     let (client, label) = match request.required_key() {
-        Some(wanted) => match lc.keys.for_task(wanted.as_deref()) {
+        Some(wanted) => match lifecycle.keys.for_task(wanted.as_deref()) {
             Some(client) => (client, wanted.clone().unwrap_or(key.label.clone())),
             None => (key.client.clone(), key.label.clone()),
         },
         None => (key.client.clone(), key.label.clone()),
     };
-    if lc.keys.is_several() {
+    if lifecycle.keys.is_several() {
         // Before the request goes out: a task whose answer is lost still belongs to this key.
-        if let Err(error) = lc.store.record_sending_key(id, &label).await {
+        if let Err(error) = lifecycle.store.record_sending_key(id, &label).await {
             tracing::error!(generation = %id, %error, "cannot record the key a create is sent with");
             key.creates.give_back(vec![slot]).await;
             return;
         }
     }
-    let callback = Some(lc.callback_url(id));
+    let callback = Some(lifecycle.callback_url(id));
     let wire_model = request.wire_model().to_owned();
     // Only a create of the model itself says whether Kie still takes the model: a refused
     // upgrade or extension is about that one video.
@@ -301,11 +311,11 @@ async fn send(lc: &Lifecycle, generation: Generation, slot: Slot, index: usize) 
     };
     key.creates.answered(slot).await;
     match &answer {
-        Ok(_) => model_pause::accepted(lc, &generation.model).await,
+        Ok(_) => model_pause::accepted(lifecycle, &generation.model).await,
         Err(error @ (KieError::FeatureDisabled { .. } | KieError::InvalidRequest { .. }))
             if tells_of_model.is_some()
                 && model_pause::refused(
-                    lc,
+                    lifecycle,
                     &generation,
                     error,
                     &wire_model,
@@ -314,29 +324,30 @@ async fn send(lc: &Lifecycle, generation: Generation, slot: Slot, index: usize) 
                 .await =>
         {
             // The service answered; only this model is gone.
-            upstream_works(lc).await;
-            key_works(lc, index).await;
+            upstream_works(lifecycle).await;
+            key_works(lifecycle, index).await;
             let failure = model_pause::failure(error.to_string());
-            settle::fail(lc, &generation, Why::ModelPaused, failure).await;
+            settle::fail(lifecycle, &generation, Why::ModelPaused, failure).await;
             return;
         }
         Err(_) => {}
     }
     let recorded = match decide::after_create(answer) {
         AfterCreate::Running(task_id) => {
-            upstream_works(lc).await;
-            key_works(lc, index).await;
+            upstream_works(lifecycle).await;
+            key_works(lifecycle, index).await;
             let first_look = after(
-                lc.settings
+                lifecycle
+                    .settings
                     .poll
-                    .delay(lc.settings.expected.for_model(&generation.model), 0),
+                    .delay(lifecycle.settings.expected.for_model(&generation.model), 0),
             );
             tracing::info!(generation = %id, task = %task_id, "sent upstream");
-            let accepted = lc
+            let accepted = lifecycle
                 .store
                 .record_accepted(id, task_id.as_str(), first_look)
                 .await;
-            lc.wake.track.notify_one();
+            lifecycle.wake.track.notify_one();
             accepted.map(drop)
         }
         AfterCreate::RetryLater {
@@ -344,10 +355,11 @@ async fn send(lc: &Lifecycle, generation: Generation, slot: Slot, index: usize) 
             rate_limited: true,
         } => {
             tracing::warn!(generation = %id, %reason, "upstream rate limit hit; waiting a full window");
-            upstream_works(lc).await;
+            upstream_works(lifecycle).await;
             key.creates.saturate().await;
-            lc.store
-                .record_not_sent(id, after(lc.settings.rate_limit.per), None)
+            lifecycle
+                .store
+                .record_not_sent(id, after(lifecycle.settings.rate_limit.per), None)
                 .await
                 .map(drop)
         }
@@ -356,50 +368,52 @@ async fn send(lc: &Lifecycle, generation: Generation, slot: Slot, index: usize) 
             rate_limited: false,
         } => {
             tracing::warn!(generation = %id, %reason, "upstream unavailable; will retry");
-            lc.upstream_log.record("create", &reason);
-            if lc.gate.faltered() {
-                refused_for_now(lc, &generation, &reason).await
+            lifecycle.upstream_log.record("create", &reason);
+            if lifecycle.gate.faltered() {
+                refused_for_now(lifecycle, &generation, &reason).await
             } else {
                 let backoff = RETRY_BACKOFF.saturating_mul(generation.dispatch_attempts.min(6));
-                lc.store
+                lifecycle
+                    .store
                     .record_not_sent(&generation.id, after(backoff), Some(&reason))
                     .await
                     .map(drop)
             }
         }
         AfterCreate::WaitForOperator { reason } | AfterCreate::OutOfCredits { reason }
-            if lc.keys.is_several() =>
+            if lifecycle.keys.is_several() =>
         {
-            key_refused(lc, &generation, index, &reason).await
+            key_refused(lifecycle, &generation, index, &reason).await
         }
         AfterCreate::WaitForOperator { reason } => {
             tracing::error!(generation = %id, %reason,
                 "UPSTREAM REFUSES NEW GENERATIONS until the operator acts (Kie key, balance or spending cap)");
-            lc.upstream_log.record("create", &reason);
-            lc.wake.guard.notify_one();
-            refused_for_now(lc, &generation, &reason).await
+            lifecycle.upstream_log.record("create", &reason);
+            lifecycle.wake.guard.notify_one();
+            refused_for_now(lifecycle, &generation, &reason).await
         }
         AfterCreate::OutOfCredits { reason } => {
             tracing::error!(generation = %id, %reason,
                 "KIE REFUSES NEW GENERATIONS FOR LACK OF CREDITS: dispatch suspended until its balance is topped up");
-            lc.upstream_log.record("create", &reason);
-            lc.gate.suspend_for_kie_refusal(&reason);
-            lc.wake.guard.notify_one();
-            keep_queued(lc, &generation, &reason).await
+            lifecycle.upstream_log.record("create", &reason);
+            lifecycle.gate.suspend_for_kie_refusal(&reason);
+            lifecycle.wake.guard.notify_one();
+            keep_queued(lifecycle, &generation, &reason).await
         }
         AfterCreate::Fail(failure) => {
             tracing::info!(generation = %id, reason = %failure.detail, "upstream refused the generation");
-            upstream_works(lc).await;
-            key_works(lc, index).await;
-            settle::fail(lc, &generation, Why::Refused, failure).await;
+            upstream_works(lifecycle).await;
+            key_works(lifecycle, index).await;
+            settle::fail(lifecycle, &generation, Why::Refused, failure).await;
             Ok(())
         }
         AfterCreate::Unknown { reason } => {
             tracing::warn!(generation = %id, %reason,
                 "create outcome unknown: not resending; waiting for a callback to reveal the task");
-            lc.upstream_log.record("create", &reason);
-            lc.store
-                .record_outcome_unknown(id, &reason, after(lc.settings.unconfirmed_wait))
+            lifecycle.upstream_log.record("create", &reason);
+            lifecycle
+                .store
+                .record_outcome_unknown(id, &reason, after(lifecycle.settings.unconfirmed_wait))
                 .await
                 .map(drop)
         }
@@ -415,41 +429,43 @@ async fn send(lc: &Lifecycle, generation: Generation, slot: Slot, index: usize) 
 /// rotation for a pause and this generation goes out again at once, with another key. Only
 /// when every key is refused does dispatch stop as it does with one key.
 async fn key_refused(
-    lc: &Lifecycle,
+    lifecycle: &Lifecycle,
     generation: &Generation,
     index: usize,
     reason: &str,
 ) -> Result<(), StoreError> {
-    let label = lc
+    let label = lifecycle
         .keys
         .get(index)
         .map_or_else(|| "?".to_owned(), |k| k.label.clone());
-    let pause = lc.keys.refuse(index, reason);
+    let pause = lifecycle.keys.refuse(index, reason);
     tracing::error!(generation = %generation.id, key = %label, %reason, ?pause,
         "KIE REFUSES THIS KEY (bad key, no credit or spending cap): new generations go to the other keys until the operator acts");
-    lc.upstream_log
+    lifecycle
+        .upstream_log
         .record("create", format!("key {label}: {reason}"));
-    lc.wake.guard.notify_one();
-    if lc.keys.none_usable() {
+    lifecycle.wake.guard.notify_one();
+    if lifecycle.keys.none_usable() {
         tracing::error!("EVERY KIE KEY IS REFUSED: dispatch waits for one to be retried");
-        return keep_queued(lc, generation, reason).await;
+        return keep_queued(lifecycle, generation, reason).await;
     }
-    lc.store
+    lifecycle
+        .store
         .record_not_sent(&generation.id, Utc::now(), None)
         .await
         .map(drop)
 }
 
 /// One of several keys answered as a working account does: back in the rotation.
-async fn key_works(lc: &Lifecycle, index: usize) {
-    if lc.keys.is_several() && lc.keys.works(index) {
-        let label = lc
+async fn key_works(lifecycle: &Lifecycle, index: usize) {
+    if lifecycle.keys.is_several() && lifecycle.keys.works(index) {
+        let label = lifecycle
             .keys
             .get(index)
             .map_or_else(|| "?".to_owned(), |k| k.label.clone());
         tracing::info!(key = %label, "Kie takes work with this key again");
-        if lc.gate.suspension().is_none() && lc.gate.refusal().is_none() {
-            if let Err(error) = lc.store.clear_queued_blocked().await {
+        if lifecycle.gate.suspension().is_none() && lifecycle.gate.refusal().is_none() {
+            if let Err(error) = lifecycle.store.clear_queued_blocked().await {
                 tracing::error!(%error, "cannot clear the waiting-for-capacity marks");
             }
         }
@@ -459,37 +475,38 @@ async fn key_works(lc: &Lifecycle, index: usize) {
 /// Upstream will not take new work for now (outage, or an account problem only the operator
 /// can fix): pause all dispatch, keep this one queued, and start its clock towards failure.
 async fn refused_for_now(
-    lc: &Lifecycle,
+    lifecycle: &Lifecycle,
     generation: &Generation,
     reason: &str,
 ) -> Result<(), StoreError> {
-    let pause_for = lc.gate.refused(reason);
+    let pause_for = lifecycle.gate.refused(reason);
     tracing::warn!(pause = ?pause_for, "dispatch paused; one generation will probe when it ends");
-    keep_queued(lc, generation, reason).await
+    keep_queued(lifecycle, generation, reason).await
 }
 
 /// Puts a generation upstream did not take back in the queue, and starts every queued
 /// generation's clock towards failure.
 async fn keep_queued(
-    lc: &Lifecycle,
+    lifecycle: &Lifecycle,
     generation: &Generation,
     reason: &str,
 ) -> Result<(), StoreError> {
     // Due again at once: the pause or the suspension, not the row, decides when it goes out.
-    lc.store
+    lifecycle
+        .store
         .record_not_sent(&generation.id, Utc::now(), Some(reason))
         .await?;
-    lc.store.mark_queued_blocked(reason).await
+    lifecycle.store.mark_queued_blocked(reason).await
 }
 
 /// Upstream answered as a working service does, so a probe that gets any such answer ends
 /// the pause (not only one that creates a task: a probe refused for its own content says
 /// just as much).
-async fn upstream_works(lc: &Lifecycle) {
-    if lc.gate.works() {
+async fn upstream_works(lifecycle: &Lifecycle) {
+    if lifecycle.gate.works() {
         tracing::info!("upstream accepts new generations again");
-        if lc.gate.suspension().is_none() {
-            if let Err(error) = lc.store.clear_queued_blocked().await {
+        if lifecycle.gate.suspension().is_none() {
+            if let Err(error) = lifecycle.store.clear_queued_blocked().await {
                 tracing::error!(%error, "cannot clear the waiting-for-capacity marks");
             }
         }
@@ -498,13 +515,14 @@ async fn upstream_works(lc: &Lifecycle) {
 
 /// Generations that have waited longer than the operator allows for upstream to take work
 /// again fail, and their credits go back.
-async fn fail_long_blocked(lc: &Lifecycle) -> Result<(), StoreError> {
+async fn fail_long_blocked(lifecycle: &Lifecycle) -> Result<(), StoreError> {
     let before = Utc::now()
-        - chrono::Duration::from_std(lc.settings.upstream_wait).unwrap_or(chrono::Duration::MAX);
-    for generation in lc.store.blocked_before(before, 100).await? {
+        - chrono::Duration::from_std(lifecycle.settings.upstream_wait)
+            .unwrap_or(chrono::Duration::MAX);
+    for generation in lifecycle.store.blocked_before(before, 100).await? {
         let reason = generation.blocked_reason.clone().unwrap_or_default();
         settle::fail(
-            lc,
+            lifecycle,
             &generation,
             Why::WaitedTooLong,
             Failure::no_capacity(reason),
@@ -515,23 +533,24 @@ async fn fail_long_blocked(lc: &Lifecycle) -> Result<(), StoreError> {
     Ok(())
 }
 
-async fn resolve(lc: &Lifecycle, generation: &Generation) -> Result<(), StoreError> {
+async fn resolve(lifecycle: &Lifecycle, generation: &Generation) -> Result<(), StoreError> {
     match generation.dispatch {
         // The worker sending it stopped (a crash, a kill) before recording Kie's answer.
         Dispatch::Sending => {
             tracing::warn!(generation = %generation.id,
                 "found a create sent by a stopped worker; waiting for a callback to reveal it");
-            lc.store
+            lifecycle
+                .store
                 .record_outcome_unknown(
                     &generation.id,
                     "reelgate stopped while sending",
-                    after(lc.settings.unconfirmed_wait),
+                    after(lifecycle.settings.unconfirmed_wait),
                 )
                 .await?;
         }
         _ => {
             let failure = Failure::never_confirmed();
-            settle::fail(lc, generation, Why::NeverConfirmed, failure).await;
+            settle::fail(lifecycle, generation, Why::NeverConfirmed, failure).await;
         }
     }
     Ok(())

@@ -35,11 +35,12 @@ pub enum FollowUpError {
 
 /// The caller's generation `id`, if it is theirs.
 pub(super) async fn original_of(
-    lc: &Lifecycle,
+    lifecycle: &Lifecycle,
     user: &UserId,
     id: &GenerationId,
 ) -> Result<Generation, FollowUpError> {
-    lc.store
+    lifecycle
+        .store
         .generation_of(user, id)
         .await
         .map_err(SubmitError::from)?
@@ -94,7 +95,7 @@ fn field_error(field: &str, code: ErrorCode, message: String) -> SubmitError {
 /// Queues an extension of the customer's generation `original_id` with `body`
 /// (`prompt`, optional `seeds` and `webhook_url`).
 pub async fn extend(
-    lc: &Lifecycle,
+    lifecycle: &Lifecycle,
     catalog: &Catalog,
     user: &UserId,
     original_id: &GenerationId,
@@ -110,12 +111,12 @@ pub async fn extend(
         )
         .into());
     }
-    let original = original_of(lc, user, original_id).await?;
+    let original = original_of(lifecycle, user, original_id).await?;
     let model = extendable(&original).map_err(|message| FollowUpError::Refused {
         code: "not_extendable",
         message,
     })?;
-    let webhook_url = submit::webhook_url(lc, &mut body).await?;
+    let webhook_url = submit::webhook_url(lifecycle, &mut body).await?;
     let seeds = match body.get("seeds") {
         None => None,
         Some(value) => Some(
@@ -176,7 +177,7 @@ pub async fn extend(
         webhook_url,
         idempotency,
     };
-    Ok(submit::queue(lc, new).await?)
+    Ok(submit::queue(lifecycle, new).await?)
 }
 
 /// What extending `original` costs now, if it can be extended (for the video's card).

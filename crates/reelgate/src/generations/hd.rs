@@ -47,28 +47,37 @@ impl Worker for HdFetcher {
     }
 }
 
-async fn fetch(lc: &Lifecycle, generation: &Generation) {
+async fn fetch(lifecycle: &Lifecycle, generation: &Generation) {
     let Some(task_id) = generation.upstream_task_id.clone().map(TaskId::from) else {
         return;
     };
     let finished = generation.finished_at.unwrap_or(generation.created_at);
-    let recorded = match lc.client_for(generation).veo_1080p(&task_id, 0).await {
+    let recorded = match lifecycle
+        .client_for(generation)
+        .veo_1080p(&task_id, 0)
+        .await
+    {
         Ok(url) => {
             let video = Video {
                 url,
                 resolution: Some("1080p".to_owned()),
             };
-            lc.store.record_hd(generation, Some(video), None).await
+            lifecycle
+                .store
+                .record_hd(generation, Some(video), None)
+                .await
         }
         Err(error)
-            if (Utc::now() - finished).to_std().unwrap_or_default() > lc.settings.hd_wait =>
+            if (Utc::now() - finished).to_std().unwrap_or_default()
+                > lifecycle.settings.hd_wait =>
         {
             tracing::info!(generation = %generation.id, %error, "no 1080p video in time; keeping 720p");
-            lc.store.record_hd(generation, None, None).await
+            lifecycle.store.record_hd(generation, None, None).await
         }
         Err(_) => {
-            let wait = RETRY_EVERY.min(lc.settings.poll.max_interval);
-            lc.store
+            let wait = RETRY_EVERY.min(lifecycle.settings.poll.max_interval);
+            lifecycle
+                .store
                 .record_hd(generation, None, Some(after(wait)))
                 .await
         }

@@ -104,14 +104,17 @@ impl Lifecycle {
         use super::{dispatch, hd, track};
         use crate::worker::run;
         let mut workers = JoinSet::new();
-        let lc = || Arc::clone(self);
-        workers.spawn(run(Arc::new(dispatch::Dispatcher(lc())), self.stopping()));
+        let shared = || Arc::clone(self);
         workers.spawn(run(
-            Arc::new(dispatch::Resolver::new(lc())),
+            Arc::new(dispatch::Dispatcher(shared())),
             self.stopping(),
         ));
-        workers.spawn(run(Arc::new(track::Tracker(lc())), self.stopping()));
-        workers.spawn(run(Arc::new(hd::HdFetcher(lc())), self.stopping()));
+        workers.spawn(run(
+            Arc::new(dispatch::Resolver::new(shared())),
+            self.stopping(),
+        ));
+        workers.spawn(run(Arc::new(track::Tracker(shared())), self.stopping()));
+        workers.spawn(run(Arc::new(hd::HdFetcher(shared())), self.stopping()));
         workers
     }
 

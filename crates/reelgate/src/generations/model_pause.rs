@@ -68,11 +68,11 @@ impl ModelPauses {
     }
 
     /// Every paused model, at most [`FRESH_FOR`] old.
-    pub async fn current(&self, lc: &Lifecycle) -> Result<Arc<Vec<ModelPause>>, StoreError> {
+    pub async fn current(&self, lifecycle: &Lifecycle) -> Result<Arc<Vec<ModelPause>>, StoreError> {
         if let Some(pauses) = self.cached() {
             return Ok(pauses);
         }
-        let pauses = Arc::new(lc.store.model_pauses().await?);
+        let pauses = Arc::new(lifecycle.store.model_pauses().await?);
         if let Ok(mut cache) = self.cache.lock() {
             *cache = Some((Instant::now(), Arc::clone(&pauses)));
         }
@@ -80,9 +80,9 @@ impl ModelPauses {
     }
 
     /// The models a new generation is refused for now (for `GET /v1/models` and the web app).
-    pub async fn refused_models(&self, lc: &Lifecycle) -> Vec<String> {
+    pub async fn refused_models(&self, lifecycle: &Lifecycle) -> Vec<String> {
         let now = Utc::now();
-        match self.current(lc).await {
+        match self.current(lifecycle).await {
             Ok(pauses) => pauses
                 .iter()
                 .filter(|p| p.refuses_at(now))
@@ -167,11 +167,11 @@ pub enum Admission {
 /// Whether a new generation of `model` may be submitted now; the probe, when the pause is
 /// over, is taken for `generation`.
 pub async fn admits(
-    lc: &Lifecycle,
+    lifecycle: &Lifecycle,
     model: &str,
     generation: &GenerationId,
 ) -> Result<Admission, StoreError> {
-    let pauses = lc.model_pauses.current(lc).await?;
+    let pauses = lifecycle.model_pauses.current(lifecycle).await?;
     let Some(pause) = pauses.iter().find(|p| p.model == model) else {
         return Ok(Admission::Open);
     };
@@ -182,11 +182,11 @@ pub async fn admits(
             retry_after: left.max(Duration::from_secs(1)),
         });
     }
-    let taken = lc.store.take_model_probe(model, generation).await?;
-    lc.model_pauses.forget();
+    let taken = lifecycle.store.take_model_probe(model, generation).await?;
+    lifecycle.model_pauses.forget();
     if !taken {
         return Ok(Admission::Refused {
-            retry_after: lc.settings.model_pause,
+            retry_after: lifecycle.settings.model_pause,
         });
     }
     tracing::info!(%model, %generation, "a paused model's pause is over: this generation probes it");
@@ -195,38 +195,41 @@ pub async fn admits(
 
 /// Whether `generation`, claimed to be sent, may go: its model is not paused, or it is the
 /// model's probe.
-pub async fn may_send(lc: &Lifecycle, generation: &Generation) -> Result<bool, StoreError> {
-    let pauses = lc.model_pauses.current(lc).await?;
+pub async fn may_send(lifecycle: &Lifecycle, generation: &Generation) -> Result<bool, StoreError> {
+    let pauses = lifecycle.model_pauses.current(lifecycle).await?;
     if !pauses.iter().any(|p| p.model == generation.model) {
         return Ok(true);
     }
     // Paused as far as this instance knows: the stored row decides (the probe is recent).
-    Ok(match lc.store.model_pause(&generation.model).await? {
-        None => true,
-        Some(pause) => pause.probe.is_some_and(|(probe, _)| probe == generation.id),
-    })
+    Ok(
+        match lifecycle.store.model_pause(&generation.model).await? {
+            None => true,
+            Some(pause) => pause.probe.is_some_and(|(probe, _)| probe == generation.id),
+        },
+    )
 }
 
 /// The upstream took a create of `model`: a pause of it (the probe's) is over.
-pub async fn accepted(lc: &Lifecycle, model: &str) {
-    lc.model_pauses.note_accepted(model);
-    let paused = match lc.model_pauses.current(lc).await {
+pub async fn accepted(lifecycle: &Lifecycle, model: &str) {
+    lifecycle.model_pauses.note_accepted(model);
+    let paused = match lifecycle.model_pauses.current(lifecycle).await {
         Ok(pauses) => pauses.iter().any(|p| p.model == model),
         Err(_) => true,
     };
     if !paused {
         return;
     }
-    match lc.store.resume_model(model).await {
+    match lifecycle.store.resume_model(model).await {
         Ok(true) => {
             tracing::warn!(%model, "the upstream takes this model again: it is offered again");
-            lc.upstream_log
+            lifecycle
+                .upstream_log
                 .record("model", format!("{model}: taken again; offered again"));
         }
         Ok(false) => {}
         Err(error) => tracing::error!(%model, %error, "cannot resume a paused model"),
     }
-    lc.model_pauses.forget();
+    lifecycle.model_pauses.forget();
 }
 
 /// A create of `generation` was refused: true if the refusal withdraws its model, which is
@@ -234,7 +237,7 @@ pub async fn accepted(lc: &Lifecycle, model: &str) {
 /// `counts_invalid`: whether a 422 counts towards the ones in a row that withdraw the model
 /// (not for an extension, which Kie may refuse for the video it continues).
 pub async fn refused(
-    lc: &Lifecycle,
+    lifecycle: &Lifecycle,
     generation: &Generation,
     error: &KieError,
     wire: &str,
@@ -242,41 +245,52 @@ pub async fn refused(
 ) -> bool {
     let model = generation.model.as_str();
     let withdrawn = withdraws(error, model, wire)
-        || (counts_invalid && error.kie_code() == Some(422) && lc.model_pauses.note_invalid(model));
+        || (counts_invalid
+            && error.kie_code() == Some(422)
+            && lifecycle.model_pauses.note_invalid(model));
     if !withdrawn {
-        let paused = lc
+        let paused = lifecycle
             .model_pauses
-            .current(lc)
+            .current(lifecycle)
             .await
             .map_or(true, |pauses| pauses.iter().any(|p| p.model == model));
         if paused {
             // Refused for its own sake (its content, say): another generation may probe.
-            if let Err(error) = lc.store.give_back_model_probe(model, &generation.id).await {
+            if let Err(error) = lifecycle
+                .store
+                .give_back_model_probe(model, &generation.id)
+                .await
+            {
                 tracing::warn!(%model, %error, "cannot give a paused model's probe back");
             }
-            lc.model_pauses.forget();
+            lifecycle.model_pauses.forget();
         }
         return false;
     }
     let reason = error.to_string();
-    match pause(lc, model, &reason).await {
+    match pause(lifecycle, model, &reason).await {
         Ok((for_how_long, true)) => {
             tracing::error!(%model, %reason, pause = ?for_how_long,
                 "THE UPSTREAM WITHDREW OR DISABLED THIS MODEL: it is paused, its queued generations are refunded, one generation will probe it when the pause ends; the operator may resume it (POST /v1/admin/model-pauses/resume)");
-            lc.upstream_log.record(
+            lifecycle.upstream_log.record(
                 "model",
                 format!("{model} paused for {} s: {reason}", for_how_long.as_secs()),
             );
-            if let Some(alerts) = lc.operator_alerts() {
+            if let Some(alerts) = lifecycle.operator_alerts() {
                 let probe_at = crate::worker::after(for_how_long);
                 alerts.send_model_paused(model, &reason, probe_at);
                 if !alerts.mail_to().is_empty() {
                     let subject = format!("{model} is paused: Kie withdrew or disabled it");
                     let message =
                         crate::balance_guard::alerts::model_paused_message(model, probe_at);
-                    crate::mail::operators::alert(&lc.store, alerts.mail_to(), &subject, &message)
-                        .await;
-                    lc.wake.mail.notify_one();
+                    crate::mail::operators::alert(
+                        &lifecycle.store,
+                        alerts.mail_to(),
+                        &subject,
+                        &message,
+                    )
+                    .await;
+                    lifecycle.wake.mail.notify_one();
                 }
             }
         }
@@ -284,7 +298,7 @@ pub async fn refused(
         Ok((_, false)) => {}
         Err(error) => tracing::error!(%model, %error, "cannot pause a withdrawn model"),
     }
-    if let Err(error) = fail_queued(lc, model, &generation.id).await {
+    if let Err(error) = fail_queued(lifecycle, model, &generation.id).await {
         tracing::error!(%model, %error, "cannot fail the queued generations of a paused model");
     }
     true
@@ -297,11 +311,15 @@ pub fn failure(detail: impl Into<String>) -> Failure {
 
 /// Starts or lengthens the model's pause; returns how long it now lasts, and whether this
 /// refusal started or lengthened it.
-async fn pause(lc: &Lifecycle, model: &str, reason: &str) -> Result<(Duration, bool), StoreError> {
-    let first = lc.settings.model_pause;
+async fn pause(
+    lifecycle: &Lifecycle,
+    model: &str,
+    reason: &str,
+) -> Result<(Duration, bool), StoreError> {
+    let first = lifecycle.settings.model_pause;
     // Another instance may write between our read and write: read again, a few times.
     for _ in 0..4 {
-        let stored = lc.store.model_pause(model).await?;
+        let stored = lifecycle.store.model_pause(model).await?;
         let seen = stored.as_ref().map(|p| p.strikes);
         let running = stored.as_ref().is_some_and(|p| p.probe_at > Utc::now());
         let mut current = stored.map(|p| Refusal::stored(p.since, p.reason, p.probe_at, p.strikes));
@@ -321,29 +339,36 @@ async fn pause(lc: &Lifecycle, model: &str, reason: &str) -> Result<(Duration, b
             strikes: next.strikes(),
             probe: None,
         };
-        if lc.store.put_model_pause(&row, seen).await? {
-            lc.model_pauses.forget();
+        if lifecycle.store.put_model_pause(&row, seen).await? {
+            lifecycle.model_pauses.forget();
             return Ok((for_how_long, true));
         }
     }
     // Another instance kept writing first: it said so.
-    lc.model_pauses.forget();
+    lifecycle.model_pauses.forget();
     Ok((first, false))
 }
 
 /// Fails and refunds every queued generation of `model` not yet handed to a sender.
-async fn fail_queued(lc: &Lifecycle, model: &str, except: &GenerationId) -> Result<(), StoreError> {
+async fn fail_queued(
+    lifecycle: &Lifecycle,
+    model: &str,
+    except: &GenerationId,
+) -> Result<(), StoreError> {
     // Bounded, so a settlement that keeps failing cannot spin here: whatever is left is
     // failed the same way when the dispatcher claims it (`may_send`).
     for _ in 0..FAIL_ROUNDS {
-        let queued = lc.store.queued_unsent_of_model(model, FAIL_BATCH).await?;
+        let queued = lifecycle
+            .store
+            .queued_unsent_of_model(model, FAIL_BATCH)
+            .await?;
         let queued: Vec<_> = queued.into_iter().filter(|g| &g.id != except).collect();
         if queued.is_empty() {
             return Ok(());
         }
         for generation in &queued {
             let detail = format!("{model} paused: the upstream withdrew or disabled it");
-            super::settle::fail(lc, generation, Why::ModelPaused, failure(detail))
+            super::settle::fail(lifecycle, generation, Why::ModelPaused, failure(detail))
                 .instrument(span(&generation.id))
                 .await;
         }
@@ -352,12 +377,13 @@ async fn fail_queued(lc: &Lifecycle, model: &str, except: &GenerationId) -> Resu
 }
 
 /// The operator switches a paused model back on; true if it was paused.
-pub async fn resume(lc: &Lifecycle, model: &str) -> Result<bool, StoreError> {
-    let resumed = lc.store.resume_model(model).await?;
-    lc.model_pauses.forget();
+pub async fn resume(lifecycle: &Lifecycle, model: &str) -> Result<bool, StoreError> {
+    let resumed = lifecycle.store.resume_model(model).await?;
+    lifecycle.model_pauses.forget();
     if resumed {
         tracing::warn!(%model, "the operator resumed a paused model");
-        lc.upstream_log
+        lifecycle
+            .upstream_log
             .record("model", format!("{model}: resumed by the operator"));
     }
     Ok(resumed)
@@ -367,11 +393,11 @@ pub async fn resume(lc: &Lifecycle, model: &str) -> Result<bool, StoreError> {
 /// withdrew them (shown unavailable, in the customer's words: the operator's reason, Kie's
 /// words, stays on the operator's pages).
 pub async fn offered(
-    lc: &Lifecycle,
+    lifecycle: &Lifecycle,
     catalog: &reelgate_domain::catalog::Catalog,
 ) -> (Vec<reelgate_domain::catalog::ModelView>, Vec<String>) {
     let mut models = catalog.view();
-    let paused = lc.model_pauses.refused_models(lc).await;
+    let paused = lifecycle.model_pauses.refused_models(lifecycle).await;
     for model in models
         .iter_mut()
         .filter(|m| paused.iter().any(|p| p == m.id.as_str()))

@@ -300,12 +300,12 @@ impl Lifecycle {
 }
 
 /// Reads the operator's keys every [`KEY_SYNC`] until the lifecycle stops.
-pub async fn keep_in_sync(lc: Arc<Lifecycle>) {
-    let mut stop = lc.stopping();
+pub async fn keep_in_sync(lifecycle: Arc<Lifecycle>) {
+    let mut stop = lifecycle.stopping();
     let never = tokio::sync::Notify::new();
     loop {
-        match lc.keys.sync().await {
-            Ok(true) => lc.wake.dispatch.notify_one(),
+        match lifecycle.keys.sync().await {
+            Ok(true) => lifecycle.wake.dispatch.notify_one(),
             Ok(false) => {}
             Err(error) => tracing::warn!(%error, "cannot read the operator's Kie keys"),
         }

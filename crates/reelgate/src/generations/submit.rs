@@ -52,18 +52,18 @@ pub struct Submission {
 }
 
 pub async fn submit(
-    lc: &Lifecycle,
+    lifecycle: &Lifecycle,
     catalog: &Catalog,
     user: &UserId,
     submission: Submission,
 ) -> Result<SubmitOutcome, SubmitError> {
     let idempotency = idempotency(&submission.body, submission.idempotency_key);
     let mut body = submission.body;
-    let webhook_url = webhook_url(lc, &mut body).await?;
+    let webhook_url = webhook_url(lifecycle, &mut body).await?;
     let request = catalog
         .parse(&body)
         .map_err(|errors| SubmitError::Invalid(errors.into_vec()))?;
-    check_image_urls(lc, &request.params_json())?;
+    check_image_urls(lifecycle, &request.params_json())?;
     let quote = request.quote().clone();
     let new = NewGeneration {
         id: GenerationId::new(),
@@ -76,28 +76,34 @@ pub async fn submit(
         webhook_url,
         idempotency,
     };
-    queue(lc, new).await
+    queue(lifecycle, new).await
 }
 
 /// Holds a priced generation's credits and queues it, unless its model is paused (the pause
 /// may let it through as the model's probe). Shared by new generations and extensions.
 pub(super) async fn queue(
-    lc: &Lifecycle,
+    lifecycle: &Lifecycle,
     new: NewGeneration,
 ) -> Result<SubmitOutcome, SubmitError> {
-    let admission = model_pause::admits(lc, &new.model, &new.id).await?;
+    let admission = model_pause::admits(lifecycle, &new.model, &new.id).await?;
     if let Admission::Refused { retry_after } = admission {
         return Err(SubmitError::ModelUnavailable { retry_after });
     }
-    let submitted = lc.store.submit_generation(&new, GenerationView::json).await;
+    let submitted = lifecycle
+        .store
+        .submit_generation(&new, GenerationView::json)
+        .await;
     if admission == Admission::Probe && !matches!(submitted, Ok(Submitted::Created(..))) {
         // Not stored (or a replay): it will not probe, another may.
-        lc.store.give_back_model_probe(&new.model, &new.id).await?;
+        lifecycle
+            .store
+            .give_back_model_probe(&new.model, &new.id)
+            .await?;
     }
     let outcome = match submitted? {
         Submitted::Created(generation, quota) => {
             tracing::info!(generation = %generation.id, model = %generation.model, credits = %generation.credits, "generation queued");
-            lc.wake.dispatch.notify_one();
+            lifecycle.wake.dispatch.notify_one();
             SubmitOutcome::Created(generation, quota)
         }
         Submitted::Replayed { first_response } => SubmitOutcome::Replayed(first_response),
@@ -119,12 +125,12 @@ pub(super) fn idempotency(
 
 /// Takes the optional `webhook_url` out of a request body, checked.
 pub(super) async fn webhook_url(
-    lc: &Lifecycle,
+    lifecycle: &Lifecycle,
     body: &mut Map<String, Value>,
 ) -> Result<Option<String>, SubmitError> {
     match body.remove("webhook_url") {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::String(raw)) => Ok(Some(check_webhook_url(lc, &raw).await?)),
+        Some(Value::String(raw)) => Ok(Some(check_webhook_url(lifecycle, &raw).await?)),
         Some(_) => Err(invalid(
             "webhook_url",
             "webhook_url must be a string".into(),
@@ -140,13 +146,14 @@ fn digest(body: &Map<String, Value>) -> String {
     ))
 }
 
-async fn check_webhook_url(lc: &Lifecycle, raw: &str) -> Result<String, SubmitError> {
+async fn check_webhook_url(lifecycle: &Lifecycle, raw: &str) -> Result<String, SubmitError> {
     // The URL parser drops tabs and line breaks silently; a URL with one is refused.
     let raw = reelgate_domain::text::UrlText::parse(raw)
         .map_err(|e| invalid("webhook_url", format!("webhook_url {e}")))?;
     let url = Url::parse(raw.as_str())
         .map_err(|e| invalid("webhook_url", format!("webhook_url is not a URL: {e}")))?;
-    lc.outbound
+    lifecycle
+        .outbound
         .resolve(&url)
         .await
         .map_err(|refusal| invalid("webhook_url", format!("webhook_url {refusal}")))?;
@@ -156,12 +163,12 @@ async fn check_webhook_url(lc: &Lifecycle, raw: &str) -> Result<String, SubmitEr
 /// Kie fetches the images, not us; still, an image URL pointing into a private network is
 /// never a customer's real image, only a probe. Files uploaded through Kie's own upload
 /// endpoint are fine wherever it lives (the built-in simulator is on loopback).
-fn check_image_urls(lc: &Lifecycle, params: &Map<String, Value>) -> Result<(), SubmitError> {
+fn check_image_urls(lifecycle: &Lifecycle, params: &Map<String, Value>) -> Result<(), SubmitError> {
     let Some(Value::Array(urls)) = params.get("image_urls") else {
         return Ok(());
     };
     for raw in urls.iter().filter_map(Value::as_str) {
-        if raw.starts_with(&lc.upload_base_url) {
+        if raw.starts_with(&lifecycle.upload_base_url) {
             continue;
         }
         let url = Url::parse(raw).map_err(|e| {
@@ -170,7 +177,8 @@ fn check_image_urls(lc: &Lifecycle, params: &Map<String, Value>) -> Result<(), S
                 format!("image_urls: {raw:?} is not a URL: {e}"),
             )
         })?;
-        lc.outbound
+        lifecycle
+            .outbound
             .check_syntax(&url)
             .map_err(|refusal| invalid("image_urls", format!("image_urls: {raw} {refusal}")))?;
     }

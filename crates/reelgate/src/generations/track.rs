@@ -51,7 +51,7 @@ impl Worker for Tracker {
     }
 }
 
-async fn check(lc: &Lifecycle, generation: Generation) {
+async fn check(lifecycle: &Lifecycle, generation: Generation) {
     let id = &generation.id;
     let Some(task_id) = generation.upstream_task_id.clone().map(TaskId::from) else {
         tracing::error!(generation = %id, "running without an upstream task id");
@@ -59,19 +59,14 @@ async fn check(lc: &Lifecycle, generation: Generation) {
     };
     let request = StoredRequest::decode(&generation.upstream_request).ok();
     let is_veo = request.as_ref().is_some_and(StoredRequest::is_veo);
-    lc.status_reads.acquire().await;
+    lifecycle.status_reads.acquire().await;
     if let Some(StoredRequest::Upscale(upscale)) = &request {
         // Sold after the fact: asking Kie for the 4K version again is how to wait for it.
-        let expected = lc.settings.expected.for_model(&generation.model);
-        let next_look = after(
-            lc.settings
-                .poll
-                .delay(expected, generation.status_checks + 1),
-        );
+        let next_look = next_look_at(lifecycle, &generation);
         let original = TaskId::from(upscale.task_id.clone());
-        let out_of_time = ran_too_long(lc, &generation);
+        let out_of_time = ran_too_long(lifecycle, &generation);
         let recorded = succeed_in_4k(
-            lc,
+            lifecycle,
             &generation,
             &original,
             Vec::new(),
@@ -85,27 +80,33 @@ async fn check(lc: &Lifecycle, generation: Generation) {
         return;
     }
     let read = if is_veo {
-        lc.client_for(&generation).veo_status(&task_id).await
+        lifecycle.client_for(&generation).veo_status(&task_id).await
     } else {
-        lc.client_for(&generation).task_status(&task_id).await
+        lifecycle
+            .client_for(&generation)
+            .task_status(&task_id)
+            .await
     };
-    let expected = lc.settings.expected.for_model(&generation.model);
-    let next_look = after(
-        lc.settings
-            .poll
-            .delay(expected, generation.status_checks + 1),
-    );
+    let next_look = next_look_at(lifecycle, &generation);
     let recorded = match decide::after_status(read.map(|status| status.state)) {
         AfterStatus::Succeeded { videos, .. }
             if Upgrade::of(&generation, request.as_ref()) == Upgrade::Uhd =>
         {
-            let out_of_time = ran_too_long(lc, &generation);
-            succeed_in_4k(lc, &generation, &task_id, videos, next_look, out_of_time).await
+            let out_of_time = ran_too_long(lifecycle, &generation);
+            succeed_in_4k(
+                lifecycle,
+                &generation,
+                &task_id,
+                videos,
+                next_look,
+                out_of_time,
+            )
+            .await
         }
         AfterStatus::Succeeded { videos, hd_video } => {
             let wants_hd = Upgrade::of(&generation, request.as_ref()) == Upgrade::Hd;
             succeed(
-                lc,
+                lifecycle,
                 &generation,
                 &task_id,
                 videos,
@@ -117,28 +118,37 @@ async fn check(lc: &Lifecycle, generation: Generation) {
             Ok(true)
         }
         AfterStatus::Failed(failure) => {
-            settle::fail(lc, &generation, Why::TaskFailed, failure).await;
+            settle::fail(lifecycle, &generation, Why::TaskFailed, failure).await;
             Ok(true)
         }
         AfterStatus::NotFound if generation.not_found_checks + 1 >= NOT_FOUND_LIMIT => {
-            settle::fail(lc, &generation, Why::TaskFailed, Failure::lost()).await;
+            settle::fail(lifecycle, &generation, Why::TaskFailed, Failure::lost()).await;
             Ok(true)
         }
         AfterStatus::NotFound => {
-            lc.store
+            lifecycle
+                .store
                 .record_still_running(id, after(NOT_FOUND_RECHECK), true)
                 .await
         }
-        AfterStatus::StillRunning if ran_too_long(lc, &generation) => {
-            let failure = Failure::too_slow(lc.settings.max_running);
-            settle::fail(lc, &generation, Why::TooSlow, failure).await;
+        AfterStatus::StillRunning if ran_too_long(lifecycle, &generation) => {
+            let failure = Failure::too_slow(lifecycle.settings.max_running);
+            settle::fail(lifecycle, &generation, Why::TooSlow, failure).await;
             Ok(true)
         }
-        AfterStatus::StillRunning => lc.store.record_still_running(id, next_look, false).await,
+        AfterStatus::StillRunning => {
+            lifecycle
+                .store
+                .record_still_running(id, next_look, false)
+                .await
+        }
         AfterStatus::RetryLater { reason } => {
             tracing::warn!(generation = %id, %reason, "status read failed; will ask again");
-            lc.upstream_log.record("status", &reason);
-            lc.store.record_still_running(id, next_look, false).await
+            lifecycle.upstream_log.record("status", &reason);
+            lifecycle
+                .store
+                .record_still_running(id, next_look, false)
+                .await
         }
     };
     if let Err(error) = recorded {
@@ -146,15 +156,25 @@ async fn check(lc: &Lifecycle, generation: Generation) {
     }
 }
 
-fn ran_too_long(lc: &Lifecycle, generation: &Generation) -> bool {
+/// When to look at a running task again, after this look.
+fn next_look_at(lifecycle: &Lifecycle, generation: &Generation) -> DateTime<Utc> {
+    let expected = lifecycle.settings.expected.for_model(&generation.model);
+    let delay = lifecycle
+        .settings
+        .poll
+        .delay(expected, generation.status_checks + 1);
+    after(delay)
+}
+
+fn ran_too_long(lifecycle: &Lifecycle, generation: &Generation) -> bool {
     let started = generation.dispatched_at.unwrap_or(generation.created_at);
-    (Utc::now() - started).to_std().unwrap_or_default() > lc.settings.max_running
+    (Utc::now() - started).to_std().unwrap_or_default() > lifecycle.settings.max_running
 }
 
 /// The videos are ready: charge. For Veo sold at 1080p, ask once for the 1080p video first;
 /// if Kie has not made it yet, settle with the 720p one and keep asking in the background.
 async fn succeed(
-    lc: &Lifecycle,
+    lifecycle: &Lifecycle,
     generation: &Generation,
     task_id: &TaskId,
     videos: Vec<String>,
@@ -173,7 +193,11 @@ async fn succeed(
         .collect();
     let hd_video = match hd_video {
         Some(url) => Some(url),
-        None if wants_hd => lc.client_for(generation).veo_1080p(task_id, 0).await.ok(),
+        None if wants_hd => lifecycle
+            .client_for(generation)
+            .veo_1080p(task_id, 0)
+            .await
+            .ok(),
         None => None,
     };
     let hd_pending = wants_hd && hd_video.is_none();
@@ -183,5 +207,5 @@ async fn succeed(
             resolution: Some("1080p".to_owned()),
         });
     }
-    settle::succeed(lc, generation, videos, hd_pending).await;
+    settle::succeed(lifecycle, generation, videos, hd_pending).await;
 }

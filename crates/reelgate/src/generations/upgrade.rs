@@ -50,16 +50,16 @@ impl Upgrade {
 /// asking again is how Kie says to wait). Settles the generation once the 4K video exists or
 /// cannot; otherwise it stays running and is looked at again at `next_look`.
 pub(super) async fn succeed_in_4k(
-    lc: &Lifecycle,
+    lifecycle: &Lifecycle,
     generation: &Generation,
     task_id: &TaskId,
     videos: Vec<String>,
     next_look: chrono::DateTime<chrono::Utc>,
     out_of_time: bool,
 ) -> Result<bool, StoreError> {
-    let callback = lc.callback_url(&generation.id);
+    let callback = lifecycle.callback_url(&generation.id);
     // Kie upgrades a task only for the account (key) that made it.
-    let asked = lc
+    let asked = lifecycle
         .client_for(generation)
         .veo_4k(task_id, 0, Some(&callback))
         .await;
@@ -83,29 +83,31 @@ pub(super) async fn succeed_in_4k(
                 url,
                 resolution: Some("4K".to_owned()),
             });
-            settle::succeed(lc, generation, videos, false).await;
+            settle::succeed(lifecycle, generation, videos, false).await;
             Ok(true)
         }
         Err(error) if refused_for_good(&error) => {
             tracing::info!(generation = %generation.id, %error, "Kie cannot make the 4K version");
             let failure = failure(error.to_string());
-            settle::fail(lc, generation, Why::UpgradeRefused, failure).await;
+            settle::fail(lifecycle, generation, Why::UpgradeRefused, failure).await;
             Ok(true)
         }
         _ if out_of_time => {
             let detail = "the 4K version was not made in the time allowed".to_owned();
-            settle::fail(lc, generation, Why::TooSlow, failure(detail)).await;
+            settle::fail(lifecycle, generation, Why::TooSlow, failure(detail)).await;
             Ok(true)
         }
         Ok(None) => {
-            lc.store
+            lifecycle
+                .store
                 .record_still_running(&generation.id, next_look, false)
                 .await
         }
         Err(error) => {
             tracing::warn!(generation = %generation.id, %error, "4K request failed; will ask again");
-            lc.upstream_log.record("4k", error.to_string());
-            lc.store
+            lifecycle.upstream_log.record("4k", error.to_string());
+            lifecycle
+                .store
                 .record_still_running(&generation.id, next_look, false)
                 .await
         }

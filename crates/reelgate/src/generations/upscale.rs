@@ -65,7 +65,7 @@ pub fn offer(catalog: &Catalog, original: &Generation) -> Option<i64> {
 /// Queues the 4K version of the customer's generation `original_id`; `body` may carry a
 /// `webhook_url`.
 pub async fn upscale(
-    lc: &Lifecycle,
+    lifecycle: &Lifecycle,
     catalog: &Catalog,
     user: &UserId,
     original_id: &GenerationId,
@@ -78,7 +78,7 @@ pub async fn upscale(
         let error = FieldError::new(unknown, ErrorCode::UnknownParameter, message);
         return Err(SubmitError::Invalid(vec![error]).into());
     }
-    let original = original_of(lc, user, original_id).await?;
+    let original = original_of(lifecycle, user, original_id).await?;
     finished_veo(&original, "upscaled").map_err(refused)?;
     let task_id = match StoredRequest::decode(&original.upstream_request) {
         Ok(StoredRequest::Veo(_) | StoredRequest::Extend(_)) => {
@@ -90,7 +90,7 @@ pub async fn upscale(
     if in_4k(&original) {
         return Err(refused("this video is already in 4K"));
     }
-    let webhook_url = submit::webhook_url(lc, &mut body).await?;
+    let webhook_url = submit::webhook_url(lifecycle, &mut body).await?;
     let quote = surcharge(catalog, &original)?;
     let mut params = Map::new();
     params.insert("upscales".into(), Value::String(original.id.to_string()));
@@ -110,5 +110,5 @@ pub async fn upscale(
         webhook_url,
         idempotency,
     };
-    Ok(submit::queue(lc, new).await?)
+    Ok(submit::queue(lifecycle, new).await?)
 }

@@ -259,7 +259,7 @@ async fn set_notifications(
                 "low_balance_below must be a positive number of credits, or null",
             ))
         }
-        other => other.map(Credits),
+        other => other.map(Credits::new),
     };
     ctx.store
         .set_mail_preferences(&user.id, body.notify_generations, threshold)

@@ -97,7 +97,7 @@ async fn grant(
 ) -> Result<(StatusCode, ApiJson<GrantView>), ApiError> {
     let user = user_id(&id)?;
     let actor = Actor::User(admin.id);
-    let amount = Credits(request.credits);
+    let amount = Credits::new(request.credits);
     let reason = request.reason.as_ref().map(Reason::as_str);
     let entry = match ctx
         .store
@@ -245,7 +245,7 @@ async fn create_voucher(
         .store
         .create_voucher(NewVoucher {
             code,
-            credits: Credits(request.credits),
+            credits: Credits::new(request.credits),
             max_redemptions: request.max_redemptions.unwrap_or(1),
             expires_at: request.expires_at,
             created_by: Actor::User(admin.id),

@@ -3,7 +3,6 @@
 
 use axum::extract::State;
 use reelgate_domain::catalog::ModelView;
-use reelgate_domain::Credits;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
@@ -61,7 +60,7 @@ async fn quote(
     // The webhook is not part of the price; the generations route checks it.
     body.remove("webhook_url");
     let request = ctx.catalog.parse(&body)?;
-    let Credits(credits) = request.quote().credits;
+    let credits = request.quote().credits.get();
     Ok(ApiJson(QuoteView {
         model: request.model().to_string(),
         credits,

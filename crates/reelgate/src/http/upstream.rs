@@ -63,8 +63,8 @@ pub struct UpstreamView {
 
 fn view(ctx: &ApiContext, snapshot: GuardSnapshot) -> UpstreamView {
     let settings = ctx.guard.settings();
-    let lc = &ctx.lifecycle;
-    let dispatch = match (lc.gate.suspension(), lc.gate.refusal()) {
+    let lifecycle = &ctx.lifecycle;
+    let dispatch = match (lifecycle.gate.suspension(), lifecycle.gate.refusal()) {
         (Some((since, reason)), _) => DispatchView {
             state: "held",
             since: Some(since),
@@ -96,8 +96,8 @@ fn view(ctx: &ApiContext, snapshot: GuardSnapshot) -> UpstreamView {
         operator_webhook: settings.operator_webhook.is_some(),
         last_poll_error: snapshot.last_error,
         dispatch,
-        recent_errors: lc.upstream_log.recent(),
-        keys: lc.keys.views(),
+        recent_errors: lifecycle.upstream_log.recent(),
+        keys: lifecycle.keys.views(),
     }
 }
 

@@ -17,13 +17,13 @@ use crate::worker::{after, Claimed, Worker};
 /// Sends the outbox's due mails, one of the background workers on the shared claim.
 pub struct MailDeliverer {
     mailer: Arc<Mailer>,
-    lc: Arc<Lifecycle>,
+    lifecycle: Arc<Lifecycle>,
 }
 
 impl MailDeliverer {
     /// `None` when no mail server is configured: the mail then stays in the outbox, where
     /// the operator's mail page shows it, and nothing is claimed.
-    pub fn new(mailer: Arc<Mailer>, lc: Arc<Lifecycle>) -> Option<MailDeliverer> {
+    pub fn new(mailer: Arc<Mailer>, lifecycle: Arc<Lifecycle>) -> Option<MailDeliverer> {
         match &mailer.settings.smtp {
             None => {
                 tracing::warn!(
@@ -34,7 +34,7 @@ impl MailDeliverer {
             }
             Some(url) => {
                 tracing::info!(server = %url.server(), security = url.security(), "sending mail");
-                Some(MailDeliverer { mailer, lc })
+                Some(MailDeliverer { mailer, lifecycle })
             }
         }
     }
@@ -48,27 +48,33 @@ impl Worker for MailDeliverer {
     const PARALLEL: usize = 8;
 
     async fn claim(&self, limit: u32) -> Result<Claimed<OutboxMail>, StoreError> {
-        let lease = self.lc.settings.claim_lease;
+        let lease = self.lifecycle.settings.claim_lease;
         Ok(Claimed::Jobs(
-            self.lc.store.claim(&queues::MAIL, limit, lease).await?,
+            self.lifecycle
+                .store
+                .claim(&queues::MAIL, limit, lease)
+                .await?,
         ))
     }
 
     async fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
-        self.lc.store.next_due(&queues::MAIL).await
+        self.lifecycle.store.next_due(&queues::MAIL).await
     }
 
     fn nudge(&self) -> &Notify {
-        &self.lc.wake.mail
+        &self.lifecycle.wake.mail
     }
 
     async fn work(&self, mail: OutboxMail) {
-        attempt(&self.mailer, &self.lc, mail).await;
+        attempt(&self.mailer, &self.lifecycle, mail).await;
     }
 }
 
-async fn attempt(mailer: &Mailer, lc: &Lifecycle, mail: OutboxMail) {
-    let timeout = mailer.settings.timeout.min(lc.settings.claim_lease / 2);
+async fn attempt(mailer: &Mailer, lifecycle: &Lifecycle, mail: OutboxMail) {
+    let timeout = mailer
+        .settings
+        .timeout
+        .min(lifecycle.settings.claim_lease / 2);
     let outcome = match tokio::time::timeout(timeout, mailer.send(&mail)).await {
         Ok(outcome) => outcome,
         Err(_) => Err(super::SendError::Transient(format!(
@@ -79,7 +85,8 @@ async fn attempt(mailer: &Mailer, lc: &Lifecycle, mail: OutboxMail) {
         Ok(()) => {
             metrics::counter!("reelgate_mail_attempts_total", "outcome" => "sent").increment(1);
             tracing::info!(mail = %mail.id, template = %mail.template, "mail sent");
-            lc.store
+            lifecycle
+                .store
                 .record_mail_sent(&mail.id, mail.template.carries_secret())
                 .await
         }
@@ -91,7 +98,8 @@ async fn attempt(mailer: &Mailer, lc: &Lifecycle, mail: OutboxMail) {
                 .then(|| after(wait));
             tracing::warn!(mail = %mail.id, template = %mail.template, attempts = mail.attempts,
                 %error, will_retry = retry_at.is_some(), "mail not sent");
-            lc.store
+            lifecycle
+                .store
                 .record_mail_failed(&mail.id, &error.to_string(), retry_at)
                 .await
         }

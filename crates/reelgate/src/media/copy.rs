@@ -39,15 +39,15 @@ const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(60);
 /// files and applies the retention policy.
 pub struct Copier {
     media: Arc<Media>,
-    lc: Arc<Lifecycle>,
+    lifecycle: Arc<Lifecycle>,
     housekeeping_due: Mutex<Instant>,
 }
 
 impl Copier {
-    pub fn new(media: Arc<Media>, lc: Arc<Lifecycle>) -> Copier {
+    pub fn new(media: Arc<Media>, lifecycle: Arc<Lifecycle>) -> Copier {
         Copier {
             media,
-            lc,
+            lifecycle,
             housekeeping_due: Mutex::new(Instant::now()),
         }
     }
@@ -80,12 +80,13 @@ impl Worker for Copier {
     async fn claim(&self, limit: u32) -> Result<Claimed<MediaCopy>, StoreError> {
         // With a backlog (the loop never idles) housekeeping still runs every so often.
         if self.housekeeping_turn() {
-            housekeeping(&self.media, &self.lc).await;
+            housekeeping(&self.media, &self.lifecycle).await;
         }
-        let claimed =
-            self.lc
-                .store
-                .claim(&queues::MEDIA_COPIES, limit, self.lc.settings.claim_lease);
+        let claimed = self.lifecycle.store.claim(
+            &queues::MEDIA_COPIES,
+            limit,
+            self.lifecycle.settings.claim_lease,
+        );
         Ok(Claimed::Jobs(claimed.await?))
     }
 
@@ -93,7 +94,7 @@ impl Worker for Copier {
         // Idle: housekeeping runs on waking (a nudge means a video was deleted: its files go
         // now rather than within a minute).
         self.housekeep_on_waking();
-        self.lc.store.next_due(&queues::MEDIA_COPIES).await
+        self.lifecycle.store.next_due(&queues::MEDIA_COPIES).await
     }
 
     fn nudge(&self) -> &Notify {
@@ -101,7 +102,7 @@ impl Worker for Copier {
     }
 
     async fn work(&self, copy: MediaCopy) {
-        copy_one(&self.media, &self.lc, &copy).await;
+        copy_one(&self.media, &self.lifecycle, &copy).await;
     }
 }
 
@@ -130,7 +131,7 @@ fn object_keys(copy: &MediaCopy, content_type: &str) -> (String, String) {
     (format!("{stem}.{extension}"), format!("{stem}.jpg"))
 }
 
-async fn copy_one(media: &Media, lc: &Lifecycle, copy: &MediaCopy) {
+async fn copy_one(media: &Media, lifecycle: &Lifecycle, copy: &MediaCopy) {
     let id = &copy.generation_id;
     let temp = media
         .temp_dir
@@ -140,21 +141,25 @@ async fn copy_one(media: &Media, lc: &Lifecycle, copy: &MediaCopy) {
     // crashed instance's copy is retaken within one lease, not after the slowest download.
     let stored = tokio::select! {
         stored = store_copy(media, copy, &video_file, &poster_file) => stored,
-        never = keep_claimed(lc, copy) => match never {},
+        never = keep_claimed(lifecycle, copy) => match never {},
     };
     for file in [&video_file, &poster_file] {
         // Missing (never written) is fine.
         let _ = tokio::fs::remove_file(file).await;
     }
     let recorded = match stored {
-        Ok(stored) => match lc.store.record_media_copied(id, copy.index, &stored).await {
+        Ok(stored) => match lifecycle
+            .store
+            .record_media_copied(id, copy.index, &stored)
+            .await
+        {
             Ok(true) => {
                 tracing::info!(generation = %id, index = copy.index, bytes = stored.size_bytes, "video copied");
                 // A webhook may be waiting for this copy.
-                if let Err(error) = lc.store.webhooks_ready(id.as_str()).await {
+                if let Err(error) = lifecycle.store.webhooks_ready(id.as_str()).await {
                     tracing::warn!(generation = %id, %error, "cannot tell its webhook the copy is made");
                 }
-                lc.wake.webhooks.notify_one();
+                lifecycle.wake.webhooks.notify_one();
                 Ok(())
             }
             Ok(false) => {
@@ -180,7 +185,8 @@ async fn copy_one(media: &Media, lc: &Lifecycle, copy: &MediaCopy) {
                     "VIDEO COPY GAVE UP: the video stays at Kie only (see GET /v1/admin/media)")
                 }
             }
-            lc.store
+            lifecycle
+                .store
                 .record_media_attempt_failed(id, copy.index, &error, retry_at)
                 .await
                 .map(drop)
@@ -192,11 +198,11 @@ async fn copy_one(media: &Media, lc: &Lifecycle, copy: &MediaCopy) {
 }
 
 /// Renews the claim on `copy` every third of a lease, until dropped.
-async fn keep_claimed(lc: &Lifecycle, copy: &MediaCopy) -> std::convert::Infallible {
-    let lease = lc.settings.claim_lease;
+async fn keep_claimed(lifecycle: &Lifecycle, copy: &MediaCopy) -> std::convert::Infallible {
+    let lease = lifecycle.settings.claim_lease;
     loop {
         tokio::time::sleep(lease / 3).await;
-        let renewed = lc
+        let renewed = lifecycle
             .store
             .extend_media_claim(&copy.generation_id, copy.index, lease)
             .await;
@@ -327,10 +333,10 @@ async fn remove_objects(media: &Media, stored: &StoredMedia) {
 }
 
 /// Removes the files of deleted videos and deletes the copies retention says are too old.
-async fn housekeeping(media: &Media, lc: &Lifecycle) {
+async fn housekeeping(media: &Media, lifecycle: &Lifecycle) {
     if let Some(keep) = media.settings.retention {
         let before = Utc::now() - chrono::Duration::from_std(keep).unwrap_or(chrono::Duration::MAX);
-        match lc.store.expire_media(before).await {
+        match lifecycle.store.expire_media(before).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(
                 videos = n,
@@ -347,7 +353,7 @@ async fn housekeeping(media: &Media, lc: &Lifecycle) {
             Err(error) => tracing::error!(%error, "media: cannot apply retention to kept images"),
         }
     }
-    let deleted = match lc.store.media_to_purge(100).await {
+    let deleted = match lifecycle.store.media_to_purge(100).await {
         Ok(deleted) => deleted,
         Err(error) => {
             tracing::error!(%error, "media: cannot list deleted videos");
@@ -358,7 +364,7 @@ async fn housekeeping(media: &Media, lc: &Lifecycle) {
         if let Some(stored) = &copy.stored {
             remove_objects(media, stored).await;
         }
-        if let Err(error) = lc
+        if let Err(error) = lifecycle
             .store
             .record_media_purged(&copy.generation_id, copy.index)
             .await

@@ -13,18 +13,18 @@ use crate::generations::{GenerationView, Lifecycle};
 /// The views of `generations`, with their copies looked up in one query and the queued
 /// ones' places in another.
 pub async fn views(
-    lc: &Lifecycle,
+    lifecycle: &Lifecycle,
     links: &MediaLinks,
     generations: &[Generation],
 ) -> Result<Vec<GenerationView>, StoreError> {
-    let store = &lc.store;
+    let store = &lifecycle.store;
     let with_videos: Vec<GenerationId> = generations
         .iter()
         .filter(|g| !g.videos.is_empty())
         .map(|g| g.id.clone())
         .collect();
     let copies = store.media_of(&with_videos).await?;
-    let waits = lc.waits(generations).await?;
+    let waits = lifecycle.waits(generations).await?;
     let now = Utc::now();
     Ok(generations
         .iter()
@@ -40,7 +40,7 @@ pub async fn views(
 ///
 /// [`Store::generation_with_media_of`]: reelgate_store::Store::generation_with_media_of
 pub async fn with_copies(
-    lc: &Lifecycle,
+    lifecycle: &Lifecycle,
     generation: &Generation,
     copies: &[MediaCopy],
     links: &MediaLinks,
@@ -50,7 +50,7 @@ pub async fn with_copies(
     if generation.status.is_final() {
         return Ok(view);
     }
-    let waits = lc.waits(std::slice::from_ref(generation)).await?;
+    let waits = lifecycle.waits(std::slice::from_ref(generation)).await?;
     Ok(view.with_wait(waits.get(&generation.id)))
 }
 

@@ -47,15 +47,15 @@ const BACKOFF: [Duration; 9] = [
 /// Sends the customer webhooks that are due. Successes carry reelgate's links to the
 /// copies, so it signs them with the media's signer.
 pub struct Deliverer {
-    lc: Arc<Lifecycle>,
+    lifecycle: Arc<Lifecycle>,
     links: MediaLinks,
     in_flight: InFlight,
 }
 
 impl Deliverer {
-    pub fn new(lc: Arc<Lifecycle>, links: MediaLinks) -> Deliverer {
+    pub fn new(lifecycle: Arc<Lifecycle>, links: MediaLinks) -> Deliverer {
         Deliverer {
-            lc,
+            lifecycle,
             links,
             in_flight: InFlight::default(),
         }
@@ -64,12 +64,12 @@ impl Deliverer {
     /// Gives up on what a customer has pending past the cap, at once: a customer's endpoint
     /// that stalls must not let its queue grow without bound.
     async fn enforce_cap(&self, backlog: &reelgate_store::WebhookBacklog) {
-        let cap = self.lc.settings.webhook_pending_cap;
+        let cap = self.lifecycle.settings.webhook_pending_cap;
         if backlog.pending <= u64::from(cap) {
             return;
         }
         match self
-            .lc
+            .lifecycle
             .store
             .give_up_webhooks_over(&backlog.user_id, cap)
             .await
@@ -88,17 +88,22 @@ impl Worker for Deliverer {
     const PARALLEL: usize = 16;
 
     async fn claim(&self, limit: u32) -> Result<Claimed<WebhookDelivery>, StoreError> {
-        let lease = self.lc.settings.claim_lease;
+        let lease = self.lifecycle.settings.claim_lease;
         // Customers whose share is all in flight come first in the list too; ask for enough
         // to find `limit` others behind them.
         let wanted = limit.saturating_add(self.in_flight.customers());
-        let backlogs = self.lc.store.webhook_backlogs(wanted).await?;
+        let backlogs = self.lifecycle.store.webhook_backlogs(wanted).await?;
         for backlog in &backlogs {
             self.enforce_cap(backlog).await;
         }
         let mut jobs = Vec::new();
         for (user, n) in share::split(&backlogs, &self.in_flight, limit) {
-            match self.lc.store.claim_webhooks_of(&user, n, lease).await {
+            match self
+                .lifecycle
+                .store
+                .claim_webhooks_of(&user, n, lease)
+                .await
+            {
                 Ok(claimed) => {
                     self.in_flight.started(&user, claimed.len());
                     jobs.extend(claimed);
@@ -119,21 +124,21 @@ impl Worker for Deliverer {
     }
 
     async fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
-        self.lc.store.next_due(&queues::WEBHOOKS).await
+        self.lifecycle.store.next_due(&queues::WEBHOOKS).await
     }
 
     fn nudge(&self) -> &Notify {
-        &self.lc.wake.webhooks
+        &self.lifecycle.wake.webhooks
     }
 
     async fn work(&self, delivery: WebhookDelivery) {
         let span = tracing::info_span!("generation", generation = %delivery.generation_id);
         let user = delivery.user_id.clone();
-        attempt(&self.lc, &self.links, delivery)
+        attempt(&self.lifecycle, &self.links, delivery)
             .instrument(span)
             .await;
         self.in_flight.finished(&user);
-        self.lc.wake.webhooks.notify_one();
+        self.lifecycle.wake.webhooks.notify_one();
     }
 }
 
@@ -146,7 +151,7 @@ enum Composed {
 /// The payload of an uncomposed delivery: the generation as `GET` shows it now, with
 /// reelgate's links, or `Waiting` while a copy is still being made (for up to `COPY_WAIT`).
 async fn compose(
-    lc: &Lifecycle,
+    lifecycle: &Lifecycle,
     links: &MediaLinks,
     delivery: &WebhookDelivery,
 ) -> Result<Composed, String> {
@@ -154,13 +159,13 @@ async fn compose(
         .generation_id
         .parse()
         .map_err(|e| format!("bad generation id: {e}"))?;
-    let generation = lc
+    let generation = lifecycle
         .store
         .generation(&id)
         .await
         .map_err(|e| e.to_string())?
         .ok_or("the generation no longer exists")?;
-    let copies = lc
+    let copies = lifecycle
         .store
         .media_of(std::slice::from_ref(&id))
         .await
@@ -189,36 +194,48 @@ async fn compose(
         .map_err(|e| e.to_string())
 }
 
-async fn attempt(lc: &Lifecycle, links: &MediaLinks, mut delivery: WebhookDelivery) {
-    let circuits = &lc.webhook_circuits;
+async fn attempt(lifecycle: &Lifecycle, links: &MediaLinks, mut delivery: WebhookDelivery) {
+    let circuits = &lifecycle.webhook_circuits;
     if let Gate::Defer(until) = circuits.gate(&delivery.user_id, &delivery.url) {
         // Not sent, so not an attempt: the endpoint is failing, and this waits with the rest.
-        if let Err(error) = lc.store.defer_webhook(&delivery.id, until).await {
+        if let Err(error) = lifecycle.store.defer_webhook(&delivery.id, until).await {
             tracing::error!(delivery = %delivery.id, %error, "cannot defer the webhook");
         }
         return;
     }
     let outcome = if delivery.payload.is_empty() {
-        match compose(lc, links, &delivery).await {
+        match compose(lifecycle, links, &delivery).await {
             Ok(Composed::Waiting) => {
-                if let Err(error) = lc.store.defer_webhook(&delivery.id, after(COPY_POLL)).await {
+                if let Err(error) = lifecycle
+                    .store
+                    .defer_webhook(&delivery.id, after(COPY_POLL))
+                    .await
+                {
                     tracing::error!(delivery = %delivery.id, %error, "cannot defer the webhook");
                 }
                 // The copier makes waiting deliveries due when a copy is made, but not this one
                 // if the copy was made while it was being composed: look once more.
-                if let Ok(Composed::Ready(_)) = compose(lc, links, &delivery).await {
-                    if let Err(error) = lc.store.webhooks_ready(&delivery.generation_id).await {
+                if let Ok(Composed::Ready(_)) = compose(lifecycle, links, &delivery).await {
+                    if let Err(error) = lifecycle
+                        .store
+                        .webhooks_ready(&delivery.generation_id)
+                        .await
+                    {
                         tracing::warn!(delivery = %delivery.id, %error, "cannot make the webhook due");
                     }
-                    lc.wake.webhooks.notify_one();
+                    lifecycle.wake.webhooks.notify_one();
                 }
                 return;
             }
             Ok(Composed::Ready(payload)) => {
-                match lc.store.compose_webhook(&delivery.id, &payload).await {
+                match lifecycle
+                    .store
+                    .compose_webhook(&delivery.id, &payload)
+                    .await
+                {
                     Ok(()) => {
                         delivery.payload = payload;
-                        send(lc, &delivery).await
+                        send(lifecycle, &delivery).await
                     }
                     Err(error) => Err(format!("cannot save the composed payload: {error}")),
                 }
@@ -226,7 +243,7 @@ async fn attempt(lc: &Lifecycle, links: &MediaLinks, mut delivery: WebhookDelive
             Err(error) => Err(format!("cannot compose the payload: {error}")),
         }
     } else {
-        send(lc, &delivery).await
+        send(lifecycle, &delivery).await
     };
     let delivered = if outcome.is_ok() {
         "delivered"
@@ -247,7 +264,7 @@ async fn attempt(lc: &Lifecycle, links: &MediaLinks, mut delivery: WebhookDelive
                 BACKOFF[(delivery.attempts.saturating_sub(1) as usize).min(BACKOFF.len() - 1)];
             let open_until = circuits.failed(&delivery.user_id, &delivery.url, error);
             if let Some(until) = open_until {
-                put_off_endpoint(lc, &delivery, until).await;
+                put_off_endpoint(lifecycle, &delivery, until).await;
             }
             let retry_at = (age + wait <= KEEP_TRYING_FOR)
                 .then(|| after(wait).max(open_until.unwrap_or_default()));
@@ -256,7 +273,7 @@ async fn attempt(lc: &Lifecycle, links: &MediaLinks, mut delivery: WebhookDelive
             (Some(error.as_str()), retry_at)
         }
     };
-    if let Err(error) = lc
+    if let Err(error) = lifecycle
         .store
         .record_webhook_attempt(&delivery.id, error, retry_at)
         .await
@@ -267,8 +284,8 @@ async fn attempt(lc: &Lifecycle, links: &MediaLinks, mut delivery: WebhookDelive
 
 /// The endpoint's circuit is open: its other pending deliveries wait until it closes, here
 /// and on every instance, instead of each taking a slot to fail.
-async fn put_off_endpoint(lc: &Lifecycle, delivery: &WebhookDelivery, until: DateTime<Utc>) {
-    match lc
+async fn put_off_endpoint(lifecycle: &Lifecycle, delivery: &WebhookDelivery, until: DateTime<Utc>) {
+    match lifecycle
         .store
         .defer_endpoint_webhooks(&delivery.user_id, &delivery.url, until)
         .await
@@ -280,15 +297,15 @@ async fn put_off_endpoint(lc: &Lifecycle, delivery: &WebhookDelivery, until: Dat
     }
 }
 
-async fn send(lc: &Lifecycle, delivery: &WebhookDelivery) -> Result<(), String> {
+async fn send(lifecycle: &Lifecycle, delivery: &WebhookDelivery) -> Result<(), String> {
     let url = Url::parse(&delivery.url).map_err(|e| format!("bad URL: {e}"))?;
     // Checked again now: the name may point somewhere else than at submission.
-    let addrs = lc
+    let addrs = lifecycle
         .outbound
         .resolve(&url)
         .await
         .map_err(|e| format!("refused: {e}"))?;
-    let secret = lc
+    let secret = lifecycle
         .store
         .webhook_secret(&delivery.user_id)
         .await
@@ -301,7 +318,7 @@ async fn send(lc: &Lifecycle, delivery: &WebhookDelivery) -> Result<(), String> 
     )
     .map_err(|e| e.to_string())?;
     let mut client = reqwest::Client::builder()
-        .timeout(TIMEOUT.min(lc.settings.claim_lease / 2))
+        .timeout(TIMEOUT.min(lifecycle.settings.claim_lease / 2))
         .redirect(reqwest::redirect::Policy::none());
     if let Some(host) = url.host_str() {
         client = client.resolve_to_addrs(host, &addrs);

@@ -15,7 +15,7 @@ async fn account_shows_email_balance_and_held_credits() {
     let (user, key) = app.customer("ada", 100).await;
     let generation = reelgate_domain::generations::GenerationId::new();
     app.store
-        .hold(&user.id, &generation, Credits(45), "kling")
+        .hold(&user.id, &generation, Credits::new(45), "kling")
         .await
         .unwrap();
     let (status, account) = json(app.get_as(&key, "/v1/account").await).await;
@@ -32,7 +32,12 @@ async fn ledger_pages_through_every_movement_newest_first() {
     let (user, key) = app.customer("ada", 0).await;
     for n in 1..=5 {
         app.store
-            .grant(&user.id, Credits(n), &format!("grant {n}"), &Actor::Cli)
+            .grant(
+                &user.id,
+                Credits::new(n),
+                &format!("grant {n}"),
+                &Actor::Cli,
+            )
             .await
             .unwrap();
     }
@@ -198,7 +203,7 @@ async fn vouchers_redeem_once_with_a_clear_error_for_each_refusal() {
     let (_, bob) = app.customer("bob", 0).await;
     let voucher = |code: &str, max: i64, expires_in: i64| NewVoucher {
         code: Some(VoucherCode::parse(code).unwrap()),
-        credits: Credits(50),
+        credits: Credits::new(50),
         max_redemptions: max,
         expires_at: Some(Utc::now() + Duration::minutes(expires_in)),
         created_by: Actor::Cli,

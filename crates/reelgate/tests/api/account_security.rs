@@ -41,7 +41,7 @@ async fn signed_up(app: &TestApp, name: &str, credits: i64) -> (User, ApiKey) {
         app.store
             .grant(
                 &user.id,
-                Credits(credits),
+                Credits::new(credits),
                 "test credits",
                 &reelgate_domain::ledger::Actor::Cli,
             )
@@ -355,8 +355,12 @@ async fn a_customer_who_switches_generation_mail_off_is_not_told_of_their_videos
     let app = smtp_app(&smtp, Settings::default()).await;
     let (ada, key) = app.customer("ada", 500).await;
     let operator_grant = |credits: i64| {
-        app.store
-            .operator_grant(&ada.id, Credits(credits), Some("goodwill"), &Actor::Cli)
+        app.store.operator_grant(
+            &ada.id,
+            Credits::new(credits),
+            Some("goodwill"),
+            &Actor::Cli,
+        )
     };
     operator_grant(5).await.unwrap();
     let credits_added = smtp.wait_for(1).await.remove(0);

@@ -247,7 +247,7 @@ impl TestApp {
             .expect("user created");
         if credits > 0 {
             self.store
-                .grant(&user.id, Credits(credits), "test credits", &Actor::Cli)
+                .grant(&user.id, Credits::new(credits), "test credits", &Actor::Cli)
                 .await
                 .expect("credits granted");
         }

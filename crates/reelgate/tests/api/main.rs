@@ -37,3 +37,4 @@ mod videos;
 mod webhook_isolation;
 mod webhooks;
 mod withdrawn_models;
+mod workers;

@@ -104,7 +104,7 @@ impl TestApp {
 
     pub async fn grant(&self, user: &User, credits: i64) {
         self.store
-            .operator_grant(&user.id, Credits(credits), Some("test"), &Actor::Cli)
+            .operator_grant(&user.id, Credits::new(credits), Some("test"), &Actor::Cli)
             .await
             .expect("credits granted");
     }

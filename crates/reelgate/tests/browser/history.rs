@@ -46,7 +46,7 @@ async fn a_turkish_customer_reads_their_history_at_a_glance() {
             email: Email::parse(CUSTOMER.0).unwrap(),
             password: Password::parse(CUSTOMER.1).unwrap(),
             role: Role::Customer,
-            signup_bonus: Credits(1_045),
+            signup_bonus: Credits::new(1_045),
         })
         .await
         .unwrap();

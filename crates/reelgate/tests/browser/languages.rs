@@ -194,14 +194,14 @@ async fn every_page_speaks_one_language() {
             email: Email::parse("ayse@example.com").unwrap(),
             password: Password::parse("ayşenin şifresi").unwrap(),
             role: Role::Customer,
-            signup_bonus: Credits(1_045),
+            signup_bonus: Credits::new(1_045),
         })
         .await
         .unwrap();
     app.store
         .create_voucher(NewVoucher {
             code: Some(VoucherCode::parse("SPRING").unwrap()),
-            credits: Credits(100),
+            credits: Credits::new(100),
             max_redemptions: 1,
             expires_at: None,
             created_by: Actor::User(operator.id.clone()),

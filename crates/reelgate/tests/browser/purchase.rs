@@ -42,8 +42,8 @@ async fn open_shop(app: &TestApp, name: &str) -> reelgate_domain::payments::Pack
         .store
         .create_package(&NewPackage {
             name: PackageName::parse(name).unwrap(),
-            credits: Credits(500),
-            bonus_credits: Credits(50),
+            credits: Credits::new(500),
+            bonus_credits: Credits::new(50),
             price: Money::parse("149.90", "TRY").unwrap(),
             active: true,
             position: 0,

@@ -190,7 +190,7 @@ pub async fn customer(store: &Store, name: &str, credits: i64) -> ApiKey {
         .await
         .unwrap();
     store
-        .grant(&user.id, Credits(credits), "scale test", &Actor::Cli)
+        .grant(&user.id, Credits::new(credits), "scale test", &Actor::Cli)
         .await
         .unwrap();
     store.create_api_key(&user.id, "scale").await.unwrap().1

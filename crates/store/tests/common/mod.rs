@@ -45,7 +45,7 @@ pub async fn user_with(store: &Store, name: &str, role: Role, bonus: i64) -> Use
             email: email(name),
             password: Password::parse(PASSWORD).unwrap(),
             role,
-            signup_bonus: Credits(bonus),
+            signup_bonus: Credits::new(bonus),
         })
         .await
         .unwrap()
@@ -56,7 +56,7 @@ pub async fn customer(store: &Store, name: &str, credits: i64) -> User {
     let user = user_with(store, name, Role::Customer, 0).await;
     if credits > 0 {
         store
-            .grant(&user.id, Credits(credits), "test credits", &Actor::Cli)
+            .grant(&user.id, Credits::new(credits), "test credits", &Actor::Cli)
             .await
             .unwrap();
     }

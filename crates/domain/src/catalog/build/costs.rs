@@ -276,7 +276,7 @@ fn price(
         },
     };
     let credits = match fixed {
-        Some(fixed) => Credits(*fixed.value),
+        Some(fixed) => Credits::new(*fixed.value),
         None => rule
             .credits_for(cost)
             .ok_or_else(|| ctx.found_error(blame, "this cost is too large to price"))?,

@@ -251,7 +251,7 @@ async fn set_notifications(
     let threshold = match (form.low_balance.is_some(), form.low_balance_below.trim()) {
         (false, _) => None,
         (true, raw) => match raw.parse::<i64>() {
-            Ok(n) if n > 0 => Some(Credits(n)),
+            Ok(n) if n > 0 => Some(Credits::new(n)),
             _ => {
                 let status = StatusCode::BAD_REQUEST;
                 let key = "security.bad_threshold";

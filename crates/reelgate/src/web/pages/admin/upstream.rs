@@ -51,9 +51,9 @@ async fn render(
     refusal: Option<&Refusal>,
     name: &str,
 ) -> Result<Response, WebError> {
-    let lc = &web.api.lifecycle;
-    let settings = &lc.settings;
-    let keys = lc
+    let lifecycle = &web.api.lifecycle;
+    let settings = &lifecycle.settings;
+    let keys = lifecycle
         .keys
         .load(&web.api.store, settings.max_concurrent_tasks)
         .await?;
@@ -62,7 +62,7 @@ async fn render(
         "admin_upstream",
         context! {
             keys => keys,
-            several => lc.keys.is_several(),
+            several => lifecycle.keys.is_several(),
             simulated => web.api.upstream.is_simulated(),
             window_requests => settings.rate_limit.requests,
             // Display of a whole f64 has no ".0": "10", "2.5".

@@ -194,7 +194,7 @@ pub async fn grant(
     };
     let credits = match form.credits.trim().parse::<i64>() {
         Ok(0) | Err(_) => return refuse("admin.user.grant_invalid").await,
-        Ok(n) => Credits(n),
+        Ok(n) => Credits::new(n),
     };
     let actor = Actor::User(operator.id.clone());
     let outcome = web

@@ -169,7 +169,7 @@ pub async fn create(
         .store
         .create_voucher(NewVoucher {
             code,
-            credits: Credits(credits),
+            credits: Credits::new(credits),
             max_redemptions,
             expires_at,
             created_by: Actor::User(operator.id.clone()),
