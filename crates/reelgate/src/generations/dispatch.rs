@@ -19,7 +19,9 @@ use crate::worker::{after, Claimed, Worker, IDLE_TICK};
 use reelgate_store::{Slot, Slots};
 use tracing::Instrument;
 
+pub mod claiming;
 pub mod gate;
+pub use claiming::Claiming;
 pub use gate::{Passage, UpstreamGate};
 
 /// A create that failed for a passing reason waits this long per attempt so far.
@@ -174,6 +176,8 @@ async fn take_and_claim(
     let Some(key) = lifecycle.keys.get(index) else {
         return Ok(Claimed::Blocked);
     };
+    // Until the claimed rows are marked as being sent, estimates wait (`eta.rs`).
+    let _under_way = lifecycle.claiming.begin();
     let free = u64::from(lifecycle.settings.max_concurrent_tasks).saturating_sub(in_flight);
     if free == 0 {
         return Ok(Claimed::Blocked);

@@ -34,6 +34,9 @@ pub struct Wait {
     pub waiting_for: Option<String>,
 }
 
+/// Reads of the queue and the window before an estimate settles for one a claim overlapped.
+const CONSISTENT_READ_TRIES: u32 = 5;
+
 impl Lifecycle {
     /// When each create slot is next free, soonest first, over every Kie key (read from the
     /// database when instances share the window). (With several keys the schedule past these slots still assumes one
@@ -59,8 +62,19 @@ impl Lifecycle {
             .map(|g| g.id.clone())
             .collect();
         let cap = self.settings.max_concurrent_tasks;
-        let places = self.store.queue_places(&waiting, cap).await?;
-        let free_at = self.free_create_slots().await;
+        // The queue and the window read with no claim of this instance's dispatcher in
+        // between (`dispatch/claiming.rs`); a claim is a few milliseconds, so a few tries.
+        let mut tries = 0;
+        let (places, free_at) = loop {
+            let before = self.claiming.mark();
+            let places = self.store.queue_places(&waiting, cap).await?;
+            let free_at = self.free_create_slots().await;
+            tries += 1;
+            if before.quiet_until(self.claiming.mark()) || tries == CONSISTENT_READ_TRIES {
+                break (places, free_at);
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        };
         // A suspension or a pause the dispatcher has not yet marked on every queued row.
         let refusing = self.gate.passage() != Passage::Open;
         let (now, instant_now) = (Utc::now(), Instant::now());

@@ -41,6 +41,8 @@ pub struct Lifecycle {
     pub model_pauses: super::model_pause::ModelPauses,
     /// Whether creates may go out at all: dispatch's, which the balance guard suspends.
     pub gate: super::dispatch::UpstreamGate,
+    /// Dispatch's claims under way, which the queue's estimates read around.
+    pub(super) claiming: super::dispatch::Claiming,
     /// The operator's webhook (set by the balance guard, which owns its settings).
     operator_alerts: std::sync::OnceLock<Arc<crate::balance_guard::alerts::OperatorAlerts>>,
     stop: watch::Sender<bool>,
@@ -94,6 +96,7 @@ impl Lifecycle {
             run_times: Default::default(),
             model_pauses: Default::default(),
             gate,
+            claiming: Default::default(),
             operator_alerts: std::sync::OnceLock::new(),
             stop: watch::channel(false).0,
         })
