@@ -1,7 +1,7 @@
 //! The iyzico stand-in's HTTP face. iyzico answers errors as `status: failure` with an
 //! `errorCode` and a Turkish `errorMessage`; so does the stand-in.
 
-use axum::extract::{Path, State};
+use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
@@ -42,6 +42,32 @@ fn failure(code: &str, message: &str, conversation: Option<&str>) -> Value {
 }
 
 /// The request's JSON once its authorization verifies; iyzico's failure otherwise.
+/// A request signed with the merchant's `IYZWSv2` authorization, parsed; otherwise refused as
+/// iyzico refuses one (a 200 whose body says `failure`).
+struct Signed {
+    request: Value,
+    path: String,
+}
+
+/// As much body as axum's own `String` extractor takes.
+const MAX_BODY: usize = 2 * 1024 * 1024;
+
+impl FromRequest<IyzicoSim> for Signed {
+    type Rejection = Json<Value>;
+
+    async fn from_request(request: Request, sim: &IyzicoSim) -> Result<Self, Self::Rejection> {
+        let (parts, body) = request.into_parts();
+        let body = axum::body::to_bytes(body, MAX_BODY)
+            .await
+            .ok()
+            .and_then(|bytes| String::from_utf8(bytes.to_vec()).ok())
+            .ok_or_else(|| Json(failure("11", "Geçersiz istek", None)))?;
+        let path = parts.uri.path().to_owned();
+        let request = authorized(sim, &parts.headers, &path, &body).map_err(Json)?;
+        Ok(Signed { request, path })
+    }
+}
+
 fn authorized(
     sim: &IyzicoSim,
     headers: &HeaderMap,
@@ -87,16 +113,7 @@ fn number(price: Decimal) -> Value {
     serde_json::from_str(&shortest).unwrap_or(Value::Null)
 }
 
-async fn initialize(
-    State(sim): State<IyzicoSim>,
-    headers: HeaderMap,
-    uri: axum::http::Uri,
-    body: String,
-) -> Json<Value> {
-    let request = match authorized(&sim, &headers, uri.path(), &body) {
-        Ok(request) => request,
-        Err(refusal) => return Json(refusal),
-    };
+async fn initialize(State(sim): State<IyzicoSim>, Signed { request, .. }: Signed) -> Json<Value> {
     let conversation = text(&request, "conversationId");
     let missing = |field: &str| {
         Json(failure(
@@ -210,16 +227,7 @@ async fn initialize(
     }))
 }
 
-async fn retrieve(
-    State(sim): State<IyzicoSim>,
-    headers: HeaderMap,
-    uri: axum::http::Uri,
-    body: String,
-) -> Json<Value> {
-    let request = match authorized(&sim, &headers, uri.path(), &body) {
-        Ok(request) => request,
-        Err(refusal) => return Json(refusal),
-    };
+async fn retrieve(State(sim): State<IyzicoSim>, Signed { request, .. }: Signed) -> Json<Value> {
     let conversation = text(&request, "conversationId");
     let Some(form) = text(&request, "token").and_then(|t| sim.form(t)) else {
         return Json(failure("5004", "Geçersiz token", conversation));
@@ -325,15 +333,9 @@ fn refund(sim: &IyzicoSim, request: &Value, find: impl Fn(&Form) -> bool) -> Val
 /// the whole payment's `paymentId`.
 async fn refund_request(
     State(sim): State<IyzicoSim>,
-    headers: HeaderMap,
-    uri: axum::http::Uri,
-    body: String,
+    Signed { request, path }: Signed,
 ) -> Json<Value> {
-    let request = match authorized(&sim, &headers, uri.path(), &body) {
-        Ok(request) => request,
-        Err(refusal) => return Json(refusal),
-    };
-    let by_payment = uri.path().starts_with("/v2/");
+    let by_payment = path.starts_with("/v2/");
     let field = if by_payment {
         "paymentId"
     } else {
@@ -350,16 +352,7 @@ async fn refund_request(
     }))
 }
 
-async fn cancel(
-    State(sim): State<IyzicoSim>,
-    headers: HeaderMap,
-    uri: axum::http::Uri,
-    body: String,
-) -> Json<Value> {
-    let request = match authorized(&sim, &headers, uri.path(), &body) {
-        Ok(request) => request,
-        Err(refusal) => return Json(refusal),
-    };
+async fn cancel(State(sim): State<IyzicoSim>, Signed { request, .. }: Signed) -> Json<Value> {
     let conversation = text(&request, "conversationId");
     let id = text(&request, "paymentId").map(str::to_owned);
     let mut state = sim.lock();
