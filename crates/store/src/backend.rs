@@ -163,7 +163,7 @@ fn redact(raw: &str) -> String {
 }
 
 /// How long a SQLite writer waits for another (this process's or the admin CLI's) to finish.
-const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Clone)]
 pub struct PoolSettings {

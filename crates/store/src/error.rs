@@ -84,6 +84,9 @@ pub enum StoreError {
     BackupTargetExists(String),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// From the connection that writes batches of submissions on SQLite (`sqlite_batch.rs`).
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
 }
 
 impl StoreError {
@@ -166,6 +169,8 @@ impl StoreError {
             // The process is stopping: another instance (or this one, restarted) will answer.
             E::WriterStopped => ErrorKind::Unavailable,
             E::Database(_) if self.is_unavailable() => ErrorKind::Unavailable,
+            // Only opening the batch connection can surface one: the file cannot be used.
+            E::Sqlite(_) => ErrorKind::Unavailable,
             E::InvalidDatabaseUrl(_)
             | E::CreateDataDir { .. }
             | E::MigrationChanged { .. }

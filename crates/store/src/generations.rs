@@ -18,6 +18,7 @@ use crate::group_commit::{Answer, Job};
 use crate::guards::guard;
 use crate::limits::Admitted;
 use crate::retry::in_transaction;
+use crate::sqlite_batch::Item;
 use crate::time::{from_millis, from_millis_opt, now_millis};
 use crate::{error::is_unique_violation, ledger, page, Page, Store, StoreError};
 
@@ -190,9 +191,11 @@ impl Store {
         if let Some(batcher) = &self.batcher {
             let (reply, answer) = tokio::sync::oneshot::channel();
             let job = Job {
-                new: new.clone(),
-                now,
-                response: response.clone(),
+                item: Item {
+                    new: new.clone(),
+                    now,
+                    response: response.clone(),
+                },
                 reply,
             };
             // Refused only when there is no writer to take it: then nothing was written.
@@ -439,28 +442,74 @@ async fn insert(
     first_response: Option<&str>,
     fair_key: i64,
 ) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO generations (id, user_id, model, params, upstream_request, credits,
-             upstream_cost_usd, status, next_check_at, webhook_url, idempotency_key, request_hash,
-             first_response, created_at, updated_at, fair_key)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', $8, $9, $10, $11, $12, $8, $8, $13)",
-    )
-    .bind(new.id.as_str())
-    .bind(new.user_id.as_str())
-    .bind(&new.model)
-    .bind(Value::Object(new.params.clone()).to_string())
-    .bind(new.upstream_request.to_string())
-    .bind(new.credits.get())
-    .bind(new.upstream_cost_usd.to_string())
-    .bind(now)
-    .bind(new.webhook_url.as_deref())
-    .bind(new.idempotency.as_ref().map(|i| i.key.as_str()))
-    .bind(new.idempotency.as_ref().map(|i| i.request_hash.as_str()))
-    .bind(first_response)
-    .bind(fair_key)
-    .execute(conn)
-    .await?;
+    let row = NewRow::of(new, now, first_response, fair_key);
+    sqlx::query(INSERT_GENERATION)
+        .bind(row.id)
+        .bind(row.user_id)
+        .bind(row.model)
+        .bind(row.params)
+        .bind(row.upstream_request)
+        .bind(row.credits)
+        .bind(row.upstream_cost_usd)
+        .bind(row.now)
+        .bind(row.webhook_url)
+        .bind(row.idempotency_key)
+        .bind(row.request_hash)
+        .bind(row.first_response)
+        .bind(row.fair_key)
+        .execute(conn)
+        .await?;
     Ok(())
+}
+
+/// A new generation, queued: [`NewRow`]'s fields are `$1`…`$13` in order.
+pub(crate) const INSERT_GENERATION: &str =
+    "INSERT INTO generations (id, user_id, model, params, upstream_request, credits,
+         upstream_cost_usd, status, next_check_at, webhook_url, idempotency_key, request_hash,
+         first_response, created_at, updated_at, fair_key)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', $8, $9, $10, $11, $12, $8, $8, $13)";
+
+/// A new generation as the database stores it (written through sqlx, or by the native
+/// SQLite batch in `sqlite_batch.rs`).
+pub(crate) struct NewRow<'a> {
+    pub id: &'a str,
+    pub user_id: &'a str,
+    pub model: &'a str,
+    pub params: String,
+    pub upstream_request: String,
+    pub credits: i64,
+    pub upstream_cost_usd: String,
+    pub now: i64,
+    pub webhook_url: Option<&'a str>,
+    pub idempotency_key: Option<&'a str>,
+    pub request_hash: Option<&'a str>,
+    pub first_response: Option<&'a str>,
+    pub fair_key: i64,
+}
+
+impl<'a> NewRow<'a> {
+    pub(crate) fn of(
+        new: &'a NewGeneration,
+        now: i64,
+        first_response: Option<&'a str>,
+        fair_key: i64,
+    ) -> Self {
+        NewRow {
+            id: new.id.as_str(),
+            user_id: new.user_id.as_str(),
+            model: &new.model,
+            params: Value::Object(new.params.clone()).to_string(),
+            upstream_request: new.upstream_request.to_string(),
+            credits: new.credits.get(),
+            upstream_cost_usd: new.upstream_cost_usd.to_string(),
+            now,
+            webhook_url: new.webhook_url.as_deref(),
+            idempotency_key: new.idempotency.as_ref().map(|i| i.key.as_str()),
+            request_hash: new.idempotency.as_ref().map(|i| i.request_hash.as_str()),
+            first_response,
+            fair_key,
+        }
+    }
 }
 
 /// The state change of settling; `None` if the generation is not in a state it may leave.

@@ -7,16 +7,20 @@
 //! Durability is unchanged: nobody is answered before their submission is committed. Each item
 //! runs inside a savepoint, so one refused or failing item is rolled back alone and its
 //! batch-mates commit without it. If the batch as a whole cannot be written (the database busy
-//! past its retries, a failed commit), nothing of it committed and every caller writes its own
+//! past its timeout, a failed commit), nothing of it committed and every caller writes its own
 //! submission the ordinary way.
+//!
+//! The batch is written in one blocking call on a connection of its own (`sqlite_batch.rs`),
+//! and takes the write turn only when no other writer is waiting for it (`write_turns.rs`):
+//! settlements go first.
 
 use std::sync::{Arc, OnceLock};
 
 use tokio::sync::{mpsc, oneshot};
 
-use crate::generations::{submit_in, NewGeneration};
+use crate::backend::{DatabaseUrl, SQLITE_BUSY_TIMEOUT};
 use crate::limits::Admitted;
-use crate::retry::on_contention;
+use crate::sqlite_batch::{Item, SqliteBatch, Written};
 use crate::{Store, StoreError};
 
 /// Most submissions in one transaction: enough to share a commit among the clients of a busy
@@ -28,23 +32,21 @@ const QUEUE: usize = 1024;
 
 /// What a caller hands the writer, and how it hears back.
 pub(crate) struct Job {
-    pub new: NewGeneration,
-    pub now: i64,
-    pub response: Option<String>,
+    pub item: Item,
     pub reply: oneshot::Sender<Answer>,
 }
 
 pub(crate) enum Answer {
     /// Committed, or refused alone (its savepoint rolled back, its batch-mates committed).
     Done(Result<Admitted, StoreError>),
-    /// Nothing of the batch committed: write this submission on its own.
+    /// Nothing of it committed: write this submission on its own.
     WriteAlone,
 }
 
 /// The way to the writer, started by the first submission (on that caller's runtime).
-#[derive(Default)]
 pub(crate) struct Batcher {
     sender: OnceLock<mpsc::Sender<Job>>,
+    connection: SqliteBatch,
 }
 
 impl std::fmt::Debug for Batcher {
@@ -66,74 +68,54 @@ impl Batcher {
                 batcher: None,
                 ..store.clone()
             };
-            tokio::spawn(write_batches(writer, receiver));
+            tokio::spawn(write_batches(writer, self.connection.clone(), receiver));
             sender
         });
         sender.send(job).await.map_err(|refused| refused.0)
     }
 }
 
-async fn write_batches(store: Store, mut jobs: mpsc::Receiver<Job>) {
+async fn write_batches(store: Store, connection: SqliteBatch, mut jobs: mpsc::Receiver<Job>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        match write(&store, &batch).await {
-            Ok(outcomes) => {
-                tracing::debug!(size = batch.len(), "wrote a batch of submissions");
-                for (job, outcome) in batch.drain(..).zip(outcomes) {
+        let (items, replies): (Vec<Item>, Vec<_>) =
+            batch.drain(..).map(|job| (job.item, job.reply)).unzip();
+        let size = items.len();
+        let written = {
+            let _turn = store.submission_turn().await;
+            connection.write(items.into()).await
+        };
+        match written {
+            Ok(written) => {
+                tracing::debug!(size, "wrote a batch of submissions");
+                for (reply, written) in replies.into_iter().zip(written) {
+                    let answer = match written {
+                        Written::Admitted(admitted) => Answer::Done(Ok(admitted)),
+                        Written::Refused(error) => Answer::Done(Err(error)),
+                        Written::Alone => Answer::WriteAlone,
+                    };
                     // A caller that stopped waiting (its request was dropped) is told nothing;
                     // its submission stands, as it would have on the ordinary path.
-                    let _ = job.reply.send(Answer::Done(outcome));
+                    let _ = reply.send(answer);
                 }
             }
             Err(error) => {
-                tracing::warn!(%error, size = batch.len(), "a batch of submissions failed; writing them one by one");
-                for job in batch.drain(..) {
-                    let _ = job.reply.send(Answer::WriteAlone);
+                tracing::warn!(%error, size, "a batch of submissions failed; writing them one by one");
+                for reply in replies {
+                    let _ = reply.send(Answer::WriteAlone);
                 }
             }
         }
     }
 }
 
-/// One transaction for the batch; an item's own failure is rolled back to its savepoint.
-async fn write(
-    store: &Store,
-    batch: &[Job],
-) -> Result<Vec<Result<Admitted, StoreError>>, StoreError> {
-    on_contention(|| async {
-        let _turn = store.write_turn().await;
-        let mut tx = store.pool.begin().await?;
-        let mut outcomes = Vec::with_capacity(batch.len());
-        for job in batch {
-            sqlx::query("SAVEPOINT submission")
-                .execute(&mut *tx)
-                .await?;
-            match submit_in(&mut tx, &job.new, job.now, job.response.as_deref()).await {
-                Ok(admitted) => {
-                    sqlx::query("RELEASE submission").execute(&mut *tx).await?;
-                    outcomes.push(Ok(admitted));
-                }
-                // The lock was lost: the whole batch starts again.
-                Err(error) if error.is_retryable() => return Err(error),
-                Err(error) => {
-                    sqlx::query("ROLLBACK TO submission")
-                        .execute(&mut *tx)
-                        .await?;
-                    sqlx::query("RELEASE submission").execute(&mut *tx).await?;
-                    outcomes.push(Err(error));
-                }
-            }
-        }
-        tx.commit().await?;
-        Ok(outcomes)
-    })
-    .await
-}
-
 /// Batching is for SQLite, where writers take turns; PostgreSQL writes in parallel.
-pub(crate) fn for_backend(backend: crate::Backend) -> Option<Arc<Batcher>> {
-    match backend {
-        crate::Backend::Sqlite => Some(Arc::default()),
-        crate::Backend::Postgres => None,
+pub(crate) fn for_database(url: &DatabaseUrl) -> Result<Option<Arc<Batcher>>, StoreError> {
+    match url {
+        DatabaseUrl::Sqlite { path } => Ok(Some(Arc::new(Batcher {
+            sender: OnceLock::new(),
+            connection: SqliteBatch::open(path, SQLITE_BUSY_TIMEOUT)?,
+        }))),
+        DatabaseUrl::Postgres { .. } => Ok(None),
     }
 }

@@ -33,6 +33,22 @@ pub struct LedgerPage {
     pub held: Credits,
 }
 
+/// Takes `$1` credits from customer `$2`'s balance into held, if the balance covers it and the
+/// account owes nothing; no row if not. `crossed` is 1 when this took the balance from at or
+/// above the customer's low-balance threshold to below it. (Also written by the native
+/// SQLite batch, `sqlite_batch.rs`: one text for both.)
+pub(crate) const HOLD_DEBIT: &str = "UPDATE users SET balance = balance - $1, held = held + $1
+     WHERE id = $2 AND balance >= $1 AND debt = 0
+     RETURNING balance, low_balance_below,
+         CAST(CASE WHEN low_balance_below IS NOT NULL AND balance < low_balance_below
+                   AND balance + $1 >= low_balance_below THEN 1 ELSE 0 END AS BIGINT)
+             AS crossed";
+
+/// A ledger row: user, kind, amount, reason, actor, generation, time.
+pub(crate) const APPEND: &str =
+    "INSERT INTO ledger_entries (user_id, kind, amount, reason, actor, generation_id, created_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id";
+
 /// Holds the price of `generation` from the user's balance: appends a `hold` row of −price and
 /// moves the price from `balance` to `held`. Fails with `InsufficientCredits` rather than let
 /// the balance go negative, and with `DuplicateHold` if the generation already has a hold.
@@ -49,18 +65,11 @@ pub async fn hold(
     // The same statement tells whether this hold took the balance across the customer's
     // low-balance threshold (from at or above it to below): the reminder is mailed then, once
     // per crossing, without another read on the hot path.
-    let debited = sqlx::query(
-        "UPDATE users SET balance = balance - $1, held = held + $1
-         WHERE id = $2 AND balance >= $1 AND debt = 0
-         RETURNING balance, low_balance_below,
-             CAST(CASE WHEN low_balance_below IS NOT NULL AND balance < low_balance_below
-                       AND balance + $1 >= low_balance_below THEN 1 ELSE 0 END AS BIGINT)
-                 AS crossed",
-    )
-    .bind(price.get())
-    .bind(user.as_str())
-    .fetch_optional(&mut *conn)
-    .await?;
+    let debited = sqlx::query(HOLD_DEBIT)
+        .bind(price.get())
+        .bind(user.as_str())
+        .fetch_optional(&mut *conn)
+        .await?;
     let Some(debited) = debited else {
         let balance = current_balance(conn, user).await?;
         // A repeated hold is reported as such, whatever the balance is now.
@@ -261,19 +270,16 @@ struct Entry<'a> {
 
 async fn append(conn: &mut AnyConnection, entry: Entry<'_>) -> Result<LedgerEntry, StoreError> {
     let created_at = now_millis();
-    let row = sqlx::query(
-        "INSERT INTO ledger_entries (user_id, kind, amount, reason, actor, generation_id, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-    )
-    .bind(entry.user.as_str())
-    .bind(entry.kind.as_str())
-    .bind(entry.amount.get())
-    .bind(entry.reason)
-    .bind(entry.actor.to_string())
-    .bind(entry.generation_id.map(GenerationId::as_str))
-    .bind(created_at)
-    .fetch_one(conn)
-    .await?;
+    let row = sqlx::query(APPEND)
+        .bind(entry.user.as_str())
+        .bind(entry.kind.as_str())
+        .bind(entry.amount.get())
+        .bind(entry.reason)
+        .bind(entry.actor.to_string())
+        .bind(entry.generation_id.map(GenerationId::as_str))
+        .bind(created_at)
+        .fetch_one(conn)
+        .await?;
     Ok(LedgerEntry {
         id: row.try_get("id")?,
         user_id: entry.user.clone(),

@@ -44,6 +44,7 @@ mod retry;
 mod secrets;
 mod sessions;
 mod sliding_window;
+mod sqlite_batch;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 mod throttle;
@@ -54,6 +55,7 @@ mod verification;
 mod vouchers;
 mod webhook_backlog;
 mod webhook_deliveries;
+mod write_turns;
 
 pub use accounts::NewUser;
 pub use backend::{Backend, DatabaseUrl, PoolSettings};
@@ -107,13 +109,8 @@ pub mod queues {
 pub struct Store {
     pool: sqlx::AnyPool,
     backend: Backend,
-    /// SQLite only: this process's write transactions take turns here before they begin.
-    /// SQLite lets one writer in at a time anyway; a writer that finds the lock taken waits in
-    /// SQLite's busy handler, which polls with sleeps of 1, 2, 5, 10… ms — under load most of
-    /// a transaction's latency, and the lock often sits free while everyone sleeps. Queueing
-    /// in-process instead hands the lock over the moment it is released. (Other processes, like
-    /// the admin CLI, still meet the busy handler; they are rare.)
-    write_turns: Option<std::sync::Arc<tokio::sync::Mutex<()>>>,
+    /// SQLite only: this process's write transactions take turns here (`write_turns.rs`).
+    write_turns: Option<std::sync::Arc<write_turns::WriteTurns>>,
     /// API keys recently seen valid, shared by every clone of this handle.
     keys: std::sync::Arc<key_cache::KeyCache>,
     /// SQLite only: where submissions wait to be written together (`group_commit.rs`).
@@ -141,14 +138,22 @@ impl Store {
             backend: url.backend(),
             write_turns,
             keys: std::sync::Arc::new(key_cache::KeyCache::new(KEY_CACHE_TTL, KEY_CACHE_CAPACITY)),
-            batcher: group_commit::for_backend(url.backend()),
+            batcher: group_commit::for_database(url)?,
         })
     }
 
     /// Waits for this process's turn to write (SQLite), held until the guard drops.
     pub(crate) async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
         match &self.write_turns {
-            Some(turns) => Some(turns.lock().await),
+            Some(turns) => Some(turns.take().await),
+            None => None,
+        }
+    }
+
+    /// The turn for a batch of new submissions: after every other writer waiting (SQLite).
+    pub(crate) async fn submission_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match &self.write_turns {
+            Some(turns) => Some(turns.take_after_others().await),
             None => None,
         }
     }

@@ -13,7 +13,7 @@ use crate::time::{from_millis, from_millis_opt, now_millis, to_millis};
 use crate::{Store, StoreError};
 
 /// The scope of the operator's defaults in `customer_limits`.
-const DEFAULTS: &str = "default";
+pub(crate) const DEFAULTS: &str = "default";
 
 /// Whose limits a row of `customer_limits` holds.
 #[derive(Debug, Clone, Copy)]
@@ -80,26 +80,38 @@ impl Store {
 }
 
 async fn settings_of(conn: &mut AnyConnection, scope: &str) -> Result<LimitSettings, StoreError> {
-    let row = sqlx::query(
-        "SELECT max_active, submissions_per_minute, daily_credits, weight
-         FROM customer_limits WHERE scope = $1",
-    )
-    .bind(scope)
-    .fetch_optional(&mut *conn)
-    .await?;
+    let row = sqlx::query(SETTINGS)
+        .bind(scope)
+        .fetch_optional(&mut *conn)
+        .await?;
     let Some(row) = row else {
         return Ok(LimitSettings::default());
     };
-    let count = |column: &str| -> Result<Option<u32>, StoreError> {
-        row.try_get::<Option<i64>, _>(column)?
-            .map(|n| u32::try_from(n).map_err(|e| StoreError::corrupt("customer_limits", e)))
+    settings_from([
+        row.try_get("max_active")?,
+        row.try_get("submissions_per_minute")?,
+        row.try_get("daily_credits")?,
+        row.try_get("weight")?,
+    ])
+}
+
+/// The limits at scope `$1`, in the order [`settings_from`] takes them.
+pub(crate) const SETTINGS: &str = "SELECT max_active, submissions_per_minute, daily_credits, weight
+     FROM customer_limits WHERE scope = $1";
+
+/// A row of [`SETTINGS`] as the domain's settings.
+pub(crate) fn settings_from(
+    [max_active, per_minute, daily_credits, weight]: [Option<i64>; 4],
+) -> Result<LimitSettings, StoreError> {
+    let count = |n: Option<i64>| -> Result<Option<u32>, StoreError> {
+        n.map(|n| u32::try_from(n).map_err(|e| StoreError::corrupt("customer_limits", e)))
             .transpose()
     };
     LimitSettings::new(
-        count("max_active")?,
-        count("submissions_per_minute")?,
-        row.try_get::<Option<i64>, _>("daily_credits")?,
-        count("weight")?,
+        count(max_active)?,
+        count(per_minute)?,
+        daily_credits,
+        count(weight)?,
     )
     .map_err(|e| StoreError::corrupt("customer_limits", e))
 }
@@ -148,34 +160,73 @@ async fn usage(
     user: &UserId,
     now: DateTime<Utc>,
 ) -> Result<Usage, StoreError> {
-    let minute_ago = to_millis(now - limits::MINUTE);
-    let row = sqlx::query(
-        "SELECT
-             (SELECT COUNT(*) FROM generations
-              WHERE user_id = $1 AND status IN ('queued', 'running')) AS active,
-             (SELECT COUNT(*) FROM generations
-              WHERE user_id = $1 AND created_at > $2) AS last_minute,
-             (SELECT MIN(created_at) FROM generations
-              WHERE user_id = $1 AND created_at > $2) AS oldest,
-             (SELECT CAST(COALESCE(SUM(credits), 0) AS BIGINT) FROM generations
-              WHERE user_id = $1 AND created_at >= $3
-                AND status IN ('queued', 'running', 'succeeded')) AS spent",
+    let [minute_ago, day_start] = usage_window(now);
+    let row = sqlx::query(USAGE)
+        .bind(user.as_str())
+        .bind(minute_ago)
+        .bind(day_start)
+        .fetch_one(&mut *conn)
+        .await?;
+    usage_from(
+        now,
+        [row.try_get("active")?, row.try_get("last_minute")?],
+        row.try_get("oldest")?,
+        row.try_get("spent")?,
     )
-    .bind(user.as_str())
-    .bind(minute_ago)
-    .bind(to_millis(limits::day_start(now)))
-    .fetch_one(&mut *conn)
-    .await?;
-    let count = |column: &str| -> Result<u32, StoreError> {
-        Ok(u32::try_from(row.try_get::<i64, _>(column)?).unwrap_or(u32::MAX))
-    };
+}
+
+/// A customer's (`$1`) use counted by their limits: active, submitted since `$2` (a minute
+/// ago), the earliest of those, and credits spent since `$3` (the day's start).
+pub(crate) const USAGE: &str = "SELECT
+     (SELECT COUNT(*) FROM generations
+      WHERE user_id = $1 AND status IN ('queued', 'running')) AS active,
+     (SELECT COUNT(*) FROM generations
+      WHERE user_id = $1 AND created_at > $2) AS last_minute,
+     (SELECT MIN(created_at) FROM generations
+      WHERE user_id = $1 AND created_at > $2) AS oldest,
+     (SELECT CAST(COALESCE(SUM(credits), 0) AS BIGINT) FROM generations
+      WHERE user_id = $1 AND created_at >= $3
+        AND status IN ('queued', 'running', 'succeeded')) AS spent";
+
+/// [`USAGE`]'s `$2` and `$3` at `now`.
+pub(crate) fn usage_window(now: DateTime<Utc>) -> [i64; 2] {
+    [
+        to_millis(now - limits::MINUTE),
+        to_millis(limits::day_start(now)),
+    ]
+}
+
+/// A row of [`USAGE`] as the domain's usage.
+pub(crate) fn usage_from(
+    now: DateTime<Utc>,
+    [active, last_minute]: [i64; 2],
+    oldest: Option<i64>,
+    spent: i64,
+) -> Result<Usage, StoreError> {
+    let count = |n: i64| u32::try_from(n).unwrap_or(u32::MAX);
     Ok(Usage {
         now,
-        active: count("active")?,
-        last_minute: count("last_minute")?,
-        oldest_in_minute: from_millis_opt("generations", row.try_get("oldest")?)?,
-        spent_today: Credits::new(row.try_get("spent")?),
+        active: count(active),
+        last_minute: count(last_minute),
+        oldest_in_minute: from_millis_opt("generations", oldest)?,
+        spent_today: Credits::new(spent),
     })
+}
+
+/// Customer `$1`'s last place and the place being served now.
+pub(crate) const FAIR_PLACES: &str = "SELECT fair_last,
+     COALESCE(
+         (SELECT MIN(fair_key) FROM generations WHERE status = 'queued' AND dispatch = 'waiting'),
+         (SELECT MAX(fair_key) FROM generations),
+         0) AS serving
+     FROM users WHERE id = $1";
+
+/// Customer `$2`'s last place becomes `$1`.
+pub(crate) const TAKE_FAIR_PLACE: &str = "UPDATE users SET fair_last = $1 WHERE id = $2";
+
+/// The place after `last` (the customer's) or `serving` (the queue's), whichever is later.
+pub(crate) fn fair_place(last: i64, serving: i64, stride: i64) -> i64 {
+    last.max(serving).saturating_add(stride)
 }
 
 /// Start-time fair queuing: the new generation's place is its customer's last place, or the
@@ -186,21 +237,12 @@ async fn take_fair_place(
     user: &UserId,
     stride: i64,
 ) -> Result<i64, StoreError> {
-    let row = sqlx::query(
-        "SELECT fair_last,
-             COALESCE(
-                 (SELECT MIN(fair_key) FROM generations WHERE status = 'queued' AND dispatch = 'waiting'),
-                 (SELECT MAX(fair_key) FROM generations),
-                 0) AS serving
-         FROM users WHERE id = $1",
-    )
-    .bind(user.as_str())
-    .fetch_one(&mut *conn)
-    .await?;
-    let last: i64 = row.try_get("fair_last")?;
-    let serving: i64 = row.try_get("serving")?;
-    let place = last.max(serving).saturating_add(stride);
-    sqlx::query("UPDATE users SET fair_last = $1 WHERE id = $2")
+    let row = sqlx::query(FAIR_PLACES)
+        .bind(user.as_str())
+        .fetch_one(&mut *conn)
+        .await?;
+    let place = fair_place(row.try_get("fair_last")?, row.try_get("serving")?, stride);
+    sqlx::query(TAKE_FAIR_PLACE)
         .bind(place)
         .bind(user.as_str())
         .execute(&mut *conn)
