@@ -171,7 +171,7 @@ impl Application {
             cookies: crate::front::cookies::CookieNames::for_public_url(&config.public_url),
             config: Arc::new(config),
             store: store.clone(),
-            upstream,
+            upstream: Arc::new(upstream),
             catalog,
             lifecycle: Arc::clone(&lifecycle),
             guard: Arc::clone(&guard),

@@ -2,6 +2,7 @@
 //! workers, wired around the domain (`reelgate-domain`) and storage (`reelgate-store`) crates.
 
 pub mod accounts;
+mod allocator;
 pub mod app;
 pub mod balance_guard;
 pub mod cli;

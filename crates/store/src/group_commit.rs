@@ -81,13 +81,17 @@ async fn write_batches(store: Store, connection: SqliteBatch, mut jobs: mpsc::Re
         let (items, replies): (Vec<Item>, Vec<_>) =
             batch.drain(..).map(|job| (job.item, job.reply)).unzip();
         let size = items.len();
+        let asked = std::time::Instant::now();
         let written = {
             let _turn = store.submission_turn().await;
-            connection.write(items.into()).await
+            let turn_us = asked.elapsed().as_micros();
+            let written = connection.write(items.into()).await;
+            let write_us = asked.elapsed().as_micros() - turn_us;
+            tracing::debug!(size, turn_us, write_us, "wrote a batch of submissions");
+            written
         };
         match written {
             Ok(written) => {
-                tracing::debug!(size, "wrote a batch of submissions");
                 for (reply, written) in replies.into_iter().zip(written) {
                     let answer = match written {
                         Written::Admitted(admitted) => Answer::Done(Ok(admitted)),

@@ -81,7 +81,7 @@ pub use page::{Page, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 pub use payment_settle::{NewPaymentEvent, PaymentEvent, Settled};
 pub use payments::PaymentFilter;
 pub use preferences::MailPreferences;
-pub use queue_place::QueuePlaces;
+pub use queue_place::{QueuePlaces, EXACT_PLACES_UP_TO, QUEUE_VIEW_TTL};
 pub use rate_slots::{RateSlots, RateWindow};
 pub use recovery::RESET_LINK_TTL;
 pub use retry::on_contention;
@@ -115,6 +115,8 @@ pub struct Store {
     keys: std::sync::Arc<key_cache::KeyCache>,
     /// SQLite only: where submissions wait to be written together (`group_commit.rs`).
     batcher: Option<std::sync::Arc<group_commit::Batcher>>,
+    /// The long queue's order, for places past the exactly counted ones (`queue_place.rs`).
+    queue_view: std::sync::Arc<queue_place::QueueView>,
 }
 
 impl Store {
@@ -139,6 +141,7 @@ impl Store {
             write_turns,
             keys: std::sync::Arc::new(key_cache::KeyCache::new(KEY_CACHE_TTL, KEY_CACHE_CAPACITY)),
             batcher: group_commit::for_database(url)?,
+            queue_view: std::sync::Arc::default(),
         })
     }
 

@@ -12,7 +12,10 @@ use reelgate_domain::generations::{Generation, GenerationId};
 use reelgate_domain::limits::{Breach, LimitSettings};
 use reelgate_domain::Credits;
 use reelgate_store::testing::TestStore;
-use reelgate_store::{queues, LimitScope, NewGeneration, Store, StoreError, Submitted};
+use reelgate_store::{
+    queues, LimitScope, NewGeneration, Store, StoreError, Submitted, EXACT_PLACES_UP_TO,
+    QUEUE_VIEW_TTL,
+};
 use rust_decimal::Decimal;
 use std::time::Duration;
 
@@ -25,6 +28,7 @@ on_both_backends!(
     a_heavier_tier_gets_more_turns,
     an_idle_customer_saves_up_no_turns,
     the_queue_place_is_the_order_the_claim_sends_in,
+    places_deep_in_a_long_queue_come_from_a_view_at_most_a_second_old,
 );
 
 fn new_generation(user: &User, credits: i64) -> NewGeneration {
@@ -319,4 +323,32 @@ async fn the_queue_place_is_the_order_the_claim_sends_in(store: &TestStore) {
         claimed,
         by_place.into_iter().map(|(_, id)| id).collect::<Vec<_>>()
     );
+}
+
+async fn places_deep_in_a_long_queue_come_from_a_view_at_most_a_second_old(store: &TestStore) {
+    let ada = customer(store, "ada", 100_000).await;
+    let exact = u64::from(EXACT_PLACES_UP_TO);
+    let mut ids = Vec::new();
+    for _ in 0..exact + 5 {
+        ids.push(submit(store, &ada, 1).await.unwrap().id);
+    }
+    let place = async |i: usize| store.queue_places(&ids[i..=i], 100).await.unwrap().ahead[&ids[i]];
+    // Counted, up to the limit; read from the view past it: the same places.
+    assert_eq!(place(0).await, 0);
+    assert_eq!(place(exact as usize - 1).await, exact - 1);
+    assert_eq!(place(exact as usize).await, exact);
+    assert_eq!(place(exact as usize + 4).await, exact + 4);
+
+    for _ in 0..10 {
+        store
+            .claim(&queues::DISPATCH, 1, Duration::from_secs(600))
+            .await
+            .unwrap();
+    }
+    // The counted places move at once; the viewed ones once the view is read again (at
+    // once, if the claims took longer than the view's age).
+    assert_eq!(place(exact as usize - 1).await, exact - 11);
+    assert!([exact + 4, exact - 6].contains(&place(exact as usize + 4).await));
+    tokio::time::sleep(QUEUE_VIEW_TTL).await;
+    assert_eq!(place(exact as usize + 4).await, exact - 6);
 }

@@ -24,7 +24,7 @@ pub const RETRY_UNAVAILABLE_SECS: u32 = 5;
 pub struct AppState {
     pub config: Arc<Config>,
     pub store: Store,
-    pub upstream: Upstream,
+    pub upstream: Arc<Upstream>,
     /// The models, their parameters and prices, as loaded at start.
     pub catalog: Arc<Catalog>,
     /// The generation lifecycle: submissions wake its workers; callbacks feed them.
