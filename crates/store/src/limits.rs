@@ -80,13 +80,21 @@ impl Store {
 }
 
 async fn settings_of(conn: &mut AnyConnection, scope: &str) -> Result<LimitSettings, StoreError> {
-    let row = sqlx::query(SETTINGS)
+    let rows = sqlx::query(SETTINGS)
         .bind(scope)
-        .fetch_optional(&mut *conn)
+        .fetch_all(&mut *conn)
         .await?;
-    let Some(row) = row else {
-        return Ok(LimitSettings::default());
-    };
+    let mut settings = LimitSettings::default();
+    for row in rows
+        .iter()
+        .filter(|row| row.try_get("scope").ok() == Some(scope))
+    {
+        settings = settings_row(row)?;
+    }
+    Ok(settings)
+}
+
+fn settings_row(row: &sqlx::any::AnyRow) -> Result<LimitSettings, StoreError> {
     settings_from([
         row.try_get("max_active")?,
         row.try_get("submissions_per_minute")?,
@@ -95,9 +103,11 @@ async fn settings_of(conn: &mut AnyConnection, scope: &str) -> Result<LimitSetti
     ])
 }
 
-/// The limits at scope `$1`, in the order [`settings_from`] takes them.
-pub(crate) const SETTINGS: &str = "SELECT max_active, submissions_per_minute, daily_credits, weight
-     FROM customer_limits WHERE scope = $1";
+/// The limits at scope `$1` and the defaults (scope `default`), each a row if set, in the
+/// order [`settings_from`] takes them: one read for a submission's two.
+pub(crate) const SETTINGS: &str =
+    "SELECT scope, max_active, submissions_per_minute, daily_credits, weight
+     FROM customer_limits WHERE scope IN ($1, 'default')";
 
 /// A row of [`SETTINGS`] as the domain's settings.
 pub(crate) fn settings_from(
@@ -120,8 +130,20 @@ async fn customer_limits_in(
     conn: &mut AnyConnection,
     user: &UserId,
 ) -> Result<CustomerLimits, StoreError> {
-    let defaults = settings_of(conn, DEFAULTS).await?;
-    let own = settings_of(conn, user.as_str()).await?;
+    let rows = sqlx::query(SETTINGS)
+        .bind(user.as_str())
+        .fetch_all(&mut *conn)
+        .await?;
+    let (mut own, mut defaults) = (LimitSettings::default(), LimitSettings::default());
+    for row in &rows {
+        let scope: String = row.try_get("scope")?;
+        let settings = settings_row(row)?;
+        if scope == DEFAULTS {
+            defaults = settings;
+        } else {
+            own = settings;
+        }
+    }
     Ok(CustomerLimits {
         own,
         defaults,
@@ -213,39 +235,32 @@ pub(crate) fn usage_from(
     })
 }
 
-/// Customer `$1`'s last place and the place being served now.
-pub(crate) const FAIR_PLACES: &str = "SELECT fair_last,
-     COALESCE(
+/// Start-time fair queuing: the new generation's place is its customer's last place, or the
+/// place being served now (the first waiting, else the last ever given) if that is later (a
+/// customer idle for a while starts from now, with no credit saved up), plus the customer's
+/// stride `$1`. Customer `$2`'s last place becomes that, and is returned: one statement.
+pub(crate) static TAKE_FAIR_PLACE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let serving = "COALESCE(
          (SELECT MIN(fair_key) FROM generations WHERE status = 'queued' AND dispatch = 'waiting'),
          (SELECT MAX(fair_key) FROM generations),
-         0) AS serving
-     FROM users WHERE id = $1";
+         0)";
+    format!(
+        "UPDATE users SET fair_last = $1
+             + CASE WHEN fair_last >= {serving} THEN fair_last ELSE {serving} END
+         WHERE id = $2
+         RETURNING fair_last"
+    )
+});
 
-/// Customer `$2`'s last place becomes `$1`.
-pub(crate) const TAKE_FAIR_PLACE: &str = "UPDATE users SET fair_last = $1 WHERE id = $2";
-
-/// The place after `last` (the customer's) or `serving` (the queue's), whichever is later.
-pub(crate) fn fair_place(last: i64, serving: i64, stride: i64) -> i64 {
-    last.max(serving).saturating_add(stride)
-}
-
-/// Start-time fair queuing: the new generation's place is its customer's last place, or the
-/// place being served now if that is later (a customer idle for a while starts from now,
-/// with no credit saved up), plus the customer's stride.
 async fn take_fair_place(
     conn: &mut AnyConnection,
     user: &UserId,
     stride: i64,
 ) -> Result<i64, StoreError> {
-    let row = sqlx::query(FAIR_PLACES)
+    let row = sqlx::query(&TAKE_FAIR_PLACE)
+        .bind(stride)
         .bind(user.as_str())
         .fetch_one(&mut *conn)
         .await?;
-    let place = fair_place(row.try_get("fair_last")?, row.try_get("serving")?, stride);
-    sqlx::query(TAKE_FAIR_PLACE)
-        .bind(place)
-        .bind(user.as_str())
-        .execute(&mut *conn)
-        .await?;
-    Ok(place)
+    Ok(row.try_get("fair_last")?)
 }

@@ -9,7 +9,7 @@
 //!
 //! Only what a submission usually does is written here: the hold, the limits, the fair place
 //! and the row, with the very SQL texts the ordinary path runs (`HOLD_DEBIT`, `APPEND`,
-//! `SETTINGS`, `USAGE`, `FAIR_PLACES`, `TAKE_FAIR_PLACE`, `INSERT_GENERATION`). Anything
+//! `SETTINGS`, `USAGE`, `TAKE_FAIR_PLACE`, `INSERT_GENERATION`). Anything
 //! else — a balance too low, a debt, a repeated hold, the low-balance threshold crossed (which
 //! mails), a constraint that fails — rolls the item back to its savepoint and hands it to the
 //! ordinary path ([`Written::Alone`]), which says exactly why or does the rest. So there is one
@@ -19,14 +19,13 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use reelgate_domain::ledger::{Actor, EntryKind};
-use reelgate_domain::limits::{self, LimitSettings};
+use reelgate_domain::limits::{self, LimitSettings, Limits};
 use rusqlite::{params, Connection, ErrorCode, OptionalExtension};
 
 use crate::generations::{NewGeneration, NewRow, INSERT_GENERATION};
 use crate::ledger::{APPEND, HOLD_DEBIT, MAX_BALANCE};
 use crate::limits::{
-    fair_place, settings_from, usage_from, usage_window, Admitted, DEFAULTS, FAIR_PLACES, SETTINGS,
-    TAKE_FAIR_PLACE, USAGE,
+    settings_from, usage_from, usage_window, Admitted, DEFAULTS, SETTINGS, TAKE_FAIR_PLACE, USAGE,
 };
 use crate::time::{from_millis, now_millis};
 use crate::StoreError;
@@ -155,10 +154,9 @@ fn submit(conn: &Connection, item: &Item) -> rusqlite::Result<Written> {
         |_| Ok(()),
     )?;
 
-    let (Ok(own), Ok(defaults)) = (settings(conn, user)?, settings(conn, DEFAULTS)?) else {
+    let Ok(limits) = limits_of(conn, user)? else {
         return Ok(Written::Alone);
     };
-    let limits = own.over(defaults);
     let quota = if limits.any() {
         let Ok(now) = from_millis("generations", item.now) else {
             return Ok(Written::Alone);
@@ -185,15 +183,11 @@ fn submit(conn: &Connection, item: &Item) -> rusqlite::Result<Written> {
         None
     };
 
-    let fair_key = conn.prepare_cached(FAIR_PLACES)?.query_row([user], |row| {
-        Ok(fair_place(
-            row.get("fair_last")?,
-            row.get("serving")?,
-            limits.weight.stride(),
-        ))
-    })?;
-    conn.prepare_cached(TAKE_FAIR_PLACE)?
-        .execute(params![fair_key, user])?;
+    let fair_key = conn
+        .prepare_cached(&TAKE_FAIR_PLACE)?
+        .query_row(params![limits.weight.stride(), user], |row| {
+            row.get("fair_last")
+        })?;
 
     let row = NewRow::of(new, item.now, item.response.as_deref(), fair_key);
     conn.prepare_cached(INSERT_GENERATION)?.execute(params![
@@ -214,20 +208,29 @@ fn submit(conn: &Connection, item: &Item) -> rusqlite::Result<Written> {
     Ok(Written::Admitted(Admitted { quota, fair_key }))
 }
 
-/// The settings at `scope`; the inner `Err` is a row our types cannot hold.
-fn settings(conn: &Connection, scope: &str) -> rusqlite::Result<Result<LimitSettings, StoreError>> {
-    let row = conn
-        .prepare_cached(SETTINGS)?
-        .query_row([scope], |row| {
-            Ok([
-                row.get("max_active")?,
-                row.get("submissions_per_minute")?,
-                row.get("daily_credits")?,
-                row.get("weight")?,
-            ])
-        })
-        .optional()?;
-    Ok(row.map_or(Ok(LimitSettings::default()), settings_from))
+/// The customer's limits over the defaults; the inner `Err` is a row our types cannot hold.
+fn limits_of(conn: &Connection, user: &str) -> rusqlite::Result<Result<Limits, StoreError>> {
+    let mut statement = conn.prepare_cached(SETTINGS)?;
+    let mut rows = statement.query([user])?;
+    let (mut own, mut defaults) = (LimitSettings::default(), LimitSettings::default());
+    while let Some(row) = rows.next()? {
+        let scope: String = row.get("scope")?;
+        let settings = match settings_from([
+            row.get("max_active")?,
+            row.get("submissions_per_minute")?,
+            row.get("daily_credits")?,
+            row.get("weight")?,
+        ]) {
+            Ok(settings) => settings,
+            Err(corrupt) => return Ok(Err(corrupt)),
+        };
+        if scope == DEFAULTS {
+            defaults = settings;
+        } else {
+            own = settings;
+        }
+    }
+    Ok(Ok(own.over(defaults)))
 }
 
 #[cfg(test)]
