@@ -29,7 +29,7 @@ pub struct QueuePlaces {
 /// sorted view of the waiting queue at most [`QUEUE_VIEW_TTL`] old. Counting costs one index
 /// entry per row ahead: reads of the 30,000th of a queue each counted 30,000 and ran at a
 /// twentieth of the rate of reads of a short queue's.
-pub const EXACT_PLACES_UP_TO: u32 = 1000;
+pub const EXACT_PLACES_UP_TO: u32 = 100;
 
 /// How old the view of a long queue may be: a place thousands deep, a second old.
 pub const QUEUE_VIEW_TTL: Duration = Duration::from_secs(1);
