@@ -1,6 +1,6 @@
 //! The ledger hold (`ledger::hold`: the conditional balance debit and the `hold` row) in a
 //! transaction of its own, committed, as `POST /v1/generations` does it; and the whole
-//! `Store::submit_generation` (hold + generation row). On SQLite (a temp file, the server's
+//! `Store::submit_generation` (hold + generation row), one at a time and 64 at once. On SQLite (a temp file, the server's
 //! pragmas) and, when reachable, on the test PostgreSQL server (a fresh schema).
 //!
 //! `cargo bench -p reelgate-store --bench ledger_hold`
@@ -82,6 +82,33 @@ fn bench_backend(c: &mut Criterion, rt: &Runtime, name: &str, store: &TestStore)
                     .submit_generation(&new_generation(&user), |_| String::new())
                     .await
                     .expect("submitted")
+            })
+        })
+    });
+    // What the store alone sustains under the bench's 64 clients: on SQLite, what arrives
+    // together is written as one batch (group commit). Reported per submission.
+    group.bench_function("submit_generation, 64 at once (per submission)", |b| {
+        b.iter_custom(|submissions| {
+            rt.block_on(async {
+                let started = std::time::Instant::now();
+                let mut left = submissions;
+                while left > 0 {
+                    let wave = left.min(64);
+                    let waves = (0..wave).map(|_| {
+                        let (store, user) = (Store::clone(store), user.clone());
+                        tokio::spawn(async move {
+                            store
+                                .submit_generation(&new_generation(&user), |_| String::new())
+                                .await
+                                .expect("submitted")
+                        })
+                    });
+                    for submitted in futures::future::join_all(waves).await {
+                        submitted.expect("the task ran");
+                    }
+                    left -= wave;
+                }
+                started.elapsed()
             })
         })
     });

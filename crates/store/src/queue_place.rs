@@ -61,10 +61,12 @@ impl Store {
             .map(|n| format!("${n}"))
             .collect();
         // `ahead` is -1 when at least EXACT_PLACES_UP_TO are: a row at that offset exists.
+        // Unordered, so that finding out stops after that many (in order, PostgreSQL sorted
+        // every row ahead first: its index has no `id`).
         let sql = format!(
             "SELECT g.id AS id, g.fair_key AS fair_key,
                  CASE WHEN EXISTS (SELECT 1 FROM generations o WHERE {AHEAD}
-                                   ORDER BY o.fair_key, o.id LIMIT 1 OFFSET {last_exact})
+                                   LIMIT 1 OFFSET {last_exact})
                       THEN -1
                       ELSE (SELECT COUNT(*) FROM generations o WHERE {AHEAD}) END AS ahead,
                  (SELECT COUNT(*) FROM (
