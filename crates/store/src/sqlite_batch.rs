@@ -64,7 +64,13 @@ impl SqliteBatch {
     pub(crate) fn open(path: &Path, busy_timeout: std::time::Duration) -> rusqlite::Result<Self> {
         let conn = Connection::open(path)?;
         conn.busy_timeout(busy_timeout)?;
-        conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")?;
+        // Each item's savepoint copies the pages it changes again into the sub-journal; in
+        // memory, not a temporary file written page by page. A bigger page cache than the
+        // default 2 MB keeps the indexes every insert walks from being read back from the OS.
+        conn.execute_batch(
+            "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; \
+             PRAGMA temp_store = MEMORY; PRAGMA cache_size = -32768;",
+        )?;
         Ok(SqliteBatch {
             conn: Arc::new(Mutex::new(conn)),
         })
