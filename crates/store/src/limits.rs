@@ -13,7 +13,7 @@ use crate::time::{from_millis, from_millis_opt, now_millis, to_millis};
 use crate::{Store, StoreError};
 
 /// The scope of the operator's defaults in `customer_limits`.
-pub(crate) const DEFAULTS: &str = "default";
+const DEFAULTS: &str = "default";
 
 /// Whose limits a row of `customer_limits` holds.
 #[derive(Debug, Clone, Copy)]
@@ -80,27 +80,45 @@ impl Store {
 }
 
 async fn settings_of(conn: &mut AnyConnection, scope: &str) -> Result<LimitSettings, StoreError> {
+    let (own, defaults) = own_and_defaults(conn, scope).await?;
+    Ok(if scope == DEFAULTS { defaults } else { own })
+}
+
+/// The settings at `scope` and the defaults, in one read of [`SETTINGS`].
+async fn own_and_defaults(
+    conn: &mut AnyConnection,
+    scope: &str,
+) -> Result<(LimitSettings, LimitSettings), StoreError> {
     let rows = sqlx::query(SETTINGS)
         .bind(scope)
         .fetch_all(&mut *conn)
         .await?;
-    let mut settings = LimitSettings::default();
-    for row in rows
-        .iter()
-        .filter(|row| row.try_get("scope").ok() == Some(scope))
-    {
-        settings = settings_row(row)?;
+    let mut scoped = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let settings = settings_from([
+            row.try_get("max_active")?,
+            row.try_get("submissions_per_minute")?,
+            row.try_get("daily_credits")?,
+            row.try_get("weight")?,
+        ])?;
+        scoped.push((row.try_get::<String, _>("scope")?, settings));
     }
-    Ok(settings)
+    Ok(by_scope(scoped))
 }
 
-fn settings_row(row: &sqlx::any::AnyRow) -> Result<LimitSettings, StoreError> {
-    settings_from([
-        row.try_get("max_active")?,
-        row.try_get("submissions_per_minute")?,
-        row.try_get("daily_credits")?,
-        row.try_get("weight")?,
-    ])
+/// The rows of [`SETTINGS`] sorted into the customer's own settings and the defaults.
+pub(crate) fn by_scope(
+    rows: impl IntoIterator<Item = (String, LimitSettings)>,
+) -> (LimitSettings, LimitSettings) {
+    let (mut own, mut defaults) = (LimitSettings::default(), LimitSettings::default());
+    for (scope, settings) in rows {
+        if scope == DEFAULTS {
+            defaults = settings;
+        } else {
+            own = settings;
+        }
+    }
+    (own, defaults)
 }
 
 /// The limits at scope `$1` and the defaults (scope `default`), each a row if set, in the
@@ -130,20 +148,7 @@ async fn customer_limits_in(
     conn: &mut AnyConnection,
     user: &UserId,
 ) -> Result<CustomerLimits, StoreError> {
-    let rows = sqlx::query(SETTINGS)
-        .bind(user.as_str())
-        .fetch_all(&mut *conn)
-        .await?;
-    let (mut own, mut defaults) = (LimitSettings::default(), LimitSettings::default());
-    for row in &rows {
-        let scope: String = row.try_get("scope")?;
-        let settings = settings_row(row)?;
-        if scope == DEFAULTS {
-            defaults = settings;
-        } else {
-            own = settings;
-        }
-    }
+    let (own, defaults) = own_and_defaults(conn, user.as_str()).await?;
     Ok(CustomerLimits {
         own,
         defaults,

@@ -9,11 +9,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::time::to_millis;
+use crate::{Store, StoreError};
 
 /// Waiting rows `o` the dispatcher sends before `g`: the claim's `fair_key, id` order.
 const AHEAD: &str = "o.status = 'queued' AND o.dispatch = 'waiting' AND o.fair_key <= g.fair_key
      AND (o.fair_key < g.fair_key OR o.id < g.id)";
-use crate::{Store, StoreError};
 
 /// The queue as a read sees it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -85,6 +85,8 @@ impl Store {
         }
         let rows = query.fetch_all(&self.pool).await?;
         let mut places = QueuePlaces::default();
+        // Read (or refreshed) once, by the first row past the counted places.
+        let mut view: Option<Arc<[i64]>> = None;
         for row in &rows {
             let id: String = row.try_get("id")?;
             let id = id
@@ -93,7 +95,10 @@ impl Store {
             let ahead = match u64::try_from(row.try_get::<i64, _>("ahead")?) {
                 Ok(counted) => counted,
                 Err(_) => {
-                    let view = self.queue_view().await?;
+                    let view = match &view {
+                        Some(view) => Arc::clone(view),
+                        None => Arc::clone(view.insert(self.queue_view().await?)),
+                    };
                     let fair_key: i64 = row.try_get("fair_key")?;
                     let viewed = view.partition_point(|&k| k < fair_key);
                     // The view may be older than the count that found this many.

@@ -19,13 +19,13 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use reelgate_domain::ledger::{Actor, EntryKind};
-use reelgate_domain::limits::{self, LimitSettings, Limits};
+use reelgate_domain::limits::{self, Limits};
 use rusqlite::{params, Connection, ErrorCode, OptionalExtension};
 
 use crate::generations::{NewGeneration, NewRow, INSERT_GENERATION};
 use crate::ledger::{APPEND, HOLD_DEBIT, MAX_BALANCE};
 use crate::limits::{
-    settings_from, usage_from, usage_window, Admitted, DEFAULTS, SETTINGS, TAKE_FAIR_PLACE, USAGE,
+    by_scope, settings_from, usage_from, usage_window, Admitted, SETTINGS, TAKE_FAIR_PLACE, USAGE,
 };
 use crate::time::{from_millis, now_millis};
 use crate::StoreError;
@@ -218,24 +218,20 @@ fn submit(conn: &Connection, item: &Item) -> rusqlite::Result<Written> {
 fn limits_of(conn: &Connection, user: &str) -> rusqlite::Result<Result<Limits, StoreError>> {
     let mut statement = conn.prepare_cached(SETTINGS)?;
     let mut rows = statement.query([user])?;
-    let (mut own, mut defaults) = (LimitSettings::default(), LimitSettings::default());
+    let mut scoped = Vec::new();
     while let Some(row) = rows.next()? {
-        let scope: String = row.get("scope")?;
-        let settings = match settings_from([
+        let settings = settings_from([
             row.get("max_active")?,
             row.get("submissions_per_minute")?,
             row.get("daily_credits")?,
             row.get("weight")?,
-        ]) {
-            Ok(settings) => settings,
+        ]);
+        match settings {
+            Ok(settings) => scoped.push((row.get::<_, String>("scope")?, settings)),
             Err(corrupt) => return Ok(Err(corrupt)),
-        };
-        if scope == DEFAULTS {
-            defaults = settings;
-        } else {
-            own = settings;
         }
     }
+    let (own, defaults) = by_scope(scoped);
     Ok(Ok(own.over(defaults)))
 }
 
@@ -246,6 +242,7 @@ mod tests {
     use crate::{DatabaseUrl, LimitScope, NewUser};
     use reelgate_domain::accounts::{Email, Password, Role, User};
     use reelgate_domain::generations::GenerationId;
+    use reelgate_domain::limits::LimitSettings;
     use reelgate_domain::Credits;
     use rusqlite::types::Value;
 
